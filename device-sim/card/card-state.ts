@@ -1,0 +1,128 @@
+import { MapReader, buildMap, decodeCanonical, encodeCanonical } from '../../protocol/cbor/index.js';
+import { encodeLimits, readLimits, LIFECYCLE, type Lifecycle, type Limits } from '../../protocol/commands/index.js';
+import { ZERO_HASH } from '../../protocol/record/index.js';
+import type { NvmTransaction } from './nvm.js';
+
+/**
+ * How the card applet lays out its state in NVM: one key per value that changes on its own, so
+ * a sale touches several keys and the tearing tests have several write points to cut between.
+ * Values are canonical CBOR.
+ */
+
+export const PIN_TRIES = 3;
+export const PUK_TRIES = 10;
+
+/** Fixed at personalisation. */
+export interface Identity {
+  cardId: Uint8Array;
+  algorithm: number;
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+  issuer: Uint8Array;       // issuer CA certificate envelope
+  certificate: Uint8Array;  // card certificate envelope
+  currency: number;
+  limits: Limits;
+}
+
+/** Between PERSONALIZE_BEGIN and COMMIT. */
+export interface PendingPersonalisation {
+  cardId: Uint8Array;
+  algorithm: number;
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+  issuer: Uint8Array;
+  challenge: Uint8Array;
+}
+
+export interface Purse {
+  counter: number;
+  balance: number;
+  offlineAmount: number;
+  offlineCount: number;
+  loadCounter: number;
+  lastHash: Uint8Array;
+}
+
+export interface Secrets { pin: Uint8Array; puk: Uint8Array }
+
+type Getter = { get(key: string): Uint8Array | undefined };
+
+const dec = (g: Getter, key: string) => {
+  const raw = g.get(key);
+  return raw === undefined ? undefined : new MapReader(decodeCanonical(raw), `card NVM ${key}`);
+};
+
+export const K = {
+  lifecycle: 'lifecycle', identity: 'identity', perso: 'perso', secrets: 'secrets',
+  pinRetries: 'pinRetries', pukRetries: 'pukRetries',
+  counter: 'counter', balance: 'balance', offline: 'offline', loads: 'loads', lastHash: 'lastHash',
+  journal: (slot: number) => `journal/${slot}`,
+} as const;
+
+const uintValue = (n: number) => encodeCanonical(buildMap([[1, n]]));
+const readUint = (g: Getter, key: string, dflt: number) => { const r = dec(g, key); return r ? r.uint(1) : dflt; };
+
+export function readLifecycle(g: Getter): Lifecycle {
+  return readUint(g, K.lifecycle, LIFECYCLE.BLANK) as Lifecycle;
+}
+export function writeLifecycle(tx: NvmTransaction, l: Lifecycle): void { tx.set(K.lifecycle, uintValue(l)); }
+
+export function readIdentity(g: Getter): Identity | undefined {
+  const r = dec(g, K.identity);
+  if (!r) return undefined;
+  return {
+    cardId: r.bytes(1), algorithm: r.uint(2), privateKey: r.bytes(3), publicKey: r.bytes(4), issuer: r.bytes(5),
+    certificate: r.bytes(6), currency: r.uint(7), limits: readLimits(r.map(8)),
+  };
+}
+export function writeIdentity(tx: NvmTransaction, i: Identity): void {
+  tx.set(K.identity, encodeCanonical(buildMap([
+    [1, i.cardId], [2, i.algorithm], [3, i.privateKey], [4, i.publicKey], [5, i.issuer], [6, i.certificate], [7, i.currency], [8, encodeLimits(i.limits)],
+  ])));
+}
+
+export function readPending(g: Getter): PendingPersonalisation | undefined {
+  const r = dec(g, K.perso);
+  if (!r) return undefined;
+  return { cardId: r.bytes(1), algorithm: r.uint(2), privateKey: r.bytes(3), publicKey: r.bytes(4), issuer: r.bytes(5), challenge: r.bytes(6) };
+}
+export function writePending(tx: NvmTransaction, p: PendingPersonalisation): void {
+  tx.set(K.perso, encodeCanonical(buildMap([[1, p.cardId], [2, p.algorithm], [3, p.privateKey], [4, p.publicKey], [5, p.issuer], [6, p.challenge]])));
+}
+
+export function readSecrets(g: Getter): Secrets | undefined {
+  const r = dec(g, K.secrets);
+  return r ? { pin: r.bytes(1), puk: r.bytes(2) } : undefined;
+}
+export function writeSecrets(tx: NvmTransaction, s: Secrets): void {
+  tx.set(K.secrets, encodeCanonical(buildMap([[1, s.pin], [2, s.puk]])));
+}
+
+export const readPinRetries = (g: Getter) => readUint(g, K.pinRetries, 0);
+export const readPukRetries = (g: Getter) => readUint(g, K.pukRetries, 0);
+export const writePinRetries = (tx: NvmTransaction, n: number) => tx.set(K.pinRetries, uintValue(n));
+export const writePukRetries = (tx: NvmTransaction, n: number) => tx.set(K.pukRetries, uintValue(n));
+
+export function readPurse(g: Getter): Purse {
+  const off = dec(g, K.offline);
+  const last = dec(g, K.lastHash);
+  return {
+    counter: readUint(g, K.counter, 0),
+    balance: readUint(g, K.balance, 0),
+    offlineAmount: off ? off.uint(1) : 0,
+    offlineCount: off ? off.uint(2) : 0,
+    loadCounter: readUint(g, K.loads, 0),
+    lastHash: last ? last.bytes(1) : ZERO_HASH,
+  };
+}
+
+/** Write only what changed, so each command has exactly the write points it needs. */
+export function writePurse(tx: NvmTransaction, before: Purse, after: Purse): void {
+  if (after.counter !== before.counter) tx.set(K.counter, uintValue(after.counter));
+  if (after.balance !== before.balance) tx.set(K.balance, uintValue(after.balance));
+  if (after.offlineAmount !== before.offlineAmount || after.offlineCount !== before.offlineCount) {
+    tx.set(K.offline, encodeCanonical(buildMap([[1, after.offlineAmount], [2, after.offlineCount]])));
+  }
+  if (after.loadCounter !== before.loadCounter) tx.set(K.loads, uintValue(after.loadCounter));
+  if (after.lastHash !== before.lastHash) tx.set(K.lastHash, encodeCanonical(buildMap([[1, after.lastHash]])));
+}

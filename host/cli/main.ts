@@ -1,0 +1,51 @@
+import { Command, CommanderError } from 'commander';
+import { CardpostError } from '../../protocol/errors.js';
+import { cryptoCommand, type CliIo } from './crypto-command.js';
+import { EXIT } from './exit-codes.js';
+
+/** Build the whole command tree; kept separate from process handling so tests can drive it in-process. */
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('cardpost')
+    .description('Offline smart-card payments at the shop counter')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)');
+  program.addCommand(cryptoCommand(io));
+  // Bad usage exits 2 everywhere, like the rest of our "bad input" errors.
+  const exitOverride = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
+  return program;
+}
+
+/** Run argv; returns the exit code instead of exiting. Errors become one clear line on stderr. */
+export async function runCli(argv: string[], io: CliIo, err: (line: string) => void): Promise<number> {
+  let code: number = EXIT.OK;
+  const wrapped: CliIo = { out: io.out, setExitCode: (c) => { code = c; io.setExitCode(c); } };
+  const program = buildProgram(wrapped);
+  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => err(s.replace(/\n$/, '')) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and --version end through here with exit code 0
+      return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (e instanceof CardpostError) {
+      err(`cardpost: ${e.describe()}`);
+      return e.code.startsWith('CLI_') || e.code.startsWith('HEX_') || e.name === 'EncodeError' || e.name === 'DecodeError' ? EXIT.USAGE : EXIT.UNAVAILABLE;
+    }
+    err(`cardpost: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.UNAVAILABLE;
+  }
+}
+
+/** The process entry point used by bin/cardpost.mjs. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv, {
+    out: (l) => process.stdout.write(l + '\n'),
+    setExitCode: () => {},
+  }, (l) => process.stderr.write(l + '\n'));
+}

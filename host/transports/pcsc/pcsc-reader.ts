@@ -1,0 +1,117 @@
+import { EventEmitter } from 'node:events';
+import { TransportError, type CardReader, type CardReaderEvents } from '../../../protocol/transport.js';
+import type { NfcPcsc, NfcPcscConstructor, NfcPcscReader } from './nfc-pcsc-types.js';
+
+/** PC/SC codes (pcsclite.h) that mean the card went away, and that the service did. */
+const CARD_GONE = ['0x80100069', '0x80100068', '0x80100066', 'SCARD_W_REMOVED_CARD', 'SCARD_W_RESET_CARD', 'removed', 'reset'];
+const SERVICE_GONE = ['0x8010001d', '0x8010001e', '0x80100017', 'SCARD_E_NO_SERVICE', 'SCARD_E_SERVICE_STOPPED', 'no_service'];
+
+function causeText(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e, i = 0; x && i < 4; i++) {
+    const err = x as { message?: string; previous?: unknown; cause?: unknown };
+    if (err.message) parts.push(err.message);
+    x = err.previous ?? err.cause;
+  }
+  return parts.join(' / ');
+}
+
+/** Turn whatever nfc-pcsc/pcsclite threw into one of our typed transport errors. */
+export function mapPcscError(e: unknown): TransportError {
+  const text = causeText(e);
+  const lower = text.toLowerCase();
+  if (CARD_GONE.some((c) => lower.includes(c.toLowerCase()))) {
+    return new TransportError('CARD_REMOVED', `the card was removed during the command (${text})`, 'insert the card again and retry', { cause: e });
+  }
+  if (SERVICE_GONE.some((c) => lower.includes(c.toLowerCase()))) {
+    return new TransportError('READER_GONE', `the PC/SC service stopped (${text})`, 'start pcscd (systemctl start pcscd); cardpost reconnects by itself', { cause: e });
+  }
+  if (lower.includes('card_not_connected') || lower.includes('no card')) {
+    return new TransportError('NO_CARD', 'no card is connected in the reader', 'insert or tap the card', { cause: e });
+  }
+  return new TransportError('READER_GONE', `the reader failed: ${text || String(e)}`, 'check the reader cable; unplug and replug it', { cause: e });
+}
+
+/** Load nfc-pcsc (an optional dependency with a native part) or say exactly what is missing. */
+export async function loadNfcPcsc(): Promise<NfcPcscConstructor> {
+  try {
+    const mod = (await import('nfc-pcsc')) as unknown as { NFC?: NfcPcscConstructor; default?: { NFC?: NfcPcscConstructor } };
+    const NFC = mod.NFC ?? mod.default?.NFC;
+    if (!NFC) throw new Error('nfc-pcsc has no NFC export');
+    return NFC;
+  } catch (e) {
+    throw new TransportError('TRANSPORT_UNAVAILABLE', `PC/SC readers are unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      'install the PC/SC stack and rebuild: apt-get install pcscd libpcsclite-dev && npm rebuild', { cause: e });
+  }
+}
+
+/** One PC/SC reader (contact or NFC) as the host's CardReader. */
+export class PcscCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
+  readonly extendedLength: boolean;
+  private present = false;
+
+  constructor(private readonly reader: NfcPcscReader, opts: { extendedLength?: boolean } = {}) {
+    super();
+    this.extendedLength = opts.extendedLength ?? false;
+    reader.autoProcessing = false; // we speak ISO 7816 ourselves; no NFC tag UID probing
+    reader.on('card', (card) => { this.present = true; this.emit('card', { atr: Uint8Array.from(card.atr ?? []) }); });
+    reader.on('card.off', () => { this.present = false; this.emit('removed'); });
+    reader.on('error', (err) => { if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(err)); });
+    reader.on('end', () => { this.present = false; this.emit('end'); });
+  }
+
+  get name(): string { return this.reader.name; }
+  get cardPresent(): boolean { return this.present; }
+
+  async transmit(apdu: Uint8Array): Promise<Uint8Array> {
+    if (!this.present) throw new TransportError('NO_CARD', `no card in ${this.name}`, 'insert or tap the card');
+    try {
+      // 65536 data + SW: room for the longest extended response; pcscd caps it to what the reader allows.
+      const r = await this.reader.transmit(Buffer.from(apdu), 65538);
+      return Uint8Array.from(r);
+    } catch (e) {
+      throw mapPcscError(e);
+    }
+  }
+}
+
+export interface PcscReaderSourceEvents {
+  reader: [PcscCardReader];
+  error: [TransportError];
+}
+
+/** All PC/SC readers on this machine, as they come and go. */
+export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
+  private readonly readers = new Map<string, PcscCardReader>();
+
+  private constructor(private readonly nfc: NfcPcsc, opts: { extendedLength?: boolean }) {
+    super();
+    nfc.on('reader', (r) => {
+      const reader = new PcscCardReader(r, opts);
+      this.readers.set(reader.name, reader);
+      reader.on('end', () => this.readers.delete(reader.name));
+      this.emit('reader', reader);
+    });
+    nfc.on('error', (e) => { if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(e)); });
+  }
+
+  static async open(opts: { extendedLength?: boolean } = {}): Promise<PcscReaderSource> {
+    const NFC = await loadNfcPcsc();
+    return new PcscReaderSource(new NFC(), opts);
+  }
+
+  list(): PcscCardReader[] { return [...this.readers.values()]; }
+
+  /** Resolve with the first reader whose name matches, waiting up to `timeoutMs`. */
+  waitForReader(match: (name: string) => boolean, timeoutMs: number): Promise<PcscCardReader> {
+    const found = this.list().find((r) => match(r.name));
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.off('reader', on); reject(new TransportError('TIMEOUT', `no matching PC/SC reader appeared in ${timeoutMs} ms`, 'check that pcscd is running and the reader is plugged in')); }, timeoutMs);
+      const on = (r: PcscCardReader) => { if (match(r.name)) { clearTimeout(timer); this.off('reader', on); resolve(r); } };
+      this.on('reader', on);
+    });
+  }
+
+  close(): void { this.nfc.close(); }
+}

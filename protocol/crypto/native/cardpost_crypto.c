@@ -1,0 +1,252 @@
+/*
+ * cardpost_crypto: Node-API glue for the native SM2 backend (arithmetic in sm2p256.c).
+ * The JavaScript side (protocol/crypto/sm2-native.ts) validates argument shapes, computes
+ * e = SM3(Z_A || M), caches per-key handles and decides when a key deserves a table; this file
+ * only moves bytes in and out. Nonces come from OpenSSL's RAND_priv_bytes, which the node binary
+ * exports, so no secret nonce ever lives on the JavaScript heap.
+ *
+ * Context-aware: each Node environment (main thread, each worker) gets its own curve instance.
+ */
+#include <node_api.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm2p256.h"
+
+/* Per-public-key handle, owned by a JS External; JS releases it explicitly on cache eviction. */
+typedef struct {
+  int live;          /* 0 once released */
+  sm2_affine point;  /* validated public key */
+  sm2_table *table;  /* NULL until precomputed */
+} KeyCtx;
+
+/* Distinguishes our Externals from any other External passed in by mistake. */
+static const napi_type_tag KEY_TAG = {0x6361726470737432ULL, 0x736d326b65796374ULL};
+
+#define CALL(expr)                         \
+  do {                                     \
+    if ((expr) != napi_ok) return NULL;    \
+  } while (0)
+
+static napi_value fail(napi_env env, const char *code, const char *msg) {
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+/* A Uint8Array (Buffer included) of exactly `want` bytes. */
+static int get_bytes(napi_env env, napi_value v, const uint8_t **data, size_t want) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  size_t n = 0;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  if (napi_get_typedarray_info(env, v, &type, &n, &ptr, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_uint8_array || n != want) return 0;
+  *data = (const uint8_t *)ptr;
+  return 1;
+}
+
+static napi_value make_bytes(napi_env env, const uint8_t *src, size_t len) {
+  napi_value ab, out;
+  void *dst = NULL;
+  CALL(napi_create_arraybuffer(env, len, &dst, &ab));
+  memcpy(dst, src, len);
+  CALL(napi_create_typedarray(env, napi_uint8_array, len, ab, 0, &out));
+  return out;
+}
+
+static napi_value make_bool(napi_env env, int b) {
+  napi_value out;
+  CALL(napi_get_boolean(env, b != 0, &out));
+  return out;
+}
+
+static const sm2_curve *curve(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return (const sm2_curve *)data;
+}
+
+static KeyCtx *get_key(napi_env env, napi_value v) {
+  bool tagged = false;
+  void *data = NULL;
+  if (napi_check_object_type_tag(env, v, &KEY_TAG, &tagged) != napi_ok || !tagged) return NULL;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return NULL;
+  return (KeyCtx *)data;
+}
+
+static void key_release(napi_env env, KeyCtx *k) {
+  if (k->table != NULL) {
+    int64_t ignored;
+    free(k->table);
+    k->table = NULL;
+    if (env != NULL) napi_adjust_external_memory(env, -(int64_t)sizeof(sm2_table), &ignored);
+  }
+  k->live = 0;
+}
+
+static void key_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  key_release(env, (KeyCtx *)data);
+  free(data);
+}
+
+static int rng(uint8_t *buf, size_t n) { return RAND_priv_bytes(buf, (int)n) == 1; }
+
+/* publicFromPrivate(d: Uint8Array(32)) -> Uint8Array(65) */
+static napi_value js_public_from_private(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  const uint8_t *d;
+  uint8_t pub[65];
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  if (c == NULL || argc < 1 || !get_bytes(env, argv[0], &d, 32))
+    return fail(env, "SM2_NATIVE_ARGS", "publicFromPrivate(Uint8Array(32))");
+  if (!sm2_public_from_private(c, d, pub))
+    return fail(env, "SM2_PRIVATE_KEY_RANGE", "private key not in [1, n-2]");
+  return make_bytes(env, pub, sizeof pub);
+}
+
+/* signDigest(d: Uint8Array(32), e: Uint8Array(32), k?: Uint8Array(32)) -> Uint8Array(64) r||s */
+static napi_value js_sign_digest(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  const uint8_t *d, *e, *k = NULL;
+  uint8_t sig[64];
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  if (c == NULL || argc < 2 || !get_bytes(env, argv[0], &d, 32) || !get_bytes(env, argv[1], &e, 32))
+    return fail(env, "SM2_NATIVE_ARGS", "signDigest(Uint8Array(32), Uint8Array(32), k?)");
+  if (argc >= 3) {
+    napi_valuetype t;
+    CALL(napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined && !get_bytes(env, argv[2], &k, 32))
+      return fail(env, "SM2_NATIVE_ARGS", "k must be a Uint8Array(32)");
+  }
+  switch (sm2_sign_digest(c, d, e, k, rng, sig)) {
+    case 1:
+      return make_bytes(env, sig, sizeof sig);
+    case 0:
+      return fail(env, "SM2_PRIVATE_KEY_RANGE", "private key not in [1, n-2]");
+    case -1:
+      return fail(env, "SM2_NONCE_UNUSABLE", "fixed k not in [1, n-1] or gives r = 0, r + k = n or s = 0");
+    default:
+      return fail(env, "SM2_RANDOM_FAILED", "RAND_priv_bytes failed");
+  }
+}
+
+/* importPublicKey(pub: Uint8Array(65)) -> External | null (null: not a point of the curve) */
+static napi_value js_import_public_key(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ext, nullv;
+  const uint8_t *pub;
+  sm2_affine p;
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  if (c == NULL || argc < 1 || !get_bytes(env, argv[0], &pub, 65))
+    return fail(env, "SM2_NATIVE_ARGS", "importPublicKey(Uint8Array(65))");
+  CALL(napi_get_null(env, &nullv));
+  if (!sm2_decode_public(c, pub, &p)) return nullv;
+  KeyCtx *k = (KeyCtx *)calloc(1, sizeof *k);
+  if (k == NULL) return fail(env, "SM2_NATIVE_OOM", "out of memory");
+  k->live = 1;
+  k->point = p;
+  if (napi_create_external(env, k, key_finalize, NULL, &ext) != napi_ok) {
+    free(k);
+    return NULL;
+  }
+  CALL(napi_type_tag_object(env, ext, &KEY_TAG));
+  return ext;
+}
+
+/* precompute(key) -> boolean: build the per-key table (33 KB; idempotent). */
+static napi_value js_precompute(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  KeyCtx *k = argc >= 1 ? get_key(env, argv[0]) : NULL;
+  if (c == NULL || k == NULL) return fail(env, "SM2_NATIVE_ARGS", "precompute(key)");
+  if (!k->live) return make_bool(env, 0);
+  if (k->table != NULL) return make_bool(env, 1);
+  sm2_table *t = (sm2_table *)malloc(sizeof *t);
+  if (t == NULL || !sm2_table_build(c, &k->point, t)) {
+    free(t);
+    return make_bool(env, 0);
+  }
+  k->table = t;
+  int64_t ignored;
+  napi_adjust_external_memory(env, (int64_t)sizeof *t, &ignored);
+  return make_bool(env, 1);
+}
+
+/* release(key): free the table now rather than at garbage collection; the key becomes unusable. */
+static napi_value js_release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], undef;
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  KeyCtx *k = argc >= 1 ? get_key(env, argv[0]) : NULL;
+  if (k == NULL) return fail(env, "SM2_NATIVE_ARGS", "release(key)");
+  key_release(env, k);
+  CALL(napi_get_undefined(env, &undef));
+  return undef;
+}
+
+/* verifyDigest(key, e: Uint8Array(32), sig: Uint8Array(64) r||s) -> boolean */
+static napi_value js_verify_digest(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  const uint8_t *e, *sig;
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  KeyCtx *k = argc >= 3 ? get_key(env, argv[0]) : NULL;
+  if (c == NULL || k == NULL || !get_bytes(env, argv[1], &e, 32) || !get_bytes(env, argv[2], &sig, 64))
+    return fail(env, "SM2_NATIVE_ARGS", "verifyDigest(key, Uint8Array(32), Uint8Array(64))");
+  if (!k->live) return fail(env, "SM2_NATIVE_RELEASED", "key handle was released");
+  return make_bool(env, sm2_verify_digest(c, &k->point, k->table, e, sig));
+}
+
+/* mulAdd(s: Uint8Array(32), key, t: Uint8Array(32)) -> Uint8Array(65) | null: s*G + t*P, for tests */
+static napi_value js_mul_add(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], nullv;
+  const uint8_t *s, *t;
+  uint8_t out[65];
+  CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const sm2_curve *c = curve(env);
+  KeyCtx *k = argc >= 3 ? get_key(env, argv[1]) : NULL;
+  if (c == NULL || k == NULL || !get_bytes(env, argv[0], &s, 32) || !get_bytes(env, argv[2], &t, 32))
+    return fail(env, "SM2_NATIVE_ARGS", "mulAdd(Uint8Array(32), key, Uint8Array(32))");
+  if (!k->live) return fail(env, "SM2_NATIVE_RELEASED", "key handle was released");
+  CALL(napi_get_null(env, &nullv));
+  if (!sm2_mul_add(c, s, &k->point, k->table, t, out)) return nullv;
+  return make_bytes(env, out, sizeof out);
+}
+
+static void curve_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  sm2_curve_free((sm2_curve *)data);
+}
+
+NAPI_MODULE_INIT() {
+  sm2_curve *c = sm2_curve_new();
+  if (c == NULL) return fail(env, "SM2_NATIVE_INIT", "out of memory");
+  if (napi_set_instance_data(env, c, curve_finalize, NULL) != napi_ok) {
+    sm2_curve_free(c);
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"publicFromPrivate", NULL, js_public_from_private, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"signDigest", NULL, js_sign_digest, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"importPublicKey", NULL, js_import_public_key, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"precompute", NULL, js_precompute, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"release", NULL, js_release, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"verifyDigest", NULL, js_verify_digest, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mulAdd", NULL, js_mul_add, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CALL(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
