@@ -55,9 +55,13 @@ if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', '
 const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
 if (result.error) warn(result.error.message);
 if (result.status !== 0) {
-  const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}`.split('\n').map((l) => l.trim());
-  const firstError = lines.find((l) => /error/i.test(l) && !l.startsWith('gyp info')) ?? `node-gyp exited with ${result.status}`;
-  warn(firstError.slice(0, 200));
+  const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  // the most telling line: a compiler error, then node-gyp's own diagnosis, then anything
+  const reason = lines.find((l) => /: (fatal )?error: /.test(l))
+    ?? lines.find((l) => /You need to install|gyp ERR! stack Error:/.test(l))
+    ?? lines.find((l) => /ERR!|error/i.test(l))
+    ?? `node-gyp exited with ${result.status}`;
+  warn(reason.replace(/^gyp ERR! (stack |find \w+ )?/, '').slice(0, 200));
 }
 
 // The addon resolves its one OpenSSL symbol against the running node: check that it loads.

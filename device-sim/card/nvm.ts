@@ -30,6 +30,8 @@ export class MemoryBacking implements NvmBacking {
   private image: string | undefined;
   load(): Image | undefined { return this.image === undefined ? undefined : JSON.parse(this.image) as Image; }
   store(image: Image): void { this.image = JSON.stringify(image); }
+  /** A copy of the memory as it is now: tearing tests replay one command from the same state. */
+  clone(): MemoryBacking { const c = new MemoryBacking(); c.image = this.image; return c; }
 }
 
 /** Atomic replace (write temp, rename): a killed simulator process leaves the old or the new image. */

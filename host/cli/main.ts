@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
 import { cryptoCommand, type CliIo } from './crypto-command.js';
+import { issuerCommand } from './issuer-command.js';
+import { simCommand } from './sim-command.js';
 import { EXIT } from './exit-codes.js';
 
 /** Build the whole command tree; kept separate from process handling so tests can drive it in-process. */
@@ -10,6 +12,8 @@ export function buildProgram(io: CliIo): Command {
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)');
   program.addCommand(cryptoCommand(io));
+  program.addCommand(issuerCommand(io));
+  program.addCommand(simCommand(io));
   // Bad usage exits 2 everywhere, like the rest of our "bad input" errors.
   const exitOverride = (c: Command): void => {
     c.exitOverride();

@@ -14,9 +14,8 @@ export function randomBytes(length: number): Uint8Array {
 }
 
 export function bytesToBigInt(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return v;
+  if (bytes.length === 0) return 0n;
+  return BigInt('0x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'));
 }
 
 export function bigIntToBytes(value: bigint, length: number): Uint8Array {

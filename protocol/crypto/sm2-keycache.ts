@@ -80,14 +80,14 @@ export class Sm2KeyCache {
 
   /** Validated entry for a public key (DecodeError when it is not a point of sm2p256v1). */
   lookup(publicKey: Uint8Array): Sm2KeyEntry {
-    checkPublicKeyShape(publicKey);
-    const id = keyString(publicKey);
-    const hit = this.keys.get(id);
-    if (hit !== undefined) {
-      this.keys.delete(id); // move to the most-recent end
-      this.keys.set(id, hit);
+    const hit = publicKey instanceof Uint8Array && publicKey.length === 65 ? this.keys.get(keyString(publicKey)) : undefined;
+    if (hit !== undefined) { // only valid keys are ever cached
+      this.keys.delete(hit.id); // move to the most-recent end
+      this.keys.set(hit.id, hit);
       return hit;
     }
+    checkPublicKeyShape(publicKey);
+    const id = keyString(publicKey);
     const handle = this.backend.importPublicKey(publicKey);
     if (handle === null) {
       throw new DecodeError('SM2_PUBLIC_KEY_NOT_ON_CURVE', 'SM2 public key is not a point of sm2p256v1 (coordinate >= p or not on the curve)',

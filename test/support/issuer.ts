@@ -1,4 +1,4 @@
-import { generateKeyPair, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
+import { generateKeyPair, SIGNATURE_ALGORITHM_CODES, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
 import {
   CardClient, personalizeCard, type Limits,
 } from '../../protocol/commands/index.js';
@@ -40,6 +40,19 @@ export class TestIssuer {
     });
     await client.changePin(ascii('0000'), ascii(opts.pin ?? '1234'));
     return cert;
+  }
+
+  /** A terminal key and its kind 3 certificate (subject = the terminal id, UTF-8), valid for a year around now. */
+  terminal(id: string, opts: { algorithm?: SignatureAlgorithm; notBefore?: number; notAfter?: number } = {}): { key: SigningKey; certificate: Certificate } {
+    const algorithm = opts.algorithm ?? this.algorithm;
+    const key: SigningKey = { algorithm, ...generateKeyPair(algorithm) };
+    const now = NOW();
+    const certificate = issueCertificate(this.key, {
+      serial: Uint8Array.of(this.serial >> 8, this.serial++ & 0xff), kind: CERT_KIND.TERMINAL, subjectId: ascii(id),
+      algorithm: SIGNATURE_ALGORITHM_CODES[algorithm], publicKey: key.publicKey,
+      notBefore: opts.notBefore ?? now - 3600, notAfter: opts.notAfter ?? now + 86400 * 365,
+    });
+    return { key, certificate };
   }
 
   topup(cardId: Uint8Array, loadSeq: number, amount: number, opts: { currency?: number; validUntilCounter?: number; resetOffline?: boolean; key?: SigningKey } = {}) {

@@ -7,17 +7,18 @@
  * never beat native. Dedicated 4x64-bit limbs are ~8x faster and small enough to review.
  *
  * Design, chosen for reviewability over the last few percent:
- *  - Field and scalar arithmetic: Montgomery multiplication (CIOS) with unsigned __int128, one
- *    generic routine for both moduli (p and n); final subtractions by masks, no branches.
+ *  - Field and scalar arithmetic: Montgomery multiplication (CIOS) with unsigned __int128,
+ *    generated once per modulus (p and n) from one macro; final subtractions by masks.
  *  - Points: homogeneous projective coordinates with the complete formulas of Renes, Costello
  *    and Batina 2016 (eprint 2015/1060, Algorithms 4, 5, 6 for a = -3). Complete means no
- *    exceptional cases (P = Q, P = -Q, identity), so verification of hostile inputs needs no
- *    special-case code, and secret-scalar loops need no data-dependent branches.
+ *    exceptional cases (P = Q, P = -Q, identity), so secret-scalar loops need no data-dependent
+ *    branches and table building needs no special cases.
  *  - k*G (signing, key derivation): signed radix-16 digits, one table row per digit, 65 mixed
  *    additions; every row is scanned in full and selected with masks (no secret-dependent memory
  *    index or branch); zero digits are absorbed with a masked move.
- *  - Verification (public data only): s*G from the same table with direct indexing, t*P by a
- *    signed radix-16 double-and-add, or from a per-key table when the caller built one.
+ *  - Verification (public data only): s*G from the same table with direct indexing; t*P from a
+ *    per-key table when the caller built one, else by signed radix-16 double-and-add in Jacobian
+ *    coordinates (cheaper doublings; its exceptional cases are handled by explicit branches).
  *  - Inversions by Fermat (fixed public exponent, so constant time in the base).
  */
 #include "sm2p256.h"
@@ -46,8 +47,7 @@ typedef struct {
 struct sm2_curve {
   modulus p, n;
   sm2_fe b;        /* curve b, Montgomery form mod p */
-  sm2_fe n_minus_1; /* plain integers */
-  sm2_fe n_minus_2;
+  sm2_fe n_minus_1; /* plain integer: private keys must be below it */
   sm2_table g;     /* multiples of the generator */
 };
 
@@ -720,8 +720,6 @@ sm2_curve *sm2_curve_new(void) {
   to_mont(&c->b, &b, &c->p, fp_mul);
   c->n_minus_1 = c->n.m;
   c->n_minus_1.v[0] -= 1;
-  c->n_minus_2 = c->n.m;
-  c->n_minus_2.v[0] -= 2;
   sm2_affine g;
   sm2_fe gx, gy;
   fe_from_be(&gx, GX_BYTES);
@@ -766,7 +764,7 @@ int sm2_sign_digest(const sm2_curve *c, const uint8_t dbytes[32], const uint8_t 
   const modulus *N = &c->n;
   int result = 0;
   uint8_t kbytes[32];
-  sm2_fe d, dm, inv, e, k, km, x1, r, rm, t, s;
+  sm2_fe d, dm, inv, e, k, km, x1, r, rm, rk, t, s;
   proj R;
   if (!sm2_private_key_ok(c, dbytes)) return 0;
   fe_from_be(&d, dbytes);
@@ -807,7 +805,6 @@ int sm2_sign_digest(const sm2_curve *c, const uint8_t dbytes[32], const uint8_t 
     fe_reduce_once(&x1, &x1, N);      /* x1 < p < 2n */
     fn_add(&r, &e, &x1);
     /* retry if r = 0 or r + k = n; these reveal nothing useful (probability ~2^-256) */
-    sm2_fe rk;
     fn_add(&rk, &r, &k);
     int bad = (int)(fe_is_zero_mask(&r) & 1) | (int)(fe_is_zero_mask(&rk) & 1);
     if (!bad) {
@@ -839,6 +836,7 @@ done:
   secure_zero(&inv, sizeof inv);
   secure_zero(&k, sizeof k);
   secure_zero(&km, sizeof km);
+  secure_zero(&rk, sizeof rk);
   secure_zero(&t, sizeof t);
   secure_zero(&R, sizeof R);
   return result;

@@ -1,0 +1,602 @@
+/**
+ * The simulated bank: an HTTP settlement service (fastify 5) on a SQLite ledger (better-sqlite3).
+ * It stands in for the real bank in tests and in `cardpost demo`. API: docs/bank-api.md.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { AddressInfo, Socket } from 'node:net';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
+import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
+import { CardpostError, DecodeError } from '../../protocol/errors.js';
+import { MAX_AMOUNT, MAX_COUNTER } from '../../protocol/commands/messages.js';
+import {
+  CERT_KIND, TrustStore, decodeCertificate, decodeRevocationList, keyId, signRevocationList, signTopupToken, verifyCertificate,
+  verifyRevocationList, type Certificate, type RevocationList, type SigningKey,
+} from '../../protocol/record/index.js';
+import { HttpError, badRequest, errorBody } from './errors.js';
+import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
+import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
+import { CertificateCache, precheck, settle } from './settle.js';
+import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, toBase64url, verifyTerminalSignature } from './terminal-auth.js';
+
+export interface SimBankOptions {
+  /** SQLite file of the ledger (created if missing). */
+  dbPath: string;
+  /** The issuer CA (kind 1, self-signed): trust anchor for card and terminal certificates. */
+  issuerCertificate: Certificate;
+  /** The bank's top-up authority (kind 4, issued by that CA): signs top-up tokens and revocation lists. */
+  authority: { key: SigningKey; certificate: Certificate };
+  /** Records older than this (by record time) are refused with RECORD_EXPIRED. Default 30. */
+  settlementWindowDays?: number;
+  /** Unix seconds; for tests. Default: the system clock. */
+  clock?: () => number;
+  faults?: FaultConfig;
+  /** fastify's logger (pino); off by default. Nothing secret is in requests, but certificates are noisy. */
+  logger?: boolean;
+}
+
+export interface BankAddress { host: string; port: number; url: string }
+
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+export const MAX_RECORDS_PER_BATCH = 1000;
+export const MAX_CERTIFICATES_PER_BATCH = 1000;
+export const DEFAULT_VALID_FOR_PAYMENTS = 1000;
+const MAX_ITEM_CHARS = 8192;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
+const BATCH_KEY = /^[0-9a-fA-F]{32}$/;
+/** sf-string content: printable ASCII without `"` and `\`. */
+const TOPUP_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}$/;
+
+const unixNow = (): number => Math.floor(Date.now() / 1000);
+const DOCS = 'see docs/bank-api.md';
+
+function authError(code: string, message: string, hint: string): HttpError {
+  return new HttpError(401, code, message, hint, { 'www-authenticate': 'Cardpost-Terminal' });
+}
+
+/** The Idempotency-Key header value exactly as sent (what the signature covers). */
+function idempotencyHeaderOf(req: FastifyRequest): string | undefined {
+  const v = req.headers[AUTH_HEADER.idempotencyKey];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** The key itself: the header value without the quotes of a structured-field sf-string. */
+function idempotencyKeyOf(req: FastifyRequest): string | undefined {
+  const s = idempotencyHeaderOf(req);
+  if (s === undefined) return undefined;
+  return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
+}
+
+function rawBody(req: FastifyRequest): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) throw badRequest('BODY_MISSING', 'the request has no body', 'send a JSON object with Content-Type: application/json');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    throw badRequest('BODY_NOT_JSON', 'the body is not valid UTF-8', 'send UTF-8 JSON');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.slice(0, 200) : 'parse error';
+    throw badRequest('BODY_NOT_JSON', `the body is not valid JSON: ${why}`, 'send a JSON object');
+  }
+}
+
+function schemaError(field: string, what: string): HttpError {
+  return badRequest('BODY_SCHEMA', `${field}: ${what}`, DOCS);
+}
+
+/** A JSON object with only the fields the API defines: an unknown field is refused, never silently ignored. */
+function asObject(v: unknown, fields: readonly string[]): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw schemaError('body', 'must be a JSON object');
+  for (const k of Object.keys(v)) {
+    if (!fields.includes(k)) throw schemaError(JSON.stringify(k).slice(0, 40), `is not a field of this request (fields: ${fields.join(', ')})`);
+  }
+  return v as Record<string, unknown>;
+}
+
+function intField(o: Record<string, unknown>, name: string, min: number, max: number, dflt?: number): number {
+  const v = o[name];
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw schemaError(name, `must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+function stringArray(o: Record<string, unknown>, name: string, max: number, code: string, required: boolean): string[] {
+  const v = o[name];
+  if (v === undefined && !required) return [];
+  if (!Array.isArray(v)) throw schemaError(name, 'must be an array of base64url strings');
+  if (v.length > max) throw badRequest(code, `${name}: ${v.length} entries, at most ${max} are allowed`, 'split the batch');
+  v.forEach((x, i) => {
+    if (typeof x !== 'string') throw schemaError(`${name}[${i}]`, 'must be a string');
+    if (x.length > MAX_ITEM_CHARS) throw schemaError(`${name}[${i}]`, `longer than ${MAX_ITEM_CHARS} characters`);
+  });
+  return v as string[];
+}
+
+export class SimBank {
+  private readonly app: FastifyInstance;
+  private readonly ledger: Ledger;
+  private readonly trust = new TrustStore();
+  private readonly certs: CertificateCache;
+  private readonly faultState: FaultState;
+  private readonly clock: () => number;
+  private readonly windowSeconds: number;
+  private readonly authority: { key: SigningKey; certificate: Certificate };
+  private readonly issuerKeyId: Uint8Array;
+  private readonly inflight = new Set<string>();
+  private readonly held = new Set<Socket>();
+  private readonly sleepers = new Set<() => void>();
+  private readonly logging: boolean;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private bound: BankAddress | undefined;
+
+  constructor(opts: SimBankOptions) {
+    this.clock = opts.clock ?? unixNow;
+    this.logging = opts.logger ?? false;
+    const days = opts.settlementWindowDays ?? 30;
+    if (!(days > 0)) throw new CardpostError('BANK_CONFIG', `settlementWindowDays must be positive, not ${days}`, 'use e.g. 30');
+    this.windowSeconds = Math.round(days * 86400);
+    this.trust.addIssuer(opts.issuerCertificate); // throws TRUST_ANCHOR_INVALID for a non-CA
+    this.issuerKeyId = keyId(opts.issuerCertificate.algorithm, opts.issuerCertificate.publicKey);
+    const a = opts.authority;
+    const chk = verifyCertificate(a.certificate, opts.issuerCertificate, { kind: CERT_KIND.AUTHORITY });
+    if (!chk.ok) throw new CardpostError('BANK_CONFIG', `the authority certificate is not a kind 4 certificate of this issuer: ${chk.detail}`, 'issue the bank authority certificate with the issuer CA');
+    if (!bytesEqual(a.certificate.publicKey, a.key.publicKey) || a.certificate.algorithm !== SIGNATURE_ALGORITHM_CODES[a.key.algorithm]) {
+      throw new CardpostError('BANK_CONFIG', 'the authority key does not match the authority certificate', 'pass the key the certificate was issued for');
+    }
+    this.authority = a;
+    this.certs = new CertificateCache(this.trust);
+    this.faultState = new FaultState(opts.faults ?? {});
+    this.ledger = new Ledger(opts.dbPath);
+    try {
+      this.ensureRevocationList();
+      this.app = this.buildApp(this.logging);
+    } catch (e) {
+      this.ledger.close();
+      throw e;
+    }
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  /** Start serving; resolves to the bound address (port 0 picks a free one). */
+  async listen(opts: { host?: string; port?: number } = {}): Promise<BankAddress> {
+    if (this.bound) throw new CardpostError('BANK_LISTENING', 'the bank is already listening', 'create another SimBank');
+    if (this.closing) throw new CardpostError('BANK_CLOSED', 'the bank is closed', 'create another SimBank');
+    await this.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+    const addr = this.app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    this.bound = { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+    return this.bound;
+  }
+
+  get address(): BankAddress | undefined { return this.bound; }
+
+  /** Stop serving (held and in-flight requests are cut short) and close the ledger. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      for (const wake of [...this.sleepers]) wake();
+      for (const s of this.held) s.destroy();
+      this.held.clear();
+      try {
+        await this.app.close();
+      } finally {
+        this.ledger.close();
+      }
+    })();
+    return this.closed;
+  }
+
+  // ---- QA control and inspection -------------------------------------------------------------
+
+  /** Change fault injection (partial; `seed` restarts the PRNG). Returns the effective config. */
+  setFaults(partial: Omit<FaultConfig, 'adminEndpoint'>): Readonly<EffectiveFaults> {
+    return this.faultState.set(partial);
+  }
+
+  get faults(): Readonly<EffectiveFaults> { return this.faultState.current; }
+
+  /** Put a card on the revocation list (sequence +1). false if it already was. */
+  revokeCard(cardIdHex: string, reason = 'revoked by the operator'): boolean {
+    const id = toHex(fromHex(cardIdHex));
+    if (id.length !== 16) throw new CardpostError('CARD_ID_INVALID', `card id must be 8 bytes, got ${id.length / 2}`, 'give 16 hex digits');
+    return this.ledger.transaction(() => {
+      const now = this.clock();
+      if (!this.ledger.revoke(id, reason, now)) return false;
+      this.resignRevocationList(now);
+      return true;
+    });
+  }
+
+  /** The current signed revocation list. */
+  revocationList(): RevocationList {
+    return decodeRevocationList(this.ledger.getRevocationList()!.envelope);
+  }
+
+  revokedCards(): string[] { return this.ledger.revokedCards(); }
+  settledRecord(cardIdHex: string, counter: number): SettledRow | undefined { return this.ledger.getSettled(cardIdHex.toLowerCase(), counter); }
+  settledRecords(cardIdHex: string): SettledRow[] { return this.ledger.settledOfCard(cardIdHex.toLowerCase()); }
+  settledCount(): number { return this.ledger.settledCount(); }
+  evidence(): EvidenceRow[] { return this.ledger.evidence(); }
+
+  // ---- revocation list -----------------------------------------------------------------------
+
+  private ensureRevocationList(): void {
+    const cur = this.ledger.getRevocationList();
+    if (cur) {
+      try {
+        const list = decodeRevocationList(cur.envelope);
+        const same = list.revoked.map(toHex).join() === this.ledger.revokedCards().join();
+        if (same && bytesEqual(list.issuerKeyId, this.issuerKeyId) && verifyRevocationList(list, this.authority.certificate.algorithm, this.authority.key.publicKey)) return;
+      } catch (e) {
+        if (!(e instanceof CardpostError)) throw e;
+      }
+    }
+    // none yet, or signed by another authority / for another issuer: sign afresh with a higher sequence
+    this.ledger.transaction(() => this.resignRevocationList(this.clock()));
+  }
+
+  /** Inside a transaction: sign the list of every revoked card with sequence + 1. */
+  private resignRevocationList(now: number): void {
+    const sequence = (this.ledger.getRevocationList()?.sequence ?? 0) + 1;
+    const list = signRevocationList(this.authority.key, {
+      issuerKeyId: this.issuerKeyId, sequence, issuedAt: now, revoked: this.ledger.revokedCards().map(fromHex),
+    });
+    this.ledger.putRevocationList(sequence, now, list.envelope);
+  }
+
+  // ---- HTTP ----------------------------------------------------------------------------------
+
+  private buildApp(logger: boolean): FastifyInstance {
+    const app = Fastify({
+      logger,
+      bodyLimit: MAX_BODY_BYTES,
+      forceCloseConnections: true, // close() is "stop now": handlers are synchronous around their commit, so no commit is cut in half
+      return503OnClosing: true,
+      frameworkErrors: (err, _req, reply) => {
+        void (reply as unknown as FastifyReply).code(400).type(JSON_TYPE).send(errorBody('REQUEST_INVALID', `the request could not be routed: ${err.message}`, DOCS));
+      },
+    });
+
+    app.server.on('connection', (socket: Socket) => {
+      if (this.faultState.current.down === 'reset') socket.destroy();
+    });
+
+    // bodies: JSON only, kept as raw bytes (the signature and the idempotency fingerprint cover the exact bytes)
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => { done(null, body); });
+
+    app.addHook('onRequest', async (req, reply) => {
+      const f = this.faultState.current;
+      if (f.adminEndpoint && req.url.startsWith('/v1/_faults')) return;
+      if (this.closing) return this.sendError(reply, new HttpError(503, 'BANK_CLOSING', 'the bank is shutting down', 'retry later'));
+      if (f.down === 'reset') { // a kept-alive connection opened before the fault: cut it too
+        reply.hijack();
+        req.raw.socket.destroy();
+        return;
+      }
+      if (f.down) return this.sendError(reply, new HttpError(503, 'BANK_DOWN', 'the bank is down (injected fault)', 'retry later with the same Idempotency-Key', { 'retry-after': '5' }));
+      if (this.faultState.chance(f.errorRate)) {
+        const status = this.faultState.chance(0.5) ? 503 : 500;
+        return this.sendError(reply, new HttpError(status, 'FAULT_INJECTED', `injected ${status} before any processing`, 'retry with the same Idempotency-Key'));
+      }
+      if (this.faultState.chance(f.timeoutRate)) {
+        reply.hijack(); // never answer: the socket stays open until the client gives up (or the bank closes)
+        const sock = req.raw.socket;
+        this.held.add(sock);
+        sock.once('close', () => this.held.delete(sock));
+        return;
+      }
+      if (!IDEMPOTENT_ROUTES.has(req.routeOptions.url ?? '')) await this.latency();
+    });
+
+    app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+      if (err instanceof HttpError) return this.sendError(reply, err);
+      if (err instanceof DecodeError) return this.sendError(reply, badRequest(err.code, err.message, err.hint));
+      const fe = err as FastifyError;
+      const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+      if (status >= 400 && status < 500) {
+        const map: Record<string, [string, string]> = {
+          FST_ERR_CTP_BODY_TOO_LARGE: ['BODY_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes; split the batch`],
+          FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json'],
+          FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['CONTENT_LENGTH_INVALID', 'Content-Length must match the body'],
+          FST_ERR_CTP_INVALID_TYPE: ['CONTENT_TYPE_INVALID', 'send Content-Type: application/json'],
+        };
+        const [code, hint] = map[fe.code] ?? ['REQUEST_INVALID', DOCS];
+        return this.sendError(reply, new HttpError(status, code, fe.message, hint));
+      }
+      if (this.logging) req.log.error({ err }, 'bank internal error');
+      else console.error('cardpost sim-bank: internal error:', err); // a bank bug: never silent
+      return this.sendError(reply, new HttpError(500, 'INTERNAL', 'internal error; nothing was committed', 'retry with the same Idempotency-Key'));
+    });
+
+    app.setNotFoundHandler((req, reply) => this.sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, DOCS)));
+
+    app.get('/v1/health', async (_req, reply) => this.sendJson(reply, 200, JSON.stringify({ status: 'ok', time: this.clock() })));
+    app.get('/v1/revocations', async (req, reply) => this.getRevocations(req, reply));
+    app.post('/v1/batches', async (req, reply) => this.postBatch(req, reply));
+    app.get('/v1/records/:cardId/:counter', async (req, reply) => this.getRecord(req, reply));
+    app.post('/v1/topups', async (req, reply) => this.postTopup(req, reply));
+    app.get('/v1/reconciliation', async (req, reply) => this.getReconciliation(req, reply));
+    if (this.faultState.current.adminEndpoint) {
+      app.get('/v1/_faults', async (_req, reply) => this.sendJson(reply, 200, JSON.stringify(this.faultState.current)));
+      app.post('/v1/_faults', async (req, reply) => {
+        let eff;
+        try {
+          eff = this.faultState.set(parseJsonBody(rawBody(req)));
+        } catch (e) {
+          if (e instanceof CardpostError && !(e instanceof HttpError)) throw badRequest(e.code, e.message, e.hint);
+          throw e;
+        }
+        return this.sendJson(reply, 200, JSON.stringify(eff));
+      });
+    }
+    return app;
+  }
+
+  private sendJson(reply: FastifyReply, status: number, json: string, headers: Record<string, string> = {}): FastifyReply {
+    return reply.code(status).headers(headers).type(JSON_TYPE).send(json);
+  }
+
+  private sendError(reply: FastifyReply, e: HttpError): FastifyReply {
+    return this.sendJson(reply, e.status, errorBody(e.code, e.message, e.hint), e.headers);
+  }
+
+  private latency(): Promise<void> {
+    const ms = this.faultState.current.latencyMs;
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => { clearTimeout(timer); this.sleepers.delete(wake); resolve(); };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  /** Verify the terminal's certificate and request signature (docs/bank-api.md §2); 401 otherwise. */
+  private authenticate(req: FastifyRequest): { id: string; certificate: Certificate } {
+    const header = (name: string): string | undefined => {
+      const v = req.headers[name];
+      return Array.isArray(v) ? v.join(', ') : v;
+    };
+    const certText = header(AUTH_HEADER.certificate);
+    const dateText = header(AUTH_HEADER.date);
+    const sigText = header(AUTH_HEADER.signature);
+    if (!certText || !dateText || !sigText) {
+      const missing = [[AUTH_HEADER.certificate, certText], [AUTH_HEADER.date, dateText], [AUTH_HEADER.signature, sigText]].filter(([, v]) => !v).map(([n]) => n);
+      throw authError('AUTH_MISSING', `missing ${missing.join(', ')}`, 'sign every request with the terminal key: see docs/bank-api.md §2');
+    }
+    const certBytes = fromBase64url(certText);
+    if (!certBytes) throw authError('AUTH_MALFORMED', 'X-Cardpost-Terminal-Cert is not base64url', 'send the certificate envelope in base64url without padding');
+    if (!/^(0|[1-9][0-9]{0,14})$/.test(dateText)) throw authError('AUTH_MALFORMED', 'X-Cardpost-Date is not decimal Unix seconds', 'send e.g. X-Cardpost-Date: 1790000000');
+    const sig = fromBase64url(sigText);
+    if (!sig || sig.length !== 64) throw authError('AUTH_MALFORMED', 'X-Cardpost-Signature is not a base64url 64-byte signature', 'send raw r‖s in base64url');
+    let cert: Certificate;
+    try {
+      cert = decodeCertificate(certBytes);
+    } catch (e) {
+      if (!(e instanceof CardpostError)) throw e;
+      throw authError('AUTH_CERT_INVALID', `the terminal certificate does not decode: ${e.message}`, 'send the certificate the issuer gave this terminal');
+    }
+    const now = this.clock();
+    const date = Number(dateText);
+    if (Math.abs(now - date) > MAX_CLOCK_SKEW_S) {
+      throw authError('AUTH_DATE_SKEW', `X-Cardpost-Date ${date} is ${date - now} s from the bank's clock ${now} (limit ±${MAX_CLOCK_SKEW_S} s)`,
+        'set the terminal clock (NTP) and sign the retry afresh; a replayed request expires');
+    }
+    let check;
+    try {
+      check = this.trust.check(cert, { now, kind: CERT_KIND.TERMINAL });
+    } catch (e) {
+      if (!(e instanceof CardpostError)) throw e;
+      check = { ok: false as const, problem: 'bad-signature' as const, detail: e.message };
+    }
+    if (!check.ok) {
+      switch (check.problem) {
+        case 'unknown-issuer': throw authError('AUTH_CERT_UNKNOWN_ISSUER', `terminal certificate: ${check.detail}`, 'use a terminal certificate from this bank\'s issuer');
+        case 'expired': case 'not-yet-valid': throw authError('AUTH_CERT_EXPIRED', `terminal certificate ${check.detail}`, 'renew the terminal certificate, or check the terminal clock');
+        case 'revoked': throw authError('AUTH_CERT_REVOKED', 'the terminal certificate is revoked', 'contact the bank');
+        default: throw authError('AUTH_CERT_INVALID', `terminal certificate: ${check.detail}`, 'a kind 3 (terminal) certificate signed by the issuer CA is required');
+      }
+    }
+    let id: string;
+    try {
+      id = new TextDecoder('utf-8', { fatal: true }).decode(cert.subjectId);
+    } catch {
+      throw authError('AUTH_CERT_INVALID', 'the terminal certificate subject is not UTF-8', 'the terminal id must be UTF-8 text');
+    }
+    const ok = verifyTerminalSignature({
+      method: req.method, path: req.url, date, idempotencyKey: idempotencyHeaderOf(req), body: rawBody(req), certificate: cert, signature: sig,
+    });
+    if (!ok) {
+      throw authError('AUTH_BAD_SIGNATURE', 'the request signature does not verify',
+        'sign METHOD\\nPATH\\nDATE\\nIDEMPOTENCY-KEY\\nhex(SHA-256(body)) over the exact bytes sent: docs/bank-api.md §2');
+    }
+    return { id, certificate: cert };
+  }
+
+  /**
+   * The idempotency protocol shared by POST /v1/batches and /v1/topups: 409 while the key is being
+   * processed, the stored response byte for byte on a replay, 422 for the key with another body.
+   * `work` runs the request and must store its response in the same transaction as its effects.
+   */
+  private async idempotent(
+    req: FastifyRequest, reply: FastifyReply, scope: 'batches' | 'topups', keyPattern: RegExp,
+    work: (ctx: { terminalId: string; key: string; body: unknown; requestHash: Uint8Array }) => { status: number; json: string },
+  ): Promise<FastifyReply | undefined> {
+    const terminal = this.authenticate(req);
+    let key = idempotencyKeyOf(req);
+    if (key === undefined || key === '') {
+      throw badRequest('IDEMPOTENCY_KEY_MISSING', 'Idempotency-Key is required', scope === 'batches' ? 'send Idempotency-Key: <batch id>' : 'send a unique Idempotency-Key per top-up');
+    }
+    if (!keyPattern.test(key)) {
+      throw badRequest('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key is malformed',
+        scope === 'batches' ? 'the key of a batch is its id: 32 hex digits' : 'use 1–255 printable ASCII characters without " and \\');
+    }
+    if (scope === 'batches') key = key.toLowerCase();
+    const raw = rawBody(req);
+    const requestHash = sha256(raw);
+    const slot = `${terminal.id}\u0000${scope}\u0000${key}`;
+    if (this.inflight.has(slot)) {
+      throw new HttpError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed', 'retry the same request shortly', { 'retry-after': '1' });
+    }
+    const replay = (): FastifyReply | undefined => {
+      const stored = this.ledger.getStoredResponse(terminal.id, scope, key);
+      if (!stored) return undefined;
+      if (!bytesEqual(stored.requestHash, requestHash)) {
+        throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body',
+          'a retry must send the identical body; new work needs a new key');
+      }
+      return this.sendJson(reply, stored.status, stored.response, { 'idempotent-replayed': 'true' });
+    };
+    const replayed = replay();
+    if (replayed) return replayed;
+    const body = parseJsonBody(raw);
+
+    this.inflight.add(slot);
+    let out: { status: number; json: string };
+    try {
+      await this.latency();
+      if (this.closing) throw new HttpError(503, 'BANK_CLOSING', 'the bank is shutting down', 'retry later with the same Idempotency-Key');
+      out = work({ terminalId: terminal.id, key, body, requestHash });
+    } finally {
+      this.inflight.delete(slot);
+    }
+    if (this.faultState.chance(this.faultState.current.dropAfterCommitRate)) {
+      reply.hijack(); // committed, but the client never hears of it: it must retry with the same key
+      req.raw.socket.destroy();
+      return undefined;
+    }
+    return this.sendJson(reply, out.status, out.json);
+  }
+
+  private async postBatch(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return this.idempotent(req, reply, 'batches', BATCH_KEY, ({ terminalId, key, body, requestHash }) => {
+      const o = asObject(body, ['batchId', 'records', 'certificates']);
+      if (typeof o['batchId'] !== 'string' || !BATCH_KEY.test(o['batchId'])) throw schemaError('batchId', 'must be 32 hex digits');
+      if (o['batchId'].toLowerCase() !== key) throw badRequest('BATCH_ID_MISMATCH', 'batchId differs from the Idempotency-Key', 'the Idempotency-Key of a batch is its batchId');
+      const records = stringArray(o, 'records', MAX_RECORDS_PER_BATCH, 'BATCH_TOO_LARGE', true);
+      if (records.length === 0) throw badRequest('BATCH_EMPTY', 'records is empty', 'send at least one record');
+      const certificates = stringArray(o, 'certificates', MAX_CERTIFICATES_PER_BATCH, 'BATCH_TOO_LARGE', false);
+
+      const pre = precheck({ terminalId, ledger: this.ledger, certs: this.certs }, records, certificates);
+      const json = this.ledger.transaction(() => {
+        const now = this.clock();
+        const { response, newlyRevoked } = settle({ trust: this.trust, ledger: this.ledger, terminalId, batchId: key, now, windowSeconds: this.windowSeconds }, pre);
+        if (newlyRevoked.length) this.resignRevocationList(now);
+        const text = JSON.stringify(response);
+        this.ledger.putStoredResponse(terminalId, 'batches', key, requestHash, 200, text, now);
+        return text;
+      });
+      return { status: 200, json };
+    });
+  }
+
+  private async postTopup(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return this.idempotent(req, reply, 'topups', TOPUP_KEY, ({ terminalId, key, body, requestHash }) => {
+      const o = asObject(body, ['cardId', 'loadSeq', 'amount', 'currency', 'validForPayments']);
+      if (typeof o['cardId'] !== 'string' || !/^[0-9a-fA-F]{16}$/.test(o['cardId'])) throw schemaError('cardId', 'must be 16 hex digits');
+      const cardId = o['cardId'].toLowerCase();
+      const loadSeq = intField(o, 'loadSeq', 1, MAX_COUNTER);
+      const amount = intField(o, 'amount', 1, MAX_AMOUNT);
+      const currency = intField(o, 'currency', 1, 999);
+      const validFor = intField(o, 'validForPayments', 1, MAX_COUNTER, DEFAULT_VALID_FOR_PAYMENTS);
+
+      const json = this.ledger.transaction(() => {
+        const now = this.clock();
+        if (this.ledger.isRevoked(cardId)) throw new HttpError(403, 'REVOKED', `card ${cardId} is on the revocation list`, 'do not load this card; keep it and contact the issuer');
+        let row = this.ledger.getTopup(cardId, loadSeq);
+        if (row) {
+          if (row.amount !== amount || row.currency !== currency) {
+            throw new HttpError(409, 'TOPUP_CONFLICT', `load ${loadSeq} of card ${cardId} was already authorised for ${row.amount} (currency ${row.currency})`,
+              'read the card\'s load counter again (GET_INFO) and ask for the next loadSeq');
+          }
+        } else {
+          const certBytes = this.ledger.getCardCertificate(cardId);
+          if (certBytes) {
+            const cert = decodeCertificate(certBytes);
+            if (cert.currency !== currency) {
+              throw new HttpError(422, 'CURRENCY_UNSUPPORTED', `card ${cardId} is issued for currency ${cert.currency}, not ${currency}`, 'load the card in its own currency');
+            }
+          }
+          const validUntilCounter = Math.min(MAX_COUNTER, this.ledger.highestCounter(cardId) + validFor);
+          const token = signTopupToken(this.authority.key, {
+            cardId: fromHex(cardId), loadSeq, amount, currency, validUntilCounter, issuedAt: now, resetOffline: true,
+          });
+          row = { cardId, loadSeq, amount, currency, validUntilCounter, issuedAt: now, terminalId, token: token.envelope };
+          this.ledger.putTopup(row);
+        }
+        const text = JSON.stringify({
+          cardId, loadSeq, amount, currency, validUntilCounter: row.validUntilCounter, issuedAt: row.issuedAt,
+          token: toBase64url(row.token), authority: toBase64url(this.authority.certificate.envelope),
+        });
+        this.ledger.putStoredResponse(terminalId, 'topups', key, requestHash, 200, text, now);
+        return text;
+      });
+      return { status: 200, json };
+    });
+  }
+
+  private async getRecord(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    this.authenticate(req);
+    const { cardId, counter } = req.params as { cardId: string; counter: string };
+    if (!/^[0-9a-fA-F]{16}$/.test(cardId)) throw badRequest('PATH_INVALID', 'the card id must be 16 hex digits', 'GET /v1/records/<cardIdHex>/<counter>');
+    if (!/^[1-9][0-9]{0,9}$/.test(counter) || Number(counter) > MAX_COUNTER) throw badRequest('PATH_INVALID', 'the counter must be an integer 1…4294967295', 'GET /v1/records/<cardIdHex>/<counter>');
+    const id = cardId.toLowerCase();
+    const n = Number(counter);
+    const row = this.ledger.getSettled(id, n);
+    if (!row) throw new HttpError(404, 'RECORD_NOT_FOUND', `record ${id}:${n} is not settled`, 'submit it in a batch');
+    return this.sendJson(reply, 200, JSON.stringify({
+      recordId: `${id}:${n}`, status: 'settled', settledAt: row.settledAt, batchId: row.batchId, terminalId: row.terminalId,
+      merchantId: row.merchantId, amount: row.amount, currency: row.currency, recordTime: row.recordTime, hash: toHex(row.hash),
+      doubleSpendEvidence: this.ledger.hasEvidence(id, n, 'double-spend'),
+    }));
+  }
+
+  private async getRevocations(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const crl = this.ledger.getRevocationList()!;
+    const etag = `"crl-${crl.sequence}"`;
+    const headers = { etag, 'cache-control': 'no-cache', 'x-cardpost-crl-sequence': String(crl.sequence) };
+    if (req.headers['if-none-match'] === etag) return reply.code(304).headers(headers).send();
+    return reply.code(200).headers(headers).type('application/cbor').send(Buffer.from(crl.envelope));
+  }
+
+  private async getReconciliation(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const terminal = this.authenticate(req);
+    const q = (req.query ?? {}) as Record<string, unknown>;
+    const day = (name: string): number => {
+      const v = q[name];
+      const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) : null;
+      if (m) {
+        const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+        if (new Date(t).toISOString().slice(0, 10) === v) return t / 1000;
+      }
+      throw badRequest('QUERY_INVALID', `${name} must be one UTC date YYYY-MM-DD`, 'e.g. ?date=2026-05-01 or ?from=2026-05-01&to=2026-05-31');
+    };
+    let from: number, to: number;
+    let echo: Record<string, string>;
+    if (q['date'] !== undefined) {
+      if (q['from'] !== undefined || q['to'] !== undefined) throw badRequest('QUERY_INVALID', 'give either date or from/to', 'e.g. ?date=2026-05-01');
+      from = day('date');
+      to = from + 86400;
+      echo = { date: q['date'] as string };
+    } else if (q['from'] !== undefined && q['to'] !== undefined) {
+      from = day('from');
+      to = day('to') + 86400;
+      if (to <= from) throw badRequest('QUERY_INVALID', 'to is before from', 'from and to are inclusive UTC dates');
+      if (to - from > 366 * 86400) throw badRequest('QUERY_INVALID', 'the range is longer than 366 days', 'ask for a shorter range');
+      echo = { from: q['from'] as string, to: q['to'] as string };
+    } else {
+      throw badRequest('QUERY_INVALID', 'date, or from and to, is required', 'e.g. ?date=2026-05-01');
+    }
+    return this.sendJson(reply, 200, JSON.stringify({ ...echo, terminalId: terminal.id, totals: this.ledger.totals(terminal.id, from, to) }));
+  }
+}

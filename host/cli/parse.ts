@@ -1,0 +1,39 @@
+import { CardpostError } from '../../protocol/errors.js';
+
+/** "12.50" → 1250 minor units (2 decimals), exact: no floating point on money. */
+export function parseAmount(text: string, decimals = 2): number {
+  const m = /^(\d{1,13})(?:\.(\d{1,2}))?$/.exec(text.trim());
+  if (!m || (m[2] !== undefined && m[2].length > decimals)) {
+    throw new CardpostError('CLI_AMOUNT', `"${text}" is not an amount`, 'write it like 12.50 (at most two decimals)');
+  }
+  const minor = Number(m[1]) * 10 ** decimals + Number((m[2] ?? '').padEnd(decimals, '0') || 0);
+  if (!Number.isSafeInteger(minor)) throw new CardpostError('CLI_AMOUNT', `"${text}" is too large`, 'enter a smaller amount');
+  return minor;
+}
+
+export function formatAmount(minor: number, decimals = 2): string {
+  const s = String(minor).padStart(decimals + 1, '0');
+  return `${s.slice(0, -decimals)}.${s.slice(-decimals)}`;
+}
+
+/** "127.0.0.1:35963" → host and port; refuses anything but an explicit host and a valid port. */
+export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new CardpostError('CLI_ADDRESS', `${what} "${text}" is not HOST:PORT`, 'for example 127.0.0.1:35963');
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+const CURRENCIES: Record<string, number> = { CNY: 156, EUR: 978, USD: 840, HKD: 344, GBP: 826, JPY: 392 };
+
+/** ISO 4217 alphabetic or numeric code → numeric. */
+export function parseCurrency(text: string): number {
+  const up = text.trim().toUpperCase();
+  if (CURRENCIES[up] !== undefined) return CURRENCIES[up]!;
+  if (/^\d{1,3}$/.test(up) && Number(up) >= 1) return Number(up);
+  throw new CardpostError('CLI_CURRENCY', `unknown currency "${text}"`, `use an ISO 4217 code: ${Object.keys(CURRENCIES).join(', ')} or a number`);
+}
+
+export function currencyCode(numeric: number): string {
+  return Object.entries(CURRENCIES).find(([, n]) => n === numeric)?.[0] ?? String(numeric).padStart(3, '0');
+}

@@ -1,0 +1,98 @@
+import { createInterface } from 'node:readline';
+import { Command, Option } from 'commander';
+import { CardpostError } from '../../protocol/errors.js';
+import { toHex } from '../../protocol/bytes.js';
+import { CardClient, LIFECYCLE, personalizeCard } from '../../protocol/commands/index.js';
+import { signTopupToken } from '../../protocol/record/index.js';
+// The simulator is wired in here, and only here and in `cardpost demo` (DESIGN: host imports
+// device-sim for tests and demo wiring only).
+import { openSimCard } from '../../device-sim/card/sim-card.js';
+import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
+import type { CardApplet } from '../../device-sim/card/applet.js';
+import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
+import type { CliIo } from './crypto-command.js';
+import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export interface SimCardSetup { issuerDir: string; pin: string; balance: number; currency: number }
+
+/** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
+export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): Promise<string> {
+  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+  applet.powerOn();
+  await client.select();
+  const info = await client.getInfo();
+  if (info.lifecycle !== LIFECYCLE.BLANK) return toHex(info.cardId!);
+  const issuer = openIssuerDir(setup.issuerDir);
+  const now = Math.floor(Date.now() / 1000);
+  const cardId = randomCardId();
+  const enc = new TextEncoder();
+  await personalizeCard(client, issuer.ca, {
+    cardId, algorithm: issuer.ca.key.algorithm, currency: setup.currency, serial: nextSerial(issuer.dir),
+    limits: { perTransaction: 200_000, noPin: 10_000, offlineAmount: 1_000_000, offlineCount: 500, maxBalance: 10_000_000 },
+    pin: enc.encode('0000'), puk: enc.encode('12345678'), notBefore: now - 3600, notAfter: now + 5 * 365 * 86400,
+  });
+  await client.changePin(enc.encode('0000'), enc.encode(setup.pin));
+  if (setup.balance > 0) {
+    const token = signTopupToken(issuer.authority.key, {
+      cardId, loadSeq: 1, amount: setup.balance, currency: setup.currency, validUntilCounter: 0xffff_ffff, issuedAt: now, resetOffline: true,
+    });
+    await client.load({ token: token.envelope, authority: issuer.authority.certificate.envelope });
+  }
+  applet.powerOff();
+  return toHex(cardId);
+}
+
+export function simCommand(io: CliIo): Command {
+  const sim = new Command('sim').description('device simulator: cards on real pcscd (vpcd), and the bank');
+
+  sim.command('card')
+    .description('connect simulated cards to pcscd\'s vsmartcard-vpcd driver; type insert/remove/status/quit on stdin')
+    .option('--vpcd <host:port>', `vpcd address, once per card (default 127.0.0.1:${VPCD_DEFAULT_PORT})`, collect, [] as string[])
+    .option('--state <file>', 'card NVM file, once per card (created blank if missing)', collect, [] as string[])
+    .option('--issuer <dir>', 'personalise blank cards with this issuer (cardpost issuer init)')
+    .option('--pin <digits>', 'holder PIN for cards personalised here', '1234')
+    .option('--balance <amount>', 'top-up for cards personalised here', '500.00')
+    .option('--currency <code>', 'purse currency', 'CNY')
+    .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
+    .option('--removed', 'start with the cards out of the reader')
+    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; pin: string; balance: string; currency: string; extended: boolean; removed?: boolean }) => {
+      const count = Math.max(opts.vpcd.length, opts.state.length, 1);
+      if (opts.state.length > 1 && opts.state.length !== count) throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
+      const links: VpcdLink[] = [];
+      for (let i = 0; i < count; i++) {
+        const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
+        const applet = openSimCard(opts.state[i], { extendedLength: opts.extended });
+        let label = 'blank card';
+        if (opts.issuer) {
+          label = `card ${await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency: parseCurrency(opts.currency) })}`;
+        }
+        const link = new VpcdLink(applet, { host: addr.host, port: addr.port });
+        link.on('connected', () => io.out(`card ${i}: inserted (${label}, vpcd ${addr.host}:${addr.port})`));
+        link.on('disconnected', (why) => io.out(`card ${i}: ${why}`));
+        if (!opts.removed) link.insert();
+        links.push(link);
+        io.out(`card ${i}: ${label}${opts.state[i] ? `, state ${opts.state[i]}` : ', state in memory'}`);
+      }
+      io.out('commands: insert [n] | remove [n] | status | quit');
+      const pick = (arg: string | undefined) => (arg === undefined ? links : [links[Number(arg)]].filter((l): l is VpcdLink => l !== undefined));
+      const rl = createInterface({ input: process.stdin });
+      await new Promise<void>((resolve) => {
+        const stop = async () => { rl.close(); await Promise.all(links.map((l) => l.remove())); resolve(); };
+        process.once('SIGTERM', () => void stop());
+        process.once('SIGINT', () => void stop());
+        rl.on('line', (line) => {
+          const [cmd, arg] = line.trim().split(/\s+/);
+          if (cmd === 'insert') pick(arg).forEach((l) => l.insert());
+          else if (cmd === 'remove') pick(arg).forEach((l) => void l.remove());
+          else if (cmd === 'status') links.forEach((l, i) => io.out(`card ${i}: ${l.connected ? 'in the reader' : 'out'}`));
+          else if (cmd === 'quit') void stop();
+          else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | status | quit`);
+        });
+        rl.on('close', () => { if (!process.stdin.readableEnded) return; });
+      });
+    });
+
+  return sim;
+}

@@ -1,0 +1,97 @@
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { LIFECYCLE, decodeResponseData, readCardInfo, readSelectInfo } from '../../protocol/commands/index.js';
+import { decodeCertificate } from '../../protocol/record/index.js';
+import { CliProcess, runCardpost } from '../support/cli.js';
+import { PcscdEnv, missingPcscParts } from '../support/pcscd.js';
+import { requireSystem, which } from '../support/system.js';
+
+const run = promisify(execFile);
+
+/** Run a scriptor script against a reader; returns each command's response as hex bytes (data + SW). */
+async function scriptor(reader: string, apdus: string[]): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cardpost-scriptor-'));
+  const file = join(dir, 'script');
+  writeFileSync(file, ['reset', ...apdus].join('\n') + '\n');
+  const { stdout } = await run('scriptor', ['-r', reader, file], { timeout: 20_000 });
+  const responses: string[] = [];
+  let current: string[] | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('> ') && !line.startsWith('> RESET')) { current = []; continue; }
+    if (!current) continue;
+    const text = line.startsWith('< ') ? line.slice(2) : line;
+    const [bytes, rest] = text.split(' : ');
+    current.push(...(bytes!.match(/[0-9A-F]{2}/g) ?? []));
+    if (rest !== undefined) { responses.push(current.join('')); current = undefined; }
+  }
+  return responses;
+}
+
+/** pcscd polls the vpcd slot: a card that just connected may take a moment to be seen. */
+async function scriptorWhenPresent(reader: string, apdus: string[]): Promise<string[]> {
+  for (let i = 0; ; i++) {
+    try { return await scriptor(reader, apdus); } catch (e) { if (i > 40) throw e; await new Promise((r) => setTimeout(r, 250)); }
+  }
+}
+
+describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', function () {
+  this.timeout(90_000);
+  let env: PcscdEnv;
+  let sim: CliProcess;
+  const dir = mkdtempSync(join(tmpdir(), 'cardpost-simcard-'));
+
+  before(async function () {
+    requireSystem(this, [...missingPcscParts(), ...(which('scriptor') ? [] : ['pcsc-tools'])], 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools');
+    env = await PcscdEnv.get();
+    const init = await runCardpost(['issuer', 'init', '--dir', join(dir, 'issuer')]);
+    assert.equal(init.code, 0, init.stderr);
+    sim = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(1)}`, '--state', join(dir, 'card.json'), '--issuer', join(dir, 'issuer'), '--balance', '88.00']);
+    await sim.waitFor(/card 0: inserted/);
+  });
+  after(async () => { await sim?.stop(); });
+
+  it('scriptor selects the application and reads GET_INFO through pcscd', async () => {
+    const [select, info1, info2] = await scriptorWhenPresent(env.readerName(1), [
+      '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00',
+      '80 10 00 00 01 01 00',
+      '80 C0 00 00 00',
+    ]);
+    assert.match(select!, /9000$/);
+    assert.equal(readSelectInfo(Buffer.from(select!.slice(0, -4), 'hex')).lifecycle, LIFECYCLE.ACTIVE);
+    assert.match(info1!, /^.*61[0-9A-F]{2}$/, 'GET_INFO is longer than 256 bytes: 61xx');
+    assert.match(info2!, /9000$/);
+    const body = Buffer.from(info1!.slice(0, -4) + info2!.slice(0, -4), 'hex');
+    const { status, result } = decodeResponseData(body);
+    assert.equal(status, 0);
+    const info = readCardInfo(result);
+    assert.equal(info.balance, 8800);
+    assert.equal(info.lifecycle, LIFECYCLE.ACTIVE);
+    assert.deepEqual(decodeCertificate(info.certificate!).publicKey, info.publicKey);
+  });
+
+  it('is removed and inserted on command', async () => {
+    sim.send('remove');
+    await sim.waitFor(/card 0: removed/);
+    await assert.rejects(scriptor(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']));
+    sim.send('insert');
+    const [select] = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']);
+    assert.match(select!, /9000$/);
+  });
+
+  it('reconnects by itself when pcscd restarts, and keeps its state', async function () {
+    if (!env.owned) this.skip();
+    const before = sim.lines.filter((l) => /card 0: inserted/.test(l)).length;
+    await env.restart();
+    for (let i = 0; sim.lines.filter((l) => /card 0: inserted/.test(l)).length <= before; i++) {
+      if (i > 100) throw new Error('the simulated card did not reconnect');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const responses = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
+    const body = Buffer.from(responses[1]!.slice(0, -4) + responses[2]!.slice(0, -4), 'hex');
+    assert.equal(readCardInfo(decodeResponseData(body).result).balance, 8800);
+  });
+});
