@@ -6,7 +6,7 @@ import { bytesEqual } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
   CARD_AID, CLA_ISO, CLA_PROPRIETARY, INS, LIFECYCLE, PIN_REFERENCE, PROTOCOL_VERSION, decodeCommandData, decodePinBlock,
-  encodeResponseData, encodeSelectInfo, type Lifecycle,
+  encodeResponseData, encodeSelectInfo, CARD_STATUS, type Lifecycle,
 } from '../../protocol/commands/index.js';
 import { PowerLoss } from './nvm.js';
 import type { Nvm } from './nvm.js';
@@ -108,6 +108,9 @@ export class CardApplet {
     }
     this.pending = undefined;
 
+    // SELECT always gets through: selecting clears an unfinished chain (docs/protocol.md §2.1).
+    const isSelect = cmd.ins === INS.SELECT && cmd.cla === CLA_ISO;
+    if (isSelect) this.chain.reset();
     if ((cmd.cla & CLA_CHAINING_BIT) !== 0 || this.chain.inProgress) {
       if (cmd.ins !== INS.CBOR) {
         const interrupted = this.chain.inProgress;
@@ -162,8 +165,8 @@ export class CardApplet {
   }
 
   private cbor(data: Uint8Array, le: number): Uint8Array {
-    if (data.length > this.maxMessageSize) return sw(SW.NOT_ENOUGH_MEMORY);
     let outcome: CommandOutcome;
+    if (data.length > this.maxMessageSize) return this.deliver(encodeResponseData(CARD_STATUS.MESSAGE_TOO_LONG.code), le);
     try {
       const parsed = decodeCommandData(data);
       outcome = this.commands.run(parsed.command, parsed.params, this.lifecycle());

@@ -158,7 +158,7 @@ export class CardCommands {
       return refuse('PUK_INVALID', encodeRetries(tries - 1));
     }
     this.nvm.transaction((tx) => writePukRetries(tx, PUK_TRIES));
-    // A PIN-blocked card is personalised or active underneath; unblocking keeps that state.
+    // The new PIN is one the holder chose, as with CHANGE_PIN: a personalised card becomes active.
     this.setPin(newPin, readLifecycle(this.nvm));
     return ok(encodeRetries(PIN_TRIES));
   }
@@ -273,7 +273,9 @@ export class CardCommands {
   // ------------------------------------------------------------ LOAD
 
   private load(q: { token: Uint8Array; authority: Uint8Array }, lifecycle: Lifecycle): CommandOutcome {
-    if (lifecycle === LIFECYCLE.BLANK || lifecycle === LIFECYCLE.PERSONALISED) return refuse('WRONG_STATE');
+    // The stored state, not the derived one: a PIN-blocked card that never became active takes no top-up.
+    const stored = readLifecycle(this.nvm);
+    if (stored === LIFECYCLE.BLANK || stored === LIFECYCLE.PERSONALISED) return refuse('WRONG_STATE');
     if (lifecycle === LIFECYCLE.TERMINATED) return refuse('TERMINATED');
     const id = readIdentity(this.nvm)!;
     const issuer = decodeCertificate(id.issuer);

@@ -2,24 +2,29 @@ import { Command, CommanderError } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
 import { cryptoCommand, type CliIo } from './crypto-command.js';
 import { issuerCommand } from './issuer-command.js';
+import { cardCommand } from './card-command.js';
+import { selftestCommand } from './selftest-command.js';
 import { simCommand } from './sim-command.js';
 import { EXIT } from './exit-codes.js';
 
 /** Build the whole command tree; kept separate from process handling so tests can drive it in-process. */
-export function buildProgram(io: CliIo): Command {
+export function buildProgram(io: CliIo, err: (line: string) => void = (l) => process.stderr.write(l + '\n')): Command {
   const program = new Command('cardpost')
     .description('Offline smart-card payments at the shop counter')
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)');
   program.addCommand(cryptoCommand(io));
+  program.addCommand(selftestCommand(io));
   program.addCommand(issuerCommand(io));
+  program.addCommand(cardCommand(io));
   program.addCommand(simCommand(io));
-  // Bad usage exits 2 everywhere, like the rest of our "bad input" errors.
-  const exitOverride = (c: Command): void => {
+  // Every (sub)command: bad usage exits 2 like our other "bad input" errors, and output goes to our sinks.
+  const configure = (c: Command): void => {
     c.exitOverride();
-    c.commands.forEach(exitOverride);
+    c.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => err(s.replace(/\n$/, '')) });
+    c.commands.forEach(configure);
   };
-  exitOverride(program);
+  configure(program);
   return program;
 }
 
@@ -27,8 +32,7 @@ export function buildProgram(io: CliIo): Command {
 export async function runCli(argv: string[], io: CliIo, err: (line: string) => void): Promise<number> {
   let code: number = EXIT.OK;
   const wrapped: CliIo = { out: io.out, setExitCode: (c) => { code = c; io.setExitCode(c); } };
-  const program = buildProgram(wrapped);
-  program.configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, '')), writeErr: (s) => err(s.replace(/\n$/, '')) });
+  const program = buildProgram(wrapped, err);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

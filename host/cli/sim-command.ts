@@ -9,6 +9,7 @@ import { signTopupToken } from '../../protocol/record/index.js';
 import { openSimCard } from '../../device-sim/card/sim-card.js';
 import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
 import type { CardApplet } from '../../device-sim/card/applet.js';
+import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
@@ -91,6 +92,40 @@ export function simCommand(io: CliIo): Command {
           else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | status | quit`);
         });
         rl.on('close', () => { if (!process.stdin.readableEnded) return; });
+      });
+    });
+
+  sim.command('bank')
+    .description('run the simulated settlement bank (docs/bank-api.md) on a SQLite ledger')
+    .requiredOption('--issuer <dir>', 'issuer directory (its CA is the trust anchor; its authority signs top-ups)')
+    .option('--listen <host:port>', 'address to listen on (loopback by default)', '127.0.0.1:8451')
+    .option('--db <file>', 'ledger SQLite file', 'bank.sqlite')
+    .option('--error-rate <fraction>', 'fault: share of requests answered 5xx', '0')
+    .option('--latency <ms>', 'fault: delay before each request', '0')
+    .option('--timeout-rate <fraction>', 'fault: share of requests never answered', '0')
+    .option('--drop-after-commit-rate <fraction>', 'fault: share of batches committed, then the connection dropped', '0')
+    .option('--faults-endpoint', 'enable POST /v1/_faults to change faults at run time (QA scenarios)')
+    .option('--seed <n>', 'seed of the fault generator, for reproducible runs')
+    .action(async (opts: { issuer: string; listen: string; db: string; errorRate: string; latency: string; timeoutRate: string; dropAfterCommitRate: string; faultsEndpoint?: boolean; seed?: string }) => {
+      const addr = parseHostPort(opts.listen, '--listen');
+      const issuer = openIssuerDir(opts.issuer);
+      const fraction = (v: string, name: string) => {
+        const n = Number(v);
+        if (!(n >= 0 && n <= 1)) throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.05');
+        return n;
+      };
+      const faults: FaultConfig = {
+        errorRate: fraction(opts.errorRate, '--error-rate'), timeoutRate: fraction(opts.timeoutRate, '--timeout-rate'),
+        dropAfterCommitRate: fraction(opts.dropAfterCommitRate, '--drop-after-commit-rate'), latencyMs: Number(opts.latency) || 0,
+        adminEndpoint: opts.faultsEndpoint === true, ...(opts.seed !== undefined ? { seed: Number(opts.seed) } : {}),
+      };
+      const bank = new SimBank({ dbPath: opts.db, issuerCertificate: issuer.ca.certificate, authority: issuer.authority, faults });
+      const bound = await bank.listen(addr);
+      io.out(`bank listening on ${bound.url} (ledger ${opts.db})`);
+      await new Promise<void>((resolve) => {
+        const stop = () => { void bank.close().then(() => resolve()); };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
       });
     });
 

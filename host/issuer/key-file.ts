@@ -7,7 +7,7 @@ import { decodeCertificate, type Certificate, type SigningKey } from '../../prot
 /**
  * Private keys and certificates on disk. A key file is JSON {algorithm, privateKey, publicKey}
  * (hex), written with mode 0600; a certificate file is the raw envelope bytes, so it can be handed
- * to any tool (`cardpost daemon --trust ca.cert`).
+ * to any tool (hosts and banks load ca.cert as their trust anchor).
  */
 
 const ALGORITHMS: readonly SignatureAlgorithm[] = ['sm2-sm3', 'ecdsa-p256-sha256'];

@@ -50,17 +50,21 @@ export class ChainAssembler {
         'send the remaining parts of the chain with the same CLA/INS/P1/P2, or restart the command');
     }
     const data = cmd.data ?? new Uint8Array(0);
+    if (!chained && !this.head) {
+      // A lone command: nothing to assemble, nothing kept; the same bound applies.
+      if (data.length > this.maxBytes) throw tooLong(this.maxBytes);
+      return { kind: 'complete', command: cmd };
+    }
     this.size += data.length;
     if (this.size > this.maxBytes) {
       this.reset();
-      throw new DecodeError('APDU_CHAIN_TOO_LONG', `chained command exceeds ${this.maxBytes} bytes`, 'send a shorter message');
+      throw tooLong(this.maxBytes);
     }
     if (chained) {
       this.head ??= { cla, ins: cmd.ins, p1: cmd.p1, p2: cmd.p2 };
       this.parts.push(data.slice());
       return { kind: 'more' };
     }
-    if (!this.head) return { kind: 'complete', command: cmd };
     this.parts.push(data);
     const whole = new Uint8Array(this.size);
     let off = 0;
@@ -70,4 +74,8 @@ export class ChainAssembler {
     this.reset();
     return { kind: 'complete', command };
   }
+}
+
+function tooLong(max: number): DecodeError {
+  return new DecodeError('APDU_CHAIN_TOO_LONG', `command exceeds ${max} bytes`, 'send a shorter message');
 }

@@ -97,6 +97,7 @@ function malformed(why: string): DecodeError {
 export function decodeCommandApdu(bytes: Uint8Array): CommandApdu & { form: LengthEncoding } {
   if (bytes.length < 4) throw malformed(`${bytes.length} bytes, a header needs 4`);
   const [cla, ins, p1, p2] = [bytes[0]!, bytes[1]!, bytes[2]!, bytes[3]!];
+  if (cla === 0xff) throw malformed('CLA FF is reserved for PPS');
   const body = bytes.subarray(4);
   const n = body.length;
   const base = { cla, ins, p1, p2 };

@@ -25,6 +25,7 @@ export const INS_GET_RESPONSE = 0xc0;
 const DEFAULT_MAX_RESPONSE = 65536;
 const MAX_WRONG_LE_RETRIES = 2;
 
+
 /**
  * Send a command and return the complete response, following ISO 7816-4 §5.3.4:
  * - long data: extended APDU where allowed, otherwise a chain of short APDUs (CLA bit 0x10);
@@ -61,7 +62,14 @@ export async function exchange(transport: ApduTransport, cmd: CommandApdu, opts:
   if ((response.sw >> 8) !== 0x61) return response;
   const chunks: Uint8Array[] = [response.data];
   let total = response.data.length;
-  while ((response.sw >> 8) === 0x61) {
+  // A card that keeps saying 61xx while sending little or nothing must not keep the host forever:
+  // a well-behaved card needs at most one round per 256 bytes.
+  const maxRounds = Math.ceil(maxResponse / 256) + 2;
+  for (let rounds = 0; (response.sw >> 8) === 0x61; rounds++) {
+    if (rounds >= maxRounds) {
+      throw new DecodeError('APDU_RESPONSE_TOO_LONG', `card still answers 61xx after ${rounds} GET RESPONSE rounds`,
+        'the card keeps answering 61xx; remove and re-insert it, and report the card if it persists');
+    }
     const le = (response.sw & 0xff) || 256;
     response = decodeResponseApdu(await transport.transmit(encodeCommandApdu({ cla, ins: INS_GET_RESPONSE, p1: 0, p2: 0, le }, 'short')));
     total += response.data.length;

@@ -2,7 +2,7 @@ import { DecodeError, EncodeError } from '../errors.js';
 
 /**
  * Every error code the CBOR layer raises, with its meaning and the hint shown to people.
- * Codes are stable: never renamed once published. docs/_draft/cbor.md §7 lists the same table.
+ * Codes are stable: never renamed once published. docs/protocol.md §8.5 lists the same table.
  */
 export const CBOR_ERRORS = Object.freeze({
   // ---- decoding (DecodeError) ----

@@ -7,7 +7,7 @@ import { CborTagged, type CborKey, type CborMap, type CborValue } from './types.
  * cardpost allows this is also CTAP2's canonical order). Written by hand rather than on top of cbor-x:
  * cbor-x emits integers above 2^32 as float64, bigints always with an 8-byte argument, floats always
  * as float64 (or float32), lone surrogates as invalid UTF-8, and map keys in insertion order — none of
- * which is canonical. See docs/_draft/cbor.md §8.7.
+ * which is canonical. See docs/architecture.md §6.
  */
 
 export interface EncodeOptions {

@@ -1,5 +1,5 @@
 /**
- * The CBOR value model used everywhere in cardpost (see docs/_draft/cbor.md §2).
+ * The CBOR value model used everywhere in cardpost (see docs/protocol.md §8.2).
  *
  * | CBOR                          | JavaScript                                                  |
  * |-------------------------------|-------------------------------------------------------------|

@@ -25,13 +25,13 @@ export const CARD_STATUS = {
   INVALID_COMMAND: { code: 0x01, meaning: 'unknown command byte', hint: 'the host and card speak different protocol versions; update the host' },
   INVALID_CBOR: { code: 0x02, meaning: 'request is not well-formed canonical CBOR', hint: 'a host bug or line corruption; retry, then report it' },
   INVALID_PARAMETER: { code: 0x03, meaning: 'a request field is missing, of the wrong type or out of range', hint: 'a host bug; report it with the request' },
-  MESSAGE_TOO_LONG: { code: 0x04, meaning: 'request longer than the card accepts', hint: 'send a shorter request (see maxMessageSize in GET_INFO)' },
+  MESSAGE_TOO_LONG: { code: 0x04, meaning: 'request longer than the card accepts (a chain that grows too long is refused with SW 6A84 instead)', hint: 'send a shorter request (see maxMessageSize in SELECT and GET_INFO)' },
   WRONG_STATE: { code: 0x05, meaning: 'command not allowed in the card\'s life-cycle state', hint: 'check the card state with GET_INFO (blank cards must be personalised first)' },
   TERMINATED: { code: 0x06, meaning: 'the card is terminated', hint: 'the card can no longer pay; the holder must ask the issuer for a new card' },
   PIN_REQUIRED: { code: 0x10, meaning: 'this amount needs the PIN and it has not been verified', hint: 'ask the customer for the PIN, then retry' },
   PIN_INVALID: { code: 0x11, meaning: 'wrong PIN', hint: 'let the customer try again; the tries left are in the response' },
   PIN_BLOCKED: { code: 0x12, meaning: 'the PIN is blocked after too many wrong tries', hint: 'the holder must unblock it with the PUK (issuer or bank branch)' },
-  PIN_FORMAT: { code: 0x13, meaning: 'PIN or PUK is not 4 to 12 digits (PUK: 8 to 12)', hint: 'enter digits only, of the right length' },
+  PIN_FORMAT: { code: 0x13, meaning: 'PIN or PUK holds something other than digits (a wrong length is INVALID_PARAMETER)', hint: 'enter digits only: PIN 4 to 12, PUK 8 to 12' },
   PUK_INVALID: { code: 0x14, meaning: 'wrong PUK', hint: 'check the PUK letter; the tries left are in the response' },
   PUK_BLOCKED: { code: 0x15, meaning: 'the PUK is blocked; the card is now terminated', hint: 'the holder must ask the issuer for a new card' },
   PIN_CHANGE_REQUIRED: { code: 0x16, meaning: 'the card still has its issuer transport PIN', hint: 'the holder must choose a new PIN (CHANGE_PIN) before paying' },
@@ -48,9 +48,9 @@ export const CARD_STATUS = {
   TOKEN_EXPIRED: { code: 0x33, meaning: 'the top-up token expired (the card has paid past its validity counter)', hint: 'ask the bank for a new top-up token' },
   BALANCE_LIMIT: { code: 0x34, meaning: 'the top-up would exceed the card\'s maximum balance', hint: 'top up a smaller amount' },
   AUTHORITY_INVALID: { code: 0x35, meaning: 'the top-up signer\'s certificate does not chain to the card\'s issuer', hint: 'the token came from an unknown bank key; ask the issuer' },
-  CERTIFICATE_INVALID: { code: 0x40, meaning: 'the certificate offered at personalisation does not match this card or its key', hint: 'issue the certificate for the key and card id returned by PERSONALIZE_BEGIN' },
+  CERTIFICATE_INVALID: { code: 0x40, meaning: 'a certificate offered at personalisation is not valid: the issuer CA at BEGIN is not a valid self-signed CA, or the card certificate at COMMIT does not match this card, its key or its issuer', hint: 'give the issuer CA certificate at BEGIN, and a certificate for the key and card id BEGIN returned at COMMIT' },
   AUTHORISATION_INVALID: { code: 0x41, meaning: 'the issuer\'s personalisation authorisation does not verify', hint: 'sign the authorisation with the issuer CA key over the card\'s challenge' },
-  INTERNAL_ERROR: { code: 0x7f, meaning: 'the card failed internally (memory write failed); nothing was changed', hint: 'retry; if it persists the card is faulty' },
+  INTERNAL_ERROR: { code: 0x7f, meaning: 'the card failed internally; nothing was changed', hint: 'retry; if it persists the card is faulty' },
 } as const satisfies Record<string, StatusInfo>;
 
 export type CardStatusName = keyof typeof CARD_STATUS;

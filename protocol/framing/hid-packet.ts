@@ -2,7 +2,7 @@ import { DecodeError, EncodeError } from '../errors.js';
 
 /**
  * HID card-key packets, modelled on CTAPHID (FIDO CTAP 2.1 §11.2.4). Normative text:
- * docs/_draft/framing.md §3.
+ * docs/protocol.md §11.
  *
  *   INIT packet (64 bytes):  CID (4, BE) | CMD (1, bit 7 set) | BCNT (2, BE) | DATA (57)
  *   CONT packet (64 bytes):  CID (4, BE) | SEQ (1, 0…127)     | DATA (59)
@@ -156,7 +156,7 @@ function readCid(r: Uint8Array, off: number): number {
 
 /**
  * node-hid's write() takes the report id as first byte: for the card key (no numbered reports) that is
- * 0x00 followed by the 64-byte report. Reads return the bare 64 bytes. See docs/_draft/framing.md §3.6.
+ * 0x00 followed by the 64-byte report. Reads return the bare 64 bytes. See docs/protocol.md §11.1.
  */
 export function withReportId(report: Uint8Array, reportId = 0): Uint8Array {
   if (!(report instanceof Uint8Array) || report.length !== HID_REPORT_SIZE) {

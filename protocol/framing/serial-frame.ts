@@ -2,7 +2,7 @@ import { EncodeError } from '../errors.js';
 import { crc32, crc8Smbus } from './crc.js';
 
 /**
- * Serial POS terminal frames (normative text: docs/_draft/framing.md §2).
+ * Serial POS terminal frames (normative text: docs/protocol.md §10).
  *
  *   offset  size  field
  *   0       2     SOF      A5 5A

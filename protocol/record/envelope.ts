@@ -1,6 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { MapReader, buildMap, decodeCanonical, encodeCanonical, type CborMap } from '../cbor/index.js';
-import { sign, verify, signatureAlgorithmFromCode, type SignatureAlgorithm } from '../crypto/index.js';
+import { sign, verify, signatureAlgorithmFromCode, validatePublicKey, type SignatureAlgorithm } from '../crypto/index.js';
 
 /**
  * The signed envelope every signed object uses (docs/protocol.md §7.1): `{1: body bstr, 2: signature bstr(64)}`,
@@ -47,6 +47,17 @@ export function signBody(algorithm: SignatureAlgorithm, privateKey: Uint8Array, 
   return { envelope: encodeEnvelope({ body: bodyBytes, signature }), body: bodyBytes };
 }
 
+/**
+ * Whether `env` is signed by `publicKey` under the suite `algorithmCode`. A key that is not a valid
+ * key of that suite (a record claiming P-256 checked with an SM2 card key) cannot have signed it: false.
+ */
 export function verifyEnvelope(algorithmCode: number, publicKey: Uint8Array, env: Envelope): boolean {
-  return verify(signatureAlgorithmFromCode(algorithmCode), publicKey, env.body, env.signature);
+  const alg = signatureAlgorithmFromCode(algorithmCode);
+  try {
+    validatePublicKey(alg, publicKey);
+  } catch (e) {
+    if (e instanceof DecodeError) return false;
+    throw e;
+  }
+  return verify(alg, publicKey, env.body, env.signature);
 }

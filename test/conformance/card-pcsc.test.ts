@@ -1,27 +1,9 @@
 import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { VpcdLink } from '../../device-sim/reader/vpcd-link.js';
-import type { PcscCardReader } from '../../host/transports/pcsc/pcsc-reader.js';
-import { PcscdEnv, missingPcscParts } from '../support/pcscd.js';
+import { PcscdEnv, cardIn, cardOut, missingPcscParts } from '../support/pcscd.js';
 import { requireSystem } from '../support/system.js';
 import { cardConformanceSuite } from './card-suite.js';
-
-/** Resolve when the reader reports a card (or at once if one is there). */
-export function cardIn(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
-  if (reader.cardPresent) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no card appeared in ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
-    reader.once('card', () => { clearTimeout(t); resolve(); });
-  });
-}
-
-export function cardOut(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
-  if (!reader.cardPresent) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the card did not leave ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
-    reader.once('removed', () => { clearTimeout(t); resolve(); });
-  });
-}
 
 describe('card behind real pcscd (vpcd + libpcsclite + nfc-pcsc)', function () {
   before(function () { requireSystem(this, missingPcscParts(), 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev'); });

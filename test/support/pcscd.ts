@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
-import { PcscReaderSource } from '../../host/transports/pcsc/pcsc-reader.js';
+import { PcscReaderSource, type PcscCardReader } from '../../host/transports/pcsc/pcsc-reader.js';
 import { which } from './system.js';
 
 /**
@@ -121,3 +121,21 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Resolve when the reader reports a card (or at once if one is there). */
+export function cardIn(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
+  if (reader.cardPresent) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no card appeared in ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
+    reader.once('card', () => { clearTimeout(t); resolve(); });
+  });
+}
+
+export function cardOut(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
+  if (!reader.cardPresent) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`the card did not leave ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
+    reader.once('removed', () => { clearTimeout(t); resolve(); });
+  });
+}
+
