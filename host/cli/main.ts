@@ -52,8 +52,11 @@ export async function runCli(argv: string[], io: CliIo, err: (line: string) => v
 
 /** The process entry point used by bin/cardpost.mjs. */
 export async function main(argv: string[]): Promise<void> {
-  process.exitCode = await runCli(argv, {
+  const code = await runCli(argv, {
     out: (l) => process.stdout.write(l + '\n'),
     setExitCode: () => {},
   }, (l) => process.stderr.write(l + '\n'));
+  // Native libraries (pcsclite's monitoring thread) can keep the loop alive after a command is done:
+  // exit once our output is flushed. Long-running commands (sim, daemon) only return when stopped.
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

@@ -17,10 +17,10 @@ export function formatAmount(minor: number, decimals = 2): string {
 }
 
 /** "127.0.0.1:35963" → host and port; refuses anything but an explicit host and a valid port. */
-export function parseHostPort(text: string, what: string): { host: string; port: number } {
+export function parseHostPort(text: string, what: string, opts: { allowAnyPort?: boolean } = {}): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new CardpostError('CLI_ADDRESS', `${what} "${text}" is not HOST:PORT`, 'for example 127.0.0.1:35963');
+  if (!m || port < (opts.allowAnyPort ? 0 : 1) || port > 65535) throw new CardpostError('CLI_ADDRESS', `${what} "${text}" is not HOST:PORT`, 'for example 127.0.0.1:35963');
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 

@@ -98,7 +98,7 @@ export function simCommand(io: CliIo): Command {
   sim.command('bank')
     .description('run the simulated settlement bank (docs/bank-api.md) on a SQLite ledger')
     .requiredOption('--issuer <dir>', 'issuer directory (its CA is the trust anchor; its authority signs top-ups)')
-    .option('--listen <host:port>', 'address to listen on (loopback by default)', '127.0.0.1:8451')
+    .option('--listen <host:port>', 'address to listen on (loopback by default; port 0 picks a free one)', '127.0.0.1:8451')
     .option('--db <file>', 'ledger SQLite file', 'bank.sqlite')
     .option('--error-rate <fraction>', 'fault: share of requests answered 5xx', '0')
     .option('--latency <ms>', 'fault: delay before each request', '0')
@@ -107,7 +107,7 @@ export function simCommand(io: CliIo): Command {
     .option('--faults-endpoint', 'enable POST /v1/_faults to change faults at run time (QA scenarios)')
     .option('--seed <n>', 'seed of the fault generator, for reproducible runs')
     .action(async (opts: { issuer: string; listen: string; db: string; errorRate: string; latency: string; timeoutRate: string; dropAfterCommitRate: string; faultsEndpoint?: boolean; seed?: string }) => {
-      const addr = parseHostPort(opts.listen, '--listen');
+      const addr = parseHostPort(opts.listen, '--listen', { allowAnyPort: true }); // port 0: any free port (printed)
       const issuer = openIssuerDir(opts.issuer);
       const fraction = (v: string, name: string) => {
         const n = Number(v);

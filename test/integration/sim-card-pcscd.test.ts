@@ -16,7 +16,7 @@ const run = promisify(execFile);
 async function scriptor(reader: string, apdus: string[]): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-scriptor-'));
   const file = join(dir, 'script');
-  writeFileSync(file, ['reset', ...apdus].join('\n') + '\n');
+  writeFileSync(file, apdus.join('\n') + '\n');
   const { stdout } = await run('scriptor', ['-r', reader, file], { timeout: 20_000 });
   const responses: string[] = [];
   let current: string[] | undefined;
@@ -74,14 +74,15 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
   });
 
   it('is removed and inserted on command', async () => {
-    // Wait until pcscd itself has seen the card go (it polls the vpcd slot): a PC/SC client that
-    // resets a card pcscd still believes present, but which has gone, leaves pcscd 1.9.9's vpcd
-    // slot stuck until pcscd restarts (a pcscd/vpcd quirk; hardware readers report removal at once).
+    // Wait until pcscd itself has seen the card go (it polls the vpcd slot) and let it settle: a PC/SC
+    // client that talks to the slot in the moment the virtual card leaves can wedge pcscd 1.9.9's vpcd
+    // slot until pcscd restarts (a pcscd/vpcd quirk; hardware readers report removal at once).
     const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(1), 10_000);
     sim.send('remove');
     await sim.waitFor(/card 0: removed/);
     await cardOut(reader);
-    await assert.rejects(scriptor(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']), /No smartcard/);
+    await new Promise((r) => setTimeout(r, 1500));
+    await assert.rejects(scriptor(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']), /No smartcard|Transaction failed/);
     sim.send('insert');
     await cardIn(reader);
     const [select] = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']);
@@ -99,5 +100,27 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
     const responses = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
     const body = Buffer.from(responses[1]!.slice(0, -4) + responses[2]!.slice(0, -4), 'hex');
     assert.equal(readCardInfo(decodeResponseData(body).result).balance, 8800);
+  });
+
+  it('cardpost card personalize makes a blank card in a PC/SC reader into a paying card, through APDUs', async () => {
+    const blank = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(0)}`, '--state', join(dir, 'blank.json')]);
+    try {
+      await blank.waitFor(/card 0: inserted \(blank card/);
+      const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(0), 10_000);
+      await cardIn(reader);
+      const r = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0), '--card-id', '00112233445566ff', '--pin', '2468']);
+      assert.equal(r.code, 0, `personalize failed: ${r.stderr}`);
+      assert.match(r.stdout, /personalised card 00112233445566ff/);
+      const [, info1, info2] = await scriptorWhenPresent(env.readerName(0), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
+      const body = Buffer.from(info1!.slice(0, -4) + info2!.slice(0, -4), 'hex');
+      const info = readCardInfo(decodeResponseData(body).result);
+      assert.equal(info.lifecycle, LIFECYCLE.PERSONALISED, 'the transport PIN must be changed by the holder');
+      assert.equal(Buffer.from(info.cardId!).toString('hex'), '00112233445566ff');
+      const again = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0)]);
+      assert.equal(again.code, 3, 'a personalised card refuses a second personalisation');
+      assert.match(again.stderr, /WRONG_STATE/);
+    } finally {
+      await blank.stop();
+    }
   });
 });

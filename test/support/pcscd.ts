@@ -84,6 +84,9 @@ export class PcscdEnv {
 
   async restart(): Promise<void> {
     if (!this.owned) throw new Error('cannot restart a pcscd these tests did not start');
+    // A PC/SC context does not outlive its pcscd: the next readers() opens a fresh one.
+    try { this.source?.close(); } catch { /* the old context is already dead */ }
+    this.source = undefined;
     const child = this.child;
     if (child && child.exitCode === null) await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
     this.child = undefined;
