@@ -76,7 +76,7 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     it('answers SELECT with its protocol info, and 6A82 for another AID', async () => {
       const info = await client.select();
       assert.equal(info.protocolVersion, 1);
-      assert.ok(info.maxMessageSize >= 1024);
+      assert.ok(info.maxMessageSize >= 1024, 'info.maxMessageSize >= 1024');
       assert.equal(info.lifecycle, LIFECYCLE.BLANK);
       assert.equal((await raw(fx.reader, '00A4040005A000000003 00')).sw, SW.FILE_NOT_FOUND);
       await client.select();
@@ -291,7 +291,7 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       // GET_INFO's answer is longer than 64 bytes: ask with Le=64 and follow 61xx
       const info = await exchange(fx.reader, { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: Uint8Array.of(0x01), le: 64 }, { extendedLength: false });
       assert.equal(info.sw, SW.OK);
-      assert.ok(info.data.length > 64);
+      assert.ok(info.data.length > 64, 'info.data.length > 64');
       const { decodeResponseData } = await import('../../protocol/commands/index.js');
       assert.deepEqual(readCardInfo(decodeResponseData(info.data).result).cardId, cardId);
     });

@@ -21,14 +21,11 @@ import {
 import { bytesEqual, concatBytes, toHex } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
 import { Prng } from '../support/prng.js';
+import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0xa9d0_f022) >>> 0;
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
-const hexSeed = (s: number): string => `0x${(s >>> 0).toString(16)}`;
+const SEED = fuzzSeed(0xa9d0_f022);
+const ROUNDS = FUZZ_ROUNDS;
 
-function explain(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-}
 
 /** Run a decoder: its result, or the DecodeError it threw. Anything else fails the test with the input. */
 function decodeOrError<T>(what: string, input: Uint8Array, decode: (b: Uint8Array) => T): T | DecodeError {

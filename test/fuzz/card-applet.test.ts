@@ -48,10 +48,10 @@ import { readPurse, type Purse } from '../../device-sim/card/card-state.js';
 import { MemoryBacking, Nvm, PowerLoss } from '../../device-sim/card/nvm.js';
 import { TestIssuer, ascii } from '../support/issuer.js';
 import { Prng } from '../support/prng.js';
+import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0xca_4d01) >>> 0;
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
-const hexSeed = (s: number): string => `0x${(s >>> 0).toString(16)}`;
+const SEED = fuzzSeed(0xca_4d01);
+const ROUNDS = FUZZ_ROUNDS;
 
 const PIN = ascii('1234');
 const PUK = ascii('12345678');
@@ -59,9 +59,6 @@ const LOADED = 100_000;
 const TOPUP = 50_000;
 const INTERNAL_ERROR_STATUS = 0x7f;
 
-function explain(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-}
 
 // ---------------------------------------------------------------- the checked card
 

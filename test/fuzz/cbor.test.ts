@@ -173,7 +173,7 @@ describe('fuzz: cbor strict decoder', function () {
         check(b, { maxDepth: 1 + rng.int(4), maxItems: 1 + rng.int(20), maxBytes: 1 + rng.int(300) });
       }
     }
-    assert.ok(total >= 24_000);
+    assert.ok(total >= 24_000, 'total >= 24_000');
     assert.ok(accepted > 500, `only ${accepted} mutants accepted`);
   });
 
@@ -252,6 +252,6 @@ describe('fuzz: cbor properties', function () {
       }
       if (check(bytes) === 'accepted') accepted++;
     }
-    assert.ok(accepted > 0);
+    assert.ok(accepted > 0, 'accepted > 0');
   });
 });

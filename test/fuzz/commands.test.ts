@@ -29,14 +29,11 @@ import {
 } from '../../protocol/commands/index.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import { Prng } from '../support/prng.js';
+import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0xc0_3a4d) >>> 0;
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
-const hexSeed = (s: number): string => `0x${(s >>> 0).toString(16)}`;
+const SEED = fuzzSeed(0xc0_3a4d);
+const ROUNDS = FUZZ_ROUNDS;
 
-function explain(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-}
 
 function show(v: CborValue): string {
   try {

@@ -117,7 +117,7 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
     const valid = [kp.publicKey, Uint8Array.of(0), new Uint8Array(65).fill(0, 1).fill(4, 0, 1)];
     fuzz(rng, 4000, valid, (input) => {
       sm2ValidatePublicKey(input);
-      assert.ok(SM2_CURVE.Point.fromBytes(input)); // noble agrees it is a point
+      assert.ok(SM2_CURVE.Point.fromBytes(input), 'SM2_CURVE.Point.fromBytes(input)'); // noble agrees it is a point
     });
   });
 
@@ -165,7 +165,7 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
       const pt = sm4GcmDecrypt(key, nonce, ct, iv, sealed.tag);
       assert.deepEqual(pt, msg); // only the genuine ciphertext authenticates
     });
-    assert.ok(ok < 2000);
+    assert.ok(ok < 2000, 'ok < 2000');
     fuzz(rng, 2000, [sealed.tag], (tag) => { sm4GcmDecrypt(key, nonce, sealed.ciphertext, iv, tag); });
   });
 

@@ -65,9 +65,9 @@ function drain(dec: FrameDecoder, chunks: Uint8Array[]): FrameEvent[] {
 
 function checkEvents(events: FrameEvent[]): void {
   for (const e of events) {
-    if (e.kind === 'garbage') assert.ok(Number.isInteger(e.bytes) && e.bytes > 0);
-    else if (e.kind === 'error') assert.ok(e.code in FRAME_ERRORS && e.message.length > 0);
-    else assert.ok(e.frame.payload.length <= MAX_PAYLOAD);
+    if (e.kind === 'garbage') assert.ok(Number.isInteger(e.bytes) && e.bytes > 0, 'Number.isInteger(e.bytes) && e.bytes > 0');
+    else if (e.kind === 'error') assert.ok(e.code in FRAME_ERRORS && e.message.length > 0, 'e.code in FRAME_ERRORS && e.message.length > 0');
+    else assert.ok(e.frame.payload.length <= MAX_PAYLOAD, 'e.frame.payload.length <= MAX_PAYLOAD');
   }
 }
 
@@ -109,7 +109,7 @@ describe('fuzz: serial frame decoder', function () {
       assert.deepStrictEqual(got, frames.map(key));
       total += frames.length;
     }
-    assert.ok(total > 2000);
+    assert.ok(total > 2000, 'total > 2000');
   });
 
   it(`corrupted frames are dropped and every frame not touched by corruption is recovered (seed ${SEED + 2})`, () => {
@@ -148,7 +148,7 @@ describe('fuzz: serial frame decoder', function () {
       assert.equal(j, intact.length, 'every intact frame recovered in order');
       intactTotal += intact.length;
     }
-    assert.ok(intactTotal > 1000 && damagedTotal > 500);
+    assert.ok(intactTotal > 1000 && damagedTotal > 500, 'intactTotal > 1000 && damagedTotal > 500');
   });
 
   it('a hostile stream of valid-looking maximal headers stays bounded in memory and time', () => {
@@ -160,7 +160,7 @@ describe('fuzz: serial frame decoder', function () {
     const dec = new FrameDecoder();
     const t = Date.now();
     const events = drain(dec, [stream]);
-    assert.ok(Date.now() - t < 60_000);
+    assert.ok(Date.now() - t < 60_000, 'Date.now() - t < 60_000');
     assert.equal(events.filter((e) => e.kind === 'frame').length, 0);
   });
 });
@@ -170,8 +170,8 @@ describe('fuzz: HID reassembler', function () {
 
   function checkHid(events: HidEvent[]): void {
     for (const e of events) {
-      if (e.kind === 'error') assert.ok(e.code in HID_ERRORS && e.message.length > 0);
-      else assert.ok(e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80);
+      if (e.kind === 'error') assert.ok(e.code in HID_ERRORS && e.message.length > 0, 'e.code in HID_ERRORS && e.message.length > 0');
+      else assert.ok(e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80, 'e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80');
     }
   }
 
@@ -201,7 +201,7 @@ describe('fuzz: HID reassembler', function () {
         }
         const events = r.push(rep, rng.bool(0.01) ? Number.NaN : now);
         checkHid(events);
-        assert.ok(r.busyChannels().length <= (mode === 'single' ? 1 : 4));
+        assert.ok(r.busyChannels().length <= (mode === 'single' ? 1 : 4), 'r.busyChannels().length <= (mode === \'single\' ? 1 : 4)');
         if (rng.bool(0.05)) checkHid(r.expire(now));
       }
     }
@@ -224,7 +224,7 @@ describe('fuzz: HID reassembler', function () {
           // junk on unrelated channels: random CONT packets, oversize INITs, bad lengths
           const junk = rng.bytes(rng.pick([64, 64, 63, 65]));
           new DataView(junk.buffer).setUint32(0, 0x9000 + rng.int(50));
-          for (const e of r.push(junk, now)) if (e.kind === 'message') assert.ok(e.cid >= 0x9000);
+          for (const e of r.push(junk, now)) if (e.kind === 'message') assert.ok(e.cid >= 0x9000, 'e.cid >= 0x9000');
           continue;
         }
         const q = rng.pick(queues.filter((x) => x.reports.length > 0));
@@ -240,6 +240,6 @@ describe('fuzz: HID reassembler', function () {
       }
       delivered += sent.length;
     }
-    assert.ok(delivered > 500);
+    assert.ok(delivered > 500, 'delivered > 500');
   });
 });

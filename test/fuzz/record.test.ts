@@ -32,14 +32,11 @@ import {
   type BodyType, type Certificate, type SignedTxnRecord, type SigningKey, type TxnRecordFields,
 } from '../../protocol/record/index.js';
 import { Prng } from '../support/prng.js';
+import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5e_c0bd) >>> 0;
-const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
-const hexSeed = (s: number): string => `0x${(s >>> 0).toString(16)}`;
+const SEED = fuzzSeed(0x5e_c0bd);
+const ROUNDS = FUZZ_ROUNDS;
 
-function explain(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e);
-}
 
 /** Stack capture dominates the run time of ~10^5 expected DecodeErrors: off in the loops, on again to report a failure. */
 const STACK_LIMIT = Error.stackTraceLimit;

@@ -87,7 +87,7 @@ describe('command chaining (CLA bit 0x10)', () => {
     assert.equal(asm.push(parts[0]!).kind, 'more');
     assert.equal(asm.push(parts[1]!).kind, 'more');
     const done = asm.push(parts[2]!);
-    assert.ok(done.kind === 'complete');
+    assert.ok(done.kind === 'complete', 'done.kind === \'complete\'');
     assert.deepEqual(done.command.data, range(600));
     assert.equal(done.command.cla, 0x80);
     assert.equal(asm.inProgress, false);

@@ -149,7 +149,7 @@ describe('card tearing: power cut after every NVM write of every writing command
     const writes = probe.nvm.writeCount - p0;
     card.nvm.cutPowerAfter(writes); // the very last write: committed, answer lost
     await assert.rejects(card.client.signTxn({ ...sale, amount: 400 }), PowerLoss);
-    assert.ok(card.nvm.writeCount > w0);
+    assert.ok(card.nvm.writeCount > w0, 'card.nvm.writeCount > w0');
     const reborn = power(backing);
     await reborn.client.select();
     const info = await reborn.client.getInfo();

@@ -12,7 +12,7 @@ function schemaError(fn: () => unknown, pattern: RegExp): void {
     assert.ok(e instanceof DecodeError, String(e));
     assert.equal(e.code, 'CBOR_SCHEMA');
     assert.match(e.message, pattern);
-    assert.ok(e.hint.length > 0);
+    assert.ok(e.hint.length > 0, 'e.hint.length > 0');
     return true;
   });
 }

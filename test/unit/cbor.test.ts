@@ -34,7 +34,7 @@ function encodeRejects(v: unknown, code: string): EncodeError {
   } catch (e) {
     assert.ok(e instanceof EncodeError, `expected EncodeError, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
-    assert.ok(e.hint.length > 0);
+    assert.ok(e.hint.length > 0, 'e.hint.length > 0');
     return e;
   }
   assert.fail(`expected ${code}`);
@@ -102,7 +102,7 @@ describe('cbor: RFC 8949 Appendix A', () => {
     it(`encodes ${toDiagnostic(value)} as ${hex} and decodes it back`, () => {
       assert.equal(enc(value), hex);
       const back = dec(hex);
-      if (typeof value === 'number' && Number.isNaN(value)) assert.ok(Number.isNaN(back));
+      if (typeof value === 'number' && Number.isNaN(value)) assert.ok(Number.isNaN(back), 'Number.isNaN(back)');
       else assert.deepStrictEqual(back, value);
     });
   }
@@ -133,7 +133,7 @@ describe('cbor: RFC 8949 Appendix A', () => {
     assert.equal(halfToNumber(0x0400), 0.00006103515625);
     assert.equal(halfToNumber(0x7c00), Infinity);
     assert.equal(halfToNumber(0xfc00), -Infinity);
-    assert.ok(Number.isNaN(halfToNumber(0x7e00)));
+    assert.ok(Number.isNaN(halfToNumber(0x7e00)), 'Number.isNaN(halfToNumber(0x7e00))');
     const dv = new DataView(fromHex('47c35000').buffer);
     assert.equal(dv.getFloat32(0), 100000);
   });

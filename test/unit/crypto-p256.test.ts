@@ -82,7 +82,7 @@ describe('ECDSA P-256 / SHA-256', () => {
       throwsCode(() => p256Verify(key, new Uint8Array(1), new Uint8Array(64)), DecodeError, code);
     }
     for (const d of [0n, N]) throwsCode(() => p256Sign(bigIntToBytes(d, 32), new Uint8Array(1)), EncodeError, 'P256_PRIVATE_KEY_INVALID');
-    assert.ok(bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N);
+    assert.ok(bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N, 'bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N');
   });
 });
 

@@ -67,7 +67,7 @@ for (const backend of backends) {
       for (let i = 0; i < 10; i++) {
         const k = api.generateKeyPair();
         const d = bytesToBigInt(k.privateKey);
-        assert.ok(d >= 1n && d <= N - 2n);
+        assert.ok(d >= 1n && d <= N - 2n, 'd >= 1n && d <= N - 2n');
         assert.equal(toHex(k.publicKey), toHex(G.multiply(d).toBytes(false)));
         assert.deepEqual(api.publicFromPrivate(k.privateKey), k.publicKey);
       }
@@ -399,7 +399,7 @@ describe('SM2 public module', () => {
     if (process.env['REQUIRE_SYSTEM'] === '1') {
       assert.equal(nativeSm2Unavailable, undefined, `native SM2 backend did not load: ${nativeSm2Unavailable}`);
       assert.equal(pub.sm2Backend(), 'native');
-      assert.ok(backends.some((b) => b.name === 'native'));
+      assert.ok(backends.some((b) => b.name === 'native'), 'backends.some((b) => b.name === \'native\')');
     }
   });
 
@@ -425,7 +425,7 @@ describe('SM2 public module', () => {
     assert.equal(pub.sm2Za(kp.publicKey).length, 32);
     pub.sm2ValidatePublicKey(kp.publicKey);
     // a native failure surfaces as CryptoError, never as a raw addon error
-    assert.ok(CryptoError.prototype instanceof Error);
+    assert.ok(CryptoError.prototype instanceof Error, 'CryptoError.prototype instanceof Error');
   });
 });
 

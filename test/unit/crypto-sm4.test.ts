@@ -112,11 +112,11 @@ describe('SM4 error contract', () => {
       try {
         sm4Decrypt(key, ct, { mode: 'cbc', iv, padding: 'pkcs7' });
       } catch (err) {
-        assert.ok(err instanceof CryptoError && err.code === 'SM4_PADDING_INVALID');
+        assert.ok(err instanceof CryptoError && err.code === 'SM4_PADDING_INVALID', 'err instanceof CryptoError && err.code === \'SM4_PADDING_INVALID\'');
         badPad++;
       }
     }
-    assert.ok(badPad > 40);
+    assert.ok(badPad > 40, 'badPad > 40');
     // padding byte 0 and 17 are invalid
     for (const last of [0, 17]) {
       const plain = new Uint8Array(16).fill(last);

@@ -74,7 +74,7 @@ describe('crypto vectors (shared/vectors/sm2-sm3-sm4.json)', () => {
         // n*G = O  <=>  (n-1)*G = -G
         const G = SM2_CURVE.Point.BASE;
         assert.equal(v.expected['nG_is_infinity'], true);
-        assert.ok(G.multiply(n! - 1n).equals(G.negate()));
+        assert.ok(G.multiply(n! - 1n).equals(G.negate()), 'G.multiply(n! - 1n).equals(G.negate())');
         // the native backend's compiled-in generator: 1*G
         for (const backend of availableSm2Backends()) {
           const one = new Uint8Array(32);

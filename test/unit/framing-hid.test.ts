@@ -50,7 +50,7 @@ describe('framing: HID packetize', () => {
       // zero padding after the data
       const last = reports[reports.length - 1]!;
       const used = count === 1 ? 7 + size : 5 + (size - 57 - 59 * (count - 2));
-      assert.ok(last.subarray(used).every((b) => b === 0));
+      assert.ok(last.subarray(used).every((b) => b === 0), 'last.subarray(used).every((b) => b === 0)');
       const { events } = feed(reports);
       assert.deepStrictEqual(events, [{ kind: 'message', cid: CID, cmd: HidCommand.CBOR, payload }]);
     });

@@ -123,9 +123,9 @@ describe('framing: serial frame encoding', () => {
     ];
     for (const [frame, code] of bad) {
       assert.throws(() => encodeFrame(frame as Frame), (e: unknown) => {
-        assert.ok(e instanceof EncodeError);
+        assert.ok(e instanceof EncodeError, 'e instanceof EncodeError');
         assert.equal(e.code, code);
-        assert.ok(e.hint && code in FRAME_ERRORS);
+        assert.ok(e.hint && code in FRAME_ERRORS, 'e.hint && code in FRAME_ERRORS');
         return true;
       });
     }
@@ -174,7 +174,7 @@ describe('framing: serial frame decoder', () => {
     const rng = new Prng(11);
     const frames = Array.from({ length: 400 }, (_, i) => data(i & 0xff, rng.bytes(rng.int(MAX_PAYLOAD + 1))));
     const big = concatBytes(...frames.map(encodeFrame));
-    assert.ok(big.length > 100 * MAX_FRAME_SIZE);
+    assert.ok(big.length > 100 * MAX_FRAME_SIZE, 'big.length > 100 * MAX_FRAME_SIZE');
     const { events, dec } = decodeAll([big]);
     assert.deepStrictEqual(framesOf(events), frames);
     assert.equal(dec.stats.frames, 400);
@@ -277,7 +277,7 @@ describe('framing: serial frame decoder', () => {
       const { events, dec } = decodeAll([concatBytes(h, stream[1]!)]);
       assert.deepStrictEqual(errorsOf(events), [code]);
       const err = events.find((e) => e.kind === 'error');
-      assert.ok(err?.kind === 'error' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0);
+      assert.ok(err?.kind === 'error' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0, 'err?.kind === \'error\' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0');
       assert.deepStrictEqual(framesOf(events), [expected[1]]);
       assert.equal(dec.pending(), 0);
     }
@@ -298,7 +298,7 @@ describe('framing: serial frame decoder', () => {
         if (e.kind === 'garbage') garbage += e.bytes;
       }
       assert.equal(inFrames + garbage + dec.pending(), pushed);
-      assert.ok(dec.pending() < MAX_FRAME_SIZE);
+      assert.ok(dec.pending() < MAX_FRAME_SIZE, 'dec.pending() < MAX_FRAME_SIZE');
     }
   });
 
@@ -318,7 +318,7 @@ describe('framing: serial frame decoder', () => {
     const [e] = dec.push(f);
     f[7] = 0;
     dec.push(encodeData(2, ascii('xyz')));
-    assert.ok(e?.kind === 'frame');
+    assert.ok(e?.kind === 'frame', 'e?.kind === \'frame\'');
     assert.deepStrictEqual(e.frame.payload, ascii('abc'));
   });
 

@@ -61,7 +61,7 @@ for (const alg of ['sm2-sm3', 'ecdsa-p256-sha256'] as const) {
       assert.equal(verifyTxnRecord(forged, cardKey.publicKey), false);
       // the same map with the amount (key 4, 1250 = 19 04E2) in a longer form (1A 000004E2) is not canonical
       const hexBody = toHex(r1.body);
-      assert.ok(hexBody.includes('041904e2'));
+      assert.ok(hexBody.includes('041904e2'), 'hexBody.includes(\'041904e2\')');
       const longer = Uint8Array.from(Buffer.from(hexBody.replace('041904e2', '041a000004e2'), 'hex'));
       assert.throws(() => decodeTxnRecord(encodeEnvelope({ body: longer, signature: r1.signature })),
         (e: unknown) => e instanceof DecodeError && e.code.startsWith('CBOR_'));
