@@ -75,4 +75,17 @@ describe('card: offline limits, terminal states, journal wrap', () => {
     await refused(client.changePin(ascii('1234'), ascii('12a4')), 'PIN_FORMAT');
     assert.equal((await client.getInfo()).pinRetries, 3);
   });
+
+  it('an ECDSA P-256 card advertises its suite and signs records that name it', async () => {
+    const p256 = new TestIssuer('ecdsa-p256-sha256');
+    const client = newCard();
+    const cardId = Uint8Array.from(randomBytes(8));
+    const cert = await p256.issue(client, { cardId, cardAlgorithm: 'ecdsa-p256-sha256' });
+    assert.equal((await client.getInfo()).algorithm, 2, 'GET_INFO advertises P-256');
+    await client.load({ token: p256.topup(cardId, 1, 1000).envelope, authority: p256.authority.envelope });
+    const rec = decodeTxnRecord(await client.signTxn(sale(10)));
+    assert.equal(rec.algorithm, 2, 'the record names its suite');
+    assert.equal(verifyTxnRecord(rec, cert.publicKey), true, 'verifies under the certified P-256 key');
+    assert.equal(rec.hash.length, 32, 'SHA-256 chain hash');
+  });
 });
