@@ -29,7 +29,7 @@ import {
 } from '../../protocol/commands/index.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import { Prng } from '../support/prng.js';
-import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
+import { attempt, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
 const SEED = fuzzSeed(0xc0_3a4d);
 const ROUNDS = FUZZ_ROUNDS;
@@ -54,20 +54,6 @@ function cheapErrors(): void {
   after(() => { Error.stackTraceLimit = STACK_LIMIT; });
 }
 
-/** Run fn; its result, or the DecodeError it threw. Anything else fails the test, naming the input. */
-function attempt<T>(what: string, input: () => string, fn: () => T): T | DecodeError {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = Math.max(STACK_LIMIT, 20);
-    let again: unknown = e;
-    try { fn(); } catch (e2) { again = e2; } // the same input again, for a stack
-    Error.stackTraceLimit = limit;
-    return assert.fail(`${what} threw a non-DecodeError for ${input()}: ${explain(again)}`);
-  }
-}
 
 /** assert with a message built only on failure (the messages hex-dump whole inputs). */
 function expect(cond: boolean, message: () => string): void {

@@ -32,7 +32,7 @@ import {
   type BodyType, type Certificate, type SignedTxnRecord, type SigningKey, type TxnRecordFields,
 } from '../../protocol/record/index.js';
 import { Prng } from '../support/prng.js';
-import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
+import { attempt, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
 const SEED = fuzzSeed(0x5e_c0bd);
 const ROUNDS = FUZZ_ROUNDS;
@@ -41,20 +41,7 @@ const ROUNDS = FUZZ_ROUNDS;
 /** Stack capture dominates the run time of ~10^5 expected DecodeErrors: off in the loops, on again to report a failure. */
 const STACK_LIMIT = Error.stackTraceLimit;
 
-/** Run fn; its result, or the DecodeError it threw. Anything else fails the test, naming the input. */
-function attempt<T>(what: string, input: Uint8Array, fn: () => T): T | DecodeError {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof DecodeError) return e;
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = Math.max(STACK_LIMIT, 20);
-    let again: unknown = e;
-    try { fn(); } catch (e2) { again = e2; }
-    Error.stackTraceLimit = limit;
-    return assert.fail(`${what} threw a non-DecodeError for ${toHex(input)}: ${explain(again)}`);
-  }
-}
+const attemptBytes = <T>(what: string, input: Uint8Array, fn: () => T): T | DecodeError => attempt(what, () => toHex(input), fn);
 
 /** Run a verifier: it must return, not throw. */
 function mustReturn<T>(what: string, input: Uint8Array, fn: () => T): T {
@@ -254,12 +241,12 @@ function check<T extends { envelope: Uint8Array; body: Uint8Array; signature: Ui
   kind: Kind<T>, input: Uint8Array, origin: number, tally: Tally, signedBySigner = false,
 ): void {
   tally.inputs++;
-  const x = attempt(kind.name, input, () => kind.decode(input));
+  const x = attemptBytes(kind.name, input, () => kind.decode(input));
   if (x instanceof DecodeError) return;
   tally.decoded++;
   assert.ok(bytesEqual(x.envelope, input), `${kind.name}: decoded object does not keep its envelope bytes (${toHex(input)})`);
   assert.equal(toHex(encodeEnvelope({ body: x.body, signature: x.signature })), toHex(input), `${kind.name}: accepted a non-canonical envelope ${toHex(input)}`);
-  const again = attempt(`${kind.name} (again)`, input, () => kind.decode(x.envelope));
+  const again = attemptBytes(`${kind.name} (again)`, input, () => kind.decode(x.envelope));
   assert.ok(!(again instanceof DecodeError), `${kind.name}: its own envelope no longer decodes`);
   const ok = mustReturn(`verify ${kind.name}`, input, () => kind.verify(x, origin));
   if (ok === 'skip') { tally.skipped++; return; }
@@ -404,7 +391,7 @@ describe(`fuzz: signed records, certificates, revocation lists, top-up tokens (s
       const g = rng.pick(all);
       const input = rng.bool(0.2) ? rng.bytes(rng.int(150)) : rng.bool(0.8) ? mutateBytes(rng, g.bytes) : g.bytes;
       const expected = rng.bool(0.8) ? g.type : rng.pick(types);
-      const env = attempt('decodeEnvelope', input, () => decodeEnvelope(input, expected, 'fuzz'));
+      const env = attemptBytes('decodeEnvelope', input, () => decodeEnvelope(input, expected, 'fuzz'));
       if (env instanceof DecodeError) continue;
       decoded++;
       assert.equal(env.signature.length, 64, `signature length for ${toHex(input)}`);
