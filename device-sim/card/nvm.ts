@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { CardpostError } from '../../protocol/errors.js';
 
 /**
  * The simulated card's non-volatile memory, with a secure element's transaction semantics.
@@ -28,7 +29,7 @@ export interface NvmBacking {
 
 export class MemoryBacking implements NvmBacking {
   private image: string | undefined;
-  load(): Image | undefined { return this.image === undefined ? undefined : JSON.parse(this.image) as Image; }
+  load(): Image | undefined { return this.image === undefined ? undefined : parseImage(this.image, 'memory'); }
   store(image: Image): void { this.image = JSON.stringify(image); }
   /** A copy of the memory as it is now: tearing tests replay one command from the same state. */
   clone(): MemoryBacking { const c = new MemoryBacking(); c.image = this.image; return c; }
@@ -39,13 +40,29 @@ export class FileBacking implements NvmBacking {
   constructor(readonly path: string) {}
   load(): Image | undefined {
     if (!existsSync(this.path)) return undefined;
-    return JSON.parse(readFileSync(this.path, 'utf8')) as Image;
+    return parseImage(readFileSync(this.path, 'utf8'), this.path);
   }
   store(image: Image): void {
     const tmp = `${this.path}.tmp`;
     writeFileSync(tmp, JSON.stringify(image));
     renameSync(tmp, this.path);
   }
+}
+
+/** Read an NVM image, refusing anything that is not one (a card file damaged or not a card file). */
+function parseImage(text: string, where: string): Image {
+  const bad = (why: string) => new CardpostError('CARD_STATE_CORRUPT', `the card state in ${where} is not a card image: ${why}`,
+    'restore the file from a backup, or delete it to start with a blank card');
+  let o: unknown;
+  try { o = JSON.parse(text); } catch (e) { throw bad((e as Error).message); }
+  const img = o as Partial<Image>;
+  const isHex = (v: unknown) => typeof v === 'string' && /^([0-9a-f]{2})*$/.test(v);
+  if (!img || typeof img !== 'object' || typeof img.main !== 'object' || img.main === null) throw bad('no main area');
+  if (!Object.values(img.main).every(isHex)) throw bad('a value is not hex');
+  const j = img.journal;
+  if (j !== null && (typeof j !== 'object' || !Array.isArray(j.entries) || typeof j.committed !== 'boolean'
+    || !j.entries.every((e) => Array.isArray(e) && typeof e[0] === 'string' && (e[1] === null || isHex(e[1]))))) throw bad('a damaged journal');
+  return img as Image;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

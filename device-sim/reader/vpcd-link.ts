@@ -24,6 +24,8 @@ const CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4;
 export interface VpcdLinkEvents {
   connected: [];
   disconnected: [reason: string];
+  /** The vpcd port did not answer (once per run of failed attempts; the link keeps retrying). */
+  unreachable: [reason: string];
   error: [Error];
 }
 
@@ -40,6 +42,7 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   private wantInserted = false;
   private timer: NodeJS.Timeout | undefined;
   private connectedFlag = false;
+  private reportedUnreachable = false;
 
   constructor(private readonly card: VirtualCard, private readonly opts: VpcdLinkOptions) { super(); }
 
@@ -64,9 +67,12 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
     const socket = connect({ host: this.opts.host, port: this.opts.port });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('connect', () => { this.connectedFlag = true; this.emit('connected'); });
+    socket.on('connect', () => { this.connectedFlag = true; this.reportedUnreachable = false; this.emit('connected'); });
     socket.on('data', (chunk) => this.onData(socket, chunk));
-    socket.on('error', (err) => { if (this.listenerCount('error') > 0 && this.connectedFlag) this.emit('error', err); });
+    socket.on('error', (err) => {
+      if (this.connectedFlag) { if (this.listenerCount('error') > 0) this.emit('error', err); return; }
+      if (!this.reportedUnreachable) { this.reportedUnreachable = true; this.emit('unreachable', (err as NodeJS.ErrnoException).code ?? err.message); }
+    });
     socket.on('close', () => {
       const was = this.connectedFlag;
       this.connectedFlag = false;

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { Command } from 'commander';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
@@ -26,6 +27,13 @@ async function pcscCard(readerName: string | undefined, timeoutMs: number): Prom
   }
 }
 
+/** Uniformly random decimal digits (rejection-free: crypto.randomInt). */
+export function randomDigits(n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) out += String(randomInt(10));
+  return out;
+}
+
 const digits = (v: string, what: string, min: number, max: number) => {
   if (!new RegExp(`^\\d{${min},${max}}$`).test(v)) throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
   return new TextEncoder().encode(v);
@@ -41,7 +49,7 @@ export function cardCommand(io: CliIo): Command {
     .option('--card-id <hex>', '8-byte card id (default: random)')
     .option('--currency <code>', 'purse currency', 'CNY')
     .option('--pin <digits>', 'transport PIN the holder must change before paying', '0000')
-    .option('--puk <digits>', 'PUK, 8 to 12 digits', '12345678')
+    .option('--puk <digits>', 'PUK, 8 to 12 digits (default: a random one, printed once for the holder\'s PUK letter)')
     .option('--per-transaction <amount>', 'per-transaction limit', '2000.00')
     .option('--pin-free <amount>', 'largest amount paid without PIN', '100.00')
     .option('--offline-amount <amount>', 'cumulative offline amount between online syncs', '10000.00')
@@ -59,15 +67,18 @@ export function cardCommand(io: CliIo): Command {
         perTransaction: parseAmount(o.perTransaction!), noPin: parseAmount(o.pinFree!), offlineAmount: parseAmount(o.offlineAmount!),
         offlineCount, maxBalance: parseAmount(o.maxBalance!),
       };
+      // Every card its own PUK: a shared default would let anyone who knows it reset the holder's PIN.
+      const puk = o.puk ?? randomDigits(8);
       const { reader, close } = await pcscCard(o.reader, Number(o.timeout) || 15000);
       try {
         const now = Math.floor(Date.now() / 1000);
         const cert = await personalizeCard(new CardClient(reader), issuer.ca, {
           cardId, algorithm: issuer.ca.key.algorithm, currency: parseCurrency(o.currency!), limits,
-          pin: digits(o.pin!, '--pin', 4, 12), puk: digits(o.puk!, '--puk', 8, 12),
+          pin: digits(o.pin!, '--pin', 4, 12), puk: digits(puk, '--puk', 8, 12),
           notBefore: now - 3600, notAfter: now + (Number(o.years) || 5) * 365 * 86400, serial: nextSerial(issuer.dir),
         });
         io.out(`personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}; the holder must change the PIN before paying`);
+        if (o.puk === undefined) io.out(`PUK for the holder's PUK letter (shown only now): ${puk}`);
       } finally {
         close();
       }

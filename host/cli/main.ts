@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { CardpostError } from '../../protocol/errors.js';
+import { CardpostError, CryptoError, DecodeError, EncodeError } from '../../protocol/errors.js';
 import { cryptoCommand, type CliIo } from './crypto-command.js';
 import { issuerCommand } from './issuer-command.js';
 import { cardCommand } from './card-command.js';
@@ -43,7 +43,10 @@ export async function runCli(argv: string[], io: CliIo, err: (line: string) => v
     }
     if (e instanceof CardpostError) {
       err(`cardpost: ${e.describe()}`);
-      return e.code.startsWith('CLI_') || e.code.startsWith('HEX_') || e.name === 'EncodeError' || e.name === 'DecodeError' ? EXIT.USAGE : EXIT.UNAVAILABLE;
+      // Bad input (ours or the crypto's: bad padding, a key off the curve) is 2; the machine failing is 3.
+      const badInput = e.code.startsWith('CLI_') || e.code.startsWith('HEX_')
+        || e instanceof EncodeError || e instanceof DecodeError || (e instanceof CryptoError && e.code !== 'RANDOM_FAILED');
+      return badInput ? EXIT.USAGE : EXIT.UNAVAILABLE;
     }
     err(`cardpost: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.UNAVAILABLE;

@@ -12,6 +12,7 @@ import type { CardApplet } from '../../device-sim/card/applet.js';
 import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
+import { randomDigits } from './card-command.js';
 import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -19,20 +20,21 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export interface SimCardSetup { issuerDir: string; pin: string; balance: number; currency: number }
 
 /** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
-export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): Promise<string> {
+export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): Promise<{ cardId: string; puk?: string }> {
   const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
   applet.powerOn();
   await client.select();
   const info = await client.getInfo();
-  if (info.lifecycle !== LIFECYCLE.BLANK) return toHex(info.cardId!);
+  if (info.lifecycle !== LIFECYCLE.BLANK) return { cardId: toHex(info.cardId!) };
   const issuer = openIssuerDir(setup.issuerDir);
   const now = Math.floor(Date.now() / 1000);
   const cardId = randomCardId();
+  const puk = randomDigits(8); // each card its own PUK, printed for QA
   const enc = new TextEncoder();
   await personalizeCard(client, issuer.ca, {
     cardId, algorithm: issuer.ca.key.algorithm, currency: setup.currency, serial: nextSerial(issuer.dir),
     limits: { perTransaction: 200_000, noPin: 10_000, offlineAmount: 1_000_000, offlineCount: 500, maxBalance: 10_000_000 },
-    pin: enc.encode('0000'), puk: enc.encode('12345678'), notBefore: now - 3600, notAfter: now + 5 * 365 * 86400,
+    pin: enc.encode('0000'), puk: enc.encode(puk), notBefore: now - 3600, notAfter: now + 5 * 365 * 86400,
   });
   await client.changePin(enc.encode('0000'), enc.encode(setup.pin));
   if (setup.balance > 0) {
@@ -42,7 +44,7 @@ export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): P
     await client.load({ token: token.envelope, authority: issuer.authority.certificate.envelope });
   }
   applet.powerOff();
-  return toHex(cardId);
+  return { cardId: toHex(cardId), puk };
 }
 
 export function simCommand(io: CliIo): Command {
@@ -67,11 +69,14 @@ export function simCommand(io: CliIo): Command {
         const applet = openSimCard(opts.state[i], { extendedLength: opts.extended });
         let label = 'blank card';
         if (opts.issuer) {
-          label = `card ${await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency: parseCurrency(opts.currency) })}`;
+          const made = await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency: parseCurrency(opts.currency) });
+          label = `card ${made.cardId}`;
+          if (made.puk) io.out(`card ${i}: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`);
         }
         const link = new VpcdLink(applet, { host: addr.host, port: addr.port });
         link.on('connected', () => io.out(`card ${i}: inserted (${label}, vpcd ${addr.host}:${addr.port})`));
         link.on('disconnected', (why) => io.out(`card ${i}: ${why}`));
+        link.on('unreachable', (why) => io.out(`card ${i}: cannot reach vpcd at ${addr.host}:${addr.port} (${why}): is pcscd running with vsmartcard-vpcd installed? retrying`));
         if (!opts.removed) link.insert();
         links.push(link);
         io.out(`card ${i}: ${label}${opts.state[i] ? `, state ${opts.state[i]}` : ', state in memory'}`);
