@@ -317,6 +317,9 @@ export class CardCommands {
     let issuer: Certificate;
     try { issuer = decodeCertificate(q.issuer); } catch { return refuse('CERTIFICATE_INVALID'); }
     if (!verifyCertificate(issuer, issuer, { kind: CERT_KIND.ISSUER_CA }).ok) return refuse('CERTIFICATE_INVALID');
+    // A card manufactured for an issuer (its CA certificate put in NVM at the factory) takes no other.
+    const anchor = this.nvm.get(K.anchor);
+    if (anchor && !bytesEqual(anchor, q.issuer)) return refuse('CERTIFICATE_INVALID');
     const keys = generateKeyPair(suite);
     const challenge = this.cfg.random(CHALLENGE_LENGTH);
     this.nvm.transaction((tx) => writePending(tx, {

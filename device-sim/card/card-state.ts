@@ -53,7 +53,7 @@ const dec = (g: Getter, key: string) => {
 };
 
 export const K = {
-  lifecycle: 'lifecycle', identity: 'identity', perso: 'perso', secrets: 'secrets',
+  lifecycle: 'lifecycle', identity: 'identity', perso: 'perso', secrets: 'secrets', anchor: 'issuerAnchor',
   pinRetries: 'pinRetries', pukRetries: 'pukRetries',
   counter: 'counter', balance: 'balance', offline: 'offline', loads: 'loads', lastHash: 'lastHash',
   journal: (slot: number) => `journal/${slot}`,

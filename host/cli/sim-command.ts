@@ -6,7 +6,7 @@ import { CardClient, LIFECYCLE, personalizeCard } from '../../protocol/commands/
 import { signTopupToken } from '../../protocol/record/index.js';
 // The simulator is wired in here, and only here and in `cardpost demo` (DESIGN: host imports
 // device-sim for tests and demo wiring only).
-import { openSimCard } from '../../device-sim/card/sim-card.js';
+import { manufactureFor, openSimCard } from '../../device-sim/card/sim-card.js';
 import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
 import type { CardApplet } from '../../device-sim/card/applet.js';
 import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
@@ -60,7 +60,9 @@ export function simCommand(io: CliIo): Command {
     .option('--currency <code>', 'purse currency', 'CNY')
     .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
     .option('--removed', 'start with the cards out of the reader')
-    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; pin: string; balance: string; currency: string; extended: boolean; removed?: boolean }) => {
+    .option('--blank-for <dir>', 'leave cards blank but bound at the factory to this issuer: only its CA can personalise them')
+    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; blankFor?: string; pin: string; balance: string; currency: string; extended: boolean; removed?: boolean }) => {
+      if (opts.issuer && opts.blankFor) throw new CardpostError('CLI_USAGE', '--issuer personalises cards, --blank-for leaves them blank', 'give one of them');
       const count = Math.max(opts.vpcd.length, opts.state.length, 1);
       if (opts.state.length > 1 && opts.state.length !== count) throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
       const links: VpcdLink[] = [];
@@ -68,6 +70,10 @@ export function simCommand(io: CliIo): Command {
         const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
         const applet = openSimCard(opts.state[i], { extendedLength: opts.extended });
         let label = 'blank card';
+        if (opts.blankFor) {
+          manufactureFor(applet, openIssuerDir(opts.blankFor).ca.certificate.envelope);
+          label = 'blank card bound to its issuer';
+        }
         if (opts.issuer) {
           const made = await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency: parseCurrency(opts.currency) });
           label = `card ${made.cardId}`;

@@ -48,7 +48,7 @@ export const CARD_STATUS = {
   TOKEN_EXPIRED: { code: 0x33, meaning: 'the top-up token expired (the card has paid past its validity counter)', hint: 'ask the bank for a new top-up token' },
   BALANCE_LIMIT: { code: 0x34, meaning: 'the top-up would exceed the card\'s maximum balance', hint: 'top up a smaller amount' },
   AUTHORITY_INVALID: { code: 0x35, meaning: 'the top-up signer\'s certificate does not chain to the card\'s issuer', hint: 'the token came from an unknown bank key; ask the issuer' },
-  CERTIFICATE_INVALID: { code: 0x40, meaning: 'a certificate offered at personalisation is not valid: the issuer CA at BEGIN is not a valid self-signed CA, or the card certificate at COMMIT does not match this card, its key or its issuer', hint: 'give the issuer CA certificate at BEGIN, and a certificate for the key and card id BEGIN returned at COMMIT' },
+  CERTIFICATE_INVALID: { code: 0x40, meaning: 'a certificate offered at personalisation is not valid: the issuer CA at BEGIN is not a valid self-signed CA or not the issuer the card was made for, or the card certificate at COMMIT does not match this card, its key or its issuer', hint: 'give the issuer CA certificate at BEGIN, and a certificate for the key and card id BEGIN returned at COMMIT' },
   AUTHORISATION_INVALID: { code: 0x41, meaning: 'the issuer\'s personalisation authorisation does not verify', hint: 'sign the authorisation with the issuer CA key over the card\'s challenge' },
   INTERNAL_ERROR: { code: 0x7f, meaning: 'the card failed internally; nothing was changed', hint: 'retry; if it persists the card is faulty' },
 } as const satisfies Record<string, StatusInfo>;

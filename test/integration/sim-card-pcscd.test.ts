@@ -103,9 +103,9 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
   });
 
   it('cardpost card personalize makes a blank card in a PC/SC reader into a paying card, through APDUs', async () => {
-    const blank = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(0)}`, '--state', join(dir, 'blank.json')]);
+    const blank = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(0)}`, '--state', join(dir, 'blank.json'), '--blank-for', join(dir, 'issuer')]);
     try {
-      await blank.waitFor(/card 0: inserted \(blank card/);
+      await blank.waitFor(/card 0: inserted \(blank card bound to its issuer/);
       const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(0), 10_000);
       await cardIn(reader);
       const r = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0), '--card-id', '00112233445566ff', '--pin', '2468']);

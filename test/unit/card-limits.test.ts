@@ -4,6 +4,7 @@ import { CardClient, CardStatusError, LIFECYCLE, type CardStatusName } from '../
 import { decodeTxnRecord, verifyTxnRecord, CVM } from '../../protocol/record/index.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
+import { manufactureFor } from '../../device-sim/card/sim-card.js';
 import { TestIssuer, ascii, NOW } from '../support/issuer.js';
 
 async function refused(p: Promise<unknown>, name: CardStatusName) {
@@ -87,5 +88,19 @@ describe('card: offline limits, terminal states, journal wrap', () => {
     assert.equal(rec.algorithm, 2, 'the record names its suite');
     assert.equal(verifyTxnRecord(rec, cert.publicKey), true, 'verifies under the certified P-256 key');
     assert.equal(rec.hash.length, 32, 'SHA-256 chain hash');
+  });
+
+  it('a card bound to an issuer at the factory refuses personalisation by any other issuer', async () => {
+    const applet = new CardApplet(new Nvm(new MemoryBacking()));
+    applet.powerOn();
+    manufactureFor(applet, issuer.certificate.envelope);
+    const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+    const rogue = new TestIssuer();
+    await client.select();
+    await refused(client.personalizeBegin({ cardId: Uint8Array.from(randomBytes(8)), algorithm: 1, issuer: rogue.certificate.envelope }), 'CERTIFICATE_INVALID');
+    assert.equal((await client.getInfo()).lifecycle, LIFECYCLE.BLANK, 'still blank');
+    await issuer.issue(client, { cardId: Uint8Array.from(randomBytes(8)) });
+    assert.equal((await client.getInfo()).lifecycle, LIFECYCLE.ACTIVE, 'its own issuer personalises it');
+    assert.throws(() => manufactureFor(applet, rogue.certificate.envelope), /blank/);
   });
 });
