@@ -20,7 +20,6 @@ export interface AppletOptions {
   maxMessageSize?: number;
   /** Records kept for READ_JOURNAL. */
   journalCapacity?: number;
-  /** Test hook: milliseconds the card "takes" per command is modelled by the reader, not here. */
 }
 
 /** ATR for T=1: TS 3B, T0 88 (TD1 follows, 8 historical bytes), TD1 80, TD2 01 (T=1), "CARDPOST", TCK. */

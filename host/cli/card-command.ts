@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Command } from 'commander';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
-import { CardClient, personalizeCard } from '../../protocol/commands/index.js';
+import { CardClient, isValidPin, personalizeCard } from '../../protocol/commands/index.js';
 import type { CardReader } from '../../protocol/transport.js';
 import { PcscReaderSource } from '../transports/pcsc/pcsc-reader.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
@@ -34,9 +34,11 @@ export function randomDigits(n: number): string {
   return out;
 }
 
+/** A PIN or PUK from the command line, checked by the card's own rule (protocol/commands/pin.ts). */
 const digits = (v: string, what: string, min: number, max: number) => {
-  if (!new RegExp(`^\\d{${min},${max}}$`).test(v)) throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
-  return new TextEncoder().encode(v);
+  const bytes = new TextEncoder().encode(v);
+  if (!isValidPin(bytes, min, max)) throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
+  return bytes;
 };
 
 export function cardCommand(io: CliIo): Command {
@@ -69,12 +71,14 @@ export function cardCommand(io: CliIo): Command {
       };
       // Every card its own PUK: a shared default would let anyone who knows it reset the holder's PIN.
       const puk = o.puk ?? randomDigits(8);
+      const pinBytes = digits(o.pin!, '--pin', 4, 12);
+      const pukBytes = digits(puk, '--puk', 8, 12);
       const { reader, close } = await pcscCard(o.reader, Number(o.timeout) || 15000);
       try {
         const now = Math.floor(Date.now() / 1000);
         const cert = await personalizeCard(new CardClient(reader), issuer.ca, {
           cardId, algorithm: issuer.ca.key.algorithm, currency: parseCurrency(o.currency!), limits,
-          pin: digits(o.pin!, '--pin', 4, 12), puk: digits(puk, '--puk', 8, 12),
+          pin: pinBytes, puk: pukBytes,
           notBefore: now - 3600, notAfter: now + (Number(o.years) || 5) * 365 * 86400, serial: nextSerial(issuer.dir),
         });
         io.out(`personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}; the holder must change the PIN before paying`);

@@ -11,11 +11,6 @@ export function parseAmount(text: string, decimals = 2): number {
   return minor;
 }
 
-export function formatAmount(minor: number, decimals = 2): string {
-  const s = String(minor).padStart(decimals + 1, '0');
-  return `${s.slice(0, -decimals)}.${s.slice(-decimals)}`;
-}
-
 /** "127.0.0.1:35963" → host and port; refuses anything but an explicit host and a valid port. */
 export function parseHostPort(text: string, what: string, opts: { allowAnyPort?: boolean } = {}): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
@@ -32,8 +27,4 @@ export function parseCurrency(text: string): number {
   if (CURRENCIES[up] !== undefined) return CURRENCIES[up]!;
   if (/^\d{1,3}$/.test(up) && Number(up) >= 1) return Number(up);
   throw new CardpostError('CLI_CURRENCY', `unknown currency "${text}"`, `use an ISO 4217 code: ${Object.keys(CURRENCIES).join(', ')} or a number`);
-}
-
-export function currencyCode(numeric: number): string {
-  return Object.entries(CURRENCIES).find(([, n]) => n === numeric)?.[0] ?? String(numeric).padStart(3, '0');
 }

@@ -102,7 +102,6 @@ export function simCommand(io: CliIo): Command {
           else if (cmd === 'quit') void stop();
           else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | status | quit`);
         });
-        rl.on('close', () => { if (!process.stdin.readableEnded) return; });
       });
     });
 

@@ -3,7 +3,6 @@ import {
   MapReader, asBytes, buildMap, decodeCanonical, encodeCanonical, type CborMap, type CborValue,
 } from '../cbor/index.js';
 import { CARD_ID_LENGTH, CHALLENGE_LENGTH, HASH_LENGTH, HOST_NONCE_LENGTH, MIN_MAX_MESSAGE_SIZE } from './application.js';
-import { CARD_STATUS, CMD } from './command-codes.js';
 import { PIN_MAX, PIN_MIN, PUK_MAX, PUK_MIN } from './pin.js';
 
 /**
@@ -333,7 +332,3 @@ export function readPersonalizeCommitRequest(v: CborValue): PersonalizeCommitReq
 export function personalizationAuthorisationMessage(challenge: Uint8Array, q: Omit<PersonalizeCommitRequest, 'authorisation'>): Uint8Array {
   return encodeCanonical(buildMap([[1, challenge], [2, q.certificate], [3, q.pin], [4, q.puk]]));
 }
-
-/** Every command byte with the status the card uses for an unknown one, for dispatch tables. */
-export const COMMAND_BYTES: ReadonlySet<number> = new Set(Object.values(CMD));
-export const STATUS_OK = CARD_STATUS.OK.code;

@@ -27,9 +27,9 @@ import {
   readPersonalizeCommitRequest, readReadJournalRequest, readRecordResponse, readRetries, readSelectInfo, readSignTxnRequest,
   readUnblockPinRequest, readVerifyPinRequest, type CardInfo, type Lifecycle, type Limits,
 } from '../../protocol/commands/index.js';
-import { DecodeError, EncodeError } from '../../protocol/errors.js';
+import { DecodeError } from '../../protocol/errors.js';
 import { Prng } from '../support/prng.js';
-import { attempt, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
+import { attempt, tryEncode, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
 const SEED = fuzzSeed(0xc0_3a4d);
 const ROUNDS = FUZZ_ROUNDS;
@@ -58,16 +58,6 @@ function cheapErrors(): void {
 /** assert with a message built only on failure (the messages hex-dump whole inputs). */
 function expect(cond: boolean, message: () => string): void {
   if (!cond) assert.fail(message());
-}
-
-/** Canonical bytes of v, or undefined when the model value is not encodable (the harness then skips it). */
-function tryEncode(v: CborValue): Uint8Array | undefined {
-  try {
-    return encodeCanonical(v);
-  } catch (e) {
-    if (e instanceof EncodeError) return undefined;
-    throw e;
-  }
 }
 
 // ---------------------------------------------------------------- random CBOR values

@@ -24,7 +24,7 @@ import {
 } from '../../protocol/cbor/index.js';
 import { MAX_AMOUNT, MAX_COUNTER, type Limits } from '../../protocol/commands/index.js';
 import { SIGNATURE_ALGORITHM_CODES, generateKeyPair, sign, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
-import { DecodeError, EncodeError } from '../../protocol/errors.js';
+import { DecodeError } from '../../protocol/errors.js';
 import {
   BODY_TYPE, CERT_KIND, CVM, ZERO_HASH, checkChainLink, decodeCertificate, decodeEnvelope, decodeRevocationList, decodeTopupToken,
   decodeTxnRecord, encodeEnvelope, issueCertificate, keyId, selfSignedIssuer, signRevocationList, signTopupToken, signTxnRecord,
@@ -32,7 +32,7 @@ import {
   type BodyType, type Certificate, type SignedTxnRecord, type SigningKey, type TxnRecordFields,
 } from '../../protocol/record/index.js';
 import { Prng } from '../support/prng.js';
-import { attempt, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
+import { attempt, tryEncode, fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
 const SEED = fuzzSeed(0x5e_c0bd);
 const ROUNDS = FUZZ_ROUNDS;
@@ -205,15 +205,6 @@ function mutateBody(rng: Prng, src: CborMap): CborMap {
     default: { m.delete(key); m.set(typeof key === 'number' ? String(key) : 0, old); } // same value under another key type
   }
   return m;
-}
-
-function tryEncode(v: CborValue): Uint8Array | undefined {
-  try {
-    return encodeCanonical(v);
-  } catch (e) {
-    if (e instanceof EncodeError) return undefined;
-    throw e;
-  }
 }
 
 // ---------------------------------------------------------------- per-kind checks

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { DecodeError } from '../../protocol/errors.js';
+import { encodeCanonical, type CborValue } from '../../protocol/cbor/index.js';
+import { DecodeError, EncodeError } from '../../protocol/errors.js';
 
 /** Shared knobs of the fuzz suites: FUZZ_SEED overrides a suite's seed, FUZZ_ROUNDS multiplies its case counts. */
 export const fuzzSeed = (fallback: number): number => Number(process.env.FUZZ_SEED ?? fallback) >>> 0;
@@ -29,5 +30,15 @@ export function attempt<T>(what: string, input: () => string, fn: () => T): T | 
     try { fn(); } catch (e2) { again = e2; } // the same input again, for a stack
     Error.stackTraceLimit = limit;
     return assert.fail(`${what} threw a non-DecodeError for ${input()}: ${explain(again)}`);
+  }
+}
+
+/** Canonical bytes of v, or undefined when the model value is not encodable (the harness then skips it). */
+export function tryEncode(v: CborValue): Uint8Array | undefined {
+  try {
+    return encodeCanonical(v);
+  } catch (e) {
+    if (e instanceof EncodeError) return undefined;
+    throw e;
   }
 }
