@@ -1,0 +1,12 @@
+/**
+ * The USB HID card-key transport (docs/protocol.md §11) over node-hid: HidKeySource finds keys and
+ * notices them come and go, HidCardReader is one key as a CardReader, HidLink the CTAPHID-style link.
+ */
+export { HidKeySource, isCardpostKey } from './hid-key-source.js';
+export type { HidKeySourceOptions, HidKeySourceEvents } from './hid-key-source.js';
+export { HidCardReader, keyIdentity } from './hid-card-reader.js';
+export type { HidCardReaderOptions } from './hid-card-reader.js';
+export { HidLink, HidTransportError, pulledError } from './hid-link.js';
+export type { HidLinkOptions } from './hid-link.js';
+export { loadNodeHid } from './node-hid-module.js';
+export type { NodeHidModule, NodeHidDevice, HidDeviceInfo } from './node-hid-module.js';
