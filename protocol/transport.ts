@@ -21,8 +21,36 @@ export interface CardReaderEvents {
   end: [];
 }
 
+/**
+ * A PIN pad that belongs to the reader (a serial POS terminal's keypad). The PIN is typed there and
+ * the device builds the ISO VERIFY APDU itself (docs/protocol.md §2.4): the PIN never reaches the
+ * host, which learns only the outcome.
+ */
+export interface PinEntryRequest {
+  /** What the pad shows: the sale amount in minor units and its ISO 4217 numeric currency. */
+  amount: number;
+  currency: number;
+  /** Tries the card has left, when known (shown to the customer). */
+  triesLeft?: number;
+  /** How long the customer has; generous (≥ 60 s) for elderly card holders. */
+  timeoutMs: number;
+}
+
+export type PinEntryOutcome =
+  | { result: 'verified' }
+  | { result: 'wrong'; triesLeft: number }
+  | { result: 'blocked' }
+  | { result: 'cancelled' }
+  | { result: 'timeout' };
+
+export interface PinPad {
+  enterPin(request: PinEntryRequest, signal?: AbortSignal): Promise<PinEntryOutcome>;
+}
+
 export interface CardReader extends ApduTransport {
   readonly name: string;
+  /** Present when PIN entry happens on the device itself (never through the host). */
+  readonly pinPad?: PinPad;
   /** Whether the reader can carry extended-length APDUs (else the exchange chains). */
   readonly extendedLength: boolean;
   readonly cardPresent: boolean;

@@ -7,7 +7,7 @@ export type { RejectReason, Verdict, RecordResult, BatchResponse } from './settl
 export type { SettledRow, EvidenceRow, CurrencyTotal } from './ledger.js';
 export {
   AUTH_HEADER, MAX_CLOCK_SKEW_S, canonicalRequestString, signTerminalRequest, verifyTerminalSignature, toBase64url, fromBase64url,
-} from './terminal-auth.js';
-export type { CanonicalRequest, SignTerminalRequestInput } from './terminal-auth.js';
+} from '../../protocol/bank/terminal-auth.js';
+export type { CanonicalRequest, SignTerminalRequestInput } from '../../protocol/bank/terminal-auth.js';
 export { BankTerminalClient } from './terminal-client.js';
 export type { BankResponse, BankRequestOptions } from './terminal-client.js';

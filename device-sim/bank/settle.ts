@@ -12,7 +12,7 @@ import {
   type Certificate, type SignedTxnRecord, type TrustStore,
 } from '../../protocol/record/index.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromBase64url } from './terminal-auth.js';
+import { fromBase64url } from '../../protocol/bank/terminal-auth.js';
 import { jsonAmount, type Ledger } from './ledger.js';
 
 /** Why a record was rejected; stable codes, documented in docs/bank-api.md §4.3. */

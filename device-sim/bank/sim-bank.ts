@@ -17,7 +17,7 @@ import { HttpError, badRequest, errorBody } from './errors.js';
 import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
-import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, toBase64url, verifyTerminalSignature } from './terminal-auth.js';
+import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, toBase64url, verifyTerminalSignature } from '../../protocol/bank/terminal-auth.js';
 
 export interface SimBankOptions {
   /** SQLite file of the ledger (created if missing). */

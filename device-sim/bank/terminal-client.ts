@@ -4,7 +4,7 @@
  * The host has its own settlement client; this one is the reference for what goes on the wire.
  */
 import type { Certificate, SigningKey } from '../../protocol/record/index.js';
-import { signTerminalRequest, toBase64url } from './terminal-auth.js';
+import { signTerminalRequest, toBase64url } from '../../protocol/bank/terminal-auth.js';
 
 export interface BankResponse {
   status: number;

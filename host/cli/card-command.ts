@@ -8,6 +8,7 @@ import { PcscReaderSource } from '../transports/pcsc/pcsc-reader.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency } from './parse.js';
+import { cardInfoCommand } from './counter-commands.js';
 
 /** The first PC/SC reader (or the one named) with a card in it. */
 async function pcscCard(readerName: string | undefined, timeoutMs: number): Promise<{ reader: CardReader; close: () => void }> {
@@ -42,7 +43,7 @@ const digits = (v: string, what: string, min: number, max: number) => {
 };
 
 export function cardCommand(io: CliIo): Command {
-  const card = new Command('card').description('work with a card in a PC/SC reader');
+  const card = new Command('card').description('work with a card: personalise it (issuer, PC/SC), read it (through the daemon)');
 
   card.command('personalize')
     .description('personalise a blank card through APDUs: the card makes its key, the issuer certifies it')
@@ -88,5 +89,6 @@ export function cardCommand(io: CliIo): Command {
       }
     });
 
+  card.addCommand(cardInfoCommand(io));
   return card;
 }

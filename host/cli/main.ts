@@ -5,6 +5,9 @@ import { issuerCommand } from './issuer-command.js';
 import { cardCommand } from './card-command.js';
 import { selftestCommand } from './selftest-command.js';
 import { simCommand } from './sim-command.js';
+import { daemonCommand } from './daemon-command.js';
+import { demoCommand } from './demo-command.js';
+import { counterCommands } from './counter-commands.js';
 import { EXIT } from './exit-codes.js';
 
 /** Build the whole command tree; kept separate from process handling so tests can drive it in-process. */
@@ -13,6 +16,9 @@ export function buildProgram(io: CliIo, err: (line: string) => void = (l) => pro
     .description('Offline smart-card payments at the shop counter')
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)');
+  program.addCommand(demoCommand(io));
+  program.addCommand(daemonCommand(io));
+  for (const c of counterCommands(io)) program.addCommand(c);
   program.addCommand(cryptoCommand(io));
   program.addCommand(selftestCommand(io));
   program.addCommand(issuerCommand(io));

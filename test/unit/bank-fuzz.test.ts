@@ -12,7 +12,7 @@ import { generateKeyPair, SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypt
 import { CERT_KIND, CVM, ZERO_HASH, issueCertificate, signTxnRecord, type SignedTxnRecord } from '../../protocol/record/index.js';
 import { SimBank, MAX_BODY_BYTES, type BatchResponse } from '../../device-sim/bank/index.js';
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
-import { toBase64url } from '../../device-sim/bank/terminal-auth.js';
+import { toBase64url } from '../../protocol/bank/terminal-auth.js';
 import { Prng } from '../support/prng.js';
 import { TestIssuer, TEST_LIMITS, NOW } from '../support/issuer.js';
 

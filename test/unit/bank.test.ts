@@ -13,7 +13,7 @@ import {
 } from '../../protocol/record/index.js';
 import { SimBank, REJECT_REASON, type BatchResponse, type SimBankOptions } from '../../device-sim/bank/index.js';
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
-import { signTerminalRequest, canonicalRequestString } from '../../device-sim/bank/terminal-auth.js';
+import { signTerminalRequest, canonicalRequestString } from '../../protocol/bank/terminal-auth.js';
 import { TestIssuer, TEST_LIMITS, NOW } from '../support/issuer.js';
 
 const DAY = 86400;

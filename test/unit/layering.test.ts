@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IO_MODULES = ['fs', 'net', 'http', 'https', 'child_process', 'dgram', 'tls', 'worker_threads', 'readline', 'timers'];
-const HOST_MAY_IMPORT_SIM = ['host/cli/sim-command.ts'];
+const HOST_MAY_IMPORT_SIM = ['host/cli/sim-command.ts', 'host/cli/demo-command.ts'];
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -1,8 +1,8 @@
 /**
  * Terminal request authentication for the bank settlement API (docs/bank-api.md §2).
  *
- * Pure and I/O-free on purpose: it imports only protocol/ and @noble/hashes, so the host can copy
- * it (or the lead can move it into protocol/) unchanged. Both sides build the same canonical string:
+ * Part of the wire contract, so it lives in protocol/: the host's settlement client signs with it and
+ * the simulated bank verifies with it. Both sides build the same canonical string:
  *
  *   METHOD "\n" PATH "\n" DATE "\n" IDEMPOTENCY-KEY-or-empty "\n" lowercase-hex(SHA-256(body bytes))
  *
@@ -20,8 +20,8 @@
  * certificate's `algorithm` says. The signature is raw r‖s, 64 bytes, base64url without padding.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { sign, verify, signatureAlgorithmFromCode, SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
-import type { Certificate, SigningKey } from '../../protocol/record/index.js';
+import { sign, verify, signatureAlgorithmFromCode, SIGNATURE_ALGORITHM_CODES } from '../crypto/index.js';
+import type { Certificate, SigningKey } from '../record/index.js';
 
 /** Header names, in the lower case Node gives them. */
 export const AUTH_HEADER = {

@@ -1,0 +1,242 @@
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { CardpostError } from '../../protocol/errors.js';
+import type { ReaderInfo } from '../readers/reader-hub.js';
+import type { SaleSnapshot } from '../sale/sale-types.js';
+import type { CardSummary } from '../sale/sale-engine.js';
+import type { SettlementStatus } from '../settlement/settlement-worker.js';
+import type { QueuedRecord, RecordStatus, UnsettledSummary } from '../store/host-store.js';
+import type { Reconciliation } from '../settlement/reconcile.js';
+import type { CliIo } from './crypto-command.js';
+import { DaemonClient } from './api-client.js';
+import { EXIT } from './exit-codes.js';
+import { formatAge, formatMoney } from './format.js';
+import { parseAmount, parseCurrency } from './parse.js';
+import { SecretPrompt } from './prompt.js';
+
+/**
+ * The counter's everyday commands. They talk to the running daemon through its local API (the
+ * daemon owns the readers and the queue), so they work the same with PC/SC readers, a serial
+ * terminal or the demo's simulated card.
+ */
+
+interface Common { dataDir?: string; json?: boolean }
+const common = (c: Command) => c
+  .option('--data-dir <dir>', 'the daemon\'s data directory (default: $CARDPOST_DATA_DIR, ~/.local/share/cardpost, then its demo/)')
+  .option('--json', 'print JSON for scripts');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const json = (io: CliIo, v: unknown) => io.out(JSON.stringify(v, null, 2));
+
+type SettlementBody = SettlementStatus & { counts: Record<RecordStatus, { count: number; amount: number }>; unsettled: UnsettledSummary };
+
+async function pickReader(client: DaemonClient, name: string | undefined): Promise<string> {
+  if (name) return name;
+  const { readers } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
+  const withCard = readers.filter((r) => r.cardPresent);
+  if (withCard.length === 1) return withCard[0]!.name;
+  if (readers.length === 1) return readers[0]!.name;
+  throw new CardpostError('CLI_READER', readers.length === 0 ? 'no card reader is connected' : `${withCard.length} readers hold a card`,
+    readers.length === 0 ? 'plug in a reader (or start pcscd)' : `choose one with --reader: ${readers.map((r) => `"${r.name}"`).join(', ')}`);
+}
+
+function unsettledLine(u: UnsettledSummary): string {
+  if (u.count === 0) return 'nothing waiting to settle';
+  const amounts = u.byCurrency.map((c) => formatMoney(c.amount, c.currency)).join(' + ');
+  return `${u.count} record${u.count === 1 ? '' : 's'} waiting to settle (${amounts}), oldest ${formatAge(Date.now() - (u.oldestStoredAt ?? Date.now()))}`;
+}
+
+const STATE_WORDS: Record<string, string> = {
+  waiting_card: 'waiting for the card — insert or tap it',
+  reading_card: 'reading the card',
+  pin: 'waiting for the PIN',
+  signing: 'the card is signing',
+  stored: 'stored',
+  done: 'paid',
+  cancelled: 'cancelled',
+  timed_out: 'timed out',
+  failed: 'failed',
+};
+
+export function counterCommands(io: CliIo): Command[] {
+  const readers = common(new Command('readers').description('list the card readers the daemon sees'))
+    .action(async (o: Common) => {
+      const client = DaemonClient.connect(o.dataDir);
+      const { readers: list } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
+      if (o.json) return json(io, list);
+      if (list.length === 0) io.out('no readers connected');
+      for (const r of list) io.out(`${r.name}  [${r.kind}]  ${r.cardPresent ? 'card present' : 'no card'}${r.pinPad ? ', PIN pad' : ''}${r.busy ? ', busy' : ''}`);
+    });
+
+  const apdu = common(new Command('apdu').description('send one raw APDU (hex) to the card in a reader, between sales'))
+    .argument('<hex>', 'the command APDU, e.g. 00A4040007F0435244504F53')
+    .option('--reader <name>', 'the reader (default: the one holding a card)')
+    .action(async (hex: string, o: Common & { reader?: string }) => {
+      const clean = hex.replace(/\s+/g, '');
+      if (!/^([0-9a-fA-F]{2}){4,}$/.test(clean)) throw new CardpostError('CLI_USAGE', `"${hex}" is not an APDU in hex`, 'give at least CLA INS P1 P2 as hex, e.g. 00A40400');
+      const client = DaemonClient.connect(o.dataDir);
+      const reader = await pickReader(client, o.reader);
+      const r = await client.request<{ response: string; sw: string }>('POST', `/api/v1/readers/${encodeURIComponent(reader)}/apdu`, { apdu: clean });
+      if (o.json) return json(io, { reader, ...r });
+      io.out(r.response.toUpperCase());
+      if (r.sw !== '9000' && !r.sw.startsWith('61')) io.setExitCode(EXIT.NEGATIVE);
+    });
+
+  const sale = common(new Command('sale').description('take a card payment: waits for the card; asks for the PIN when the card needs it (typed without echo, or one line per try on stdin)'))
+    .requiredOption('--amount <amount>', 'amount, e.g. 12.50')
+    .option('--currency <code>', 'currency (default: the daemon\'s)')
+    .option('--reader <name>', 'the reader to use (default: whichever gets a card)')
+    .option('--key <idempotency-key>', 'make the request idempotent: the same key never starts a second sale')
+    .action(async (o: Common & { amount: string; currency?: string; reader?: string; key?: string }) => {
+      const amount = parseAmount(o.amount);
+      const client = DaemonClient.connect(o.dataDir);
+      const body = { amount, ...(o.currency ? { currency: parseCurrency(o.currency) } : {}), ...(o.reader ? { reader: o.reader } : {}) };
+      let s = await client.request<SaleSnapshot>('POST', '/api/v1/sales', body, o.key ? { 'Idempotency-Key': o.key } : {});
+      let shown = '';
+      const show = (snap: SaleSnapshot) => {
+        const line = `${STATE_WORDS[snap.state] ?? snap.state}${snap.state === 'pin' && snap.pinTriesLeft !== null ? ` (${snap.pinTriesLeft} tries left)` : ''}${snap.notice ? ` — ${snap.notice.message}` : ''}`;
+        if (!o.json && line !== shown) io.out(`sale ${snap.saleId.slice(0, 8)}: ${line}`);
+        shown = line;
+      };
+      const cancel = () => client.request('POST', `/api/v1/sales/${s.saleId}/cancel`).catch(() => undefined);
+      const stop = () => { void cancel(); };
+      process.once('SIGINT', stop);
+      const prompt = new SecretPrompt();
+      try {
+        let askedFor = -1;
+        for (;;) {
+          show(s);
+          if (['done', 'cancelled', 'timed_out', 'failed'].includes(s.state)) break;
+          if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
+            askedFor = s.updatedAt;
+            const pin = await prompt.ask(`PIN for ${formatMoney(s.amount, s.currency)}: `);
+            try {
+              await client.request('POST', `/api/v1/sales/${s.saleId}/pin`, { pin });
+            } catch (e) {
+              if (e instanceof CardpostError && e.code === 'PIN_FORMAT') { io.out(`${e.message}; ${e.hint}`); askedFor = -1; } else throw e;
+            }
+          }
+          await sleep(100);
+          s = await client.request<SaleSnapshot>('GET', `/api/v1/sales/${s.saleId}`);
+        }
+      } catch (e) {
+        await cancel(); // do not leave the reader held by a sale nobody follows
+        throw e;
+      } finally {
+        process.off('SIGINT', stop);
+        prompt.close();
+      }
+      if (o.json) json(io, s);
+      if (s.state === 'done' && s.receipt) {
+        const r = s.receipt;
+        if (!o.json) {
+          io.out(`receipt: ${formatMoney(r.amount, r.currency)} paid by card ${r.card}, record ${r.recordId}, balance left ${formatMoney(r.balanceAfter, r.currency)}`);
+          io.out(r.online ? 'settles with the bank shortly' : 'offline: stored safely, settles when the network is back');
+        }
+        return;
+      }
+      if (!o.json && s.error) io.out(`${s.error.code}: ${s.error.message}. ${s.error.hint}`);
+      io.setExitCode(EXIT.NEGATIVE);
+    });
+
+  const queue = common(new Command('queue').description('the signed records on this counter and their settlement status'))
+    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'sending', 'settled', 'duplicate', 'rejected']))
+    .option('--limit <n>', 'at most this many records', '50')
+    .action(async (o: Common & { status?: RecordStatus; limit: string }) => {
+      const client = DaemonClient.connect(o.dataDir);
+      const q = new URLSearchParams({ limit: String(Math.min(Math.max(Number(o.limit) || 50, 1), 1000)), ...(o.status ? { status: o.status } : {}) });
+      const r = await client.request<{ summary: { counts: Record<RecordStatus, { count: number }>; unsettled: UnsettledSummary }; records: (QueuedRecord & { advice?: string })[] }>('GET', `/api/v1/queue?${q}`);
+      if (o.json) return json(io, r);
+      io.out(unsettledLine(r.summary.unsettled));
+      io.out(Object.entries(r.summary.counts).map(([k, v]) => `${k} ${v.count}`).join(', '));
+      for (const rec of r.records) {
+        io.out(`${rec.recordId.padEnd(28)} ${formatMoney(rec.amount, rec.currency).padStart(12)}  ${rec.status}${rec.origin === 'recovered' ? ' (recovered)' : ''}${rec.reason ? ` ${rec.reason}: ${rec.advice ?? ''}` : ''}`);
+      }
+    });
+  queue.command('export')
+    .description('every record with its signature and card certificate (JSON), for audit; takes queue\'s --data-dir')
+    .option('--json', 'JSON (the only format; accepted for symmetry)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Common & { out?: string }>();
+      const client = DaemonClient.connect(o.dataDir);
+      const res = await client.stream('/api/v1/queue/export');
+      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      if (o.out) await pipeline(body, createWriteStream(o.out, { mode: 0o600 }));
+      else await pipeline(body, process.stdout, { end: false });
+    });
+
+  const settle = common(new Command('settle').description('settle the queue with the bank now, with progress'))
+    .option('--timeout <seconds>', 'give up waiting after this long', '120')
+    .action(async (o: Common & { timeout: string }) => {
+      const client = DaemonClient.connect(o.dataDir);
+      let st = await client.request<SettlementBody>('POST', '/api/v1/settlement');
+      const total = st.unsettled.count;
+      const deadline = Date.now() + (Number(o.timeout) || 120) * 1000;
+      const bar = !o.json && total > 0 && process.stderr.isTTY
+        ? new cliProgress.SingleBar({ format: 'settling [{bar}] {value}/{total} records | {state}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+        : undefined;
+      bar?.start(total, 0, { state: st.state });
+      let lastLine = '';
+      while (st.unsettled.count > 0 && Date.now() < deadline) {
+        await sleep(200);
+        st = await client.request<SettlementBody>('GET', '/api/v1/settlement');
+        bar?.update(total - st.unsettled.count, { state: st.state });
+        const line = `settled ${total - Math.min(total, st.unsettled.count)}/${total} (${st.state})`;
+        if (!bar && !o.json && line !== lastLine) io.out(line);
+        lastLine = line;
+        if (st.state === 'blocked' && st.lastError) break;
+      }
+      bar?.stop();
+      if (o.json) json(io, st);
+      else {
+        io.out(unsettledLine(st.unsettled));
+        const rejected = st.counts.rejected.count;
+        if (rejected) io.out(`${rejected} record${rejected === 1 ? '' : 's'} refused by the bank: see cardpost queue --status rejected`);
+      }
+      if (st.unsettled.count > 0) {
+        if (!o.json && st.lastError) io.out(`not finished: ${st.lastError.message}. ${st.lastError.hint}`);
+        else if (!o.json) io.out(st.online ? 'not finished in time; settlement goes on in the daemon' : 'the bank is unreachable; settlement resumes by itself when it is back');
+        io.setExitCode(EXIT.UNAVAILABLE);
+      }
+    });
+
+  const reconcile = common(new Command('reconcile').description('compare this counter\'s settled totals for a day with the bank\'s'))
+    .option('--date <YYYY-MM-DD>', 'UTC day (default: today)')
+    .action(async (o: Common & { date?: string }) => {
+      const client = DaemonClient.connect(o.dataDir);
+      const date = o.date ?? new Date().toISOString().slice(0, 10);
+      const r = await client.request<Reconciliation>('GET', `/api/v1/reconciliation?date=${encodeURIComponent(date)}`);
+      if (o.json) json(io, r);
+      else {
+        if (r.lines.length === 0) io.out(`${date}: nothing settled, host and bank agree`);
+        for (const l of r.lines) {
+          io.out(`${date} ${l.currency}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`);
+        }
+      }
+      if (!r.match) io.setExitCode(EXIT.NEGATIVE);
+    });
+
+  return [readers, apdu, sale, queue, settle, reconcile];
+}
+
+/** `cardpost card info`: the card in a reader, read through the daemon (with journal recovery). */
+export function cardInfoCommand(io: CliIo): Command {
+  return common(new Command('info').description('read the card in a reader: id, balance, counter, PIN tries, limits'))
+    .option('--reader <name>', 'the reader (default: the one holding a card)')
+    .action(async (o: Common & { reader?: string }) => {
+      const client = DaemonClient.connect(o.dataDir);
+      const reader = await pickReader(client, o.reader);
+      const c = await client.request<CardSummary>('GET', `/api/v1/readers/${encodeURIComponent(reader)}/card`);
+      if (o.json) return json(io, c);
+      const cur = c.currency ?? 156;
+      io.out(`card ${c.cardId} in ${c.reader}`);
+      io.out(`balance ${formatMoney(c.balance, cur)}, counter ${c.counter}, PIN tries left ${c.pinRetries}`);
+      if (c.limits) io.out(`limits: per payment ${formatMoney(c.limits.perTransaction, cur)}, without PIN ${formatMoney(c.limits.noPin, cur)}, offline ${formatMoney(c.offlineAmount, cur)} of ${formatMoney(c.limits.offlineAmount, cur)}`);
+      io.out(`valid until ${new Date(c.notAfter * 1000).toISOString().slice(0, 10)}`);
+      if (c.recovered.length) io.out(`recovered from the card's journal: ${c.recovered.join(', ')}`);
+    });
+}

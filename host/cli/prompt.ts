@@ -1,0 +1,49 @@
+import { createInterface, type Interface } from 'node:readline';
+
+/**
+ * Secrets typed at the counter's terminal (the PIN, with a PC/SC reader that has no PIN pad),
+ * without echo. Without a TTY it reads lines from stdin, for scripts (`--pin-stdin`): one reader
+ * for the whole command, so a second PIN try gets the next line.
+ */
+export class SecretPrompt {
+  private rl: Interface | undefined;
+  private readonly lines: string[] = [];
+  private waiting: { resolve: (s: string) => void; reject: (e: Error) => void } | undefined;
+  private ended = false;
+  private readonly tty: boolean;
+
+  constructor(private readonly input: NodeJS.ReadableStream = process.stdin, private readonly output: NodeJS.WritableStream = process.stderr) {
+    this.tty = (input as NodeJS.ReadStream).isTTY === true;
+  }
+
+  ask(question: string): Promise<string> {
+    this.open();
+    if (this.tty) this.output.write(question);
+    const next = this.lines.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    if (this.ended) return Promise.reject(new Error('no PIN was entered (end of input)'));
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+  }
+
+  close(): void { this.rl?.close(); }
+
+  private open(): void {
+    if (this.rl) return;
+    const rl = createInterface({ input: this.input, ...(this.tty ? { output: this.output, terminal: true } : { terminal: false }) });
+    // Swallow the echo of typed characters (readline writes them through _writeToOutput).
+    if (this.tty) (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+    rl.on('line', (line) => {
+      if (this.tty) this.output.write('\n');
+      const w = this.waiting;
+      this.waiting = undefined;
+      if (w) w.resolve(line.trim()); else this.lines.push(line.trim());
+    });
+    rl.on('close', () => {
+      this.ended = true;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.reject(new Error('no PIN was entered (end of input)'));
+    });
+    this.rl = rl;
+  }
+}

@@ -1,0 +1,494 @@
+import { EventEmitter } from 'node:events';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { toHex } from '../../protocol/bytes.js';
+import { CardpostError } from '../../protocol/errors.js';
+import { TransportError, type CardReader } from '../../protocol/transport.js';
+import { CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
+import { CVM, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
+import { CardSession, CardSessionError, type ChainHead } from '../session/card-session.js';
+import type { HostStore } from '../store/host-store.js';
+import type { ReaderHub } from '../readers/reader-hub.js';
+import { checkOfflineLimits, SaleRefusedError, type OfflineLimits } from './offline-limits.js';
+import { FINAL_STATES, toSaleError, type Receipt, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
+
+export interface SaleTimeouts {
+  /** How long a sale waits for the card (inserted, tapped, put back after a pull). */
+  cardMs: number;
+  /** How long the customer has for each PIN entry. */
+  pinMs: number;
+}
+
+/** Test hooks for fault scenarios; never set in production config. */
+export interface SaleFaultHooks {
+  /** Called after the card signed and the record checked out, before the SQLite commit. */
+  afterSign?: (record: SignedTxnRecord) => void;
+}
+
+export interface SaleEngineOptions {
+  store: HostStore;
+  trust: TrustStore;
+  hub: ReaderHub;
+  merchantId: string;
+  terminalId: string;
+  currency: number;
+  timeouts: SaleTimeouts;
+  limits: OfflineLimits;
+  /** Whether the bank answers now (shown on the receipt). */
+  online: () => boolean;
+  clock?: () => number;
+  faults?: SaleFaultHooks;
+  log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
+}
+
+export interface CardSummary {
+  reader: string;
+  cardId: string;
+  lifecycle: number;
+  balance: number;
+  currency: number | null;
+  counter: number;
+  pinRetries: number;
+  offlineAmount: number;
+  offlineCount: number;
+  limits: CardInfo['limits'] | null;
+  notAfter: number;
+  recovered: string[];
+}
+
+export interface SaleEngineEvents {
+  sale: [SaleSnapshot];
+  recovered: [{ recordId: string; cardId: string; saleId: string | null }];
+  stored: [{ recordId: string; saleId: string | null; amount: number; currency: number }];
+}
+
+interface LiveSale {
+  snap: SaleSnapshot;
+  nonce: Uint8Array;
+  time: number;
+  abort: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  running: boolean;
+  pinWaiter: ((pin: Uint8Array) => void) | undefined;
+  pinVerified: boolean;
+}
+
+const RETRYABLE = new Set(['CARD_REMOVED', 'NO_CARD', 'READER_GONE', 'TIMEOUT']);
+const maskCard = (cardId: string) => '•'.repeat(cardId.length - 4) + cardId.slice(-4);
+
+class Interrupted extends Error {
+  constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed') { super(why); }
+}
+
+/**
+ * The sale flow at the counter. One sale per reader at a time. Every card session begins with
+ * journal recovery (records the card signed that this host never stored come back first), and a
+ * sale's record is committed to SQLite before the sale reaches `stored` and a receipt exists.
+ */
+export class SaleEngine extends EventEmitter<SaleEngineEvents> {
+  private readonly live = new Map<string, LiveSale>();
+  private readonly clock: () => number;
+
+  constructor(private readonly o: SaleEngineOptions) {
+    super();
+    this.clock = o.clock ?? Date.now;
+    o.hub.on('card', (reader) => this.onCard(reader));
+    o.hub.on('cardRemoved', (reader) => this.onCardRemoved(reader));
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /**
+   * Start a sale. With a `requestKey` the call is idempotent: the same key returns the sale it
+   * started before (a re-sent request from a terminal or a retried HTTP call never charges twice).
+   */
+  start(req: { amount: number; currency?: number; reader?: string; requestKey?: string }): SaleSnapshot {
+    if (req.requestKey !== undefined) {
+      const known = this.byRequestKey(req.requestKey);
+      if (known) {
+        if (known.amount !== req.amount || known.currency !== (req.currency ?? this.o.currency)) {
+          throw new SaleRefusedError('SALE_KEY_REUSED', `request key ${req.requestKey} was used for another sale`, 'use a new request key for each sale');
+        }
+        return known;
+      }
+    }
+    const currency = req.currency ?? this.o.currency;
+    if (!Number.isSafeInteger(req.amount) || req.amount <= 0 || req.amount > MAX_AMOUNT) {
+      throw new SaleRefusedError('SALE_AMOUNT_INVALID', `amount must be a positive whole number of minor units, got ${req.amount}`, 'enter the amount again, e.g. 12.50');
+    }
+    if (!Number.isInteger(currency) || currency < 1 || currency > 999) {
+      throw new SaleRefusedError('SALE_CURRENCY_INVALID', `currency must be an ISO 4217 numeric code, got ${currency}`, 'use e.g. 156 (CNY)');
+    }
+    if (req.reader !== undefined && !this.o.hub.get(req.reader)) {
+      throw new SaleRefusedError('READER_UNKNOWN', `no reader named "${req.reader}"`, 'list the readers with `cardpost readers`');
+    }
+    for (const s of this.live.values()) {
+      if (req.reader === undefined || s.snap.reader === null || s.snap.reader === req.reader) {
+        throw new SaleRefusedError('SALE_IN_PROGRESS', `sale ${s.snap.saleId} is still ${s.snap.state.replace('_', ' ')}`, 'finish or cancel it first');
+      }
+    }
+    const now = this.clock();
+    checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
+    const saleId = randomUUID();
+    this.o.store.createSale({ saleId, amount: req.amount, currency, state: 'waiting_card', ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
+    const sale: LiveSale = {
+      snap: {
+        saleId, requestKey: req.requestKey ?? null, amount: req.amount, currency, reader: req.reader ?? null, state: 'waiting_card',
+        pinTriesLeft: null, pinOnDevice: false, deadline: null, notice: null, receipt: null, error: null, createdAt: now, updatedAt: now,
+      },
+      nonce: Uint8Array.from(randomBytes(HOST_NONCE_LENGTH)),
+      time: Math.floor(now / 1000),
+      abort: new AbortController(),
+      timer: undefined,
+      running: false,
+      pinWaiter: undefined,
+      pinVerified: false,
+    };
+    this.live.set(saleId, sale);
+    this.waitForCard(sale, null);
+    const ready = this.o.hub.readersList().find((r) => r.cardPresent && (req.reader === undefined || r.name === req.reader));
+    if (ready) void this.run(sale, ready);
+    return { ...sale.snap };
+  }
+
+  /** The PIN typed at the counter page or customer display, for a sale in `pin`. Never stored or logged. */
+  submitPin(saleId: string, pin: string): void {
+    const sale = this.mustLive(saleId);
+    if (sale.snap.state !== 'pin' || !sale.pinWaiter) {
+      throw new SaleRefusedError('SALE_NOT_ASKING_PIN', `sale ${saleId} is not waiting for a PIN (it is ${sale.snap.state})`, 'send the PIN only when the sale asks for it');
+    }
+    if (sale.snap.pinOnDevice) {
+      throw new SaleRefusedError('PIN_ON_DEVICE', 'this reader has its own PIN pad', 'the customer types the PIN on the terminal\'s pad');
+    }
+    const bytes = new TextEncoder().encode(pin);
+    if (!isValidPin(bytes)) {
+      bytes.fill(0);
+      throw new SaleRefusedError('PIN_FORMAT', 'a PIN is 4 to 12 digits', 'type the PIN again, digits only');
+    }
+    const w = sale.pinWaiter;
+    sale.pinWaiter = undefined;
+    w(bytes);
+  }
+
+  cancel(saleId: string): SaleSnapshot {
+    const sale = this.live.get(saleId);
+    if (!sale) {
+      const s = this.get(saleId);
+      if (!s) throw new SaleRefusedError('SALE_NOT_FOUND', `no sale ${saleId}`, 'list sales with GET /api/v1/sales');
+      return s;
+    }
+    if (sale.snap.state === 'signing' || sale.snap.state === 'stored') {
+      throw new SaleRefusedError('SALE_CANNOT_CANCEL', 'the card is signing this sale; it cannot be cancelled now', 'wait a moment for the result');
+    }
+    sale.abort.abort(new Interrupted('cancelled'));
+    if (!sale.running) this.finish(sale, 'cancelled', null);
+    return { ...sale.snap };
+  }
+
+  get(saleId: string): SaleSnapshot | undefined {
+    const l = this.live.get(saleId);
+    if (l) return { ...l.snap };
+    const row = this.o.store.sale(saleId);
+    return row ? this.fromRow(row) : undefined;
+  }
+
+  active(): SaleSnapshot[] { return [...this.live.values()].map((s) => ({ ...s.snap })); }
+
+  /** Read a card (GET_INFO) with journal recovery, outside any sale (`cardpost card info`). */
+  async inspect(readerName: string): Promise<CardSummary> {
+    for (const s of this.live.values()) {
+      if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
+    }
+    return this.o.hub.exclusive(readerName, async (reader) => {
+      const { session, recovered } = await this.openAndRecover(reader, null);
+      const i = session.info;
+      return {
+        reader: reader.name, cardId: session.cardId, lifecycle: i.lifecycle, balance: i.balance, currency: i.currency ?? null, counter: i.counter,
+        pinRetries: i.pinRetries, offlineAmount: i.offlineAmount, offlineCount: i.offlineCount, limits: i.limits ?? null,
+        notAfter: session.certificate.notAfter, recovered: recovered.map((r) => recordId(r)),
+      };
+    });
+  }
+
+  /** Send one raw APDU to a reader's card (`cardpost apdu`), between sales. */
+  async transmitRaw(readerName: string, apdu: Uint8Array): Promise<Uint8Array> {
+    for (const s of this.live.values()) {
+      if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
+    }
+    return this.o.hub.exclusive(readerName, (reader) => reader.transmit(apdu));
+  }
+
+  close(): void {
+    for (const s of this.live.values()) s.abort.abort(new Interrupted('cancelled'));
+  }
+
+  // ------------------------------------------------------------------ reader events
+
+  private onCard(reader: CardReader): void {
+    const sale = [...this.live.values()].find((s) => s.snap.state === 'waiting_card' && !s.running && (s.snap.reader === null || s.snap.reader === reader.name));
+    if (sale) { void this.run(sale, reader); return; }
+    // No sale wants it: still a card session, so recover what the card signed that we lack.
+    void this.o.hub.exclusive(reader.name, (r) => this.openAndRecover(r, null)).catch((e: unknown) => {
+      if (!(e instanceof TransportError)) this.o.log?.warn({ reader: reader.name, err: describe(e) }, 'card check on insertion failed');
+    });
+  }
+
+  private onCardRemoved(reader: CardReader): void {
+    for (const s of this.live.values()) {
+      if (s.snap.reader === reader.name && s.snap.state === 'pin' && s.pinWaiter) {
+        // The card forgets a verified PIN when it loses power: wait for it again.
+        s.pinWaiter = undefined;
+        s.abort.abort(new Interrupted('card_removed'));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ the flow
+
+  private async run(sale: LiveSale, reader: CardReader): Promise<void> {
+    if (sale.running || FINAL_STATES.has(sale.snap.state)) return;
+    sale.running = true;
+    this.clearTimer(sale);
+    try {
+      await this.o.hub.exclusive(reader.name, (r) => this.runOnCard(sale, r));
+    } catch (e) {
+      this.onRunError(sale, e);
+    } finally {
+      sale.running = false;
+    }
+  }
+
+  private async runOnCard(sale: LiveSale, reader: CardReader): Promise<void> {
+    if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+    this.update(sale, { state: 'reading_card', reader: reader.name, deadline: null });
+    const { session, head, mine } = await this.openAndRecover(reader, sale);
+    if (mine) { this.complete(sale, mine, session, true); return; }
+    if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+    const info = session.info;
+    if (info.currency !== undefined && info.currency !== sale.snap.currency) {
+      throw new CardStatusError(0x24, 'SIGN_TXN');
+    }
+    const request: SignTxnRequest = {
+      amount: sale.snap.amount, currency: sale.snap.currency, merchantId: this.o.merchantId, terminalId: this.o.terminalId,
+      time: sale.time, hostNonce: sale.nonce,
+    };
+    let triesLeft = info.pinRetries;
+    let needPin = !info.pinVerified && info.limits !== undefined && sale.snap.amount > info.limits.noPin;
+    for (;;) {
+      if (needPin) {
+        await this.askPin(sale, session, reader, triesLeft);
+        needPin = false;
+      }
+      if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+      this.update(sale, { state: 'signing', pinTriesLeft: null, deadline: null });
+      let record: SignedTxnRecord;
+      try {
+        record = await session.sign(request, head);
+      } catch (e) {
+        if (e instanceof CardStatusError && e.statusName === 'PIN_REQUIRED') {
+          needPin = true;
+          triesLeft = e.retries ?? triesLeft;
+          continue;
+        }
+        throw e;
+      }
+      this.o.faults?.afterSign?.(record);
+      this.complete(sale, record, session, false);
+      return;
+    }
+  }
+
+  /** Open the card, remember its chain head, recover journal records; find this sale's record among them. */
+  private async openAndRecover(reader: CardReader, sale: LiveSale | null): Promise<{ session: CardSession; head: ChainHead | undefined; recovered: SignedTxnRecord[]; mine: SignedTxnRecord | undefined }> {
+    const session = await CardSession.open(reader, this.o.trust, { now: Math.floor(this.clock() / 1000) });
+    const cardId = session.cardId;
+    const store = this.o.store;
+    store.observeCard(cardId, session.info.counter, session.info.lastRecordHash, session.certificate.envelope);
+    let head: ChainHead | undefined = store.cardHead(cardId);
+    const recovered: SignedTxnRecord[] = [];
+    let mine: SignedTxnRecord | undefined;
+    if (head && session.info.counter > head.counter) {
+      let records: SignedTxnRecord[];
+      try {
+        records = await session.recover(head);
+      } catch (e) {
+        if (!(e instanceof CardSessionError) || e.code !== 'JOURNAL_GAP') throw e;
+        // The card has moved on past its journal's reach since we last saw it: keep what it still holds.
+        store.audit('journal-gap', cardId, { from: head.counter + 1, message: e.message });
+        this.o.log?.warn({ cardId, err: e.message }, 'journal gap');
+        records = await session.recover(undefined);
+      }
+      for (const r of records) {
+        if (r.terminalId !== this.o.terminalId) { store.passOver(r); continue; } // another counter settles it
+        const saleId = sale && toHex(r.hostNonce) === toHex(sale.nonce) ? sale.snap.saleId : undefined;
+        const res = store.storeRecord(r, { origin: 'recovered', ...(saleId ? { saleId } : {}) });
+        if (!res.already) {
+          recovered.push(r);
+          this.o.log?.info({ recordId: res.recordId, saleId: saleId ?? null }, 'record recovered from the card journal');
+          this.emit('recovered', { recordId: res.recordId, cardId, saleId: saleId ?? null });
+          this.emit('stored', { recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
+        }
+        if (saleId) mine = r;
+      }
+      head = store.cardHead(cardId);
+    }
+    return { session, head, recovered, mine };
+  }
+
+  private async askPin(sale: LiveSale, session: CardSession, reader: CardReader, triesLeft: number): Promise<void> {
+    for (;;) {
+      if (triesLeft === 0) throw new CardStatusError(0x12, 'VERIFY_PIN');
+      const deadline = this.clock() + this.o.timeouts.pinMs;
+      this.update(sale, { state: 'pin', pinTriesLeft: triesLeft, pinOnDevice: reader.pinPad !== undefined, deadline });
+      if (reader.pinPad) {
+        const outcome = await reader.pinPad.enterPin({ amount: sale.snap.amount, currency: sale.snap.currency, triesLeft, timeoutMs: this.o.timeouts.pinMs }, sale.abort.signal);
+        if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+        if (outcome.result === 'verified') { sale.pinVerified = true; return; }
+        if (outcome.result === 'wrong') { triesLeft = outcome.triesLeft; this.notice(sale, 'PIN_WRONG', triesLeft); continue; }
+        if (outcome.result === 'blocked') throw new CardStatusError(0x12, 'VERIFY_PIN');
+        throw new Interrupted(outcome.result === 'cancelled' ? 'cancelled' : 'timed_out');
+      }
+      const pin = await this.waitForPin(sale, deadline);
+      try {
+        await session.client.verifyPin(pin);
+        sale.pinVerified = true;
+        return;
+      } catch (e) {
+        if (e instanceof CardStatusError && e.statusName === 'PIN_INVALID') {
+          triesLeft = e.retries ?? Math.max(0, triesLeft - 1);
+          this.notice(sale, 'PIN_WRONG', triesLeft);
+          continue;
+        }
+        throw e;
+      } finally {
+        pin.fill(0);
+      }
+    }
+  }
+
+  private waitForPin(sale: LiveSale, deadline: number): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const signal = sale.abort.signal;
+      const timer = setTimeout(() => { cleanup(); reject(new Interrupted('timed_out')); }, Math.max(0, deadline - this.clock()));
+      const onAbort = () => { cleanup(); reject(signal.reason); };
+      const cleanup = () => { clearTimeout(timer); signal.removeEventListener('abort', onAbort); sale.pinWaiter = undefined; };
+      if (signal.aborted) { onAbort(); return; }
+      signal.addEventListener('abort', onAbort);
+      sale.pinWaiter = (pin) => { cleanup(); resolve(pin); };
+    });
+  }
+
+  /** Durable first, receipt second. */
+  private complete(sale: LiveSale, record: SignedTxnRecord, session: CardSession, fromJournal: boolean): void {
+    const res = this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
+    if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
+    this.update(sale, { state: 'stored' });
+    const receipt: Receipt = {
+      saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, currency: record.currency, merchantId: record.merchantId,
+      terminalId: record.terminalId, time: record.time, card: maskCard(session.cardId), counter: record.counter, balanceAfter: record.balanceAfter,
+      pinVerified: record.cvm === CVM.OFFLINE_PIN, online: this.o.online(),
+    };
+    this.o.log?.info({ saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, fromJournal }, 'sale stored');
+    this.finish(sale, 'done', null, receipt);
+  }
+
+  private onRunError(sale: LiveSale, e: unknown): void {
+    if (FINAL_STATES.has(sale.snap.state)) return;
+    if (e instanceof Interrupted) {
+      if (e.why === 'card_removed') {
+        // Only the pull aborted the step: a fresh controller, and wait for the card again.
+        sale.abort = new AbortController();
+        this.waitForCard(sale, { code: 'CARD_REMOVED', message: 'the card was taken out before the payment finished', hint: 'insert the card again' });
+        return;
+      }
+      this.finish(sale, e.why === 'cancelled' ? 'cancelled' : 'timed_out', null);
+      return;
+    }
+    if (e instanceof TransportError && RETRYABLE.has(e.transportCode)) {
+      // Card pulled or reader hiccup: same sale, same nonce. If the card had signed, the record
+      // comes back from its journal when it is inserted again.
+      this.waitForCard(sale, toSaleError(e));
+      return;
+    }
+    const err: SaleError = e instanceof CardpostError ? toSaleError(e)
+      : { code: 'INTERNAL', message: `unexpected error: ${e instanceof Error ? e.message : String(e)}`, hint: 'report this with the daemon log' };
+    this.o.log?.warn({ saleId: sale.snap.saleId, code: err.code, err: err.message }, 'sale failed');
+    this.finish(sale, 'failed', err);
+  }
+
+  // ------------------------------------------------------------------ state bookkeeping
+
+  private waitForCard(sale: LiveSale, notice: SaleError | null): void {
+    const deadline = this.clock() + this.o.timeouts.cardMs;
+    this.update(sale, { state: 'waiting_card', deadline, notice, pinTriesLeft: null, pinOnDevice: false });
+    this.clearTimer(sale);
+    sale.timer = setTimeout(() => {
+      if (sale.snap.state === 'waiting_card' && !sale.running) this.finish(sale, 'timed_out', null);
+    }, this.o.timeouts.cardMs);
+    sale.timer.unref?.();
+    // A card already there (put back before we noticed) is taken at once.
+    const reader = sale.snap.reader !== null ? this.o.hub.get(sale.snap.reader) : undefined;
+    if (notice && reader?.cardPresent) setImmediate(() => { if (sale.snap.state === 'waiting_card') void this.run(sale, reader); });
+  }
+
+  private notice(sale: LiveSale, code: 'PIN_WRONG', triesLeft: number): void {
+    this.update(sale, {
+      pinTriesLeft: triesLeft,
+      notice: { code, message: `wrong PIN, ${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left`, hint: triesLeft === 1 ? 'one more wrong PIN blocks the card' : 'type the PIN again' },
+    });
+  }
+
+  private finish(sale: LiveSale, state: SaleState, error: SaleError | null, receipt: Receipt | null = null): void {
+    this.clearTimer(sale);
+    this.live.delete(sale.snap.saleId);
+    this.update(sale, { state, error, receipt, deadline: null, pinTriesLeft: state === 'done' ? null : sale.snap.pinTriesLeft });
+  }
+
+  private update(sale: LiveSale, patch: Partial<SaleSnapshot>): void {
+    Object.assign(sale.snap, patch, { updatedAt: this.clock() });
+    this.o.store.updateSale(sale.snap.saleId, {
+      state: sale.snap.state,
+      ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
+      ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId } : {}),
+      ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
+    });
+    this.emit('sale', { ...sale.snap });
+  }
+
+  private clearTimer(sale: LiveSale): void {
+    if (sale.timer) clearTimeout(sale.timer);
+    sale.timer = undefined;
+  }
+
+  private mustLive(saleId: string): LiveSale {
+    const s = this.live.get(saleId);
+    if (!s) throw new SaleRefusedError('SALE_NOT_FOUND', `no sale ${saleId} in progress`, 'start a new sale');
+    return s;
+  }
+
+  private byRequestKey(key: string): SaleSnapshot | undefined {
+    for (const s of this.live.values()) if (s.snap.requestKey === key) return { ...s.snap };
+    const row = this.o.store.saleByRequestKey(key);
+    return row ? this.fromRow(row) : undefined;
+  }
+
+  private fromRow(row: NonNullable<ReturnType<HostStore['sale']>>): SaleSnapshot {
+    const rec = row.recordId ? this.o.store.record(row.recordId) : undefined;
+    return {
+      saleId: row.saleId, requestKey: row.requestKey, amount: row.amount, currency: row.currency, reader: row.reader,
+      // A sale that was live when the daemon stopped did not finish here; its record, if signed, comes back by recovery.
+      state: FINAL_STATES.has(row.state as SaleState) ? row.state as SaleState : 'failed',
+      pinTriesLeft: null, pinOnDevice: false, deadline: null, notice: null,
+      receipt: rec ? {
+        saleId: row.saleId, recordId: rec.recordId, amount: rec.amount, currency: rec.currency, merchantId: rec.merchantId, terminalId: rec.terminalId,
+        time: rec.recordTime, card: maskCard(rec.cardId), counter: rec.counter, balanceAfter: rec.balanceAfter, pinVerified: rec.cvm === CVM.OFFLINE_PIN, online: rec.status === 'settled' || rec.status === 'duplicate',
+      } : null,
+      error: row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : (FINAL_STATES.has(row.state as SaleState) ? null
+        : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card signed, its record is recovered the next time the card is used here' }),
+      createdAt: row.createdAt, updatedAt: row.updatedAt,
+    };
+  }
+}
+
+function describe(e: unknown): string {
+  return e instanceof CardpostError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+}

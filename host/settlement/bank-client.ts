@@ -1,0 +1,139 @@
+import { CardpostError } from '../../protocol/errors.js';
+import { signTerminalRequest } from '../../protocol/bank/terminal-auth.js';
+import type { Certificate, SigningKey } from '../../protocol/record/index.js';
+import type { CurrencyTotal, RecordVerdict } from '../store/host-store.js';
+
+/**
+ * Why a call to the bank did not give an answer the host can act on. `outcome: 'unknown'` means the
+ * request may or may not have been processed (network error, time-out, 5xx, 409 in use): the only
+ * safe move is to re-send the same request. `outcome: 'refused'` is a definite refusal (4xx): resending
+ * it unchanged will not help.
+ */
+export class BankError extends CardpostError {
+  constructor(code: string, message: string, hint: string, readonly outcome: 'unknown' | 'refused', readonly status?: number, readonly retryAfterMs?: number) {
+    super(code, message, hint);
+  }
+}
+
+export interface BatchAnswer {
+  batchId: string;
+  settledAt: number;
+  verdicts: RecordVerdict[];
+  replayed: boolean;
+}
+
+export interface BankClientOptions {
+  baseUrl: string;
+  key: SigningKey;
+  certificate: Certificate;
+  timeoutMs?: number;
+  clock?: () => number;
+}
+
+const VERDICTS = new Set(['accepted', 'duplicate', 'rejected']);
+
+/**
+ * The host's client of the bank settlement API (docs/bank-api.md): every request signed with the
+ * terminal key, each call bounded by a time-out, every answer validated before it is believed.
+ * It never retries by itself; the settlement worker decides (bank-api.md §11).
+ */
+export class BankClient {
+  constructor(private readonly o: BankClientOptions) {}
+
+  get url(): string { return this.o.baseUrl; }
+
+  private async send(method: string, path: string, body?: Uint8Array, idempotencyKey?: string, signed = true): Promise<{ status: number; json: unknown; headers: Headers }> {
+    const headers: Record<string, string> = {};
+    if (body) headers['Content-Type'] = 'application/json';
+    if (signed) {
+      Object.assign(headers, signTerminalRequest({
+        method, path, body, idempotencyKey, key: this.o.key, certificate: this.o.certificate,
+        ...(this.o.clock ? { now: Math.floor(this.o.clock() / 1000) } : {}),
+      }));
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.o.baseUrl + path, {
+        method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000),
+      });
+    } catch (e) {
+      const why = e instanceof Error ? (e.name === 'TimeoutError' ? 'no answer in time' : (e.cause instanceof Error ? e.cause.message : e.message)) : String(e);
+      throw new BankError('BANK_UNREACHABLE', `bank at ${this.o.baseUrl} did not answer ${method} ${path}: ${why}`,
+        'the counter keeps taking card payments offline; records settle when the bank is back', 'unknown');
+    }
+    let json: unknown;
+    const text = await res.text().catch(() => '');
+    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    return { status: res.status, json, headers: res.headers };
+  }
+
+  private failure(status: number, json: unknown, headers: Headers, what: string): BankError {
+    const err = (json as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | undefined)?.error;
+    const code = typeof err?.code === 'string' ? err.code : `HTTP_${status}`;
+    const message = `${what}: bank answered ${status} ${code}${typeof err?.message === 'string' ? ` (${err.message})` : ''}`;
+    const retryAfter = Number(headers.get('retry-after'));
+    const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
+    if (status >= 500 || status === 409 || status === 429) {
+      return new BankError('BANK_UNAVAILABLE', message, 'the batch will be re-sent with the same id; nothing is settled twice', 'unknown', status, retryAfterMs);
+    }
+    const hint = status === 401
+      ? (code === 'AUTH_DATE_SKEW' ? 'set this computer\'s clock right (the bank allows 5 minutes)' : 'check the terminal key and certificate in the daemon config')
+      : typeof err?.hint === 'string' ? err.hint : 'report this to cardpost support with the daemon log';
+    return new BankError(`BANK_REFUSED_${code}`, message, hint, 'refused', status);
+  }
+
+  async health(): Promise<{ ok: boolean; time?: number }> {
+    try {
+      const r = await this.send('GET', '/v1/health', undefined, undefined, false);
+      const time = (r.json as { time?: unknown } | undefined)?.time;
+      return { ok: r.status === 200, ...(typeof time === 'number' ? { time } : {}) };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  /** POST /v1/batches with the exact stored body; the batch id is the Idempotency-Key. */
+  async submitBatch(batchId: string, body: Uint8Array, expectedRecords: number): Promise<BatchAnswer> {
+    const r = await this.send('POST', '/v1/batches', body, batchId);
+    if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `batch ${batchId}`);
+    const a = r.json as { batchId?: unknown; settledAt?: unknown; results?: unknown } | undefined;
+    const results = Array.isArray(a?.results) ? a.results as unknown[] : undefined;
+    const bad = (why: string) => new BankError('BANK_ANSWER_INVALID', `batch ${batchId}: the bank's answer is not valid (${why})`,
+      'the batch stays in flight and will be re-sent; report this to the bank', 'unknown', 200);
+    if (!a || typeof a.batchId !== 'string' || a.batchId.toLowerCase() !== batchId || typeof a.settledAt !== 'number' || !results) throw bad('missing batchId, settledAt or results');
+    if (results.length !== expectedRecords) throw bad(`${results.length} results for ${expectedRecords} records`);
+    const verdicts = results.map((x, i): RecordVerdict => {
+      const v = x as { index?: unknown; recordId?: unknown; verdict?: unknown; reason?: unknown; detail?: unknown };
+      if (v.index !== i || typeof v.verdict !== 'string' || !VERDICTS.has(v.verdict) || !(v.recordId === null || typeof v.recordId === 'string')) throw bad(`result ${i}`);
+      if (v.verdict === 'rejected' && typeof v.reason !== 'string') throw bad(`result ${i} rejected without a reason`);
+      return {
+        verdict: v.verdict as RecordVerdict['verdict'], recordId: v.recordId,
+        ...(typeof v.reason === 'string' ? { reason: v.reason } : {}), ...(typeof v.detail === 'string' ? { detail: v.detail } : {}),
+      };
+    });
+    return { batchId, settledAt: a.settledAt, verdicts, replayed: r.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  /** GET /v1/reconciliation?date=YYYY-MM-DD: the bank's totals of accepted records for this terminal. */
+  async reconciliation(date: string): Promise<CurrencyTotal[]> {
+    const path = `/v1/reconciliation?date=${date}`;
+    const r = await this.send('GET', path);
+    if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, 'reconciliation');
+    const totals = (r.json as { totals?: unknown } | undefined)?.totals;
+    if (!Array.isArray(totals)) throw new BankError('BANK_ANSWER_INVALID', 'reconciliation answer has no totals', 'report this to the bank', 'unknown', 200);
+    return totals.map((t: { currency?: unknown; count?: unknown; amount?: unknown }) => ({
+      currency: Number(t.currency), count: Number(t.count), amount: Number(t.amount),
+    }));
+  }
+
+  /** GET /v1/revocations: the signed list, as bytes (verified by the caller). */
+  async revocations(): Promise<Uint8Array | undefined> {
+    try {
+      const res = await fetch(this.o.baseUrl + '/v1/revocations', { signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000) });
+      if (res.status !== 200) return undefined;
+      return new Uint8Array(await res.arrayBuffer());
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import Database from 'better-sqlite3';
+import { CardpostError } from '../../protocol/errors.js';
+import { MIGRATIONS, type Migration } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** The host database could not be opened, migrated or written. Codes are stable. */
+export class StoreError extends CardpostError {}
+
+/**
+ * Open (or create) the host database and bring its schema up to date.
+ *
+ * WAL with synchronous=FULL: every commit fsyncs the write-ahead log before it returns, so a record
+ * is on disk when storeRecord returns, which is when the receipt may be given (DESIGN: a receipt only
+ * after the signed record is durable). Readers (the API) do not block the writer.
+ */
+export function openDatabase(path: string, migrations: readonly Migration[] = MIGRATIONS): Db {
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (e) {
+    throw new StoreError('STORE_OPEN_FAILED', `cannot open the queue database ${path}: ${(e as Error).message}`,
+      'check that the data directory exists and is writable by the daemon\'s user');
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const journal = db.pragma('journal_mode', { simple: true });
+    if (journal !== 'wal' && path !== ':memory:') {
+      throw new StoreError('STORE_NOT_DURABLE', `${path}: SQLite refused WAL mode (${String(journal)})`, 'put the data directory on a local disk');
+    }
+    migrate(db, migrations);
+    return db;
+  } catch (e) {
+    db.close();
+    if (e instanceof StoreError) throw e;
+    throw new StoreError('STORE_CORRUPT', `the queue database ${path} cannot be used: ${(e as Error).message}`,
+      'stop the daemon and keep the file for investigation (it holds signed records); restore from backup, or start with a new data directory');
+  }
+}
+
+function migrate(db: Db, migrations: readonly Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const newest = migrations.at(-1)?.version ?? 0;
+  if (current > newest) {
+    throw new StoreError('STORE_TOO_NEW', `the queue database is at schema version ${current}, this cardpost knows only up to ${newest}`,
+      'run the newer cardpost that wrote it; never downgrade a counter that holds unsettled records');
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}

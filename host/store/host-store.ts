@@ -1,0 +1,310 @@
+import { toHex } from '../../protocol/bytes.js';
+import { recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
+import { openDatabase, StoreError, type Db } from './database.js';
+
+export { StoreError } from './database.js';
+
+export type RecordStatus = 'pending' | 'sending' | 'settled' | 'duplicate' | 'rejected';
+export type RecordOrigin = 'sale' | 'recovered';
+
+/** One stored record, as the queue and the API show it. */
+export interface QueuedRecord {
+  seq: number;
+  recordId: string;
+  cardId: string;
+  counter: number;
+  amount: number;
+  currency: number;
+  merchantId: string;
+  terminalId: string;
+  recordTime: number;
+  balanceAfter: number;
+  cvm: number;
+  origin: RecordOrigin;
+  saleId: string | null;
+  status: RecordStatus;
+  batchId: string | null;
+  reason: string | null;
+  detail: string | null;
+  storedAt: number;
+  settledAt: number | null;
+}
+
+export interface ChainHeadRow { counter: number; hash: Uint8Array; source: 'record' | 'observed' }
+
+export interface CurrencyTotal { currency: number; count: number; amount: number }
+
+/** Records not yet final at the bank (pending or in a batch in flight). */
+export interface UnsettledSummary { count: number; byCurrency: CurrencyTotal[]; oldestStoredAt: number | null }
+
+export interface BatchRow { batchId: string; body: Uint8Array; records: number; attempts: number; createdAt: number }
+
+/** The bank's answer for one record of a batch (docs/bank-api.md §4.2). */
+export interface RecordVerdict { verdict: 'accepted' | 'duplicate' | 'rejected'; recordId: string | null; reason?: string; detail?: string }
+
+export interface SaleRow {
+  saleId: string;
+  requestKey: string | null;
+  amount: number;
+  currency: number;
+  reader: string | null;
+  state: string;
+  recordId: string | null;
+  errorCode: string | null;
+  errorText: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const RECORD_COLUMNS = `seq, record_id AS recordId, card_id AS cardId, counter, amount, currency, merchant_id AS merchantId,
+  terminal_id AS terminalId, record_time AS recordTime, balance_after AS balanceAfter, cvm, origin, sale_id AS saleId, status, batch_id AS batchId, reason, detail,
+  stored_at AS storedAt, settled_at AS settledAt`;
+
+const SALE_COLUMNS = `sale_id AS saleId, request_key AS requestKey, amount, currency, reader, state, record_id AS recordId,
+  error_code AS errorCode, error_text AS errorText, created_at AS createdAt, updated_at AS updatedAt`;
+
+const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+
+/**
+ * The host's durable state in one SQLite file: the queue of signed records with their settlement
+ * status, each card's chain head, card certificates, settlement batches, sales and the audit log.
+ * Every method that changes state is one transaction; storeRecord returns only after the commit is
+ * on disk (database.ts).
+ */
+export class HostStore {
+  private readonly s;
+
+  constructor(readonly db: Db, private readonly clock: () => number = Date.now) {
+    this.s = {
+      head: db.prepare<[string], { counter: number; hash: Buffer; source: 'record' | 'observed' }>('SELECT counter, hash, source FROM card_heads WHERE card_id = ?'),
+      observe: db.prepare('INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (?, ?, ?, \'observed\', ?) ON CONFLICT DO NOTHING'),
+      advance: db.prepare(`INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (@cardId, @counter, @hash, @source, @now)
+        ON CONFLICT (card_id) DO UPDATE SET counter = excluded.counter, hash = excluded.hash, source = excluded.source, updated_at = excluded.updated_at
+        WHERE excluded.counter > card_heads.counter`),
+      cert: db.prepare('INSERT INTO card_certificates (card_id, envelope) VALUES (?, ?) ON CONFLICT (card_id) DO UPDATE SET envelope = excluded.envelope, acknowledged = 0 WHERE card_certificates.envelope != excluded.envelope'),
+      recordById: db.prepare<[string], { hash: Buffer; seq: number }>('SELECT hash, seq FROM records WHERE record_id = ?'),
+      insertRecord: db.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time,
+        host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, stored_at)
+        VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId, @now)`),
+      audit: db.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
+      unsettledByCurrency: db.prepare<[], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
+        WHERE status IN ('pending', 'sending') GROUP BY currency ORDER BY currency`),
+      oldestUnsettled: db.prepare<[], { t: number | null }>(`SELECT MIN(stored_at) AS t FROM records WHERE status IN ('pending', 'sending')`),
+      statusCounts: db.prepare<[], { status: RecordStatus; count: number; amount: number }>('SELECT status, COUNT(*) AS count, SUM(amount) AS amount FROM records GROUP BY status'),
+      inFlight: db.prepare<[], { batchId: string; body: Buffer; records: number; attempts: number; createdAt: number }>(
+        `SELECT batch_id AS batchId, body, records, attempts, created_at AS createdAt FROM batches WHERE state = 'sending' ORDER BY created_at, batch_id LIMIT 1`),
+      nextPending: db.prepare<[number], { seq: number; cardId: string; envelope: Buffer }>(
+        `SELECT seq, card_id AS cardId, envelope FROM records WHERE status = 'pending' ORDER BY seq LIMIT ?`),
+      certToSend: db.prepare<[string], { envelope: Buffer }>('SELECT envelope FROM card_certificates WHERE card_id = ? AND acknowledged = 0'),
+      insertBatch: db.prepare(`INSERT INTO batches (batch_id, state, body, records, created_at) VALUES (?, 'sending', ?, ?, ?)`),
+      markSending: db.prepare(`UPDATE records SET status = 'sending', batch_id = ? WHERE seq = ? AND status = 'pending'`),
+      attempt: db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?'),
+      batchRecords: db.prepare<[string], { seq: number; recordId: string; cardId: string }>(
+        'SELECT seq, record_id AS recordId, card_id AS cardId FROM records WHERE batch_id = ? ORDER BY seq'),
+      verdict: db.prepare('UPDATE records SET status = ?, reason = ?, detail = ?, settled_at = ? WHERE seq = ? AND status = \'sending\''),
+      ackCert: db.prepare('UPDATE card_certificates SET acknowledged = 1 WHERE card_id = ?'),
+      answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
+      settledTotals: db.prepare<[number, number], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
+        WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
+      insertSale: db.prepare(`INSERT INTO sales (sale_id, request_key, amount, currency, reader, state, created_at, updated_at)
+        VALUES (@saleId, @requestKey, @amount, @currency, @reader, @state, @now, @now)`),
+      updateSale: db.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id),
+        error_code = @errorCode, error_text = @errorText, updated_at = @now WHERE sale_id = @saleId`),
+      saleById: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
+      saleByKey: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE request_key = ?`),
+      recentSales: db.prepare<[number], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales ORDER BY created_at DESC, sale_id LIMIT ?`),
+      recordsPage: db.prepare<[string | null, string | null, number, number], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records
+        WHERE (? IS NULL OR status = ?) AND seq > ? ORDER BY seq LIMIT ?`),
+      recordRow: db.prepare<[string], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records WHERE record_id = ?`),
+      exportRows: db.prepare<[], { recordId: string; cardId: string; status: RecordStatus; reason: string | null; envelope: Buffer; certificate: Buffer | null }>(
+        `SELECT r.record_id AS recordId, r.card_id AS cardId, r.status, r.reason, r.envelope, c.envelope AS certificate
+         FROM records r LEFT JOIN card_certificates c ON c.card_id = r.card_id ORDER BY r.seq`),
+      lastRecordOfCard: db.prepare<[string], { counter: number }>('SELECT MAX(counter) AS counter FROM records WHERE card_id = ?'),
+    };
+  }
+
+  static open(path: string, clock?: () => number): HostStore {
+    return new HostStore(openDatabase(path), clock);
+  }
+
+  close(): void { if (this.db.open) this.db.close(); }
+
+  // ------------------------------------------------------------------ cards and their chains
+
+  cardHead(cardId: string): ChainHeadRow | undefined {
+    const row = this.s.head.get(cardId);
+    return row ? { counter: row.counter, hash: u8(row.hash), source: row.source } : undefined;
+  }
+
+  /**
+   * The first sight of a card: remember where its chain stands (GET_INFO's counter and last hash)
+   * before asking it to sign anything. Does nothing if the host already knows the card.
+   */
+  observeCard(cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array): void {
+    this.db.transaction(() => {
+      this.s.observe.run(cardId, counter, lastHash, this.clock());
+      this.s.cert.run(cardId, certificate);
+    }).immediate();
+  }
+
+  /** Move a card's head over a record that is not ours to settle (another terminal's), seen in its journal. */
+  passOver(record: SignedTxnRecord): void {
+    this.s.advance.run({ cardId: toHex(record.cardId), counter: record.counter, hash: record.hash, source: 'observed', now: this.clock() });
+  }
+
+  /**
+   * Store a signed record durably, with its card's new chain head, in one transaction. Idempotent:
+   * the same record again is a no-op (`already: true`); a different record under the same identity
+   * is a fork, refused with RECORD_FORK and written to the audit log as evidence.
+   */
+  storeRecord(record: SignedTxnRecord, o: { origin: RecordOrigin; saleId?: string }): { recordId: string; seq: number; already: boolean } {
+    const id = recordId(record);
+    const cardId = toHex(record.cardId);
+    return this.db.transaction(() => {
+      const existing = this.s.recordById.get(id);
+      if (existing) {
+        if (toHex(u8(existing.hash)) === toHex(record.hash)) return { recordId: id, seq: existing.seq, already: true };
+        this.auditNow('record-fork', id, { stored: toHex(u8(existing.hash)), offered: toHex(record.hash), envelope: b64url(record.envelope) });
+        throw new StoreError('RECORD_FORK', `card ${cardId} signed two different records with counter ${record.counter}`,
+          'do not accept this card again; both records are kept for the bank and the issuer');
+      }
+      const now = this.clock();
+      const info = this.s.insertRecord.run({
+        recordId: id, cardId, counter: record.counter, amount: record.amount, currency: record.currency,
+        merchantId: record.merchantId, terminalId: record.terminalId, time: record.time, hostNonce: record.hostNonce,
+        balanceAfter: record.balanceAfter, cvm: record.cvm,
+        hash: record.hash, prevHash: record.prevHash, envelope: record.envelope, origin: o.origin, saleId: o.saleId ?? null, now,
+      });
+      this.s.advance.run({ cardId, counter: record.counter, hash: record.hash, source: 'record', now });
+      this.auditNow(o.origin === 'sale' ? 'record-stored' : 'record-recovered', id, { amount: record.amount, currency: record.currency, saleId: o.saleId ?? null });
+      return { recordId: id, seq: Number(info.lastInsertRowid), already: false };
+    }).immediate();
+  }
+
+  /** The highest counter of a card among the records stored here (not heads passed over). */
+  lastStoredCounter(cardId: string): number | undefined {
+    return this.s.lastRecordOfCard.get(cardId)?.counter ?? undefined;
+  }
+
+  // ------------------------------------------------------------------ what is waiting
+
+  unsettled(): UnsettledSummary {
+    const byCurrency = this.s.unsettledByCurrency.all();
+    return { count: byCurrency.reduce((n, c) => n + c.count, 0), byCurrency, oldestStoredAt: this.s.oldestUnsettled.get()?.t ?? null };
+  }
+
+  statusCounts(): Record<RecordStatus, { count: number; amount: number }> {
+    const out: Record<RecordStatus, { count: number; amount: number }> = {
+      pending: { count: 0, amount: 0 }, sending: { count: 0, amount: 0 }, settled: { count: 0, amount: 0 }, duplicate: { count: 0, amount: 0 }, rejected: { count: 0, amount: 0 },
+    };
+    for (const r of this.s.statusCounts.all()) out[r.status] = { count: r.count, amount: r.amount ?? 0 };
+    return out;
+  }
+
+  records(o: { status?: RecordStatus; afterSeq?: number; limit?: number } = {}): QueuedRecord[] {
+    const status = o.status ?? null;
+    return this.s.recordsPage.all(status, status, o.afterSeq ?? 0, Math.min(o.limit ?? 100, 1000));
+  }
+
+  record(id: string): QueuedRecord | undefined { return this.s.recordRow.get(id); }
+
+  /** Every record with its signature and card certificate, streamed (for `queue export`). */
+  *exportRecords(): Generator<{ recordId: string; cardId: string; status: RecordStatus; reason: string | null; envelope: Uint8Array; certificate: Uint8Array | null }> {
+    for (const r of this.s.exportRows.iterate()) {
+      yield { ...r, envelope: u8(r.envelope), certificate: r.certificate ? u8(r.certificate) : null };
+    }
+  }
+
+  // ------------------------------------------------------------------ settlement
+
+  /** The batch sent but not answered, if any: it must be re-sent as is before anything else. */
+  inFlightBatch(): BatchRow | undefined {
+    const row = this.s.inFlight.get();
+    return row ? { ...row, body: u8(row.body) } : undefined;
+  }
+
+  /**
+   * The batch to send next: the one in flight, or a new one of the oldest pending records (at most
+   * `limit`), with the certificates of their cards the bank has not yet acknowledged. The body is
+   * fixed here and kept, so every retry sends the same bytes under the same id.
+   */
+  nextBatch(newBatchId: () => string, limit: number): BatchRow | undefined {
+    return this.db.transaction((): BatchRow | undefined => {
+      const inFlight = this.inFlightBatch();
+      if (inFlight) return inFlight;
+      const rows = this.s.nextPending.all(limit);
+      if (rows.length === 0) return undefined;
+      const batchId = newBatchId();
+      const certificates: string[] = [];
+      for (const card of new Set(rows.map((r) => r.cardId))) {
+        const c = this.s.certToSend.get(card);
+        if (c) certificates.push(b64url(u8(c.envelope)));
+      }
+      const body = Buffer.from(JSON.stringify({ batchId, records: rows.map((r) => b64url(u8(r.envelope))), certificates }));
+      const now = this.clock();
+      this.s.insertBatch.run(batchId, body, rows.length, now);
+      for (const r of rows) this.s.markSending.run(batchId, r.seq);
+      return { batchId, body: u8(body), records: rows.length, attempts: 0, createdAt: now };
+    }).immediate();
+  }
+
+  noteAttempt(batchId: string, error: string | null): void { this.s.attempt.run(error, batchId); }
+
+  /**
+   * Apply the bank's per-record verdicts of an answered batch, all in one transaction: accepted →
+   * settled, duplicate → duplicate (settled before), rejected → rejected with its reason. Refuses an
+   * answer that does not match the batch (wrong length, another record id): nothing is applied and
+   * the batch stays in flight.
+   */
+  applyVerdicts(batchId: string, verdicts: readonly RecordVerdict[], settledAt: number): { accepted: number; duplicate: number; rejected: number } {
+    return this.db.transaction(() => {
+      const rows = this.s.batchRecords.all(batchId);
+      if (rows.length !== verdicts.length) {
+        throw new StoreError('BATCH_ANSWER_MISMATCH', `the bank answered ${verdicts.length} verdicts for batch ${batchId} of ${rows.length} records`, 'the bank broke its API; the batch will be re-sent, report it to the bank');
+      }
+      const counts = { accepted: 0, duplicate: 0, rejected: 0 };
+      rows.forEach((row, i) => {
+        const v = verdicts[i]!;
+        if (v.recordId !== null && v.recordId !== row.recordId) {
+          throw new StoreError('BATCH_ANSWER_MISMATCH', `verdict ${i} of batch ${batchId} is for ${v.recordId}, not ${row.recordId}`, 'the bank broke its API; the batch will be re-sent, report it to the bank');
+        }
+        counts[v.verdict]++;
+        const status: RecordStatus = v.verdict === 'accepted' ? 'settled' : v.verdict;
+        this.s.verdict.run(status, v.reason ?? null, v.detail ?? null, v.verdict === 'rejected' ? null : settledAt, row.seq);
+        if (v.verdict !== 'rejected') this.s.ackCert.run(row.cardId);
+        if (v.verdict === 'rejected') this.auditNow('record-rejected', row.recordId, { reason: v.reason ?? null, detail: v.detail ?? null, batchId });
+      });
+      this.s.answerBatch.run(this.clock(), counts.accepted, counts.duplicate, counts.rejected, batchId);
+      this.auditNow('batch-answered', batchId, counts);
+      return counts;
+    }).immediate();
+  }
+
+  /** Accepted records whose bank settlement time falls in [from, to) (Unix s), per currency. */
+  settledTotals(fromS: number, toS: number): CurrencyTotal[] { return this.s.settledTotals.all(fromS, toS); }
+
+  // ------------------------------------------------------------------ sales
+
+  createSale(s: { saleId: string; requestKey?: string; amount: number; currency: number; reader?: string; state: string }): SaleRow {
+    const now = this.clock();
+    this.s.insertSale.run({ saleId: s.saleId, requestKey: s.requestKey ?? null, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state, now });
+    return this.s.saleById.get(s.saleId)!;
+  }
+
+  updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; errorCode?: string; errorText?: string }): void {
+    this.s.updateSale.run({ saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, now: this.clock() });
+  }
+
+  sale(saleId: string): SaleRow | undefined { return this.s.saleById.get(saleId); }
+  saleByRequestKey(key: string): SaleRow | undefined { return this.s.saleByKey.get(key); }
+  recentSales(limit = 50): SaleRow[] { return this.s.recentSales.all(Math.min(limit, 500)); }
+
+  // ------------------------------------------------------------------ audit
+
+  audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void { this.auditNow(kind, subject, detail); }
+
+  private auditNow(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
+    this.s.audit.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The host database's schema, as an append-only list of migrations. A migration is never edited once
+ * released: a change is a new entry. `PRAGMA user_version` records how far a file has been migrated.
+ */
+export interface Migration { version: number; description: string; sql: string }
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'queue of signed records, card chain heads, certificates, batches, sales, audit log',
+    sql: `
+-- Every signed record the host holds, in queue order (seq). A record is stored before any receipt.
+CREATE TABLE records (
+  seq          INTEGER PRIMARY KEY,
+  record_id    TEXT    NOT NULL UNIQUE,          -- <cardId hex>:<counter>
+  card_id      TEXT    NOT NULL,
+  counter      INTEGER NOT NULL,
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  merchant_id  TEXT    NOT NULL,
+  terminal_id  TEXT    NOT NULL,
+  record_time  INTEGER NOT NULL,
+  host_nonce   BLOB    NOT NULL,
+  balance_after INTEGER NOT NULL,
+  cvm          INTEGER NOT NULL,
+  hash         BLOB    NOT NULL,
+  prev_hash    BLOB    NOT NULL,
+  envelope     BLOB    NOT NULL,                 -- exactly as the card signed it
+  origin       TEXT    NOT NULL CHECK (origin IN ('sale', 'recovered')),
+  sale_id      TEXT,
+  status       TEXT    NOT NULL DEFAULT 'pending'
+               CHECK (status IN ('pending', 'sending', 'settled', 'duplicate', 'rejected')),
+  batch_id     TEXT,
+  reason       TEXT,                             -- the bank's rejection reason
+  detail       TEXT,
+  stored_at    INTEGER NOT NULL,                 -- host clock, ms
+  settled_at   INTEGER                           -- the bank's settledAt, s
+);
+CREATE INDEX records_by_status ON records (status, seq);
+CREATE INDEX records_by_batch ON records (batch_id, seq);
+CREATE INDEX records_by_settled ON records (settled_at) WHERE status = 'settled';
+
+-- Where each card's hash chain stands, as far as this host knows: the last record it stored, or
+-- what GET_INFO said the first time it saw the card (written before any signature is asked for, so
+-- a record signed and then lost is always above the head and comes back by journal recovery).
+CREATE TABLE card_heads (
+  card_id      TEXT    PRIMARY KEY,
+  counter      INTEGER NOT NULL,
+  hash         BLOB    NOT NULL,
+  source       TEXT    NOT NULL CHECK (source IN ('record', 'observed')),
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Card certificates, sent with a card's records until a batch carrying them is answered.
+CREATE TABLE card_certificates (
+  card_id      TEXT    PRIMARY KEY,
+  envelope     BLOB    NOT NULL,
+  acknowledged INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- Settlement batches. The body is kept byte for byte: a batch whose answer was lost is re-sent
+-- with the same id and the same bytes, and the bank replays its stored answer.
+CREATE TABLE batches (
+  batch_id     TEXT    PRIMARY KEY,
+  state        TEXT    NOT NULL CHECK (state IN ('sending', 'answered')),
+  body         BLOB    NOT NULL,
+  records      INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  attempts     INTEGER NOT NULL DEFAULT 0,
+  last_error   TEXT,
+  answered_at  INTEGER,
+  accepted     INTEGER,
+  duplicate    INTEGER,
+  rejected     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX batches_in_flight ON batches (state, created_at);
+
+CREATE TABLE sales (
+  sale_id      TEXT    PRIMARY KEY,
+  request_key  TEXT    UNIQUE,                   -- the caller's idempotency key, if any
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  reader       TEXT,
+  state        TEXT    NOT NULL,
+  record_id    TEXT,
+  error_code   TEXT,
+  error_text   TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What happened, for the merchant and the auditor. Never a PIN, key or token.
+CREATE TABLE audit (
+  id           INTEGER PRIMARY KEY,
+  at           INTEGER NOT NULL,
+  kind         TEXT    NOT NULL,
+  subject      TEXT,
+  detail       TEXT
+);
+`,
+  },
+];
