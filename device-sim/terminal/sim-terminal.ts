@@ -1,0 +1,405 @@
+import { EventEmitter } from 'node:events';
+import { appendFileSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { SerialPort } from 'serialport';
+import { CardClient } from '../../protocol/commands/index.js';
+import { TransportError, type PinEntryOutcome } from '../../protocol/transport.js';
+import {
+  TERMINAL_PROTOCOL_VERSION, TerminalChannel, pinOutcomeFromSw,
+  type ChannelEvent, type MessageOf, type OutgoingResponse, type RequestMessage, type ResponseMessage, type TerminalChannelOptions,
+} from '../../protocol/terminal/index.js';
+import { LineFaults, type LineFaultRates } from './line-faults.js';
+
+/** The card in the slot: the same surface the in-process reader and vpcd use (CardApplet has it). */
+export interface SlotCard {
+  atr(): Uint8Array;
+  powerOn(): void;
+  powerOff(): void;
+  transmit(apdu: Uint8Array): Uint8Array;
+}
+
+/** What the customer does at the PIN pad: digits, or pressing Cancel, or walking away. */
+export type PinAction = string | 'cancel' | 'timeout';
+
+export interface SimTerminalOptions {
+  path: string;
+  baudRate?: number;
+  model?: string;
+  serial?: string;
+  firmware?: string;
+  display?: { lines: number; columns: number };
+  /** Currency of sales keyed here (ISO 4217 numeric). Default 156 (CNY). */
+  currency?: number;
+  /** Receipt printer output file (appended); no printer when absent. */
+  printerFile?: string;
+  /** Slot carries extended-length APDUs. Default true. */
+  extendedLength?: boolean;
+  /** PIN typed when nothing is queued (pressPin) and no pinSource: e.g. the CLI's --pin. */
+  defaultPin?: string;
+  /** Decide each PIN entry (overrides the queue and defaultPin). */
+  pinSource?: (request: MessageOf<'PIN_ENTRY'>) => Promise<PinAction>;
+  /** Faults on bytes the terminal sends and receives. */
+  faults?: { send?: LineFaultRates; receive?: LineFaultRates; seed?: number };
+  channel?: TerminalChannelOptions;
+  /** How long a keyed sale waits for the host's SALE_RESULT. Default 600000 ms. */
+  saleTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface SimTerminalEvents {
+  connected: [];
+  disconnected: [string];
+  display: [string[]];
+  beep: [string, number];
+  printed: [string[]];
+  pinRequested: [MessageOf<'PIN_ENTRY'>];
+}
+
+/**
+ * A simulated serial POS terminal (docs/protocol.md §13): keypad, display, PIN pad, card slot and
+ * receipt printer on a real serial port (the other end of a socat pty pair). It answers the host's
+ * requests, keys sales, builds VERIFY for the PIN itself, and injects line faults on demand. It
+ * reopens its port when the pty disappears and comes back at the same path.
+ */
+export class SimTerminal extends EventEmitter<SimTerminalEvents> {
+  readonly channel: TerminalChannel;
+  readonly sendFaults: LineFaults;
+  readonly receiveFaults: LineFaults;
+  /** What the display shows now, and everything it showed (for QA logs). */
+  displayLines: string[] = [];
+  readonly displayLog: string[][] = [];
+  /** APDUs the card actually executed (duplicates suppressed by the link never reach it). */
+  apdusExecuted = 0;
+  private card: SlotCard | undefined;
+  private port: SerialPort | undefined;
+  private device: string | undefined;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private held: Uint8Array[] = [];
+  private heldTimer: NodeJS.Timeout | undefined;
+  private flushing = false;
+  private readonly calls = new Map<number, { resolve: (m: ChannelEvent & { kind: 'response' }) => void; reject: (e: Error) => void }>();
+  private readonly pinQueue: PinAction[] = [];
+  private pinWaiter: ((a: PinAction) => void) | undefined;
+  private pinEntry: { requestId: number; cancel: () => void } | undefined;
+  private saleInProgress: number | undefined;
+
+  constructor(private readonly opts: SimTerminalOptions) {
+    super();
+    this.channel = new TerminalChannel(opts.channel);
+    const seed = opts.faults?.seed ?? 1;
+    this.sendFaults = new LineFaults(opts.faults?.send ?? {}, seed);
+    this.receiveFaults = new LineFaults(opts.faults?.receive ?? {}, seed ^ 0x5bd1e995);
+  }
+
+  get cardPresent(): boolean { return this.card !== undefined; }
+  get connected(): boolean { return this.port?.isOpen === true; }
+
+  private log(line: string): void { this.opts.log?.(line); }
+  private now(): number { return performance.now(); }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.checkTimer = setInterval(() => {
+      if (this.port && this.device !== deviceOf(this.opts.path)) this.drop('the port path changed or vanished');
+    }, 200);
+    this.tryOpen();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.checkTimer);
+    clearTimeout(this.reopenTimer);
+    clearTimeout(this.timer);
+    clearTimeout(this.heldTimer);
+    this.channel.stop();
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+
+  // ------------------------------------------------------------------ the slot
+
+  insert(card: SlotCard): void {
+    if (this.card) this.remove();
+    this.card = card;
+    card.powerOn();
+    this.log('card inserted');
+    this.notify({ type: 'CARD_EVENT', event: 'inserted', atr: card.atr() });
+  }
+
+  remove(): void {
+    const card = this.card;
+    if (!card) return;
+    this.card = undefined;
+    card.powerOff();
+    this.log('card removed');
+    this.pinEntry?.cancel();
+    this.notify({ type: 'CARD_EVENT', event: 'removed' });
+  }
+
+  // ------------------------------------------------------------------ keypad and PIN pad
+
+  /** Queue what the customer does at the next PIN prompts. */
+  pressPin(...actions: PinAction[]): void {
+    for (const a of actions) {
+      if (this.pinWaiter) { const w = this.pinWaiter; this.pinWaiter = undefined; w(a); } else this.pinQueue.push(a);
+    }
+  }
+
+  /**
+   * Key a sale on the keypad: SALE_REQUEST, then wait for SALE_RESULT; the receipt (if any) is printed.
+   * Rejects when the host does not answer within saleTimeoutMs.
+   */
+  async sale(amount: number, opts: { reference?: string } = {}): Promise<MessageOf<'SALE_RESULT'> | MessageOf<'ERROR'>> {
+    if (this.saleInProgress !== undefined) throw new Error('a sale is already in progress on this terminal');
+    const request = { type: 'SALE_REQUEST' as const, amount, currency: this.opts.currency ?? 156, ...(opts.reference ? { reference: opts.reference } : {}) };
+    this.show([`Sale ${(amount / 100).toFixed(2)}`, 'Insert card / 请插卡']);
+    const { id, answer } = this.callWithId(request, this.opts.saleTimeoutMs ?? 600_000);
+    this.saleInProgress = id;
+    try {
+      const r = await answer;
+      if (r.type === 'SALE_RESULT') {
+        this.show([r.outcome === 'approved' ? 'Paid / 已付款' : `Sale ${r.outcome}`, ...(r.message ? [r.message] : [])]);
+        if (r.receipt && r.receipt.length > 0) this.print(r.receipt);
+      }
+      return r as MessageOf<'SALE_RESULT'> | MessageOf<'ERROR'>;
+    } finally {
+      this.saleInProgress = undefined;
+    }
+  }
+
+  /** The Cancel key during a sale: CANCEL to the host. */
+  cancelSale(): void {
+    if (this.saleInProgress === undefined) return;
+    this.notify({ type: 'CANCEL', target: this.saleInProgress });
+  }
+
+  // ------------------------------------------------------------------ host requests
+
+  private onRequest(m: RequestMessage): void {
+    const respond = (r: OutgoingResponse) => this.use((ch, now) => ch.respond(m.requestId, r, now));
+    switch (m.type) {
+      case 'HELLO':
+        respond({
+          type: 'INFO', protocolVersion: TERMINAL_PROTOCOL_VERSION, model: this.opts.model ?? 'cardpost SIM-POS',
+          serial: this.opts.serial ?? 'SIM-0001', firmware: this.opts.firmware ?? '1.0.0',
+          capabilities: { display: this.opts.display ?? { lines: 4, columns: 20 }, pinPad: true, cardSlot: true, printer: this.opts.printerFile !== undefined, extendedLength: this.opts.extendedLength ?? true },
+          cardPresent: this.card !== undefined, ...(this.card ? { atr: this.card.atr() } : {}),
+        });
+        this.emit('connected');
+        return;
+      case 'APDU': respond(this.runApdu(m.apdu)); return;
+      case 'PIN_ENTRY': void this.pinEntryFor(m).then(respond); return;
+      case 'DISPLAY': this.show(m.lines); respond({ type: 'OK' }); return;
+      case 'SALE_STATUS': this.show([`… ${m.status}`]); respond({ type: 'OK' }); return;
+      case 'BEEP': this.log(`beep ${m.tone} ×${m.count}`); this.emit('beep', m.tone, m.count); respond({ type: 'OK' }); return;
+      case 'PRINT':
+        if (!this.opts.printerFile) { respond({ type: 'ERROR', code: 'PRINTER_FAULT', message: 'this terminal has no printer' }); return; }
+        this.print(m.lines);
+        respond({ type: 'OK' });
+        return;
+      case 'CANCEL':
+        if (this.pinEntry?.requestId === m.target) this.pinEntry.cancel();
+        respond({ type: 'OK' });
+        return;
+      default: respond({ type: 'ERROR', code: 'UNSUPPORTED', message: `the terminal does not handle ${m.type}` });
+    }
+  }
+
+  private runApdu(apdu: Uint8Array): OutgoingResponse {
+    const card = this.card;
+    if (!card) return { type: 'ERROR', code: 'NO_CARD', message: 'no card in the slot' };
+    try {
+      this.apdusExecuted++;
+      return { type: 'APDU_RESPONSE', response: card.transmit(apdu) };
+    } catch {
+      // A simulated power loss (tearing): to the host the card was pulled mid-command.
+      this.card = undefined;
+      this.notify({ type: 'CARD_EVENT', event: 'removed' });
+      return { type: 'ERROR', code: 'CARD_MUTE', message: 'the card stopped answering' };
+    }
+  }
+
+  /** Collect the PIN on the pad, send VERIFY to the card ourselves, report only the outcome. */
+  private async pinEntryFor(m: MessageOf<'PIN_ENTRY'>): Promise<OutgoingResponse> {
+    const card = this.card;
+    if (!card) return { type: 'ERROR', code: 'NO_CARD', message: 'no card in the slot' };
+    if (this.pinEntry) return { type: 'ERROR', code: 'BUSY', message: 'a PIN entry is already in progress' };
+    this.emit('pinRequested', m);
+    this.show([`${(m.amount / 100).toFixed(2)}`, 'Enter PIN / 请输入密码', ...(m.triesLeft !== undefined ? [`${m.triesLeft} tries left`] : [])]);
+    let settle!: (a: PinAction) => void;
+    const action = new Promise<PinAction>((resolve) => { settle = resolve; });
+    const timer = setTimeout(() => settle('timeout'), m.timeoutMs);
+    this.pinEntry = { requestId: m.requestId, cancel: () => settle('cancel') };
+    if (this.opts.pinSource) void this.opts.pinSource(m).then((a) => settle(a), () => settle('cancel'));
+    else if (this.pinQueue.length > 0) settle(this.pinQueue.shift()!);
+    else if (this.opts.defaultPin !== undefined) settle(this.opts.defaultPin);
+    else this.pinWaiter = settle;
+    try {
+      const a = await action;
+      if (a === 'cancel') return { type: 'PIN_RESULT', outcome: 'cancelled' };
+      if (a === 'timeout') return { type: 'PIN_RESULT', outcome: 'timeout' };
+      if (this.card !== card) return { type: 'ERROR', code: 'CARD_REMOVED', message: 'the card left the slot during PIN entry' };
+      const outcome = await this.verify(card, a);
+      if (!outcome) return { type: 'ERROR', code: 'CARD_MUTE', message: 'the card gave no PIN outcome to VERIFY' };
+      return outcome.result === 'wrong' ? { type: 'PIN_RESULT', outcome: 'wrong', triesLeft: outcome.triesLeft } : { type: 'PIN_RESULT', outcome: outcome.result };
+    } finally {
+      clearTimeout(timer);
+      this.pinEntry = undefined;
+      if (this.pinWaiter === settle) this.pinWaiter = undefined;
+    }
+  }
+
+  /** ISO VERIFY with a format 2 PIN block, built here: the PIN goes to the card and nowhere else. */
+  private async verify(card: SlotCard, digits: string): Promise<PinEntryOutcome | undefined> {
+    const client = new CardClient({
+      extendedLength: true,
+      transmit: async (apdu) => {
+        if (this.card !== card) throw new TransportError('CARD_REMOVED', 'the card left the slot', 'insert it again');
+        return card.transmit(apdu);
+      },
+    });
+    try {
+      return pinOutcomeFromSw(await client.isoVerify(new TextEncoder().encode(digits)));
+    } catch {
+      return undefined; // a PIN that is not 4–12 digits, or the card went away
+    }
+  }
+
+  private show(lines: string[]): void {
+    this.displayLines = lines;
+    this.displayLog.push(lines);
+    this.log(`display: ${lines.join(' | ')}`);
+    this.emit('display', lines);
+  }
+
+  private print(lines: string[]): void {
+    if (this.opts.printerFile) appendFileSync(this.opts.printerFile, `${lines.join('\n')}\n${'-'.repeat(24)}\n`);
+    this.log(`printed ${lines.length} lines`);
+    this.emit('printed', lines);
+  }
+
+  // ------------------------------------------------------------------ channel plumbing
+
+  /** A request whose answer nobody waits for (CARD_EVENT, CANCEL): re-sent by the channel until answered. */
+  private notify(request: Parameters<TerminalChannel['request']>[0]): void {
+    this.use((ch, now) => ch.request(request, now, { timeoutMs: 60_000 }));
+  }
+
+  private callWithId(request: Parameters<TerminalChannel['request']>[0], timeoutMs: number) {
+    let id = 0;
+    const answer = new Promise<ResponseMessage>((resolve, reject) => {
+      id = this.use((ch, now) => ch.request(request, now, { timeoutMs }));
+      this.calls.set(id, { resolve: (e) => resolve(e.message), reject });
+    });
+    return { id, answer };
+  }
+
+  private use<T>(fn: (ch: TerminalChannel, now: number) => T): T {
+    const r = fn(this.channel, this.now());
+    this.flush();
+    return r;
+  }
+
+  private onEvent(e: ChannelEvent): void {
+    if (e.kind === 'request') this.onRequest(e.message);
+    else if (e.kind === 'response' || e.kind === 'requestFailed') {
+      const call = this.calls.get(e.request.requestId);
+      if (!call) return;
+      this.calls.delete(e.request.requestId);
+      if (e.kind === 'response') call.resolve(e);
+      else call.reject(e.error);
+    } else if (e.kind === 'peerLost') this.log('host silent');
+    else if (e.kind === 'protocolError') this.log(`protocol error: ${e.error.message}`);
+  }
+
+  private tryOpen(): void {
+    if (!this.running || this.port) return;
+    const device = deviceOf(this.opts.path);
+    if (!device) { this.scheduleReopen(); return; }
+    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+    port.on('error', () => undefined);
+    port.open((err) => {
+      if (err || !this.running) { if (!err) port.close(() => undefined); this.scheduleReopen(); return; }
+      this.port = port;
+      this.device = device;
+      port.on('data', (chunk: Buffer) => {
+        for (const piece of this.receiveFaults.apply(chunk)) this.channel.receive(piece, this.now());
+        this.flush();
+      });
+      port.on('close', () => { if (this.port === port) this.drop('port closed'); });
+      this.channel.start(this.now());
+      this.log(`opened ${this.opts.path}`);
+      this.flush();
+    });
+  }
+
+  private drop(why: string): void {
+    const port = this.port;
+    if (!port) return;
+    this.port = undefined;
+    this.device = undefined;
+    this.channel.stop();
+    port.removeAllListeners('data');
+    port.removeAllListeners('close');
+    if (port.isOpen) port.close(() => undefined);
+    this.log(`lost the port: ${why}`);
+    this.emit('disconnected', why);
+    this.scheduleReopen();
+  }
+
+  private scheduleReopen(): void {
+    if (!this.running) return;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = setTimeout(() => this.tryOpen(), 100);
+  }
+
+  private write(bytes: Uint8Array): void {
+    const port = this.port;
+    if (!port?.isOpen) return;
+    for (const piece of this.sendFaults.apply(bytes)) port.write(piece);
+  }
+
+  private flush(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (;;) {
+        const out = this.channel.takeOutput();
+        if (out.length > 0) {
+          const bytes = Buffer.concat(out);
+          if (this.sendFaults.holdBack() || this.heldTimer) {
+            this.held.push(bytes);
+            this.heldTimer ??= setTimeout(() => { this.heldTimer = undefined; const all = Buffer.concat(this.held.splice(0)); this.write(all); }, 2);
+          } else {
+            this.write(bytes);
+          }
+        }
+        const events = this.channel.takeEvents();
+        for (const e of events) this.onEvent(e);
+        if (out.length === 0 && events.length === 0) break;
+      }
+    } finally {
+      this.flushing = false;
+    }
+    clearTimeout(this.timer);
+    const d = this.channel.nextDeadline();
+    if (d !== null && this.running) {
+      this.timer = setTimeout(() => { this.channel.poll(this.now()); this.flush(); }, Math.max(0, Math.ceil(d - this.now())));
+    }
+  }
+}
+
+function deviceOf(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.rdev}`;
+  } catch {
+    return undefined;
+  }
+}

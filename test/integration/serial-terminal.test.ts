@@ -1,0 +1,253 @@
+import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeCommandApdu } from '../../protocol/apdu/index.js';
+import { CMD, CardClient, INS, encodePinBlock } from '../../protocol/commands/index.js';
+import { TrustStore } from '../../protocol/record/index.js';
+import { SerialLink, decodeMessage, type TerminalChannelOptions, type TerminalMessage } from '../../protocol/terminal/index.js';
+import { TransportError } from '../../protocol/transport.js';
+import { CardApplet } from '../../device-sim/card/applet.js';
+import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
+import { SimTerminal, type SlotCard } from '../../device-sim/terminal/index.js';
+import { SerialTerminal, SerialTerminalError } from '../../host/transports/serial/index.js';
+import { TestIssuer, ascii } from '../support/issuer.js';
+import { startPtyPair, socatPath, type PtyPair } from '../support/pty-pair.js';
+import { requireSystem } from '../support/system.js';
+import { TestSaleDesk } from '../support/terminal-sale.js';
+
+const PIN = '739158';
+const FAST: TerminalChannelOptions = {
+  link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0, maxFragment: 240, maxRetries: 8 },
+  resendMs: 400, heartbeatMs: 400, peerTimeoutMs: 1500, requestTimeoutMs: 10_000,
+};
+const until = async (cond: () => boolean, ms: number, what: string) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+/** A personalised, topped-up simulated card (PIN above 50.00; limits roomy enough for 500 sales). */
+async function issuedCard(issuer: TestIssuer, balance = 5_000_000): Promise<CardApplet> {
+  const applet = new CardApplet(new Nvm(new MemoryBacking()));
+  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+  const cardId = Uint8Array.from(randomBytes(8));
+  applet.powerOn();
+  await issuer.issue(client, { cardId, pin: PIN, limits: { perTransaction: 200_000, noPin: 5_000, offlineAmount: 10_000_000, offlineCount: 1000, maxBalance: 10_000_000 } });
+  await client.load({ token: issuer.topup(cardId, 1, balance).envelope, authority: issuer.authority.envelope });
+  applet.powerOff();
+  return applet;
+}
+
+/** Every message in a captured byte stream, reassembled by a passive link. */
+function messagesIn(bytes: Uint8Array): TerminalMessage[] {
+  const link = new SerialLink();
+  link.receive(bytes, 0);
+  return link.takeEvents().flatMap((e) => (e.kind === 'message' ? [decodeMessage(e.payload)] : []));
+}
+
+async function cardCounter(applet: CardApplet): Promise<{ counter: number; balance: number }> {
+  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+  await client.select();
+  const i = await client.getInfo();
+  return { counter: i.counter, balance: i.balance };
+}
+
+describe('serial terminal over a real pty pair (socat)', function () {
+  this.timeout(120_000);
+  const issuer = new TestIssuer();
+  const trust = new TrustStore();
+  trust.addIssuer(issuer.certificate);
+  let dir: string;
+  let pty: PtyPair | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  before(function () {
+    requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat');
+  });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cardpost-serial-'));
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    await pty?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function rig(opts: { channel?: TerminalChannelOptions; simChannel?: TerminalChannelOptions; faults?: ConstructorParameters<typeof SimTerminal>[0]['faults']; card?: SlotCard } = {}) {
+    const hostIn: Buffer[] = [];
+    const sim = new SimTerminal({
+      path: join(dir, 'term'), serial: 'SIM-0042', printerFile: join(dir, 'receipts.txt'), channel: opts.simChannel ?? opts.channel ?? FAST,
+      ...(opts.faults ? { faults: opts.faults } : {}),
+    }).start();
+    if (opts.card) sim.insert(opts.card);
+    const host = new SerialTerminal({ path: join(dir, 'host'), channel: opts.channel ?? FAST, reopenMinMs: 50, reopenMaxMs: 400, pathCheckMs: 100, tap: (d, b) => { if (d === 'in') hostIn.push(Buffer.from(b)); } });
+    host.start();
+    cleanups.push(async () => { await host.close(); await sim.stop(); });
+    return { sim, host, hostIn };
+  }
+
+  it('HELLO: the host connects and learns the terminal\'s model, serial and capabilities', async () => {
+    const applet = await issuedCard(issuer);
+    const { host } = rig({ card: applet });
+    const cards: number[] = [];
+    host.cardReader.on('card', (c) => cards.push(c.atr.length));
+    const info = await host.whenConnected(5000);
+    assert.equal(info.serial, 'SIM-0042');
+    assert.equal(info.model, 'cardpost SIM-POS');
+    assert.deepEqual(info.capabilities, { display: { lines: 4, columns: 20 }, pinPad: true, cardSlot: true, printer: true, extendedLength: true });
+    assert.ok(host.cardReader.cardPresent, 'card in the slot');
+    assert.ok(cards.length === 1 && cards[0]! > 0, 'card event with ATR');
+    await host.display(['Hello', '你好']);
+    await host.beep('ok', 2);
+    await host.print(['a line']);
+    assert.match(readFileSync(join(dir, 'receipts.txt'), 'utf8'), /a line/);
+  });
+
+  it('tunnels APDUs to the card in the slot, and reports removal and insertion', async () => {
+    const applet = await issuedCard(issuer);
+    const { host, sim } = rig({ card: applet });
+    await host.whenConnected(5000);
+    const client = new CardClient(host.cardReader);
+    const info = await client.select();
+    assert.equal(info.protocolVersion, 1);
+    assert.equal((await client.getInfo()).balance, 5_000_000);
+    const removed = new Promise<void>((r) => host.cardReader.once('removed', () => r()));
+    sim.remove();
+    await removed;
+    await assert.rejects(client.getInfo(), (e: unknown) => e instanceof TransportError && e.code === 'NO_CARD');
+    const inserted = new Promise<void>((r) => host.cardReader.once('card', () => r()));
+    sim.insert(applet);
+    await inserted;
+    assert.equal((await client.select()).protocolVersion, 1);
+  });
+
+  it('PIN entry on the terminal\'s pad: outcomes and tries come back, the PIN never reaches the host', async () => {
+    const applet = await issuedCard(issuer);
+    const { host, sim, hostIn } = rig({ card: applet });
+    await host.whenConnected(5000);
+    const client = new CardClient(host.cardReader);
+    await client.select();
+    sim.pressPin('000000', PIN);
+    const pad = host.cardReader.pinPad;
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), { result: 'wrong', triesLeft: 2 });
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000, triesLeft: 2 }), { result: 'verified' });
+    assert.equal((await client.getInfo()).pinVerified, true, 'the card says verified');
+    // cancelled by the host while the customer hesitates
+    const ac = new AbortController();
+    const pending = pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }, ac.signal);
+    await until(() => sim.displayLines.some((l) => l.includes('PIN')), 2000, 'the PIN prompt');
+    ac.abort();
+    assert.deepEqual(await pending, { result: 'cancelled' });
+    // nothing the host received contains the PIN: not as ASCII, not as digits, not as the PIN block
+    const all = Buffer.concat(hostIn);
+    assert.ok(all.length > 200, `the host received traffic (${all.length} bytes)`);
+    for (const form of [Buffer.from(ascii(PIN)), Buffer.from(encodePinBlock(ascii(PIN))), Buffer.from(PIN, 'hex')]) {
+      assert.equal(all.indexOf(form), -1, `the host's received bytes contain the PIN as ${form.toString('hex')}`);
+    }
+    // and no message the host decoded has a PIN field or value
+    const seen = messagesIn(all);
+    assert.ok(seen.filter((m) => m.type === 'PIN_RESULT').length >= 2, `the captured stream decodes (${seen.map((m) => m.type).join(',')})`);
+    for (const m of seen) {
+      assert.ok(!JSON.stringify(m, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)).includes(PIN), `message ${m.type} mentions the PIN`);
+    }
+  });
+
+  it('a sale keyed on the terminal: SALE_REQUEST → PIN on the pad → card signs over the slot → receipt printed', async () => {
+    const applet = await issuedCard(issuer);
+    const { host, sim } = rig({ card: applet });
+    const desk = new TestSaleDesk(host, trust);
+    await host.whenConnected(5000);
+    sim.pressPin(PIN);
+    const result = await sim.sale(12_345, { reference: 'table 4' });
+    assert.equal(result.type, 'SALE_RESULT');
+    assert.ok(result.type === 'SALE_RESULT' && result.outcome === 'approved', `approved: ${JSON.stringify(result)}`);
+    assert.deepEqual(desk.pinOutcomes, ['verified']);
+    assert.equal(desk.records.length, 1, 'one record stored');
+    assert.equal(desk.records[0]!.amount, 12_345);
+    assert.equal(desk.records[0]!.terminalId, 'SIM-0042');
+    const printed = readFileSync(join(dir, 'receipts.txt'), 'utf8');
+    assert.match(printed, /amount 123\.45 156/);
+    assert.match(printed, new RegExp(`counter ${desk.records[0]!.counter}`));
+    assert.equal((await cardCounter(applet)).counter, desk.records[0]!.counter);
+  });
+
+  it('500 sales over a line with 1% of bytes corrupted and random drops in both directions: none lost, none charged twice', async function () {
+    const applet = await issuedCard(issuer);
+    const before = await cardCounter(applet);
+    const noisy: TerminalChannelOptions = {
+      link: { ackTimeoutMs: 12, interByteTimeoutMs: 5, msPerByte: 0, maxFragment: 80, maxRetries: 20 },
+      resendMs: 400, heartbeatMs: 1000, peerTimeoutMs: 5000, requestTimeoutMs: 20_000,
+    };
+    const rates = { flip: 0.01, drop: 0.001, dup: 0.0005, garbage: 0.005, split: 0.05, merge: 0.02 };
+    const { host, sim } = rig({ card: applet, channel: noisy, faults: { send: rates, receive: rates, seed: 0xc0ffee } });
+    const desk = new TestSaleDesk(host, trust);
+    await host.whenConnected(10_000);
+    const t0 = Date.now();
+    const results: string[] = [];
+    let total = 0;
+    for (let i = 0; i < 500; i++) {
+      const amount = 100 + ((i * 37) % 4000); // under the no-PIN limit: the PIN path has its own test
+      total += amount;
+      const r = await sim.sale(amount);
+      results.push(r.type === 'SALE_RESULT' ? r.outcome : `ERROR ${r.code}`);
+    }
+    const ms = Date.now() - t0;
+    await desk.idle();
+    const after = await cardCounter(applet);
+    const approved = results.filter((r) => r === 'approved').length;
+    const s = host.stats;
+    console.log(`      500 sales in ${(ms / 1000).toFixed(1)} s; host link: ${s.link.dataFramesSent} DATA frames, ${s.link.retransmissions} retransmissions, ` +
+      `${s.link.frameErrors} damaged frames, ${s.link.naksSent} NAKs sent, ${s.link.duplicatesReceived} duplicates; request resends ${s.channel.requestResends}; ` +
+      `terminal: ${sim.channel.stats.duplicateRequests} repeated requests (${sim.channel.stats.responsesReplayed} answered from cache); ` +
+      `faults injected: send ${JSON.stringify(sim.sendFaults.stats)} receive ${JSON.stringify(sim.receiveFaults.stats)}`);
+    assert.equal(approved, 500, `every sale approved: ${[...new Set(results)].join(', ')}; errors: ${desk.errors.map(String).slice(0, 3).join('; ')}`);
+    assert.equal(desk.records.length, 500, 'one stored record per sale (zero lost)');
+    assert.equal(after.counter - before.counter, desk.records.length, 'the card counter advanced exactly once per stored record (zero double charges)');
+    assert.equal(before.balance - after.balance, total, 'the balance fell by exactly the sales');
+    assert.equal(new Set(desk.records.map((r) => r.counter)).size, 500, 'distinct counters');
+    assert.ok(s.link.frameErrors > 100 && s.link.retransmissions > 100, 'the line really was noisy');
+  });
+
+  it('pty closed mid-sale: a clear typed error, recovery when the pty returns, the journal fills the gap', async () => {
+    const applet = await issuedCard(issuer);
+    // Kill the line right after the card signed, before its answer can travel back.
+    let cut = false;
+    const card: SlotCard = {
+      atr: () => applet.atr(), powerOn: () => applet.powerOn(), powerOff: () => applet.powerOff(),
+      transmit: (apdu) => {
+        const r = applet.transmit(apdu);
+        const c = decodeCommandApdu(apdu);
+        if (!cut && c.ins === INS.CBOR && c.data?.[0] === CMD.SIGN_TXN) { cut = true; pty!.process.kill('SIGKILL'); }
+        return r;
+      },
+    };
+    const { host, sim } = rig({ card });
+    const desk = new TestSaleDesk(host, trust);
+    const disconnects: SerialTerminalError[] = [];
+    host.on('disconnected', (e) => disconnects.push(e));
+    await host.whenConnected(5000);
+    const first = sim.sale(2_000);
+    await until(() => disconnects.length > 0, 5000, 'the host to notice the line is gone');
+    assert.equal(disconnects[0]!.code, 'TERMINAL_DISCONNECTED');
+    assert.ok(disconnects[0]!.hint.length > 0, 'with a hint');
+    await desk.idle();
+    assert.ok(desk.errors.some((e) => e instanceof TransportError && e.code === 'READER_GONE'), `the sale's APDU failed with READER_GONE: ${desk.errors.map(String).join('; ')}`);
+    assert.equal(desk.records.length, 0, 'nothing stored yet: the record was signed but its answer lost');
+    // re-plug: a new pty pair at the same paths
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
+    await host.whenConnected(10_000);
+    const r1 = await first; // the terminal re-sent its SALE_REQUEST; the host answers from its cache
+    assert.equal(r1.type, 'SALE_RESULT');
+    assert.ok(r1.type === 'SALE_RESULT' && r1.outcome === 'failed', `the interrupted sale was reported failed, not approved twice: ${JSON.stringify(r1)}`);
+    const r2 = await sim.sale(3_000);
+    assert.ok(r2.type === 'SALE_RESULT' && r2.outcome === 'approved', 'the next sale works');
+    assert.equal(desk.recovered, 1, 'the record signed during the cut came back from the card journal');
+    assert.deepEqual(desk.records.map((r) => r.amount), [2_000, 3_000], 'both records stored, in chain order');
+    assert.equal((await cardCounter(applet)).counter, desk.records[1]!.counter, 'card counter = stored records');
+  });
+});
