@@ -203,7 +203,7 @@ export function decodeMessage(bytes: Uint8Array): TerminalMessage {
     case 'DISPLAY': m = { type, requestId, lines: r.arrayOf(3, line, { maxLength: LIMITS.displayLines }) }; break;
     case 'BEEP': m = { type, requestId, tone: r.oneOf(3, BEEP_TONES), count: r.uint(4, { min: 1, max: 5 }) }; break;
     case 'CARD_EVENT': m = { type, requestId, event: r.oneOf(3, CARD_EVENTS), ...opt('atr', r.opt.bytes(4, { maxLength: 33 })) }; break;
-    case 'APDU': m = { type, requestId, apdu: r.bytes(3, { minLength: 4, maxLength: LIMITS.apdu }) }; break;
+    case 'APDU': m = { type, requestId, apdu: r.bytes(3, { minLength: 1, maxLength: LIMITS.apdu }) }; break;
     case 'APDU_RESPONSE': m = { type, requestId, response: r.bytes(3, { minLength: 2, maxLength: LIMITS.apdu }) }; break;
     case 'PIN_ENTRY':
       m = {

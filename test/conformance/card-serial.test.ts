@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CardApplet } from '../../device-sim/card/applet.js';
+import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
+import { SimTerminal } from '../../device-sim/terminal/index.js';
+import { SerialTerminal } from '../../host/transports/serial/index.js';
+import { startPtyPair, socatPath } from '../support/pty-pair.js';
+import { requireSystem } from '../support/system.js';
+import { cardConformanceSuite } from './card-suite.js';
+
+/**
+ * The card conformance suite through a serial POS terminal's slot: APDUs tunnelled as APDU
+ * messages over the §13 link, on a real socat pty pair, to the simulated terminal holding the card.
+ */
+const channel = { link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0 }, resendMs: 500, heartbeatMs: 500 };
+
+function serialSlot(extendedLength: boolean) {
+  return async () => {
+    if (!socatPath()) return undefined;
+    const dir = mkdtempSync(join(tmpdir(), 'cardpost-conf-serial-'));
+    const pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
+    const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength });
+    const sim = new SimTerminal({ path: join(dir, 'term'), channel, extendedLength }).start();
+    const host = new SerialTerminal({ path: join(dir, 'host'), channel }).start();
+    sim.insert(applet);
+    await host.whenConnected(10_000);
+    const reader = host.cardReader;
+    const cardEvent = (name: 'card' | 'removed') => new Promise<void>((r) => reader.once(name, () => r()));
+    if (!reader.cardPresent) await cardEvent('card');
+    return {
+      reader,
+      reinsert: async () => {
+        const out = cardEvent('removed');
+        sim.remove();
+        await out;
+        const back = cardEvent('card');
+        sim.insert(applet);
+        await back;
+      },
+      close: async () => {
+        await host.close();
+        await sim.stop();
+        await pty.kill();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  };
+}
+
+describe('card in a serial terminal\'s slot (socat pty pair)', function () {
+  before(function () { requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat'); });
+  cardConformanceSuite('simulated card in the simulated serial terminal, extended APDUs', serialSlot(true));
+  cardConformanceSuite('simulated card in the simulated serial terminal, short APDUs (chaining)', serialSlot(false));
+});
