@@ -10,6 +10,7 @@ import { manufactureFor, openSimCard } from '../../device-sim/card/sim-card.js';
 import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
 import type { CardApplet } from '../../device-sim/card/applet.js';
 import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
+import { SimTerminal, type LineFaultRates } from '../../device-sim/terminal/index.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
 import { randomDigits } from './card-command.js';
@@ -48,7 +49,7 @@ export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): P
 }
 
 export function simCommand(io: CliIo): Command {
-  const sim = new Command('sim').description('device simulator: cards on real pcscd (vpcd), and the bank');
+  const sim = new Command('sim').description('device simulator: cards on real pcscd (vpcd), a serial POS terminal, and the bank');
 
   sim.command('card')
     .description('connect simulated cards to pcscd\'s vsmartcard-vpcd driver; type insert/remove/status/quit on stdin')
@@ -101,6 +102,79 @@ export function simCommand(io: CliIo): Command {
           else if (cmd === 'status') links.forEach((l, i) => io.out(`card ${i}: ${l.connected ? 'in the reader' : 'out'}`));
           else if (cmd === 'quit') void stop();
           else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | status | quit`);
+        });
+      });
+    });
+
+  sim.command('terminal')
+    .description('a simulated serial POS terminal (keypad, display, PIN pad, card slot, printer) on one end of a serial line, e.g. a socat pty pair; type sale <amount> | insert | remove | pin <digits> | cancel | status | quit on stdin')
+    .requiredOption('--port <path>', 'serial device to open (the terminal\'s end of the line)')
+    .option('--card-state <file>', 'NVM file of the card in the slot (created blank if missing; in memory if absent)')
+    .option('--issuer <dir>', 'personalise a blank card with this issuer (cardpost issuer init)')
+    .option('--pin <digits>', 'the holder PIN: set on cards personalised here, and typed on the PIN pad when no "pin" line is queued', '1234')
+    .option('--balance <amount>', 'top-up for a card personalised here', '500.00')
+    .option('--currency <code>', 'currency of the card and of sales keyed here', 'CNY')
+    .option('--printer <file>', 'receipt printer output (appended)')
+    .option('--serial <id>', 'the terminal serial number it reports in INFO', 'SIM-0001')
+    .option('--no-card', 'start with the slot empty')
+    .option('--fault-flip <rate>', 'line fault, both directions: per byte, flip one bit', '0')
+    .option('--fault-drop <rate>', 'line fault: per byte, drop it', '0')
+    .option('--fault-dup <rate>', 'line fault: per byte, send it twice', '0')
+    .option('--fault-garbage <rate>', 'line fault: per write, a burst of random bytes first', '0')
+    .option('--fault-split <rate>', 'line fault: per write, split it in two', '0')
+    .option('--fault-merge <rate>', 'line fault: per write, hold it back and merge it with the next', '0')
+    .option('--seed <n>', 'seed of the fault generator', '1')
+    .action(async (opts: {
+      port: string; cardState?: string; issuer?: string; pin: string; balance: string; currency: string; printer?: string; serial: string; card: boolean;
+      faultFlip: string; faultDrop: string; faultDup: string; faultGarbage: string; faultSplit: string; faultMerge: string; seed: string;
+    }) => {
+      const rate = (v: string, name: string) => {
+        const n = Number(v);
+        if (!(n >= 0 && n <= 1)) throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.01');
+        return n;
+      };
+      const rates: LineFaultRates = {
+        flip: rate(opts.faultFlip, '--fault-flip'), drop: rate(opts.faultDrop, '--fault-drop'), dup: rate(opts.faultDup, '--fault-dup'),
+        garbage: rate(opts.faultGarbage, '--fault-garbage'), split: rate(opts.faultSplit, '--fault-split'), merge: rate(opts.faultMerge, '--fault-merge'),
+      };
+      const seed = Number(opts.seed);
+      if (!Number.isInteger(seed)) throw new CardpostError('CLI_USAGE', `--seed must be an integer, got "${opts.seed}"`, 'for example --seed 42');
+      const currency = parseCurrency(opts.currency);
+      const applet = openSimCard(opts.cardState);
+      if (opts.issuer) {
+        const made = await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency });
+        if (made.puk) io.out(`card: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`);
+      }
+      const terminal = new SimTerminal({
+        path: opts.port, serial: opts.serial, currency, defaultPin: opts.pin, faults: { send: rates, receive: rates, seed },
+        ...(opts.printer ? { printerFile: opts.printer } : {}), log: (line) => io.out(line),
+      });
+      terminal.on('connected', () => io.out('host connected (HELLO)'));
+      terminal.on('disconnected', (why) => io.out(`line lost: ${why}; reopening ${opts.port}`));
+      terminal.start();
+      if (opts.card) terminal.insert(applet);
+      io.out(`terminal ${opts.serial} on ${opts.port}; commands: sale <amount> | insert | remove | pin <digits> | cancel | status | quit`);
+      const rl = createInterface({ input: process.stdin });
+      await new Promise<void>((resolve) => {
+        const stop = async () => { rl.close(); await terminal.stop(); resolve(); };
+        process.once('SIGTERM', () => void stop());
+        process.once('SIGINT', () => void stop());
+        rl.on('close', () => void stop());
+        rl.on('line', (line) => {
+          const [cmd, arg] = line.trim().split(/\s+/);
+          if (cmd === 'sale') {
+            let amount: number;
+            try { amount = parseAmount(arg ?? ''); } catch (e) { io.out(e instanceof CardpostError ? e.describe() : String(e)); return; }
+            terminal.sale(amount).then(
+              (r) => io.out(r.type === 'SALE_RESULT' ? `sale ${r.outcome}${r.receiptId ? ` receipt ${r.receiptId}` : ''}${r.message ? `: ${r.message}` : ''}` : `sale error ${r.code}: ${r.message}`),
+              (e: unknown) => io.out(`sale not answered: ${e instanceof Error ? e.message : String(e)}`));
+          } else if (cmd === 'insert') terminal.insert(applet);
+          else if (cmd === 'remove') terminal.remove();
+          else if (cmd === 'pin' && arg) terminal.pressPin(arg);
+          else if (cmd === 'cancel') { terminal.pressPin('cancel'); terminal.cancelSale(); }
+          else if (cmd === 'status') io.out(`line ${terminal.connected ? 'open' : 'closed'}, card ${terminal.cardPresent ? 'in the slot' : 'out'}, display: ${terminal.displayLines.join(' | ')}`);
+          else if (cmd === 'quit') void stop();
+          else if (cmd) io.out(`unknown command "${cmd}"; use sale <amount> | insert | remove | pin <digits> | cancel | status | quit`);
         });
       });
     });
