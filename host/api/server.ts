@@ -11,6 +11,7 @@ import type { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../daemon/log.js';
 import { SESSION_COOKIE, cookieValue, isLoopbackHost, sessionValue, tokenMatches } from './auth.js';
 import { EventHub } from './events.js';
+import { registerPages } from './pages.js';
 
 export interface ApiServer { url: string; close(): Promise<void> }
 
@@ -169,6 +170,7 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
 
   app.get('/metrics', async (_req, reply) => reply.type(d.metrics.contentType).send(await d.metrics.metrics()));
 
+  registerPages(app);
   await app.listen({ host: o.host, port: o.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;

@@ -1,0 +1,185 @@
+// The customer display: the screen that faces the card holder. One instruction at a time, very
+// large, Chinese first with English beneath (or the other way round), optional speech. Nothing here
+// times out: a prompt stays until the sale moves on.
+import { FINAL_STATES, SaleTracker, api, connectEvents, money, pair, show, statusWhenPaired } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const LANG_KEY = 'cardpost.customer.lang';
+const SPEECH_KEY = 'cardpost.customer.speech';
+
+const tracker = new SaleTracker();
+let current = null; // the sale on screen
+let lang = pickLang();
+let speech = localStorage.getItem(SPEECH_KEY) === 'on' && 'speechSynthesis' in window;
+let lastSpoken = '';
+
+function pickLang() {
+  const q = new URLSearchParams(location.search).get('lang');
+  if (q) return q.toLowerCase().startsWith('en') ? 'en' : 'zh-CN';
+  return localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh-CN';
+}
+
+/** {zh, en} pairs. `m` is a money string ("¥12.50"), `n` a count. */
+const T = {
+  welcome: { zh: '欢迎光临', en: 'Welcome' },
+  insert: { zh: '请插入卡片', en: 'Please insert your card' },
+  insertAgain: { zh: '请重新插入卡片', en: 'Please insert your card again' },
+  processing: { zh: '正在处理，请勿拔卡', en: 'Processing — do not remove the card' },
+  pin: { zh: '请输入密码', en: 'Please enter your PIN' },
+  pinPad: { zh: '请在密码键盘上输入密码', en: 'Please enter your PIN on the keypad' },
+  pinWrong: { zh: '密码错误，请重新输入', en: 'Wrong PIN — please try again' },
+  paid: (m) => ({ zh: '已付款 ' + m, en: 'Paid ' + m }),
+  paidOffline: (m) => ({ zh: '已付款 ' + m + ' — 网络恢复后自动结算', en: 'Paid ' + m + ' — will settle when back online' }),
+  cancelled: { zh: '付款已取消', en: 'Payment cancelled' },
+  timedOut: { zh: '等待超时，请询问收银员', en: 'Time ran out — please ask the cashier' },
+  failed: { zh: '付款未成功，请询问收银员', en: 'Payment did not go through — please ask the cashier' },
+  pinBlocked: { zh: '卡片密码已锁定', en: 'The card\'s PIN is locked' },
+  noFunds: { zh: '卡内余额不足', en: 'Not enough money on the card' },
+  overLimit: { zh: '超出卡片限额', en: 'Over the card\'s limit' },
+  cardRefused: { zh: '此卡不能使用', en: 'This card cannot be used' },
+  // details (the line beneath)
+  toPay: (m) => ({ zh: '应付 ' + m, en: 'To pay ' + m }),
+  tries: (m, n) => ({ zh: '应付 ' + m + ' · 剩余 ' + n + ' 次', en: 'To pay ' + m + ' · ' + n + (n === 1 ? ' try left' : ' tries left') }),
+  lastTry: (n) => ({ zh: '剩余 ' + n + ' 次 — 再错将锁卡', en: n + ' try left — one more wrong PIN locks the card' }),
+  triesLeft: (n) => ({ zh: '剩余 ' + n + ' 次', en: n + (n === 1 ? ' try left' : ' tries left') }),
+  takeCard: (m) => ({ zh: '请取回卡片 · 余额 ' + m, en: 'Please take your card · balance ' + m }),
+  askCashier: { zh: '请询问收银员', en: 'Please ask the cashier' },
+  askIssuer: { zh: '请到发卡机构解锁', en: 'Please ask the card issuer to unlock it' },
+  topUp: { zh: '请充值或用其他方式付款', en: 'Please top up the card, or pay another way' },
+};
+
+/** What to show for a sale: [instruction, detail|null, tone]. Tone picks the colour. */
+function promptFor(s) {
+  if (!s) return [T.welcome, null, 'calm'];
+  const m = money(s.amount, s.currency);
+  switch (s.state) {
+    case 'waiting_card': return [s.notice ? T.insertAgain : T.insert, T.toPay(m), 'action'];
+    case 'reading_card': case 'signing': case 'stored': return [T.processing, T.toPay(m), 'busy'];
+    case 'pin': {
+      const wrong = s.notice && s.notice.code === 'PIN_WRONG';
+      const n = s.pinTriesLeft;
+      const detail = n === null ? T.toPay(m) : wrong && n === 1 ? T.lastTry(n) : wrong ? T.triesLeft(n) : T.tries(m, n);
+      return [wrong ? T.pinWrong : s.pinOnDevice ? T.pinPad : T.pin, detail, wrong ? 'problem' : 'action'];
+    }
+    case 'done': {
+      const r = s.receipt;
+      const paid = money(r ? r.amount : s.amount, s.currency);
+      return [r && !r.online ? T.paidOffline(paid) : T.paid(paid), r ? T.takeCard(money(r.balanceAfter, r.currency)) : null, 'success'];
+    }
+    case 'cancelled': return [T.cancelled, null, 'calm'];
+    case 'timed_out': return [T.timedOut, null, 'problem'];
+    default: return failurePrompt(s.error ? s.error.code : '');
+  }
+}
+
+function failurePrompt(code) {
+  if (code === 'CARD_PIN_BLOCKED' || code === 'CARD_PUK_BLOCKED') return [T.pinBlocked, T.askIssuer, 'problem'];
+  if (code === 'CARD_INSUFFICIENT_FUNDS') return [T.noFunds, T.topUp, 'problem'];
+  if (/^CARD_(OVER_TRANSACTION_LIMIT|OFFLINE_AMOUNT_LIMIT|OFFLINE_COUNT_LIMIT)$/.test(code)) return [T.overLimit, T.askCashier, 'problem'];
+  if (/REVOKED|CERT|EXPIRED|TERMINATED/.test(code)) return [T.cardRefused, T.askCashier, 'problem'];
+  return [T.failed, null, 'problem'];
+}
+
+function render() {
+  const [msg, detail, tone] = promptFor(current);
+  const first = lang === 'en' ? 'en' : 'zh';
+  const second = first === 'en' ? 'zh' : 'en';
+  const langOf = (k) => (k === 'zh' ? 'zh-CN' : 'en');
+  const display = $('display');
+  display.dataset.state = current ? current.state : 'idle';
+  display.dataset.tone = tone;
+  setText($('primary'), msg[first], langOf(first));
+  setText($('secondary'), msg[second], langOf(second));
+  show($('detail'), !!detail);
+  if (detail) {
+    setText($('detail-primary'), detail[first], langOf(first));
+    setText($('detail-secondary'), detail[second], langOf(second));
+  }
+  speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
+}
+
+function setText(el, text, l) { el.textContent = text; el.lang = l; }
+
+function speak(text, l) {
+  if (!speech || text === lastSpoken) return;
+  lastSpoken = text;
+  const synth = window.speechSynthesis;
+  synth.cancel();
+  const u = new SpeechSynthesisUtterance(text);
+  u.lang = l;
+  u.rate = 0.85; // a little slower than default: easier to follow
+  synth.speak(u);
+}
+
+function renderControls() {
+  document.documentElement.lang = lang;
+  const langBtn = $('lang');
+  langBtn.textContent = lang === 'en' ? '中文' : 'English';
+  langBtn.lang = lang === 'en' ? 'zh-CN' : 'en';
+  langBtn.setAttribute('aria-label', lang === 'en' ? '切换到中文 / Switch to Chinese' : 'Switch to English / 切换到英文');
+  const sp = $('speech');
+  sp.setAttribute('aria-pressed', speech ? 'true' : 'false');
+  if (!('speechSynthesis' in window)) {
+    sp.disabled = true;
+    sp.textContent = lang === 'en' ? 'Spoken prompts: not available / 语音提示不可用' : '语音提示不可用 / Spoken prompts: not available';
+    return;
+  }
+  const zh = '语音提示：' + (speech ? '开' : '关');
+  const en = 'Spoken prompts: ' + (speech ? 'on' : 'off');
+  sp.textContent = lang === 'en' ? en + ' / ' + zh : zh + ' / ' + en;
+}
+
+function onSale(snap) {
+  if (!tracker.take(snap)) return;
+  // The newest sale wins the screen; a final one stays until the next sale starts.
+  if (current && snap.saleId !== current.saleId && snap.createdAt < current.createdAt) return;
+  current = snap;
+  render();
+}
+
+async function onStatus(st) {
+  if (st.activeSales.length) {
+    for (const s of st.activeSales) onSale(s);
+  } else if (current && !FINAL_STATES.has(current.state)) {
+    // It ended while we were not connected: fetch how.
+    const answer = await api('GET', '/api/v1/sales/' + encodeURIComponent(current.saleId));
+    if (answer.status === 200) onSale(answer.body);
+  }
+}
+
+async function main() {
+  renderControls();
+  $('lang').addEventListener('click', () => {
+    lang = lang === 'en' ? 'zh-CN' : 'en';
+    localStorage.setItem(LANG_KEY, lang);
+    const url = new URL(location.href);
+    url.searchParams.set('lang', lang);
+    history.replaceState(null, '', url);
+    lastSpoken = '';
+    renderControls();
+    render();
+  });
+  $('speech').addEventListener('click', () => {
+    speech = !speech;
+    localStorage.setItem(SPEECH_KEY, speech ? 'on' : 'off');
+    if (!speech) window.speechSynthesis.cancel();
+    lastSpoken = '';
+    renderControls();
+    render();
+  });
+
+  const pairing = { section: $('pair'), form: $('pair-form'), input: $('pair-token'), error: $('pair-error'), where: $('pair-where') };
+  const status = await statusWhenPaired((err) => { show($('prompt'), false); return pair(pairing, err); });
+  show($('prompt'), true);
+  await onStatus(status);
+  render();
+  connectEvents({ status: (st) => void onStatus(st), sale: onSale }, async (up) => {
+    show($('conn'), !up);
+    if (!up) {
+      const answer = await api('GET', '/api/v1/status');
+      if (answer.status === 401) location.reload();
+    }
+  });
+}
+
+void main();
