@@ -85,9 +85,9 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
   app.get('/api/v1/readers/:name/card', async (req: FastifyRequest<{ Params: { name: string } }>) => d.engine.inspect(req.params.name));
 
   app.post('/api/v1/readers/:name/apdu', {
-    schema: { body: { type: 'object', required: ['apdu'], additionalProperties: false, properties: { apdu: { type: 'string', pattern: '^([0-9a-fA-F]{2}){4,65544}$' } } } },
-  }, async (req: FastifyRequest<{ Params: { name: string }; Body: { apdu: string } }>) => {
-    const res = await d.engine.transmitRaw(req.params.name, fromHex(req.body.apdu));
+    schema: { body: { type: 'object', required: ['apdu'], additionalProperties: false, properties: { apdu: { type: 'string', pattern: '^([0-9a-fA-F]{2}){4,65544}$' }, raw: { type: 'boolean' } } } },
+  }, async (req: FastifyRequest<{ Params: { name: string }; Body: { apdu: string; raw?: boolean } }>) => {
+    const res = await d.engine.transmitRaw(req.params.name, fromHex(req.body.apdu), req.body.raw === true);
     return { response: toHex(res), sw: toHex(res.subarray(-2)).toUpperCase() };
   });
 

@@ -74,12 +74,13 @@ export function counterCommands(io: CliIo): Command[] {
   const apdu = common(new Command('apdu').description('send one raw APDU (hex) to the card in a reader, between sales'))
     .argument('<hex>', 'the command APDU, e.g. 00A4040007F0435244504F53')
     .option('--reader <name>', 'the reader (default: the one holding a card)')
-    .action(async (hex: string, o: Common & { reader?: string }) => {
+    .option('--raw', 'return the card\'s first answer as is (do not follow 61xx with GET RESPONSE or 6Cxx with a new Le)')
+    .action(async (hex: string, o: Common & { reader?: string; raw?: boolean }) => {
       const clean = hex.replace(/\s+/g, '');
       if (!/^([0-9a-fA-F]{2}){4,}$/.test(clean)) throw new CardpostError('CLI_USAGE', `"${hex}" is not an APDU in hex`, 'give at least CLA INS P1 P2 as hex, e.g. 00A40400');
       const client = DaemonClient.connect(o.dataDir);
       const reader = await pickReader(client, o.reader);
-      const r = await client.request<{ response: string; sw: string }>('POST', `/api/v1/readers/${encodeURIComponent(reader)}/apdu`, { apdu: clean });
+      const r = await client.request<{ response: string; sw: string }>('POST', `/api/v1/readers/${encodeURIComponent(reader)}/apdu`, { apdu: clean, ...(o.raw ? { raw: true } : {}) });
       if (o.json) return json(io, { reader, ...r });
       io.out(r.response.toUpperCase());
       if (r.sw !== '9000' && !r.sw.startsWith('61')) io.setExitCode(EXIT.NEGATIVE);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { PcscReaderSource, type PcscCardReader } from '../transports/pcsc/pcsc-reader.js';
 import type { ReaderHub } from './reader-hub.js';
 
-const PCSCD_SOCKET = () => process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm';
+const PCSCD_SOCKET = () => process.env.PCSCLITE_CSOCK_NAME || '/run/pcscd/pcscd.comm';
 
 /**
  * Keeps the PC/SC readers in the hub while pcscd comes and goes. pcsclite reports a stopped

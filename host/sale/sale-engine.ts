@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
+import { decodeCommandApdu, encodeResponseApdu, exchange } from '../../protocol/apdu/index.js';
 import { CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
 import { CVM, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import { CardSession, CardSessionError, type ChainHead } from '../session/card-session.js';
@@ -209,12 +210,20 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     });
   }
 
-  /** Send one raw APDU to a reader's card (`cardpost apdu`), between sales. */
-  async transmitRaw(readerName: string, apdu: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Send one APDU to a reader's card (`cardpost apdu`), between sales. By default 61xx and 6Cxx are
+   * followed (GET RESPONSE, Le re-sent) as for every other command; `raw` returns the card's first answer as is.
+   */
+  async transmitRaw(readerName: string, apdu: Uint8Array, raw = false): Promise<Uint8Array> {
     for (const s of this.live.values()) {
       if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
     }
-    return this.o.hub.exclusive(readerName, (reader) => reader.transmit(apdu));
+    const cmd = raw ? undefined : decodeCommandApdu(apdu); // malformed input is refused before the card sees it
+    return this.o.hub.exclusive(readerName, async (reader) => {
+      if (!cmd) return reader.transmit(apdu);
+      const res = await exchange(reader, cmd, { extendedLength: reader.extendedLength });
+      return encodeResponseApdu(res.data, res.sw);
+    });
   }
 
   close(): void {

@@ -98,7 +98,7 @@ export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
 
   static async open(opts: { extendedLength?: boolean } = {}): Promise<PcscReaderSource> {
     // libpcsclite blocks the whole process while it waits for a pcscd that is not there: look first.
-    const socket = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm';
+    const socket = process.env.PCSCLITE_CSOCK_NAME || '/run/pcscd/pcscd.comm';
     if (!existsSync(socket)) {
       throw new TransportError('TRANSPORT_UNAVAILABLE', `the PC/SC service is not running (no ${socket})`,
         'start it: systemctl start pcscd (or run pcscd), then try again');

@@ -1,0 +1,93 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { CARDPOST_BIN } from '../support/cli.js';
+import { spawn } from 'node:child_process';
+import { PcscdEnv, missingPcscParts } from '../support/pcscd.js';
+import { requireSystem } from '../support/system.js';
+import { CounterProcesses } from '../support/counter-processes.js';
+import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+
+/** Run the cardpost CLI against the counter's data dir. */
+function cli(c: CounterProcesses, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CARDPOST_BIN, ...args, '--data-dir', c.dataDir]);
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+describe('daemon end to end through real pcscd + vpcd + simulated card + simulated bank', function () {
+  this.timeout(120_000);
+  let env: PcscdEnv;
+  let c: CounterProcesses;
+
+  before(async function () {
+    requireSystem(this, missingPcscParts(), 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev');
+    env = await PcscdEnv.get();
+    c = await CounterProcesses.create(env, 0);
+    await c.startCard();
+    await c.startDaemon();
+    await c.waitForReader();
+  });
+  after(async () => { await c?.stop(); });
+
+  it('cardpost sale: receipt after the durable store; cardpost queue; cardpost settle; cardpost reconcile', async () => {
+    const sale = await cli(c, ['sale', '--amount', '12.50']);
+    assert.equal(sale.code, 0, sale.stdout + sale.stderr);
+    assert.match(sale.stdout, /receipt: ¥12\.50 paid by card .*record [0-9a-f]{16}:1/);
+    const pin = await cli(c, ['sale', '--amount', '150.00'], '1234\n');
+    assert.equal(pin.code, 0, pin.stdout + pin.stderr);
+    assert.match(pin.stdout, /waiting for the PIN \(3 tries left\)/);
+    const queue = await cli(c, ['queue', '--json']);
+    const q = JSON.parse(queue.stdout) as { records: { recordId: string; status: string }[] };
+    assert.equal(q.records.length, 2, queue.stdout);
+    const settle = await cli(c, ['settle']);
+    assert.equal(settle.code, 0, settle.stdout + settle.stderr);
+    assert.match(settle.stdout, /nothing waiting to settle/);
+    const rec = await cli(c, ['reconcile', '--json']);
+    assert.equal(rec.code, 0, rec.stdout + rec.stderr);
+    const r = JSON.parse(rec.stdout) as { match: boolean; lines: { currency: number; host: { count: number; amount: number } }[] };
+    assert.ok(r.match, `host and bank agree: ${rec.stdout}`);
+    assert.deepEqual(r.lines.map((l) => [l.currency, l.host.count, l.host.amount]), [[156, 2, 16_250]]);
+    const exported = await cli(c, ['queue', 'export']);
+    const ex = JSON.parse(exported.stdout) as { records: { recordId: string; envelope: string; certificate: string }[] };
+    assert.equal(ex.records.length, 2);
+    assert.ok(ex.records.every((x) => x.envelope.length > 100 && x.certificate.length > 100), 'export carries records and certificates');
+  });
+
+  it('cardpost readers, card info and apdu go through the daemon to the PC/SC reader', async () => {
+    const readers = await cli(c, ['readers', '--json']);
+    const list = JSON.parse(readers.stdout) as { name: string; kind: string; cardPresent: boolean }[];
+    assert.ok(list.some((r) => r.name === c.readerName && r.kind === 'pcsc' && r.cardPresent), readers.stdout);
+    const info = await cli(c, ['card', 'info', '--json', '--reader', c.readerName]);
+    assert.equal(info.code, 0, info.stderr);
+    assert.equal((JSON.parse(info.stdout) as { counter: number }).counter, 2);
+    const apdu = await cli(c, ['apdu', '00A404000AF043415244504F535401', '--reader', c.readerName]);
+    assert.equal(apdu.code, 0, apdu.stderr);
+    assert.match(apdu.stdout.trim(), /^[0-9A-F]{22}9000$/, 'SELECT answered in full: 61xx followed by GET RESPONSE');
+    const raw = await cli(c, ['apdu', '00A404000AF043415244504F535401', '--raw', '--reader', c.readerName]);
+    assert.match(raw.stdout.trim(), /^61[0-9A-F]{2}$/, 'with --raw the card\'s first answer comes back as is');
+  });
+
+  it('survives pcscd restarting: the reader comes back and the next sale works', async function () {
+    if (!env.owned) this.skip(); // only a pcscd these tests started may be restarted
+    await env.restart();
+    await c.waitForReader(30_000);
+    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 700 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const done = await c.saleOutcome(res.body.saleId);
+    assert.equal(done?.state, 'done', JSON.stringify(done));
+  });
+
+  it('the token is required and its file is private', async () => {
+    const res = await fetch(c.url + '/api/v1/status');
+    assert.equal(res.status, 401);
+    const mode = (await import('node:fs')).statSync(join(c.dataDir, 'api-token')).mode & 0o777;
+    assert.equal(mode, 0o600);
+    assert.equal(readFileSync(join(c.dataDir, 'api-token'), 'utf8').trim(), c.token);
+  });
+});
