@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Daemon } from '../daemon/daemon.js';
+import { statusBody } from './status.js';
 
 /**
  * Live events for pages and scripts as Server-Sent Events (GET /api/v1/events): `status` first
@@ -40,17 +41,10 @@ export class EventHub {
     });
     reply.raw.write('retry: 2000\n\n');
     this.clients.add(reply);
-    this.write(reply, 'status', this.status());
+    this.write(reply, 'status', statusBody(this.d));
     req.raw.on('close', () => this.clients.delete(reply));
   }
 
-  private status() {
-    const d = this.d;
-    return {
-      terminalId: d.terminalId, merchantId: d.config.merchantId, currency: d.config.currency, settlement: d.worker.status(),
-      unsettled: d.store.unsettled(), counts: d.store.statusCounts(), readers: d.hub.list(), activeSales: d.engine.active(),
-    };
-  }
 
   /** Queue figures come from SQLite; coalesce bursts (a batch of 500) into one event. */
   private queueChanged(): void {

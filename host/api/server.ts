@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Readable } from 'node:stream';
+import { join } from 'node:path';
 import { CardpostError } from '../../protocol/errors.js';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { TransportError } from '../../protocol/transport.js';
@@ -11,6 +12,7 @@ import type { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../daemon/log.js';
 import { SESSION_COOKIE, cookieValue, isLoopbackHost, sessionValue, tokenMatches } from './auth.js';
 import { EventHub } from './events.js';
+import { statusBody } from './status.js';
 import { registerPages } from './pages.js';
 
 export interface ApiServer { url: string; close(): Promise<void> }
@@ -56,7 +58,10 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
     const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
     if (tokenMatches(bearer, token) || tokenMatches(cookieValue(req.headers.cookie, SESSION_COOKIE), session)) return undefined;
     reply.header('WWW-Authenticate', 'Bearer realm="cardpost"');
-    return sendError(reply, 401, 'API_UNAUTHORISED', 'this request needs the daemon\'s API token', `send "Authorization: Bearer <token>" with the token from ${d.config.dataDir}/api-token, or pair the page`);
+    const tokenFile = join(d.config.dataDir, 'api-token');
+    return reply.code(401).send({
+      error: { code: 'API_UNAUTHORISED', message: 'this request needs the daemon\'s API token', hint: `send "Authorization: Bearer <token>" with the token from ${tokenFile}, or pair the page`, tokenFile },
+    });
   });
 
   app.setErrorHandler((err: FastifyError | CardpostError | Error, _req, reply) => {
@@ -75,7 +80,9 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
     schema: { body: { type: 'object', required: ['token'], additionalProperties: false, properties: { token: { type: 'string', maxLength: 200 } } } },
   }, async (req: FastifyRequest<{ Body: { token: string } }>, reply) => {
     if (!tokenMatches(req.body.token.trim(), token)) return sendError(reply, 401, 'PAIRING_REFUSED', 'that is not this daemon\'s token', `copy it from ${d.config.dataDir}/api-token`);
-    reply.header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+    // A year: a customer-display kiosk keeps its pairing across browser restarts; a new token (delete
+    // the api-token file) unpairs every page, since the cookie is derived from the token.
+    reply.header('Set-Cookie', `${SESSION_COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000`);
     return { paired: true };
   });
 
@@ -177,19 +184,5 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
   return {
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
     close: async () => { events.close(); await app.close(); },
-  };
-}
-
-export function statusBody(d: Daemon) {
-  return {
-    terminalId: d.terminalId,
-    merchantId: d.config.merchantId,
-    currency: d.config.currency,
-    settlement: d.worker.status(),
-    unsettled: d.store.unsettled(),
-    counts: d.store.statusCounts(),
-    limits: d.config.limits,
-    readers: d.hub.list(),
-    activeSales: d.engine.active(),
   };
 }

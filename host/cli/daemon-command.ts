@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Command } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
 import { loadConfig } from '../daemon/config.js';
@@ -16,7 +17,13 @@ export function testFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SaleFau
   let f: { killAfterSign?: unknown };
   try { f = JSON.parse(raw) as typeof f; } catch { throw new CardpostError('CLI_USAGE', 'CARDPOST_TEST_FAULTS is not JSON', 'unset it, or give e.g. {"killAfterSign":0.2}'); }
   const p = typeof f.killAfterSign === 'number' ? f.killAfterSign : 0;
-  return p > 0 ? { afterSign: () => { if (Math.random() < p) process.kill(process.pid, 'SIGKILL'); } } : undefined;
+  return p > 0 ? {
+    afterSign: () => {
+      if (Math.random() >= p) return;
+      writeSync(2, 'test fault: SIGKILL after the card signed, before the commit\n');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  } : undefined;
 }
 
 /** Run until SIGINT/SIGTERM, then stop cleanly (the queue needs no flushing: every record is already committed). */

@@ -16,6 +16,9 @@ import { SettlementWorker } from '../settlement/settlement-worker.js';
 import { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import { reconcile, type Reconciliation } from '../settlement/reconcile.js';
 import { startApi, type ApiServer } from '../api/server.js';
+import { SerialTerminal } from '../transports/serial/index.js';
+import { HidKeySource } from '../transports/hid/index.js';
+import { attachSerialTerminal } from './serial-terminals.js';
 import { loadOrCreateToken } from '../api/auth.js';
 import type { DaemonConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -71,7 +74,7 @@ export class Daemon {
     readonly terminalId: string,
     readonly metrics: Registry,
     private readonly pcsc: PcscSupervisor | undefined,
-    private readonly revocations: RevocationKeeper,
+    private readonly detach: (() => void)[],
     private api: ApiServer | undefined,
     private readonly lockFile: string,
   ) {}
@@ -115,7 +118,20 @@ export class Daemon {
       for (const r of o.readers ?? []) hub.add(r.reader, r.kind);
       const pcsc = c.readers.pcsc ? new PcscSupervisor(hub, { extendedLength: c.readers.pcscExtendedLength, log }) : undefined;
       pcsc?.start();
-      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, revocations, undefined, lockFile);
+      const detach: (() => void)[] = [];
+      for (const path of c.readers.serial) {
+        const terminal = new SerialTerminal({ path, hostName: `cardpost ${cred.terminalId}` }).start();
+        const off = attachSerialTerminal({ terminal, hub, engine, log });
+        detach.push(() => { off(); terminal.close(); });
+      }
+      if (c.readers.hid) {
+        // node-hid has no hotplug events: the source polls its device list.
+        const hid = await HidKeySource.open({ pollIntervalMs: 1000 });
+        hid.on('reader', (reader) => hub.add(reader, 'hid-key'));
+        hid.on('error', (e) => log.warn({ err: e.message }, 'HID key error'));
+        detach.push(() => hid.close());
+      }
+      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, undefined, lockFile);
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       worker.start();
@@ -138,6 +154,7 @@ export class Daemon {
     await this.api?.close();
     await this.worker.stop();
     await this.pcsc?.stop();
+    for (const d of this.detach) d();
     this.store.close();
     releaseLock(this.lockFile);
     this.log.info({}, 'daemon stopped');

@@ -457,7 +457,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.o.store.updateSale(sale.snap.saleId, {
       state: sale.snap.state,
       ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
-      ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId } : {}),
+      ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId, paidOnline: sale.snap.receipt.online } : {}),
       ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
     });
     this.emit('sale', { ...sale.snap });
@@ -489,7 +489,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       pinTriesLeft: null, pinOnDevice: false, deadline: null, notice: null,
       receipt: rec ? {
         saleId: row.saleId, recordId: rec.recordId, amount: rec.amount, currency: rec.currency, merchantId: rec.merchantId, terminalId: rec.terminalId,
-        time: rec.recordTime, card: maskCard(rec.cardId), counter: rec.counter, balanceAfter: rec.balanceAfter, pinVerified: rec.cvm === CVM.OFFLINE_PIN, online: rec.status === 'settled' || rec.status === 'duplicate',
+        time: rec.recordTime, card: maskCard(rec.cardId), counter: rec.counter, balanceAfter: rec.balanceAfter, pinVerified: rec.cvm === CVM.OFFLINE_PIN, online: row.paidOnline === 1,
       } : null,
       error: row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : (FINAL_STATES.has(row.state as SaleState) ? null
         : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card signed, its record is recovered the next time the card is used here' }),

@@ -50,6 +50,7 @@ export interface SaleRow {
   reader: string | null;
   state: string;
   recordId: string | null;
+  paidOnline: number | null;
   errorCode: string | null;
   errorText: string | null;
   createdAt: number;
@@ -60,7 +61,7 @@ const RECORD_COLUMNS = `seq, record_id AS recordId, card_id AS cardId, counter, 
   terminal_id AS terminalId, record_time AS recordTime, balance_after AS balanceAfter, cvm, origin, sale_id AS saleId, status, batch_id AS batchId, reason, detail,
   stored_at AS storedAt, settled_at AS settledAt`;
 
-const SALE_COLUMNS = `sale_id AS saleId, request_key AS requestKey, amount, currency, reader, state, record_id AS recordId,
+const SALE_COLUMNS = `sale_id AS saleId, request_key AS requestKey, amount, currency, reader, state, record_id AS recordId, paid_online AS paidOnline,
   error_code AS errorCode, error_text AS errorText, created_at AS createdAt, updated_at AS updatedAt`;
 
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -109,7 +110,7 @@ export class HostStore {
         WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
       insertSale: db.prepare(`INSERT INTO sales (sale_id, request_key, amount, currency, reader, state, created_at, updated_at)
         VALUES (@saleId, @requestKey, @amount, @currency, @reader, @state, @now, @now)`),
-      updateSale: db.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id),
+      updateSale: db.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
         error_code = @errorCode, error_text = @errorText, updated_at = @now WHERE sale_id = @saleId`),
       saleById: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
       saleByKey: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE request_key = ?`),
@@ -292,8 +293,8 @@ export class HostStore {
     return this.s.saleById.get(s.saleId)!;
   }
 
-  updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; errorCode?: string; errorText?: string }): void {
-    this.s.updateSale.run({ saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, now: this.clock() });
+  updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; paidOnline?: boolean; errorCode?: string; errorText?: string }): void {
+    this.s.updateSale.run({ saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, paidOnline: u.paidOnline === undefined ? null : u.paidOnline ? 1 : 0, errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, now: this.clock() });
   }
 
   sale(saleId: string): SaleRow | undefined { return this.s.saleById.get(saleId); }

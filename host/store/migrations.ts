@@ -83,6 +83,7 @@ CREATE TABLE sales (
   reader       TEXT,
   state        TEXT    NOT NULL,
   record_id    TEXT,
+  paid_online  INTEGER,                          -- bank reachable when the receipt was given (1/0)
   error_code   TEXT,
   error_text   TEXT,
   created_at   INTEGER NOT NULL,

@@ -39,7 +39,7 @@ export class CliProcess {
   send(line: string): void { this.child.stdin.write(line + '\n'); }
 
   async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
     return new Promise((resolve) => { this.child.once('exit', (code) => resolve(code)); this.child.kill('SIGTERM'); });
   }
 }

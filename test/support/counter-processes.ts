@@ -56,7 +56,8 @@ export class CounterProcesses {
   async startDaemon(env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
     const d = new CliProcess(['daemon', '--config', join(this.dir, 'daemon.json')], env);
     this.daemon = d;
-    await d.waitFor(/cardpost daemon for terminal/, 30_000);
+    const died = new Promise<never>((_, reject) => d.child.once('exit', (code, signal) => reject(new Error(`daemon exited during start (${signal ?? code}): ${d.lines.join('\n')}`))));
+    await Promise.race([d.waitFor(/cardpost daemon for terminal/, 30_000), died]);
     const info = JSON.parse(readFileSync(join(this.dataDir, 'daemon.json'), 'utf8')) as { url: string };
     this.url = info.url;
     this.token = readFileSync(join(this.dataDir, 'api-token'), 'utf8').trim();
@@ -73,9 +74,9 @@ export class CounterProcesses {
     }
   }
 
-  /** SIGKILL the daemon: no clean-up of any kind runs. */
-  async kill9(): Promise<void> {
-    const d = this.daemon;
+  /** SIGKILL the daemon (or that one daemon process): no clean-up of any kind runs. */
+  async kill9(target?: CliProcess): Promise<void> {
+    const d = target ?? this.daemon;
     if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
     await new Promise<void>((resolve) => { d.child.once('exit', () => resolve()); d.child.kill('SIGKILL'); });
   }

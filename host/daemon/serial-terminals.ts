@@ -1,0 +1,78 @@
+import type { SaleRequest, SerialTerminal } from '../transports/serial/index.js';
+import type { ReaderHub } from '../readers/reader-hub.js';
+import type { SaleEngine } from '../sale/sale-engine.js';
+import type { Receipt, SaleSnapshot, SaleState } from '../sale/sale-types.js';
+import { CardpostError } from '../../protocol/errors.js';
+import { formatMoney } from '../cli/format.js';
+import type { Logger } from './log.js';
+
+/** Card answers that mean "this card cannot pay this", as opposed to a failure of the counter. */
+const DECLINES = /^CARD_(INSUFFICIENT_FUNDS|OVER_TRANSACTION_LIMIT|OFFLINE_|CURRENCY_MISMATCH|PIN_BLOCKED|TERMINATED|REVOKED|EXPIRED|UNKNOWN_ISSUER|BLANK|CERT_MISMATCH|COUNTER_EXHAUSTED)/;
+
+const PROGRESS: Partial<Record<SaleState, 'insert-card' | 'enter-pin' | 'processing'>> = {
+  waiting_card: 'insert-card', pin: 'enter-pin', reading_card: 'processing', signing: 'processing',
+};
+
+export function receiptLines(r: Receipt): string[] {
+  return [
+    `Merchant ${r.merchantId}`, `Terminal ${r.terminalId}`, new Date(r.time * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+    `Card ${r.card}`, `Amount ${formatMoney(r.amount, r.currency)}`, r.pinVerified ? 'PIN verified' : 'No PIN',
+    `Balance ${formatMoney(r.balanceAfter, r.currency)}`, `Record ${r.recordId}`,
+    r.online ? 'Paid' : 'Paid - settles when back online',
+  ];
+}
+
+/**
+ * A serial POS terminal plugged into the daemon: its slot becomes a reader (the PIN goes to its own
+ * pad), and a sale keyed on it runs through the same sale engine. The sale's request key is the
+ * terminal's (serial, requestId), stored with the sale, so a request the terminal re-sends after a
+ * daemon restart finds the sale it started instead of charging again.
+ */
+export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderHub; engine: SaleEngine; log: Logger }): () => void {
+  const { terminal, hub, engine, log } = o;
+  hub.add(terminal.cardReader, 'serial-terminal');
+  const onSale = (req: SaleRequest) => void serveSale(req).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'terminal sale failed'));
+  const serveSale = async (req: SaleRequest) => {
+    let sale: SaleSnapshot;
+    try {
+      sale = engine.start({ amount: req.amount, currency: req.currency, reader: terminal.cardReader.name, requestKey: `terminal:${req.terminalSerial}:${req.requestId}` });
+    } catch (e) {
+      const err = e instanceof CardpostError ? e : undefined;
+      req.respond({ outcome: 'declined', message: (err?.message ?? 'sale refused').slice(0, 60) });
+      return;
+    }
+    const final = await new Promise<SaleSnapshot>((resolve) => {
+      const onUpdate = (s: SaleSnapshot) => {
+        if (s.saleId !== sale.saleId) return;
+        const progress = PROGRESS[s.state];
+        if (progress) void req.status(progress).catch(() => undefined);
+        if (['done', 'cancelled', 'timed_out', 'failed'].includes(s.state)) { engine.off('sale', onUpdate); resolve(s); }
+      };
+      engine.on('sale', onUpdate);
+      req.signal.addEventListener('abort', () => { try { engine.cancel(sale.saleId); } catch { /* signing: it finishes */ } }, { once: true });
+      onUpdate(engine.get(sale.saleId) ?? sale);
+    });
+    if (final.state === 'done' && final.receipt) {
+      req.respond({ outcome: 'approved', message: `Paid ${formatMoney(final.receipt.amount, final.receipt.currency)}`, receiptId: final.receipt.recordId, receipt: receiptLines(final.receipt) });
+    } else if (final.state === 'cancelled' || final.state === 'timed_out') {
+      req.respond({ outcome: 'cancelled', message: final.state === 'timed_out' ? 'Timed out' : 'Cancelled' });
+    } else {
+      const code = final.error?.code ?? 'FAILED';
+      req.respond({ outcome: DECLINES.test(code) ? 'declined' : 'failed', message: (final.error?.message ?? code).slice(0, 60) });
+    }
+  };
+  const onConnected = () => log.info({ terminal: terminal.cardReader.name, info: terminal.info }, 'serial terminal connected');
+  const onDisconnected = (e: Error) => log.warn({ terminal: terminal.cardReader.name, err: e.message }, 'serial terminal disconnected');
+  const onWarning = (w: string) => log.warn({ terminal: terminal.cardReader.name }, w);
+  terminal.on('saleRequest', onSale);
+  terminal.on('connected', onConnected);
+  terminal.on('disconnected', onDisconnected);
+  terminal.on('warning', onWarning);
+  return () => {
+    terminal.off('saleRequest', onSale);
+    terminal.off('connected', onConnected);
+    terminal.off('disconnected', onDisconnected);
+    terminal.off('warning', onWarning);
+    hub.remove(terminal.cardReader.name);
+  };
+}

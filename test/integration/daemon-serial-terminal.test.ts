@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SimTerminal } from '../../device-sim/terminal/index.js';
+import { DaemonFixture, FIXTURE_PIN } from '../support/daemon-fixture.js';
+import { startPtyPair, socatPath, type PtyPair } from '../support/pty-pair.js';
+import { requireSystem } from '../support/system.js';
+
+/**
+ * Issue 5 through the daemon: a serial POS terminal (simulated, on the other end of a real socat pty
+ * pair) keys a sale; the daemon runs it with the card in the terminal's slot and the PIN on the
+ * terminal's pad, stores the record, and the terminal prints the receipt.
+ */
+describe('daemon with a serial POS terminal over a real pty pair', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let pty: PtyPair;
+  let f: DaemonFixture;
+  let sim: SimTerminal;
+
+  before(function () { requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat'); });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-term-'));
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
+    f = await DaemonFixture.start({ insert: false, config: { readers: { pcsc: false, serial: [join(dir, 'host')] } } });
+    sim = new SimTerminal({ path: join(dir, 'term'), serial: 'SIM-7', printerFile: join(dir, 'receipts.txt') }).start();
+    sim.insert(f.applet);
+  });
+  afterEach(async () => {
+    await sim?.stop();
+    await f?.stop();
+    await pty?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a sale keyed on the terminal, PIN on its pad, card in its slot: stored by the host, receipt printed by the terminal', async () => {
+    const reader = `serial terminal ${join(dir, 'host')}`;
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) {
+      assert.ok(i < 100, 'the terminal\'s slot appears as a reader with the card');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    sim.pressPin('9999', FIXTURE_PIN); // one wrong try, then the right PIN, typed on the terminal
+    const result = await sim.sale(15_000);
+    assert.equal(result.type, 'SALE_RESULT', JSON.stringify(result));
+    assert.equal((result as { outcome: string }).outcome, 'approved', JSON.stringify(result));
+    const recordId = (result as { receiptId?: string }).receiptId!;
+    assert.equal(recordId, `${f.cardId}:1`);
+    const stored = f.daemon.store.record(recordId);
+    assert.ok(stored, 'the host stored the record');
+    assert.equal(stored.amount, 15_000);
+    assert.equal(stored.cvm, 1, 'the card verified the PIN');
+    assert.ok(existsSync(join(dir, 'receipts.txt')), 'the terminal printed');
+    const printed = readFileSync(join(dir, 'receipts.txt'), 'utf8');
+    assert.match(printed, new RegExp(`Record ${recordId}`));
+    assert.match(printed, /PIN verified/);
+    const sale = f.daemon.store.recentSales(1)[0]!;
+    assert.equal(sale.requestKey?.startsWith('terminal:SIM-7:'), true, 'the sale is keyed on the terminal\'s request id');
+  });
+
+  it('the same request re-sent after a daemon restart is answered from the stored sale, not charged again', async () => {
+    const reader = `serial terminal ${join(dir, 'host')}`;
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 100, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    const first = await sim.sale(500);
+    assert.equal((first as { outcome?: string }).outcome, 'approved');
+    const key = f.daemon.store.recentSales(1)[0]!.requestKey!;
+    await f.restart();
+    // What the terminal would do after losing the answer: the same request id again (engine level, as the link's cache is gone).
+    const again = f.daemon.engine.start({ amount: 500, currency: 156, requestKey: key });
+    assert.equal(again.state, 'done');
+    assert.equal(again.receipt?.recordId, `${f.cardId}:1`);
+    assert.equal(f.daemon.store.statusCounts().pending.count + f.daemon.store.statusCounts().settled.count + f.daemon.store.statusCounts().sending.count, 1, 'one record only');
+  });
+});
