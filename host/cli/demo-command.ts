@@ -52,7 +52,8 @@ export function demoCommand(io: CliIo): Command {
       reader.insert(applet);
 
       io.out(`cardpost demo is running (state in ${dir})`);
-      io.out(`  daemon API   ${daemon.url}   token: ${join(dir, 'api-token')}`);
+      io.out(`  counter page ${daemon.url}/            customer display ${daemon.url}/customer`);
+      io.out(`  daemon API   ${daemon.url}/api/v1   token (also pairs the pages): ${join(dir, 'api-token')}`);
       io.out(`  bank (sim)   ${bankUrl}`);
       io.out(`  card (sim)   ${made.cardId} in "${reader.name}", PIN ${DEMO_PIN}${made.puk ? `, PUK ${made.puk}` : ''} (simulated card: printed for QA)`);
       io.out('');
