@@ -162,13 +162,11 @@ export class HostStore {
   storeRecord(record: SignedTxnRecord, o: { origin: RecordOrigin; saleId?: string }): { recordId: string; seq: number; already: boolean } {
     const id = recordId(record);
     const cardId = toHex(record.cardId);
-    return this.db.transaction(() => {
+    const out = this.db.transaction((): { recordId: string; seq: number; already: boolean } | { forkOf: string } => {
       const existing = this.s.recordById.get(id);
       if (existing) {
         if (toHex(u8(existing.hash)) === toHex(record.hash)) return { recordId: id, seq: existing.seq, already: true };
-        this.auditNow('record-fork', id, { stored: toHex(u8(existing.hash)), offered: toHex(record.hash), envelope: b64url(record.envelope) });
-        throw new StoreError('RECORD_FORK', `card ${cardId} signed two different records with counter ${record.counter}`,
-          'do not accept this card again; both records are kept for the bank and the issuer');
+        return { forkOf: toHex(u8(existing.hash)) };
       }
       const now = this.clock();
       const info = this.s.insertRecord.run({
@@ -181,6 +179,13 @@ export class HostStore {
       this.auditNow(o.origin === 'sale' ? 'record-stored' : 'record-recovered', id, { amount: record.amount, currency: record.currency, saleId: o.saleId ?? null });
       return { recordId: id, seq: Number(info.lastInsertRowid), already: false };
     }).immediate();
+    if ('forkOf' in out) {
+      // The evidence is written after the transaction: a throw inside it would roll the audit row back.
+      this.auditNow('record-fork', id, { stored: out.forkOf, offered: toHex(record.hash), envelope: b64url(record.envelope) });
+      throw new StoreError('RECORD_FORK', `card ${cardId} signed two different records with counter ${record.counter}`,
+        'do not accept this card again; both records are kept for the bank and the issuer');
+    }
+    return out;
   }
 
   /** The highest counter of a card among the records stored here (not heads passed over). */
