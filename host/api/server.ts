@@ -19,7 +19,7 @@ export interface ApiServer { url: string; close(): Promise<void> }
 
 const STATUSES: readonly RecordStatus[] = ['pending', 'sending', 'settled', 'duplicate', 'rejected'];
 
-const NOT_FOUND_CODES = new Set(['SALE_NOT_FOUND', 'RECORD_NOT_FOUND']);
+const NOT_FOUND_CODES = new Set(['SALE_NOT_FOUND', 'RECORD_NOT_FOUND', 'READER_UNKNOWN']);
 const CONFLICT_CODES = new Set(['SALE_IN_PROGRESS', 'READER_BUSY', 'SALE_NOT_ASKING_PIN', 'SALE_CANNOT_CANCEL', 'SALE_KEY_REUSED', 'PIN_ON_DEVICE']);
 
 /** HTTP status for one of our errors: refusals are 4xx, the machine failing is 5xx. */
@@ -46,7 +46,13 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
 export async function startApi(o: { daemon: Daemon; token: string; host: string; port: number; log: Logger }): Promise<ApiServer> {
   const { daemon: d, token } = o;
   const session = sessionValue(token);
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true });
+  const app: FastifyInstance = Fastify({
+    logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true,
+    // Errors of fastify's own router (bad percent-encoding, over-long parameters) in our error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply as unknown as FastifyReply, 400, 'REQUEST_INVALID', `the request could not be routed: ${err.message}`, 'check the URL; see docs/host-api.md');
+    },
+  });
   const events = new EventHub(d);
 
   app.addHook('onRequest', async (req, reply) => {
@@ -158,7 +164,7 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
 
   app.get('/api/v1/settlement', async () => ({ ...d.worker.status(), counts: d.store.statusCounts(), unsettled: d.store.unsettled() }));
   app.post('/api/v1/settlement', async (_req, reply) => {
-    d.worker.poke();
+    d.settleNow();
     return reply.code(202).send({ ...d.worker.status(), counts: d.store.statusCounts(), unsettled: d.store.unsettled() });
   });
 

@@ -75,6 +75,7 @@ export class Daemon {
     readonly metrics: Registry,
     private readonly pcsc: PcscSupervisor | undefined,
     private readonly detach: (() => void)[],
+    private readonly revocations: RevocationKeeper,
     private api: ApiServer | undefined,
     private readonly lockFile: string,
   ) {}
@@ -131,7 +132,7 @@ export class Daemon {
         hid.on('error', (e) => log.warn({ err: e.message }, 'HID key error'));
         detach.push(() => hid.close());
       }
-      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, undefined, lockFile);
+      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, revocations, undefined, lockFile);
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       worker.start();
@@ -149,6 +150,12 @@ export class Daemon {
 
   reconcile(date: string): Promise<Reconciliation> { return reconcile(this.store, this.bank, date); }
 
+  /** "Settle now": skip the backoff, and fetch the revocation list too while the bank is there. */
+  settleNow(): void {
+    this.worker.poke();
+    void this.revocations.refresh({ force: true });
+  }
+
   async stop(): Promise<void> {
     this.engine.close();
     await this.api?.close();
@@ -161,11 +168,18 @@ export class Daemon {
   }
 }
 
+/** Lock files this process holds (a second Daemon in the same process must be refused too). */
+const HELD = new Set<string>();
+
 /** One daemon per data directory. A file left by a killed daemon (its pid gone) is taken over. */
 function takeLock(file: string): void {
+  if (HELD.has(file)) {
+    throw new DaemonError('DAEMON_RUNNING', `a cardpost daemon in this process already uses ${file.replace(/\/[^/]+$/, '')}`, 'stop it first, or give this one another data directory');
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, JSON.stringify({ pid: process.pid, url: '', starting: true }) + '\n', { flag: 'wx', mode: 0o600 });
+      HELD.add(file);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -180,6 +194,7 @@ function takeLock(file: string): void {
 }
 
 function releaseLock(file: string): void {
+  if (!HELD.delete(file)) return;
   if (readPid(file) === process.pid) { try { unlinkSync(file); } catch { /* already gone */ } }
 }
 

@@ -35,7 +35,10 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderH
   const serveSale = async (req: SaleRequest) => {
     let sale: SaleSnapshot;
     try {
-      sale = engine.start({ amount: req.amount, currency: req.currency, reader: terminal.cardReader.name, requestKey: `terminal:${req.terminalSerial}:${req.requestId}` });
+      // A sale keyed before the HELLO/INFO exchange finished carries no serial yet: wait for it, since
+      // the serial is half of the durable key that keeps a re-sent request from charging twice.
+      const serial = req.terminalSerial || (await terminal.whenConnected(10_000)).serial;
+      sale = engine.start({ amount: req.amount, currency: req.currency, reader: terminal.cardReader.name, requestKey: `terminal:${serial}:${req.requestId}` });
     } catch (e) {
       const err = e instanceof CardpostError ? e : undefined;
       req.respond({ outcome: 'declined', message: (err?.message ?? 'sale refused').slice(0, 60) });

@@ -119,9 +119,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (!Number.isInteger(currency) || currency < 1 || currency > 999) {
       throw new SaleRefusedError('SALE_CURRENCY_INVALID', `currency must be an ISO 4217 numeric code, got ${currency}`, 'use e.g. 156 (CNY)');
     }
-    if (req.reader !== undefined && !this.o.hub.get(req.reader)) {
-      throw new SaleRefusedError('READER_UNKNOWN', `no reader named "${req.reader}"`, 'list the readers with `cardpost readers`');
-    }
+    if (req.reader !== undefined) this.mustKnowReader(req.reader);
     for (const s of this.live.values()) {
       if (req.reader === undefined || s.snap.reader === null || s.snap.reader === req.reader) {
         throw new SaleRefusedError('SALE_IN_PROGRESS', `sale ${s.snap.saleId} is still ${s.snap.state.replace('_', ' ')}`, 'finish or cancel it first');
@@ -130,13 +128,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     const now = this.clock();
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
     const saleId = randomUUID();
-    this.o.store.createSale({ saleId, amount: req.amount, currency, state: 'waiting_card', ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
+    const nonce = Uint8Array.from(randomBytes(HOST_NONCE_LENGTH));
+    this.o.store.createSale({ saleId, hostNonce: nonce, amount: req.amount, currency, state: 'waiting_card', ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
     const sale: LiveSale = {
       snap: {
         saleId, requestKey: req.requestKey ?? null, amount: req.amount, currency, reader: req.reader ?? null, state: 'waiting_card',
         pinTriesLeft: null, pinOnDevice: false, deadline: null, notice: null, receipt: null, error: null, createdAt: now, updatedAt: now,
       },
-      nonce: Uint8Array.from(randomBytes(HOST_NONCE_LENGTH)),
+      nonce,
       time: Math.floor(now / 1000),
       abort: new AbortController(),
       timer: undefined,
@@ -196,6 +195,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   /** Read a card (GET_INFO) with journal recovery, outside any sale (`cardpost card info`). */
   async inspect(readerName: string): Promise<CardSummary> {
+    this.mustKnowReader(readerName);
     for (const s of this.live.values()) {
       if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
     }
@@ -215,6 +215,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * followed (GET RESPONSE, Le re-sent) as for every other command; `raw` returns the card's first answer as is.
    */
   async transmitRaw(readerName: string, apdu: Uint8Array, raw = false): Promise<Uint8Array> {
+    this.mustKnowReader(readerName);
     for (const s of this.live.values()) {
       if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
     }
@@ -328,7 +329,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       }
       for (const r of records) {
         if (r.terminalId !== this.o.terminalId) { store.passOver(r); continue; } // another counter settles it
-        const saleId = sale && toHex(r.hostNonce) === toHex(sale.nonce) ? sale.snap.saleId : undefined;
+        const isMine = sale !== null && toHex(r.hostNonce) === toHex(sale.nonce);
+        // A record of an earlier sale that never finished here (daemon killed, card pulled and not
+        // brought back): it finds that sale by its nonce, and the sale is marked paid after all.
+        const earlier = isMine ? undefined : store.saleByNonce(r.hostNonce);
+        const saleId = isMine ? sale.snap.saleId : earlier?.saleId;
         const res = store.storeRecord(r, { origin: 'recovered', ...(saleId ? { saleId } : {}) });
         if (!res.already) {
           recovered.push(r);
@@ -336,7 +341,12 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           this.emit('recovered', { recordId: res.recordId, cardId, saleId: saleId ?? null });
           this.emit('stored', { recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
         }
-        if (saleId) mine = r;
+        if (earlier && earlier.state !== 'done' && !this.live.has(earlier.saleId)) {
+          store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: false, errorCode: 'RECOVERED', errorText: 'paid: the record came back from the card\'s journal after the sale was interrupted' });
+          const snap = this.get(earlier.saleId);
+          if (snap) this.emit('sale', snap);
+        }
+        if (isMine) mine = r;
       }
       head = store.cardHead(cardId);
     }
@@ -468,6 +478,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     sale.timer = undefined;
   }
 
+  private mustKnowReader(name: string): void {
+    if (!this.o.hub.get(name)) throw new SaleRefusedError('READER_UNKNOWN', `no reader named "${name}" is connected`, 'list the readers with `cardpost readers`');
+  }
+
   private mustLive(saleId: string): LiveSale {
     const s = this.live.get(saleId);
     if (!s) throw new SaleRefusedError('SALE_NOT_FOUND', `no sale ${saleId} in progress`, 'start a new sale');
@@ -486,12 +500,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       saleId: row.saleId, requestKey: row.requestKey, amount: row.amount, currency: row.currency, reader: row.reader,
       // A sale that was live when the daemon stopped did not finish here; its record, if signed, comes back by recovery.
       state: FINAL_STATES.has(row.state as SaleState) ? row.state as SaleState : 'failed',
-      pinTriesLeft: null, pinOnDevice: false, deadline: null, notice: null,
+      pinTriesLeft: null, pinOnDevice: false, deadline: null,
+      // A sale completed by journal recovery keeps why as a notice, not an error.
+      notice: row.state === 'done' && row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : null,
       receipt: rec ? {
         saleId: row.saleId, recordId: rec.recordId, amount: rec.amount, currency: rec.currency, merchantId: rec.merchantId, terminalId: rec.terminalId,
         time: rec.recordTime, card: maskCard(rec.cardId), counter: rec.counter, balanceAfter: rec.balanceAfter, pinVerified: rec.cvm === CVM.OFFLINE_PIN, online: row.paidOnline === 1,
       } : null,
-      error: row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : (FINAL_STATES.has(row.state as SaleState) ? null
+      error: row.errorCode && row.state !== 'done' ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : (FINAL_STATES.has(row.state as SaleState) ? null
         : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card signed, its record is recovered the next time the card is used here' }),
       createdAt: row.createdAt, updatedAt: row.updatedAt,
     };

@@ -32,9 +32,11 @@ export class RevocationKeeper {
     }
   }
 
-  refresh(): Promise<void> {
+  /** Fetch the list if the last fetch is older than minIntervalMs (or now, with `force`). */
+  refresh(o: { force?: boolean } = {}): Promise<void> {
     if (!this.o.authority) return Promise.resolve(); // nothing to verify it with: do not trust an unsigned copy
-    if (this.inFlight || Date.now() - this.lastFetch < (this.o.minIntervalMs ?? 60_000)) return this.inFlight ?? Promise.resolve();
+    if (this.inFlight) return this.inFlight;
+    if (!o.force && Date.now() - this.lastFetch < (this.o.minIntervalMs ?? 60_000)) return Promise.resolve();
     this.lastFetch = Date.now();
     this.inFlight = (async () => {
       try {

@@ -108,8 +108,9 @@ export class HostStore {
       answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
       settledTotals: db.prepare<[number, number], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
         WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
-      insertSale: db.prepare(`INSERT INTO sales (sale_id, request_key, amount, currency, reader, state, created_at, updated_at)
-        VALUES (@saleId, @requestKey, @amount, @currency, @reader, @state, @now, @now)`),
+      insertSale: db.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, created_at, updated_at)
+        VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @now, @now)`),
+      saleByNonce: db.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
       updateSale: db.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
         error_code = @errorCode, error_text = @errorText, updated_at = @now WHERE sale_id = @saleId`),
       saleById: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
@@ -292,9 +293,9 @@ export class HostStore {
 
   // ------------------------------------------------------------------ sales
 
-  createSale(s: { saleId: string; requestKey?: string; amount: number; currency: number; reader?: string; state: string }): SaleRow {
+  createSale(s: { saleId: string; requestKey?: string; hostNonce: Uint8Array; amount: number; currency: number; reader?: string; state: string }): SaleRow {
     const now = this.clock();
-    this.s.insertSale.run({ saleId: s.saleId, requestKey: s.requestKey ?? null, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state, now });
+    this.s.insertSale.run({ saleId: s.saleId, requestKey: s.requestKey ?? null, hostNonce: s.hostNonce, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state, now });
     return this.s.saleById.get(s.saleId)!;
   }
 
@@ -303,6 +304,8 @@ export class HostStore {
   }
 
   sale(saleId: string): SaleRow | undefined { return this.s.saleById.get(saleId); }
+  /** The sale that asked the card to sign with this nonce (a recovered record finds its sale). */
+  saleByNonce(hostNonce: Uint8Array): SaleRow | undefined { return this.s.saleByNonce.get(hostNonce); }
   saleByRequestKey(key: string): SaleRow | undefined { return this.s.saleByKey.get(key); }
   recentSales(limit = 50): SaleRow[] { return this.s.recentSales.all(Math.min(limit, 500)); }
 

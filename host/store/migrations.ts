@@ -78,6 +78,7 @@ CREATE INDEX batches_in_flight ON batches (state, created_at);
 CREATE TABLE sales (
   sale_id      TEXT    PRIMARY KEY,
   request_key  TEXT    UNIQUE,                   -- the caller's idempotency key, if any
+  host_nonce   BLOB    NOT NULL UNIQUE,          -- what the card signs: ties a recovered record to its sale
   amount       INTEGER NOT NULL,
   currency     INTEGER NOT NULL,
   reader       TEXT,

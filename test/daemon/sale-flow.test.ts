@@ -25,3 +25,33 @@ describe('daemon: the sale flow (in-process card, real SQLite, real HTTP)', func
     assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['waiting_card', 'reading_card', 'signing', 'stored', 'done']);
   });
 });
+
+describe('daemon: a sale interrupted after the card signed is completed by journal recovery', function () {
+  this.timeout(30_000);
+  it('the record comes back from the card at its next use, and the interrupted sale is marked paid', async () => {
+    let crash = true;
+    const f = await DaemonFixture.start({ faults: { afterSign: () => { if (crash) throw new Error('simulated crash before the commit'); } } });
+    try {
+      const res = await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 990 });
+      const failed = await f.waitForSale(res.body.saleId);
+      assert.equal(failed.state, 'failed', 'no receipt: the record never reached the database');
+      assert.equal(f.daemon.store.statusCounts().pending.count, 0);
+      crash = false;
+      await f.restart();
+      // The restarted daemon meets the card in its reader: that card session alone recovers the record.
+      for (let i = 0; !f.daemon.store.record(`${f.cardId}:1`); i++) {
+        assert.ok(i < 200, 'recovered at the card session that follows the restart');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const sale = await f.api<SaleSnapshot>('GET', `/api/v1/sales/${res.body.saleId}`);
+      assert.equal(sale.body.state, 'done', JSON.stringify(sale.body));
+      assert.equal(sale.body.receipt?.recordId, `${f.cardId}:1`);
+      assert.equal(sale.body.notice?.code, 'RECOVERED');
+      const rec = f.daemon.store.record(`${f.cardId}:1`)!;
+      assert.equal(rec.origin, 'recovered');
+      assert.equal(rec.saleId, res.body.saleId);
+    } finally {
+      await f.stop();
+    }
+  });
+});

@@ -16,7 +16,7 @@ const TERMINAL = 'T-TEST-01';
 const today = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
 
 describe('daemon: settlement to the simulated bank (real HTTP, faults)', function () {
-  this.timeout(40_000);
+  this.timeout(90_000);
   let f: DaemonFixture | undefined;
   afterEach(async () => { await f?.stop(); f = undefined; });
 
@@ -44,7 +44,7 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     storeAll(store, records);
     fx.daemon.worker.poke();
 
-    await until(() => store.statusCounts().settled.count >= 100, 'a third settled under faults');
+    await until(() => store.statusCounts().settled.count >= 100, 'a third settled under faults', 25_000);
     fx.bank.setFaults({ down: true });
     await until(() => statuses.some((s) => !s.online), 'the worker to notice the bank is down', 10_000);
     await sleep(600);

@@ -55,7 +55,7 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     assert.match(printed, new RegExp(`Record ${recordId}`));
     assert.match(printed, /PIN verified/);
     const sale = f.daemon.store.recentSales(1)[0]!;
-    assert.equal(sale.requestKey?.startsWith('terminal:SIM-7:'), true, 'the sale is keyed on the terminal\'s request id');
+    assert.equal(sale.requestKey?.startsWith('terminal:SIM-7:'), true, `the sale is keyed on the terminal's request id: ${JSON.stringify(f.daemon.store.recentSales(5))}`);
   });
 
   it('the same request re-sent after a daemon restart is answered from the stored sale, not charged again', async () => {
