@@ -16,6 +16,8 @@ import { readLifecycle, readPinRetries } from './card-state.js';
 export interface AppletOptions {
   /** Accept extended-length APDUs (a reader that cannot send them makes the host chain instead). */
   extendedLength?: boolean;
+  /** Transmission protocols the ATR offers (default T=0 and T=1). */
+  atrProtocols?: 'T0+T1' | 'T0';
   /** Largest `command || CBOR` message, and largest response, in bytes. */
   maxMessageSize?: number;
   /** Records kept for READ_JOURNAL. */
@@ -23,8 +25,15 @@ export interface AppletOptions {
 }
 
 /** ATR for T=1: TS 3B, T0 88 (TD1 follows, 8 historical bytes), TD1 80, TD2 01 (T=1), "CARDPOST", TCK. */
-export function cardAtr(): Uint8Array {
-  const body = [0x88, 0x80, 0x01, ...new TextEncoder().encode('CARDPOST')];
+/**
+ * The answer-to-reset: historical bytes "CARDPOST", offering T=0 and T=1 (TD1 = 80: T=0, TD2 = 01:
+ * T=1, then TCK), or T=0 alone (T0 = 08: no interface bytes, so T=0 by default and no TCK), to
+ * exercise both transmission protocols through pcscd.
+ */
+export function cardAtr(protocols: 'T0+T1' | 'T0' = 'T0+T1'): Uint8Array {
+  const hist = [...new TextEncoder().encode('CARDPOST')];
+  if (protocols === 'T0') return Uint8Array.from([0x3b, 0x08, ...hist]);
+  const body = [0x88, 0x80, 0x01, ...hist];
   const tck = body.reduce((a, b) => a ^ b, 0);
   return Uint8Array.from([0x3b, ...body, tck]);
 }
@@ -41,6 +50,7 @@ const sw = (code: number) => encodeResponseApdu(new Uint8Array(0), code);
  */
 export class CardApplet {
   readonly extendedLength: boolean;
+  readonly atrProtocols: 'T0+T1' | 'T0';
   readonly maxMessageSize: number;
   readonly journalCapacity: number;
 
@@ -52,6 +62,7 @@ export class CardApplet {
 
   constructor(readonly nvm: Nvm, opts: AppletOptions = {}) {
     this.extendedLength = opts.extendedLength ?? true;
+    this.atrProtocols = opts.atrProtocols ?? 'T0+T1';
     this.maxMessageSize = opts.maxMessageSize ?? 2048;
     this.journalCapacity = opts.journalCapacity ?? 32;
     this.chain = new ChainAssembler(this.maxMessageSize);
@@ -62,7 +73,7 @@ export class CardApplet {
     });
   }
 
-  atr(): Uint8Array { return cardAtr(); }
+  atr(): Uint8Array { return cardAtr(this.atrProtocols); }
 
   powerOn(): void { this.powered = true; this.clearSession(); }
   powerOff(): void { this.powered = false; this.clearSession(); }

@@ -60,16 +60,17 @@ export function simCommand(io: CliIo): Command {
     .option('--balance <amount>', 'top-up for cards personalised here', '500.00')
     .option('--currency <code>', 'purse currency', 'CNY')
     .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
+    .option('--t0', 'the answer-to-reset offers T=0 only (default: T=0 and T=1)')
     .option('--removed', 'start with the cards out of the reader')
     .option('--blank-for <dir>', 'leave cards blank but bound at the factory to this issuer: only its CA can personalise them')
-    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; blankFor?: string; pin: string; balance: string; currency: string; extended: boolean; removed?: boolean }) => {
+    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; blankFor?: string; pin: string; balance: string; currency: string; extended: boolean; t0?: boolean; removed?: boolean }) => {
       if (opts.issuer && opts.blankFor) throw new CardpostError('CLI_USAGE', '--issuer personalises cards, --blank-for leaves them blank', 'give one of them');
       const count = Math.max(opts.vpcd.length, opts.state.length, 1);
       if (opts.state.length > 1 && opts.state.length !== count) throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
       const links: VpcdLink[] = [];
       for (let i = 0; i < count; i++) {
         const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
-        const applet = openSimCard(opts.state[i], { extendedLength: opts.extended });
+        const applet = openSimCard(opts.state[i], { extendedLength: opts.extended, atrProtocols: opts.t0 ? 'T0' : 'T0+T1' });
         let label = 'blank card';
         if (opts.blankFor) {
           manufactureFor(applet, openIssuerDir(opts.blankFor).ca.certificate.envelope);

@@ -83,6 +83,30 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(done?.state, 'done', JSON.stringify(done));
   });
 
+  it('a card whose answer-to-reset offers only T=0, refusing extended APDUs: a PIN sale works the same', async () => {
+    await c.card!.stop();
+    for (let i = 0; ; i++) {
+      const r = await c.api<{ readers: { name: string; cardPresent: boolean }[] }>('GET', '/api/v1/readers');
+      if (!r.body.readers.some((x) => x.name === c.readerName && x.cardPresent)) break;
+      assert.ok(i < 100, 'the daemon sees the card leave');
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await new Promise((res) => setTimeout(res, 1500)); // pcscd 1.9.9 + vpcd: let the slot settle (architecture.md §7)
+    await c.startCard('5000.00', ['--t0', '--no-extended']);
+    await c.waitForReader(30_000);
+    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 15_000 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    for (let i = 0; (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${res.body.saleId}`)).body.state !== 'pin'; i++) {
+      assert.ok(i < 200, 'the sale asks for the PIN');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await c.api('POST', `/api/v1/sales/${res.body.saleId}/pin`, { pin: '1234' })).status, 202);
+    const done = await c.saleOutcome(res.body.saleId);
+    assert.equal(done?.state, 'done', JSON.stringify(done));
+    assert.equal(done?.receipt?.pinVerified, true);
+    if (env.owned) assert.match(readFileSync(env.logFile, 'utf8'), /Card ATR: 3B 08 43 41 52 44 50 4F 53 54/, 'pcscd saw the T=0-only ATR');
+  });
+
   it('the token is required and its file is private', async () => {
     const res = await fetch(c.url + '/api/v1/status');
     assert.equal(res.status, 401);

@@ -47,9 +47,9 @@ export class CounterProcesses {
   get dataDir(): string { return join(this.dir, 'data'); }
 
   /** The simulated card on vpcd slot `slot`, personalised by this issuer (its state survives restarts). */
-  async startCard(balance = '5000.00'): Promise<void> {
+  async startCard(balance = '5000.00', extra: string[] = []): Promise<void> {
     this.card = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${this.env.port(this.slot)}`, '--state', join(this.dir, 'card.json'),
-      '--issuer', this.issuer.dir, '--balance', balance]);
+      '--issuer', this.issuer.dir, '--balance', balance, ...extra]);
     await this.card.waitFor(/card 0: inserted/, 20_000);
   }
 
