@@ -16,3 +16,4 @@ export {
   errorPacket, parseErrorPayload, keepalivePacket, parseKeepalivePayload, HidReassembler,
 } from './hid-packet.js';
 export type { HidErrorCode, HidMessage, HidEvent, HidReassemblerOptions, InitResponse } from './hid-packet.js';
+export * from './hid-key.js';
