@@ -71,4 +71,30 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     assert.equal(again.receipt?.recordId, `${f.cardId}:1`);
     assert.equal(f.daemon.store.statusCounts().pending.count + f.daemon.store.statusCounts().settled.count + f.daemon.store.statusCounts().sending.count, 1, 'one record only');
   });
+
+  it('the line cut right after the card signed: a clear error, reconnection, the record from the journal, one charge', async () => {
+    const reader = `serial terminal ${join(dir, 'host')}`;
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 100, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    // The card in the slot signs, and the cable is pulled before the answer can travel back.
+    let cut = true;
+    const applet = f.applet;
+    const isSignTxn = (a: Uint8Array) => a[1] === 0x10 && a.length > 5 && (a[4] === 0 ? a[7] : a[5]) === 0x03;
+    sim.remove();
+    sim.insert({
+      atr: () => applet.atr(), powerOn: () => applet.powerOn(), powerOff: () => applet.powerOff(),
+      transmit: (a) => { const r = applet.transmit(a); if (cut && isSignTxn(a)) { cut = false; void pty.kill(); } return r; },
+    });
+    const notices: string[] = [];
+    f.daemon.engine.on('sale', (s) => { if (s.notice) notices.push(s.notice.code); });
+    const pending = sim.sale(800);
+    for (let i = 0; cut; i++) { assert.ok(i < 200, 'the card signed'); await new Promise((r) => setTimeout(r, 25)); }
+    for (let i = 0; !notices.includes('READER_GONE'); i++) { assert.ok(i < 200, `the host says the terminal is gone (${notices})`); await new Promise((r) => setTimeout(r, 25)); }
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'term')); // plugged back in
+    const result = await pending;
+    assert.equal((result as { outcome?: string }).outcome, 'approved', JSON.stringify(result));
+    assert.equal((result as { receiptId?: string }).receiptId, `${f.cardId}:1`);
+    const rec = f.daemon.store.record(`${f.cardId}:1`)!;
+    assert.equal(rec.origin, 'recovered', 'the record came back from the card\'s journal');
+    assert.equal(f.daemon.store.records().length, 1, 'one record, one charge');
+  });
 });
