@@ -17,6 +17,7 @@ import { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import { reconcile, type Reconciliation } from '../settlement/reconcile.js';
 import { startApi, type ApiServer } from '../api/server.js';
 import { SerialTerminal } from '../transports/serial/index.js';
+import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 import { HidKeySource } from '../transports/hid/index.js';
 import { attachSerialTerminal } from './serial-terminals.js';
 import { loadOrCreateToken } from '../api/auth.js';
@@ -37,6 +38,8 @@ export interface DaemonStartOptions {
   /** Readers besides PC/SC (the demo's simulated reader, serial terminals, HID keys). */
   readers?: { reader: CardReader; kind: ReaderKind }[];
   faults?: SaleFaultHooks;
+  /** Link tuning for the serial terminals (time-outs, fragment size) on unusually slow or noisy lines. */
+  serialChannel?: TerminalChannelOptions;
 }
 
 /** Load the terminal's key and certificate and check they belong together and to the issuer CA. */
@@ -121,7 +124,7 @@ export class Daemon {
       pcsc?.start();
       const detach: (() => void)[] = [];
       for (const path of c.readers.serial) {
-        const terminal = new SerialTerminal({ path, hostName: `cardpost ${cred.terminalId}` }).start();
+        const terminal = new SerialTerminal({ path, hostName: `cardpost ${cred.terminalId}`, ...(o.serialChannel ? { channel: o.serialChannel } : {}) }).start();
         const off = attachSerialTerminal({ terminal, hub, engine, log });
         detach.push(() => { off(); terminal.close(); });
       }

@@ -12,6 +12,7 @@ import { Daemon } from '../../host/daemon/daemon.js';
 import { createLogger } from '../../host/daemon/log.js';
 import type { SaleFaultHooks } from '../../host/sale/sale-engine.js';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 
 export const FIXTURE_PIN = '1234';
 
@@ -35,7 +36,7 @@ export class DaemonFixture {
     private readonly faults: SaleFaultHooks | undefined,
   ) {}
 
-  static async start(o: { config?: ConfigInput; faults?: SaleFaultHooks; balance?: number; readerLatencyMs?: number; insert?: boolean } = {}): Promise<DaemonFixture> {
+  static async start(o: { config?: ConfigInput; faults?: SaleFaultHooks; balance?: number; readerLatencyMs?: number; insert?: boolean; serialChannel?: TerminalChannelOptions } = {}): Promise<DaemonFixture> {
     const dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-'));
     const issuer = initIssuerDir(join(dir, 'issuer'), { name: 'fixture issuer' });
     issueTerminal(issuer, 'T-TEST-01', join(dir, 'terminal'));
@@ -54,7 +55,7 @@ export class DaemonFixture {
     };
     const daemon = await Daemon.start({
       config: loadConfig({ overrides: configInput, env: {} }), log: createLogger('silent'),
-      readers: [{ reader, kind: 'simulated' }], ...(o.faults ? { faults: o.faults } : {}),
+      readers: [{ reader, kind: 'simulated' }], ...(o.faults ? { faults: o.faults } : {}), ...(o.serialChannel ? { serialChannel: o.serialChannel } : {}),
     });
     if (o.insert !== false) reader.insert(applet);
     const token = (await import('node:fs')).readFileSync(join(dir, 'data', 'api-token'), 'utf8').trim();
