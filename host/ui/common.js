@@ -72,8 +72,8 @@ export function show(el, visible) { el.hidden = !visible; }
  */
 export function pair(elements, hint) {
   const { section, form, input, error, where } = elements;
-  const m = /from (\S*api-token)/.exec((hint && hint.hint) || '');
-  where.textContent = m ? m[1] : 'the api-token file in the daemon\'s data folder';
+  // The daemon's 401 names its token file (error.tokenFile).
+  where.textContent = (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) || 'the api-token file in the daemon\'s data folder';
   show(section, true);
   input.focus();
   return new Promise((resolve) => {
