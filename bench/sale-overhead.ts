@@ -89,12 +89,26 @@ async function main(): Promise<void> {
       try { return await transmit(apdu); } finally { inSaleTransmitMs += performance.now() - t0; }
     };
 
+    // Where the host's own time goes: the queue database (each write its own fsync'd commit).
+    let storeMs = 0;
+    let storeCalls = 0;
+    const store = d.store as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const m of ['createSale', 'updateSale', 'observeCard', 'storeRecord', 'cardHead', 'unsettled', 'sale', 'saleByRequestKey', 'saleByNonce', 'audit', 'passOver']) {
+      const f = store[m];
+      if (typeof f !== 'function') continue;
+      const bound = f.bind(d.store);
+      store[m] = (...a: unknown[]) => { const t0 = performance.now(); try { return bound(...a); } finally { storeMs += performance.now() - t0; storeCalls++; } };
+    }
+    const saleStoreMs: number[] = [];
+    const saleStoreCalls: number[] = [];
     const saleMs: number[] = [];
     const saleTransmitMs: number[] = [];
     const sequences: Uint8Array[][] = [];
     for (let i = 0; i < WARMUP + SALES; i++) {
       apdus = [];
       inSaleTransmitMs = 0;
+      storeMs = 0;
+      storeCalls = 0;
       const t0 = performance.now();
       const done = new Promise<SaleSnapshot>((resolve) => {
         const on = (s: SaleSnapshot) => { if (['done', 'failed', 'cancelled', 'timed_out'].includes(s.state)) { d.engine.off('sale', on); resolve(s); } };
@@ -104,7 +118,7 @@ async function main(): Promise<void> {
       const s = await done;
       const t = performance.now() - t0;
       if (s.state !== 'done') throw new Error(`sale ${i} ended ${s.state}: ${s.error?.code} ${s.error?.message}`);
-      if (i >= WARMUP) { saleMs.push(t); saleTransmitMs.push(inSaleTransmitMs); sequences.push(apdus); }
+      if (i >= WARMUP) { saleMs.push(t); saleTransmitMs.push(inSaleTransmitMs); sequences.push(apdus); saleStoreMs.push(storeMs); saleStoreCalls.push(storeCalls); }
     }
     const apduCount = median(sequences.map((s) => s.length));
     await d.stop();
@@ -141,9 +155,12 @@ async function main(): Promise<void> {
     console.log(`Host overhead per sale through pcscd (${readerName}, card in a \`cardpost sim card\` process, host chaining), median of ${SALES} sales after ${WARMUP} warm-up, ${apduCount} APDUs per sale`);
     console.log(`  (a) sale in the daemon engine, start → receipt        ${ms(a)}   (p10 ${median(saleMs.slice().sort((x, y) => x - y).slice(0, Math.ceil(SALES / 5))).toFixed(2)}, max ${Math.max(...saleMs).toFixed(2)})`);
     console.log(`      of which its transmits as the daemon saw them     ${ms(median(saleTransmitMs))}`);
+    console.log(`      of which queue database calls (${median(saleStoreCalls)} per sale)       ${ms(median(saleStoreMs))}`);
+    console.log(`      the rest (session, checks, CBOR, events, awaits)  ${ms(a - median(saleTransmitMs) - median(saleStoreMs))}`);
     console.log(`  (b) card's own compute (applet.transmit in-process)   ${ms(b)}`);
     console.log(`  (c) raw transmit of the same APDUs through pcscd      ${ms(c)}   → round trips proper (c − b) ${ms(c - b)}`);
     console.log(`  host overhead = sale − card − round trips = (a) − (c) ${ms(overhead)}   (target ≤ 5 ms: ${overhead <= 5 ? 'met' : 'NOT MET'})`);
+    console.log(`  (same with the transmits as timed inside the sale: (a) − their transmits = ${ms(a - median(saleTransmitMs))}; per APDU through pcscd ${ms(c / apduCount)})`);
   } finally {
     await daemon?.stop().catch(() => undefined);
     await card?.stop();
