@@ -17,6 +17,7 @@
  *
  *   node --import tsx bench/settlement.ts [records, default 100000]
  *   BENCH_SQLITE_CACHE_KB=2000 …   the host's SQLite page cache set to 2 MB (diagnostic: how much of the RSS is that cache)
+ *   BENCH_GC_EACH_BATCH=1 …        a full GC after every batch in the host (diagnostic: garbage vs retained memory)
  *   BENCH_CPU_PROFILE=DIR …        V8 CPU profiles of the bank and host processes
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -167,7 +168,11 @@ async function runHost(dir: string, expected: number, bankUrl: string): Promise<
 
   let done = 0;
   const finished = new Promise<void>((resolve, reject) => {
-    worker.on('batch', (b) => { done += b.accepted + b.duplicate + b.rejected; if (done >= expected) resolve(); });
+    worker.on('batch', (b) => {
+      done += b.accepted + b.duplicate + b.rejected;
+      if (process.env.BENCH_GC_EACH_BATCH) global.gc?.(); // diagnostic: is the peak garbage, or memory kept?
+      if (done >= expected) resolve();
+    });
     worker.on('attemptFailed', (f) => reject(new Error(`batch failed: ${f.error.code}: ${f.error.message}`)));
   });
   const t0 = performance.now();
@@ -270,7 +275,8 @@ async function settleOnce(n: number): Promise<HostResult & { bankActiveMs: numbe
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 100_000);
   console.log(`Settlement of a queued backlog to SimBank (child process), batches of ${BATCH}, ${CARDS} SM2 cards, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}`
-    + (process.env.BENCH_SQLITE_CACHE_KB ? `, host SQLite cache ${process.env.BENCH_SQLITE_CACHE_KB} KB (diagnostic)` : ''));
+    + (process.env.BENCH_SQLITE_CACHE_KB ? `, host SQLite cache ${process.env.BENCH_SQLITE_CACHE_KB} KB (diagnostic)` : '')
+    + (process.env.BENCH_GC_EACH_BATCH ? ', a full GC after every batch (diagnostic)' : ''));
   const before = await measureVerifyRates();
   const rates = { ...before };
   console.log(`raw SM2 verify (protocol/crypto, sm2-sm3, 200-byte records, ${CARDS} keys): ${rates.oneCore.toFixed(0)} /s on one core, ${rates.allCores.toFixed(0)} /s on all ${rates.cores} cores`);
