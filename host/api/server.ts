@@ -7,6 +7,7 @@ import { TransportError } from '../../protocol/transport.js';
 import { CardSessionError } from '../session/card-session.js';
 import { SaleRefusedError } from '../sale/offline-limits.js';
 import { rejectionAdvice } from '../settlement/rejection-advice.js';
+import { BankError } from '../settlement/bank-client.js';
 import { StoreError, type RecordStatus } from '../store/host-store.js';
 import type { Daemon } from '../daemon/daemon.js';
 import type { Logger } from '../daemon/log.js';
@@ -30,6 +31,7 @@ function statusFor(e: CardpostError): number {
   if (e instanceof TransportError) return e.transportCode === 'NO_CARD' || e.transportCode === 'CARD_REMOVED' ? 409 : 503;
   if (e instanceof CardSessionError) return 422;
   if (e instanceof StoreError) return 500;
+  if (e instanceof BankError) return e.outcome === 'unknown' ? 503 : 502; // the bank failed us, not the caller
   if (e.code.startsWith('CARD_')) return 422;
   return 400;
 }
@@ -48,6 +50,9 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
   const session = sessionValue(token);
   const app: FastifyInstance = Fastify({
     logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true,
+    // Validation refuses what it does not expect, as the card protocol and the config do: no silently
+    // dropped unknown fields, no "1250" taken for 1250 (query strings are parsed by the handlers).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
     // Errors of fastify's own router (bad percent-encoding, over-long parameters) in our error shape too.
     frameworkErrors: (err, _req, reply) => {
       void sendError(reply as unknown as FastifyReply, 400, 'REQUEST_INVALID', `the request could not be routed: ${err.message}`, 'check the URL; see docs/host-api.md');
@@ -134,11 +139,11 @@ export async function startApi(o: { daemon: Daemon; token: string; host: string;
     schema: {
       querystring: {
         type: 'object', additionalProperties: false,
-        properties: { status: { type: 'string', enum: [...STATUSES] }, after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+        properties: { status: { type: 'string', enum: [...STATUSES] }, after: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' }, limit: { type: 'string', pattern: '^([1-9][0-9]{0,2}|1000)$' } },
       },
     },
-  }, async (req: FastifyRequest<{ Querystring: { status?: RecordStatus; after?: number; limit?: number } }>) => {
-    const records = d.store.records({ ...(req.query.status ? { status: req.query.status } : {}), afterSeq: req.query.after ?? 0, limit: req.query.limit ?? 100 });
+  }, async (req: FastifyRequest<{ Querystring: { status?: RecordStatus; after?: string; limit?: string } }>) => {
+    const records = d.store.records({ ...(req.query.status ? { status: req.query.status } : {}), afterSeq: Number(req.query.after ?? 0), limit: Number(req.query.limit ?? 100) });
     return {
       summary: { counts: d.store.statusCounts(), unsettled: d.store.unsettled() },
       records: records.map((r) => (r.status === 'rejected' ? { ...r, advice: rejectionAdvice(r.reason) } : r)),

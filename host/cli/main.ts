@@ -9,6 +9,7 @@ import { daemonCommand } from './daemon-command.js';
 import { demoCommand } from './demo-command.js';
 import { counterCommands } from './counter-commands.js';
 import { EXIT } from './exit-codes.js';
+import { ApiError } from './api-client.js';
 
 /** Build the whole command tree; kept separate from process handling so tests can drive it in-process. */
 export function buildProgram(io: CliIo, err: (line: string) => void = (l) => process.stderr.write(l + '\n')): Command {
@@ -47,10 +48,15 @@ export async function runCli(argv: string[], io: CliIo, err: (line: string) => v
       // help and --version end through here with exit code 0
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
+    if (e instanceof ApiError) {
+      err(`cardpost: ${e.describe()}`);
+      // The daemon's answer: 400 is our bad input, another 4xx a refusal ("no"), 401 and 5xx unavailable.
+      return e.status === 400 ? EXIT.USAGE : e.status === 401 || e.status >= 500 ? EXIT.UNAVAILABLE : EXIT.NEGATIVE;
+    }
     if (e instanceof CardpostError) {
       err(`cardpost: ${e.describe()}`);
       // Bad input (ours or the crypto's: bad padding, a key off the curve) is 2; the machine failing is 3.
-      const badInput = e.code.startsWith('CLI_') || e.code.startsWith('HEX_')
+      const badInput = e.code.startsWith('CLI_') || e.code.startsWith('HEX_') || e.code.startsWith('CONFIG_')
         || e instanceof EncodeError || e instanceof DecodeError || (e instanceof CryptoError && e.code !== 'RANDOM_FAILED');
       return badInput ? EXIT.USAGE : EXIT.UNAVAILABLE;
     }

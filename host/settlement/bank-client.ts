@@ -74,7 +74,8 @@ export class BankClient {
     const retryAfter = Number(headers.get('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
     if (status >= 500 || status === 409 || status === 429) {
-      return new BankError('BANK_UNAVAILABLE', message, 'the batch will be re-sent with the same id; nothing is settled twice', 'unknown', status, retryAfterMs);
+      const hint = what.startsWith('batch') ? 'the batch will be re-sent with the same id; nothing is settled twice' : 'the bank is not answering properly; try again in a while';
+      return new BankError('BANK_UNAVAILABLE', message, hint, 'unknown', status, retryAfterMs);
     }
     const hint = status === 401
       ? (code === 'AUTH_DATE_SKEW' ? 'set this computer\'s clock right (the bank allows 5 minutes)' : 'check the terminal key and certificate in the daemon config')

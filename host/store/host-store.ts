@@ -1,6 +1,6 @@
 import { toHex } from '../../protocol/bytes.js';
 import { recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
-import { openDatabase, StoreError, type Db } from './database.js';
+import { openBookkeepingConnection, openDatabase, StoreError, type Db } from './database.js';
 
 export { StoreError } from './database.js';
 
@@ -76,7 +76,12 @@ const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.
 export class HostStore {
   private readonly s;
 
-  constructor(readonly db: Db, private readonly clock: () => number = Date.now) {
+  /** Where sale states and free-standing audit lines go (database.ts: no fsync of their own). */
+  private readonly book: Db;
+
+  constructor(readonly db: Db, private readonly clock: () => number = Date.now, bookkeeping?: Db) {
+    const book = bookkeeping ?? db;
+    this.book = book;
     this.s = {
       head: db.prepare<[string], { counter: number; hash: Buffer; source: 'record' | 'observed' }>('SELECT counter, hash, source FROM card_heads WHERE card_id = ?'),
       observe: db.prepare('INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (?, ?, ?, \'observed\', ?) ON CONFLICT DO NOTHING'),
@@ -89,6 +94,7 @@ export class HostStore {
         host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, stored_at)
         VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId, @now)`),
       audit: db.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
+      bookAudit: book.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
       unsettledByCurrency: db.prepare<[], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
         WHERE status IN ('pending', 'sending') GROUP BY currency ORDER BY currency`),
       oldestUnsettled: db.prepare<[], { t: number | null }>(`SELECT MIN(stored_at) AS t FROM records WHERE status IN ('pending', 'sending')`),
@@ -108,14 +114,14 @@ export class HostStore {
       answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
       settledTotals: db.prepare<[number, number], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
         WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
-      insertSale: db.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, created_at, updated_at)
+      insertSale: book.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, created_at, updated_at)
         VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @now, @now)`),
-      saleByNonce: db.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
-      updateSale: db.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
+      saleByNonce: book.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
+      updateSale: book.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
         error_code = @errorCode, error_text = @errorText, updated_at = @now WHERE sale_id = @saleId`),
-      saleById: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
-      saleByKey: db.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE request_key = ?`),
-      recentSales: db.prepare<[number], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales ORDER BY created_at DESC, sale_id LIMIT ?`),
+      saleById: book.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
+      saleByKey: book.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE request_key = ?`),
+      recentSales: book.prepare<[number], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales ORDER BY created_at DESC, sale_id LIMIT ?`),
       recordsPage: db.prepare<[string | null, string | null, number, number], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records
         WHERE (? IS NULL OR status = ?) AND seq > ? ORDER BY seq LIMIT ?`),
       recordRow: db.prepare<[string], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records WHERE record_id = ?`),
@@ -127,10 +133,14 @@ export class HostStore {
   }
 
   static open(path: string, clock?: () => number): HostStore {
-    return new HostStore(openDatabase(path), clock);
+    const db = openDatabase(path);
+    return new HostStore(db, clock, path === ':memory:' ? db : openBookkeepingConnection(path));
   }
 
-  close(): void { if (this.db.open) this.db.close(); }
+  close(): void {
+    if (this.book !== this.db && this.book.open) this.book.close();
+    if (this.db.open) this.db.close();
+  }
 
   // ------------------------------------------------------------------ cards and their chains
 
@@ -311,7 +321,10 @@ export class HostStore {
 
   // ------------------------------------------------------------------ audit
 
-  audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void { this.auditNow(kind, subject, detail); }
+  /** An audit line on its own (not part of a record's transaction): bookkeeping, no fsync of its own. */
+  audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
+    this.s.bookAudit.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null);
+  }
 
   private auditNow(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
     this.s.audit.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null);

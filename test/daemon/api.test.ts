@@ -192,9 +192,9 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(info.url, f.daemon.url);
   });
 
-  it('fuzz: random paths, query strings and bodies to every route: never a 5xx, never a crash, errors always {error:{code,message,hint}}', async () => {
+  it('fuzz: random paths, query strings and bodies to every route: no 5xx but an unreachable bank\'s, never a crash, errors always {error:{code,message,hint}}', async () => {
     f = await DaemonFixture.start();
-    f.bank.setFaults({ down: true }); // reconciliation then meets a bank that answers 503, which must not become a 5xx here
+    f.bank.setFaults({ down: true }); // reconciliation then meets a bank that answers 503: the daemon passes on 503 BANK_UNAVAILABLE (upstream), nothing else
     const seed = fuzzSeed(0xa91f);
     const rng = new Prng(seed);
     const auth = { Authorization: `Bearer ${f.token}` };
@@ -232,7 +232,9 @@ describe('daemon: the local HTTP API', function () {
       let e: ErrorBody | undefined;
       if (r.status >= 400) { try { e = JSON.parse(r.text) as ErrorBody; } catch { /* not JSON: a violation below */ } }
       const shaped = e !== undefined && typeof e.error?.code === 'string' && typeof e.error.message === 'string' && typeof e.error.hint === 'string';
-      if (r.status >= 500 || (r.status >= 400 && !shaped)) {
+      // A 5xx is the daemon failing, except an upstream bank failure passed on as such (502/503 BANK_*).
+      const upstream = shaped && (r.status === 502 || r.status === 503) && e!.error.code.startsWith('BANK_') && path.startsWith('/api/v1/reconciliation');
+      if ((r.status >= 500 && !upstream) || (r.status >= 400 && !shaped)) {
         const code = (e as { error?: { code?: unknown } | string; code?: unknown } | undefined);
         const key = `${r.status} ${typeof code?.error === 'object' ? String(code.error.code) : String(code?.code ?? '?')}`;
         if (!violations.has(key)) violations.set(key, `${what()} headers ${JSON.stringify(headers)} → ${r.text.slice(0, 200)}`);
@@ -302,6 +304,27 @@ describe('daemon: the local HTTP API', function () {
       const r = await raw(f.url, { path, headers: auth });
       const e = JSON.parse(r.text) as ErrorBody;
       assert.ok(typeof e.error === 'object' && typeof e.error.hint === 'string', `${path} → ${r.status} ${r.text}`);
+    }
+  });
+});
+
+describe('daemon: the local API validates strictly', function () {
+  this.timeout(20_000);
+  it('refuses unknown fields and numbers sent as strings instead of dropping or converting them', async () => {
+    const f = await DaemonFixture.start({ insert: false });
+    try {
+      const unknown = await f.api<{ error: { code: string } }>('POST', '/api/v1/sales', { amount: 100, tip: 5 });
+      assert.equal(unknown.status, 400, 'an unknown field is refused');
+      assert.equal(unknown.body.error.code, 'REQUEST_INVALID');
+      const text = await f.api<{ error: { code: string } }>('POST', '/api/v1/sales', { amount: '1250' });
+      assert.equal(text.status, 400, '"1250" is not a number');
+      const q = await f.api<{ error: { code: string } }>('GET', '/api/v1/queue?limit=10&colour=red');
+      assert.equal(q.status, 400, 'an unknown query parameter is refused');
+      const ok = await f.api<{ records: unknown[] }>('GET', '/api/v1/queue?limit=10&after=0');
+      assert.equal(ok.status, 200, 'decimal query parameters are taken');
+      assert.equal(f.daemon.engine.active().length, 0, 'no sale was started by a refused request');
+    } finally {
+      await f.stop();
     }
   });
 });
