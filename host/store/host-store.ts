@@ -92,7 +92,8 @@ export class HostStore {
       recordById: db.prepare<[string], { hash: Buffer; seq: number }>('SELECT hash, seq FROM records WHERE record_id = ?'),
       insertRecord: db.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time,
         host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, stored_at)
-        VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId, @now)`),
+        VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId, @now)
+        ON CONFLICT (record_id) DO NOTHING`),
       audit: db.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
       bookAudit: book.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
       unsettledByCurrency: db.prepare<[], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
@@ -107,8 +108,9 @@ export class HostStore {
       insertBatch: db.prepare(`INSERT INTO batches (batch_id, state, body, records, created_at) VALUES (?, 'sending', ?, ?, ?)`),
       markSending: db.prepare(`UPDATE records SET status = 'sending', batch_id = ? WHERE seq = ? AND status = 'pending'`),
       attempt: db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?'),
+      // One batch is in flight at a time, so its records are the ones 'sending' (records_by_status serves it).
       batchRecords: db.prepare<[string], { seq: number; recordId: string; cardId: string }>(
-        'SELECT seq, record_id AS recordId, card_id AS cardId FROM records WHERE batch_id = ? ORDER BY seq'),
+        `SELECT seq, record_id AS recordId, card_id AS cardId FROM records WHERE status = 'sending' AND batch_id = ? ORDER BY seq`),
       verdict: db.prepare('UPDATE records SET status = ?, reason = ?, detail = ?, settled_at = ? WHERE seq = ? AND status = \'sending\''),
       ackCert: db.prepare('UPDATE card_certificates SET acknowledged = 1 WHERE card_id = ?'),
       answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
@@ -174,20 +176,20 @@ export class HostStore {
     const id = recordId(record);
     const cardId = toHex(record.cardId);
     const out = this.db.transaction((): { recordId: string; seq: number; already: boolean } | { forkOf: string } => {
-      const existing = this.s.recordById.get(id);
-      if (existing) {
-        if (toHex(u8(existing.hash)) === toHex(record.hash)) return { recordId: id, seq: existing.seq, already: true };
-        return { forkOf: toHex(u8(existing.hash)) };
-      }
       const now = this.clock();
+      // Insert first (the common case, one statement); only a record already there is looked at.
       const info = this.s.insertRecord.run({
         recordId: id, cardId, counter: record.counter, amount: record.amount, currency: record.currency,
         merchantId: record.merchantId, terminalId: record.terminalId, time: record.time, hostNonce: record.hostNonce,
         balanceAfter: record.balanceAfter, cvm: record.cvm,
         hash: record.hash, prevHash: record.prevHash, envelope: record.envelope, origin: o.origin, saleId: o.saleId ?? null, now,
       });
+      if (info.changes === 0) {
+        const existing = this.s.recordById.get(id)!;
+        if (toHex(u8(existing.hash)) === toHex(record.hash)) return { recordId: id, seq: existing.seq, already: true };
+        return { forkOf: toHex(u8(existing.hash)) };
+      }
       this.s.advance.run({ cardId, counter: record.counter, hash: record.hash, source: 'record', now });
-      this.auditNow(o.origin === 'sale' ? 'record-stored' : 'record-recovered', id, { amount: record.amount, currency: record.currency, saleId: o.saleId ?? null });
       return { recordId: id, seq: Number(info.lastInsertRowid), already: false };
     }).immediate();
     if ('forkOf' in out) {

@@ -37,7 +37,6 @@ CREATE TABLE records (
   settled_at   INTEGER                           -- the bank's settledAt, s
 );
 CREATE INDEX records_by_status ON records (status, seq);
-CREATE INDEX records_by_batch ON records (batch_id, seq);
 CREATE INDEX records_by_settled ON records (settled_at) WHERE status = 'settled';
 
 -- Where each card's hash chain stands, as far as this host knows: the last record it stored, or
