@@ -95,6 +95,8 @@ CREATE TABLE IF NOT EXISTS topups (
 ) WITHOUT ROWID;
 `;
 
+export interface SettledLink { hash: Uint8Array; prevHash: Uint8Array; settledAt: number; batchId: string }
+
 export interface SettledRow {
   cardId: string;
   counter: number;
@@ -179,6 +181,8 @@ export class Ledger {
     const db = this.db;
     this.st = {
       getSettled: db.prepare('SELECT * FROM settled_records WHERE card_id = ? AND counter = ?'),
+      // A record and its two chain neighbours in one lookup, without the envelopes (settle.ts's hot path).
+      neighbourhood: db.prepare('SELECT counter, hash, prev_hash, settled_at, batch_id FROM settled_records WHERE card_id = ? AND counter BETWEEN ? AND ?'),
       insertSettled: db.prepare(`INSERT INTO settled_records (card_id, counter, envelope, hash, prev_hash, amount, currency, merchant_id,
         terminal_id, record_time, batch_id, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       maxCounter: db.prepare('SELECT MAX(counter) AS c FROM settled_records WHERE card_id = ?'),
@@ -213,6 +217,18 @@ export class Ledger {
   }
 
   close(): void { if (this.db.open) this.db.close(); }
+
+  /** Hashes of the settled records counter−1, counter and counter+1 of a card (those that exist). */
+  neighbourhood(cardId: string, counter: number): Map<number, SettledLink> {
+    const out = new Map<number, SettledLink>();
+    for (const r of this.st.neighbourhood.all(cardId, counter - 1, counter + 1) as Row[]) {
+      out.set(r['counter'] as number, {
+        hash: new Uint8Array(r['hash'] as Buffer), prevHash: new Uint8Array(r['prev_hash'] as Buffer),
+        settledAt: r['settled_at'] as number, batchId: r['batch_id'] as string,
+      });
+    }
+    return out;
+  }
 
   getSettled(cardId: string, counter: number): SettledRow | undefined {
     const r = this.st.getSettled.get(cardId, counter) as Row | undefined;

@@ -11,7 +11,7 @@ import {
   CERT_KIND, CVM, decodeCertificate, decodeTxnRecord, recordId, verifyCertificate, verifyTxnRecord,
   type Certificate, type SignedTxnRecord, type TrustStore,
 } from '../../protocol/record/index.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { fromBase64url } from '../../protocol/bank/terminal-auth.js';
 import { jsonAmount, type Ledger } from './ledger.js';
 
@@ -81,7 +81,7 @@ export class CertificateCache {
   constructor(private readonly trust: TrustStore, private readonly max = 10_000) {}
 
   chain(cert: Certificate): { ok: true } | { ok: false; reason: RejectReason; detail: string } {
-    const k = toHex(sha256(cert.envelope));
+    const k = createHash('sha256').update(cert.envelope).digest('hex'); // native: this runs once per record
     let r = this.results.get(k);
     if (!r) {
       const issuer = this.trust.issuerFor(cert);
@@ -207,14 +207,15 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
     const { record, id, cardId, index } = p;
     const r = (reason: RejectReason, detail: string) => { results.push({ index, recordId: id, verdict: 'rejected', reason, detail }); };
 
-    const existing = ledger.getSettled(cardId, record.counter);
+    const around = ledger.neighbourhood(cardId, record.counter);
+    const existing = around.get(record.counter);
     if (existing) {
       if (bytesEqual(existing.hash, record.hash)) {
         results.push({ index, recordId: id, verdict: 'duplicate', detail: `settled ${iso(existing.settledAt)} in batch ${existing.batchId}` });
       } else {
         const detail = `card ${cardId} signed two different records with counter ${record.counter}; the card is revoked`;
         ledger.insertEvidence({
-          kind: 'double-spend', cardId, counter: record.counter, settledEnvelope: existing.envelope, conflictingEnvelope: record.envelope,
+          kind: 'double-spend', cardId, counter: record.counter, settledEnvelope: ledger.getSettled(cardId, record.counter)!.envelope, conflictingEnvelope: record.envelope,
           terminalId: ctx.terminalId, batchId: ctx.batchId, detectedAt: now, detail,
         });
         if (ledger.revoke(cardId, `double spend at counter ${record.counter}`, now)) newlyRevoked.push(cardId);
@@ -231,13 +232,13 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
       r(REJECT_REASON.RECORD_EXPIRED, `record time ${iso(record.time)} is more than ${RECORD_FUTURE_SKEW_S} s in the future`);
       continue;
     }
-    const prev = record.counter > 1 ? ledger.getSettled(cardId, record.counter - 1) : undefined;
-    const next = ledger.getSettled(cardId, record.counter + 1);
+    const prev = record.counter > 1 ? around.get(record.counter - 1) : undefined;
+    const next = around.get(record.counter + 1);
     let broken: { neighbour: Uint8Array; detail: string } | undefined;
     if (prev && !bytesEqual(prev.hash, record.prevHash)) {
-      broken = { neighbour: prev.envelope, detail: `prevHash does not match the settled record ${cardId}:${record.counter - 1}` };
+      broken = { neighbour: ledger.getSettled(cardId, record.counter - 1)!.envelope, detail: `prevHash does not match the settled record ${cardId}:${record.counter - 1}` };
     } else if (next && !bytesEqual(next.prevHash, record.hash)) {
-      broken = { neighbour: next.envelope, detail: `the settled record ${cardId}:${record.counter + 1} does not link to this record` };
+      broken = { neighbour: ledger.getSettled(cardId, record.counter + 1)!.envelope, detail: `the settled record ${cardId}:${record.counter + 1} does not link to this record` };
     }
     if (broken) {
       ledger.insertEvidence({

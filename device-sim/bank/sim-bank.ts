@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError, DecodeError } from '../../protocol/errors.js';
@@ -443,7 +443,7 @@ export class SimBank {
     }
     if (scope === 'batches') key = key.toLowerCase();
     const raw = rawBody(req);
-    const requestHash = sha256(raw);
+    const requestHash = new Uint8Array(createHash('sha256').update(raw).digest()); // native: bodies run to megabytes
     const slot = `${terminal.id}\u0000${scope}\u0000${key}`;
     if (this.inflight.has(slot)) {
       throw new HttpError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed', 'retry the same request shortly', { 'retry-after': '1' });
