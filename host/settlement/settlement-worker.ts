@@ -151,7 +151,9 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     const ceiling = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(failures - 1, 20));
     const retryAfter = e instanceof BankError ? e.retryAfterMs ?? 0 : 0;
     const delay = outcome === 'refused' ? this.backoff.maxMs : Math.max(retryAfter, Math.floor(this.random() * ceiling));
-    const unreachable = e instanceof BankError && e.code === 'BANK_UNREACHABLE';
+    // No answer, or "service unavailable" from the bank or its gateway: the bank is down for the counter, which
+    // shows "offline", and the worker goes back to health checks before the next send.
+    const unreachable = e instanceof BankError && (e.code === 'BANK_UNREACHABLE' || (e.status !== undefined && [502, 503, 504].includes(e.status)));
     this.set({
       state: outcome === 'refused' ? 'blocked' : 'backing_off', consecutiveFailures: failures, nextAttemptAt: this.clock() + delay,
       lastError: { code: err.code, message: err.message, hint: err.hint },
