@@ -300,7 +300,7 @@ async function main(): Promise<void> {
     const pct = (ms: number) => `${(100 * ms / r.wallMs).toFixed(0).padStart(3)}%`;
     console.log('  time split (wall):');
     console.log(`    host batch build (SQLite read, JSON body, mark sending) ${(r.buildMs / 1000).toFixed(2).padStart(7)} s ${pct(r.buildMs)}`);
-    console.log(`    bank work (event loop busy: HTTP parse, checks, ledger) ${(r.bankActiveMs / 1000).toFixed(2).padStart(7)} s ${pct(r.bankActiveMs)}`);
+    console.log(`    bank work (event loop busy: HTTP parse, checks, ledger) ${(r.bankActiveMs / 1000).toFixed(2).padStart(7)} s ${pct(r.bankActiveMs)}   (bank CPU ${(r.bankCpuMs / 1000).toFixed(2)} s)`);
     console.log(`      of which SM2 record verification (at the raw rate)    ${(verifyMs / 1000).toFixed(2).padStart(7)} s ${pct(verifyMs)}`);
     console.log(`    HTTP + request signing + answer parsing (submit − bank) ${(httpMs / 1000).toFixed(2).padStart(7)} s ${pct(httpMs)}   (submit in all ${(r.submitMs / 1000).toFixed(2)} s)`);
     console.log(`    verdict apply (SQLite write, one commit per batch)      ${(r.applyMs / 1000).toFixed(2).padStart(7)} s ${pct(r.applyMs)}`);
