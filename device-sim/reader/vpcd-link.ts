@@ -43,6 +43,7 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   private timer: NodeJS.Timeout | undefined;
   private connectedFlag = false;
   private reportedUnreachable = false;
+  private pullMatch: ((apdu: Uint8Array) => boolean) | undefined;
 
   constructor(private readonly card: VirtualCard, private readonly opts: VpcdLinkOptions) { super(); }
 
@@ -61,6 +62,15 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
     const s = this.socket;
     if (!s) return Promise.resolve();
     return new Promise((resolve) => { s.once('close', () => resolve()); s.destroy(); });
+  }
+
+  /**
+   * Fault for tests and QA: during the next command `match` picks, pull the card out. The card carries
+   * the command out (a signature is made, the counter moves) and the answer never reaches the reader,
+   * as when a customer pulls the card at the wrong moment.
+   */
+  pullDuring(match: (apdu: Uint8Array) => boolean): void {
+    this.pullMatch = match;
   }
 
   private dial(): void {
@@ -92,7 +102,13 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
       if (this.buffer.length < 2 + len) return;
       const msg = this.buffer.subarray(2, 2 + len);
       this.buffer = this.buffer.subarray(2 + len);
+      const pull = msg.length > 1 && this.pullMatch?.(msg) === true;
       const reply = this.handle(msg);
+      if (pull) {
+        this.pullMatch = undefined;
+        void this.remove();
+        return;
+      }
       if (reply) {
         const out = Buffer.alloc(2 + reply.length);
         out.writeUInt16BE(reply.length, 0);

@@ -83,6 +83,41 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(done?.state, 'done', JSON.stringify(done));
   });
 
+  it('the card pulled mid-command through pcscd (after it signed, before its answer): a typed error, no hang; put back, its journal gives the record, charged once', async () => {
+    const reader = encodeURIComponent(c.readerName);
+    const card = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${reader}/card`)).body;
+    const before = await card();
+    const seen = c.card!.lines.length;
+    c.card!.send('pull-during SIGN_TXN');
+    await c.card!.waitFor(/will be pulled during the next SIGN_TXN/);
+    const started = Date.now();
+    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 450 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.saleId;
+    let back: SaleSnapshot | undefined;
+    for (let i = 0; !back; i++) {
+      const s = (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${id}`)).body;
+      if (s.state === 'waiting_card' && s.notice) back = s;
+      assert.ok(!['done', 'failed', 'cancelled'].includes(s.state), `the sale must wait for the card again, not end: ${JSON.stringify(s)}`);
+      assert.ok(i < 300, `the pull is noticed within 15 s (no hang): ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(back.notice!.code, 'CARD_REMOVED', JSON.stringify(back.notice));
+    assert.match(back.notice!.hint, /\S/, 'the counter is told what to do');
+    assert.ok(c.card!.lines.slice(seen).some((l) => /card 0: removed/.test(l)), 'the card left the reader during SIGN_TXN');
+    const noticedMs = Date.now() - started;
+    c.card!.send('insert');
+    const done = await c.saleOutcome(id);
+    assert.equal(done?.state, 'done', JSON.stringify(done));
+    assert.equal(done!.receipt!.recordId, `${before.cardId}:${before.counter + 1}`, 'the record the card signed before the pull, not a second one');
+    const after = await card();
+    assert.equal(after.counter, before.counter + 1, 'the card was charged once');
+    const q = (await c.api<{ records: { recordId: string; origin: string; saleId: string | null }[] }>('GET', '/api/v1/queue?limit=1000')).body;
+    const mine = q.records.filter((r) => r.saleId === id);
+    assert.deepEqual(mine.map((r) => [r.recordId, r.origin]), [[done!.receipt!.recordId, 'recovered']]);
+    assert.ok(noticedMs < 15_000, `noticed in ${noticedMs} ms`);
+  });
+
   it('a card whose answer-to-reset offers only T=0, refusing extended APDUs: a PIN sale works the same', async () => {
     await c.card!.stop();
     for (let i = 0; ; i++) {

@@ -5,6 +5,8 @@ import type { NfcPcsc, NfcPcscConstructor, NfcPcscReader } from './nfc-pcsc-type
 
 /** PC/SC codes (pcsclite.h) that mean the card went away, and that the service did. */
 const CARD_GONE = ['0x80100069', '0x80100068', '0x80100066', 'SCARD_W_REMOVED_CARD', 'SCARD_W_RESET_CARD', 'removed', 'reset'];
+/** The exchange broke off (SCARD_E_NOT_TRANSACTED, SCARD_F_COMM_ERROR): with vpcd and real readers alike, a card pulled mid-command. */
+const EXCHANGE_BROKEN = ['0x80100016', '0x80100013', 'SCARD_E_NOT_TRANSACTED', 'SCARD_F_COMM_ERROR'];
 const SERVICE_GONE = ['0x8010001d', '0x8010001e', '0x80100017', 'SCARD_E_NO_SERVICE', 'SCARD_E_SERVICE_STOPPED', 'no_service'];
 
 function causeText(e: unknown): string {
@@ -17,12 +19,20 @@ function causeText(e: unknown): string {
   return parts.join(' / ');
 }
 
-/** Turn whatever nfc-pcsc/pcsclite threw into one of our typed transport errors. */
-export function mapPcscError(e: unknown): TransportError {
+/**
+ * Turn whatever nfc-pcsc/pcsclite threw into one of our typed transport errors. `during` says where:
+ * a broken-off exchange means the card during a transmit, but the service when the reader context
+ * reports it (pcscd stopping shows as SCARD_F_COMM_ERROR there, and the supervisor must reconnect).
+ */
+export function mapPcscError(e: unknown, during: 'transmit' | 'context' = 'context'): TransportError {
   const text = causeText(e);
   const lower = text.toLowerCase();
   if (CARD_GONE.some((c) => lower.includes(c.toLowerCase()))) {
     return new TransportError('CARD_REMOVED', `the card was removed during the command (${text})`, 'insert the card again and retry', { cause: e });
+  }
+  if (during === 'transmit' && EXCHANGE_BROKEN.some((c) => lower.includes(c.toLowerCase()))) {
+    return new TransportError('CARD_REMOVED', `the exchange with the card broke off: it was removed or lost contact during the command (${text})`,
+      'insert the card again and retry', { cause: e });
   }
   if (SERVICE_GONE.some((c) => lower.includes(c.toLowerCase()))) {
     return new TransportError('READER_GONE', `the PC/SC service stopped (${text})`, 'start pcscd (systemctl start pcscd); cardpost reconnects by itself', { cause: e });
@@ -69,9 +79,15 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     try {
       // 65536 data + SW: room for the longest extended response; pcscd caps it to what the reader allows.
       const r = await this.reader.transmit(Buffer.from(apdu), 65538);
+      // No status word: the exchange broke off. vpcd (and readers losing contact) answer a card pulled
+      // mid-command this way, before pcscd reports the removal; the card may have acted on the command.
+      if (r.length < 2) {
+        throw new TransportError('CARD_REMOVED', `the reader returned ${r.length} bytes and no status word: the card was removed or lost contact during the command`,
+          'insert the card again and retry');
+      }
       return Uint8Array.from(r);
     } catch (e) {
-      throw mapPcscError(e);
+      throw e instanceof TransportError ? e : mapPcscError(e, 'transmit');
     }
   }
 }
