@@ -16,7 +16,7 @@
  * its own RSS.
  *
  *   node --import tsx bench/settlement.ts [records, default 100000]
- *   BENCH_SQLITE_CACHE_KB=2000 …   the host's SQLite page cache set to 2 MB (diagnostic: how much of the RSS is that cache)
+ *   BENCH_SQLITE_CACHE_KB=16000 …  the host's SQLite page cache set to 16 MB, better-sqlite3's default (diagnostic: the daemon uses 2 MB, database.ts)
  *   BENCH_GC_EACH_BATCH=1 …        a full GC after every batch in the host (diagnostic: garbage vs retained memory)
  *   BENCH_CPU_PROFILE=DIR …        V8 CPU profiles of the bank and host processes
  */
@@ -134,7 +134,7 @@ interface HostResult {
 async function runHost(dir: string, expected: number, bankUrl: string): Promise<void> {
   const cred = loadTerminalCredentials(join(dir, 'terminal'), Math.floor(Date.now() / 1000));
   const store = HostStore.open(join(dir, 'data', 'queue.sqlite'));
-  // Diagnostic knob: better-sqlite3's page cache is 16 MB per connection; a large queue fills it, a small one cannot.
+  // Diagnostic knob: the daemon's page cache is 2 MB per connection (database.ts); better-sqlite3's own default, 16 MB, fills with a large queue.
   if (process.env.BENCH_SQLITE_CACHE_KB) store.db.pragma(`cache_size = -${Number(process.env.BENCH_SQLITE_CACHE_KB)}`);
   const bank = new BankClient({ baseUrl: bankUrl, key: cred.key, certificate: cred.certificate, timeoutMs: 60_000 });
   const worker = new SettlementWorker({ store, bank, batchSize: BATCH, healthIntervalMs: 5000, backoff: { baseMs: 50, maxMs: 1000 } });

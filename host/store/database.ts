@@ -4,6 +4,14 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
+/**
+ * SQLite page cache per connection, in KiB. better-sqlite3 builds SQLite with 16 MB; the queue's work
+ * is appends and index lookups whose hot pages fit in far less, and a cache that fills as the queue
+ * grows is memory growing with the backlog (bench/settlement: peak RSS 1.24× at 100k vs 1k queued with
+ * 16 MB, 1.12× with 2 MB, same records/s). The kernel's page cache still holds the file.
+ */
+export const PAGE_CACHE_KB = 2000;
+
 /** The host database could not be opened, migrated or written. Codes are stable. */
 export class StoreError extends CardpostError {}
 
@@ -27,6 +35,7 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     const journal = db.pragma('journal_mode', { simple: true });
     if (journal !== 'wal' && path !== ':memory:') {
       throw new StoreError('STORE_NOT_DURABLE', `${path}: SQLite refused WAL mode (${String(journal)})`, 'put the data directory on a local disk');
@@ -69,5 +78,6 @@ export function openBookkeepingConnection(path: string): Db {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
   return db;
 }
