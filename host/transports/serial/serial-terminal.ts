@@ -6,7 +6,7 @@ import {
   type TerminalCapabilities, type TerminalChannelOptions,
 } from '../../../protocol/terminal/index.js';
 import { TransportError } from '../../../protocol/transport.js';
-import { PortDriver } from './port-driver.js';
+import { PortDriver, type PortDriverOptions } from './port-driver.js';
 import { TerminalCardReader } from './terminal-card-reader.js';
 
 /** What the terminal said about itself in INFO (docs/protocol.md §13.4). */
@@ -53,24 +53,14 @@ export interface SaleRequest {
   respond(answer: SaleAnswer): void;
 }
 
-export interface SerialTerminalOptions {
-  /** Serial device path (e.g. /dev/ttyUSB0, or a socat pty link). */
-  path: string;
-  baudRate?: number;
-  /** Link and channel tuning (time-outs, retries, fragment size, heartbeat). */
-  channel?: TerminalChannelOptions;
-  /** Reopen backoff after the port vanished (default 100 … 5000 ms) and how often the path is checked (500 ms). */
-  reopenMinMs?: number;
-  reopenMaxMs?: number;
-  pathCheckMs?: number;
+/** The port and link settings (PortDriverOptions: path, baud rate, channel tuning, reopen backoff, tap), and the terminal's own. */
+export interface SerialTerminalOptions extends PortDriverOptions {
   /** Deadline of one tunnelled APDU. Default 15000 ms. */
   apduTimeoutMs?: number;
   /** Deadline of display/beep/print requests. Default 10000 ms. */
   requestTimeoutMs?: number;
   /** Sent in HELLO. */
   hostName?: string;
-  /** Every byte in and out, for diagnostics and tests. */
-  tap?: (direction: 'in' | 'out', bytes: Uint8Array) => void;
 }
 
 export interface SerialTerminalEvents {
@@ -116,11 +106,8 @@ export class SerialTerminal extends EventEmitter<SerialTerminalEvents> {
     this.path = opts.path;
     this.apduTimeoutMs = opts.apduTimeoutMs ?? 15_000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
-    this.driver = new PortDriver({
-      path: opts.path, ...(opts.baudRate ? { baudRate: opts.baudRate } : {}), ...(opts.channel ? { channel: opts.channel } : {}),
-      ...(opts.reopenMinMs ? { reopenMinMs: opts.reopenMinMs } : {}), ...(opts.reopenMaxMs ? { reopenMaxMs: opts.reopenMaxMs } : {}),
-      ...(opts.pathCheckMs ? { pathCheckMs: opts.pathCheckMs } : {}), ...(opts.tap ? { tap: opts.tap } : {}),
-    });
+    const { apduTimeoutMs: _a, requestTimeoutMs: _r, hostName: _h, ...port } = opts;
+    this.driver = new PortDriver(port);
     this.cardReader = new TerminalCardReader(this, `serial terminal ${opts.path}`);
     this.driver.on('open', () => this.hello());
     this.driver.on('lost', (why) => this.lost(why));
