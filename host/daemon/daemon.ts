@@ -111,7 +111,7 @@ export class Daemon {
         limits: { perSale: c.limits.perSale, unsettledAmount: c.limits.unsettledAmount, unsettledAgeMs: c.limits.unsettledAgeHours === null ? null : c.limits.unsettledAgeHours * 3_600_000 },
         online: () => worker.status().online, log, ...(o.faults ? { faults: o.faults } : {}),
       });
-      engine.on('stored', () => worker.poke());
+      engine.on('stored', () => worker.recordStored());
       const revocations = new RevocationKeeper({
         trust, bank, file: join(c.dataDir, DATA_FILES.revocations), log,
         ...(c.authorityCertificate ? { authority: readCertificateFile(c.authorityCertificate) } : {}),

@@ -2,9 +2,14 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { CardpostError } from '../../protocol/errors.js';
 import { StoreError, type HostStore } from '../store/host-store.js';
-import { BankError, type BankClient } from './bank-client.js';
+import { BankError, type BankClient, type BatchAnswer } from './bank-client.js';
 
 export type SettlementState = 'offline' | 'idle' | 'sending' | 'backing_off' | 'blocked' | 'stopped';
+
+/** lastError.code while the queue database fails (SQLite busy, disk full, I/O error); the status is `blocked`. */
+export const STORE_UNAVAILABLE = 'STORE_UNAVAILABLE';
+
+type SleepKind = 'idle' | 'offline' | 'bank' | 'store';
 
 export interface SettlementStatus {
   online: boolean;
@@ -64,7 +69,14 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** What the current sleep is waiting out: a new record may end an idle or store wait, never a bank backoff. */
+  private sleeping: SleepKind | undefined;
+  /** "Settle now" (or stop) since the iteration began: the next sleep is skipped. */
   private urgent = false;
+  /** A new record was stored since the iteration began. */
+  private fresh = false;
+  /** The queue database failed on the last try (cleared, with a log line, once it works again). */
+  private storeDown = false;
   private readonly st: SettlementStatus = {
     online: false, state: 'stopped', lastContactAt: null, inFlightBatch: null, nextAttemptAt: null, consecutiveFailures: 0, lastError: null,
   };
@@ -93,9 +105,24 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     this.set({ state: 'stopped' });
   }
 
-  /** Something new to settle, or the merchant pressed "settle now": try at once, skipping the backoff. */
+  /** The merchant pressed "settle now": try at once, skipping any wait, a bank backoff included. */
   poke(): void {
     this.urgent = true;
+    this.wakeUp();
+  }
+
+  /**
+   * A new record was stored: send it now if the worker is idle, or waiting out a queue database failure
+   * (the store just committed a record, so it likely works again). A wait that is due to the bank (offline
+   * health checks, backoff after a failed send, a refusal) is not cut short: during a bank outage every
+   * sale at the counter would otherwise be an immediate retry, defeating the backoff.
+   */
+  recordStored(): void {
+    this.fresh = true;
+    if (this.sleeping === 'idle' || this.sleeping === 'store') this.wakeUp();
+  }
+
+  private wakeUp(): void {
     const w = this.wake;
     this.wake = undefined;
     w?.();
@@ -104,53 +131,86 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   private async run(): Promise<void> {
     while (this.running) {
       this.urgent = false;
-      if (!this.st.online) {
-        const h = await this.o.bank.health();
-        if (!h.ok) {
-          this.set({ online: false, state: 'offline', nextAttemptAt: this.clock() + this.healthIntervalMs });
-          await this.sleep(this.healthIntervalMs);
-          continue;
-        }
-        this.set({ online: true, lastContactAt: this.clock(), state: 'idle' });
-        this.o.log?.info({ bank: this.o.bank.url }, 'bank reachable');
-      }
-      const batch = this.o.store.nextBatch(() => randomBytes(16).toString('hex'), this.batchSize);
-      if (!batch) {
-        this.set({ state: 'idle', inFlightBatch: null, nextAttemptAt: null });
-        await this.sleep(this.healthIntervalMs);
-        // Idle: check the bank is still there, so "online" on the counter page stays true to life.
-        if (this.running && !this.urgent) {
-          const h = await this.o.bank.health();
-          this.set(h.ok ? { online: true, lastContactAt: this.clock() } : { online: false, state: 'offline' });
-        }
-        continue;
-      }
-      this.set({ state: 'sending', inFlightBatch: batch.batchId, nextAttemptAt: null });
-      const started = this.clock();
+      this.fresh = false;
       try {
-        const answer = await this.o.bank.submitBatch(batch.batchId, batch.body, batch.records);
-        const counts = this.o.store.applyVerdicts(batch.batchId, answer.verdicts, answer.settledAt);
-        this.o.store.noteAttempt(batch.batchId, null);
-        const outcome: BatchOutcome = { batchId: batch.batchId, records: batch.records, ...counts, replayed: answer.replayed, attempts: batch.attempts + 1, latencyMs: this.clock() - started };
-        this.set({ online: true, lastContactAt: this.clock(), consecutiveFailures: 0, lastError: null, inFlightBatch: null });
-        this.o.log?.info(outcome, 'batch settled');
-        this.emit('batch', outcome);
+        await this.step();
       } catch (e) {
-        await this.onFailure(batch.batchId, e);
+        // Not a bank failure (those are handled in onFailure): the queue database failed (SQLITE_BUSY, _FULL,
+        // _IOERR...) or something unexpected. Never let it escape: an unhandled rejection ends the daemon.
+        try {
+          await this.onStoreFailure(e);
+        } catch {
+          await this.sleep(this.backoff.maxMs, 'store'); // a status listener threw: still never end the loop
+        }
       }
     }
+  }
+
+  /** One turn: make sure the bank is there, then send the batch in flight or the next one. */
+  private async step(): Promise<void> {
+    if (!this.st.online) {
+      const h = await this.o.bank.health();
+      if (!h.ok) {
+        this.set({ online: false, state: 'offline', nextAttemptAt: this.clock() + this.healthIntervalMs });
+        await this.sleep(this.healthIntervalMs, 'offline');
+        return;
+      }
+      this.set({ online: true, lastContactAt: this.clock(), state: 'idle' });
+      this.o.log?.info({ bank: this.o.bank.url }, 'bank reachable');
+    }
+    const batch = this.o.store.nextBatch(() => randomBytes(16).toString('hex'), this.batchSize);
+    if (this.storeDown) {
+      this.storeDown = false;
+      this.o.log?.info({}, 'queue database usable again, settlement resumes');
+      this.set({ lastError: null, ...(batch ? {} : { consecutiveFailures: 0 }) });
+    }
+    if (!batch) {
+      this.set({ state: 'idle', inFlightBatch: null, nextAttemptAt: null });
+      await this.sleep(this.healthIntervalMs, 'idle');
+      // Idle: check the bank is still there, so "online" on the counter page stays true to life.
+      if (this.running && !this.urgent && !this.fresh) {
+        const h = await this.o.bank.health();
+        this.set(h.ok ? { online: true, lastContactAt: this.clock() } : { online: false, state: 'offline' });
+      }
+      return;
+    }
+    this.set({ state: 'sending', inFlightBatch: batch.batchId, nextAttemptAt: null });
+    const started = this.clock();
+    let answer: BatchAnswer;
+    try {
+      answer = await this.o.bank.submitBatch(batch.batchId, batch.body, batch.records);
+    } catch (e) {
+      await this.onFailure(batch.batchId, e);
+      return;
+    }
+    let counts: { accepted: number; duplicate: number; rejected: number };
+    try {
+      counts = this.o.store.applyVerdicts(batch.batchId, answer.verdicts, answer.settledAt);
+    } catch (e) {
+      // An answer that does not match the batch is the bank's fault: back off as for a bank failure. Anything
+      // else (SQLite) goes to onStoreFailure. Either way nothing was applied (one transaction) and the batch
+      // stays in flight, to be re-sent byte for byte; the bank replays its stored answer.
+      if (e instanceof StoreError && e.code === 'BATCH_ANSWER_MISMATCH') {
+        await this.onFailure(batch.batchId, e);
+        return;
+      }
+      throw e;
+    }
+    const outcome: BatchOutcome = { batchId: batch.batchId, records: batch.records, ...counts, replayed: answer.replayed, attempts: batch.attempts + 1, latencyMs: this.clock() - started };
+    this.set({ online: true, lastContactAt: this.clock(), consecutiveFailures: 0, lastError: null, inFlightBatch: null });
+    this.o.log?.info(outcome, 'batch settled');
+    this.emit('batch', outcome);
+    // Bookkeeping only (the batch is answered and its verdicts committed): if it fails, onStoreFailure.
+    this.o.store.noteAttempt(batch.batchId, null);
   }
 
   private async onFailure(batchId: string, e: unknown): Promise<void> {
     const err = e instanceof CardpostError ? e
       : new CardpostError('SETTLEMENT_INTERNAL', `settlement failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, 'report this with the daemon log');
     const outcome = e instanceof BankError ? e.outcome : e instanceof StoreError && e.code === 'BATCH_ANSWER_MISMATCH' ? 'unknown' : 'refused';
-    this.o.store.noteAttempt(batchId, `${err.code}: ${err.message}`);
     const failures = this.st.consecutiveFailures + 1;
-    // Full jitter (AWS architecture blog): spreads the retries of many counters after an outage.
-    const ceiling = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(failures - 1, 20));
     const retryAfter = e instanceof BankError ? e.retryAfterMs ?? 0 : 0;
-    const delay = outcome === 'refused' ? this.backoff.maxMs : Math.max(retryAfter, Math.floor(this.random() * ceiling));
+    const delay = outcome === 'refused' ? this.backoff.maxMs : Math.max(retryAfter, this.jitter(failures));
     // No answer, or "service unavailable" from the bank or its gateway: the bank is down for the counter, which
     // shows "offline", and the worker goes back to health checks before the next send.
     const unreachable = e instanceof BankError && (e.code === 'BANK_UNREACHABLE' || (e.status !== undefined && [502, 503, 504].includes(e.status)));
@@ -161,15 +221,44 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     });
     this.o.log?.warn({ batchId, code: err.code, err: err.message, delayMs: delay }, 'batch not settled yet');
     this.emit('attemptFailed', { batchId, error: err, outcome });
-    await this.sleep(delay);
+    // After the status: if the queue database is what fails, this throws to run(), which backs off for the store.
+    this.o.store.noteAttempt(batchId, `${err.code}: ${err.message}`);
+    await this.sleep(delay, 'bank');
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (!this.running || this.urgent) return Promise.resolve();
-    return new Promise((resolve) => {
+  /**
+   * The queue database (or something else that is not the bank) failed. Nothing is lost: every store
+   * step is one transaction, so a record is still pending, or its batch still in flight and re-sent as
+   * it is. State `blocked` with STORE_UNAVAILABLE (SETTLEMENT_INTERNAL if not SQLite) in lastError, the same jittered backoff as
+   * for the bank, one warning per failure, and a new try after the wait (or at once when a record is stored
+   * or the merchant presses "settle now").
+   */
+  private async onStoreFailure(e: unknown): Promise<void> {
+    const failures = this.st.consecutiveFailures + 1;
+    const delay = this.jitter(failures);
+    const err = storeFailure(e, delay);
+    this.storeDown = true;
+    this.set({
+      state: 'blocked', consecutiveFailures: failures, nextAttemptAt: this.clock() + delay,
+      lastError: { code: err.code, message: err.message, hint: err.hint },
+    });
+    this.o.log?.warn({ code: err.code, err: err.message, batchId: this.st.inFlightBatch, delayMs: delay }, 'settlement paused: it could not use the queue database');
+    await this.sleep(delay, 'store');
+  }
+
+  /** Full jitter (AWS architecture blog): a random wait below a ceiling that doubles with each failure. */
+  private jitter(failures: number): number {
+    const ceiling = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** Math.min(failures - 1, 20));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private sleep(ms: number, kind: SleepKind): Promise<void> {
+    if (!this.running || this.urgent || (this.fresh && (kind === 'idle' || kind === 'store'))) return Promise.resolve();
+    this.sleeping = kind;
+    return new Promise<void>((resolve) => {
       const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
       this.wake = () => { clearTimeout(t); resolve(); };
-    });
+    }).finally(() => { this.sleeping = undefined; });
   }
 
   private set(patch: Partial<SettlementStatus>): void {
@@ -177,4 +266,18 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     Object.assign(this.st, patch);
     if (JSON.stringify(this.st) !== before) this.emit('status', this.status());
   }
+}
+
+/** A failure that is not the bank's, as an error a person can act on: STORE_UNAVAILABLE for SQLite's errors. */
+function storeFailure(e: unknown, delayMs: number): CardpostError {
+  const retry = `settlement retries in ${Math.max(1, Math.ceil(delayMs / 1000))} s by itself`;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && !(e instanceof CardpostError) && typeof code === 'string' && code.startsWith('SQLITE_')) {
+    const hint = code === 'SQLITE_FULL' ? 'free space on the disk that holds the data directory'
+      : code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') ? 'if it persists, check that no other process (a second daemon, a backup tool, an sqlite3 shell) holds the queue file'
+        : 'if it persists, check the disk that holds the data directory (space, errors in the system log) and that no other process holds the queue file';
+    return new StoreError(STORE_UNAVAILABLE, `the queue database could not be read or written (${code}: ${e.message}); no record is lost, ${retry}`, hint, { cause: e });
+  }
+  const what = e instanceof CardpostError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+  return new CardpostError('SETTLEMENT_INTERNAL', `settlement failed unexpectedly (${what}); no record is lost, ${retry}`, 'if it persists, report this with the daemon log', { cause: e });
 }
