@@ -29,7 +29,7 @@ import { prepareSimCard } from '../host/cli/sim-command.js';
 import { loadConfig } from '../host/daemon/config.js';
 import { Daemon } from '../host/daemon/daemon.js';
 import { createLogger } from '../host/daemon/log.js';
-import type { SaleSnapshot } from '../host/sale/sale-types.js';
+import { FINAL_STATES, type SaleSnapshot } from '../host/sale/sale-types.js';
 import { CliProcess } from '../test/support/cli.js';
 import { PcscdEnv, cardIn, missingPcscParts } from '../test/support/pcscd.js';
 
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       storeCalls = 0;
       const t0 = performance.now();
       const done = new Promise<SaleSnapshot>((resolve) => {
-        const on = (s: SaleSnapshot) => { if (['done', 'failed', 'cancelled', 'timed_out'].includes(s.state)) { d.engine.off('sale', on); resolve(s); } };
+        const on = (s: SaleSnapshot) => { if (FINAL_STATES.has(s.state)) { d.engine.off('sale', on); resolve(s); } };
         d.engine.on('sale', on);
       });
       d.engine.start({ amount: 100 + i, reader: readerName });

@@ -18,7 +18,7 @@ import { registerPages } from './pages.js';
 
 export interface ApiServer { url: string; close(): Promise<void> }
 
-const STATUSES: readonly RecordStatus[] = ['pending', 'sending', 'settled', 'duplicate', 'rejected'];
+const STATUSES: readonly RecordStatus[] = ['pending', 'sending', 'settled', 'duplicate', 'rejected', 'held'];
 
 const NOT_FOUND_CODES = new Set(['SALE_NOT_FOUND', 'RECORD_NOT_FOUND', 'READER_UNKNOWN']);
 const CONFLICT_CODES = new Set(['SALE_IN_PROGRESS', 'READER_BUSY', 'SALE_NOT_ASKING_PIN', 'SALE_CANNOT_CANCEL', 'SALE_KEY_REUSED', 'PIN_ON_DEVICE']);

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { CardpostError } from '../../protocol/errors.js';
 import type { ReaderInfo } from '../readers/reader-hub.js';
-import type { SaleSnapshot } from '../sale/sale-types.js';
+import { FINAL_STATES, type SaleSnapshot } from '../sale/sale-types.js';
 import type { CardSummary } from '../sale/sale-engine.js';
 import type { SettlementStatus } from '../settlement/settlement-worker.js';
 import type { QueuedRecord, RecordStatus, UnsettledSummary } from '../store/host-store.js';
@@ -59,6 +59,7 @@ const STATE_WORDS: Record<string, string> = {
   cancelled: 'cancelled',
   timed_out: 'timed out',
   failed: 'failed',
+  unconfirmed: 'NOT CONFIRMED — the card may have paid: insert the same card again to check, do not charge again',
 };
 
 export function counterCommands(io: CliIo): Command[] {
@@ -110,7 +111,7 @@ export function counterCommands(io: CliIo): Command[] {
         let askedFor = -1;
         for (;;) {
           show(s);
-          if (['done', 'cancelled', 'timed_out', 'failed'].includes(s.state)) break;
+          if (FINAL_STATES.has(s.state)) break;
           if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
             askedFor = s.updatedAt;
             const pin = await prompt.ask(`PIN for ${formatMoney(s.amount, s.currency)}: `);
@@ -144,7 +145,7 @@ export function counterCommands(io: CliIo): Command[] {
     });
 
   const queue = common(new Command('queue').description('the signed records on this counter and their settlement status'))
-    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'sending', 'settled', 'duplicate', 'rejected']))
+    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'sending', 'settled', 'duplicate', 'rejected', 'held']))
     .option('--limit <n>', 'at most this many records', '50')
     .action(async (o: Common & { status?: RecordStatus; limit: string }) => {
       const client = DaemonClient.connect(o.dataDir);
@@ -197,6 +198,8 @@ export function counterCommands(io: CliIo): Command[] {
         io.out(unsettledLine(st.unsettled));
         const rejected = st.counts.rejected.count;
         if (rejected) io.out(`${rejected} record${rejected === 1 ? '' : 's'} refused by the bank: see cardpost queue --status rejected`);
+        const held = st.counts.held?.count ?? 0;
+        if (held) io.out(`${held} record${held === 1 ? '' : 's'} held, not settled (the card signed another sale than asked): see cardpost queue --status held, and report the card to its issuer`);
       }
       if (st.unsettled.count > 0) {
         if (!o.json && st.lastError) io.out(`not finished: ${st.lastError.message}. ${st.lastError.hint}`);

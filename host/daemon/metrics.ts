@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HostStore } from '../store/host-store.js';
 import type { SaleEngine } from '../sale/sale-engine.js';
+import { FINAL_STATES } from '../sale/sale-types.js';
 import type { SettlementWorker } from '../settlement/settlement-worker.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 
@@ -43,7 +44,7 @@ export function createMetrics(o: { store: HostStore; engine: SaleEngine; worker:
   const failures = new Counter({ name: 'cardpost_settlement_failures_total', help: 'Batch attempts without a usable answer', labelNames: ['code'], registers: [registry] });
 
   o.engine.on('sale', (s) => {
-    if (s.state === 'done' || s.state === 'cancelled' || s.state === 'timed_out' || s.state === 'failed') sales.inc({ state: s.state });
+    if (FINAL_STATES.has(s.state)) sales.inc({ state: s.state });
     if (s.state === 'failed' && s.error) saleErrors.inc({ code: s.error.code });
   });
   o.engine.on('recovered', () => recovered.inc());

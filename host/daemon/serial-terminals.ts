@@ -1,7 +1,7 @@
 import type { SaleRequest, SerialTerminal } from '../transports/serial/index.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import type { SaleEngine } from '../sale/sale-engine.js';
-import type { Receipt, SaleSnapshot, SaleState } from '../sale/sale-types.js';
+import { FINAL_STATES, type Receipt, type SaleSnapshot, type SaleState } from '../sale/sale-types.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { formatMoney } from '../cli/format.js';
 import type { Logger } from './log.js';
@@ -49,7 +49,7 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderH
         if (s.saleId !== sale.saleId) return;
         const progress = PROGRESS[s.state];
         if (progress) void req.status(progress).catch(() => undefined);
-        if (['done', 'cancelled', 'timed_out', 'failed'].includes(s.state)) { engine.off('sale', onUpdate); resolve(s); }
+        if (FINAL_STATES.has(s.state)) { engine.off('sale', onUpdate); resolve(s); }
       };
       engine.on('sale', onUpdate);
       req.signal.addEventListener('abort', () => { try { engine.cancel(sale.saleId); } catch { /* signing: it finishes */ } }, { once: true });
@@ -57,6 +57,8 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderH
     });
     if (final.state === 'done' && final.receipt) {
       req.respond({ outcome: 'approved', message: `Paid ${formatMoney(final.receipt.amount, final.receipt.currency)}`, receiptId: final.receipt.recordId, receipt: receiptLines(final.receipt) });
+    } else if (final.state === 'unconfirmed') {
+      req.respond({ outcome: 'unconfirmed', message: 'Card may have paid: insert it again' });
     } else if (final.state === 'cancelled' || final.state === 'timed_out') {
       req.respond({ outcome: 'cancelled', message: final.state === 'timed_out' ? 'Timed out' : 'Cancelled' });
     } else {

@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { toHex } from '../../protocol/bytes.js';
+import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
 import { decodeCommandApdu, encodeResponseApdu, exchange } from '../../protocol/apdu/index.js';
 import { CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
-import { CVM, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
-import { CardSession, CardSessionError, type ChainHead } from '../session/card-session.js';
+import { CVM, recordAnswersRequest, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
+import { CardSession, CardSessionError, SignedAnswerRefusedError, recordMismatchError, type ChainHead } from '../session/card-session.js';
 import type { HostStore } from '../store/host-store.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import { checkOfflineLimits, SaleRefusedError, type OfflineLimits } from './offline-limits.js';
-import { FINAL_STATES, toSaleError, type Receipt, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
+import { FINAL_STATES, toSaleError, unconfirmedError, type Receipt, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
 
 export interface SaleTimeouts {
   /** How long a sale waits for the card (inserted, tapped, put back after a pull). */
@@ -68,16 +68,31 @@ interface LiveSale {
   time: number;
   abort: AbortController;
   timer: NodeJS.Timeout | undefined;
+  /** The next try of a card left in the reader after a failed step. */
+  retryTimer: NodeJS.Timeout | undefined;
+  /** When waiting for the card ends; kept across tries of a card left in the reader. */
+  cardDeadline: number;
+  retries: number;
+  /**
+   * The card SIGN_TXN went to, until its answer is in (or its journal shows it did not sign). While
+   * set, the sale may be paid: it never ends cancelled, timed out or failed, and only this card may
+   * finish it.
+   */
+  signedBy: string | undefined;
   running: boolean;
   pinWaiter: ((pin: Uint8Array) => void) | undefined;
   pinVerified: boolean;
 }
 
 const RETRYABLE = new Set(['CARD_REMOVED', 'NO_CARD', 'READER_GONE', 'TIMEOUT']);
+/** Tries of a card left in the reader after a failed step: 100 ms, doubling, at most 2 s apart. */
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 2000;
+const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
 const maskCard = (cardId: string) => '•'.repeat(cardId.length - 4) + cardId.slice(-4);
 
 class Interrupted extends Error {
-  constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed') { super(why); }
+  constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed' | 'other_card') { super(why); }
 }
 
 /**
@@ -88,6 +103,7 @@ class Interrupted extends Error {
 export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private readonly live = new Map<string, LiveSale>();
   private readonly clock: () => number;
+  private closed = false;
 
   constructor(private readonly o: SaleEngineOptions) {
     super();
@@ -139,6 +155,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       time: Math.floor(now / 1000),
       abort: new AbortController(),
       timer: undefined,
+      retryTimer: undefined,
+      cardDeadline: now + this.o.timeouts.cardMs,
+      retries: 0,
+      signedBy: undefined,
       running: false,
       pinWaiter: undefined,
       pinVerified: false,
@@ -227,8 +247,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     });
   }
 
+  /**
+   * The daemon is stopping: live sales stop where they are (their rows say how far they got, and
+   * fromRow reads them back as interrupted or unconfirmed); nothing is written after this.
+   */
   close(): void {
-    for (const s of this.live.values()) s.abort.abort(new Interrupted('cancelled'));
+    this.closed = true;
+    for (const s of this.live.values()) { this.clearTimer(s); s.abort.abort(new Interrupted('cancelled')); }
+    this.live.clear();
   }
 
   // ------------------------------------------------------------------ reader events
@@ -270,9 +296,23 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private async runOnCard(sale: LiveSale, reader: CardReader): Promise<void> {
     if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
     this.update(sale, { state: 'reading_card', reader: reader.name, deadline: null });
-    const { session, head, mine } = await this.openAndRecover(reader, sale);
-    if (mine) { this.complete(sale, mine, session, true); return; }
+    const opened = await this.openAndRecover(reader, sale);
+    const { session, mine } = opened;
+    if (mine) {
+      if (mine.mismatch) {
+        sale.signedBy = undefined; // the card's answer is in: it signed something else
+        throw recordMismatchError(mine.mismatch);
+      }
+      this.complete(sale, mine.record, session, true);
+      return;
+    }
+    if (sale.signedBy !== undefined) {
+      if (session.cardId !== sale.signedBy) throw new Interrupted('other_card');
+      // The paying card's journal has nothing for this sale: it never signed it. Go on as before SIGN_TXN.
+      sale.signedBy = undefined;
+    }
     if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+    const head = this.chainToContinue(session, opened.head);
     const info = session.info;
     if (info.currency !== undefined && info.currency !== sale.snap.currency) {
       throw new CardStatusError(0x24, 'SIGN_TXN');
@@ -289,16 +329,22 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         needPin = false;
       }
       if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+      // From here until the card answers, the sale may be paid whatever happens to the answer.
+      sale.signedBy = session.cardId;
       this.update(sale, { state: 'signing', pinTriesLeft: null, deadline: null });
       let record: SignedTxnRecord;
       try {
         record = await session.sign(request, head);
       } catch (e) {
-        if (e instanceof CardStatusError && e.statusName === 'PIN_REQUIRED') {
-          needPin = true;
-          triesLeft = e.retries ?? triesLeft;
-          continue;
+        if (e instanceof CardStatusError) {
+          sale.signedBy = undefined; // the card refused with a status word: it signed nothing
+          if (e.statusName === 'PIN_REQUIRED') {
+            needPin = true;
+            triesLeft = e.retries ?? triesLeft;
+            continue;
+          }
         }
+        if (e instanceof SignedAnswerRefusedError) this.keepRefusedAnswer(sale, session.cardId, e);
         throw e;
       }
       this.o.faults?.afterSign?.(record);
@@ -308,14 +354,16 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /** Open the card, remember its chain head, recover journal records; find this sale's record among them. */
-  private async openAndRecover(reader: CardReader, sale: LiveSale | null): Promise<{ session: CardSession; head: ChainHead | undefined; recovered: SignedTxnRecord[]; mine: SignedTxnRecord | undefined }> {
+  private async openAndRecover(reader: CardReader, sale: LiveSale | null): Promise<{
+    session: CardSession; head: ChainHead | undefined; recovered: SignedTxnRecord[]; mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
+  }> {
     const session = await CardSession.open(reader, this.o.trust, { now: Math.floor(this.clock() / 1000) });
     const cardId = session.cardId;
     const store = this.o.store;
     store.observeCard(cardId, session.info.counter, session.info.lastRecordHash, session.certificate.envelope);
     let head: ChainHead | undefined = store.cardHead(cardId);
     const recovered: SignedTxnRecord[] = [];
-    let mine: SignedTxnRecord | undefined;
+    let mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
     if (head && session.info.counter > head.counter) {
       let records: SignedTxnRecord[];
       try {
@@ -329,28 +377,75 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       }
       for (const r of records) {
         if (r.terminalId !== this.o.terminalId) { store.passOver(r); continue; } // another counter settles it
-        const isMine = sale !== null && toHex(r.hostNonce) === toHex(sale.nonce);
+        const isMine = sale !== null && bytesEqual(r.hostNonce, sale.nonce);
         // A record of an earlier sale that never finished here (daemon killed, card pulled and not
-        // brought back): it finds that sale by its nonce, and the sale is marked paid after all.
+        // brought back): it finds that sale by its nonce, and the sale is marked paid after all,
+        // if the record is that sale. One that is not (another amount under the sale's nonce) is held.
         const earlier = isMine ? undefined : store.saleByNonce(r.hostNonce);
         const saleId = isMine ? sale.snap.saleId : earlier?.saleId;
-        const res = store.storeRecord(r, { origin: 'recovered', ...(saleId ? { saleId } : {}) });
+        const mismatch = isMine ? recordAnswersRequest(r, this.requestOf(sale))
+          : earlier ? recordAnswersRequest(r, { ...this.requestOf(earlier), time: r.time, hostNonce: r.hostNonce }) : undefined;
+        const res = store.storeRecord(r, { origin: 'recovered', ...(saleId ? { saleId } : {}), ...(mismatch ? { hold: { reason: 'RECORD_MISMATCH', detail: mismatch } } : {}) });
         if (!res.already) {
           recovered.push(r);
-          this.o.log?.info({ recordId: res.recordId, saleId: saleId ?? null }, 'record recovered from the card journal');
+          this.o.log?.[mismatch ? 'warn' : 'info']({ recordId: res.recordId, saleId: saleId ?? null, ...(mismatch ? { held: mismatch } : {}) }, 'record recovered from the card journal');
           this.emit('recovered', { recordId: res.recordId, cardId, saleId: saleId ?? null });
-          this.emit('stored', { recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
+          if (!mismatch) this.emit('stored', { recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
         }
         if (earlier && earlier.state !== 'done' && !this.live.has(earlier.saleId)) {
-          store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: false, errorCode: 'RECOVERED', errorText: 'paid: the record came back from the card\'s journal after the sale was interrupted' });
+          if (mismatch) {
+            store.updateSale(earlier.saleId, { state: 'failed', errorCode: 'RECORD_MISMATCH', errorText: recordMismatchError(mismatch).message });
+          } else {
+            store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: false, errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message });
+          }
           const snap = this.get(earlier.saleId);
           if (snap) this.emit('sale', snap);
         }
-        if (isMine) mine = r;
+        if (isMine) mine = { record: r, mismatch };
       }
       head = store.cardHead(cardId);
     }
     return { session, head, recovered, mine };
+  }
+
+  /** What the card is asked to sign for a sale (what its record must say). */
+  private requestOf(sale: LiveSale | { amount: number; currency: number }): SignTxnRequest {
+    if ('snap' in sale) {
+      return { amount: sale.snap.amount, currency: sale.snap.currency, merchantId: this.o.merchantId, terminalId: this.o.terminalId, time: sale.time, hostNonce: sale.nonce };
+    }
+    return { amount: sale.amount, currency: sale.currency, merchantId: this.o.merchantId, terminalId: this.o.terminalId, time: 0, hostNonce: new Uint8Array(0) };
+  }
+
+  /**
+   * Before asking for a signature: the card must stand where this host's chain for it ends (after
+   * recovery). A card behind it, or at the same counter with another last record, is a copy or was
+   * restored: refused before it signs, since its record could not be accepted. A card ahead whose
+   * journal gave nothing back (it keeps none) is taken from where it stands, and the gap is audited.
+   */
+  private chainToContinue(session: CardSession, head: ChainHead | undefined): ChainHead | undefined {
+    if (!head) return undefined;
+    const { counter, lastRecordHash } = session.info;
+    if (counter === head.counter && bytesEqual(lastRecordHash, head.hash)) return head;
+    const store = this.o.store;
+    if (counter > head.counter) {
+      store.audit('journal-gap', session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
+      store.advanceHead(session.cardId, { counter, hash: lastRecordHash });
+      return { counter, hash: lastRecordHash };
+    }
+    store.audit('card-chain-diverged', session.cardId, { cardCounter: counter, cardLastHash: toHex(lastRecordHash), hostCounter: head.counter, hostHash: toHex(head.hash) });
+    throw new CardSessionError('CARD_CHAIN_DIVERGED',
+      `card ••${session.cardId.slice(-4)} does not continue the records this counter holds for it (the card is at counter ${counter}, this counter has its records up to ${head.counter})`,
+      'do not accept this card: it may be a copy or its memory was restored; the holder must contact the issuer');
+  }
+
+  /** A signed answer the host will not give a receipt for: a record for another sale is held, anything else audited with its bytes. */
+  private keepRefusedAnswer(sale: LiveSale, cardId: string, e: SignedAnswerRefusedError): void {
+    sale.signedBy = undefined; // the card answered: what it signed is known
+    if (e.record) {
+      this.o.store.storeRecord(e.record, { origin: 'sale', saleId: sale.snap.saleId, hold: { reason: e.code, detail: e.message } });
+    } else {
+      this.o.store.audit('signed-answer-refused', cardId, { saleId: sale.snap.saleId, code: e.code, message: e.message, envelope: Buffer.from(e.envelope).toString('base64url') });
+    }
   }
 
   private async askPin(sale: LiveSale, session: CardSession, reader: CardReader, triesLeft: number): Promise<void> {
@@ -400,7 +495,9 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private complete(sale: LiveSale, record: SignedTxnRecord, session: CardSession, fromJournal: boolean): void {
     const res = this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
     if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
-    this.update(sale, { state: 'stored' });
+    sale.signedBy = undefined;
+    // Paid: a notice left from a pull is over; a record from the journal says so.
+    this.update(sale, { state: 'stored', notice: fromJournal ? RECOVERED_NOTICE : null });
     const receipt: Receipt = {
       saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, currency: record.currency, merchantId: record.merchantId,
       terminalId: record.terminalId, time: record.time, card: maskCard(session.cardId), counter: record.counter, balanceAfter: record.balanceAfter,
@@ -419,13 +516,24 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         this.waitForCard(sale, { code: 'CARD_REMOVED', message: 'the card was taken out before the payment finished', hint: 'insert the card again' });
         return;
       }
+      if (e.why === 'other_card') {
+        // Not for a card left in the reader to be tried again: it stays the wrong card.
+        this.waitForCard(sale, {
+          code: 'CARD_NOT_THE_PAYING_ONE', message: `this is not the card that was paying (card ${maskCard(sale.signedBy ?? '')}), which may already have paid`,
+          hint: 'take this card out and insert the card that was paying',
+        }, false);
+        return;
+      }
       this.finish(sale, e.why === 'cancelled' ? 'cancelled' : 'timed_out', null);
       return;
     }
     if (e instanceof TransportError && RETRYABLE.has(e.transportCode)) {
       // Card pulled or reader hiccup: same sale, same nonce. If the card had signed, the record
       // comes back from its journal when it is inserted again.
-      this.waitForCard(sale, toSaleError(e));
+      this.waitForCard(sale, sale.signedBy === undefined ? toSaleError(e) : {
+        code: 'SALE_UNCONFIRMED', message: `the card's answer to the payment was lost (${e.transportCode}: ${e.message}): it may already have paid`,
+        hint: 'insert the same card again to finish; do not take another payment for this sale',
+      });
       return;
     }
     const err: SaleError = e instanceof CardpostError ? toSaleError(e)
@@ -436,17 +544,31 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   // ------------------------------------------------------------------ state bookkeeping
 
-  private waitForCard(sale: LiveSale, notice: SaleError | null): void {
-    const deadline = this.clock() + this.o.timeouts.cardMs;
-    this.update(sale, { state: 'waiting_card', deadline, notice, pinTriesLeft: null, pinOnDevice: false });
+  /**
+   * Back to waiting for the card. A card still in the reader after a failed step (put back before we
+   * noticed, or a reader that hiccuped) is tried again, backing off, within the deadline the wait had
+   * already: a step that fails at once must not spin. Waiting for a card to be inserted gets a fresh deadline.
+   */
+  private waitForCard(sale: LiveSale, notice: SaleError | null, retryCardLeftIn = true): void {
+    const now = this.clock();
+    const reader = sale.snap.reader !== null ? this.o.hub.get(sale.snap.reader) : undefined;
+    const retry = notice !== null && retryCardLeftIn && reader?.cardPresent === true;
+    if (!retry) { sale.cardDeadline = now + this.o.timeouts.cardMs; sale.retries = 0; }
+    this.update(sale, { state: 'waiting_card', deadline: sale.cardDeadline, notice, pinTriesLeft: null, pinOnDevice: false });
     this.clearTimer(sale);
     sale.timer = setTimeout(() => {
       if (sale.snap.state === 'waiting_card' && !sale.running) this.finish(sale, 'timed_out', null);
-    }, this.o.timeouts.cardMs);
+    }, Math.max(0, sale.cardDeadline - now));
     sale.timer.unref?.();
-    // A card already there (put back before we noticed) is taken at once.
-    const reader = sale.snap.reader !== null ? this.o.hub.get(sale.snap.reader) : undefined;
-    if (notice && reader?.cardPresent) setImmediate(() => { if (sale.snap.state === 'waiting_card') void this.run(sale, reader); });
+    if (!retry || !reader) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** sale.retries++);
+    sale.retryTimer = setTimeout(() => {
+      sale.retryTimer = undefined;
+      if (sale.snap.state !== 'waiting_card' || sale.running) return;
+      if (reader.cardPresent) void this.run(sale, reader);
+      else this.waitForCard(sale, sale.snap.notice, false); // taken out meanwhile: wait for it afresh
+    }, delay);
+    sale.retryTimer.unref?.();
   }
 
   private notice(sale: LiveSale, code: 'PIN_WRONG', triesLeft: number): void {
@@ -457,25 +579,35 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   private finish(sale: LiveSale, state: SaleState, error: SaleError | null, receipt: Receipt | null = null): void {
+    if (sale.signedBy !== undefined && state !== 'done') {
+      // SIGN_TXN went out and its answer never came: the card may have paid. Never say "not paid".
+      const why = error ? error.message : state === 'cancelled' ? 'cancelled at the counter' : 'the card did not come back in time';
+      error = unconfirmedError(`the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`);
+      state = 'unconfirmed';
+    }
     this.clearTimer(sale);
     this.live.delete(sale.snap.saleId);
     this.update(sale, { state, error, receipt, deadline: null, pinTriesLeft: state === 'done' ? null : sale.snap.pinTriesLeft });
   }
 
   private update(sale: LiveSale, patch: Partial<SaleSnapshot>): void {
+    if (this.closed) return;
     Object.assign(sale.snap, patch, { updatedAt: this.clock() });
     this.o.store.updateSale(sale.snap.saleId, {
       state: sale.snap.state,
       ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
       ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId, paidOnline: sale.snap.receipt.online } : {}),
       ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
+      ...(sale.signedBy !== undefined ? { signCardId: sale.signedBy } : {}),
     });
     this.emit('sale', { ...sale.snap });
   }
 
   private clearTimer(sale: LiveSale): void {
     if (sale.timer) clearTimeout(sale.timer);
+    if (sale.retryTimer) clearTimeout(sale.retryTimer);
     sale.timer = undefined;
+    sale.retryTimer = undefined;
   }
 
   private mustKnowReader(name: string): void {
@@ -496,10 +628,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private fromRow(row: NonNullable<ReturnType<HostStore['sale']>>): SaleSnapshot {
     const rec = row.recordId ? this.o.store.record(row.recordId) : undefined;
+    const final = FINAL_STATES.has(row.state as SaleState);
+    // A sale that was live when the daemon stopped did not finish here. If SIGN_TXN had gone out the
+    // card may have paid (unconfirmed); a signed record comes back by recovery and makes it done.
+    const unsure = !final && (row.signCardId !== null || row.state === 'signing' || row.state === 'stored');
+    const stored = (code: string): SaleError => (code === 'SALE_UNCONFIRMED' ? unconfirmedError(row.errorText ?? '') : { code, message: row.errorText ?? '', hint: '' });
     return {
       saleId: row.saleId, requestKey: row.requestKey, amount: row.amount, currency: row.currency, reader: row.reader,
-      // A sale that was live when the daemon stopped did not finish here; its record, if signed, comes back by recovery.
-      state: FINAL_STATES.has(row.state as SaleState) ? row.state as SaleState : 'failed',
+      state: final ? row.state as SaleState : unsure ? 'unconfirmed' : 'failed',
       pinTriesLeft: null, pinOnDevice: false, deadline: null,
       // A sale completed by journal recovery keeps why as a notice, not an error.
       notice: row.state === 'done' && row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : null,
@@ -507,8 +643,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         saleId: row.saleId, recordId: rec.recordId, amount: rec.amount, currency: rec.currency, merchantId: rec.merchantId, terminalId: rec.terminalId,
         time: rec.recordTime, card: maskCard(rec.cardId), counter: rec.counter, balanceAfter: rec.balanceAfter, pinVerified: rec.cvm === CVM.OFFLINE_PIN, online: row.paidOnline === 1,
       } : null,
-      error: row.errorCode && row.state !== 'done' ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : (FINAL_STATES.has(row.state as SaleState) ? null
-        : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card signed, its record is recovered the next time the card is used here' }),
+      error: row.state === 'done' ? null
+        : final ? (row.errorCode ? stored(row.errorCode) : null)
+          : unsure ? unconfirmedError('the daemon stopped while the card was paying: the card may have paid')
+            : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale, before the card was asked to pay', hint: 'start the sale again' },
       createdAt: row.createdAt, updatedAt: row.updatedAt,
     };
   }

@@ -7,11 +7,13 @@ import type { CardpostError } from '../../protocol/errors.js';
  *        ▲               │            │          │
  *        └── card pulled ┴────────────┴──────────┘   (same nonce: a record already signed comes back
  *                                                     from the card's journal, never a second charge)
- *   any state before stored ─► cancelled | timed_out | failed
+ *   any state before signing ─► cancelled | timed_out | failed
+ *   after SIGN_TXN went out with no answer back ─► unconfirmed (the card may have paid: only that
+ *     card can finish the sale; a later journal recovery turns it done)
  */
-export type SaleState = 'waiting_card' | 'reading_card' | 'pin' | 'signing' | 'stored' | 'done' | 'cancelled' | 'timed_out' | 'failed';
+export type SaleState = 'waiting_card' | 'reading_card' | 'pin' | 'signing' | 'stored' | 'done' | 'cancelled' | 'timed_out' | 'failed' | 'unconfirmed';
 
-export const FINAL_STATES: ReadonlySet<SaleState> = new Set(['done', 'cancelled', 'timed_out', 'failed']);
+export const FINAL_STATES: ReadonlySet<SaleState> = new Set(['done', 'cancelled', 'timed_out', 'failed', 'unconfirmed']);
 
 /** What the customer and merchant are shown at the end of a paid sale. */
 export interface Receipt {
@@ -57,3 +59,9 @@ export interface SaleSnapshot {
 }
 
 export const toSaleError = (e: CardpostError): SaleError => ({ code: e.code, message: e.message, hint: e.hint });
+
+/** Why a sale is `unconfirmed`: the card may have paid, so the merchant must not charge again blindly. */
+export const unconfirmedError = (message: string): SaleError => ({
+  code: 'SALE_UNCONFIRMED', message,
+  hint: 'do not take another payment for this sale yet: ask the customer to insert the same card here, and the sale turns paid by itself if the card signed it',
+});

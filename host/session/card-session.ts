@@ -14,6 +14,17 @@ export interface ChainHead { counter: number; hash: Uint8Array }
 export class CardSessionError extends CardpostError {}
 
 /**
+ * The card answered SIGN_TXN with bytes the host will not give a receipt for. They are kept: the card
+ * may have debited its purse, and the bytes are the evidence (`record` is set when the signature and
+ * chain are good but the record is for another sale).
+ */
+export class SignedAnswerRefusedError extends CardSessionError {
+  constructor(cause: CardpostError, readonly envelope: Uint8Array, readonly record?: SignedTxnRecord) {
+    super(cause.code, cause.message, cause.hint, { cause });
+  }
+}
+
+/**
  * One card in one reader, as the host sees it (docs/protocol.md §4, §7): SELECT and GET_INFO,
  * the certificate checked against the trust store and revocation list, and every record the card
  * returns checked before anyone relies on it: signature under the certified key, exactly the sale
@@ -68,11 +79,16 @@ export class CardSession {
 
   /** SIGN_TXN, then the record checked to be exactly this sale, continuing `head`. */
   async sign(request: SignTxnRequest, head: ChainHead | undefined): Promise<SignedTxnRecord> {
-    const record = this.checkRecord(await this.client.signTxn(request), head);
-    const mismatch = recordAnswersRequest(record, request);
-    if (mismatch) {
-      throw new CardSessionError('RECORD_MISMATCH', `the card signed a different sale (${mismatch})`, 'do not give a receipt; retry the sale, and report the card if it happens again');
+    const envelope = await this.client.signTxn(request);
+    let record: SignedTxnRecord;
+    try {
+      record = this.checkRecord(envelope, head);
+    } catch (e) {
+      if (e instanceof CardpostError) throw new SignedAnswerRefusedError(e, envelope);
+      throw e;
     }
+    const mismatch = recordAnswersRequest(record, request);
+    if (mismatch) throw new SignedAnswerRefusedError(recordMismatchError(mismatch), envelope, record);
     return record;
   }
 
@@ -96,4 +112,10 @@ export class CardSession {
     }
     return out;
   }
+}
+
+/** A record signed under a sale's nonce that is not that sale: no receipt, and the record is held, never settled. */
+export function recordMismatchError(mismatch: string): CardSessionError {
+  return new CardSessionError('RECORD_MISMATCH', `the card signed a different sale (${mismatch}); no payment is taken and its record is held, not settled`,
+    'do not hand over the goods for this sale; ask for another way to pay, and report the card to its issuer');
 }

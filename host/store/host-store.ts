@@ -4,9 +4,17 @@ import { openBookkeepingConnection, openDatabase, StoreError, type Db } from './
 
 export { StoreError } from './database.js';
 
-export type RecordStatus = 'pending' | 'sending' | 'settled' | 'duplicate' | 'rejected';
+/** `held`: kept as evidence and never sent to the bank by the host (a record that does not answer its sale). */
+export type RecordStatus = 'pending' | 'sending' | 'settled' | 'duplicate' | 'rejected' | 'held';
 export type RecordOrigin = 'sale' | 'recovered';
 type StoreOutcome = { recordId: string; seq: number; already: boolean } | { forkOf: string };
+
+export interface StoreRecordOptions {
+  origin: RecordOrigin;
+  saleId?: string;
+  /** Keep the record out of settlement, with why (status 'held', an audit line). */
+  hold?: { reason: string; detail: string };
+}
 
 /** One stored record, as the queue and the API show it. */
 export interface QueuedRecord {
@@ -54,6 +62,8 @@ export interface SaleRow {
   paidOnline: number | null;
   errorCode: string | null;
   errorText: string | null;
+  /** The card SIGN_TXN was sent to: the sale may be paid from then on, whatever happened to the answer. */
+  signCardId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -63,7 +73,7 @@ const RECORD_COLUMNS = `seq, record_id AS recordId, card_id AS cardId, counter, 
   stored_at AS storedAt, settled_at AS settledAt`;
 
 const SALE_COLUMNS = `sale_id AS saleId, request_key AS requestKey, amount, currency, reader, state, record_id AS recordId, paid_online AS paidOnline,
-  error_code AS errorCode, error_text AS errorText, created_at AS createdAt, updated_at AS updatedAt`;
+  error_code AS errorCode, error_text AS errorText, sign_card_id AS signCardId, created_at AS createdAt, updated_at AS updatedAt`;
 
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -102,8 +112,9 @@ export class HostStore {
       cert: db.prepare('INSERT INTO card_certificates (card_id, envelope) VALUES (?, ?) ON CONFLICT (card_id) DO UPDATE SET envelope = excluded.envelope, acknowledged = 0 WHERE card_certificates.envelope != excluded.envelope'),
       recordById: db.prepare<[string], { hash: Buffer; seq: number }>('SELECT hash, seq FROM records WHERE record_id = ?'),
       insertRecord: db.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time,
-        host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, stored_at)
-        VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId, @now)
+        host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, status, reason, detail, stored_at)
+        VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId,
+          @status, @reason, @detail, @now)
         ON CONFLICT (record_id) DO NOTHING`),
       audit: db.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
       bookAudit: book.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
@@ -131,7 +142,7 @@ export class HostStore {
         VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @now, @now)`),
       saleByNonce: book.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
       updateSale: book.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
-        error_code = @errorCode, error_text = @errorText, updated_at = @now WHERE sale_id = @saleId`),
+        error_code = @errorCode, error_text = @errorText, sign_card_id = @signCardId, updated_at = @now WHERE sale_id = @saleId`),
       saleById: book.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
       saleByKey: book.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE request_key = ?`),
       recentSales: book.prepare<[number], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales ORDER BY created_at DESC, sale_id LIMIT ?`),
@@ -172,7 +183,12 @@ export class HostStore {
 
   /** Move a card's head over a record that is not ours to settle (another terminal's), seen in its journal. */
   passOver(record: SignedTxnRecord): void {
-    this.s.advance.run({ cardId: toHex(record.cardId), counter: record.counter, hash: record.hash, source: 'observed', now: this.clock() });
+    this.advanceHead(toHex(record.cardId), { counter: record.counter, hash: record.hash });
+  }
+
+  /** Move a card's head to where the card says it stands, over records this host does not hold (never backwards). */
+  advanceHead(cardId: string, head: { counter: number; hash: Uint8Array }): void {
+    this.s.advance.run({ cardId, counter: head.counter, hash: head.hash, source: 'observed', now: this.clock() });
   }
 
   /**
@@ -180,7 +196,7 @@ export class HostStore {
    * the same record again is a no-op (`already: true`); a different record under the same identity
    * is a fork, refused with RECORD_FORK and written to the audit log as evidence.
    */
-  storeRecord(record: SignedTxnRecord, o: { origin: RecordOrigin; saleId?: string }): { recordId: string; seq: number; already: boolean } {
+  storeRecord(record: SignedTxnRecord, o: StoreRecordOptions): { recordId: string; seq: number; already: boolean } {
     const id = recordId(record);
     const cardId = toHex(record.cardId);
     const out = this.tx.store.immediate(record, o, id, cardId);
@@ -194,14 +210,15 @@ export class HostStore {
   }
 
   /** storeRecord's transaction. */
-  private insertRecordTx(record: SignedTxnRecord, o: { origin: RecordOrigin; saleId?: string }, id: string, cardId: string): StoreOutcome {
+  private insertRecordTx(record: SignedTxnRecord, o: StoreRecordOptions, id: string, cardId: string): StoreOutcome {
     const now = this.clock();
     // Insert first (the common case, one statement); only a record already there is looked at.
     const info = this.s.insertRecord.run({
       recordId: id, cardId, counter: record.counter, amount: record.amount, currency: record.currency,
       merchantId: record.merchantId, terminalId: record.terminalId, time: record.time, hostNonce: record.hostNonce,
       balanceAfter: record.balanceAfter, cvm: record.cvm,
-      hash: record.hash, prevHash: record.prevHash, envelope: record.envelope, origin: o.origin, saleId: o.saleId ?? null, now,
+      hash: record.hash, prevHash: record.prevHash, envelope: record.envelope, origin: o.origin, saleId: o.saleId ?? null,
+      status: o.hold ? 'held' : 'pending', reason: o.hold?.reason ?? null, detail: o.hold?.detail ?? null, now,
     });
     if (info.changes === 0) {
       const existing = this.s.recordById.get(id)!;
@@ -209,6 +226,7 @@ export class HostStore {
       return { forkOf: toHex(u8(existing.hash)) };
     }
     this.s.advance.run({ cardId, counter: record.counter, hash: record.hash, source: 'record', now });
+    if (o.hold) this.auditNow('record-held', id, { reason: o.hold.reason, detail: o.hold.detail, saleId: o.saleId ?? null });
     return { recordId: id, seq: Number(info.lastInsertRowid), already: false };
   }
 
@@ -227,6 +245,7 @@ export class HostStore {
   statusCounts(): Record<RecordStatus, { count: number; amount: number }> {
     const out: Record<RecordStatus, { count: number; amount: number }> = {
       pending: { count: 0, amount: 0 }, sending: { count: 0, amount: 0 }, settled: { count: 0, amount: 0 }, duplicate: { count: 0, amount: 0 }, rejected: { count: 0, amount: 0 },
+      held: { count: 0, amount: 0 },
     };
     for (const r of this.s.statusCounts.all()) out[r.status] = { count: r.count, amount: r.amount ?? 0 };
     return out;
@@ -322,8 +341,11 @@ export class HostStore {
     return this.s.saleById.get(s.saleId)!;
   }
 
-  updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; paidOnline?: boolean; errorCode?: string; errorText?: string }): void {
-    this.s.updateSale.run({ saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, paidOnline: u.paidOnline === undefined ? null : u.paidOnline ? 1 : 0, errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, now: this.clock() });
+  updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; paidOnline?: boolean; errorCode?: string; errorText?: string; signCardId?: string }): void {
+    this.s.updateSale.run({
+      saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, paidOnline: u.paidOnline === undefined ? null : u.paidOnline ? 1 : 0,
+      errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, signCardId: u.signCardId ?? null, now: this.clock(),
+    });
   }
 
   sale(saleId: string): SaleRow | undefined { return this.s.saleById.get(saleId); }

@@ -100,4 +100,48 @@ CREATE TABLE audit (
 );
 `,
   },
+  {
+    version: 2,
+    description: "records the host holds back from settlement ('held'); the card a sale's SIGN_TXN went to",
+    sql: `
+-- A record the card signed but that does not answer its sale (another amount, currency or merchant
+-- under the sale's nonce) is kept as evidence, continues the card's chain here, and is never sent to
+-- the bank by the host: status 'held'. SQLite cannot change a CHECK in place, so the table is rebuilt.
+CREATE TABLE records_v2 (
+  seq          INTEGER PRIMARY KEY,
+  record_id    TEXT    NOT NULL UNIQUE,          -- <cardId hex>:<counter>
+  card_id      TEXT    NOT NULL,
+  counter      INTEGER NOT NULL,
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  merchant_id  TEXT    NOT NULL,
+  terminal_id  TEXT    NOT NULL,
+  record_time  INTEGER NOT NULL,
+  host_nonce   BLOB    NOT NULL,
+  balance_after INTEGER NOT NULL,
+  cvm          INTEGER NOT NULL,
+  hash         BLOB    NOT NULL,
+  prev_hash    BLOB    NOT NULL,
+  envelope     BLOB    NOT NULL,                 -- exactly as the card signed it
+  origin       TEXT    NOT NULL CHECK (origin IN ('sale', 'recovered')),
+  sale_id      TEXT,
+  status       TEXT    NOT NULL DEFAULT 'pending'
+               CHECK (status IN ('pending', 'sending', 'settled', 'duplicate', 'rejected', 'held')),
+  batch_id     TEXT,
+  reason       TEXT,                             -- the bank's rejection reason, or why the host holds it
+  detail       TEXT,
+  stored_at    INTEGER NOT NULL,                 -- host clock, ms
+  settled_at   INTEGER                           -- the bank's settledAt, s
+);
+INSERT INTO records_v2 SELECT * FROM records;
+DROP TABLE records;
+ALTER TABLE records_v2 RENAME TO records;
+CREATE INDEX records_by_status ON records (status, seq);
+CREATE INDEX records_by_settled ON records (settled_at) WHERE status = 'settled';
+
+-- Set once SIGN_TXN is sent: from then on the sale may be paid even if its answer is lost, so it
+-- never ends as cancelled, timed out or failed, and only this card may finish it.
+ALTER TABLE sales ADD COLUMN sign_card_id TEXT;
+`,
+  },
 ];

@@ -129,7 +129,7 @@ export function connectEvents(handlers, onConnection) {
   return source;
 }
 
-export const FINAL_STATES = new Set(['done', 'cancelled', 'timed_out', 'failed']);
+export const FINAL_STATES = new Set(['done', 'cancelled', 'timed_out', 'failed', 'unconfirmed']);
 
 /**
  * Keeps the newest snapshot of each sale: events and POST answers can arrive in either order, and

@@ -26,6 +26,7 @@ const SALE_TEXT = {
   cancelled: 'Cancelled',
   timed_out: 'Timed out',
   failed: 'Failed',
+  unconfirmed: 'NOT CONFIRMED — the card may have paid',
 };
 const STEP_OF = { waiting_card: 'waiting_card', reading_card: 'waiting_card', pin: 'pin', signing: 'signing', stored: 'stored', done: 'done' };
 const STEP_ORDER = ['waiting_card', 'pin', 'signing', 'stored', 'done'];
@@ -250,7 +251,7 @@ function renderSale() {
   }
 
   const errBox = $('sale-error');
-  if (s && s.error && (st === 'failed' || st === 'timed_out')) {
+  if (s && s.error && (st === 'failed' || st === 'timed_out' || st === 'unconfirmed')) {
     $('sale-error-message').textContent = s.error.message;
     $('sale-error-hint').textContent = s.error.hint;
     show(errBox, true);

@@ -24,6 +24,8 @@ const T = {
   welcome: { zh: '欢迎光临', en: 'Welcome' },
   insert: { zh: '请插入卡片', en: 'Please insert your card' },
   insertAgain: { zh: '请重新插入卡片', en: 'Please insert your card again' },
+  insertSameCard: { zh: '请重新插入刚才付款的卡片', en: 'Please insert the card you were paying with again' },
+  unconfirmed: { zh: '付款未确认，请重新插入同一张卡片', en: 'Payment not confirmed — please insert the same card again' },
   processing: { zh: '正在处理，请勿拔卡', en: 'Processing — do not remove the card' },
   pin: { zh: '请输入密码', en: 'Please enter your PIN' },
   pinPad: { zh: '请在密码键盘上输入密码', en: 'Please enter your PIN on the keypad' },
@@ -53,7 +55,11 @@ function promptFor(s) {
   if (!s) return [T.welcome, null, 'calm'];
   const m = money(s.amount, s.currency);
   switch (s.state) {
-    case 'waiting_card': return [s.notice ? T.insertAgain : T.insert, T.toPay(m), 'action'];
+    case 'waiting_card': {
+      // The card was pulled while it paid (or another card was put in): only that card can finish the sale.
+      const same = s.notice && (s.notice.code === 'SALE_UNCONFIRMED' || s.notice.code === 'CARD_NOT_THE_PAYING_ONE');
+      return [same ? T.insertSameCard : s.notice ? T.insertAgain : T.insert, T.toPay(m), 'action'];
+    }
     case 'reading_card': case 'signing': case 'stored': return [T.processing, T.toPay(m), 'busy'];
     case 'pin': {
       const wrong = s.notice && s.notice.code === 'PIN_WRONG';
@@ -68,6 +74,7 @@ function promptFor(s) {
     }
     case 'cancelled': return [T.cancelled, null, 'calm'];
     case 'timed_out': return [T.timedOut, null, 'problem'];
+    case 'unconfirmed': return [T.unconfirmed, T.askCashier, 'problem'];
     default: return failurePrompt(s.error ? s.error.code : '');
   }
 }

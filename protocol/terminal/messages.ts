@@ -21,7 +21,8 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
 /** Field limits (UTF-8 bytes / elements). */
 export const LIMITS = Object.freeze({ text: 64, displayLines: 8, printLines: 64, apdu: 8192, model: 32 });
 
-export const SALE_OUTCOMES = ['approved', 'declined', 'cancelled', 'failed'] as const;
+/** `unconfirmed`: the card's answer to the payment was lost, so it may have paid (never charge again blindly). */
+export const SALE_OUTCOMES = ['approved', 'declined', 'cancelled', 'failed', 'unconfirmed'] as const;
 export const SALE_STATUSES = ['insert-card', 'enter-pin', 'processing', 'remove-card'] as const;
 export const PIN_OUTCOMES = ['verified', 'wrong', 'blocked', 'cancelled', 'timeout'] as const;
 export const BEEP_TONES = ['ok', 'error', 'attention'] as const;

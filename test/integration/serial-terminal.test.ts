@@ -206,7 +206,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
     await host.whenConnected(10_000);
     const r1 = await first; // the terminal re-sent its SALE_REQUEST; the host answers from its cache
     assert.equal(r1.type, 'SALE_RESULT');
-    assert.ok(r1.type === 'SALE_RESULT' && r1.outcome === 'failed', `the interrupted sale was reported failed, not approved twice: ${JSON.stringify(r1)}`);
+    assert.ok(r1.type === 'SALE_RESULT' && r1.outcome === 'unconfirmed', `the interrupted sale was reported unconfirmed (the card may have paid), not failed, not approved twice: ${JSON.stringify(r1)}`);
     const r2 = await sim.sale(3_000);
     assert.ok(r2.type === 'SALE_RESULT' && r2.outcome === 'approved', 'the next sale works');
     assert.equal(desk.recovered, 1, 'the record signed during the cut came back from the card journal');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimBank } from '../../device-sim/bank/index.js';
 import { initIssuerDir, issueTerminal, type IssuerMaterial } from '../../host/issuer/issuer-dir.js';
-import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { FINAL_STATES, type SaleSnapshot } from '../../host/sale/sale-types.js';
 import { CliProcess } from './cli.js';
 import type { PcscdEnv } from './pcscd.js';
 
@@ -98,7 +98,7 @@ export class CounterProcesses {
     while (Date.now() < deadline) {
       let s: { status: number; body: SaleSnapshot };
       try { s = await this.api<SaleSnapshot>('GET', `/api/v1/sales/${saleId}`, undefined, 5000); } catch { return undefined; }
-      if (['done', 'failed', 'cancelled', 'timed_out'].includes(s.body.state)) return s.body;
+      if (FINAL_STATES.has(s.body.state)) return s.body;
       await new Promise((res) => setTimeout(res, 30));
     }
     throw new Error(`sale ${saleId} did not end in ${timeoutMs} ms`);

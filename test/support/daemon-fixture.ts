@@ -11,7 +11,7 @@ import { loadConfig, type ConfigInput } from '../../host/daemon/config.js';
 import { Daemon } from '../../host/daemon/daemon.js';
 import { createLogger } from '../../host/daemon/log.js';
 import type { SaleFaultHooks } from '../../host/sale/sale-engine.js';
-import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { FINAL_STATES, type SaleSnapshot } from '../../host/sale/sale-types.js';
 import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 
 export const FIXTURE_PIN = '1234';
@@ -85,7 +85,7 @@ export class DaemonFixture {
   }
 
   /** Resolve with the sale once it reaches one of `states` (or any final state). */
-  waitForSale(saleId: string, states: string[] = ['done', 'failed', 'cancelled', 'timed_out'], timeoutMs = 10_000): Promise<SaleSnapshot> {
+  waitForSale(saleId: string, states: string[] = [...FINAL_STATES], timeoutMs = 10_000): Promise<SaleSnapshot> {
     return new Promise((resolve, reject) => {
       const engine = this.daemon.engine;
       const check = (s: SaleSnapshot | undefined) => {

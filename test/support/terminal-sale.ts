@@ -54,6 +54,7 @@ export class TestSaleDesk {
       amount: sale.amount, currency: sale.currency, merchantId: this.opts.merchantId ?? 'M-0001', terminalId: sale.terminalSerial || 'T-serial',
       time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)),
     };
+    let signSent = false;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const s = await this.openSession();
@@ -67,6 +68,7 @@ export class TestSaleDesk {
           }
           s.info.pinVerified = true;
         }
+        signSent = true;
         const r = await s.sign(request, this.heads.get(s.cardId));
         this.store(r);
         this.bySale.set(key, r);
@@ -75,7 +77,7 @@ export class TestSaleDesk {
       } catch (e) {
         this.errors.push(e);
         this.session = undefined;
-        if (e instanceof CardStatusError) { sale.respond({ outcome: 'declined', message: e.code.slice(0, 64) }); return; }
+        if (e instanceof CardStatusError) { sale.respond({ outcome: 'declined', message: e.code.slice(0, 64) }); return; } // the card signed nothing
         // Lost answer or link trouble: the card may have signed. Recover before saying anything.
         if (!this.terminal.connected) break;
         try {
@@ -85,7 +87,8 @@ export class TestSaleDesk {
         } catch (e2) { this.errors.push(e2); this.session = undefined; }
       }
     }
-    sale.respond({ outcome: 'failed', message: 'card or terminal unavailable' });
+    // SIGN_TXN went out and no answer came back: the card may have paid (never "failed").
+    sale.respond(signSent ? { outcome: 'unconfirmed', message: 'Card may have paid: insert it again' } : { outcome: 'failed', message: 'card or terminal unavailable' });
   }
 
   private answer(r: SignedTxnRecord) {

@@ -1,0 +1,334 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { decodeCommandApdu } from '../../protocol/apdu/index.js';
+import { CMD, CardClient } from '../../protocol/commands/index.js';
+import { TransportError } from '../../protocol/transport.js';
+import { TrustStore } from '../../protocol/record/index.js';
+import { CardApplet } from '../../device-sim/card/applet.js';
+import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
+import { InProcessReader } from '../../device-sim/reader/in-process-reader.js';
+import { initIssuerDir } from '../../host/issuer/issuer-dir.js';
+import { prepareSimCard } from '../../host/cli/sim-command.js';
+import { HostStore } from '../../host/store/host-store.js';
+import { ReaderHub } from '../../host/readers/reader-hub.js';
+import { SaleEngine } from '../../host/sale/sale-engine.js';
+import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+
+/**
+ * What a sale ends as when the card's answer is lost, refused or not the sale asked for: never
+ * "cancelled", "timed out" or "failed" while the card may have paid, never "paid" for a record that is
+ * not the sale, and never a loop hammering a reader that fails at once.
+ */
+
+const MERCHANT = 'M-1';
+const TERMINAL = 'T-1';
+
+function saleWhere(engine: SaleEngine, saleId: string, pred: (s: SaleSnapshot) => boolean, timeoutMs = 5_000): Promise<SaleSnapshot> {
+  return new Promise((resolve, reject) => {
+    const check = (s: SaleSnapshot | undefined) => { if (s && s.saleId === saleId && pred(s)) { cleanup(); resolve(s); } };
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`sale ${saleId}: condition not met in ${timeoutMs} ms (now ${JSON.stringify(engine.get(saleId))})`)); }, timeoutMs);
+    const cleanup = () => { clearTimeout(timer); engine.off('sale', check); };
+    engine.on('sale', check);
+    check(engine.get(saleId));
+  });
+}
+
+/** A reader whose every command fails at once with TIMEOUT while its card stays in (a reader gone bad). */
+class FailingReader extends InProcessReader {
+  transmits = 0;
+  override async transmit(): Promise<Uint8Array> {
+    this.transmits++;
+    throw new TransportError('TIMEOUT', 'the reader did not answer', 'check the reader');
+  }
+}
+
+interface Counter {
+  dir: string;
+  issuerDir: string;
+  trust: TrustStore;
+  store: HostStore;
+  hub: ReaderHub;
+  reader: InProcessReader;
+  engine: SaleEngine;
+  newCard(): Promise<CardApplet>;
+  close(): void;
+}
+
+async function counter(o: { cardMs?: number; reader?: InProcessReader } = {}): Promise<Counter> {
+  const dir = mkdtempSync(join(tmpdir(), 'cardpost-outcome-'));
+  const issuer = initIssuerDir(join(dir, 'issuer'));
+  const trust = new TrustStore();
+  trust.addIssuer(issuer.ca.certificate);
+  const store = HostStore.open(join(dir, 'q.sqlite'));
+  const hub = new ReaderHub();
+  const reader = o.reader ?? new InProcessReader({ name: 'r', latencyMs: 20 });
+  hub.add(reader, 'simulated');
+  const engine = new SaleEngine({
+    store, trust, hub, merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: o.cardMs ?? 5_000, pinMs: 5_000 },
+    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+  });
+  return {
+    dir, issuerDir: issuer.dir, trust, store, hub, reader, engine,
+    async newCard() {
+      const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: true });
+      await prepareSimCard(applet, { issuerDir: issuer.dir, pin: '2468', balance: 100_000, currency: 156 });
+      return applet;
+    },
+    close() { engine.close(); store.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+/** Pull the card from the reader during the SIGN_TXN round trip: after the card acted (`signed`) or before it saw the command. */
+function pullDuringSign(reader: InProcessReader, applet: CardApplet, when: 'signed' | 'before'): { pulled: () => boolean } {
+  let pulled = false;
+  const isSign = (apdu: Uint8Array) => decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN;
+  if (when === 'signed') {
+    const transmit = applet.transmit.bind(applet);
+    applet.transmit = (apdu: Uint8Array) => {
+      const out = transmit(apdu);
+      if (!pulled && isSign(apdu)) { pulled = true; setImmediate(() => reader.remove()); }
+      return out;
+    };
+  } else {
+    const transmit = reader.transmit.bind(reader);
+    reader.transmit = (apdu: Uint8Array) => {
+      if (!pulled && isSign(apdu)) { pulled = true; setImmediate(() => reader.remove()); }
+      return transmit(apdu);
+    };
+  }
+  return { pulled: () => pulled };
+}
+
+async function cardCounter(applet: CardApplet): Promise<number> {
+  const side = new InProcessReader({ name: 'side' });
+  side.insert(applet);
+  const c = new CardClient(side);
+  await c.select();
+  const n = (await c.getInfo()).counter;
+  side.remove();
+  return n;
+}
+
+/** The card signs, outside the counter's sale, a record under that sale's nonce (a misbehaving card, or a tampered host). */
+async function signBehindTheSale(c: Counter, applet: CardApplet, saleId: string, amount: number): Promise<void> {
+  const { nonce } = c.store.db.prepare('SELECT host_nonce AS nonce FROM sales WHERE sale_id = ?').get(saleId) as { nonce: Buffer };
+  const side = new InProcessReader({ name: 'side' });
+  side.insert(applet);
+  const client = new CardClient(side);
+  await client.select();
+  await client.signTxn({ amount, currency: 156, merchantId: MERCHANT, terminalId: TERMINAL, time: Math.floor(Date.now() / 1000), hostNonce: new Uint8Array(nonce) });
+  side.remove();
+}
+
+const auditKinds = (c: Counter, kind: string) => c.store.db.prepare('SELECT subject, detail FROM audit WHERE kind = ?').all(kind) as { subject: string; detail: string }[];
+
+describe('daemon: sale outcomes when the card\'s answer is lost or wrong', function () {
+  this.timeout(20_000);
+  let c: Counter | undefined;
+  afterEach(() => { c?.close(); c = undefined; });
+
+  it('card pulled after it signed, then the merchant cancels: unconfirmed (not cancelled); the same card back turns it done, charged once', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    const pull = pullDuringSign(c.reader, applet, 'signed');
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 800 });
+    const back = await saleWhere(c.engine, s.saleId, (x) => x.state === 'waiting_card' && x.notice !== null);
+    assert.ok(pull.pulled());
+    assert.equal(back.notice?.code, 'SALE_UNCONFIRMED', 'the merchant is told the card may have paid');
+    const end = c.engine.cancel(s.saleId);
+    assert.equal(end.state, 'unconfirmed', 'a sale the card may have paid is never "cancelled"');
+    assert.equal(end.error?.code, 'SALE_UNCONFIRMED');
+    assert.match(end.error!.hint, /same card/);
+    assert.equal(c.store.sale(s.saleId)?.state, 'unconfirmed', 'stored so');
+    assert.equal(c.store.records().length, 0);
+
+    c.reader.insert(applet); // the customer comes back with the card
+    const done = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
+    assert.equal(done.notice?.code, 'RECOVERED');
+    assert.equal(done.receipt?.amount, 800);
+    assert.deepEqual(c.store.records().map((r) => [r.amount, r.status, r.saleId]), [[800, 'pending', s.saleId]], 'one record, to settle');
+    assert.equal(await cardCounter(applet), 1, 'charged once');
+  });
+
+  it('while unconfirmed, another card is refused (not charged); the paying card then finishes the sale', async () => {
+    c = await counter();
+    const payer = await c.newCard();
+    const other = await c.newCard();
+    pullDuringSign(c.reader, payer, 'signed');
+    c.reader.insert(payer);
+    const s = c.engine.start({ amount: 900 });
+    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    c.reader.insert(other);
+    const wrong = await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'CARD_NOT_THE_PAYING_ONE');
+    assert.equal(wrong.state, 'waiting_card');
+    assert.ok(wrong.notice!.hint.length > 0);
+    assert.equal(await cardCounter(other), 0, 'the other card signed nothing');
+    c.reader.insert(payer);
+    const done = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
+    assert.equal(done.receipt?.amount, 900);
+    assert.equal(await cardCounter(payer), 1);
+    assert.equal(c.store.records().length, 1);
+  });
+
+  it('card pulled after it signed and never brought back: the wait ends unconfirmed, and a restarted engine still says so', async () => {
+    c = await counter({ cardMs: 300 });
+    const applet = await c.newCard();
+    pullDuringSign(c.reader, applet, 'signed');
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 700 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'timed_out' || x.state === 'unconfirmed');
+    assert.equal(end.state, 'unconfirmed', 'never timed_out');
+    const again = new SaleEngine({
+      store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
+      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+    });
+    assert.equal(again.get(s.saleId)?.state, 'unconfirmed');
+    assert.equal(again.get(s.saleId)?.error?.code, 'SALE_UNCONFIRMED');
+  });
+
+  it('the daemon stops while SIGN_TXN is out: the sale reads back unconfirmed, not failed', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    pullDuringSign(c.reader, applet, 'signed');
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 600 });
+    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    // The process dies here: only the file is left. A new engine reads the sale from it.
+    const after = new SaleEngine({
+      store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
+      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+    });
+    c.engine.close();
+    const read = after.get(s.saleId)!;
+    assert.equal(read.state, 'unconfirmed');
+    assert.equal(read.error?.code, 'SALE_UNCONFIRMED');
+  });
+
+  it('card pulled before it saw SIGN_TXN: back in, its journal shows nothing, it signs once and the sale is done', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    const pull = pullDuringSign(c.reader, applet, 'before');
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 500 });
+    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    assert.ok(pull.pulled());
+    assert.equal(await cardCounter(applet), 0, 'the card never saw the command');
+    c.reader.insert(applet);
+    const done = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
+    assert.equal(done.notice, null, 'signed now, not recovered');
+    assert.equal(await cardCounter(applet), 1);
+    assert.equal(c.store.records().length, 1);
+  });
+
+  it('a record under the live sale\'s nonce for another amount: no receipt, the record is held (never settled) and the chain goes on', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    c.reader.insert(applet);
+    await c.engine.inspect('r'); // the counter knows the card and where its chain stands
+    c.reader.remove();
+    const s = c.engine.start({ amount: 100 });
+    await signBehindTheSale(c, applet, s.saleId, 1_000);
+    c.reader.insert(applet);
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'failed');
+    assert.equal(end.error?.code, 'RECORD_MISMATCH');
+    assert.match(end.error!.message, /amount 1000 instead of 100/);
+    assert.equal(end.receipt, null);
+    const rows = c.store.records();
+    assert.deepEqual(rows.map((r) => [r.amount, r.status, r.reason]), [[1_000, 'held', 'RECORD_MISMATCH']]);
+    assert.equal(c.store.unsettled().count, 0, 'a held record is not waiting to settle');
+    assert.equal(c.store.nextBatch(() => 'b-1', 10), undefined, 'and never goes into a batch');
+    assert.equal(auditKinds(c, 'record-held').length, 1);
+    const next = c.engine.start({ amount: 200 });
+    const done = await saleWhere(c.engine, next.saleId, (x) => x.state === 'done');
+    assert.equal(done.receipt?.counter, 2, 'the next sale continues the chain over the held record');
+  });
+
+  it('a record recovered for an earlier sale that does not match it: the sale is not marked paid, the record is held', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    c.reader.insert(applet);
+    await c.engine.inspect('r');
+    c.reader.remove();
+    const s = c.engine.start({ amount: 300 });
+    assert.equal(c.engine.cancel(s.saleId).state, 'cancelled');
+    await signBehindTheSale(c, applet, s.saleId, 3_000);
+    const recovered = new Promise<void>((resolve) => c!.engine.once('recovered', () => resolve()));
+    c.reader.insert(applet); // no sale waits: the insertion's own card session recovers
+    await recovered;
+    const after = c.engine.get(s.saleId)!;
+    assert.equal(after.state, 'failed');
+    assert.equal(after.error?.code, 'RECORD_MISMATCH');
+    assert.equal(after.receipt, null);
+    assert.deepEqual(c.store.records().map((r) => [r.amount, r.status]), [[3_000, 'held']]);
+  });
+
+  it('a card at the counter\'s chain head but with another last record, or behind it: refused before it signs (CARD_CHAIN_DIVERGED)', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    c.reader.insert(applet);
+    const first = c.engine.start({ amount: 100 });
+    await saleWhere(c.engine, first.saleId, (x) => x.state === 'done');
+    const cardId = c.store.records()[0]!.cardId;
+    // What this counter holds no longer matches the card: as if a copy of the card (or a restored one) came in.
+    c.store.db.prepare('UPDATE card_heads SET hash = ? WHERE card_id = ?').run(randomBytes(32), cardId);
+    const s = c.engine.start({ amount: 200 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'failed');
+    assert.equal(end.error?.code, 'CARD_CHAIN_DIVERGED');
+    assert.ok(end.error!.hint.length > 0);
+    assert.equal(await cardCounter(applet), 1, 'nothing signed');
+    c.store.db.prepare('UPDATE card_heads SET counter = 5 WHERE card_id = ?').run(cardId);
+    const s2 = c.engine.start({ amount: 200 });
+    assert.equal((await saleWhere(c.engine, s2.saleId, (x) => x.state === 'failed')).error?.code, 'CARD_CHAIN_DIVERGED');
+    assert.equal(await cardCounter(applet), 1);
+    assert.equal(auditKinds(c, 'card-chain-diverged').length, 2);
+  });
+
+  it('a signed answer that does not verify: the sale fails, the bytes are audited, and the genuine record from the journal later pays it', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    c.reader.insert(applet);
+    await c.engine.inspect('r');
+    const transmit = applet.transmit.bind(applet);
+    let spoiled = false;
+    applet.transmit = (apdu: Uint8Array) => {
+      const out = transmit(apdu);
+      if (spoiled || decodeCommandApdu(apdu).data?.[0] !== CMD.SIGN_TXN) return out;
+      spoiled = true;
+      const bad = Uint8Array.from(out);
+      bad[bad.length - 3]! ^= 0x01; // a bit of the signature, the SW left alone
+      return bad;
+    };
+    const s = c.engine.start({ amount: 400 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'failed');
+    assert.ok(spoiled);
+    assert.match(end.error!.code, /^RECORD_|^DECODE|SIGNATURE/);
+    const refused = auditKinds(c, 'signed-answer-refused');
+    assert.equal(refused.length, 1);
+    assert.ok((JSON.parse(refused[0]!.detail) as { envelope: string }).envelope.length > 100, 'the bytes the card sent are kept');
+    assert.equal(c.store.records().length, 0);
+    c.reader.remove();
+    c.reader.insert(applet);
+    const paid = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
+    assert.equal(paid.notice?.code, 'RECOVERED');
+    assert.equal(c.store.records().length, 1);
+    assert.equal(await cardCounter(applet), 1);
+  });
+
+  it('a reader that fails at once with the card left in is retried with backoff, and the sale still times out at its first deadline', async () => {
+    const reader = new FailingReader({ name: 'r' });
+    c = await counter({ cardMs: 1_500, reader });
+    reader.insert(await c.newCard());
+    const t0 = Date.now();
+    const s = c.engine.start({ amount: 100 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'timed_out', 5_000);
+    const took = Date.now() - t0;
+    assert.equal(end.state, 'timed_out');
+    assert.ok(took < 2_500, `ended at the deadline the wait began with (${took} ms), not pushed back by each try`);
+    assert.ok(reader.transmits >= 3, `the card was tried again (${reader.transmits})`);
+    assert.ok(reader.transmits <= 12, `but not in a loop: ${reader.transmits} commands in ${took} ms`);
+  });
+});
