@@ -396,7 +396,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           if (mismatch) {
             store.updateSale(earlier.saleId, { state: 'failed', errorCode: 'RECORD_MISMATCH', errorText: recordMismatchError(mismatch).message });
           } else {
-            store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: false, errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message });
+            store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: this.o.online(), errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message });
           }
           const snap = this.get(earlier.saleId);
           if (snap) this.emit('sale', snap);

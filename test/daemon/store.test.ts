@@ -62,6 +62,41 @@ describe('daemon: HostStore (SQLite queue)', function () {
       assert.equal(store.cardHead(card.cardId)?.counter, 1);
     });
 
+    it('a version-1 file with records, a batch in flight and a sale is migrated: every row kept, held and sign_card_id usable', () => {
+      const file = join(dir, 'v1.sqlite');
+      const v1 = openDatabase(file, MIGRATIONS.filter((m) => m.version === 1));
+      // Rows as version 1 wrote them (today's HostStore speaks the newest schema only).
+      const card = ForgedCard.issue(issuer.key);
+      const insert = v1.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time, host_nonce,
+        balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, status, batch_id, stored_at) VALUES (?, ?, ?, ?, 156, 'M', ?, 1, ?, 0, 0, ?, ?, ?, 'sale', 's1', ?, ?, 1)`);
+      [1, 2, 3].forEach((n) => {
+        const r = card.sign({ terminalId: TERMINAL, amount: n * 100 });
+        insert.run(`${card.cardId}:${n}`, card.cardId, n, n * 100, TERMINAL, r.hostNonce, r.hash, r.prevHash, r.envelope, n < 3 ? 'sending' : 'pending', n < 3 ? 'b-1' : null);
+      });
+      v1.prepare(`INSERT INTO batches (batch_id, state, body, records, created_at) VALUES ('b-1', 'sending', x'7b7d', 2, 1)`).run();
+      v1.prepare(`INSERT INTO sales (sale_id, host_nonce, amount, currency, state, created_at, updated_at) VALUES ('s1', x'07', 100, 156, 'done', 1, 1)`).run();
+      const before = v1.prepare('SELECT * FROM records ORDER BY seq').all();
+      v1.close();
+      const db = openDatabase(file);
+      const store2 = new HostStore(db);
+      try {
+        assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
+        assert.deepEqual(db.prepare('SELECT * FROM records ORDER BY seq').all(), before, 'every record row, byte for byte');
+        assert.deepEqual(store2.records().map((r) => r.status), ['sending', 'sending', 'pending']);
+        assert.equal(store2.inFlightBatch()?.batchId, 'b-1', 'the batch in flight is still the one to re-send');
+        const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'").all() as { name: string }[]).map((r) => r.name).sort();
+        assert.ok(indexes.includes('records_by_status') && indexes.includes('records_by_settled'), `indexes rebuilt: ${indexes.join(', ')}`);
+        assert.equal(store2.sale('s1')?.signCardId, null);
+        store2.updateSale('s1', { state: 'done', signCardId: card.cardId });
+        assert.equal(store2.sale('s1')?.signCardId, card.cardId);
+        store2.storeRecord(card.sign({ terminalId: TERMINAL, amount: 50 }), { origin: 'recovered', hold: { reason: 'RECORD_MISMATCH', detail: 'amount 50 instead of 5' } });
+        assert.equal(store2.statusCounts().held.count, 1);
+        assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+      } finally {
+        store2.close();
+      }
+    });
+
     it('a database from a newer schema is refused with STORE_TOO_NEW, and left untouched', () => {
       store.db.pragma(`user_version = ${MIGRATIONS.at(-1)!.version + 5}`);
       store.close();

@@ -176,6 +176,49 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     assert.ok(!logged.includes(FIXTURE_PIN) && !logged.includes('9999'), `no PIN in the console: ${logged}`);
   });
 
+  it('the card pulled while it signs: both pages say it may have paid and ask for the same card; Esc ends it unconfirmed; the card back makes it paid', async () => {
+    await f.stop();
+    f = await DaemonFixture.start({ readerLatencyMs: 20 });
+    const fx = f;
+    const transmit = fx.applet.transmit.bind(fx.applet);
+    let pulled = false;
+    fx.applet.transmit = (apdu: Uint8Array) => {
+      const out = transmit(apdu);
+      if (!pulled && apdu[1] === 0x10 && (apdu[4] === 0 ? apdu[7] : apdu[5]) === 0x03) { pulled = true; setImmediate(() => fx.reader.remove()); } // SIGN_TXN
+      return out;
+    };
+    ctx = await pairedContext(browser!, f.url, f.token);
+    const counter = await open('/', ctx);
+    const customer = await open('/customer', ctx);
+    await until(counter, '#net.net-online');
+    await counter.bringToFront();
+    await counter.keyboard.type('8.00');
+    await counter.keyboard.press('Enter');
+    await customer.locator('#primary', { hasText: '请重新插入刚才付款的卡片' }).waitFor({ timeout: 10_000 });
+    assert.ok(pulled, 'the card left during SIGN_TXN');
+    assert.equal(await text(customer, '#secondary'), 'Please insert the card you were paying with again');
+    assert.match(await text(counter, '#sale-notice'), /may already have paid/);
+    await screenshot(customer, 'customer-07-insert-same-card');
+    await assertAccessible(customer, 'customer-insert-same-card', { aaa: true });
+
+    await counter.keyboard.press('Escape');
+    await until(counter, '#sale-state[data-state="unconfirmed"]');
+    assert.match(await text(counter, '#sale-state'), /NOT CONFIRMED/);
+    assert.match(await text(counter, '#sale-error-hint'), /same card/, 'the merchant is told not to charge again and what to do');
+    await until(customer, '#display[data-state="unconfirmed"]');
+    assert.equal(await text(customer, '#primary'), '付款未确认，请重新插入同一张卡片');
+    await screenshot(counter, 'counter-10-unconfirmed');
+    await screenshot(customer, 'customer-08-unconfirmed');
+    await assertAccessible(counter, 'counter-unconfirmed');
+    await assertAccessible(customer, 'customer-unconfirmed', { aaa: true });
+
+    fx.reader.insert(fx.applet); // the customer comes back: the journal gives the record, the sale is paid
+    await until(counter, '#sale-state[data-state="done"]');
+    assert.equal(await text(counter, '#receipt-record'), `${fx.cardId}:1`);
+    await until(customer, '#display[data-state="done"]');
+    assert.equal(await text(customer, '#primary'), '已付款 ¥8.00');
+  });
+
   it('offline: banner and pending count while the bank is down, "paid — will settle" on the customer display, cleared after settling', async () => {
     ctx = await pairedContext(browser!, f.url, f.token);
     const counter = await open('/', ctx);
