@@ -44,6 +44,8 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   private connectedFlag = false;
   private reportedUnreachable = false;
   private pullMatch: ((apdu: Uint8Array) => boolean) | undefined;
+  private stallMatch: ((apdu: Uint8Array) => boolean) | undefined;
+  private stalled = false;
 
   constructor(private readonly card: VirtualCard, private readonly opts: VpcdLinkOptions) { super(); }
 
@@ -73,6 +75,15 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
     this.pullMatch = match;
   }
 
+  /**
+   * Fault for tests and QA: during the next command `match` picks, the card carries the command out and
+   * then stops answering (a card or reader that hangs), until it is removed. Nothing it is sent after
+   * that is answered either.
+   */
+  stallDuring(match: (apdu: Uint8Array) => boolean): void {
+    this.stallMatch = match;
+  }
+
   private dial(): void {
     const socket = connect({ host: this.opts.host, port: this.opts.port });
     this.socket = socket;
@@ -88,6 +99,7 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
       this.connectedFlag = false;
       this.socket = undefined;
       this.buffer = Buffer.alloc(0);
+      this.stalled = false;
       this.card.powerOff(); // removal and a pcscd restart both cut the card's power
       if (was) this.emit('disconnected', this.wantInserted ? 'link dropped' : 'removed');
       const every = this.opts.reconnectMs ?? 500;
@@ -102,8 +114,15 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
       if (this.buffer.length < 2 + len) return;
       const msg = this.buffer.subarray(2, 2 + len);
       this.buffer = this.buffer.subarray(2 + len);
+      if (this.stalled) continue; // hung: nothing is answered until the card is removed
       const pull = msg.length > 1 && this.pullMatch?.(msg) === true;
+      const stall = msg.length > 1 && this.stallMatch?.(msg) === true;
       const reply = this.handle(msg);
+      if (stall) {
+        this.stallMatch = undefined;
+        this.stalled = true;
+        continue;
+      }
       if (pull) {
         this.pullMatch = undefined;
         void this.remove();

@@ -53,7 +53,7 @@ export function simCommand(io: CliIo): Command {
   const sim = new Command('sim').description('device simulator: cards on real pcscd (vpcd), a serial POS terminal, and the bank');
 
   sim.command('card')
-    .description('connect simulated cards to pcscd\'s vsmartcard-vpcd driver; type insert/remove/pull-during <command>/status/quit on stdin')
+    .description('connect simulated cards to pcscd\'s vsmartcard-vpcd driver; type insert/remove/pull-during <command>/stall-during <command>/status/quit on stdin')
     .option('--vpcd <host:port>', `vpcd address, once per card (default 127.0.0.1:${VPCD_DEFAULT_PORT})`, collect, [] as string[])
     .option('--state <file>', 'card NVM file, once per card (created blank if missing)', collect, [] as string[])
     .option('--issuer <dir>', 'personalise blank cards with this issuer (cardpost issuer init)')
@@ -90,7 +90,7 @@ export function simCommand(io: CliIo): Command {
         links.push(link);
         io.out(`card ${i}: ${label}${opts.state[i] ? `, state ${opts.state[i]}` : ', state in memory'}`);
       }
-      io.out('commands: insert [n] | remove [n] | pull-during <command> [n] | status | quit');
+      io.out('commands: insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit');
       const pick = (arg: string | undefined) => (arg === undefined ? links : [links[Number(arg)]].filter((l): l is VpcdLink => l !== undefined));
       const rl = createInterface({ input: process.stdin });
       await new Promise<void>((resolve) => {
@@ -101,19 +101,20 @@ export function simCommand(io: CliIo): Command {
           const [cmd, arg] = line.trim().split(/\s+/);
           if (cmd === 'insert') pick(arg).forEach((l) => l.insert());
           else if (cmd === 'remove') pick(arg).forEach((l) => void l.remove());
-          else if (cmd === 'pull-during') {
+          else if (cmd === 'pull-during' || cmd === 'stall-during') {
             // "pull-during SIGN_TXN": the card does the command, then leaves the reader before answering.
+            // "stall-during SIGN_TXN": the card does the command, then hangs (answers nothing) until removed.
             const [, name, n] = line.trim().split(/\s+/);
             const code = name ? CMD[name.toUpperCase() as CommandName] : undefined;
             if (code === undefined) io.out(`unknown card command "${name ?? ''}"; use one of ${Object.keys(CMD).join(', ')}`);
             else {
               const isIt = (apdu: Uint8Array) => { try { return decodeCommandApdu(apdu).data?.[0] === code; } catch { return false; } };
-              pick(n).forEach((l) => l.pullDuring(isIt));
-              io.out(`card ${n ?? 'all'}: will be pulled during the next ${name!.toUpperCase()}`);
+              pick(n).forEach((l) => (cmd === 'pull-during' ? l.pullDuring(isIt) : l.stallDuring(isIt)));
+              io.out(`card ${n ?? 'all'}: will be ${cmd === 'pull-during' ? 'pulled' : 'stalled'} during the next ${name!.toUpperCase()}`);
             }
           } else if (cmd === 'status') links.forEach((l, i) => io.out(`card ${i}: ${l.connected ? 'in the reader' : 'out'}`));
           else if (cmd === 'quit') void stop();
-          else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | pull-during <command> [n] | status | quit`);
+          else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit`);
         });
       });
     });

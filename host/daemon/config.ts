@@ -41,6 +41,8 @@ const schema = z.strictObject({
     pcsc: z.boolean().default(true),
     /** Whether the PC/SC readers take extended-length APDUs (else the host chains). */
     pcscExtendedLength: z.boolean().default(false),
+    /** How long one PC/SC command may take before the host stops waiting (a hung card, reader or pcscd). */
+    pcscTransmitTimeoutS: z.number().int().min(1).max(600).default(30),
     /** Serial POS terminals: device paths (e.g. /dev/ttyUSB0). */
     serial: z.array(z.string().min(1)).default([]),
     /** USB HID card keys. */

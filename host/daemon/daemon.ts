@@ -120,7 +120,7 @@ export class Daemon {
       worker.on('status', (s) => { if (s.online) void revocations.refresh(); });
       const metrics = createMetrics({ store, engine, worker, hub });
       for (const r of o.readers ?? []) hub.add(r.reader, r.kind);
-      const pcsc = c.readers.pcsc ? new PcscSupervisor(hub, { extendedLength: c.readers.pcscExtendedLength, log }) : undefined;
+      const pcsc = c.readers.pcsc ? new PcscSupervisor(hub, { extendedLength: c.readers.pcscExtendedLength, transmitTimeoutMs: c.readers.pcscTransmitTimeoutS * 1000, log }) : undefined;
       pcsc?.start();
       const detach: (() => void)[] = [];
       for (const path of c.readers.serial) {

@@ -18,7 +18,7 @@ export class PcscSupervisor {
   private warned = false;
 
   constructor(private readonly hub: ReaderHub, private readonly o: {
-    extendedLength: boolean; retryMs?: number; log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
+    extendedLength: boolean; transmitTimeoutMs?: number; retryMs?: number; log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
   }) {}
 
   start(): void {
@@ -53,7 +53,7 @@ export class PcscSupervisor {
 
   private async open(): Promise<void> {
     try {
-      const source = await PcscReaderSource.open({ extendedLength: this.o.extendedLength });
+      const source = await PcscReaderSource.open({ extendedLength: this.o.extendedLength, ...(this.o.transmitTimeoutMs !== undefined ? { transmitTimeoutMs: this.o.transmitTimeoutMs } : {}) });
       if (this.stopped) { source.close(); return; }
       this.source = source;
       this.warned = false;

@@ -79,6 +79,10 @@ interface LiveSale {
    * finish it.
    */
   signedBy: string | undefined;
+  /** The card's counter when SIGN_TXN went out: unchanged on its return means it signed nothing since. */
+  signCounter: number;
+  /** The merchant asked to cancel (kept apart from the abort reason, which a card pull may have set first). */
+  cancelRequested: boolean;
   running: boolean;
   pinWaiter: ((pin: Uint8Array) => void) | undefined;
   pinVerified: boolean;
@@ -159,6 +163,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       cardDeadline: now + this.o.timeouts.cardMs,
       retries: 0,
       signedBy: undefined,
+      signCounter: 0,
+      cancelRequested: false,
       running: false,
       pinWaiter: undefined,
       pinVerified: false,
@@ -199,6 +205,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (sale.snap.state === 'signing' || sale.snap.state === 'stored') {
       throw new SaleRefusedError('SALE_CANNOT_CANCEL', 'the card is signing this sale; it cannot be cancelled now', 'wait a moment for the result');
     }
+    sale.cancelRequested = true;
     sale.abort.abort(new Interrupted('cancelled'));
     if (!sale.running) this.finish(sale, 'cancelled', null);
     return { ...sale.snap };
@@ -287,7 +294,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     try {
       await this.o.hub.exclusive(reader.name, (r) => this.runOnCard(sale, r));
     } catch (e) {
-      this.onRunError(sale, e);
+      try {
+        this.onRunError(sale, e);
+      } catch (e2) {
+        this.o.log?.warn({ saleId: sale.snap.saleId, err: describe(e2) }, 'sale error handling failed'); // never an unhandled rejection
+      }
     } finally {
       sale.running = false;
     }
@@ -297,22 +308,32 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
     this.update(sale, { state: 'reading_card', reader: reader.name, deadline: null });
     const opened = await this.openAndRecover(reader, sale);
-    const { session, mine } = opened;
+    const { session } = opened;
+    // This sale's record: from this card's journal now, or stored already by another card session
+    // (the card taken to another reader, or looked at between sales) while the answer was lost here.
+    const mine = opened.mine ?? (sale.signedBy !== undefined ? this.storedRecordOf(sale) : undefined);
     if (mine) {
       if (mine.mismatch) {
         sale.signedBy = undefined; // the card's answer is in: it signed something else
         throw recordMismatchError(mine.mismatch);
       }
-      this.complete(sale, mine.record, session, true);
+      this.complete(sale, mine.record, session.cardId, true);
       return;
     }
+    if (sale.signedBy !== undefined && session.cardId !== sale.signedBy) throw new Interrupted('other_card');
+    const { head, gap } = this.chainToContinue(session, opened.head);
     if (sale.signedBy !== undefined) {
-      if (session.cardId !== sale.signedBy) throw new Interrupted('other_card');
-      // The paying card's journal has nothing for this sale: it never signed it. Go on as before SIGN_TXN.
+      if (session.info.counter !== sale.signCounter && (gap || opened.gap)) {
+        // The card signed since, and its journal no longer reaches back: whether one of those was this
+        // sale cannot be read from it. Never sign again on a guess.
+        throw new CardSessionError('SALE_OUTCOME_LOST',
+          `card ••${session.cardId.slice(-4)} has signed ${session.info.counter - sale.signCounter} record(s) since this sale and no longer holds them all: whether it paid this sale cannot be read from it`,
+          'do not charge this sale again here; the bank\'s statement for the card shows whether it was paid');
+      }
+      // Every record the card signed since SIGN_TXN went out is known here, and none is this sale's: it never signed it.
       sale.signedBy = undefined;
     }
     if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
-    const head = this.chainToContinue(session, opened.head);
     const info = session.info;
     if (info.currency !== undefined && info.currency !== sale.snap.currency) {
       throw new CardStatusError(0x24, 'SIGN_TXN');
@@ -331,6 +352,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
       // From here until the card answers, the sale may be paid whatever happens to the answer.
       sale.signedBy = session.cardId;
+      sale.signCounter = info.counter;
       this.update(sale, { state: 'signing', pinTriesLeft: null, deadline: null });
       let record: SignedTxnRecord;
       try {
@@ -348,7 +370,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         throw e;
       }
       this.o.faults?.afterSign?.(record);
-      this.complete(sale, record, session, false);
+      this.complete(sale, record, session.cardId, false);
       return;
     }
   }
@@ -356,6 +378,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   /** Open the card, remember its chain head, recover journal records; find this sale's record among them. */
   private async openAndRecover(reader: CardReader, sale: LiveSale | null): Promise<{
     session: CardSession; head: ChainHead | undefined; recovered: SignedTxnRecord[]; mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
+    /** The card's journal no longer reached back to the head: records were lost from view. */
+    gap: boolean;
   }> {
     const session = await CardSession.open(reader, this.o.trust, { now: Math.floor(this.clock() / 1000) });
     const cardId = session.cardId;
@@ -364,6 +388,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     let head: ChainHead | undefined = store.cardHead(cardId);
     const recovered: SignedTxnRecord[] = [];
     let mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
+    let gap = false;
     if (head && session.info.counter > head.counter) {
       let records: SignedTxnRecord[];
       try {
@@ -371,6 +396,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       } catch (e) {
         if (!(e instanceof CardSessionError) || e.code !== 'JOURNAL_GAP') throw e;
         // The card has moved on past its journal's reach since we last saw it: keep what it still holds.
+        gap = true;
         store.audit('journal-gap', cardId, { from: head.counter + 1, message: e.message });
         this.o.log?.warn({ cardId, err: e.message }, 'journal gap');
         records = await session.recover(undefined);
@@ -401,11 +427,17 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           const snap = this.get(earlier.saleId);
           if (snap) this.emit('sale', snap);
         }
+        // A live sale whose answer was lost at another reader, waiting there for this card: settled now.
+        const waiting = earlier ? this.live.get(earlier.saleId) : undefined;
+        if (waiting && !waiting.running && waiting.snap.state === 'waiting_card' && waiting.signedBy !== undefined) {
+          if (mismatch) { waiting.signedBy = undefined; this.finish(waiting, 'failed', toSaleError(recordMismatchError(mismatch))); }
+          else this.complete(waiting, r, cardId, true);
+        }
         if (isMine) mine = { record: r, mismatch };
       }
       head = store.cardHead(cardId);
     }
-    return { session, head, recovered, mine };
+    return { session, head, recovered, mine, gap };
   }
 
   /** What the card is asked to sign for a sale (what its record must say). */
@@ -422,15 +454,15 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * restored: refused before it signs, since its record could not be accepted. A card ahead whose
    * journal gave nothing back (it keeps none) is taken from where it stands, and the gap is audited.
    */
-  private chainToContinue(session: CardSession, head: ChainHead | undefined): ChainHead | undefined {
-    if (!head) return undefined;
+  private chainToContinue(session: CardSession, head: ChainHead | undefined): { head: ChainHead | undefined; gap: boolean } {
+    if (!head) return { head: undefined, gap: false };
     const { counter, lastRecordHash } = session.info;
-    if (counter === head.counter && bytesEqual(lastRecordHash, head.hash)) return head;
+    if (counter === head.counter && bytesEqual(lastRecordHash, head.hash)) return { head, gap: false };
     const store = this.o.store;
     if (counter > head.counter) {
       store.audit('journal-gap', session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
       store.advanceHead(session.cardId, { counter, hash: lastRecordHash });
-      return { counter, hash: lastRecordHash };
+      return { head: { counter, hash: lastRecordHash }, gap: true };
     }
     store.audit('card-chain-diverged', session.cardId, { cardCounter: counter, cardLastHash: toHex(lastRecordHash), hostCounter: head.counter, hostHash: toHex(head.hash) });
     throw new CardSessionError('CARD_CHAIN_DIVERGED',
@@ -438,11 +470,23 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       'do not accept this card: it may be a copy or its memory was restored; the holder must contact the issuer');
   }
 
-  /** A signed answer the host will not give a receipt for: a record for another sale is held, anything else audited with its bytes. */
+  /** The record stored for a sale whose answer was lost here, if another card session stored it meanwhile. */
+  private storedRecordOf(sale: LiveSale): { record: SignedTxnRecord; mismatch: string | undefined } | undefined {
+    const found = this.o.store.recordOfSale(sale.snap.saleId);
+    return found ? { record: found.record, mismatch: found.held ?? undefined } : undefined;
+  }
+
+  /**
+   * A signed answer the host will not give a receipt for. A verified record for another sale is held
+   * (the card's answer is known: it signed something else). Anything else (bad signature, bytes that do
+   * not decode, a broken chain) is audited with its bytes, and the sale stays unconfirmed: the answer may
+   * have been spoiled on the way, so the card's journal is read before anything is said.
+   */
   private keepRefusedAnswer(sale: LiveSale, cardId: string, e: SignedAnswerRefusedError): void {
-    sale.signedBy = undefined; // the card answered: what it signed is known
     if (e.record) {
-      this.o.store.storeRecord(e.record, { origin: 'sale', saleId: sale.snap.saleId, hold: { reason: e.code, detail: e.message } });
+      sale.signedBy = undefined;
+      const detail = recordAnswersRequest(e.record, this.requestOf(sale)) ?? e.message;
+      this.o.store.storeRecord(e.record, { origin: 'sale', saleId: sale.snap.saleId, hold: { reason: e.code, detail } });
     } else {
       this.o.store.audit('signed-answer-refused', cardId, { saleId: sale.snap.saleId, code: e.code, message: e.message, envelope: Buffer.from(e.envelope).toString('base64url') });
     }
@@ -492,7 +536,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /** Durable first, receipt second. */
-  private complete(sale: LiveSale, record: SignedTxnRecord, session: CardSession, fromJournal: boolean): void {
+  private complete(sale: LiveSale, record: SignedTxnRecord, cardId: string, fromJournal: boolean): void {
     const res = this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
     if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
     sale.signedBy = undefined;
@@ -500,7 +544,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.update(sale, { state: 'stored', notice: fromJournal ? RECOVERED_NOTICE : null });
     const receipt: Receipt = {
       saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, currency: record.currency, merchantId: record.merchantId,
-      terminalId: record.terminalId, time: record.time, card: maskCard(session.cardId), counter: record.counter, balanceAfter: record.balanceAfter,
+      terminalId: record.terminalId, time: record.time, card: maskCard(cardId), counter: record.counter, balanceAfter: record.balanceAfter,
       pinVerified: record.cvm === CVM.OFFLINE_PIN, online: this.o.online(),
     };
     this.o.log?.info({ saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, fromJournal }, 'sale stored');
@@ -509,6 +553,16 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private onRunError(sale: LiveSale, e: unknown): void {
     if (FINAL_STATES.has(sale.snap.state)) return;
+    // The merchant cancelled while the card was being read: that wins over waiting for it again.
+    if (sale.cancelRequested) { this.finish(sale, 'cancelled', null); return; }
+    if (e instanceof SignedAnswerRefusedError && sale.signedBy !== undefined) {
+      // The answer did not check out and may have been spoiled on the way: read the card's journal.
+      this.waitForCard(sale, {
+        code: 'SALE_UNCONFIRMED', message: `the card's answer could not be checked (${e.code}): reading its journal to see whether it paid`,
+        hint: 'leave the card in (or insert it again); do not take another payment for this sale',
+      });
+      return;
+    }
     if (e instanceof Interrupted) {
       if (e.why === 'card_removed') {
         // Only the pull aborted the step: a fresh controller, and wait for the card again.
@@ -591,16 +645,22 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   private update(sale: LiveSale, patch: Partial<SaleSnapshot>): void {
-    if (this.closed) return;
     Object.assign(sale.snap, patch, { updatedAt: this.clock() });
-    this.o.store.updateSale(sale.snap.saleId, {
-      state: sale.snap.state,
-      ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
-      ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId, paidOnline: sale.snap.receipt.online } : {}),
-      ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
-      ...(sale.signedBy !== undefined ? { signCardId: sale.signedBy } : {}),
-    });
-    this.emit('sale', { ...sale.snap });
+    try {
+      this.o.store.updateSale(sale.snap.saleId, {
+        state: sale.snap.state,
+        ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
+        ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId, paidOnline: sale.snap.receipt.online } : {}),
+        ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
+        ...(sale.signedBy !== undefined ? { signCardId: sale.signedBy } : {}),
+      });
+    } catch (e) {
+      // A sale's state is bookkeeping (its record is what pays, committed on its own): a locked or full
+      // queue database, or one closed at shutdown, must not crash the daemon here; fromRow reads the
+      // sale back from its record.
+      if (!this.closed) this.o.log?.warn({ saleId: sale.snap.saleId, state: sale.snap.state, err: describe(e) }, 'sale state not saved');
+    }
+    if (!this.closed) this.emit('sale', { ...sale.snap });
   }
 
   private clearTimer(sale: LiveSale): void {
@@ -627,6 +687,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   private fromRow(row: NonNullable<ReturnType<HostStore['sale']>>): SaleSnapshot {
+    if (row.state !== 'done' && (row.state === 'unconfirmed' || !FINAL_STATES.has(row.state as SaleState))) {
+      // Its record committed but the state after it was lost (the daemon stopped, the state write
+      // failed): the record decides. A held record is not this sale's payment.
+      const paid = this.o.store.recordOfSale(row.saleId);
+      if (paid && paid.held === null) {
+        row = { ...row, state: 'done', recordId: recordId(paid.record), errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message };
+      }
+    }
     const rec = row.recordId ? this.o.store.record(row.recordId) : undefined;
     const final = FINAL_STATES.has(row.state as SaleState);
     // A sale that was live when the daemon stopped did not finish here. If SIGN_TXN had gone out the
@@ -646,7 +714,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       error: row.state === 'done' ? null
         : final ? (row.errorCode ? stored(row.errorCode) : null)
           : unsure ? unconfirmedError('the daemon stopped while the card was paying: the card may have paid')
-            : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale, before the card was asked to pay', hint: 'start the sale again' },
+            : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card was asked to pay, its record comes back the next time the card is used here and the sale turns paid' },
       createdAt: row.createdAt, updatedAt: row.updatedAt,
     };
   }

@@ -1,5 +1,5 @@
 import { toHex } from '../../protocol/bytes.js';
-import { recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
+import { decodeTxnRecord, recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
 import { openBookkeepingConnection, openDatabase, StoreError, type Db } from './database.js';
 
 export { StoreError } from './database.js';
@@ -149,6 +149,7 @@ export class HostStore {
       recordsPage: db.prepare<[string | null, string | null, number, number], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records
         WHERE (? IS NULL OR status = ?) AND seq > ? ORDER BY seq LIMIT ?`),
       recordRow: db.prepare<[string], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records WHERE record_id = ?`),
+      recordOfSale: db.prepare<[string], { envelope: Buffer; status: RecordStatus; detail: string | null }>('SELECT envelope, status, detail FROM records WHERE sale_id = ? ORDER BY seq LIMIT 1'),
       exportRows: db.prepare<[], { recordId: string; cardId: string; status: RecordStatus; reason: string | null; envelope: Buffer; certificate: Buffer | null }>(
         `SELECT r.record_id AS recordId, r.card_id AS cardId, r.status, r.reason, r.envelope, c.envelope AS certificate
          FROM records r LEFT JOIN card_certificates c ON c.card_id = r.card_id ORDER BY r.seq`),
@@ -257,6 +258,13 @@ export class HostStore {
   }
 
   record(id: string): QueuedRecord | undefined { return this.s.recordRow.get(id); }
+
+  /** The record stored for a sale, whichever card session stored it (held: with why). */
+  recordOfSale(saleId: string): { record: SignedTxnRecord; held: string | null } | undefined {
+    const row = this.s.recordOfSale.get(saleId);
+    if (!row) return undefined;
+    return { record: decodeTxnRecord(u8(row.envelope)), held: row.status === 'held' ? row.detail ?? 'the record does not answer its sale' : null };
+  }
 
   /** Every record with its signature and card certificate, streamed (for `queue export`). */
   *exportRecords(): Generator<{ recordId: string; cardId: string; status: RecordStatus; reason: string | null; envelope: Uint8Array; certificate: Uint8Array | null }> {

@@ -138,6 +138,8 @@ DROP TABLE records;
 ALTER TABLE records_v2 RENAME TO records;
 CREATE INDEX records_by_status ON records (status, seq);
 CREATE INDEX records_by_settled ON records (settled_at) WHERE status = 'settled';
+-- A sale's record, found whichever card session stored it (the sale engine, and a sale read back after a restart).
+CREATE INDEX records_by_sale ON records (sale_id) WHERE sale_id IS NOT NULL;
 
 -- Set once SIGN_TXN is sent: from then on the sale may be paid even if its answer is lost, so it
 -- never ends as cancelled, timed out or failed, and only this card may finish it.

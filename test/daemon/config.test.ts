@@ -107,7 +107,7 @@ describe('daemon: config (loadConfig)', () => {
       '': ['dataDir', 'merchantId', 'terminalDir', 'trustedIssuers', 'authorityCertificate', 'currency', 'bank', 'api', 'readers', 'sale', 'limits', 'log', '__proto__', 'constructor', 'x'],
       bank: ['url', 'timeoutMs', 'batchSize', 'healthIntervalMs', 'backoffBaseMs', 'backoffMaxMs', 'toString'],
       api: ['host', 'port'],
-      readers: ['pcsc', 'pcscExtendedLength', 'serial', 'hid'],
+      readers: ['pcsc', 'pcscExtendedLength', 'pcscTransmitTimeoutS', 'serial', 'hid'],
       sale: ['cardTimeoutS', 'pinTimeoutS'],
       limits: ['perSale', 'unsettledAmount', 'unsettledAgeHours'],
       log: ['level'],

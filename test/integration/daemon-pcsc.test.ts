@@ -28,7 +28,8 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
   before(async function () {
     requireSystem(this, missingPcscParts(), 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev');
     env = await PcscdEnv.get();
-    c = await CounterProcesses.create(env, 0);
+    // A short PC/SC watchdog, so the hung-card test below waits seconds, not the default 30 s.
+    c = await CounterProcesses.create(env, 0, { readers: { pcsc: true, pcscTransmitTimeoutS: 3 } });
     await c.startCard();
     await c.startDaemon();
     await c.waitForReader();
@@ -118,6 +119,36 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     const mine = q.records.filter((r) => r.saleId === id);
     assert.deepEqual(mine.map((r) => [r.recordId, r.origin]), [[done!.receipt!.recordId, 'recovered']]);
     assert.ok(noticedMs < 15_000, `noticed in ${noticedMs} ms`);
+  });
+
+  it('a card that hangs during SIGN_TXN through pcscd: the watchdog ends the wait (TIMEOUT), the sale waits for the same card; out and back in, its journal gives the record, charged once', async () => {
+    const reader = encodeURIComponent(c.readerName);
+    const card = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${reader}/card`)).body;
+    const before = await card();
+    c.card!.send('stall-during SIGN_TXN');
+    await c.card!.waitFor(/will be stalled during the next SIGN_TXN/);
+    const started = Date.now();
+    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 460 });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.saleId;
+    let back: SaleSnapshot | undefined;
+    for (let i = 0; !back; i++) {
+      const s = (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${id}`)).body;
+      if (s.state === 'waiting_card' && s.notice?.code === 'SALE_UNCONFIRMED') back = s;
+      assert.ok(!['done', 'failed', 'cancelled', 'timed_out', 'unconfirmed'].includes(s.state), `the sale must wait for the card, not end: ${JSON.stringify(s)}`);
+      assert.ok(i < 300, `the hang is given up within 15 s: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const waited = Date.now() - started;
+    assert.match(back.notice!.message, /TIMEOUT: .* did not answer within 3 s/, JSON.stringify(back.notice));
+    assert.ok(waited >= 2_500, `the watchdog, not another error, ended the wait (${waited} ms)`);
+    c.card!.send('remove');
+    await c.card!.waitFor(/card 0: removed/);
+    c.card!.send('insert');
+    const done = await c.saleOutcome(id);
+    assert.equal(done?.state, 'done', JSON.stringify(done));
+    assert.equal(done!.receipt!.recordId, `${before.cardId}:${before.counter + 1}`, 'the record the card signed before it hung');
+    assert.equal((await card()).counter, before.counter + 1, 'the card was charged once');
   });
 
   it('a card whose answer-to-reset offers only T=0, refusing extended APDUs: a PIN sale works the same', async () => {

@@ -176,6 +176,42 @@ describe('serial terminal over a real pty pair (socat)', function () {
     assert.equal((await cardCounter(applet)).counter, desk.records[0]!.counter);
   });
 
+  it('the port vanishes and node-serialport emits no \'close\' (its issues #2043, #2351): the path check notices, and the host reconnects when it is back', async () => {
+    const applet = await issuedCard(issuer);
+    const { host } = rig({ card: applet });
+    await host.whenConnected(5000);
+    // As on the adapters those issues describe: the port object never reports its end.
+    const driver = (host as unknown as { driver: { port?: { removeAllListeners(event: string): void } } }).driver;
+    assert.ok(driver.port, 'the host holds an open port');
+    driver.port.removeAllListeners('close');
+    const gone = new Promise<Error>((resolve) => host.once('disconnected', resolve));
+    const t0 = Date.now();
+    await pty!.kill();
+    const e = await gone;
+    assert.equal((e as { code?: string }).code, 'TERMINAL_DISCONNECTED');
+    assert.match(e.message, /disappeared|names another device/, 'by the path check, before any heartbeat time-out');
+    assert.ok(Date.now() - t0 < 1_500, `noticed in ${Date.now() - t0} ms without a 'close' event`);
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
+    assert.equal((await host.whenConnected(10_000)).serial, 'SIM-0042', 'reconnected to the terminal');
+  });
+
+  it('the terminal goes silent with its port still there (hung firmware): noticed by the heartbeat time-out, reconnected when it talks again', async () => {
+    const applet = await issuedCard(issuer);
+    const { host, sim } = rig({ card: applet });
+    await host.whenConnected(5000);
+    const gone = new Promise<Error>((resolve) => host.once('disconnected', resolve));
+    const t0 = Date.now();
+    sim.sendFaults.rates.drop = 1; // every byte lost, both ways; the device path and the port stay
+    sim.receiveFaults.rates.drop = 1;
+    const e = await gone;
+    assert.match(e.message, /no answer to heartbeats/);
+    const took = Date.now() - t0;
+    assert.ok(took >= 1_000 && took < 5_000, `after the peer time-out (1.5 s), not at once and not never: ${took} ms`);
+    sim.sendFaults.rates.drop = 0;
+    sim.receiveFaults.rates.drop = 0;
+    assert.equal((await host.whenConnected(10_000)).serial, 'SIM-0042');
+  });
+
   it('pty closed mid-sale: a clear typed error, recovery when the pty returns, the journal fills the gap', async () => {
     const applet = await issuedCard(issuer);
     // Kill the line right after the card signed, before its answer can travel back.

@@ -56,14 +56,24 @@ export async function loadNfcPcsc(): Promise<NfcPcscConstructor> {
   }
 }
 
+export interface PcscReaderOptions {
+  extendedLength?: boolean;
+  /** How long one command may take before the host stops waiting (default 30 s). */
+  transmitTimeoutMs?: number;
+}
+
+export const DEFAULT_TRANSMIT_TIMEOUT_MS = 30_000;
+
 /** One PC/SC reader (contact or NFC) as the host's CardReader. */
 export class PcscCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
   readonly extendedLength: boolean;
+  private readonly transmitTimeoutMs: number;
   private present = false;
 
-  constructor(private readonly reader: NfcPcscReader, opts: { extendedLength?: boolean } = {}) {
+  constructor(private readonly reader: NfcPcscReader, opts: PcscReaderOptions = {}) {
     super();
     this.extendedLength = opts.extendedLength ?? false;
+    this.transmitTimeoutMs = opts.transmitTimeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
     reader.autoProcessing = false; // we speak ISO 7816 ourselves; no NFC tag UID probing
     reader.on('card', (card) => { this.present = true; this.emit('card', { atr: Uint8Array.from(card.atr ?? []) }); });
     reader.on('card.off', () => { this.present = false; this.emit('removed'); });
@@ -78,7 +88,7 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     if (!this.present) throw new TransportError('NO_CARD', `no card in ${this.name}`, 'insert or tap the card');
     try {
       // 65536 data + SW: room for the longest extended response; pcscd caps it to what the reader allows.
-      const r = await this.reader.transmit(Buffer.from(apdu), 65538);
+      const r = await this.withWatchdog(this.reader.transmit(Buffer.from(apdu), 65538));
       // No status word: the exchange broke off. vpcd (and readers losing contact) answer a card pulled
       // mid-command this way, before pcscd reports the removal; the card may have acted on the command.
       if (r.length < 2) {
@@ -89,6 +99,21 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     } catch (e) {
       throw e instanceof TransportError ? e : mapPcscError(e, 'transmit');
     }
+  }
+
+  /**
+   * SCardTransmit has no time limit of its own: a hung card, reader driver or pcscd would hold the sale
+   * (and the reader) forever. The native call cannot be cancelled; past the limit its answer is dropped,
+   * and the card may have acted on the command (the sale engine treats TIMEOUT during SIGN_TXN as such).
+   */
+  private withWatchdog<T>(call: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransportError('TIMEOUT', `${this.name} did not answer within ${Math.round(this.transmitTimeoutMs / 1000)} s`,
+        'take the card out and insert it again; if it keeps happening, replug the reader or restart pcscd')), this.transmitTimeoutMs);
+    });
+    call.catch(() => undefined); // a late failure of the abandoned call is not an unhandled rejection
+    return Promise.race([call, limit]).finally(() => clearTimeout(timer));
   }
 }
 
@@ -101,7 +126,7 @@ export interface PcscReaderSourceEvents {
 export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
   private readonly readers = new Map<string, PcscCardReader>();
 
-  private constructor(private readonly nfc: NfcPcsc, opts: { extendedLength?: boolean }) {
+  private constructor(private readonly nfc: NfcPcsc, opts: PcscReaderOptions) {
     super();
     nfc.on('reader', (r) => {
       const reader = new PcscCardReader(r, opts);
@@ -112,7 +137,7 @@ export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
     nfc.on('error', (e) => { if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(e)); });
   }
 
-  static async open(opts: { extendedLength?: boolean } = {}): Promise<PcscReaderSource> {
+  static async open(opts: PcscReaderOptions = {}): Promise<PcscReaderSource> {
     // libpcsclite blocks the whole process while it waits for a pcscd that is not there: look first.
     const socket = process.env.PCSCLITE_CSOCK_NAME || '/run/pcscd/pcscd.comm';
     if (!existsSync(socket)) {
