@@ -14,22 +14,13 @@ import { HostStore } from '../../host/store/host-store.js';
 import { ReaderHub } from '../../host/readers/reader-hub.js';
 import { SaleEngine } from '../../host/sale/sale-engine.js';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { saleWhere } from '../support/sale-wait.js';
 import { DATA_FILES } from '../../host/daemon/daemon.js';
 import { DaemonFixture, FIXTURE_PIN } from '../support/daemon-fixture.js';
 import { sleep, until } from '../support/settlement-helpers.js';
 
 type ErrorBody = { error: { code: string; message: string; hint: string } };
 
-/** Resolve with the first snapshot of this sale (current or future) that satisfies `pred`. */
-function saleWhere(engine: SaleEngine, saleId: string, pred: (s: SaleSnapshot) => boolean, timeoutMs = 10_000): Promise<SaleSnapshot> {
-  return new Promise((resolve, reject) => {
-    const check = (s: SaleSnapshot | undefined) => { if (s && s.saleId === saleId && pred(s)) { cleanup(); resolve(s); } };
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`sale ${saleId}: condition not met in ${timeoutMs} ms (now ${JSON.stringify(engine.get(saleId))})`)); }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); engine.off('sale', check); };
-    engine.on('sale', check);
-    check(engine.get(saleId));
-  });
-}
 
 const READER = encodeURIComponent('fixture reader');
 

@@ -17,6 +17,7 @@ import { ReaderHub } from '../../host/readers/reader-hub.js';
 import { SaleEngine } from '../../host/sale/sale-engine.js';
 import Database from 'better-sqlite3';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { saleWhere } from '../support/sale-wait.js';
 
 /**
  * What a sale ends as when the card's answer is lost, refused or not the sale asked for: never
@@ -27,15 +28,6 @@ import type { SaleSnapshot } from '../../host/sale/sale-types.js';
 const MERCHANT = 'M-1';
 const TERMINAL = 'T-1';
 
-function saleWhere(engine: SaleEngine, saleId: string, pred: (s: SaleSnapshot) => boolean, timeoutMs = 5_000): Promise<SaleSnapshot> {
-  return new Promise((resolve, reject) => {
-    const check = (s: SaleSnapshot | undefined) => { if (s && s.saleId === saleId && pred(s)) { cleanup(); resolve(s); } };
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`sale ${saleId}: condition not met in ${timeoutMs} ms (now ${JSON.stringify(engine.get(saleId))})`)); }, timeoutMs);
-    const cleanup = () => { clearTimeout(timer); engine.off('sale', check); };
-    engine.on('sale', check);
-    check(engine.get(saleId));
-  });
-}
 
 /** A reader whose every command fails at once with TIMEOUT while its card stays in (a reader gone bad). */
 class FailingReader extends InProcessReader {
@@ -107,6 +99,14 @@ function pullDuringSign(reader: InProcessReader, applet: CardApplet, when: 'sign
   return { pulled: () => pulled };
 }
 
+/** Start a sale on reader r with the card in, and lose the SIGN_TXN answer (card pulled after it signed, or before it saw the command). */
+async function saleWithLostAnswer(c: Counter, applet: CardApplet, amount: number, when: 'signed' | 'before' = 'signed'): Promise<SaleSnapshot> {
+  pullDuringSign(c.reader, applet, when);
+  c.reader.insert(applet);
+  const s = c.engine.start({ amount, reader: 'r' });
+  return saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+}
+
 async function cardCounter(applet: CardApplet): Promise<number> {
   const side = new InProcessReader({ name: 'side' });
   side.insert(applet);
@@ -140,6 +140,14 @@ async function signElsewhere(applet: CardApplet, amount: number): Promise<void> 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ENDED = ['done', 'failed', 'unconfirmed', 'cancelled', 'timed_out'];
+
+/** What the daemon has after a restart: a new engine on the same queue file (no reader). */
+function restartedEngine(c: Counter): SaleEngine {
+  return new SaleEngine({
+    store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
+    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+  });
+}
 
 const auditKinds = (c: Counter, kind: string) => c.store.db.prepare('SELECT subject, detail FROM audit WHERE kind = ?').all(kind) as { subject: string; detail: string }[];
 
@@ -176,10 +184,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c = await counter();
     const payer = await c.newCard();
     const other = await c.newCard();
-    pullDuringSign(c.reader, payer, 'signed');
-    c.reader.insert(payer);
-    const s = c.engine.start({ amount: 900 });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, payer, 900);
     c.reader.insert(other);
     const wrong = await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'CARD_NOT_THE_PAYING_ONE');
     assert.equal(wrong.state, 'waiting_card');
@@ -200,10 +205,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const s = c.engine.start({ amount: 700 });
     const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'timed_out' || x.state === 'unconfirmed');
     assert.equal(end.state, 'unconfirmed', 'never timed_out');
-    const again = new SaleEngine({
-      store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
-      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
-    });
+    const again = restartedEngine(c);
     assert.equal(again.get(s.saleId)?.state, 'unconfirmed');
     assert.equal(again.get(s.saleId)?.error?.code, 'SALE_UNCONFIRMED');
   });
@@ -211,15 +213,9 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('the daemon stops while SIGN_TXN is out: the sale reads back unconfirmed, not failed', async () => {
     c = await counter();
     const applet = await c.newCard();
-    pullDuringSign(c.reader, applet, 'signed');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 600 });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, applet, 600);
     // The process dies here: only the file is left. A new engine reads the sale from it.
-    const after = new SaleEngine({
-      store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
-      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
-    });
+    const after = restartedEngine(c);
     c.engine.close();
     const read = after.get(s.saleId)!;
     assert.equal(read.state, 'unconfirmed');
@@ -229,11 +225,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('card pulled before it saw SIGN_TXN: back in, its journal shows nothing, it signs once and the sale is done', async () => {
     c = await counter();
     const applet = await c.newCard();
-    const pull = pullDuringSign(c.reader, applet, 'before');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 500 });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
-    assert.ok(pull.pulled());
+    const s = await saleWithLostAnswer(c, applet, 500, 'before');
     assert.equal(await cardCounter(applet), 0, 'the card never saw the command');
     c.reader.insert(applet);
     const done = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
@@ -351,10 +343,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('answer lost at one reader, the card taken to another reader of the counter (which recovers the record): the sale is paid there and then, charged once', async () => {
     c = await counter();
     const applet = await c.newCard();
-    pullDuringSign(c.reader, applet, 'signed');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 800, reader: 'r' });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, applet, 800);
     c.readerB.insert(applet); // the customer puts it in the other reader
     const done = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
     assert.equal(done.state, 'done');
@@ -370,10 +359,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('answer lost, the record recovered by another card session while the sale is being read again: paid from the store, never signed twice', async () => {
     c = await counter();
     const applet = await c.newCard();
-    pullDuringSign(c.reader, applet, 'signed');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 800, reader: 'r' });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, applet, 800);
     // `cardpost card info` at the other reader while the sale waits: that session stores the record.
     c.readerB.insert(applet);
     await c.engine.inspect('b').catch(() => undefined);
@@ -391,10 +377,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('answer lost, then the card signs elsewhere past what its journal keeps: the outcome cannot be read, so unconfirmed (never signed again)', async () => {
     c = await counter({ journalCapacity: 2 });
     const applet = await c.newCard();
-    pullDuringSign(c.reader, applet, 'signed');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 800, reader: 'r' });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, applet, 800);
     for (let i = 0; i < 3; i++) await signElsewhere(applet, 10);
     c.reader.insert(applet);
     const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
@@ -407,10 +390,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('a card that signed nothing since the lost answer (its counter unchanged) is asked again: the nonce makes it the same sale', async () => {
     c = await counter({ journalCapacity: 2 });
     const applet = await c.newCard();
-    pullDuringSign(c.reader, applet, 'before');
-    c.reader.insert(applet);
-    const s = c.engine.start({ amount: 300, reader: 'r' });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, applet, 300, 'before');
     c.reader.insert(applet);
     assert.equal((await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state))).state, 'done');
     assert.equal(await cardCounter(applet), 1);
@@ -428,10 +408,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c.reader.insert(applet);
     const s = c.engine.start({ amount: 800 });
     for (let i = 0; c.store.records().length === 0; i++) { assert.ok(i < 100, 'the record is committed'); await sleep(20); }
-    const again = new SaleEngine({
-      store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
-      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
-    });
+    const again = restartedEngine(c);
     const read = again.get(s.saleId)!;
     assert.equal(read.state, 'done');
     assert.equal(read.receipt?.amount, 800);
@@ -467,10 +444,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c = await counter({ cardMs: 5_000 });
     const payer = await c.newCard();
     const other = await c.newCard();
-    pullDuringSign(c.reader, payer, 'signed');
-    c.reader.insert(payer);
-    const s = c.engine.start({ amount: 900 });
-    await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
+    const s = await saleWithLostAnswer(c, payer, 900);
     c.reader.insert(other);
     await saleWhere(c.engine, s.saleId, (x) => x.state === 'reading_card');
     c.engine.cancel(s.saleId);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { PcscdEnv, missingPcscParts } from '../support/pcscd.js';
 import { requireSystem } from '../support/system.js';
 import { CounterProcesses } from '../support/counter-processes.js';
-import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { FINAL_STATES, type SaleSnapshot } from '../../host/sale/sale-types.js';
 
 /** Run the cardpost CLI against the counter's data dir. */
 function cli(c: CounterProcesses, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -84,25 +84,30 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(done?.state, 'done', JSON.stringify(done));
   });
 
+  const cardNow = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${encodeURIComponent(c.readerName)}/card`)).body;
+
+  /** Start a sale and poll until it waits for the card again after its SIGN_TXN answer was lost (never ending, within 15 s). */
+  async function saleBackToWaiting(amount: number): Promise<{ id: string; back: SaleSnapshot; startedAt: number }> {
+    const startedAt = Date.now();
+    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const id = res.body.saleId;
+    for (let i = 0; ; i++) {
+      const s = (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${id}`)).body;
+      if (s.state === 'waiting_card' && s.notice) return { id, back: s, startedAt };
+      assert.ok(!FINAL_STATES.has(s.state), `the sale must wait for the card again, not end: ${JSON.stringify(s)}`);
+      assert.ok(i < 300, `the lost answer is given up within 15 s (no hang): ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   it('the card pulled mid-command through pcscd (after it signed, before its answer): a typed error, no hang; put back, its journal gives the record, charged once', async () => {
-    const reader = encodeURIComponent(c.readerName);
-    const card = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${reader}/card`)).body;
+    const card = cardNow;
     const before = await card();
     const seen = c.card!.lines.length;
     c.card!.send('pull-during SIGN_TXN');
     await c.card!.waitFor(/will be pulled during the next SIGN_TXN/);
-    const started = Date.now();
-    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 450 });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.saleId;
-    let back: SaleSnapshot | undefined;
-    for (let i = 0; !back; i++) {
-      const s = (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${id}`)).body;
-      if (s.state === 'waiting_card' && s.notice) back = s;
-      assert.ok(!['done', 'failed', 'cancelled', 'unconfirmed'].includes(s.state), `the sale must wait for the card again, not end: ${JSON.stringify(s)}`);
-      assert.ok(i < 300, `the pull is noticed within 15 s (no hang): ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const { id, back, startedAt: started } = await saleBackToWaiting(450);
     // The card may have paid (it was pulled during SIGN_TXN): only it can finish the sale; the cause is the typed CARD_REMOVED.
     assert.equal(back.notice!.code, 'SALE_UNCONFIRMED', JSON.stringify(back.notice));
     assert.match(back.notice!.message, /CARD_REMOVED/, JSON.stringify(back.notice));
@@ -122,24 +127,13 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
   });
 
   it('a card that hangs during SIGN_TXN through pcscd: the watchdog ends the wait (TIMEOUT), the sale waits for the same card; out and back in, its journal gives the record, charged once', async () => {
-    const reader = encodeURIComponent(c.readerName);
-    const card = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${reader}/card`)).body;
+    const card = cardNow;
     const before = await card();
     c.card!.send('stall-during SIGN_TXN');
     await c.card!.waitFor(/will be stalled during the next SIGN_TXN/);
-    const started = Date.now();
-    const res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 460 });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    const id = res.body.saleId;
-    let back: SaleSnapshot | undefined;
-    for (let i = 0; !back; i++) {
-      const s = (await c.api<SaleSnapshot>('GET', `/api/v1/sales/${id}`)).body;
-      if (s.state === 'waiting_card' && s.notice?.code === 'SALE_UNCONFIRMED') back = s;
-      assert.ok(!['done', 'failed', 'cancelled', 'timed_out', 'unconfirmed'].includes(s.state), `the sale must wait for the card, not end: ${JSON.stringify(s)}`);
-      assert.ok(i < 300, `the hang is given up within 15 s: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const waited = Date.now() - started;
+    const { id, back, startedAt } = await saleBackToWaiting(460);
+    assert.equal(back.notice!.code, 'SALE_UNCONFIRMED');
+    const waited = Date.now() - startedAt;
     assert.match(back.notice!.message, /TIMEOUT: .* did not answer within 3 s/, JSON.stringify(back.notice));
     assert.ok(waited >= 2_500, `the watchdog, not another error, ended the wait (${waited} ms)`);
     c.card!.send('remove');
