@@ -81,6 +81,8 @@ interface LiveSale {
   signedBy: string | undefined;
   /** The card's counter when SIGN_TXN went out: unchanged on its return means it signed nothing since. */
   signCounter: number;
+  /** Records of the paying card were lost from view (a journal gap, seen in any card session) since SIGN_TXN went out. */
+  outcomeLost: boolean;
   /** The merchant asked to cancel (kept apart from the abort reason, which a card pull may have set first). */
   cancelRequested: boolean;
   running: boolean;
@@ -164,6 +166,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       retries: 0,
       signedBy: undefined,
       signCounter: 0,
+      outcomeLost: false,
       cancelRequested: false,
       running: false,
       pinWaiter: undefined,
@@ -317,13 +320,13 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         sale.signedBy = undefined; // the card's answer is in: it signed something else
         throw recordMismatchError(mine.mismatch);
       }
-      this.complete(sale, mine.record, session.cardId, true);
+      this.complete(sale, mine.record, true);
       return;
     }
     if (sale.signedBy !== undefined && session.cardId !== sale.signedBy) throw new Interrupted('other_card');
     const { head, gap } = this.chainToContinue(session, opened.head);
     if (sale.signedBy !== undefined) {
-      if (session.info.counter !== sale.signCounter && (gap || opened.gap)) {
+      if (session.info.counter !== sale.signCounter && (sale.outcomeLost || gap || opened.gap)) {
         // The card signed since, and its journal no longer reaches back: whether one of those was this
         // sale cannot be read from it. Never sign again on a guess.
         throw new CardSessionError('SALE_OUTCOME_LOST',
@@ -350,9 +353,13 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         needPin = false;
       }
       if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
-      // From here until the card answers, the sale may be paid whatever happens to the answer.
+      // From here until the card answers, the sale may be paid whatever happens to the answer. That is
+      // on disk before the card is asked (a write that fails stops the sale here, nothing signed), so the
+      // sale never reads back as "not paid" after a crash or power loss.
+      this.o.store.markSigning(sale.snap.saleId, session.cardId);
       sale.signedBy = session.cardId;
       sale.signCounter = info.counter;
+      sale.outcomeLost = false;
       this.update(sale, { state: 'signing', pinTriesLeft: null, deadline: null });
       let record: SignedTxnRecord;
       try {
@@ -370,7 +377,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         throw e;
       }
       this.o.faults?.afterSign?.(record);
-      this.complete(sale, record, session.cardId, false);
+      this.complete(sale, record, false);
       return;
     }
   }
@@ -397,6 +404,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         if (!(e instanceof CardSessionError) || e.code !== 'JOURNAL_GAP') throw e;
         // The card has moved on past its journal's reach since we last saw it: keep what it still holds.
         gap = true;
+        this.outcomeLostOn(cardId);
         store.audit('journal-gap', cardId, { from: head.counter + 1, message: e.message });
         this.o.log?.warn({ cardId, err: e.message }, 'journal gap');
         records = await session.recover(undefined);
@@ -431,7 +439,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         const waiting = earlier ? this.live.get(earlier.saleId) : undefined;
         if (waiting && !waiting.running && waiting.snap.state === 'waiting_card' && waiting.signedBy !== undefined) {
           if (mismatch) { waiting.signedBy = undefined; this.finish(waiting, 'failed', toSaleError(recordMismatchError(mismatch))); }
-          else this.complete(waiting, r, cardId, true);
+          else this.complete(waiting, r, true);
         }
         if (isMine) mine = { record: r, mismatch };
       }
@@ -462,12 +470,21 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (counter > head.counter) {
       store.audit('journal-gap', session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
       store.advanceHead(session.cardId, { counter, hash: lastRecordHash });
+      this.outcomeLostOn(session.cardId);
       return { head: { counter, hash: lastRecordHash }, gap: true };
     }
     store.audit('card-chain-diverged', session.cardId, { cardCounter: counter, cardLastHash: toHex(lastRecordHash), hostCounter: head.counter, hostHash: toHex(head.hash) });
     throw new CardSessionError('CARD_CHAIN_DIVERGED',
       `card ••${session.cardId.slice(-4)} does not continue the records this counter holds for it (the card is at counter ${counter}, this counter has its records up to ${head.counter})`,
       'do not accept this card: it may be a copy or its memory was restored; the holder must contact the issuer');
+  }
+
+  /**
+   * A card's records were skipped (its journal no longer reached back): a live sale whose answer from
+   * that card was lost can no longer learn from it whether it paid, whichever reader sees the card next.
+   */
+  private outcomeLostOn(cardId: string): void {
+    for (const s of this.live.values()) if (s.signedBy === cardId) s.outcomeLost = true;
   }
 
   /** The record stored for a sale whose answer was lost here, if another card session stored it meanwhile. */
@@ -487,8 +504,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       sale.signedBy = undefined;
       const detail = recordAnswersRequest(e.record, this.requestOf(sale)) ?? e.message;
       this.o.store.storeRecord(e.record, { origin: 'sale', saleId: sale.snap.saleId, hold: { reason: e.code, detail } });
-    } else {
-      this.o.store.audit('signed-answer-refused', cardId, { saleId: sale.snap.saleId, code: e.code, message: e.message, envelope: Buffer.from(e.envelope).toString('base64url') });
+      return;
+    }
+    const evidence = { saleId: sale.snap.saleId, code: e.code, message: e.message, envelope: Buffer.from(e.envelope).toString('base64url') };
+    try {
+      this.o.store.audit('signed-answer-refused', cardId, evidence);
+    } catch (err) {
+      // The journal is still read for the answer; the bytes at least reach the log.
+      this.o.log?.warn({ ...evidence, err: describe(err) }, 'signed answer refused; audit line not written');
     }
   }
 
@@ -536,7 +559,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /** Durable first, receipt second. */
-  private complete(sale: LiveSale, record: SignedTxnRecord, cardId: string, fromJournal: boolean): void {
+  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean): void {
     const res = this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
     if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
     sale.signedBy = undefined;
@@ -544,7 +567,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.update(sale, { state: 'stored', notice: fromJournal ? RECOVERED_NOTICE : null });
     const receipt: Receipt = {
       saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, currency: record.currency, merchantId: record.merchantId,
-      terminalId: record.terminalId, time: record.time, card: maskCard(cardId), counter: record.counter, balanceAfter: record.balanceAfter,
+      terminalId: record.terminalId, time: record.time, card: maskCard(toHex(record.cardId)), counter: record.counter, balanceAfter: record.balanceAfter,
       pinVerified: record.cvm === CVM.OFFLINE_PIN, online: this.o.online(),
     };
     this.o.log?.info({ saleId: sale.snap.saleId, recordId: res.recordId, amount: record.amount, fromJournal }, 'sale stored');
@@ -571,6 +594,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         return;
       }
       if (e.why === 'other_card') {
+        const stored = this.storedRecordOf(sale);
+        if (stored && !stored.mismatch) { this.complete(sale, stored.record, true); return; } // paid at another reader meanwhile
         // Not for a card left in the reader to be tried again: it stays the wrong card.
         this.waitForCard(sale, {
           code: 'CARD_NOT_THE_PAYING_ONE', message: `this is not the card that was paying (card ${maskCard(sale.signedBy ?? '')}), which may already have paid`,
@@ -634,6 +659,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private finish(sale: LiveSale, state: SaleState, error: SaleError | null, receipt: Receipt | null = null): void {
     if (sale.signedBy !== undefined && state !== 'done') {
+      const stored = this.storedRecordOf(sale);
+      if (stored && !stored.mismatch) { this.complete(sale, stored.record, true); return; } // its record came in by another card session
       // SIGN_TXN went out and its answer never came: the card may have paid. Never say "not paid".
       const why = error ? error.message : state === 'cancelled' ? 'cancelled at the counter' : 'the card did not come back in time';
       error = unconfirmedError(`the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`);

@@ -70,8 +70,9 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
  * A second connection to the same file for bookkeeping writes (sale states, the audit log) that need
  * no fsync of their own: synchronous=NORMAL in WAL mode commits without syncing, and the next FULL
  * commit on the main connection (a stored record) syncs the shared log with everything before it. So a
- * sale costs one fsync, for its record, instead of one per state change; a crash may lose the last
- * sale states, never a record (journal recovery reconciles sales with records, sale-engine.ts).
+ * sale costs two fsyncs (the signing mark before the card is asked, HostStore.markSigning, and its
+ * record) instead of one per state change; a crash may lose the other sale states, never a record or
+ * a signing mark (a sale is read back from its record, sale-engine.ts).
  */
 export function openBookkeepingConnection(path: string): Db {
   const db = new Database(path);

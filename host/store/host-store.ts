@@ -141,6 +141,8 @@ export class HostStore {
       insertSale: book.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, created_at, updated_at)
         VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @now, @now)`),
       saleByNonce: book.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
+      // On the main connection (synchronous=FULL): durable before the card is asked to sign.
+      markSigning: db.prepare(`UPDATE sales SET state = 'signing', sign_card_id = ?, updated_at = ? WHERE sale_id = ?`),
       updateSale: book.prepare(`UPDATE sales SET state = @state, reader = COALESCE(@reader, reader), record_id = COALESCE(@recordId, record_id), paid_online = COALESCE(@paidOnline, paid_online),
         error_code = @errorCode, error_text = @errorText, sign_card_id = @signCardId, updated_at = @now WHERE sale_id = @saleId`),
       saleById: book.prepare<[string], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE sale_id = ?`),
@@ -354,6 +356,20 @@ export class HostStore {
       saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, paidOnline: u.paidOnline === undefined ? null : u.paidOnline ? 1 : 0,
       errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, signCardId: u.signCardId ?? null, now: this.clock(),
     });
+  }
+
+  /**
+   * The sale is about to ask the card to sign: from this commit on it may be paid whatever happens
+   * to the answer. Synced to disk like a record (not bookkeeping), so a crash or power loss can
+   * never make it read back as "not paid"; throws StoreError if it cannot be written.
+   */
+  markSigning(saleId: string, cardId: string): void {
+    try {
+      this.s.markSigning.run(cardId, this.clock(), saleId);
+    } catch (e) {
+      throw new StoreError('STORE_WRITE_FAILED', `the queue database could not be written before the card was asked to pay (${(e as Error).message}); nothing was charged`,
+        'check the disk (space, errors) and that no other program holds the queue file, then start the sale again');
+    }
   }
 
   sale(saleId: string): SaleRow | undefined { return this.s.saleById.get(saleId); }

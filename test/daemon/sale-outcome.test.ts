@@ -12,7 +12,7 @@ import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { InProcessReader } from '../../device-sim/reader/in-process-reader.js';
 import { initIssuerDir } from '../../host/issuer/issuer-dir.js';
 import { prepareSimCard } from '../../host/cli/sim-command.js';
-import { HostStore } from '../../host/store/host-store.js';
+import { HostStore, StoreError } from '../../host/store/host-store.js';
 import { ReaderHub } from '../../host/readers/reader-hub.js';
 import { SaleEngine } from '../../host/sale/sale-engine.js';
 import Database from 'better-sqlite3';
@@ -453,5 +453,71 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(end.state, 'unconfirmed');
     assert.ok(Date.now() - t0 < 1_000, 'the cancel is not lost');
     assert.equal(await cardCounter(other), 0);
+  });
+
+  it('answer lost, the card pays elsewhere past its journal and is then read at the other reader (which skips the gap): back at the sale\'s reader it is not signed again', async () => {
+    c = await counter({ journalCapacity: 2 });
+    const applet = await c.newCard();
+    const s = await saleWithLostAnswer(c, applet, 800);
+    for (let i = 0; i < 3; i++) await signElsewhere(applet, 10);
+    c.readerB.insert(applet); // no sale there: that card session meets the journal gap and moves the head past it
+    await c.engine.inspect('b').catch(() => undefined);
+    c.readerB.remove();
+    c.reader.insert(applet);
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'unconfirmed');
+    assert.equal(end.error?.code, 'SALE_UNCONFIRMED');
+    assert.match(end.error!.message, /no longer holds them all/);
+    assert.equal(await cardCounter(applet), 4, 'counter 1 was this sale: never a second charge');
+  });
+
+  it('the record stored at another reader while the sale reads a wrong card: paid, and the receipt names the paying card', async () => {
+    c = await counter();
+    const payer = await c.newCard();
+    const other = await c.newCard();
+    const s = await saleWithLostAnswer(c, payer, 900);
+    c.reader.insert(other); // the sale reads the wrong card at its reader
+    c.readerB.insert(payer); // while the paying card's session at the other reader stores the record
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'done');
+    const rec = c.store.records()[0]!;
+    assert.equal(end.receipt?.card.slice(-4), rec.cardId.slice(-4), 'the card that paid, not the one in the reader');
+    assert.equal(c.engine.get(s.saleId)?.receipt?.card, end.receipt?.card);
+    assert.equal(await cardCounter(other), 0);
+  });
+
+  it('the sale states cannot be written from "signing" on (a locked or full queue file) and the answer is lost: it still reads back unconfirmed, never failed', async () => {
+    c = await counter({ cardMs: 300 });
+    const applet = await c.newCard();
+    const store = c.store;
+    const write = store.updateSale.bind(store);
+    let broken = false;
+    store.updateSale = (id, u) => {
+      if (u.state === 'signing') broken = true;
+      if (broken) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      return write(id, u);
+    };
+    pullDuringSign(c.reader, applet, 'signed');
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 700 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'unconfirmed');
+    broken = false;
+    const read = c.engine.get(s.saleId)!;
+    assert.equal(read.state, 'unconfirmed', 'the durable signing mark, written before the card was asked, decides');
+    assert.equal(store.sale(s.saleId)?.signCardId !== null, true);
+  });
+
+  it('the signing mark cannot be written: the card is never asked to pay, and the sale fails saying so', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    c.store.markSigning = () => { throw new StoreError('STORE_WRITE_FAILED', 'the queue database could not be written before the card was asked to pay (disk full); nothing was charged', 'check the disk'); };
+    c.reader.insert(applet);
+    const s = c.engine.start({ amount: 700 });
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'failed');
+    assert.equal(end.error?.code, 'STORE_WRITE_FAILED');
+    assert.match(end.error!.message, /nothing was charged/);
+    assert.equal(await cardCounter(applet), 0);
   });
 });

@@ -10,11 +10,11 @@ function nfcError(pcsc: string): Error {
 }
 
 /** An nfc-pcsc Reader stand-in whose transmit answers what the test says (the library's own boundary). */
-function stubReader(transmit: () => Promise<Buffer>): { reader: PcscCardReader; raw: EventEmitter } {
+function stubReader(transmit: () => Promise<Buffer>, transmitTimeoutMs?: number): { reader: PcscCardReader; raw: EventEmitter } {
   const raw = Object.assign(new EventEmitter(), {
     name: 'stub reader', autoProcessing: true, card: null, connection: null, transmit, close() {},
   });
-  const reader = new PcscCardReader(raw as unknown as NfcPcscReader);
+  const reader = new PcscCardReader(raw as unknown as NfcPcscReader, transmitTimeoutMs !== undefined ? { transmitTimeoutMs } : {});
   raw.emit('card', { atr: Buffer.from([0x3b, 0x00]) });
   return { reader, raw };
 }
@@ -59,5 +59,26 @@ describe('PC/SC transport: what pcsclite reports becomes a typed error the sale 
     assert.deepEqual([...await ok.reader.transmit(Uint8Array.of(0, 0xb0, 0, 0))], [0x01, 0x90, 0x00]);
     raw.emit('card.off', {});
     await assert.rejects(reader.transmit(Uint8Array.of(0, 0xb0, 0, 0)), (e: unknown) => e instanceof TransportError && e.code === 'NO_CARD');
+  });
+
+  it('a command that never returns: TIMEOUT after the watchdog; while it hangs, further commands fail at once instead of piling up; after it returns, commands go through', async () => {
+    let calls = 0;
+    let release: ((b: Buffer) => void) | undefined;
+    const { reader } = stubReader(() => {
+      calls++;
+      if (calls === 1) return new Promise<Buffer>((resolve) => { release = resolve; }); // hung in pcsclite
+      return Promise.resolve(Buffer.from([0x90, 0x00]));
+    }, 100);
+    const t0 = Date.now();
+    await assert.rejects(reader.transmit(Uint8Array.of(0, 0xa4, 4, 0)), (e: unknown) => e instanceof TransportError && e.code === 'TIMEOUT' && /did not answer within/.test(e.message));
+    assert.ok(Date.now() - t0 >= 90, 'after the watchdog');
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(reader.transmit(Uint8Array.of(0, 0xa4, 4, 0)), (e: unknown) => e instanceof TransportError && e.code === 'TIMEOUT' && /still busy/.test(e.message));
+    }
+    assert.equal(calls, 1, 'no second native call while the first hangs');
+    release!(Buffer.from([0x90, 0x00])); // its late answer is dropped
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual([...await reader.transmit(Uint8Array.of(0, 0xa4, 4, 0))], [0x90, 0x00]);
+    assert.equal(calls, 2);
   });
 });

@@ -69,6 +69,8 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   readonly extendedLength: boolean;
   private readonly transmitTimeoutMs: number;
   private present = false;
+  /** A command given up on by the watchdog whose native call has not returned yet. */
+  private hung: Promise<unknown> | undefined;
 
   constructor(private readonly reader: NfcPcscReader, opts: PcscReaderOptions = {}) {
     super();
@@ -86,6 +88,8 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     if (!this.present) throw new TransportError('NO_CARD', `no card in ${this.name}`, 'insert or tap the card');
+    // Another native call would only queue behind the hung one (and hold a libuv pool thread): refuse at once.
+    if (this.hung) throw this.timeoutError('is still busy with a command that never answered');
     try {
       // 65536 data + SW: room for the longest extended response; pcscd caps it to what the reader allows.
       const r = await this.withWatchdog(this.reader.transmit(Buffer.from(apdu), 65538));
@@ -109,11 +113,18 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   private withWatchdog<T>(call: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TransportError('TIMEOUT', `${this.name} did not answer within ${Math.round(this.transmitTimeoutMs / 1000)} s`,
-        'take the card out and insert it again; if it keeps happening, replug the reader or restart pcscd')), this.transmitTimeoutMs);
+      timer = setTimeout(() => {
+        const settled = call.then(() => undefined, () => undefined); // a late failure is not an unhandled rejection
+        this.hung = settled;
+        void settled.then(() => { if (this.hung === settled) this.hung = undefined; });
+        reject(this.timeoutError(`did not answer within ${Math.round(this.transmitTimeoutMs / 1000)} s`));
+      }, this.transmitTimeoutMs);
     });
-    call.catch(() => undefined); // a late failure of the abandoned call is not an unhandled rejection
     return Promise.race([call, limit]).finally(() => clearTimeout(timer));
+  }
+
+  private timeoutError(what: string): TransportError {
+    return new TransportError('TIMEOUT', `${this.name} ${what}`, 'take the card out and insert it again; if it keeps happening, replug the reader or restart pcscd');
   }
 }
 
