@@ -128,7 +128,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (req.requestKey !== undefined) {
       const known = this.byRequestKey(req.requestKey);
       if (known) {
-        if (known.amount !== req.amount || known.currency !== (req.currency ?? this.o.currency)) {
+        const otherReader = req.reader !== undefined && known.reader !== null && known.reader !== req.reader;
+        if (known.amount !== req.amount || known.currency !== (req.currency ?? this.o.currency) || otherReader) {
           throw new SaleRefusedError('SALE_KEY_REUSED', `request key ${req.requestKey} was used for another sale`, 'use a new request key for each sale');
         }
         return known;

@@ -15,6 +15,7 @@ export class RevocationKeeper {
   private current: RevocationList | undefined;
   private inFlight: Promise<void> | undefined;
   private lastFetch = 0;
+  private warnedNoAuthority = false;
 
   constructor(private readonly o: {
     trust: TrustStore; bank: BankClient; file: string; authority?: Certificate;
@@ -34,7 +35,14 @@ export class RevocationKeeper {
 
   /** Fetch the list if the last fetch is older than minIntervalMs (or now, with `force`). */
   refresh(o: { force?: boolean } = {}): Promise<void> {
-    if (!this.o.authority) return Promise.resolve(); // nothing to verify it with: do not trust an unsigned copy
+    if (!this.o.authority) {
+      // Nothing to verify it with: do not trust an unsigned copy. Said once, so the gap is not silent.
+      if (!this.warnedNoAuthority) {
+        this.warnedNoAuthority = true;
+        this.o.log?.warn({}, 'revocation list not fetched: no authorityCertificate configured, so cards revoked at the bank are not refused at this counter; set authorityCertificate in the config');
+      }
+      return Promise.resolve();
+    }
     if (this.inFlight) return this.inFlight;
     if (!o.force && Date.now() - this.lastFetch < (this.o.minIntervalMs ?? 60_000)) return Promise.resolve();
     this.lastFetch = Date.now();

@@ -167,6 +167,9 @@ describe('daemon: the sale engine through the API', function () {
     const c = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 1_001 }, key);
     assert.equal(c.status, 409);
     assert.equal(c.body.error.code, 'SALE_KEY_REUSED');
+    const d = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 1_000, reader: 'another reader' }, key);
+    assert.equal(d.status, 409, 'the same key for a sale at another reader is refused');
+    assert.equal(d.body.error.code, 'SALE_KEY_REUSED');
   });
 
   it('a sale in another currency than the card\'s fails with CARD_CURRENCY_MISMATCH, nothing signed', async () => {
