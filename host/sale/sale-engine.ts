@@ -7,7 +7,7 @@ import { decodeCommandApdu, encodeResponseApdu, exchange } from '../../protocol/
 import { CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
 import { CVM, recordAnswersRequest, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import { CardSession, CardSessionError, SignedAnswerRefusedError, recordMismatchError, type ChainHead } from '../session/card-session.js';
-import type { HostStore } from '../store/host-store.js';
+import type { HostStore, SaleRow } from '../store/host-store.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import { checkOfflineLimits, SaleRefusedError, type OfflineLimits } from './offline-limits.js';
 import { FINAL_STATES, toSaleError, unconfirmedError, type Receipt, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
@@ -97,6 +97,11 @@ const RETRY_MAX_MS = 2000;
 const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
 const maskCard = (cardId: string) => '•'.repeat(cardId.length - 4) + cardId.slice(-4);
 
+/** SIGN_TXN came back with something the host cannot take; whether the card signed is read from its journal. */
+class UnclearAnswer extends Error {
+  constructor(override readonly cause: CardpostError) { super(cause.message); }
+}
+
 class Interrupted extends Error {
   constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed' | 'other_card') { super(why); }
 }
@@ -108,6 +113,8 @@ class Interrupted extends Error {
  */
 export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private readonly live = new Map<string, LiveSale>();
+  /** Sales whose latest state could not be written yet (the queue file locked or full). */
+  private readonly unsaved = new Map<string, { snap: SaleSnapshot; signedBy: string | undefined }>();
   private readonly clock: () => number;
   private closed = false;
 
@@ -152,7 +159,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
     const saleId = randomUUID();
     const nonce = Uint8Array.from(randomBytes(HOST_NONCE_LENGTH));
-    this.o.store.createSale({ saleId, hostNonce: nonce, amount: req.amount, currency, state: 'waiting_card', ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
+    this.o.store.createSale({ saleId, hostNonce: nonce, amount: req.amount, currency, state: 'waiting_card', merchantId: this.o.merchantId, terminalId: this.o.terminalId, ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
     const sale: LiveSale = {
       snap: {
         saleId, requestKey: req.requestKey ?? null, amount: req.amount, currency, reader: req.reader ?? null, state: 'waiting_card',
@@ -218,6 +225,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   get(saleId: string): SaleSnapshot | undefined {
     const l = this.live.get(saleId);
     if (l) return { ...l.snap };
+    const u = this.unsaved.get(saleId);
+    if (u) return { ...u.snap };
     const row = this.o.store.sale(saleId);
     return row ? this.fromRow(row) : undefined;
   }
@@ -375,6 +384,9 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           }
         }
         if (e instanceof SignedAnswerRefusedError) this.keepRefusedAnswer(sale, session.cardId, e);
+        // An answer that came back but cannot be taken (spoiled bytes, a bad signature, an unknown status
+        // word): the card may have signed. Its journal says; read it before anything is said.
+        if (sale.signedBy !== undefined && e instanceof CardpostError && !(e instanceof TransportError)) throw new UnclearAnswer(e);
         throw e;
       }
       this.o.faults?.afterSign?.(record);
@@ -411,12 +423,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         records = await session.recover(undefined);
       }
       for (const r of records) {
-        if (r.terminalId !== this.o.terminalId) { store.passOver(r); continue; } // another counter settles it
         const isMine = sale !== null && bytesEqual(r.hostNonce, sale.nonce);
         // A record of an earlier sale that never finished here (daemon killed, card pulled and not
         // brought back): it finds that sale by its nonce, and the sale is marked paid after all,
         // if the record is that sale. One that is not (another amount under the sale's nonce) is held.
         const earlier = isMine ? undefined : store.saleByNonce(r.hostNonce);
+        // Another counter's record: that counter settles it. (A record of a sale of ours signed before the
+        // terminal id was changed is still ours: its nonce says so.)
+        if (!isMine && !earlier && r.terminalId !== this.o.terminalId) { store.passOver(r); continue; }
         const saleId = isMine ? sale.snap.saleId : earlier?.saleId;
         const mismatch = isMine ? recordAnswersRequest(r, this.requestOf(sale))
           : earlier ? recordAnswersRequest(r, { ...this.requestOf(earlier), time: r.time, hostNonce: r.hostNonce }) : undefined;
@@ -442,7 +456,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           if (mismatch) { waiting.signedBy = undefined; this.finish(waiting, 'failed', toSaleError(recordMismatchError(mismatch))); }
           else this.complete(waiting, r, true);
         }
-        if (isMine) mine = { record: r, mismatch };
+        if (isMine && (!mine || mine.mismatch)) mine = { record: r, mismatch }; // the record that answers the sale wins
       }
       head = store.cardHead(cardId);
     }
@@ -450,11 +464,15 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /** What the card is asked to sign for a sale (what its record must say). */
-  private requestOf(sale: LiveSale | { amount: number; currency: number }): SignTxnRequest {
+  private requestOf(sale: LiveSale | SaleRow): SignTxnRequest {
     if ('snap' in sale) {
       return { amount: sale.snap.amount, currency: sale.snap.currency, merchantId: this.o.merchantId, terminalId: this.o.terminalId, time: sale.time, hostNonce: sale.nonce };
     }
-    return { amount: sale.amount, currency: sale.currency, merchantId: this.o.merchantId, terminalId: this.o.terminalId, time: 0, hostNonce: new Uint8Array(0) };
+    // A sale from the database: what it asked for then, not today's configuration.
+    return {
+      amount: sale.amount, currency: sale.currency, merchantId: sale.merchantId ?? this.o.merchantId, terminalId: sale.terminalId ?? this.o.terminalId,
+      time: 0, hostNonce: new Uint8Array(0),
+    };
   }
 
   /**
@@ -490,8 +508,22 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   /** The record stored for a sale whose answer was lost here, if another card session stored it meanwhile. */
   private storedRecordOf(sale: LiveSale): { record: SignedTxnRecord; mismatch: string | undefined } | undefined {
-    const found = this.o.store.recordOfSale(sale.snap.saleId);
-    return found ? { record: found.record, mismatch: found.held ?? undefined } : undefined;
+    try {
+      const found = this.o.store.recordOfSale(sale.snap.saleId);
+      return found ? { record: found.record, mismatch: found.held ?? undefined } : undefined;
+    } catch (e) {
+      this.o.log?.warn({ saleId: sale.snap.saleId, err: describe(e) }, 'could not look for the sale\'s record');
+      return undefined;
+    }
+  }
+
+  /** A sale whose answer was lost, if another card session has stored its record meanwhile: paid now (true). */
+  private paidMeanwhile(sale: LiveSale): boolean {
+    if (sale.signedBy === undefined) return false;
+    const stored = this.storedRecordOf(sale);
+    if (!stored || stored.mismatch) return false;
+    this.complete(sale, stored.record, true, true);
+    return true;
   }
 
   /**
@@ -560,8 +592,9 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /** Durable first, receipt second. */
-  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean): void {
-    const res = this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
+  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean, alreadyStored = false): void {
+    const res = alreadyStored ? { recordId: recordId(record), already: true }
+      : this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
     if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
     sale.signedBy = undefined;
     // Paid: a notice left from a pull is over; a record from the journal says so.
@@ -577,12 +610,12 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private onRunError(sale: LiveSale, e: unknown): void {
     if (FINAL_STATES.has(sale.snap.state)) return;
+    if (this.paidMeanwhile(sale)) return; // whatever went wrong here, its record came in by another card session
     // The merchant cancelled while the card was being read: that wins over waiting for it again.
     if (sale.cancelRequested) { this.finish(sale, 'cancelled', null); return; }
-    if (e instanceof SignedAnswerRefusedError && sale.signedBy !== undefined) {
-      // The answer did not check out and may have been spoiled on the way: read the card's journal.
+    if (e instanceof UnclearAnswer && sale.signedBy !== undefined) {
       this.waitForCard(sale, {
-        code: 'SALE_UNCONFIRMED', message: `the card's answer could not be checked (${e.code}): reading its journal to see whether it paid`,
+        code: 'SALE_UNCONFIRMED', message: `the card's answer could not be taken (${e.cause.code}: ${e.cause.message}): reading its journal to see whether it paid`,
         hint: 'leave the card in (or insert it again); do not take another payment for this sale',
       });
       return;
@@ -595,8 +628,6 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         return;
       }
       if (e.why === 'other_card') {
-        const stored = this.storedRecordOf(sale);
-        if (stored && !stored.mismatch) { this.complete(sale, stored.record, true); return; } // paid at another reader meanwhile
         // Not for a card left in the reader to be tried again: it stays the wrong card.
         this.waitForCard(sale, {
           code: 'CARD_NOT_THE_PAYING_ONE', message: `this is not the card that was paying (card ${maskCard(sale.signedBy ?? '')}), which may already have paid`,
@@ -630,25 +661,40 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * already: a step that fails at once must not spin. Waiting for a card to be inserted gets a fresh deadline.
    */
   private waitForCard(sale: LiveSale, notice: SaleError | null, retryCardLeftIn = true): void {
+    if (this.closed) return; // the daemon is stopping: no new timers
     const now = this.clock();
     const reader = sale.snap.reader !== null ? this.o.hub.get(sale.snap.reader) : undefined;
     const retry = notice !== null && retryCardLeftIn && reader?.cardPresent === true;
     if (!retry) { sale.cardDeadline = now + this.o.timeouts.cardMs; sale.retries = 0; }
     this.update(sale, { state: 'waiting_card', deadline: sale.cardDeadline, notice, pinTriesLeft: null, pinOnDevice: false });
     this.clearTimer(sale);
-    sale.timer = setTimeout(() => {
+    sale.timer = setTimeout(() => this.guarded(sale, () => {
       if (sale.snap.state === 'waiting_card' && !sale.running) this.finish(sale, 'timed_out', null);
-    }, Math.max(0, sale.cardDeadline - now));
+    }), Math.max(0, sale.cardDeadline - now));
     sale.timer.unref?.();
     if (!retry || !reader) return;
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** sale.retries++);
-    sale.retryTimer = setTimeout(() => {
+    sale.retryTimer = setTimeout(() => this.guarded(sale, () => {
       sale.retryTimer = undefined;
       if (sale.snap.state !== 'waiting_card' || sale.running) return;
       if (reader.cardPresent) void this.run(sale, reader);
       else this.waitForCard(sale, sale.snap.notice, false); // taken out meanwhile: wait for it afresh
-    }, delay);
+    }), delay);
     sale.retryTimer.unref?.();
+  }
+
+  /**
+   * A timer's work, never an uncaught exception (the queue file locked or closed). If it fails, the sale
+   * is taken out of the live set so the reader is free again; its row and record say where it stood.
+   */
+  private guarded(sale: LiveSale, work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      this.clearTimer(sale);
+      this.live.delete(sale.snap.saleId);
+      this.o.log?.warn({ saleId: sale.snap.saleId, err: describe(e) }, 'sale step failed; the sale is left as stored');
+    }
   }
 
   private notice(sale: LiveSale, code: 'PIN_WRONG', triesLeft: number): void {
@@ -660,8 +706,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private finish(sale: LiveSale, state: SaleState, error: SaleError | null, receipt: Receipt | null = null): void {
     if (sale.signedBy !== undefined && state !== 'done') {
-      const stored = this.storedRecordOf(sale);
-      if (stored && !stored.mismatch) { this.complete(sale, stored.record, true); return; } // its record came in by another card session
+      if (this.paidMeanwhile(sale)) return; // its record came in by another card session
       // SIGN_TXN went out and its answer never came: the card may have paid. Never say "not paid".
       const why = error ? error.message : state === 'cancelled' ? 'cancelled at the counter' : 'the card did not come back in time';
       error = unconfirmedError(`the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`);
@@ -674,21 +719,43 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private update(sale: LiveSale, patch: Partial<SaleSnapshot>): void {
     Object.assign(sale.snap, patch, { updatedAt: this.clock() });
-    try {
-      this.o.store.updateSale(sale.snap.saleId, {
-        state: sale.snap.state,
-        ...(sale.snap.reader !== null ? { reader: sale.snap.reader } : {}),
-        ...(sale.snap.receipt ? { recordId: sale.snap.receipt.recordId, paidOnline: sale.snap.receipt.online } : {}),
-        ...(sale.snap.error ? { errorCode: sale.snap.error.code, errorText: sale.snap.error.message } : {}),
-        ...(sale.signedBy !== undefined ? { signCardId: sale.signedBy } : {}),
-      });
-    } catch (e) {
-      // A sale's state is bookkeeping (its record is what pays, committed on its own): a locked or full
-      // queue database, or one closed at shutdown, must not crash the daemon here; fromRow reads the
-      // sale back from its record.
-      if (!this.closed) this.o.log?.warn({ saleId: sale.snap.saleId, state: sale.snap.state, err: describe(e) }, 'sale state not saved');
+    if (this.saveState(sale.snap, sale.signedBy)) {
+      this.unsaved.delete(sale.snap.saleId);
+      this.retryUnsaved();
+    } else {
+      // Kept in memory until a write goes through, so the sale reads as it is, not as its stale row.
+      this.unsaved.set(sale.snap.saleId, { snap: { ...sale.snap }, signedBy: sale.signedBy });
+      if (this.unsaved.size > 1000) this.unsaved.delete(this.unsaved.keys().next().value!);
     }
     if (!this.closed) this.emit('sale', { ...sale.snap });
+  }
+
+  /**
+   * A sale's state is bookkeeping (its record is what pays, committed on its own, and the signing mark
+   * before it): a locked or full queue database, or one closed at shutdown, must not crash the daemon.
+   */
+  private saveState(snap: SaleSnapshot, signedBy: string | undefined): boolean {
+    try {
+      this.o.store.updateSale(snap.saleId, {
+        state: snap.state,
+        ...(snap.reader !== null ? { reader: snap.reader } : {}),
+        ...(snap.receipt ? { recordId: snap.receipt.recordId, paidOnline: snap.receipt.online } : {}),
+        ...(snap.error ? { errorCode: snap.error.code, errorText: snap.error.message } : {}),
+        ...(signedBy !== undefined ? { signCardId: signedBy } : {}),
+      });
+      return true;
+    } catch (e) {
+      if (!this.closed) this.o.log?.warn({ saleId: snap.saleId, state: snap.state, err: describe(e) }, 'sale state not saved yet');
+      return false;
+    }
+  }
+
+  private retryUnsaved(): void {
+    for (const [saleId, u] of this.unsaved) {
+      if (this.live.has(saleId)) continue; // a live sale writes its own next state
+      if (!this.saveState(u.snap, u.signedBy)) return;
+      this.unsaved.delete(saleId);
+    }
   }
 
   private clearTimer(sale: LiveSale): void {
@@ -710,6 +777,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private byRequestKey(key: string): SaleSnapshot | undefined {
     for (const s of this.live.values()) if (s.snap.requestKey === key) return { ...s.snap };
+    for (const u of this.unsaved.values()) if (u.snap.requestKey === key) return { ...u.snap };
     const row = this.o.store.saleByRequestKey(key);
     return row ? this.fromRow(row) : undefined;
   }

@@ -64,6 +64,9 @@ export interface SaleRow {
   errorText: string | null;
   /** The card SIGN_TXN was sent to: the sale may be paid from then on, whatever happened to the answer. */
   signCardId: string | null;
+  /** The merchant and terminal ids the sale asked the card to sign with (null in rows from before they were kept). */
+  merchantId: string | null;
+  terminalId: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -73,7 +76,7 @@ const RECORD_COLUMNS = `seq, record_id AS recordId, card_id AS cardId, counter, 
   stored_at AS storedAt, settled_at AS settledAt`;
 
 const SALE_COLUMNS = `sale_id AS saleId, request_key AS requestKey, amount, currency, reader, state, record_id AS recordId, paid_online AS paidOnline,
-  error_code AS errorCode, error_text AS errorText, sign_card_id AS signCardId, created_at AS createdAt, updated_at AS updatedAt`;
+  error_code AS errorCode, error_text AS errorText, sign_card_id AS signCardId, merchant_id AS merchantId, terminal_id AS terminalId, created_at AS createdAt, updated_at AS updatedAt`;
 
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
@@ -138,8 +141,8 @@ export class HostStore {
       answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
       settledTotals: db.prepare<[number, number], CurrencyTotal>(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
         WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
-      insertSale: book.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, created_at, updated_at)
-        VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @now, @now)`),
+      insertSale: book.prepare(`INSERT INTO sales (sale_id, request_key, host_nonce, amount, currency, reader, state, merchant_id, terminal_id, created_at, updated_at)
+        VALUES (@saleId, @requestKey, @hostNonce, @amount, @currency, @reader, @state, @merchantId, @terminalId, @now, @now)`),
       saleByNonce: book.prepare<[Uint8Array], SaleRow>(`SELECT ${SALE_COLUMNS} FROM sales WHERE host_nonce = ?`),
       // On the main connection (synchronous=FULL): durable before the card is asked to sign.
       markSigning: db.prepare(`UPDATE sales SET state = 'signing', sign_card_id = ?, updated_at = ? WHERE sale_id = ?`),
@@ -151,7 +154,7 @@ export class HostStore {
       recordsPage: db.prepare<[string | null, string | null, number, number], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records
         WHERE (? IS NULL OR status = ?) AND seq > ? ORDER BY seq LIMIT ?`),
       recordRow: db.prepare<[string], QueuedRecord>(`SELECT ${RECORD_COLUMNS} FROM records WHERE record_id = ?`),
-      recordOfSale: db.prepare<[string], { envelope: Buffer; status: RecordStatus; detail: string | null }>('SELECT envelope, status, detail FROM records WHERE sale_id = ? ORDER BY seq LIMIT 1'),
+      recordOfSale: db.prepare<[string], { envelope: Buffer; status: RecordStatus; detail: string | null }>(`SELECT envelope, status, detail FROM records WHERE sale_id = ? ORDER BY status = 'held', seq LIMIT 1`),
       exportRows: db.prepare<[], { recordId: string; cardId: string; status: RecordStatus; reason: string | null; envelope: Buffer; certificate: Buffer | null }>(
         `SELECT r.record_id AS recordId, r.card_id AS cardId, r.status, r.reason, r.envelope, c.envelope AS certificate
          FROM records r LEFT JOIN card_certificates c ON c.card_id = r.card_id ORDER BY r.seq`),
@@ -261,7 +264,7 @@ export class HostStore {
 
   record(id: string): QueuedRecord | undefined { return this.s.recordRow.get(id); }
 
-  /** The record stored for a sale, whichever card session stored it (held: with why). */
+  /** The record stored for a sale, whichever card session stored it: one that answers it first; a held one (with why) only if there is no other. */
   recordOfSale(saleId: string): { record: SignedTxnRecord; held: string | null } | undefined {
     const row = this.s.recordOfSale.get(saleId);
     if (!row) return undefined;
@@ -345,9 +348,12 @@ export class HostStore {
 
   // ------------------------------------------------------------------ sales
 
-  createSale(s: { saleId: string; requestKey?: string; hostNonce: Uint8Array; amount: number; currency: number; reader?: string; state: string }): SaleRow {
+  createSale(s: { saleId: string; requestKey?: string; hostNonce: Uint8Array; amount: number; currency: number; reader?: string; state: string; merchantId?: string; terminalId?: string }): SaleRow {
     const now = this.clock();
-    this.s.insertSale.run({ saleId: s.saleId, requestKey: s.requestKey ?? null, hostNonce: s.hostNonce, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state, now });
+    this.s.insertSale.run({
+      saleId: s.saleId, requestKey: s.requestKey ?? null, hostNonce: s.hostNonce, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state,
+      merchantId: s.merchantId ?? null, terminalId: s.terminalId ?? null, now,
+    });
     return this.s.saleById.get(s.saleId)!;
   }
 

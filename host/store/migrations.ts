@@ -144,6 +144,11 @@ CREATE INDEX records_by_sale ON records (sale_id) WHERE sale_id IS NOT NULL;
 -- Set once SIGN_TXN is sent: from then on the sale may be paid even if its answer is lost, so it
 -- never ends as cancelled, timed out or failed, and only this card may finish it.
 ALTER TABLE sales ADD COLUMN sign_card_id TEXT;
+
+-- What the sale asked the card to sign for, besides amount and currency: a record recovered after a
+-- configuration change is still matched against its own sale, not against today's settings.
+ALTER TABLE sales ADD COLUMN merchant_id TEXT;
+ALTER TABLE sales ADD COLUMN terminal_id TEXT;
 `,
   },
 ];

@@ -520,4 +520,146 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.match(end.error!.message, /nothing was charged/);
     assert.equal(await cardCounter(applet), 0);
   });
+
+  it('two records under the sale\'s nonce (its genuine one, and later one for another amount): the genuine one pays it, the other is held', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    const s = await saleWithLostAnswer(c, applet, 800); // counter 1: this sale
+    await signElsewhere(applet, 10); // 2
+    await signBehindTheSale(c, applet, s.saleId, 5); // 3: the same nonce, another amount
+    c.reader.insert(applet);
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'done');
+    assert.equal(end.receipt?.amount, 800);
+    assert.deepEqual(c.store.records().filter((r) => r.saleId === s.saleId).map((r) => [r.counter, r.amount, r.status]), [[1, 800, 'pending'], [3, 5, 'held']]);
+    assert.equal(restartedEngine(c).get(s.saleId)?.state, 'done', 'read back the same');
+  });
+
+  it('a record recovered after the terminal id was changed is still its sale\'s (found by nonce, matched against what the sale asked), never passed over', async () => {
+    c = await counter({ cardMs: 300 });
+    const applet = await c.newCard();
+    const s = await saleWithLostAnswer(c, applet, 700);
+    await saleWhere(c.engine, s.saleId, (x) => x.state === 'unconfirmed');
+    c.engine.close();
+    const hub = new ReaderHub();
+    const reader = new InProcessReader({ name: 'r2' });
+    hub.add(reader, 'simulated');
+    const renamed = new SaleEngine({
+      store: c.store, trust: c.trust, hub, merchantId: MERCHANT, terminalId: 'T-1-renamed', currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
+      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+    });
+    try {
+      reader.insert(applet);
+      await renamed.inspect('r2');
+      assert.equal(renamed.get(s.saleId)?.state, 'done');
+      assert.deepEqual(c.store.records().map((r) => [r.amount, r.status, r.terminalId]), [[700, 'pending', TERMINAL]], 'stored, to settle');
+    } finally {
+      renamed.close();
+    }
+  });
+
+  for (const [what, spoil] of [
+    ['an unknown status word (6F00)', () => Uint8Array.of(0x6f, 0x00)],
+    ['its data cut short (CBOR that does not decode)', (out: Uint8Array) => Uint8Array.from([...out.subarray(0, 5), 0x90, 0x00])],
+  ] as const) {
+    it(`SIGN_TXN answered with ${what} after the card signed: the journal is read and the sale is paid, not ended at once`, async () => {
+      c = await counter();
+      const applet = await c.newCard();
+      const transmit = applet.transmit.bind(applet);
+      let spoiled = false;
+      applet.transmit = (apdu: Uint8Array) => {
+        const out = transmit(apdu);
+        if (spoiled || decodeCommandApdu(apdu).data?.[0] !== CMD.SIGN_TXN) return out;
+        spoiled = true;
+        return spoil(out);
+      };
+      c.reader.insert(applet);
+      const s = c.engine.start({ amount: 300 });
+      const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
+      assert.ok(spoiled);
+      assert.equal(end.state, 'done', JSON.stringify(end.error));
+      assert.equal(end.notice?.code, 'RECOVERED');
+      assert.equal(await cardCounter(applet), 1);
+    });
+  }
+
+  it('paid meanwhile at the other reader while this one reads a wrong card that then fails: done at once; and a timer meeting a locked queue file never throws', async () => {
+    c = await counter({ cardMs: 1_500 });
+    const seen: unknown[] = [];
+    const on = (e: unknown) => { seen.push(e); };
+    process.on('unhandledRejection', on);
+    const mocha = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', on);
+    try {
+      const payer = await c.newCard();
+      const other = await c.newCard();
+      const s = await saleWithLostAnswer(c, payer, 900);
+      // The wrong card at r is read slowly; while it is, the paying card at b stores the record; then the wrong card is pulled.
+      let release!: () => void;
+      const gate = new Promise<void>((r) => { release = r; });
+      let held = false;
+      const transmitOther = other.transmit.bind(other);
+      other.transmit = (apdu: Uint8Array) => {
+        if (!held && decodeCommandApdu(apdu).data?.[0] === CMD.GET_INFO) { held = true; void gate.then(() => c!.reader.remove()); }
+        return transmitOther(apdu);
+      };
+      const transmitR = c.reader.transmit.bind(c.reader);
+      c.reader.transmit = async (apdu: Uint8Array) => { if (held) await gate; return transmitR(apdu); };
+      c.reader.insert(other);
+      await saleWhere(c.engine, s.saleId, (x) => x.state === 'reading_card');
+      const stored = new Promise<void>((r) => c!.engine.once('recovered', () => r()));
+      c.readerB.insert(payer);
+      await stored;
+      release();
+      const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state), 1_000);
+      assert.equal(end.state, 'done', 'its record is stored: paid');
+
+      // A second sale left waiting; the queue file locked when its deadline comes.
+      const t = c.engine.start({ amount: 5, reader: 'r' });
+      c.store.db.pragma('busy_timeout = 20');
+      (c.store as unknown as { book: Database.Database }).book.pragma('busy_timeout = 20');
+      const lock = new Database(join(c.dir, 'q.sqlite'));
+      lock.exec('BEGIN EXCLUSIVE');
+      await sleep(2_000);
+      lock.exec('COMMIT');
+      lock.close();
+      assert.deepEqual(seen.map(String), [], 'nothing escaped');
+      assert.equal(c.engine.get(t.saleId)?.state, 'timed_out');
+      assert.doesNotThrow(() => c!.engine.start({ amount: 6, reader: 'r' }), 'the reader is free for the next sale');
+      assert.equal(c.store.sale(t.saleId)?.state, 'timed_out', 'the state held in memory is written once the file is free');
+    } finally {
+      process.off('unhandledRejection', on);
+      process.off('uncaughtException', on);
+      for (const h of mocha) process.on('uncaughtException', h);
+    }
+  });
+
+  it('the engine closed while SIGN_TXN is out and the answer lost, then the queue file closed: no timer touches it afterwards', async () => {
+    c = await counter({ cardMs: 300 });
+    const seen: unknown[] = [];
+    const on = (e: unknown) => { seen.push(e); };
+    const mocha = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', on);
+    process.on('unhandledRejection', on);
+    try {
+      const applet = await c.newCard();
+      const transmit = applet.transmit.bind(applet);
+      applet.transmit = (apdu: Uint8Array) => {
+        if (decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) { c!.engine.close(); setImmediate(() => c!.reader.remove()); }
+        return transmit(apdu);
+      };
+      c.reader.insert(applet);
+      c.engine.start({ amount: 800 });
+      await sleep(150);
+      c.store.close();
+      await sleep(600);
+      assert.deepEqual(seen.map(String), []);
+    } finally {
+      process.off('uncaughtException', on);
+      process.off('unhandledRejection', on);
+      for (const h of mocha) process.on('uncaughtException', h);
+    }
+  });
 });
