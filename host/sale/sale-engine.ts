@@ -334,6 +334,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       return;
     }
     if (sale.signedBy !== undefined && session.cardId !== sale.signedBy) throw new Interrupted('other_card');
+    if (sale.signedBy === undefined && opened.confirmed.length > 0) {
+      // This card has just turned out to have paid an earlier sale the merchant was told was not confirmed
+      // (maybe the very purchase now keyed again): never charge it again in the same breath.
+      const e = opened.confirmed[0]!;
+      throw new SaleRefusedError('SALE_EARLIER_PAID',
+        `this card had paid an earlier sale of ${e.amount} (currency ${e.currency}, sale ${e.saleId}) whose answer was lost; it is now confirmed paid, and this sale was not charged`,
+        'if this is the same purchase, the customer has already paid; if it is another one, start the sale again');
+    }
     const { head, gap } = this.chainToContinue(session, opened.head);
     if (sale.signedBy !== undefined) {
       if (session.info.counter !== sale.signCounter && (sale.outcomeLost || gap || opened.gap)) {
@@ -400,6 +408,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     session: CardSession; head: ChainHead | undefined; recovered: SignedTxnRecord[]; mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
     /** The card's journal no longer reached back to the head: records were lost from view. */
     gap: boolean;
+    /** Earlier sales (ended unpaid or unconfirmed) that this session's recovery has just shown paid. */
+    confirmed: { saleId: string; amount: number; currency: number }[];
   }> {
     const session = await CardSession.open(reader, this.o.trust, { now: Math.floor(this.clock() / 1000) });
     const cardId = session.cardId;
@@ -409,6 +419,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     const recovered: SignedTxnRecord[] = [];
     let mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
     let gap = false;
+    const confirmed: { saleId: string; amount: number; currency: number }[] = [];
     if (head && session.info.counter > head.counter) {
       let records: SignedTxnRecord[];
       try {
@@ -446,7 +457,9 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
             store.updateSale(earlier.saleId, { state: 'failed', errorCode: 'RECORD_MISMATCH', errorText: recordMismatchError(mismatch).message });
           } else {
             store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: this.o.online(), errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message });
+            confirmed.push({ saleId: earlier.saleId, amount: earlier.amount, currency: earlier.currency });
           }
+          this.unsaved.delete(earlier.saleId);
           const snap = this.get(earlier.saleId);
           if (snap) this.emit('sale', snap);
         }
@@ -460,7 +473,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       }
       head = store.cardHead(cardId);
     }
-    return { session, head, recovered, mine, gap };
+    return { session, head, recovered, mine, gap, confirmed };
   }
 
   /** What the card is asked to sign for a sale (what its record must say). */

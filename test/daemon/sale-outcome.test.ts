@@ -662,4 +662,22 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       for (const h of mocha) process.on('uncaughtException', h);
     }
   });
+
+  it('a sale keyed again after an unconfirmed one, with the same card: the card turns out to have paid the first, so the second is not charged (SALE_EARLIER_PAID); a third goes through', async () => {
+    c = await counter();
+    const applet = await c.newCard();
+    const first = await saleWithLostAnswer(c, applet, 800);
+    assert.equal(c.engine.cancel(first.saleId).state, 'unconfirmed'); // the customer walks off; the operator gives up
+    const again = c.engine.start({ amount: 800, reader: 'r' }); // ...and keys the purchase again when they are back
+    c.reader.insert(applet);
+    const end = await saleWhere(c.engine, again.saleId, (x) => ENDED.includes(x.state));
+    assert.equal(end.state, 'failed');
+    assert.equal(end.error?.code, 'SALE_EARLIER_PAID');
+    assert.match(end.error!.hint, /same purchase/);
+    assert.equal(c.engine.get(first.saleId)?.state, 'done', 'the first sale is paid');
+    assert.equal(await cardCounter(applet), 1, 'charged once');
+    const third = c.engine.start({ amount: 50, reader: 'r' });
+    assert.equal((await saleWhere(c.engine, third.saleId, (x) => ENDED.includes(x.state))).state, 'done', 'another purchase is charged as usual');
+    assert.equal(await cardCounter(applet), 2);
+  });
 });
