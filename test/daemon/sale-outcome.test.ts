@@ -149,6 +149,24 @@ function restartedEngine(c: Counter): SaleEngine {
   });
 }
 
+/** Collect what escapes as an uncaught exception or unhandled rejection (mocha's own handler set aside meanwhile). */
+function catchEscapes(): { seen: unknown[]; restore: () => void } {
+  const seen: unknown[] = [];
+  const on = (e: unknown) => { seen.push(e); };
+  const mocha = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', on);
+  process.on('unhandledRejection', on);
+  return {
+    seen,
+    restore: () => {
+      process.off('uncaughtException', on);
+      process.off('unhandledRejection', on);
+      for (const h of mocha) process.on('uncaughtException', h);
+    },
+  };
+}
+
 const auditKinds = (c: Counter, kind: string) => c.store.db.prepare('SELECT subject, detail FROM audit WHERE kind = ?').all(kind) as { subject: string; detail: string }[];
 
 describe('daemon: sale outcomes when the card\'s answer is lost or wrong', function () {
@@ -416,10 +434,8 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   it('the queue file locked by another process during a sale: no unhandled rejection, no crash', async () => {
     c = await counter({ cardMs: 400 });
-    const seen: unknown[] = [];
-    const on = (r: unknown) => { seen.push(r); };
-    process.on('unhandledRejection', on);
-    process.on('uncaughtException', on);
+    const escapes = catchEscapes();
+    const seen = escapes.seen;
     try {
       c.store.db.pragma('busy_timeout = 20');
       (c.store as unknown as { book: Database.Database }).book.pragma('busy_timeout = 20');
@@ -435,8 +451,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       const end = c.engine.get(s.saleId)!;
       assert.ok(end.state !== 'done' || c.store.records().length === 1, 'never a receipt without its record');
     } finally {
-      process.off('unhandledRejection', on);
-      process.off('uncaughtException', on);
+      escapes.restore();
     }
   });
 
@@ -585,12 +600,8 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   it('paid meanwhile at the other reader while this one reads a wrong card that then fails: done at once; and a timer meeting a locked queue file never throws', async () => {
     c = await counter({ cardMs: 1_500 });
-    const seen: unknown[] = [];
-    const on = (e: unknown) => { seen.push(e); };
-    process.on('unhandledRejection', on);
-    const mocha = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', on);
+    const escapes = catchEscapes();
+    const seen = escapes.seen;
     try {
       const payer = await c.newCard();
       const other = await c.newCard();
@@ -629,20 +640,14 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       assert.doesNotThrow(() => c!.engine.start({ amount: 6, reader: 'r' }), 'the reader is free for the next sale');
       assert.equal(c.store.sale(t.saleId)?.state, 'timed_out', 'the state held in memory is written once the file is free');
     } finally {
-      process.off('unhandledRejection', on);
-      process.off('uncaughtException', on);
-      for (const h of mocha) process.on('uncaughtException', h);
+      escapes.restore();
     }
   });
 
   it('the engine closed while SIGN_TXN is out and the answer lost, then the queue file closed: no timer touches it afterwards', async () => {
     c = await counter({ cardMs: 300 });
-    const seen: unknown[] = [];
-    const on = (e: unknown) => { seen.push(e); };
-    const mocha = process.listeners('uncaughtException');
-    process.removeAllListeners('uncaughtException');
-    process.on('uncaughtException', on);
-    process.on('unhandledRejection', on);
+    const escapes = catchEscapes();
+    const seen = escapes.seen;
     try {
       const applet = await c.newCard();
       const transmit = applet.transmit.bind(applet);
@@ -657,9 +662,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       await sleep(600);
       assert.deepEqual(seen.map(String), []);
     } finally {
-      process.off('uncaughtException', on);
-      process.off('unhandledRejection', on);
-      for (const h of mocha) process.on('uncaughtException', h);
+      escapes.restore();
     }
   });
 
