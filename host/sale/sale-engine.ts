@@ -95,7 +95,7 @@ const RETRYABLE = new Set(['CARD_REMOVED', 'NO_CARD', 'READER_GONE', 'TIMEOUT'])
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 2000;
 const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
-const maskCard = (cardId: string) => '•'.repeat(cardId.length - 4) + cardId.slice(-4);
+const maskCard = (cardId: string) => '•'.repeat(Math.max(0, cardId.length - 4)) + cardId.slice(-4);
 
 /** SIGN_TXN came back with something the host cannot take; whether the card signed is read from its journal. */
 class UnclearAnswer extends Error {
@@ -428,9 +428,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         if (!(e instanceof CardSessionError) || e.code !== 'JOURNAL_GAP') throw e;
         // The card has moved on past its journal's reach since we last saw it: keep what it still holds.
         gap = true;
-        this.outcomeLostOn(cardId);
-        store.audit('journal-gap', cardId, { from: head.counter + 1, message: e.message });
-        this.o.log?.warn({ cardId, err: e.message }, 'journal gap');
+        this.journalGap(cardId, { from: head.counter + 1, message: e.message });
         records = await session.recover(undefined);
       }
       for (const r of records) {
@@ -500,9 +498,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (counter === head.counter && bytesEqual(lastRecordHash, head.hash)) return { head, gap: false };
     const store = this.o.store;
     if (counter > head.counter) {
-      store.audit('journal-gap', session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
+      this.journalGap(session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
       store.advanceHead(session.cardId, { counter, hash: lastRecordHash });
-      this.outcomeLostOn(session.cardId);
       return { head: { counter, hash: lastRecordHash }, gap: true };
     }
     store.audit('card-chain-diverged', session.cardId, { cardCounter: counter, cardLastHash: toHex(lastRecordHash), hostCounter: head.counter, hostHash: toHex(head.hash) });
@@ -512,10 +509,13 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   /**
-   * A card's records were skipped (its journal no longer reached back): a live sale whose answer from
-   * that card was lost can no longer learn from it whether it paid, whichever reader sees the card next.
+   * A card's records were skipped (its journal no longer reached back): audited, and a live sale whose
+   * answer from that card was lost can no longer learn from it whether it paid, whichever reader sees
+   * the card next.
    */
-  private outcomeLostOn(cardId: string): void {
+  private journalGap(cardId: string, detail: { from: number; to?: number; message: string }): void {
+    this.o.store.audit('journal-gap', cardId, detail);
+    this.o.log?.warn({ cardId, ...detail }, 'journal gap');
     for (const s of this.live.values()) if (s.signedBy === cardId) s.outcomeLost = true;
   }
 
@@ -796,7 +796,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   private fromRow(row: NonNullable<ReturnType<HostStore['sale']>>): SaleSnapshot {
-    if (row.state !== 'done' && (row.state === 'unconfirmed' || !FINAL_STATES.has(row.state as SaleState))) {
+    if (row.state === 'unconfirmed' || !FINAL_STATES.has(row.state as SaleState)) {
       // Its record committed but the state after it was lost (the daemon stopped, the state write
       // failed): the record decides. A held record is not this sale's payment.
       const paid = this.o.store.recordOfSale(row.saleId);

@@ -107,6 +107,26 @@ async function saleWithLostAnswer(c: Counter, applet: CardApplet, amount: number
   return saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
 }
 
+/** Two cards: the one whose SIGN_TXN answer is lost in a sale on reader r, and another one. */
+async function lostAnswerAndAnotherCard(c: Counter, amount: number): Promise<{ payer: CardApplet; other: CardApplet; s: SaleSnapshot }> {
+  const payer = await c.newCard();
+  const other = await c.newCard();
+  return { payer, other, s: await saleWithLostAnswer(c, payer, amount) };
+}
+
+/** The card signs as asked, but the host gets `spoil(answer)` back for the first SIGN_TXN. */
+function spoilSignAnswer(applet: CardApplet, spoil: (answer: Uint8Array) => Uint8Array): { done: () => boolean } {
+  const transmit = applet.transmit.bind(applet);
+  let spoiled = false;
+  applet.transmit = (apdu: Uint8Array) => {
+    const out = transmit(apdu);
+    if (spoiled || decodeCommandApdu(apdu).data?.[0] !== CMD.SIGN_TXN) return out;
+    spoiled = true;
+    return spoil(out);
+  };
+  return { done: () => spoiled };
+}
+
 async function cardCounter(applet: CardApplet): Promise<number> {
   const side = new InProcessReader({ name: 'side' });
   side.insert(applet);
@@ -200,9 +220,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   it('while unconfirmed, another card is refused (not charged); the paying card then finishes the sale', async () => {
     c = await counter();
-    const payer = await c.newCard();
-    const other = await c.newCard();
-    const s = await saleWithLostAnswer(c, payer, 900);
+    const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
     c.reader.insert(other);
     const wrong = await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'CARD_NOT_THE_PAYING_ONE');
     assert.equal(wrong.state, 'waiting_card');
@@ -320,19 +338,14 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const applet = await c.newCard();
     c.reader.insert(applet);
     await c.engine.inspect('r');
-    const transmit = applet.transmit.bind(applet);
-    let spoiled = false;
-    applet.transmit = (apdu: Uint8Array) => {
-      const out = transmit(apdu);
-      if (spoiled || decodeCommandApdu(apdu).data?.[0] !== CMD.SIGN_TXN) return out;
-      spoiled = true;
+    const spoil = spoilSignAnswer(applet, (out) => {
       const bad = Uint8Array.from(out);
       bad[bad.length - 3]! ^= 0x01; // a bit of the signature, the SW left alone
       return bad;
-    };
+    });
     const s = c.engine.start({ amount: 400 });
     const checking = await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
-    assert.ok(spoiled);
+    assert.ok(spoil.done());
     assert.match(checking.notice!.message, /RECORD_BAD_SIGNATURE/, 'never "failed": the answer may have been spoiled on the way');
     const refused = auditKinds(c, 'signed-answer-refused');
     assert.equal(refused.length, 1);
@@ -457,9 +470,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   it('cancel while a wrong card is being read during an unconfirmed wait: ends unconfirmed at once', async () => {
     c = await counter({ cardMs: 5_000 });
-    const payer = await c.newCard();
-    const other = await c.newCard();
-    const s = await saleWithLostAnswer(c, payer, 900);
+    const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
     c.reader.insert(other);
     await saleWhere(c.engine, s.saleId, (x) => x.state === 'reading_card');
     c.engine.cancel(s.saleId);
@@ -488,9 +499,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   it('the record stored at another reader while the sale reads a wrong card: paid, and the receipt names the paying card', async () => {
     c = await counter();
-    const payer = await c.newCard();
-    const other = await c.newCard();
-    const s = await saleWithLostAnswer(c, payer, 900);
+    const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
     c.reader.insert(other); // the sale reads the wrong card at its reader
     c.readerB.insert(payer); // while the paying card's session at the other reader stores the record
     const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
@@ -580,18 +589,11 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     it(`SIGN_TXN answered with ${what} after the card signed: the journal is read and the sale is paid, not ended at once`, async () => {
       c = await counter();
       const applet = await c.newCard();
-      const transmit = applet.transmit.bind(applet);
-      let spoiled = false;
-      applet.transmit = (apdu: Uint8Array) => {
-        const out = transmit(apdu);
-        if (spoiled || decodeCommandApdu(apdu).data?.[0] !== CMD.SIGN_TXN) return out;
-        spoiled = true;
-        return spoil(out);
-      };
+      const spoiled = spoilSignAnswer(applet, spoil);
       c.reader.insert(applet);
       const s = c.engine.start({ amount: 300 });
       const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
-      assert.ok(spoiled);
+      assert.ok(spoiled.done());
       assert.equal(end.state, 'done', JSON.stringify(end.error));
       assert.equal(end.notice?.code, 'RECOVERED');
       assert.equal(await cardCounter(applet), 1);
@@ -603,9 +605,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const escapes = catchEscapes();
     const seen = escapes.seen;
     try {
-      const payer = await c.newCard();
-      const other = await c.newCard();
-      const s = await saleWithLostAnswer(c, payer, 900);
+      const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
       // The wrong card at r is read slowly; while it is, the paying card at b stores the record; then the wrong card is pulled.
       let release!: () => void;
       const gate = new Promise<void>((r) => { release = r; });
