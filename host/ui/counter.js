@@ -12,6 +12,10 @@ const state = {
   rejectedCount: -1,
   settleRun: null, // {from} while a "settle now" the merchant asked for is in progress
   connected: false,
+  // Count the events that bring the queue and the settlement state, so an answer that left the daemon
+  // before the latest event is not shown over it (the answer and the events travel on two connections).
+  queueUpdates: 0,
+  settlementUpdates: 0,
 };
 const tracker = new SaleTracker();
 
@@ -119,10 +123,11 @@ function renderSettleRun() {
 }
 
 async function settleNow() {
+  const seen = { queue: state.queueUpdates, settlement: state.settlementUpdates };
   const answer = await api('POST', '/api/v1/settlement');
   if (answer.status !== 202) { const e = errorOf(answer); $('settle-msg').textContent = 'Could not start: ' + e.message + ' — ' + e.hint; return; }
-  state.settlement = answer.body;
-  state.unsettled = answer.body.unsettled;
+  if (state.settlementUpdates === seen.settlement) state.settlement = answer.body;
+  if (state.queueUpdates === seen.queue) state.unsettled = answer.body.unsettled;
   if (state.unsettled.count === 0) { state.settleRun = null; $('settle-msg').textContent = 'Nothing waits to settle.'; }
   else state.settleRun = { from: state.unsettled.count, batches: 0, accepted: 0, duplicate: 0, rejected: 0 };
   renderPending();
@@ -140,6 +145,7 @@ function onBatch(b) {
 }
 
 function onQueue(q) {
+  state.queueUpdates++;
   state.unsettled = q.unsettled;
   renderPending();
   renderSettleRun();
@@ -388,7 +394,7 @@ async function main() {
   document.addEventListener('keydown', onKey);
   setInterval(renderPending, 1000); // the age of the oldest record keeps growing
 
-  connectEvents({ status: onStatus, sale: onSale, readers: (r) => renderReaders(r.readers), settlement: (s) => { state.settlement = s; renderSettlement(); }, batch: onBatch, queue: onQueue }, async (up) => {
+  connectEvents({ status: onStatus, sale: onSale, readers: (r) => renderReaders(r.readers), settlement: (s) => { state.settlementUpdates++; state.settlement = s; renderSettlement(); }, batch: onBatch, queue: onQueue }, async (up) => {
     state.connected = up;
     renderNet();
     renderPending();

@@ -256,10 +256,14 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await screenshot(customer, 'customer-07-paid-offline-en');
     await assertAccessible(customer, 'customer-paid-offline-en', { aaa: true });
 
-    // Bank back; the merchant presses F8 (settle now): the banner and the count clear.
-    f.bank.setFaults({ down: false });
+    // The merchant presses F8 (settle now) while the bank is still down: the page says the sale settles when it
+    // is back. (Pressed before the bank returns, so the worker's own retry cannot have settled it first.)
     await counter.bringToFront();
     await counter.keyboard.press('F8');
+    await counter.locator('#settle-msg', { hasText: 'Sent 0 of 1. The bank is offline: the rest settles when it is back.' }).waitFor({ timeout: 10_000 });
+    assert.equal(await counter.locator('#pending-count').getAttribute('data-count'), '1', 'still waiting');
+    // Bank back: the banner and the count clear, and the run the merchant started says it finished.
+    f.bank.setFaults({ down: false });
     await until(counter, '#net.net-online');
     await until(counter, '#pending-count[data-count="0"]');
     await counter.locator('#settle-msg', { hasText: 'Settlement finished' }).waitFor({ timeout: 10_000 });
