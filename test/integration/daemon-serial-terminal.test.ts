@@ -39,7 +39,7 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
   it('a sale keyed on the terminal, PIN on its pad, card in its slot: stored by the host, receipt printed by the terminal', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
     for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) {
-      assert.ok(i < 100, 'the terminal\'s slot appears as a reader with the card');
+      assert.ok(i < 300, 'the terminal\'s slot appears as a reader with the card');
       await new Promise((r) => setTimeout(r, 50));
     }
     sim.pressPin('9999', FIXTURE_PIN); // one wrong try, then the right PIN, typed on the terminal
@@ -62,7 +62,7 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
 
   it('the same request re-sent after a daemon restart is answered from the stored sale, not charged again', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
-    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 100, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 300, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
     const first = await sim.sale(500);
     assert.equal((first as { outcome?: string }).outcome, 'approved');
     const key = f.daemon.store.recentSales(1)[0]!.requestKey!;
@@ -76,7 +76,7 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
 
   it('the line cut right after the card signed: a clear error, reconnection, the record from the journal, one charge', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
-    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 100, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 300, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
     // The card in the slot signs, and the cable is pulled before the answer can travel back.
     let cut = true;
     const applet = f.applet;
@@ -89,9 +89,9 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     const notices: string[] = [];
     f.daemon.engine.on('sale', (s) => { if (s.notice) notices.push(`${s.notice.code} ${s.notice.message}`); });
     const pending = sim.sale(800);
-    for (let i = 0; cut; i++) { assert.ok(i < 200, 'the card signed'); await new Promise((r) => setTimeout(r, 25)); }
+    for (let i = 0; cut; i++) { assert.ok(i < 600, 'the card signed'); await new Promise((r) => setTimeout(r, 25)); }
     // The card may have paid: the sale waits for it, saying why (the terminal is gone).
-    for (let i = 0; !notices.some((n) => /^SALE_UNCONFIRMED .*READER_GONE/.test(n)); i++) { assert.ok(i < 200, `the host says the terminal is gone (${notices})`); await new Promise((r) => setTimeout(r, 25)); }
+    for (let i = 0; !notices.some((n) => /^SALE_UNCONFIRMED .*READER_GONE/.test(n)); i++) { assert.ok(i < 600, `the host says the terminal is gone (${notices})`); await new Promise((r) => setTimeout(r, 25)); }
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term')); // plugged back in
     const result = await pending;
     assert.equal((result as { outcome?: string }).outcome, 'approved', JSON.stringify(result));

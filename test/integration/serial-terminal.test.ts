@@ -178,7 +178,8 @@ describe('serial terminal over a real pty pair (socat)', function () {
 
   it('the port vanishes and node-serialport emits no \'close\' (its issues #2043, #2351): the path check notices, and the host reconnects when it is back', async () => {
     const applet = await issuedCard(issuer);
-    const { host } = rig({ card: applet });
+    // A heartbeat time-out far away, so only the path check can notice (however slow socat is to die).
+    const { host } = rig({ card: applet, channel: { ...FAST, peerTimeoutMs: 60_000 } });
     await host.whenConnected(5000);
     // As on the adapters those issues describe: the port object never reports its end.
     const driver = (host as unknown as { driver: { port?: { removeAllListeners(event: string): void } } }).driver;
@@ -190,7 +191,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
     const e = await gone;
     assert.equal((e as { code?: string }).code, 'TERMINAL_DISCONNECTED');
     assert.match(e.message, /disappeared|names another device/, 'by the path check, before any heartbeat time-out');
-    assert.ok(Date.now() - t0 < 1_500, `noticed in ${Date.now() - t0} ms without a 'close' event`);
+    assert.ok(Date.now() - t0 < 10_000, `noticed in ${Date.now() - t0} ms without a 'close' event`);
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
     assert.equal((await host.whenConnected(10_000)).serial, 'SIM-0042', 'reconnected to the terminal');
   });
@@ -206,7 +207,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
     const e = await gone;
     assert.match(e.message, /no answer to heartbeats/);
     const took = Date.now() - t0;
-    assert.ok(took >= 1_000 && took < 5_000, `after the peer time-out (1.5 s), not at once and not never: ${took} ms`);
+    assert.ok(took >= 1_000 && took < 10_000, `after the peer time-out (1.5 s), not at once and not never: ${took} ms`);
     sim.sendFaults.rates.drop = 0;
     sim.receiveFaults.rates.drop = 0;
     assert.equal((await host.whenConnected(10_000)).serial, 'SIM-0042');

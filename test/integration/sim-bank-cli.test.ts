@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CliProcess, runCardpost } from '../support/cli.js';
 
 describe('cardpost sim bank (CLI)', function () {
-  this.timeout(30_000);
+  this.timeout(90_000); // each step starts Node with tsx
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-simbank-'));
   let bank: CliProcess | undefined;
   after(async () => { await bank?.stop(); });

@@ -11,7 +11,7 @@ import { CHROMIUM, assertAccessible, launchChromium, pairedContext, screenshot, 
  * does here is done with the keyboard only.
  */
 describe('ui: counter page and customer display (headless Chromium)', function () {
-  this.timeout(30_000);
+  this.timeout(90_000); // axe checks and full-page screenshots in headless Chromium, on a loaded 2-core machine
   let browser: Browser | undefined;
   let f: DaemonFixture;
   let ctx: BrowserContext | undefined;
@@ -152,7 +152,8 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await customer.locator('#detail', { hasText: '剩余 2 次' }).waitFor({ timeout: 10_000 });
     assert.equal(await text(customer, '#primary'), '密码错误，请重新输入');
     assert.match(await text(customer, '#detail'), /2 tries left/);
-    assert.match(await text(counter, '#sale-notice'), /wrong PIN, 2 tries left/);
+    // The counter page has its own event stream: wait for it too, not only for the customer display.
+    await counter.locator('#sale-notice', { hasText: /wrong PIN, 2 tries left/ }).waitFor({ timeout: 10_000 });
     assert.equal(await counter.inputValue('#pin'), '', 'the PIN field is emptied after each try');
     await screenshot(customer, 'customer-04-pin-wrong');
     await screenshot(counter, 'counter-07-pin-wrong');
@@ -197,7 +198,7 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await customer.locator('#primary', { hasText: '请重新插入刚才付款的卡片' }).waitFor({ timeout: 10_000 });
     assert.ok(pulled, 'the card left during SIGN_TXN');
     assert.equal(await text(customer, '#secondary'), 'Please insert the card you were paying with again');
-    assert.match(await text(counter, '#sale-notice'), /may already have paid/);
+    await counter.locator('#sale-notice', { hasText: /may already have paid/ }).waitFor({ timeout: 10_000 });
     await screenshot(customer, 'customer-07-insert-same-card');
     await assertAccessible(customer, 'customer-insert-same-card', { aaa: true });
 

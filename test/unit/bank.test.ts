@@ -279,15 +279,12 @@ describe('simulated bank: settlement verdicts', function () {
     assert.equal(m.results[0]!.recordId, null);
   });
 
-  it('settles a batch of 1000 records quickly', async function () {
+  it('settles a batch of 1000 records, the most a batch may hold, and refuses one more (speed: npm run bench -- settlement)', async function () {
     const cards = Array.from({ length: 10 }, () => new PaperCard(f.issuer));
     const recs: SignedTxnRecord[] = [];
     for (let i = 0; i < 100; i++) for (const c of cards) recs.push(c.pay(10));
-    const t0 = performance.now();
     const res = await settleOk(f, recs, cards.map((c) => c.certificate));
-    const ms = performance.now() - t0;
     assert.equal(res.accepted.count, 1000);
-    assert.ok(ms < 5000, `${ms} ms`);
     const tooMany = await f.client.submitBatch(batchId(), [...recs, recs[0]!].map((r) => r.envelope), []);
     assert.equal(tooMany.status, 400);
     assert.equal(tooMany.json().error.code, 'BATCH_TOO_LARGE');
@@ -408,12 +405,16 @@ describe('simulated bank: idempotency and crash safety', function () {
   });
 
   it('answers 409 while the same key is still being processed', async () => {
-    f = await start({ faults: { latencyMs: 400 } });
+    f = await start({ faults: { latencyMs: 2000 } });
     const a = new PaperCard(f.issuer);
     const id = batchId();
     const recs = [a.pay(100).envelope];
     const slow = f.client.submitBatch(id, recs, [a.certificate.envelope]);
-    await new Promise((r) => setTimeout(r, 100));
+    // Wait until the bank is working on it (not a fixed sleep: a loaded machine may take longer to get there).
+    for (let i = 0; f.bank.inFlightRequests() === 0; i++) {
+      assert.ok(i < 500, 'the first request reached the bank');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     f.bank.setFaults({ latencyMs: 0 });
     const busy = await f.client.submitBatch(id, recs, [a.certificate.envelope]);
     assert.equal(busy.status, 409);

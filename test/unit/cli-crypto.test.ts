@@ -93,7 +93,8 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
     });
   }
 
-  it('the installed bin keeps the exit codes (0, 1, 2) as a process', async () => {
+  it('the installed bin keeps the exit codes (0, 1, 2) as a process', async function () {
+    this.timeout(60_000); // three processes, each starting Node with tsx
     assert.equal((await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', VEC.sig])).code, 0);
     assert.equal((await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', '00', '--sig', VEC.sig])).code, 1);
     const bad = await runCardpost(['crypto', 'sm3', 'zz']);
