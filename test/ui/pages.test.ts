@@ -199,7 +199,7 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     assert.ok(pulled, 'the card left during SIGN_TXN');
     assert.equal(await text(customer, '#secondary'), 'Please insert the card you were paying with again');
     await counter.locator('#sale-notice', { hasText: /may already have paid/ }).waitFor({ timeout: 10_000 });
-    await screenshot(customer, 'customer-07-insert-same-card');
+    await screenshot(customer, 'customer-09-insert-same-card');
     await assertAccessible(customer, 'customer-insert-same-card', { aaa: true });
 
     await counter.keyboard.press('Escape');
@@ -208,8 +208,8 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     assert.match(await text(counter, '#sale-error-hint'), /same card/, 'the merchant is told not to charge again and what to do');
     await until(customer, '#display[data-state="unconfirmed"]');
     assert.equal(await text(customer, '#primary'), '付款未确认，请重新插入同一张卡片');
-    await screenshot(counter, 'counter-10-unconfirmed');
-    await screenshot(customer, 'customer-08-unconfirmed');
+    await screenshot(counter, 'counter-11-unconfirmed');
+    await screenshot(customer, 'customer-10-unconfirmed');
     await assertAccessible(counter, 'counter-unconfirmed');
     await assertAccessible(customer, 'customer-unconfirmed', { aaa: true });
 
