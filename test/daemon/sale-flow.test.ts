@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DaemonFixture, FIXTURE_PIN } from '../support/daemon-fixture.js';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
+import { until } from '../support/settlement-helpers.js';
 
 describe('daemon: the sale flow (in-process card, real SQLite, real HTTP)', function () {
   this.timeout(30_000);
@@ -41,10 +42,7 @@ describe('daemon: a sale interrupted after the card signed is completed by journ
       crash = false;
       await f.restart();
       // The restarted daemon meets the card in its reader: that card session alone recovers the record.
-      for (let i = 0; !f.daemon.store.record(`${f.cardId}:1`); i++) {
-        assert.ok(i < 1500, 'recovered at the card session that follows the restart');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await until(() => f.daemon.store.record(`${f.cardId}:1`) !== undefined, 'the record recovered at the card session that follows the restart', 15_000, 10);
       const sale = await f.api<SaleSnapshot>('GET', `/api/v1/sales/${res.body.saleId}`);
       assert.equal(sale.body.state, 'done', JSON.stringify(sale.body));
       assert.equal(sale.body.receipt?.recordId, `${f.cardId}:1`);

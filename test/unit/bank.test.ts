@@ -15,6 +15,7 @@ import { SimBank, REJECT_REASON, type BatchResponse, type SimBankOptions } from 
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
 import { signTerminalRequest, canonicalRequestString } from '../../protocol/bank/terminal-auth.js';
 import { TestIssuer, TEST_LIMITS, NOW } from '../support/issuer.js';
+import { until } from '../support/settlement-helpers.js';
 
 const DAY = 86400;
 const batchId = (): string => randomBytes(16).toString('hex');
@@ -406,15 +407,13 @@ describe('simulated bank: idempotency and crash safety', function () {
 
   it('answers 409 while the same key is still being processed', async () => {
     f = await start({ faults: { latencyMs: 2000 } });
+    const bank = f.bank; // read in the wait below, where TypeScript no longer narrows f
     const a = new PaperCard(f.issuer);
     const id = batchId();
     const recs = [a.pay(100).envelope];
     const slow = f.client.submitBatch(id, recs, [a.certificate.envelope]);
     // Wait until the bank is working on it (not a fixed sleep: a loaded machine may take longer to get there).
-    for (let i = 0; f.bank.inFlightRequests() === 0; i++) {
-      assert.ok(i < 500, 'the first request reached the bank');
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until(() => bank.inFlightRequests() > 0, 'the first request to reach the bank', 2500, 5);
     f.bank.setFaults({ latencyMs: 0 });
     const busy = await f.client.submitBatch(id, recs, [a.certificate.envelope]);
     assert.equal(busy.status, 409);
