@@ -186,6 +186,9 @@ export class Ledger {
       insertSettled: db.prepare(`INSERT INTO settled_records (card_id, counter, envelope, hash, prev_hash, amount, currency, merchant_id,
         terminal_id, record_time, batch_id, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       maxCounter: db.prepare('SELECT MAX(counter) AS c FROM settled_records WHERE card_id = ?'),
+      // The first settled counter whose successor is not settled (the end of the chain from counter 1, when 1 is settled).
+      chainEnd: db.prepare(`SELECT MIN(s.counter) AS c FROM settled_records s WHERE s.card_id = ?
+        AND NOT EXISTS (SELECT 1 FROM settled_records t WHERE t.card_id = s.card_id AND t.counter = s.counter + 1)`),
       countSettled: db.prepare('SELECT COUNT(*) AS n FROM settled_records'),
       listSettled: db.prepare('SELECT * FROM settled_records WHERE card_id = ? ORDER BY counter'),
       insertBatch: db.prepare('INSERT INTO batches (terminal_id, batch_id, received_at, records, accepted) VALUES (?, ?, ?, ?, ?)'),
@@ -242,6 +245,12 @@ export class Ledger {
 
   highestCounter(cardId: string): number {
     return ((this.st.maxCounter.get(cardId) as Row)['c'] as number | null) ?? 0;
+  }
+
+  /** The card counter up to which every record of the card, from counter 1, is settled (0 if counter 1 is not). */
+  settledPrefix(cardId: string): number {
+    if (!this.getSettled(cardId, 1)) return 0;
+    return ((this.st.chainEnd.get(cardId) as Row)['c'] as number | null) ?? 0;
   }
 
   settledCount(): number { return (this.st.countSettled.get() as Row)['n'] as number; }

@@ -8,16 +8,20 @@ import { createHash } from 'node:crypto';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError, DecodeError } from '../../protocol/errors.js';
-import { MAX_AMOUNT, MAX_COUNTER } from '../../protocol/commands/messages.js';
+import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import {
-  CERT_KIND, TrustStore, decodeCertificate, decodeRevocationList, keyId, signRevocationList, signTopupToken, verifyCertificate,
-  verifyRevocationList, type Certificate, type RevocationList, type SigningKey,
+  CERT_KIND, TrustStore, decodeCertificate, decodeRevocationList, keyId, signRevocationList, verifyCertificate,
+  verifyRevocationList, type Certificate, type CertKind, type RevocationList, type SigningKey,
 } from '../../protocol/record/index.js';
+import { RECORD_READER_KINDS, recordStatus } from './record-access.js';
+import { DEFAULT_VALID_FOR_PAYMENTS, TOPUP_AMOUNT, authoriseTopup } from './topup.js';
+
+export { DEFAULT_VALID_FOR_PAYMENTS };
 import { HttpError, badRequest, errorBody } from './errors.js';
 import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
-import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, toBase64url, verifyTerminalSignature } from '../../protocol/bank/terminal-auth.js';
+import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, verifyTerminalSignature } from '../../protocol/bank/terminal-auth.js';
 
 export interface SimBankOptions {
   /** SQLite file of the ledger (created if missing). */
@@ -40,7 +44,6 @@ export interface BankAddress { host: string; port: number; url: string }
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const MAX_RECORDS_PER_BATCH = 1000;
 export const MAX_CERTIFICATES_PER_BATCH = 1000;
-export const DEFAULT_VALID_FOR_PAYMENTS = 1000;
 const MAX_ITEM_CHARS = 8192;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
@@ -363,8 +366,11 @@ export class SimBank {
     });
   }
 
-  /** Verify the terminal's certificate and request signature (docs/bank-api.md §2); 401 otherwise. */
-  private authenticate(req: FastifyRequest): { id: string; certificate: Certificate } {
+  /**
+   * Verify the caller's certificate and request signature (docs/bank-api.md §2); 401 otherwise.
+   * Every route takes terminals (kind 3) only, except those that pass other `kinds`.
+   */
+  private authenticate(req: FastifyRequest, kinds: readonly CertKind[] = [CERT_KIND.TERMINAL]): { id: string; kind: CertKind; certificate: Certificate } {
     const header = (name: string): string | undefined => {
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;
@@ -396,7 +402,7 @@ export class SimBank {
     }
     let check;
     try {
-      check = this.trust.check(cert, { now, kind: CERT_KIND.TERMINAL });
+      check = this.trust.check(cert, { now, kind: kinds.includes(cert.kind) ? cert.kind : kinds[0]! });
     } catch (e) {
       if (!(e instanceof CardpostError)) throw e;
       check = { ok: false as const, problem: 'bad-signature' as const, detail: e.message };
@@ -405,6 +411,8 @@ export class SimBank {
       switch (check.problem) {
         case 'unknown-issuer': throw authError('AUTH_CERT_UNKNOWN_ISSUER', `terminal certificate: ${check.detail}`, 'use a terminal certificate from this bank\'s issuer');
         case 'expired': case 'not-yet-valid': throw authError('AUTH_CERT_EXPIRED', `terminal certificate ${check.detail}`, 'renew the terminal certificate, or check the terminal clock');
+        case 'issuer-expired': case 'issuer-not-yet-valid':
+          throw authError('AUTH_CERT_EXPIRED', `terminal certificate refused: ${check.detail}`, 'the issuer must renew its CA and issue a new terminal certificate; or check the terminal clock');
         case 'revoked': throw authError('AUTH_CERT_REVOKED', 'the terminal certificate is revoked', 'contact the bank');
         default: throw authError('AUTH_CERT_INVALID', `terminal certificate: ${check.detail}`, 'a kind 3 (terminal) certificate signed by the issuer CA is required');
       }
@@ -422,7 +430,7 @@ export class SimBank {
       throw authError('AUTH_BAD_SIGNATURE', 'the request signature does not verify',
         'sign METHOD\\nPATH\\nDATE\\nIDEMPOTENCY-KEY\\nhex(SHA-256(body)) over the exact bytes sent: docs/bank-api.md §2');
     }
-    return { id, certificate: cert };
+    return { id, kind: cert.kind, certificate: cert };
   }
 
   /**
@@ -508,38 +516,13 @@ export class SimBank {
       if (typeof o['cardId'] !== 'string' || !/^[0-9a-fA-F]{16}$/.test(o['cardId'])) throw schemaError('cardId', 'must be 16 hex digits');
       const cardId = o['cardId'].toLowerCase();
       const loadSeq = intField(o, 'loadSeq', 1, MAX_COUNTER);
-      const amount = intField(o, 'amount', 1, MAX_AMOUNT);
+      const amount = intField(o, 'amount', TOPUP_AMOUNT.min, TOPUP_AMOUNT.max);
       const currency = intField(o, 'currency', 1, 999);
       const validFor = intField(o, 'validForPayments', 1, MAX_COUNTER, DEFAULT_VALID_FOR_PAYMENTS);
 
       const json = this.ledger.transaction(() => {
         const now = this.clock();
-        if (this.ledger.isRevoked(cardId)) throw new HttpError(403, 'REVOKED', `card ${cardId} is on the revocation list`, 'do not load this card; keep it and contact the issuer');
-        let row = this.ledger.getTopup(cardId, loadSeq);
-        if (row) {
-          if (row.amount !== amount || row.currency !== currency) {
-            throw new HttpError(409, 'TOPUP_CONFLICT', `load ${loadSeq} of card ${cardId} was already authorised for ${row.amount} (currency ${row.currency})`,
-              'read the card\'s load counter again (GET_INFO) and ask for the next loadSeq');
-          }
-        } else {
-          const certBytes = this.ledger.getCardCertificate(cardId);
-          if (certBytes) {
-            const cert = decodeCertificate(certBytes);
-            if (cert.currency !== currency) {
-              throw new HttpError(422, 'CURRENCY_UNSUPPORTED', `card ${cardId} is issued for currency ${cert.currency}, not ${currency}`, 'load the card in its own currency');
-            }
-          }
-          const validUntilCounter = Math.min(MAX_COUNTER, this.ledger.highestCounter(cardId) + validFor);
-          const token = signTopupToken(this.authority.key, {
-            cardId: fromHex(cardId), loadSeq, amount, currency, validUntilCounter, issuedAt: now, resetOffline: true,
-          });
-          row = { cardId, loadSeq, amount, currency, validUntilCounter, issuedAt: now, terminalId, token: token.envelope };
-          this.ledger.putTopup(row);
-        }
-        const text = JSON.stringify({
-          cardId, loadSeq, amount, currency, validUntilCounter: row.validUntilCounter, issuedAt: row.issuedAt,
-          token: toBase64url(row.token), authority: toBase64url(this.authority.certificate.envelope),
-        });
+        const text = authoriseTopup({ ledger: this.ledger, authority: this.authority, terminalId, now }, { cardId, loadSeq, amount, currency, validFor });
         this.ledger.putStoredResponse(terminalId, 'topups', key, requestHash, 200, text, now);
         return text;
       });
@@ -548,19 +531,8 @@ export class SimBank {
   }
 
   private async getRecord(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    this.authenticate(req);
-    const { cardId, counter } = req.params as { cardId: string; counter: string };
-    if (!/^[0-9a-fA-F]{16}$/.test(cardId)) throw badRequest('PATH_INVALID', 'the card id must be 16 hex digits', 'GET /v1/records/<cardIdHex>/<counter>');
-    if (!/^[1-9][0-9]{0,9}$/.test(counter) || Number(counter) > MAX_COUNTER) throw badRequest('PATH_INVALID', 'the counter must be an integer 1…4294967295', 'GET /v1/records/<cardIdHex>/<counter>');
-    const id = cardId.toLowerCase();
-    const n = Number(counter);
-    const row = this.ledger.getSettled(id, n);
-    if (!row) throw new HttpError(404, 'RECORD_NOT_FOUND', `record ${id}:${n} is not settled`, 'submit it in a batch');
-    return this.sendJson(reply, 200, JSON.stringify({
-      recordId: `${id}:${n}`, status: 'settled', settledAt: row.settledAt, batchId: row.batchId, terminalId: row.terminalId,
-      merchantId: row.merchantId, amount: row.amount, currency: row.currency, recordTime: row.recordTime, hash: toHex(row.hash),
-      doubleSpendEvidence: this.ledger.hasEvidence(id, n, 'double-spend'),
-    }));
+    const caller = this.authenticate(req, RECORD_READER_KINDS);
+    return this.sendJson(reply, 200, recordStatus(this.ledger, caller, req.params as { cardId: string; counter: string }));
   }
 
   private async getRevocations(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

@@ -5,13 +5,13 @@ import {
 import { bytesEqual } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
-  CARD_AID, CLA_ISO, CLA_PROPRIETARY, INS, LIFECYCLE, PIN_REFERENCE, PROTOCOL_VERSION, decodeCommandData, decodePinBlock,
+  CARD_AID, CLA_ISO, CLA_PROPRIETARY, INS, PIN_REFERENCE, PROTOCOL_VERSION, decodeCommandData, decodePinBlock,
   encodeResponseData, encodeSelectInfo, CARD_STATUS, type Lifecycle,
 } from '../../protocol/commands/index.js';
 import { PowerLoss } from './nvm.js';
 import type { Nvm } from './nvm.js';
 import { CardCommands, type CommandOutcome } from './card-commands.js';
-import { readLifecycle, readPinRetries } from './card-state.js';
+import { effectiveLifecycle } from './card-state.js';
 
 export interface AppletOptions {
   /** Accept extended-length APDUs (a reader that cannot send them makes the host chain instead). */
@@ -169,9 +169,7 @@ export class CardApplet {
   }
 
   lifecycle(): Lifecycle {
-    const l = readLifecycle(this.nvm);
-    if ((l === LIFECYCLE.ACTIVE || l === LIFECYCLE.PERSONALISED) && readPinRetries(this.nvm) === 0) return LIFECYCLE.PIN_BLOCKED;
-    return l;
+    return effectiveLifecycle(this.nvm);
   }
 
   private cbor(data: Uint8Array, le: number): Uint8Array {

@@ -21,6 +21,8 @@ import {
   K, PIN_TRIES, PUK_TRIES, readIdentity, readLifecycle, readPending, readPinRetries, readPukRetries, readPurse, readSecrets,
   writeIdentity, writeLifecycle, writePending, writePinRetries, writePukRetries, writePurse, writeSecrets, type Identity,
 } from './card-state.js';
+import { checkPin, checkPuk } from './card-pin.js';
+import { offlineTotalsAfterSync } from './offline-sync.js';
 
 export interface CommandOutcome { status: number; result?: CborMap }
 
@@ -92,19 +94,11 @@ export class CardCommands {
 
   // ------------------------------------------------------------ PIN
 
-  /**
-   * Spend a try BEFORE comparing (its own transaction), so pulling the card at the moment of a
-   * wrong answer cannot save the try; a right PIN restores the counter.
-   */
-  private checkPin(candidate: Uint8Array): { ok: boolean; retries: number } {
-    const secrets = readSecrets(this.nvm);
-    const retries = readPinRetries(this.nvm);
-    if (!secrets || retries === 0) return { ok: false, retries: 0 };
-    this.nvm.transaction((tx) => writePinRetries(tx, retries - 1));
-    if (!bytesEqual(candidate, secrets.pin)) { this.pinVerified = false; return { ok: false, retries: retries - 1 }; }
-    this.nvm.transaction((tx) => writePinRetries(tx, PIN_TRIES));
-    this.pinVerified = true;
-    return { ok: true, retries: PIN_TRIES };
+  /** A PIN check (card-pin.ts); a wrong PIN ends the verified state. */
+  private checkPin(candidate: Uint8Array, then?: (tx: NvmTransaction) => void): { ok: boolean; retries: number } {
+    const r = checkPin(this.nvm, candidate, then);
+    this.pinVerified = r.ok;
+    return r;
   }
 
   private pinGate(lifecycle: Lifecycle): CommandOutcome | undefined {
@@ -127,39 +121,30 @@ export class CardCommands {
     const gate = this.pinGate(lifecycle);
     if (gate) return gate;
     if (!isValidPin(oldPin) || !isValidPin(newPin)) return refuse('PIN_FORMAT');
-    const r = this.checkPin(oldPin);
+    // The new PIN is written in the transaction that restores the tries: no state between the two.
+    const r = this.checkPin(oldPin, (tx) => this.setPin(tx, newPin));
     if (!r.ok) return r.retries === 0 ? refuse('PIN_BLOCKED', encodeRetries(0)) : refuse('PIN_INVALID', encodeRetries(r.retries));
-    this.setPin(newPin, lifecycle);
     return ok(encodeRetries(PIN_TRIES));
   }
 
-  private setPin(newPin: Uint8Array, lifecycle: Lifecycle): void {
+  /** A PIN the holder chose: set it with full tries; a personalised card becomes active. */
+  private setPin(tx: NvmTransaction, newPin: Uint8Array): void {
     const secrets = readSecrets(this.nvm)!;
-    this.nvm.transaction((tx) => {
-      writeSecrets(tx, { pin: newPin, puk: secrets.puk });
-      writePinRetries(tx, PIN_TRIES);
-      if (lifecycle === LIFECYCLE.PERSONALISED) writeLifecycle(tx, LIFECYCLE.ACTIVE);
-    });
-    this.pinVerified = true;
+    writeSecrets(tx, { pin: newPin, puk: secrets.puk });
+    writePinRetries(tx, PIN_TRIES);
+    writeLifecycle(tx, LIFECYCLE.ACTIVE);
   }
 
   private unblockPin(puk: Uint8Array, newPin: Uint8Array, lifecycle: Lifecycle): CommandOutcome {
     if (lifecycle === LIFECYCLE.BLANK) return refuse('WRONG_STATE');
     if (lifecycle === LIFECYCLE.TERMINATED) return refuse('TERMINATED');
     if (!isValidPin(puk, PUK_MIN, PUK_MAX) || !isValidPin(newPin)) return refuse('PIN_FORMAT');
-    const secrets = readSecrets(this.nvm)!;
-    const tries = readPukRetries(this.nvm);
-    this.nvm.transaction((tx) => writePukRetries(tx, tries - 1));
-    if (!bytesEqual(puk, secrets.puk)) {
-      if (tries - 1 === 0) {
-        this.nvm.transaction((tx) => writeLifecycle(tx, LIFECYCLE.TERMINATED));
-        return refuse('PUK_BLOCKED', encodeRetries(0));
-      }
-      return refuse('PUK_INVALID', encodeRetries(tries - 1));
+    const r = checkPuk(this.nvm, puk, (tx) => this.setPin(tx, newPin));
+    if (!r.ok) {
+      this.pinVerified = false;
+      return r.retries === 0 ? refuse('PUK_BLOCKED', encodeRetries(0)) : refuse('PUK_INVALID', encodeRetries(r.retries));
     }
-    this.nvm.transaction((tx) => writePukRetries(tx, PUK_TRIES));
-    // The new PIN is one the holder chose, as with CHANGE_PIN: a personalised card becomes active.
-    this.setPin(newPin, readLifecycle(this.nvm));
+    this.pinVerified = true;
     return ok(encodeRetries(PIN_TRIES));
   }
 
@@ -194,6 +179,13 @@ export class CardCommands {
     if (counter === 0) return undefined;
     const raw = this.nvm.get(K.journal(counter % this.cfg.journalCapacity));
     return raw ? decodeTxnRecord(raw) : undefined;
+  }
+
+  /** The journal's record with this counter, if the journal still holds it (a slot is reused). */
+  private journalRecord(counter: number): SignedTxnRecord | undefined {
+    let r: SignedTxnRecord | undefined;
+    try { r = this.lastRecord(counter); } catch (e) { if (e instanceof DecodeError) return undefined; throw e; }
+    return r && r.counter === counter ? r : undefined;
   }
 
   private signTxn(q: SignTxnRequest, lifecycle: Lifecycle): CommandOutcome {
@@ -302,7 +294,8 @@ export class CardCommands {
       ...purse,
       balance: purse.balance + token.amount,
       loadCounter: token.loadSeq,
-      ...(token.resetOffline ? { offlineAmount: 0, offlineCount: 0 } : {}),
+      // Only what the bank has settled stops counting as offline (offline-sync.ts).
+      ...(token.resetOffline ? offlineTotalsAfterSync(purse, token.settledCounter, (c) => this.journalRecord(c)) : {}),
     };
     this.nvm.transaction((tx) => writePurse(tx, purse, after));
     return ok(encodeLoadResult({ balance: after.balance, loadCounter: after.loadCounter }));

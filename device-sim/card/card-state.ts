@@ -1,7 +1,7 @@
 import { MapReader, buildMap, decodeCanonical, encodeCanonical } from '../../protocol/cbor/index.js';
 import { encodeLimits, readLimits, LIFECYCLE, type Lifecycle, type Limits } from '../../protocol/commands/index.js';
 import { ZERO_HASH } from '../../protocol/record/index.js';
-import type { NvmTransaction } from './nvm.js';
+import { PowerLoss, type NvmTransaction } from './nvm.js';
 
 /**
  * How the card applet lays out its state in NVM: one key per value that changes on its own, so
@@ -67,6 +67,18 @@ export function readLifecycle(g: Getter): Lifecycle {
 }
 export function writeLifecycle(tx: NvmTransaction, l: Lifecycle): void { tx.set(K.lifecycle, uintValue(l)); }
 
+/**
+ * The life cycle GET_INFO and SELECT report (docs/protocol.md §6.1): a personalised card whose PUK
+ * tries read 0 is terminated, one whose PIN tries read 0 is PIN-blocked, whatever is stored.
+ */
+export function effectiveLifecycle(g: Getter): Lifecycle {
+  const l = readLifecycle(g);
+  if (l !== LIFECYCLE.ACTIVE && l !== LIFECYCLE.PERSONALISED) return l;
+  if (readPukRetries(g) === 0) return LIFECYCLE.TERMINATED;
+  if (readPinRetries(g) === 0) return LIFECYCLE.PIN_BLOCKED;
+  return l;
+}
+
 export function readIdentity(g: Getter): Identity | undefined {
   const r = dec(g, K.identity);
   if (!r) return undefined;
@@ -98,10 +110,29 @@ export function writeSecrets(tx: NvmTransaction, s: Secrets): void {
   tx.set(K.secrets, encodeCanonical(buildMap([[1, s.pin], [2, s.puk]])));
 }
 
-export const readPinRetries = (g: Getter) => readUint(g, K.pinRetries, 0);
-export const readPukRetries = (g: Getter) => readUint(g, K.pukRetries, 0);
-export const writePinRetries = (tx: NvmTransaction, n: number) => tx.set(K.pinRetries, uintValue(n));
-export const writePukRetries = (tx: NvmTransaction, n: number) => tx.set(K.pukRetries, uintValue(n));
+/**
+ * A try counter fails closed: a value that is missing, negative (an image torn by older firmware)
+ * or does not decode reads as 0, so the card blocks or terminates rather than compares.
+ */
+function readTries(g: Getter, key: string): number {
+  try {
+    const raw = g.get(key);
+    if (raw === undefined) return 0;
+    const v = decodeCanonical(raw);
+    const n = v instanceof Map ? v.get(1) : undefined;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
+  } catch (e) {
+    if (e instanceof PowerLoss) throw e;
+    return 0;
+  }
+}
+/** Never below 0, whatever the caller computed. */
+const triesValue = (n: number) => uintValue(Number.isInteger(n) && n > 0 ? n : 0);
+
+export const readPinRetries = (g: Getter) => readTries(g, K.pinRetries);
+export const readPukRetries = (g: Getter) => readTries(g, K.pukRetries);
+export const writePinRetries = (tx: NvmTransaction, n: number) => tx.set(K.pinRetries, triesValue(n));
+export const writePukRetries = (tx: NvmTransaction, n: number) => tx.set(K.pukRetries, triesValue(n));
 
 export function readPurse(g: Getter): Purse {
   const off = dec(g, K.offline);

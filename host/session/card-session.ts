@@ -51,6 +51,7 @@ export class CardSession {
     if (!check.ok) {
       const hint = check.problem === 'revoked' ? 'do not accept this card; the holder must contact the issuer'
         : check.problem === 'expired' ? 'the card has expired; the holder needs a new card from the issuer'
+          : check.problem === 'outlives-issuer' || check.problem === 'issuer-expired' ? 'the card\'s issuer CA has expired or never covered this card; the holder needs a new card from the issuer'
           : 'this card is not from an issuer this counter accepts; ask for another way to pay';
       throw new CardSessionError(`CARD_${check.problem.toUpperCase().replace(/-/g, '_')}`, `card ${toHex(info.cardId)} refused: ${check.detail}`, hint);
     }

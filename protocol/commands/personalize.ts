@@ -1,5 +1,5 @@
 import { SIGNATURE_ALGORITHM_CODES, sign } from '../crypto/index.js';
-import { CERT_KIND, issueCertificate, type Certificate, type SigningKey } from '../record/certificate.js';
+import { CERT_KIND, capToIssuer, issueCertificate, type Certificate, type SigningKey } from '../record/certificate.js';
 import { CardClient } from './card-client.js';
 import { personalizationAuthorisationMessage, type Limits } from './messages.js';
 import type { SignatureAlgorithm } from '../crypto/index.js';
@@ -24,13 +24,16 @@ export interface PersonalizationOrder {
  * Returns the card certificate.
  */
 export async function personalizeCard(client: CardClient, issuer: { key: SigningKey; certificate: Certificate }, order: PersonalizationOrder): Promise<Certificate> {
+  // Never certify a card beyond its CA (the card and every verifier would refuse it): cut the
+  // window to the CA's, and touch no card when the CA has nothing left to give.
+  const validity = capToIssuer(issuer.certificate, order);
   await client.select();
   const begin = await client.personalizeBegin({
     cardId: order.cardId, algorithm: SIGNATURE_ALGORITHM_CODES[order.algorithm], issuer: issuer.certificate.envelope,
   });
   const cert = issueCertificate(issuer.key, {
     serial: order.serial, kind: CERT_KIND.CARD, subjectId: order.cardId, algorithm: SIGNATURE_ALGORITHM_CODES[order.algorithm],
-    publicKey: begin.publicKey, notBefore: order.notBefore, notAfter: order.notAfter, limits: order.limits, currency: order.currency,
+    publicKey: begin.publicKey, notBefore: validity.notBefore, notAfter: validity.notAfter, limits: order.limits, currency: order.currency,
   });
   const commit = { certificate: cert.envelope, pin: order.pin, puk: order.puk };
   const authorisation = sign(issuer.key.algorithm, issuer.key.privateKey, personalizationAuthorisationMessage(begin.challenge, commit));

@@ -1,4 +1,4 @@
-import { DecodeError } from '../errors.js';
+import { CardpostError, DecodeError } from '../errors.js';
 import { buildMap } from '../cbor/index.js';
 import { signatureAlgorithmFromCode, SIGNATURE_ALGORITHM_CODES, type SignatureAlgorithm } from '../crypto/index.js';
 import { bytesEqual } from '../bytes.js';
@@ -7,8 +7,11 @@ import { encodeLimits, readLimits, MAX_AMOUNT, type Limits } from '../commands/m
 import { BODY_TYPE, decodeEnvelope, signBody, verifyEnvelope } from './envelope.js';
 import { keyId } from './hash.js';
 
-/** What a certified key may do (docs/protocol.md §7.3 key 4). */
-export const CERT_KIND = { ISSUER_CA: 1, CARD: 2, TERMINAL: 3, AUTHORITY: 4 } as const;
+/**
+ * What a certified key may do (docs/protocol.md §7.3 key 4). ISSUER_SERVICE is the issuer's own
+ * back office at the bank: it may read any card's settled records, and do nothing else.
+ */
+export const CERT_KIND = { ISSUER_CA: 1, CARD: 2, TERMINAL: 3, AUTHORITY: 4, ISSUER_SERVICE: 5 } as const;
 export type CertKind = (typeof CERT_KIND)[keyof typeof CERT_KIND];
 const KINDS = Object.values(CERT_KIND);
 
@@ -101,12 +104,17 @@ export function decodeCertificate(envelope: Uint8Array): Certificate {
   return { ...f, body: env.body, signature: env.signature, envelope: envelope.slice() };
 }
 
-export type CertificateProblem = 'unknown-issuer' | 'issuer-not-ca' | 'bad-signature' | 'not-yet-valid' | 'expired' | 'wrong-kind';
+export type CertificateProblem =
+  | 'unknown-issuer' | 'issuer-not-ca' | 'bad-signature' | 'not-yet-valid' | 'expired' | 'wrong-kind'
+  | 'outlives-issuer' | 'issuer-not-yet-valid' | 'issuer-expired';
 export type CertificateCheck = { ok: true } | { ok: false; problem: CertificateProblem; detail: string };
 
+const isoDate = (t: number): string => new Date(t * 1000).toISOString();
+
 /**
- * Check `cert` against its issuer's certificate: key id, signature, validity at `now` (Unix s;
- * omit on a card, which has no clock) and, if given, the kind it must be.
+ * Check `cert` against its issuer's certificate: key id, signature, kind (if given); at `now`
+ * (Unix s; omitted on a card, which has no clock) that the issuer CA is valid; that the
+ * certificate's validity lies within the CA's; and at `now` that the certificate is valid.
  */
 export function verifyCertificate(cert: Certificate, issuer: Certificate, opts: { now?: number; kind?: CertKind } = {}): CertificateCheck {
   if (issuer.kind !== CERT_KIND.ISSUER_CA) return { ok: false, problem: 'issuer-not-ca', detail: 'the signing certificate is not an issuer CA' };
@@ -116,8 +124,35 @@ export function verifyCertificate(cert: Certificate, issuer: Certificate, opts: 
   if (!verifyEnvelope(issuer.algorithm, issuer.publicKey, cert)) return { ok: false, problem: 'bad-signature', detail: 'the issuer signature does not verify' };
   if (opts.kind !== undefined && cert.kind !== opts.kind) return { ok: false, problem: 'wrong-kind', detail: `kind ${cert.kind} where ${opts.kind} is required` };
   if (opts.now !== undefined) {
-    if (opts.now < cert.notBefore) return { ok: false, problem: 'not-yet-valid', detail: `valid from ${new Date(cert.notBefore * 1000).toISOString()}` };
-    if (opts.now > cert.notAfter) return { ok: false, problem: 'expired', detail: `expired ${new Date(cert.notAfter * 1000).toISOString()}` };
+    if (opts.now < issuer.notBefore) return { ok: false, problem: 'issuer-not-yet-valid', detail: `the issuer CA is valid from ${isoDate(issuer.notBefore)}` };
+    if (opts.now > issuer.notAfter) return { ok: false, problem: 'issuer-expired', detail: `the issuer CA expired ${isoDate(issuer.notAfter)}` };
+  }
+  // A CA cannot vouch beyond its own life: a window outside the issuer's is refused outright (no clock needed).
+  if (cert.notBefore < issuer.notBefore || cert.notAfter > issuer.notAfter) {
+    return {
+      ok: false, problem: 'outlives-issuer',
+      detail: `valid ${isoDate(cert.notBefore)} … ${isoDate(cert.notAfter)}, outside its issuer CA's ${isoDate(issuer.notBefore)} … ${isoDate(issuer.notAfter)}`,
+    };
+  }
+  if (opts.now !== undefined) {
+    if (opts.now < cert.notBefore) return { ok: false, problem: 'not-yet-valid', detail: `valid from ${isoDate(cert.notBefore)}` };
+    if (opts.now > cert.notAfter) return { ok: false, problem: 'expired', detail: `expired ${isoDate(cert.notAfter)}` };
   }
   return { ok: true };
+}
+
+/**
+ * The validity window a certificate issued by `ca` may have: `want` cut to the CA's own window
+ * (issuer tools call this, so they never issue what verifyCertificate refuses). Throws
+ * ISSUER_CA_EXPIRED when nothing is left, or when the CA is no longer valid at `now`.
+ */
+export function capToIssuer(ca: Certificate, want: { notBefore: number; notAfter: number }, now?: number): { notBefore: number; notAfter: number } {
+  const notBefore = Math.max(want.notBefore, ca.notBefore);
+  const notAfter = Math.min(want.notAfter, ca.notAfter);
+  if (notBefore > notAfter || (now !== undefined && (now > ca.notAfter || now < ca.notBefore))) {
+    throw new CardpostError('ISSUER_CA_EXPIRED',
+      `the issuer CA is valid ${isoDate(ca.notBefore)} … ${isoDate(ca.notAfter)}: it cannot issue a certificate for ${isoDate(want.notBefore)} … ${isoDate(want.notAfter)}`,
+      'renew the issuer CA (a new CA certificate in every trust store), then issue again');
+  }
+  return { notBefore, notAfter };
 }

@@ -22,7 +22,7 @@ export class TestIssuer {
   constructor(readonly algorithm: SignatureAlgorithm = 'sm2-sm3') {
     this.key = { algorithm, ...generateKeyPair(algorithm) };
     const now = NOW();
-    this.certificate = selfSignedIssuer(this.key, { serial: Uint8Array.of(1), name: 'cardpost test issuer', notBefore: now - 3600, notAfter: now + 86400 * 365 * 10 });
+    this.certificate = selfSignedIssuer(this.key, { serial: Uint8Array.of(1), name: 'cardpost test issuer', notBefore: now - 86400 * 365 * 10, notAfter: now + 86400 * 365 * 10 });
     this.authorityKey = { algorithm, ...generateKeyPair(algorithm) };
     this.authority = issueCertificate(this.key, {
       serial: Uint8Array.of(2), kind: CERT_KIND.AUTHORITY, subjectId: ascii('test-bank'), algorithm: this.certificate.algorithm,
@@ -55,10 +55,11 @@ export class TestIssuer {
     return { key, certificate };
   }
 
-  topup(cardId: Uint8Array, loadSeq: number, amount: number, opts: { currency?: number; validUntilCounter?: number; resetOffline?: boolean; key?: SigningKey } = {}) {
+  /** A top-up token; by default as if the bank had settled every record of the card (settledCounter at its maximum). */
+  topup(cardId: Uint8Array, loadSeq: number, amount: number, opts: { currency?: number; validUntilCounter?: number; resetOffline?: boolean; settledCounter?: number; key?: SigningKey } = {}) {
     return signTopupToken(opts.key ?? this.authorityKey, {
       cardId, loadSeq, amount, currency: opts.currency ?? 156, validUntilCounter: opts.validUntilCounter ?? 0xffff_ffff,
-      issuedAt: NOW(), resetOffline: opts.resetOffline ?? true,
+      issuedAt: NOW(), resetOffline: opts.resetOffline ?? true, settledCounter: opts.settledCounter ?? 0xffff_ffff,
     });
   }
 }

@@ -43,7 +43,8 @@ describe('host card session: trust, record checks, journal recovery', () => {
     const { reader } = await issuedCard(stranger);
     await assert.rejects(CardSession.open(reader, trust, { now: NOW() }), refused('CARD_UNKNOWN_ISSUER'));
     const { reader: r2, cardId } = await issuedCard(issuer);
-    await assert.rejects(CardSession.open(r2, trust, { now: NOW() + 20 * 365 * 86400 }), refused('CARD_EXPIRED'));
+    await assert.rejects(CardSession.open(r2, trust, { now: NOW() + 6 * 365 * 86400 }), refused('CARD_EXPIRED')); // card: 5 years
+    await assert.rejects(CardSession.open(r2, trust, { now: NOW() + 20 * 365 * 86400 }), refused('CARD_ISSUER_EXPIRED')); // its CA: 10 years
     const revoking = new TrustStore();
     revoking.addIssuer(issuer.certificate);
     revoking.revoke(cardId);

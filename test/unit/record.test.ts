@@ -21,7 +21,7 @@ for (const alg of ['sm2-sm3', 'ecdsa-p256-sha256'] as const) {
   const code = SIGNATURE_ALGORITHM_CODES[alg];
   describe(`signed structures (${alg})`, () => {
     const issuerKey = key(alg);
-    const ca = selfSignedIssuer(issuerKey, { serial: Uint8Array.of(1), name: 'Test Issuer CA', notBefore: now - 100, notAfter: now + 86400 * 3650 });
+    const ca = selfSignedIssuer(issuerKey, { serial: Uint8Array.of(1), name: 'Test Issuer CA', notBefore: now - 86400 * 365, notAfter: now + 86400 * 3650 });
     const cardKey = key(alg);
     const cardId = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const cardCert = issueCertificate(issuerKey, {
@@ -86,6 +86,8 @@ for (const alg of ['sm2-sm3', 'ecdsa-p256-sha256'] as const) {
       assert.deepEqual(verifyCertificate(cardCert, ca, { now, kind: CERT_KIND.CARD }), { ok: true });
       assert.equal((verifyCertificate(cardCert, ca, { now: now + 86400 * 2 }) as { problem: string }).problem, 'expired');
       assert.equal((verifyCertificate(cardCert, ca, { now: now - 1000 }) as { problem: string }).problem, 'not-yet-valid');
+      assert.equal((verifyCertificate(cardCert, ca, { now: ca.notBefore - 1 }) as { problem: string }).problem, 'issuer-not-yet-valid');
+      assert.equal((verifyCertificate(cardCert, ca, { now: ca.notAfter + 1 }) as { problem: string }).problem, 'issuer-expired');
       assert.equal((verifyCertificate(cardCert, ca, { kind: CERT_KIND.TERMINAL }) as { problem: string }).problem, 'wrong-kind');
       const otherCa = selfSignedIssuer(key(alg), { serial: Uint8Array.of(1), name: 'Other', notBefore: 0, notAfter: now * 2 });
       assert.equal((verifyCertificate(cardCert, otherCa, {}) as { problem: string }).problem, 'unknown-issuer');

@@ -1,0 +1,58 @@
+/**
+ * POST /v1/topups (docs/bank-api.md §6): authorise one load of one card, inside the request's
+ * ledger transaction. The token carries the card's settled chain (settledCounter): the card stops
+ * counting as offline only the payments the bank holds, so a top-up from any terminal cannot wipe
+ * out offline payments the bank has never seen.
+ */
+import { fromHex } from '../../protocol/bytes.js';
+import { MAX_AMOUNT, MAX_COUNTER } from '../../protocol/commands/messages.js';
+import { decodeCertificate, decodeTopupToken, signTopupToken, type SigningKey } from '../../protocol/record/index.js';
+import { toBase64url } from '../../protocol/bank/terminal-auth.js';
+import { HttpError } from './errors.js';
+import type { Ledger, TopupRow } from './ledger.js';
+
+export const DEFAULT_VALID_FOR_PAYMENTS = 1000;
+
+export interface TopupRequest { cardId: string; loadSeq: number; amount: number; currency: number; validFor: number }
+
+/** Amount bounds: 0 is a pure sync (no money moves, the offline totals are reset up to settledCounter). */
+export const TOPUP_AMOUNT = { min: 0, max: MAX_AMOUNT } as const;
+
+/** The 200 response text for `q`; call inside a ledger transaction. Throws HttpError (403, 409, 422). */
+export function authoriseTopup(
+  ctx: { ledger: Ledger; authority: { key: SigningKey; certificate: { envelope: Uint8Array } }; terminalId: string; now: number },
+  q: TopupRequest,
+): string {
+  const { ledger, now } = ctx;
+  const { cardId, loadSeq, amount, currency } = q;
+  if (ledger.isRevoked(cardId)) throw new HttpError(403, 'REVOKED', `card ${cardId} is on the revocation list`, 'do not load this card; keep it and contact the issuer');
+  let row = ledger.getTopup(cardId, loadSeq);
+  if (row) {
+    // One token per load: a retry gets the same token, with the settledCounter of its first issue.
+    if (row.amount !== amount || row.currency !== currency) {
+      throw new HttpError(409, 'TOPUP_CONFLICT', `load ${loadSeq} of card ${cardId} was already authorised for ${row.amount} (currency ${row.currency})`,
+        'read the card\'s load counter again (GET_INFO) and ask for the next loadSeq');
+    }
+  } else {
+    const certBytes = ledger.getCardCertificate(cardId);
+    if (certBytes) {
+      const cert = decodeCertificate(certBytes);
+      if (cert.currency !== currency) {
+        throw new HttpError(422, 'CURRENCY_UNSUPPORTED', `card ${cardId} is issued for currency ${cert.currency}, not ${currency}`, 'load the card in its own currency');
+      }
+    }
+    const validUntilCounter = Math.min(MAX_COUNTER, ledger.highestCounter(cardId) + q.validFor);
+    const token = signTopupToken(ctx.authority.key, {
+      cardId: fromHex(cardId), loadSeq, amount, currency, validUntilCounter, issuedAt: now, resetOffline: true,
+      settledCounter: ledger.settledPrefix(cardId),
+    });
+    const fresh: TopupRow = { cardId, loadSeq, amount, currency, validUntilCounter, issuedAt: now, terminalId: ctx.terminalId, token: token.envelope };
+    ledger.putTopup(fresh);
+    row = fresh;
+  }
+  return JSON.stringify({
+    cardId, loadSeq, amount, currency, validUntilCounter: row.validUntilCounter, issuedAt: row.issuedAt,
+    settledCounter: decodeTopupToken(row.token).settledCounter,
+    token: toBase64url(row.token), authority: toBase64url(ctx.authority.certificate.envelope),
+  });
+}
