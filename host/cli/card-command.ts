@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { CardClient, isValidPin, personalizeCard } from '../../protocol/commands/index.js';
@@ -9,6 +9,8 @@ import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency } from './parse.js';
 import { cardInfoCommand } from './counter-commands.js';
+import { SecretPrompt } from './prompt.js';
+import { readSecret, secretOnCommandLine } from './secret-input.js';
 
 /** The first PC/SC reader (or the one named) with a card in it. */
 async function pcscCard(readerName: string | undefined, timeoutMs: number): Promise<{ reader: CardReader; close: () => void }> {
@@ -35,7 +37,7 @@ export function randomDigits(n: number): string {
   return out;
 }
 
-/** A PIN or PUK from the command line, checked by the card's own rule (protocol/commands/pin.ts). */
+/** A PIN or PUK (from a file or stdin), checked by the card's own rule (protocol/commands/pin.ts). */
 const digits = (v: string, what: string, min: number, max: number) => {
   const bytes = new TextEncoder().encode(v);
   if (!isValidPin(bytes, min, max)) throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
@@ -51,8 +53,13 @@ export function cardCommand(io: CliIo): Command {
     .option('--reader <name>', 'PC/SC reader name (default: the first one with a card)')
     .option('--card-id <hex>', '8-byte card id (default: random)')
     .option('--currency <code>', 'purse currency', 'CNY')
-    .option('--pin <digits>', 'transport PIN the holder must change before paying', '0000')
-    .option('--puk <digits>', 'PUK, 8 to 12 digits (default: a random one, printed once for the holder\'s PUK letter)')
+    // PIN and PUK never on the command line (ps, shell history): a file, stdin, or a prompt without echo.
+    .option('--pin-file <path>', 'transport PIN (4 to 12 digits) the holder must change before paying: first line of this file (mode 0600)')
+    .option('--pin-stdin', 'transport PIN typed without echo (on a terminal, twice) or the first line of stdin')
+    .option('--puk-file <path>', 'PUK, 8 to 12 digits: first line of this file (mode 0600)')
+    .option('--puk-stdin', 'PUK typed without echo (on a terminal, twice) or the next line of stdin (after the PIN)')
+    .addOption(new Option('--pin <digits>', 'refused: use --pin-file or --pin-stdin').hideHelp())
+    .addOption(new Option('--puk <digits>', 'refused: use --puk-file or --puk-stdin').hideHelp())
     .option('--per-transaction <amount>', 'per-transaction limit', '2000.00')
     .option('--pin-free <amount>', 'largest amount paid without PIN', '100.00')
     .option('--offline-amount <amount>', 'cumulative offline amount between online syncs', '10000.00')
@@ -61,6 +68,7 @@ export function cardCommand(io: CliIo): Command {
     .option('--years <n>', 'certificate validity', '5')
     .option('--timeout <ms>', 'how long to wait for the reader and the card', '15000')
     .action(async (o: Record<string, string>) => {
+      if (o.pin !== undefined || o.puk !== undefined) throw secretOnCommandLine(o.pin !== undefined ? '--pin' : '--puk'); // before anything else
       const issuer = openIssuerDir(o.issuer!);
       const cardId = o.cardId ? fromHex(o.cardId) : randomCardId();
       if (cardId.length !== 8) throw new CardpostError('CLI_LENGTH', '--card-id must be 8 bytes (16 hex digits)', 'check --card-id');
@@ -70,10 +78,20 @@ export function cardCommand(io: CliIo): Command {
         perTransaction: parseAmount(o.perTransaction!), noPin: parseAmount(o.pinFree!), offlineAmount: parseAmount(o.offlineAmount!),
         offlineCount, maxBalance: parseAmount(o.maxBalance!),
       };
-      // Every card its own PUK: a shared default would let anyone who knows it reset the holder's PIN.
-      const puk = o.puk ?? randomDigits(8);
-      const pinBytes = digits(o.pin!, '--pin', 4, 12);
-      const pukBytes = digits(puk, '--puk', 8, 12);
+      // Without a source, every card its own random PIN and PUK, printed once for the holder's letters:
+      // a shared default would let anyone who knows it take over a card in the post or reset its PIN.
+      let prompt: SecretPrompt | undefined;
+      const stdin = () => (prompt ??= new SecretPrompt());
+      const flag = (name: string) => (o as Record<string, unknown>)[name] === true; // --pin-stdin, --puk-stdin
+      let pin: string | undefined, puk: string | undefined;
+      try {
+        pin = await readSecret({ file: o.pinFile, stdin: flag('pinStdin'), argv: o.pin }, '--pin', stdin, 'transport PIN');
+        puk = await readSecret({ file: o.pukFile, stdin: flag('pukStdin'), argv: o.puk }, '--puk', stdin, 'PUK');
+      } finally {
+        prompt?.close();
+      }
+      const pinBytes = digits(pin ?? randomDigits(6), 'the transport PIN', 4, 12);
+      const pukBytes = digits(puk ?? randomDigits(8), 'the PUK', 8, 12);
       const { reader, close } = await pcscCard(o.reader, Number(o.timeout) || 15000);
       try {
         const now = Math.floor(Date.now() / 1000);
@@ -82,8 +100,11 @@ export function cardCommand(io: CliIo): Command {
           pin: pinBytes, puk: pukBytes,
           notBefore: now - 3600, notAfter: now + (Number(o.years) || 5) * 365 * 86400, serial: nextSerial(issuer.dir),
         });
-        io.out(`personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}; the holder must change the PIN before paying`);
-        if (o.puk === undefined) io.out(`PUK for the holder's PUK letter (shown only now): ${puk}`);
+        // The validity is cut to the issuer CA's (personalizeCard): say what the card really got.
+        io.out(`personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}, valid until ${new Date(cert.notAfter * 1000).toISOString().slice(0, 10)}; the holder must change the PIN before paying`);
+        const show = new TextDecoder();
+        if (pin === undefined) io.out(`transport PIN for the holder's PIN letter (shown only now): ${show.decode(pinBytes)}`);
+        if (puk === undefined) io.out(`PUK for the holder's PUK letter (shown only now): ${show.decode(pukBytes)}`);
       } finally {
         close();
       }

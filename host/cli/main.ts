@@ -56,7 +56,8 @@ export async function runCli(argv: string[], io: CliIo, err: (line: string) => v
     if (e instanceof CardpostError) {
       err(`cardpost: ${e.describe()}`);
       // Bad input (ours or the crypto's: bad padding, a key off the curve) is 2; the machine failing is 3.
-      const badInput = e.code.startsWith('CLI_') || e.code.startsWith('HEX_') || e.code.startsWith('CONFIG_')
+      // A foreign file where the daemon's lock goes is the operator's to move, like a bad config: 2 too.
+      const badInput = e.code.startsWith('CLI_') || e.code.startsWith('HEX_') || e.code.startsWith('CONFIG_') || e.code === 'DAEMON_LOCK_FOREIGN'
         || e instanceof EncodeError || e instanceof DecodeError || (e instanceof CryptoError && e.code !== 'RANDOM_FAILED');
       return badInput ? EXIT.USAGE : EXIT.UNAVAILABLE;
     }

@@ -1,9 +1,9 @@
 import { createInterface, type Interface } from 'node:readline';
 
 /**
- * Secrets typed at the counter's terminal (the PIN, with a PC/SC reader that has no PIN pad),
- * without echo. Without a TTY it reads lines from stdin, for scripts (`--pin-stdin`): one reader
- * for the whole command, so a second PIN try gets the next line.
+ * Secrets typed at the counter's terminal (the PIN, with a PC/SC reader that has no PIN pad; the
+ * issuer's `--pin-stdin` / `--puk-stdin`), without echo. Without a TTY it reads lines from stdin, for
+ * scripts: one reader for the whole command, so a second PIN try (or the PUK after the PIN) gets the next line.
  */
 export class SecretPrompt {
   private rl: Interface | undefined;
@@ -15,6 +15,9 @@ export class SecretPrompt {
   constructor(private readonly input: NodeJS.ReadableStream = process.stdin, private readonly output: NodeJS.WritableStream = process.stderr) {
     this.tty = (input as NodeJS.ReadStream).isTTY === true;
   }
+
+  /** Typed at a terminal (no echo, a question shown) rather than read from a pipe. */
+  get interactive(): boolean { return this.tty; }
 
   ask(question: string): Promise<string> {
     this.open();

@@ -57,7 +57,9 @@ export function simCommand(io: CliIo): Command {
     .option('--vpcd <host:port>', `vpcd address, once per card (default 127.0.0.1:${VPCD_DEFAULT_PORT})`, collect, [] as string[])
     .option('--state <file>', 'card NVM file, once per card (created blank if missing)', collect, [] as string[])
     .option('--issuer <dir>', 'personalise blank cards with this issuer (cardpost issuer init)')
-    .option('--pin <digits>', 'holder PIN for cards personalised here', '1234')
+    // On argv on purpose, unlike `card personalize`: a simulated card's PIN is QA test data, printed at start
+    // anyway; it protects no money. An issuer's real PIN/PUK never goes on a command line (secret-input.ts).
+    .option('--pin <digits>', 'holder PIN for simulated cards personalised here (QA test data, not a secret)', '1234')
     .option('--balance <amount>', 'top-up for cards personalised here', '500.00')
     .option('--currency <code>', 'purse currency', 'CNY')
     .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
@@ -124,7 +126,8 @@ export function simCommand(io: CliIo): Command {
     .requiredOption('--port <path>', 'serial device to open (the terminal\'s end of the line)')
     .option('--card-state <file>', 'NVM file of the card in the slot (created blank if missing; in memory if absent)')
     .option('--issuer <dir>', 'personalise a blank card with this issuer (cardpost issuer init)')
-    .option('--pin <digits>', 'the holder PIN: set on cards personalised here, and typed on the PIN pad when no "pin" line is queued', '1234')
+    // A simulated card's test PIN (QA data, as for `sim card`): fine on argv; a real PIN never is.
+    .option('--pin <digits>', 'the simulated holder PIN (QA test data, not a secret): set on cards personalised here, and typed on the PIN pad when no "pin" line is queued', '1234')
     .option('--balance <amount>', 'top-up for a card personalised here', '500.00')
     .option('--currency <code>', 'currency of the card and of sales keyed here', 'CNY')
     .option('--printer <file>', 'receipt printer output (appended)')

@@ -52,6 +52,14 @@ const schema = z.strictObject({
     // Elderly customers: no step may time out in under a minute.
     cardTimeoutS: z.number().int().min(60).max(3600).default(180),
     pinTimeoutS: z.number().int().min(60).max(3600).default(120),
+    /** A sale started through the API ends when no client has followed it this long (security.md: abandoned sales). */
+    followTimeoutMs: z.number().int().min(1000).max(60_000).default(5000),
+  }).prefault({}),
+  clock: z.strictObject({
+    /** Largest difference from the bank's clock at the last contact before sales are refused (CLOCK_WRONG). */
+    maxSkewS: z.number().int().min(30).max(3600).default(300),
+    /** Longest time without a bank contact over which the clock is still trusted. */
+    maxDaysWithoutBank: z.number().int().min(1).max(30).default(14),
   }).prefault({}),
   limits: z.strictObject({
     perSale: z.number().int().positive().nullable().default(null),
@@ -70,6 +78,29 @@ export interface DaemonConfig extends Omit<Parsed, 'currency' | 'dataDir' | 'ter
   dataDir: string;
   terminalDir: string;
   currency: number;
+  /** The file this was read from (absolute), if any: the daemon refuses to start if one of its data files would be it. */
+  configFile?: string;
+}
+
+/**
+ * Loopback hosts, where plain http to the bank stays allowed (the simulated bank, tests): 127.0.0.0/8,
+ * ::1 and the name localhost. WHATWG URL parsing has already normalised the host (127.1 → 127.0.0.1).
+ */
+export function isLoopbackHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase();
+  return h === 'localhost' || h === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The bank's verdicts are not signed: only TLS tells the daemon it is the bank answering and that no
+ * one on the way changed an answer (or read the records). So a bank off this machine must be https.
+ */
+function requireSecureBankUrl(url: string, source: string | undefined): void {
+  const u = new URL(url); // the schema has checked it parses
+  if (u.protocol === 'https:' || isLoopbackHostname(u.hostname)) return;
+  const shown = u.username || u.password ? `${u.protocol}//${u.host}${u.pathname}` : url; // never echo credentials
+  throw new ConfigError('CONFIG_BANK_URL_INSECURE', `the daemon config is not valid:\n  bank.url: ${shown} is plain http to a host that is not this machine`,
+    `use https:// for the bank${source ? ` in ${source}` : ''} (or CARDPOST_BANK_URL); plain http is only for a bank on loopback (127.0.0.1, ::1, localhost), such as the simulator`);
 }
 
 /** Environment variables that override the file (for containers and CI), and the field each sets. */
@@ -133,6 +164,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     throw new ConfigError('CONFIG_INVALID', `the daemon config is not valid:\n  currency: unknown currency "${String(c.currency)}"`, 'use an ISO 4217 code such as CNY, or its number (156)');
   }
   if (c.bank.backoffMaxMs < c.bank.backoffBaseMs) throw new ConfigError('CONFIG_INVALID', 'the daemon config is not valid:\n  bank.backoffMaxMs: must not be below bank.backoffBaseMs', 'raise backoffMaxMs');
+  requireSecureBankUrl(c.bank.url, opts.file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(c.dataDir ?? defaultDataDir(env));
   return {
@@ -140,5 +172,6 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
     terminalDir: abs(c.terminalDir ?? join(dataDir, 'terminal')),
     trustedIssuers: c.trustedIssuers.map(abs),
     ...(c.authorityCertificate ? { authorityCertificate: abs(c.authorityCertificate) } : {}),
+    ...(opts.file ? { configFile: resolve(opts.file) } : {}),
   };
 }

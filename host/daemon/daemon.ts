@@ -1,7 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { CardpostError } from '../../protocol/errors.js';
 import type { CardReader } from '../../protocol/transport.js';
 import { CERT_KIND, TrustStore, verifyCertificate, type Certificate, type SigningKey } from '../../protocol/record/index.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
@@ -24,13 +23,26 @@ import { loadOrCreateToken } from '../api/auth.js';
 import type { DaemonConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
+import { BankClock } from '../settlement/bank-clock.js';
+import { checkClock, type ClockProblem } from '../sale/clock-check.js';
+import { DaemonError } from './daemon-error.js';
+import { publishInfo, readDaemonInfo, refuseConfigCollision, releaseLock, takeLock, type DaemonInfo } from './daemon-lock.js';
 
-/** Where a running daemon can be found by the CLI (written at start, removed at a clean stop). */
-export interface DaemonInfo { pid: number; url: string; terminalId: string; startedAt: number }
+export { DaemonError } from './daemon-error.js';
+export type { DaemonInfo } from './daemon-lock.js';
 
-export const DATA_FILES = { db: 'queue.sqlite', token: 'api-token', info: 'daemon.json', revocations: 'revocations.cbor' } as const;
+/**
+ * The files the daemon makes in its data directory. `info` is its lock file, which also tells the CLI
+ * where the API is: a name of its own (it was `daemon.json`, the docs' name for the config file, which
+ * a daemon with "dataDir": "." overwrote and then deleted).
+ */
+export const DATA_FILES = { db: 'queue.sqlite', token: 'api-token', info: 'cardpost-daemon.lock', revocations: 'revocations.cbor', bankClock: 'bank-clock.json' } as const;
 
-export class DaemonError extends CardpostError {}
+/** The lock file of older cardpost versions, only ever read: a daemon of such a version still running here is refused. */
+const LEGACY_INFO_FILE = 'daemon.json';
+
+/** Every name the daemon (or SQLite for it) writes, rewrites or deletes in the data directory. */
+const WRITTEN_FILES = [...Object.values(DATA_FILES), `${DATA_FILES.db}-wal`, `${DATA_FILES.db}-shm`, `${DATA_FILES.db}-journal`, `${DATA_FILES.revocations}.tmp`, `${DATA_FILES.bankClock}.tmp`];
 
 export interface DaemonStartOptions {
   config: DaemonConfig;
@@ -40,6 +52,8 @@ export interface DaemonStartOptions {
   faults?: SaleFaultHooks;
   /** Link tuning for the serial terminals (time-outs, fragment size) on unusually slow or noisy lines. */
   serialChannel?: TerminalChannelOptions;
+  /** The counter's clock (ms); tests set it wrong. Default: the system clock. */
+  clock?: () => number;
 }
 
 /** Load the terminal's key and certificate and check they belong together and to the issuer CA. */
@@ -81,6 +95,8 @@ export class Daemon {
     private readonly revocations: RevocationKeeper,
     private api: ApiServer | undefined,
     private readonly lockFile: string,
+    /** Why the clock cannot date a sale now (shown in status; new sales are refused CLOCK_WRONG). */
+    readonly clockProblem: () => ClockProblem | undefined,
   ) {}
 
   get url(): string { return this.api?.url ?? ''; }
@@ -89,8 +105,9 @@ export class Daemon {
     const c = o.config;
     const log = o.log ?? createLogger(c.log.level);
     mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
+    refuseConfigCollision(c.dataDir, WRITTEN_FILES, c.configFile);
     const lockFile = join(c.dataDir, DATA_FILES.info);
-    takeLock(lockFile);
+    takeLock(lockFile, join(c.dataDir, LEGACY_INFO_FILE));
     const now = Math.floor(Date.now() / 1000);
     let store: HostStore | undefined;
     try {
@@ -100,16 +117,26 @@ export class Daemon {
       for (const f of c.trustedIssuers) trust.addIssuer(readCertificateFile(f));
       store = HostStore.open(join(c.dataDir, DATA_FILES.db));
       const hub = new ReaderHub();
-      const bank = new BankClient({ baseUrl: c.bank.url.replace(/\/$/, ''), key: cred.key, certificate: cred.certificate, timeoutMs: c.bank.timeoutMs });
+      const clock = o.clock ?? Date.now;
+      const bankClock = new BankClock(join(c.dataDir, DATA_FILES.bankClock), clock, log);
+      const clockProblem = () => {
+        const newest = store!.newestRecordTime();
+        return checkClock({ nowMs: clock(), newestRecordMs: newest === undefined ? undefined : newest * 1000, bank: bankClock.last() },
+          { maxSkewMs: c.clock.maxSkewS * 1000, maxSinceBankMs: c.clock.maxDaysWithoutBank * 86_400_000 });
+      };
+      const bank = new BankClient({
+        baseUrl: c.bank.url.replace(/\/$/, ''), key: cred.key, certificate: cred.certificate, timeoutMs: c.bank.timeoutMs,
+        onBankTime: (t) => bankClock.observe(t),
+      });
       const worker = new SettlementWorker({
         store, bank, batchSize: c.bank.batchSize, healthIntervalMs: c.bank.healthIntervalMs,
         backoff: { baseMs: c.bank.backoffBaseMs, maxMs: c.bank.backoffMaxMs }, log,
       });
       const engine = new SaleEngine({
         store, trust, hub, merchantId: c.merchantId, terminalId: cred.terminalId, currency: c.currency,
-        timeouts: { cardMs: c.sale.cardTimeoutS * 1000, pinMs: c.sale.pinTimeoutS * 1000 },
+        timeouts: { cardMs: c.sale.cardTimeoutS * 1000, pinMs: c.sale.pinTimeoutS * 1000, followMs: c.sale.followTimeoutMs },
         limits: { perSale: c.limits.perSale, unsettledAmount: c.limits.unsettledAmount, unsettledAgeMs: c.limits.unsettledAgeHours === null ? null : c.limits.unsettledAgeHours * 3_600_000 },
-        online: () => worker.status().online, log, ...(o.faults ? { faults: o.faults } : {}),
+        online: () => worker.status().online, log, clock, clockProblem, ...(o.faults ? { faults: o.faults } : {}),
       });
       engine.on('stored', () => worker.recordStored());
       const revocations = new RevocationKeeper({
@@ -135,13 +162,15 @@ export class Daemon {
         hid.on('error', (e) => log.warn({ err: e.message }, 'HID key error'));
         detach.push(() => hid.close());
       }
-      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, revocations, undefined, lockFile);
+      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, revocations, undefined, lockFile, clockProblem);
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
+      // The URL goes into the lock only while the lock is still ours (else DAEMON_LOCK_LOST, and no API left open).
+      try { publishInfo(lockFile, { pid: process.pid, url: daemon.api.url, terminalId: cred.terminalId, startedAt: Date.now() }); } catch (e) {
+        await daemon.api.close();
+        throw e;
+      }
       worker.start();
-      const info: DaemonInfo = { pid: process.pid, url: daemon.api.url, terminalId: cred.terminalId, startedAt: Date.now() };
-      writeFileSync(lockFile, JSON.stringify(info) + '\n', { mode: 0o600 });
-      chmodSync(lockFile, 0o600);
       log.info({ url: daemon.api.url, terminalId: cred.terminalId, dataDir: c.dataDir, bank: c.bank.url }, 'daemon started');
       return daemon;
     } catch (e) {
@@ -171,55 +200,10 @@ export class Daemon {
   }
 }
 
-/** Lock files this process holds (a second Daemon in the same process must be refused too). */
-const HELD = new Set<string>();
-
-/** One daemon per data directory. A file left by a killed daemon (its pid gone) is taken over. */
-function takeLock(file: string): void {
-  if (HELD.has(file)) {
-    throw new DaemonError('DAEMON_RUNNING', `a cardpost daemon in this process already uses ${file.replace(/\/[^/]+$/, '')}`, 'stop it first, or give this one another data directory');
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, url: '', starting: true }) + '\n', { flag: 'wx', mode: 0o600 });
-      HELD.add(file);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = readPid(file);
-      if (pid !== undefined && pid !== process.pid && alive(pid)) {
-        throw new DaemonError('DAEMON_RUNNING', `a cardpost daemon (pid ${pid}) already uses ${file.replace(/\/[^/]+$/, '')}`, 'stop it first, or give this one another data directory');
-      }
-      try { unlinkSync(file); } catch { /* raced with another starter; the next attempt decides */ }
-    }
-  }
-  throw new DaemonError('DAEMON_RUNNING', `another cardpost daemon is starting in ${file.replace(/\/[^/]+$/, '')}`, 'wait, then try again');
-}
-
-function releaseLock(file: string): void {
-  if (!HELD.delete(file)) return;
-  if (readPid(file) === process.pid) { try { unlinkSync(file); } catch { /* already gone */ } }
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid;
-    return typeof pid === 'number' ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
-
 /** What the CLI reads to find the daemon: its info file and token, or a clear error. */
 export function findDaemon(dataDir: string): { info: DaemonInfo; token: string } {
-  const infoFile = join(dataDir, DATA_FILES.info);
-  let info: DaemonInfo | undefined;
-  try { info = JSON.parse(readFileSync(infoFile, 'utf8')) as DaemonInfo; } catch { info = undefined; }
-  if (!info || !info.url || !alive(info.pid)) {
+  const info = readDaemonInfo(join(dataDir, DATA_FILES.info));
+  if (!info) {
     throw new DaemonError('DAEMON_NOT_RUNNING', `no cardpost daemon is running for ${dataDir}`, 'start one with `cardpost daemon` (or `cardpost demo`), or pass --data-dir');
   }
   let token: string;

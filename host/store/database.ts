@@ -12,6 +12,17 @@ export type Db = Database.Database;
  */
 export const PAGE_CACHE_KB = 2000;
 
+/**
+ * How long one statement waits for another process's lock on the queue file (ms). better-sqlite3 is
+ * synchronous, so this wait holds the whole event loop (API, event stream, serial/HID link timers): it
+ * must stay far below the 100 ms the daemon may ever be blocked. A write that still finds the file
+ * locked throws STORE_UNAVAILABLE (store-errors.ts) and is retried with timers (retry-store.ts).
+ */
+export const BUSY_TIMEOUT_MS = 20;
+
+/** The wait while opening and migrating, before anything else runs: a backup finishing is waited out. */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+
 /** The host database could not be opened, migrated or written. Codes are stable. */
 export class StoreError extends CardpostError {}
 
@@ -34,17 +45,23 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
     db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     const journal = db.pragma('journal_mode', { simple: true });
     if (journal !== 'wal' && path !== ':memory:') {
       throw new StoreError('STORE_NOT_DURABLE', `${path}: SQLite refused WAL mode (${String(journal)})`, 'put the data directory on a local disk');
     }
     migrate(db, migrations);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     return db;
   } catch (e) {
     db.close();
     if (e instanceof StoreError) throw e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      throw new StoreError('STORE_UNAVAILABLE', `the queue database ${path} is locked by another process (${code}: ${(e as Error).message})`,
+        'close the other program that holds the queue file (a second daemon, a backup tool, an sqlite3 shell), then start again', { cause: e });
+    }
     throw new StoreError('STORE_CORRUPT', `the queue database ${path} cannot be used: ${(e as Error).message}`,
       'stop the daemon and keep the file for investigation (it holds signed records); restore from backup, or start with a new data directory');
   }
@@ -78,7 +95,7 @@ export function openBookkeepingConnection(path: string): Db {
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
   return db;
 }

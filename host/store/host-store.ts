@@ -1,6 +1,7 @@
 import { toHex } from '../../protocol/bytes.js';
 import { decodeTxnRecord, recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
 import { openBookkeepingConnection, openDatabase, StoreError, type Db } from './database.js';
+import { guardWrite } from './store-errors.js';
 
 export { StoreError } from './database.js';
 
@@ -85,7 +86,9 @@ const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.
  * The host's durable state in one SQLite file: the queue of signed records with their settlement
  * status, each card's chain head, card certificates, settlement batches, sales and the audit log.
  * Every method that changes state is one transaction; storeRecord returns only after the commit is
- * on disk (database.ts).
+ * on disk (database.ts). The writes a sale makes throw StoreError STORE_UNAVAILABLE (never a raw
+ * SqliteError) when the file is locked or failing (store-errors.ts, retry-store.ts); the settlement
+ * writes still throw SQLite's own error, which settlement-worker.ts classifies itself.
  */
 export class HostStore {
   private readonly s;
@@ -112,6 +115,12 @@ export class HostStore {
       advance: db.prepare(`INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (@cardId, @counter, @hash, @source, @now)
         ON CONFLICT (card_id) DO UPDATE SET counter = excluded.counter, hash = excluded.hash, source = excluded.source, updated_at = excluded.updated_at
         WHERE excluded.counter > card_heads.counter`),
+      // Only an unsigned observation may be moved backwards (security.md: unsigned values never refuse a genuine card).
+      replaceObserved: db.prepare(`UPDATE card_heads SET counter = @counter, hash = @hash, source = @source, updated_at = @now
+        WHERE card_id = @cardId AND source = 'observed'`),
+      // The newest rows by insertion (seq is the rowid): cheap at any queue size, and what a clock set back contradicts.
+      newestRecordTime: db.prepare<[], { time: number | null }>('SELECT MAX(record_time) AS time FROM (SELECT record_time FROM records ORDER BY seq DESC LIMIT 100)'),
+      lastRecordHead: db.prepare<[string], { counter: number; hash: Buffer }>('SELECT counter, hash FROM records WHERE card_id = ? ORDER BY counter DESC LIMIT 1'),
       cert: db.prepare('INSERT INTO card_certificates (card_id, envelope) VALUES (?, ?) ON CONFLICT (card_id) DO UPDATE SET envelope = excluded.envelope, acknowledged = 0 WHERE card_certificates.envelope != excluded.envelope'),
       recordById: db.prepare<[string], { hash: Buffer; seq: number }>('SELECT hash, seq FROM records WHERE record_id = ?'),
       insertRecord: db.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time,
@@ -184,17 +193,36 @@ export class HostStore {
    * before asking it to sign anything. Does nothing if the host already knows the card.
    */
   observeCard(cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array): void {
-    this.tx.observe.immediate(cardId, counter, lastHash, certificate);
+    guardWrite('the card\'s first sight', () => this.tx.observe.immediate(cardId, counter, lastHash, certificate));
   }
 
-  /** Move a card's head over a record that is not ours to settle (another terminal's), seen in its journal. */
+  /** Move a card's head over a verified record that is not ours to settle (another terminal's), seen in its journal. */
   passOver(record: SignedTxnRecord): void {
-    this.advanceHead(toHex(record.cardId), { counter: record.counter, hash: record.hash });
+    this.advanceHead(toHex(record.cardId), { counter: record.counter, hash: record.hash }, 'record');
   }
 
-  /** Move a card's head to where the card says it stands, over records this host does not hold (never backwards). */
-  advanceHead(cardId: string, head: { counter: number; hash: Uint8Array }): void {
-    this.s.advance.run({ cardId, counter: head.counter, hash: head.hash, source: 'observed', now: this.clock() });
+  /**
+   * Move a card's head forward (never backwards): to a verified record (`record`), or to where the card
+   * says it stands over records this host does not hold (`observed`: unsigned, so never grounds for refusing the card).
+   */
+  advanceHead(cardId: string, head: { counter: number; hash: Uint8Array }, source: 'record' | 'observed' = 'observed'): void {
+    guardWrite('the card\'s chain head', () => this.s.advance.run({ cardId, counter: head.counter, hash: head.hash, source, now: this.clock() }));
+  }
+
+  /** Replace a head that rests on an unsigned observation (a record-based head is never moved back). */
+  replaceObservedHead(cardId: string, head: { counter: number; hash: Uint8Array }, source: 'record' | 'observed'): void {
+    guardWrite('the card\'s chain head', () => this.s.replaceObserved.run({ cardId, counter: head.counter, hash: head.hash, source, now: this.clock() }));
+  }
+
+  /** The latest record time (unix seconds) among the records stored most recently. */
+  newestRecordTime(): number | undefined {
+    return this.s.newestRecordTime.get()?.time ?? undefined;
+  }
+
+  /** The newest record of a card stored here (signature verified when it was stored). */
+  lastStoredHead(cardId: string): { counter: number; hash: Uint8Array } | undefined {
+    const row = this.s.lastRecordHead.get(cardId);
+    return row ? { counter: row.counter, hash: u8(row.hash) } : undefined;
   }
 
   /**
@@ -205,10 +233,10 @@ export class HostStore {
   storeRecord(record: SignedTxnRecord, o: StoreRecordOptions): { recordId: string; seq: number; already: boolean } {
     const id = recordId(record);
     const cardId = toHex(record.cardId);
-    const out = this.tx.store.immediate(record, o, id, cardId);
+    const out = guardWrite('the signed record', () => this.tx.store.immediate(record, o, id, cardId));
     if ('forkOf' in out) {
       // The evidence is written after the transaction: a throw inside it would roll the audit row back.
-      this.auditNow('record-fork', id, { stored: out.forkOf, offered: toHex(record.hash), envelope: b64url(record.envelope) });
+      guardWrite('the evidence of a fork', () => this.auditNow('record-fork', id, { stored: out.forkOf, offered: toHex(record.hash), envelope: b64url(record.envelope) }));
       throw new StoreError('RECORD_FORK', `card ${cardId} signed two different records with counter ${record.counter}`,
         'do not accept this card again; both records are kept for the bank and the issuer');
     }
@@ -350,29 +378,31 @@ export class HostStore {
 
   createSale(s: { saleId: string; requestKey?: string; hostNonce: Uint8Array; amount: number; currency: number; reader?: string; state: string; merchantId?: string; terminalId?: string }): SaleRow {
     const now = this.clock();
-    this.s.insertSale.run({
+    guardWrite('the new sale', () => this.s.insertSale.run({
       saleId: s.saleId, requestKey: s.requestKey ?? null, hostNonce: s.hostNonce, amount: s.amount, currency: s.currency, reader: s.reader ?? null, state: s.state,
       merchantId: s.merchantId ?? null, terminalId: s.terminalId ?? null, now,
-    });
+    }), 'no sale was started');
     return this.s.saleById.get(s.saleId)!;
   }
 
   updateSale(saleId: string, u: { state: string; reader?: string; recordId?: string; paidOnline?: boolean; errorCode?: string; errorText?: string; signCardId?: string }): void {
-    this.s.updateSale.run({
+    guardWrite('the sale\'s state', () => this.s.updateSale.run({
       saleId, state: u.state, reader: u.reader ?? null, recordId: u.recordId ?? null, paidOnline: u.paidOnline === undefined ? null : u.paidOnline ? 1 : 0,
       errorCode: u.errorCode ?? null, errorText: u.errorText ?? null, signCardId: u.signCardId ?? null, now: this.clock(),
-    });
+    }));
   }
 
   /**
    * The sale is about to ask the card to sign: from this commit on it may be paid whatever happens
    * to the answer. Synced to disk like a record (not bookkeeping), so a crash or power loss can
-   * never make it read back as "not paid"; throws StoreError if it cannot be written.
+   * never make it read back as "not paid"; throws StoreError if it cannot be written: STORE_UNAVAILABLE
+   * when the file is locked or failing (a retry may work), STORE_WRITE_FAILED for anything else.
    */
   markSigning(saleId: string, cardId: string): void {
     try {
-      this.s.markSigning.run(cardId, this.clock(), saleId);
+      guardWrite('the mark that the card is about to be asked to pay', () => this.s.markSigning.run(cardId, this.clock(), saleId), 'nothing was charged');
     } catch (e) {
+      if (e instanceof StoreError) throw e;
       throw new StoreError('STORE_WRITE_FAILED', `the queue database could not be written before the card was asked to pay (${(e as Error).message}); nothing was charged`,
         'check the disk (space, errors) and that no other program holds the queue file, then start the sale again');
     }
@@ -388,7 +418,7 @@ export class HostStore {
 
   /** An audit line on its own (not part of a record's transaction): bookkeeping, no fsync of its own. */
   audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
-    this.s.bookAudit.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null);
+    guardWrite('an audit line', () => this.s.bookAudit.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null));
   }
 
   private auditNow(kind: string, subject: string | null, detail?: Record<string, unknown>): void {

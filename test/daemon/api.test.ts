@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { CardClient } from '../../protocol/commands/index.js';
 import { Daemon, DaemonError, DATA_FILES } from '../../host/daemon/daemon.js';
+import { LOCK_KIND } from '../../host/daemon/daemon-lock.js';
 import { createLogger } from '../../host/daemon/log.js';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
 import { DaemonFixture } from '../support/daemon-fixture.js';
@@ -168,14 +169,15 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(sample(after, 'cardpost_unsettled_amount{currency="156"}'), 400);
   });
 
-  it('a second daemon on the same data dir is refused DAEMON_RUNNING; a stale daemon.json of a dead pid is taken over', async () => {
+  it('a second daemon on the same data dir is refused DAEMON_RUNNING; a stale lock file of a dead pid is taken over', async () => {
     f = await DaemonFixture.start();
     const config = f.daemon.config;
     await f.daemon.stop();
     const lock = join(config.dataDir, DATA_FILES.info);
     const start = () => Daemon.start({ config, log: createLogger('silent'), readers: [{ reader: f!.reader, kind: 'simulated' }] });
     // A live process that is not us holds the lock (what a running `cardpost daemon` leaves).
-    writeFileSync(lock, JSON.stringify({ pid: process.ppid, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 }));
+    const lockOf = (pid: number) => JSON.stringify({ kind: LOCK_KIND, nonce: 'other', pid, procStart: null, bootId: null, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 });
+    writeFileSync(lock, lockOf(process.ppid));
     await assert.rejects(start(), (e: unknown) => {
       assert.ok(e instanceof DaemonError, String(e));
       assert.equal(e.code, 'DAEMON_RUNNING');
@@ -185,7 +187,7 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.ppid, 'the refused start left the other daemon\'s file alone');
     // A pid that has exited: stale, taken over.
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
-    writeFileSync(lock, JSON.stringify({ pid: dead, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 }));
+    writeFileSync(lock, lockOf(dead));
     f.daemon = await start();
     const info = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; url: string };
     assert.equal(info.pid, process.pid);

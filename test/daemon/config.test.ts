@@ -42,7 +42,9 @@ describe('daemon: config (loadConfig)', () => {
     assert.deepEqual(c.limits, { perSale: null, unsettledAmount: null, unsettledAgeHours: 72 });
     assert.equal(c.log.level, 'info');
     assert.equal(c.readers.pcsc, true);
-    assert.deepEqual(loadConfig({ env: { XDG_DATA_HOME: '/srv/xdg' } }), c, 'no file at all: the same defaults');
+    const { configFile, ...fromFile } = c;
+    assert.equal(configFile, join(dir, 'cardpost.json'), 'the config remembers its file (the daemon never writes over it)');
+    assert.deepEqual(loadConfig({ env: { XDG_DATA_HOME: '/srv/xdg' } }), fromFile, 'no file at all: the same defaults');
   });
 
   it('an unknown field is refused, naming it (a typo never falls back to a default)', () => {

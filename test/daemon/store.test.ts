@@ -163,7 +163,8 @@ describe('daemon: HostStore (SQLite queue)', function () {
       assert.equal(store.cardHead(card.cardId)?.counter, 3, 'passing over an older record does not either');
       const r4 = card.sign({ terminalId: 'T-OTHER' });
       store.passOver(r4);
-      assert.deepEqual({ ...store.cardHead(card.cardId)!, hash: toHex(store.cardHead(card.cardId)!.hash) }, { counter: 4, hash: toHex(r4.hash), source: 'observed' });
+      // A passed-over record was verified like any other: it grounds the head (security.md C3), unlike GET_INFO's word.
+      assert.deepEqual({ ...store.cardHead(card.cardId)!, hash: toHex(store.cardHead(card.cardId)!.hash) }, { counter: 4, hash: toHex(r4.hash), source: 'record' });
       assert.equal(store.lastStoredCounter(card.cardId), 3, 'a passed-over record is not ours');
     });
 

@@ -102,15 +102,21 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
     assert.equal(readCardInfo(decodeResponseData(body).result).balance, 8800);
   });
 
-  it('cardpost card personalize makes a blank card in a PC/SC reader into a paying card, through APDUs', async () => {
+  it('cardpost card personalize makes a blank card in a PC/SC reader into a paying card, through APDUs; PIN from a file, PUK from stdin, neither on argv', async () => {
     const blank = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(0)}`, '--state', join(dir, 'blank.json'), '--blank-for', join(dir, 'issuer')]);
     try {
       await blank.waitFor(/card 0: inserted \(blank card bound to its issuer/);
       const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(0), 10_000);
       await cardIn(reader);
-      const r = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0), '--card-id', '00112233445566ff', '--pin', '2468']);
+      // The issuer's secrets never on a command line (ps, shell history): the PIN from a 0600 file, the PUK piped in.
+      const pinFile = join(dir, 'transport-pin');
+      writeFileSync(pinFile, '2468\n', { mode: 0o600 });
+      const args = ['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0), '--card-id', '00112233445566ff', '--pin-file', pinFile, '--puk-stdin'];
+      assert.ok(!args.some((a) => a.includes('2468') || a.includes('86420975')), 'no PIN or PUK in the spawned process\'s argv');
+      const r = await runCardpost(args, '86420975\n');
       assert.equal(r.code, 0, `personalize failed: ${r.stderr}`);
       assert.match(r.stdout, /personalised card 00112233445566ff/);
+      assert.ok(!r.stdout.includes('2468') && !r.stdout.includes('86420975'), 'secrets the issuer gave are not printed back');
       const [, info1, info2] = await scriptorWhenPresent(env.readerName(0), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
       const body = Buffer.from(info1!.slice(0, -4) + info2!.slice(0, -4), 'hex');
       const info = readCardInfo(decodeResponseData(body).result);
@@ -119,6 +125,14 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
       const again = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0)]);
       assert.equal(again.code, 3, 'a personalised card refuses a second personalisation');
       assert.match(again.stderr, /WRONG_STATE/);
+      // The card holds the PIN from the file and the PUK from stdin: ISO VERIFY (format 2 block of 2468), then
+      // RESET RETRY COUNTER with the PUK block of 86420975 and a new PIN 1357.
+      const [, verify, unblock] = await scriptorWhenPresent(env.readerName(0), [
+        '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '00 20 00 80 08 24 24 68 FF FF FF FF FF',
+        '00 2C 00 80 10 28 86 42 09 75 FF FF FF 24 13 57 FF FF FF FF FF',
+      ]);
+      assert.equal(verify, '9000', 'the transport PIN is the one from --pin-file');
+      assert.equal(unblock, '9000', 'the PUK is the one from --puk-stdin');
     } finally {
       await blank.stop();
     }

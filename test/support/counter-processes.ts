@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SimBank } from '../../device-sim/bank/index.js';
 import { initIssuerDir, issueTerminal, type IssuerMaterial } from '../../host/issuer/issuer-dir.js';
 import { FINAL_STATES, type SaleSnapshot } from '../../host/sale/sale-types.js';
+import { DATA_FILES } from '../../host/daemon/daemon.js';
 import { CliProcess } from './cli.js';
 import type { PcscdEnv } from './pcscd.js';
 
@@ -58,7 +59,7 @@ export class CounterProcesses {
     this.daemon = d;
     const died = new Promise<never>((_, reject) => d.child.once('exit', (code, signal) => reject(new Error(`daemon exited during start (${signal ?? code}): ${d.lines.join('\n')}`))));
     await Promise.race([d.waitFor(/cardpost daemon for terminal/, 30_000), died]);
-    const info = JSON.parse(readFileSync(join(this.dataDir, 'daemon.json'), 'utf8')) as { url: string };
+    const info = JSON.parse(readFileSync(join(this.dataDir, DATA_FILES.info), 'utf8')) as { url: string };
     this.url = info.url;
     this.token = readFileSync(join(this.dataDir, 'api-token'), 'utf8').trim();
     return d;
