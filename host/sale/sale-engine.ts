@@ -4,10 +4,13 @@ import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
 import { decodeCommandApdu, encodeResponseApdu, exchange } from '../../protocol/apdu/index.js';
-import { CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
+import { CardClient, CardStatusError, HOST_NONCE_LENGTH, MAX_AMOUNT, isValidPin, type CardInfo, type SignTxnRequest } from '../../protocol/commands/index.js';
 import { CVM, recordAnswersRequest, recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import { CardSession, CardSessionError, SignedAnswerRefusedError, recordMismatchError, type ChainHead } from '../session/card-session.js';
 import type { HostStore, SaleRow } from '../store/host-store.js';
+import { checkRawApdu } from '../session/raw-apdu-policy.js';
+import { retryStore } from '../store/retry-store.js';
+import type { ClockProblem } from './clock-check.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import { checkOfflineLimits, SaleRefusedError, type OfflineLimits } from './offline-limits.js';
 import { FINAL_STATES, toSaleError, unconfirmedError, type Receipt, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
@@ -17,6 +20,12 @@ export interface SaleTimeouts {
   cardMs: number;
   /** How long the customer has for each PIN entry. */
   pinMs: number;
+  /**
+   * How long a sale started by an API client lives without that client (or an open counter page)
+   * following it: a killed `cardpost sale` or a closed page must not leave a sale that charges the
+   * next card tapped for another purpose. Default 5 s.
+   */
+  followMs?: number;
 }
 
 /** Test hooks for fault scenarios; never set in production config. */
@@ -37,6 +46,8 @@ export interface SaleEngineOptions {
   /** Whether the bank answers now (shown on the receipt). */
   online: () => boolean;
   clock?: () => number;
+  /** Whether the clock may date a sale now (clock-check.ts); a problem refuses new sales with CLOCK_WRONG. */
+  clockProblem?: () => ClockProblem | undefined;
   faults?: SaleFaultHooks;
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
@@ -85,9 +96,13 @@ interface LiveSale {
   outcomeLost: boolean;
   /** The merchant asked to cancel (kept apart from the abort reason, which a card pull may have set first). */
   cancelRequested: boolean;
+  /** The cancel was the engine's: the client that started the sale went away. */
+  abandoned?: boolean;
   running: boolean;
   pinWaiter: ((pin: Uint8Array) => void) | undefined;
   pinVerified: boolean;
+  /** When a client last showed it follows this sale; undefined for sales that need no follower (a terminal's own). */
+  followedAt: number | undefined;
 }
 
 const RETRYABLE = new Set(['CARD_REMOVED', 'NO_CARD', 'READER_GONE', 'TIMEOUT']);
@@ -95,6 +110,15 @@ const RETRYABLE = new Set(['CARD_REMOVED', 'NO_CARD', 'READER_GONE', 'TIMEOUT'])
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 2000;
 const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
+const DEFAULT_FOLLOW_MS = 5000;
+/** How long a signed record is retried against a locked or failing queue database before the sale ends unconfirmed. */
+const STORE_RETRY_MS = 30_000;
+const ABANDONED: SaleError = {
+  code: 'SALE_ABANDONED', message: 'cancelled: the page or command that started this sale went away before the card paid, so no card was charged',
+  hint: 'start the sale again from the counter page or with cardpost sale',
+};
+/** How often followed sales are checked for a client that went away. */
+const FOLLOW_CHECK_MS = 500;
 const maskCard = (cardId: string) => '•'.repeat(Math.max(0, cardId.length - 4)) + cardId.slice(-4);
 
 /** SIGN_TXN came back with something the host cannot take; whether the card signed is read from its journal. */
@@ -117,6 +141,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private readonly unsaved = new Map<string, { snap: SaleSnapshot; signedBy: string | undefined }>();
   private readonly clock: () => number;
   private closed = false;
+  private followTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: SaleEngineOptions) {
     super();
@@ -131,7 +156,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * Start a sale. With a `requestKey` the call is idempotent: the same key returns the sale it
    * started before (a re-sent request from a terminal or a retried HTTP call never charges twice).
    */
-  start(req: { amount: number; currency?: number; reader?: string; requestKey?: string }): SaleSnapshot {
+  start(req: { amount: number; currency?: number; reader?: string; requestKey?: string; followed?: boolean }): SaleSnapshot {
     if (req.requestKey !== undefined) {
       const known = this.byRequestKey(req.requestKey);
       if (known) {
@@ -152,9 +177,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (req.reader !== undefined) this.mustKnowReader(req.reader);
     for (const s of this.live.values()) {
       if (req.reader === undefined || s.snap.reader === null || s.snap.reader === req.reader) {
-        throw new SaleRefusedError('SALE_IN_PROGRESS', `sale ${s.snap.saleId} is still ${s.snap.state.replace('_', ' ')}`, 'finish or cancel it first');
+        throw new SaleRefusedError('SALE_IN_PROGRESS', `sale ${s.snap.saleId} is still ${s.snap.state.replace('_', ' ')}`, `finish or cancel it first (cardpost sale cancel ${s.snap.saleId}, or Esc on the counter page)`);
       }
     }
+    const clockProblem = this.o.clockProblem?.();
+    if (clockProblem) throw new SaleRefusedError(clockProblem.code, `no sale can be taken: ${clockProblem.message}`, clockProblem.hint);
     const now = this.clock();
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
     const saleId = randomUUID();
@@ -179,8 +206,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       running: false,
       pinWaiter: undefined,
       pinVerified: false,
+      followedAt: req.followed ? now : undefined,
     };
     this.live.set(saleId, sale);
+    if (req.followed) this.watchFollowers();
     this.waitForCard(sale, null);
     const ready = this.o.hub.readersList().find((r) => r.cardPresent && (req.reader === undefined || r.name === req.reader));
     if (ready) void this.run(sale, ready);
@@ -233,13 +262,53 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   active(): SaleSnapshot[] { return [...this.live.values()].map((s) => ({ ...s.snap })); }
 
+  /** A client still follows this sale (it asked about it): it stays alive. */
+  follow(saleId: string): void {
+    const s = this.live.get(saleId);
+    if (s && s.followedAt !== undefined) s.followedAt = this.clock();
+  }
+
+  /** A counter page is open and shows every sale: all of them are followed. */
+  followAll(): void {
+    const now = this.clock();
+    for (const s of this.live.values()) if (s.followedAt !== undefined) s.followedAt = now;
+  }
+
+  /**
+   * Sales whose client went away end cancelled (SALE_ABANDONED) before any card is asked to pay;
+   * one already at the card's signature runs to its end as always.
+   */
+  private watchFollowers(): void {
+    if (this.followTimer || this.closed) return;
+    this.followTimer = setInterval(() => {
+      const limit = this.o.timeouts.followMs ?? DEFAULT_FOLLOW_MS;
+      let followed = 0;
+      for (const s of [...this.live.values()]) {
+        if (s.followedAt === undefined) continue;
+        followed++;
+        if (this.clock() - s.followedAt <= limit || s.snap.state === 'signing' || s.snap.state === 'stored' || s.signedBy !== undefined) continue;
+        this.guarded(s, () => this.abandon(s));
+      }
+      if (followed === 0) { clearInterval(this.followTimer); this.followTimer = undefined; }
+    }, FOLLOW_CHECK_MS);
+    this.followTimer.unref?.();
+  }
+
+  private abandon(sale: LiveSale): void {
+    this.o.log?.warn({ saleId: sale.snap.saleId, state: sale.snap.state }, 'sale abandoned by its client; cancelled');
+    sale.cancelRequested = true;
+    sale.abandoned = true;
+    sale.abort.abort(new Interrupted('cancelled'));
+    if (!sale.running) this.finish(sale, 'cancelled', ABANDONED);
+  }
+
   /** Read a card (GET_INFO) with journal recovery, outside any sale (`cardpost card info`). */
   async inspect(readerName: string): Promise<CardSummary> {
     this.mustKnowReader(readerName);
     for (const s of this.live.values()) {
       if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
     }
-    return this.o.hub.exclusive(readerName, async (reader) => {
+    return this.withCard(readerName, async (reader) => {
       const { session, recovered } = await this.openAndRecover(reader, null);
       const i = session.info;
       return {
@@ -259,9 +328,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     for (const s of this.live.values()) {
       if (s.snap.reader === readerName || s.snap.reader === null) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
     }
-    const cmd = raw ? undefined : decodeCommandApdu(apdu); // malformed input is refused before the card sees it
-    return this.o.hub.exclusive(readerName, async (reader) => {
-      if (!cmd) return reader.transmit(apdu);
+    const cmd = decodeCommandApdu(apdu); // malformed input is refused before the card sees it
+    checkRawApdu(cmd); // reads only: nothing that signs, loads, verifies or changes a PIN, or personalises
+    return this.withCard(readerName, async (reader) => {
+      if (raw) return reader.transmit(apdu);
       const res = await exchange(reader, cmd, { extendedLength: reader.extendedLength });
       return encodeResponseApdu(res.data, res.sw);
     });
@@ -273,8 +343,25 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    */
   close(): void {
     this.closed = true;
+    if (this.followTimer) clearInterval(this.followTimer);
     for (const s of this.live.values()) { this.clearTimer(s); s.abort.abort(new Interrupted('cancelled')); }
     this.live.clear();
+  }
+
+  /**
+   * One card session: the reader held exclusively, and at its end the card re-selected, which clears
+   * a verified PIN (docs/protocol.md §2): nothing verified for one sale outlives it, whether the next
+   * command comes from another sale or from anywhere else.
+   */
+  private withCard<T>(readerName: string, work: (reader: CardReader) => Promise<T>): Promise<T> {
+    return this.o.hub.exclusive(readerName, async (reader) => {
+      try {
+        return await work(reader);
+      } finally {
+        // A card taken out has lost power, and with it the verified state.
+        if (reader.cardPresent) await new CardClient(reader).select().catch(() => undefined);
+      }
+    });
   }
 
   // ------------------------------------------------------------------ reader events
@@ -283,7 +370,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     const sale = [...this.live.values()].find((s) => s.snap.state === 'waiting_card' && !s.running && (s.snap.reader === null || s.snap.reader === reader.name));
     if (sale) { void this.run(sale, reader); return; }
     // No sale wants it: still a card session, so recover what the card signed that we lack.
-    void this.o.hub.exclusive(reader.name, (r) => this.openAndRecover(r, null)).catch((e: unknown) => {
+    void this.withCard(reader.name, (r) => this.openAndRecover(r, null)).catch((e: unknown) => {
       if (!(e instanceof TransportError)) this.o.log?.warn({ reader: reader.name, err: describe(e) }, 'card check on insertion failed');
     });
   }
@@ -305,7 +392,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     sale.running = true;
     this.clearTimer(sale);
     try {
-      await this.o.hub.exclusive(reader.name, (r) => this.runOnCard(sale, r));
+      await this.withCard(reader.name, (r) => this.runOnCard(sale, r));
     } catch (e) {
       try {
         this.onRunError(sale, e);
@@ -398,7 +485,14 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         throw e;
       }
       this.o.faults?.afterSign?.(record);
-      this.complete(sale, record, false);
+      // The card has paid: the record must reach the disk. A locked or failing queue file is waited out
+      // with timers (never a blocked event loop); if it stays so, the record stays in the card's journal
+      // and the sale ends unconfirmed, to be made paid by recovery at the card's next use.
+      const stored = await retryStore(() => this.o.store.storeRecord(record, { origin: 'sale', saleId: sale.snap.saleId }), {
+        budgetMs: STORE_RETRY_MS,
+        onRetry: (e, attempt) => { if (attempt === 1) this.o.log?.warn({ saleId: sale.snap.saleId, err: e.message }, 'queue database unavailable; retrying the signed record'); },
+      });
+      this.complete(sale, record, false, stored);
       return;
     }
   }
@@ -415,7 +509,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     const cardId = session.cardId;
     const store = this.o.store;
     store.observeCard(cardId, session.info.counter, session.info.lastRecordHash, session.certificate.envelope);
-    let head: ChainHead | undefined = store.cardHead(cardId);
+    let head: ChainHead | undefined = this.trustedHead(session);
     const recovered: SignedTxnRecord[] = [];
     let mine: { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
     let gap = false;
@@ -472,6 +566,32 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       head = store.cardHead(cardId);
     }
     return { session, head, recovered, mine, gap, confirmed };
+  }
+
+  /**
+   * The head this card must continue. A head that rests only on what a card said (GET_INFO's counter and
+   * last hash, which nothing signs) never refuses a card: one that contradicts it is believed over it,
+   * back to the newest signed record this host holds (so an emulator that showed a genuine card's
+   * certificate with a made-up counter cannot lock the genuine card out). A head set by a verified
+   * record stands, and the card must continue it (chainToContinue).
+   */
+  private trustedHead(session: CardSession): ChainHead | undefined {
+    const store = this.o.store;
+    const cardId = session.cardId;
+    const head = store.cardHead(cardId);
+    if (!head || head.source !== 'observed') return head;
+    const { counter, lastRecordHash } = session.info;
+    if (counter > head.counter || (counter === head.counter && bytesEqual(lastRecordHash, head.hash))) return head;
+    // Back to the newest signed record (a card behind that is refused by chainToContinue, as any
+    // divergence from signed data); with none, the card's own word replaces the other card's word.
+    const signed = store.lastStoredHead(cardId);
+    const replacement = signed ? { head: signed, source: 'record' as const } : { head: { counter, hash: lastRecordHash }, source: 'observed' as const };
+    store.audit('card-observation-superseded', cardId, {
+      observedCounter: head.counter, observedHash: toHex(head.hash), cardCounter: counter, cardLastHash: toHex(lastRecordHash), now: replacement.head.counter,
+    });
+    this.o.log?.warn({ cardId, observedCounter: head.counter, cardCounter: counter }, 'an unsigned chain observation was contradicted by the card; superseded');
+    store.replaceObservedHead(cardId, replacement.head, replacement.source);
+    return store.cardHead(cardId);
   }
 
   /** What the card is asked to sign for a sale (what its record must say). */
@@ -535,7 +655,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (sale.signedBy === undefined) return false;
     const stored = this.storedRecordOf(sale);
     if (!stored || stored.mismatch) return false;
-    this.complete(sale, stored.record, true, true);
+    this.complete(sale, stored.record, true, { recordId: recordId(stored.record), already: true });
     return true;
   }
 
@@ -604,10 +724,9 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     });
   }
 
-  /** Durable first, receipt second. */
-  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean, alreadyStored = false): void {
-    const res = alreadyStored ? { recordId: recordId(record), already: true }
-      : this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
+  /** Durable first, receipt second: `stored` when the caller has committed the record already. */
+  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean, stored?: { recordId: string; already: boolean }): void {
+    const res = stored ?? this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.snap.saleId });
     if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.snap.saleId, amount: record.amount, currency: record.currency });
     sale.signedBy = undefined;
     // Paid: a notice left from a pull is over; a record from the journal says so.
@@ -625,7 +744,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (FINAL_STATES.has(sale.snap.state)) return;
     if (this.paidMeanwhile(sale)) return; // whatever went wrong here, its record came in by another card session
     // The merchant cancelled while the card was being read: that wins over waiting for it again.
-    if (sale.cancelRequested) { this.finish(sale, 'cancelled', null); return; }
+    if (sale.cancelRequested) { this.finish(sale, 'cancelled', sale.abandoned ? ABANDONED : null); return; }
     if (e instanceof UnclearAnswer && sale.signedBy !== undefined) {
       this.waitForCard(sale, {
         code: 'SALE_UNCONFIRMED', message: `the card's answer could not be taken (${e.cause.code}: ${e.cause.message}): reading its journal to see whether it paid`,

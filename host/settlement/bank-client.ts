@@ -28,6 +28,8 @@ export interface BankClientOptions {
   certificate: Certificate;
   timeoutMs?: number;
   clock?: () => number;
+  /** The bank's time from its health answer (unix seconds): the counter checks its own clock by it. */
+  onBankTime?: (seconds: number) => void;
 }
 
 const VERDICTS = new Set(['accepted', 'duplicate', 'rejected']);
@@ -87,6 +89,7 @@ export class BankClient {
     try {
       const r = await this.send('GET', '/v1/health', undefined, undefined, false);
       const time = (r.json as { time?: unknown } | undefined)?.time;
+      if (r.status === 200 && typeof time === 'number') this.o.onBankTime?.(time);
       return { ok: r.status === 200, ...(typeof time === 'number' ? { time } : {}) };
     } catch {
       return { ok: false };

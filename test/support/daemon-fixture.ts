@@ -36,7 +36,7 @@ export class DaemonFixture {
     private readonly faults: SaleFaultHooks | undefined,
   ) {}
 
-  static async start(o: { config?: ConfigInput; faults?: SaleFaultHooks; balance?: number; readerLatencyMs?: number; insert?: boolean; serialChannel?: TerminalChannelOptions } = {}): Promise<DaemonFixture> {
+  static async start(o: { config?: ConfigInput; faults?: SaleFaultHooks; balance?: number; readerLatencyMs?: number; insert?: boolean; serialChannel?: TerminalChannelOptions; clock?: () => number } = {}): Promise<DaemonFixture> {
     const dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-'));
     const issuer = initIssuerDir(join(dir, 'issuer'), { name: 'fixture issuer' });
     issueTerminal(issuer, 'T-TEST-01', join(dir, 'terminal'));
@@ -49,13 +49,16 @@ export class DaemonFixture {
       dataDir: join(dir, 'data'), terminalDir: join(dir, 'terminal'), merchantId: 'M-TEST', currency: 156,
       authorityCertificate: join(issuer.dir, 'authority.cert'),
       ...o.config,
+      // Tests drive sales through the engine's events, not by following them over the API as clients
+      // do: the longest follow time-out, so only test/security/abandoned-sale.test.ts meets the default.
+      sale: { followTimeoutMs: 60_000, ...o.config?.sale },
       bank: { url: bankUrl, healthIntervalMs: 200, backoffBaseMs: 20, backoffMaxMs: 300, timeoutMs: 2000, ...o.config?.bank },
       api: { port: 0, ...o.config?.api },
       readers: { pcsc: false, ...o.config?.readers },
     };
     const daemon = await Daemon.start({
       config: loadConfig({ overrides: configInput, env: {} }), log: createLogger('silent'),
-      readers: [{ reader, kind: 'simulated' }], ...(o.faults ? { faults: o.faults } : {}), ...(o.serialChannel ? { serialChannel: o.serialChannel } : {}),
+      readers: [{ reader, kind: 'simulated' }], ...(o.faults ? { faults: o.faults } : {}), ...(o.serialChannel ? { serialChannel: o.serialChannel } : {}), ...(o.clock ? { clock: o.clock } : {}),
     });
     if (o.insert !== false) reader.insert(applet);
     const token = (await import('node:fs')).readFileSync(join(dir, 'data', 'api-token'), 'utf8').trim();
