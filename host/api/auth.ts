@@ -2,13 +2,10 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { CardpostError } from '../../protocol/errors.js';
 
-/** Name of the HttpOnly cookie a paired browser page carries instead of the bearer header. */
-export const SESSION_COOKIE = 'cardpost_session';
-
 /**
  * The local API's bearer token: 32 random bytes, base64url, made at first start in a file only the
  * daemon's user can read (0600). The CLI reads the same file; a browser page is paired by typing it
- * once (POST /api/v1/pair sets an HttpOnly cookie).
+ * once (POST /api/v1/pair sets an HttpOnly cookie of a narrower scope, access.ts).
  */
 export function loadOrCreateToken(path: string): string {
   if (existsSync(path)) {
@@ -31,11 +28,6 @@ export function tokenMatches(presented: string | undefined, token: string): bool
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b);
-}
-
-/** The session cookie value for a token: derived, so the token itself never sits in a cookie jar. */
-export function sessionValue(token: string): string {
-  return createHash('sha256').update('cardpost-session\0' + token).digest('base64url');
 }
 
 export function cookieValue(header: string | undefined, name: string): string | undefined {

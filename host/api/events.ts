@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Daemon } from '../daemon/daemon.js';
-import { statusBody } from './status.js';
+import { displayStatusBody, statusBody } from './status.js';
 
 /**
  * Live events for pages and scripts as Server-Sent Events (GET /api/v1/events): `status` first
@@ -8,8 +8,14 @@ import { statusBody } from './status.js';
  * than WebSocket: one direction is all the pages need, browsers reconnect by themselves, and it is
  * plain HTTP through the same token check.
  */
+export type EventView = 'counter' | 'display';
+
+/** Events the customer display receives besides its narrowed status: the sales; nothing of queue, readers or settlement. */
+const DISPLAY_EVENTS: ReadonlySet<string> = new Set(['sale']);
+
 export class EventHub {
-  private readonly clients = new Set<FastifyReply>();
+  private readonly clients = new Map<FastifyReply, EventView>();
+  private readonly follow: NodeJS.Timeout;
   private readonly detach: (() => void)[] = [];
   private readonly keepAlive: NodeJS.Timeout;
   private queueTimer: NodeJS.Timeout | undefined;
@@ -27,11 +33,14 @@ export class EventHub {
     on(d.hub, 'added', readers);
     on(d.hub, 'removed', readers);
     on(d.hub, 'changed', readers);
-    this.keepAlive = setInterval(() => { for (const c of this.clients) c.raw.write(': keep-alive\n\n'); }, 15_000);
+    this.keepAlive = setInterval(() => { for (const c of this.clients.keys()) c.raw.write(': keep-alive\n\n'); }, 15_000);
     this.keepAlive.unref();
+    // An open counter page follows the sales it shows: while one is connected, no sale counts as abandoned.
+    this.follow = setInterval(() => { if ([...this.clients.values()].includes('counter')) d.engine.followAll(); }, 1000);
+    this.follow.unref();
   }
 
-  attach(req: FastifyRequest, reply: FastifyReply): void {
+  attach(req: FastifyRequest, reply: FastifyReply, view: EventView): void {
     reply.hijack();
     reply.raw.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -39,9 +48,13 @@ export class EventHub {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
+    // HEAD: the headers alone. Node sends no body for HEAD, and so would never flush them to a stream
+    // left open: the client would wait for ever and a counter "stream" would follow every sale.
+    if (req.method === 'HEAD') { reply.raw.end(); return; }
     reply.raw.write('retry: 2000\n\n');
-    this.clients.add(reply);
-    this.write(reply, 'status', statusBody(this.d));
+    this.clients.set(reply, view);
+    if (view === 'counter') this.d.engine.followAll();
+    this.write(reply, 'status', view === 'counter' ? statusBody(this.d) : displayStatusBody(this.d));
     req.raw.on('close', () => this.clients.delete(reply));
   }
 
@@ -56,7 +69,7 @@ export class EventHub {
   }
 
   private send(event: string, data: unknown): void {
-    for (const c of this.clients) this.write(c, event, data);
+    for (const [c, view] of this.clients) if (view === 'counter' || DISPLAY_EVENTS.has(event)) this.write(c, event, data);
   }
 
   private write(reply: FastifyReply, event: string, data: unknown): void {
@@ -65,9 +78,10 @@ export class EventHub {
 
   close(): void {
     clearInterval(this.keepAlive);
+    clearInterval(this.follow);
     if (this.queueTimer) clearTimeout(this.queueTimer);
     for (const f of this.detach) f();
-    for (const c of this.clients) c.raw.end();
+    for (const c of this.clients.keys()) c.raw.end();
     this.clients.clear();
   }
 }

@@ -53,9 +53,9 @@ export function registerPages(app: FastifyInstance): void {
 
   for (const [path, file] of Object.entries(PAGES)) {
     const asset = assets.get(file);
-    if (asset) app.get(path, async (_req, reply) => send(reply, asset));
+    if (asset) app.get(path, { config: { access: 'public' } }, async (_req, reply) => send(reply, asset));
   }
-  app.get('/ui/:file', async (req, reply) => {
+  app.get('/ui/:file', { config: { access: 'public' } }, async (req, reply) => {
     const asset = assets.get((req.params as { file: string }).file);
     if (!asset) return reply.code(404).type('application/json').send({ error: { code: 'NOT_FOUND', message: 'no such page asset', hint: 'open / (counter) or /customer (customer display)' } });
     return send(reply, asset);

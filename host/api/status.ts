@@ -12,5 +12,15 @@ export function statusBody(d: Daemon) {
     limits: d.config.limits,
     readers: d.hub.list(),
     activeSales: d.engine.active(),
+    /** null when the clock is fit to date sales; else why not and what to do (sales are refused CLOCK_WRONG). */
+    clock: d.clockProblem() ?? null,
   };
+}
+
+/**
+ * What the customer display may know (scope `display`): the sale at the counter and the currency,
+ * nothing of the queue, the readers or the merchant's figures.
+ */
+export function displayStatusBody(d: Daemon) {
+  return { currency: d.config.currency, activeSales: d.engine.active() };
 }

@@ -88,11 +88,12 @@ export function counterCommands(io: CliIo): Command[] {
     });
 
   const sale = common(new Command('sale').description('take a card payment: waits for the card; asks for the PIN when the card needs it (typed without echo, or one line per try on stdin)'))
-    .requiredOption('--amount <amount>', 'amount, e.g. 12.50')
+    .option('--amount <amount>', 'amount, e.g. 12.50 (required to take a sale)')
     .option('--currency <code>', 'currency (default: the daemon\'s)')
     .option('--reader <name>', 'the reader to use (default: whichever gets a card)')
     .option('--key <idempotency-key>', 'make the request idempotent: the same key never starts a second sale')
-    .action(async (o: Common & { amount: string; currency?: string; reader?: string; key?: string }) => {
+    .action(async (o: Common & { amount?: string; currency?: string; reader?: string; key?: string }) => {
+      if (o.amount === undefined) throw new CardpostError('CLI_USAGE', 'the sale needs an amount', 'give it with --amount, e.g. cardpost sale --amount 12.50');
       const amount = parseAmount(o.amount);
       const client = DaemonClient.connect(o.dataDir);
       const body = { amount, ...(o.currency ? { currency: parseCurrency(o.currency) } : {}), ...(o.reader ? { reader: o.reader } : {}) };
@@ -106,6 +107,9 @@ export function counterCommands(io: CliIo): Command[] {
       const cancel = () => client.request('POST', `/api/v1/sales/${s.saleId}/cancel`).catch(() => undefined);
       const stop = () => { void cancel(); };
       process.once('SIGINT', stop);
+      // The daemon cancels a sale nobody follows within seconds (a killed command must not leave one that
+      // charges the next card): follow it while a slow hand types the PIN too.
+      const follow = setInterval(() => { void client.request('GET', `/api/v1/sales/${s.saleId}`).catch(() => undefined); }, 1000);
       const prompt = new SecretPrompt();
       try {
         let askedFor = -1;
@@ -128,6 +132,7 @@ export function counterCommands(io: CliIo): Command[] {
         await cancel(); // do not leave the reader held by a sale nobody follows
         throw e;
       } finally {
+        clearInterval(follow);
         process.off('SIGINT', stop);
         prompt.close();
       }
@@ -142,6 +147,26 @@ export function counterCommands(io: CliIo): Command[] {
       }
       if (!o.json && s.error) io.out(`${s.error.code}: ${s.error.message}. ${s.error.hint}`);
       io.setExitCode(EXIT.NEGATIVE);
+    });
+
+  sale.command('cancel')
+    .description('cancel a sale in progress (the only one, or the one whose id is given); takes sale\'s --data-dir')
+    .argument('[id]', 'the sale id (or its first characters, as the sale command prints them)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<Common>();
+      const client = DaemonClient.connect(o.dataDir);
+      const { active } = await client.request<{ active: SaleSnapshot[] }>('GET', '/api/v1/sales');
+      const matching = id === undefined ? active : active.filter((a) => a.saleId === id || (id.length >= 4 && a.saleId.startsWith(id)));
+      if (matching.length !== 1) {
+        const which = active.map((a) => `${a.saleId} (${formatMoney(a.amount, a.currency)}, ${STATE_WORDS[a.state] ?? a.state})`).join('; ');
+        throw new CardpostError('CLI_USAGE', matching.length === 0 ? (id === undefined ? 'no sale is in progress' : `no sale in progress has the id ${id}`) : `${matching.length} sales are in progress`,
+          active.length === 0 ? 'nothing to cancel' : `give the id of one: ${which}`);
+      }
+      const done = await client.request<SaleSnapshot>('POST', `/api/v1/sales/${encodeURIComponent(matching[0]!.saleId)}/cancel`);
+      if (o.json) return json(io, done);
+      io.out(`sale ${done.saleId.slice(0, 8)}: ${STATE_WORDS[done.state] ?? done.state}`);
+      if (done.state !== 'cancelled') io.setExitCode(EXIT.NEGATIVE);
     });
 
   const queue = common(new Command('queue').description('the signed records on this counter and their settlement status'))

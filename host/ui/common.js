@@ -68,9 +68,9 @@ export function show(el, visible) { el.hidden = !visible; }
 /**
  * Pairing: a page without the session cookie gets 401 from the API. It then shows the form, and the
  * token typed there goes to POST /api/v1/pair, which sets an HttpOnly cookie (the page never sees
- * or keeps the token itself). Resolves once the page is paired.
+ * or keeps the token itself), for `scope` 'counter' or 'display'. Resolves once the page is paired.
  */
-export function pair(elements, hint) {
+export function pair(elements, hint, scope) {
   const { section, form, input, error, where } = elements;
   // The daemon's 401 names its token file (error.tokenFile).
   where.textContent = (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) || 'the api-token file in the daemon\'s data folder';
@@ -81,7 +81,8 @@ export function pair(elements, hint) {
       ev.preventDefault();
       const token = input.value.trim();
       if (!token) { error.textContent = 'Paste the token first.'; show(error, true); input.focus(); return; }
-      const answer = await api('POST', '/api/v1/pair', { token });
+      // Each page asks for its own scope: the customer display's cookie can only show the sale and take its PIN.
+      const answer = await api('POST', '/api/v1/pair', { token, scope });
       input.value = '';
       if (answer.status === 200) {
         form.removeEventListener('submit', onSubmit);

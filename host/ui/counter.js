@@ -303,6 +303,7 @@ async function startSale() {
     const e = errorOf(answer);
     errEl.textContent = e.message + ' — ' + e.hint;
     show(errEl, true);
+    if (e.code === 'CLOCK_WRONG') renderClock(e);
     return;
   }
   state.saleId = answer.body.saleId;
@@ -359,7 +360,14 @@ function onKey(ev) {
 
 // ---------------------------------------------------------------------------- start
 
+/** The clock band: why no sale can be taken while the computer's clock is wrong, and what to do. */
+function renderClock(problem) {
+  $('clock-band').textContent = problem ? 'No sales: ' + problem.message + '. ' + problem.hint + '.' : '';
+  show($('clock-band'), !!problem);
+}
+
 function onStatus(st) {
+  renderClock(st.clock);
   state.currency = st.currency;
   $('terminal').textContent = 'Terminal ' + st.terminalId + ' · merchant ' + st.merchantId;
   $('currency-symbol').textContent = money(0, st.currency).replace(/[\d.,\s]/g, '') || String(st.currency);
@@ -378,7 +386,7 @@ async function main() {
     show($('app'), false);
     $('terminal').textContent = 'not paired yet';
     renderNet();
-    return pair(pairing, err);
+    return pair(pairing, err, 'counter');
   });
   show($('app'), true);
   document.body.classList.add('paired');
@@ -393,6 +401,8 @@ async function main() {
   $('settle').addEventListener('click', () => void settleNow());
   document.addEventListener('keydown', onKey);
   setInterval(renderPending, 1000); // the age of the oldest record keeps growing
+  // The clock can go wrong (or be set right) at any time: look again twice a minute.
+  setInterval(async () => { const a = await api('GET', '/api/v1/status'); if (a.status === 200) renderClock(a.body.clock); }, 30_000);
 
   connectEvents({ status: onStatus, sale: onSale, readers: (r) => renderReaders(r.readers), settlement: (s) => { state.settlementUpdates++; state.settlement = s; renderSettlement(); }, batch: onBatch, queue: onQueue }, async (up) => {
     state.connected = up;

@@ -176,7 +176,7 @@ async function main() {
   });
 
   const pairing = { section: $('pair'), form: $('pair-form'), input: $('pair-token'), error: $('pair-error'), where: $('pair-where') };
-  const status = await statusWhenPaired((err) => { show($('prompt'), false); return pair(pairing, err); });
+  const status = await statusWhenPaired((err) => { show($('prompt'), false); return pair(pairing, err, 'display'); });
   show($('prompt'), true);
   await onStatus(status);
   render();

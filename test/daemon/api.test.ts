@@ -13,6 +13,7 @@ import { DaemonFixture } from '../support/daemon-fixture.js';
 import { Prng } from '../support/prng.js';
 import { FUZZ_ROUNDS, fuzzSeed, hexSeed } from '../support/fuzz.js';
 import { until } from '../support/settlement-helpers.js';
+import { readSse as readEvents } from '../support/raw-http.js';
 
 type ErrorBody = { error: { code: string; message: string; hint: string; tokenFile?: string } };
 
@@ -31,34 +32,6 @@ function raw(url: string, o: { method?: string; path: string; headers?: Record<s
     req.on('error', reject);
     req.end(o.body);
   });
-}
-
-/** Read Server-Sent Events from a fetch body until `stop` says so. */
-async function readEvents(res: Response, stop: (events: { event: string; data: unknown }[]) => boolean, timeoutMs = 10_000): Promise<{ event: string; data: unknown }[]> {
-  const events: { event: string; data: unknown }[] = [];
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let buf = '';
-  const timer = setTimeout(() => { void reader.cancel(); }, timeoutMs);
-  try {
-    while (!stop(events)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buf += decoder.decode(value, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-    await reader.cancel().catch(() => undefined);
-  }
-  return events;
 }
 
 /**
