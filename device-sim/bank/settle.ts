@@ -1,5 +1,5 @@
 /**
- * Per-record settlement verdicts (docs/bank-api.md §4). Two phases:
+ * Per-record settlement verdicts (docs/bank-api.md §4; the messages and reasons: protocol/bank/verdicts.ts). Two phases:
  *  1. `precheck` — pure: decode, terminal, certificate chain, limits, signature. Needs no ledger state
  *     beyond stored card certificates, so the costly crypto runs before the write lock is taken.
  *  2. `settle` — inside the batch's SQLite transaction, in batch order: duplicate / double spend,
@@ -13,46 +13,11 @@ import {
 } from '../../protocol/record/index.js';
 import { createHash } from 'node:crypto';
 import { fromBase64url } from '../../protocol/bank/terminal-auth.js';
+import { REJECT_REASON, type BatchResponse, type RecordResult, type RejectReason } from '../../protocol/bank/verdicts.js';
 import { jsonAmount, type Ledger } from './ledger.js';
 
-/** Why a record was rejected; stable codes, documented in docs/bank-api.md §4.3. */
-export const REJECT_REASON = {
-  MALFORMED: 'MALFORMED',
-  WRONG_TERMINAL: 'WRONG_TERMINAL',
-  CERT_MISSING: 'CERT_MISSING',
-  CERT_UNKNOWN_ISSUER: 'CERT_UNKNOWN_ISSUER',
-  CERT_INVALID: 'CERT_INVALID',
-  CERT_EXPIRED: 'CERT_EXPIRED',
-  CURRENCY_UNSUPPORTED: 'CURRENCY_UNSUPPORTED',
-  OVER_LIMIT: 'OVER_LIMIT',
-  BAD_SIGNATURE: 'BAD_SIGNATURE',
-  DOUBLE_SPEND: 'DOUBLE_SPEND',
-  REVOKED: 'REVOKED',
-  RECORD_EXPIRED: 'RECORD_EXPIRED',
-  CHAIN_BROKEN: 'CHAIN_BROKEN',
-} as const;
-export type RejectReason = (typeof REJECT_REASON)[keyof typeof REJECT_REASON];
-
-export type Verdict = 'accepted' | 'duplicate' | 'rejected';
-
-export interface RecordResult {
-  index: number;
-  /** `<cardId hex>:<counter>`; null when the record does not decode. */
-  recordId: string | null;
-  verdict: Verdict;
-  reason?: RejectReason;
-  detail?: string;
-}
-
-export interface BatchResponse {
-  batchId: string;
-  terminalId: string;
-  settledAt: number;
-  results: RecordResult[];
-  counts: { accepted: number; duplicate: number; rejected: number };
-  /** Accepted this time: total count, and amounts per ISO 4217 numeric currency code (keys are the codes as strings). */
-  accepted: { count: number; amount: Record<string, number | string> };
-}
+export { REJECT_REASON } from '../../protocol/bank/verdicts.js';
+export type { RejectReason, Verdict, RecordResult, BatchResponse } from '../../protocol/bank/verdicts.js';
 
 /** Future tolerance of a record's time, as for request dates. */
 export const RECORD_FUTURE_SKEW_S = 300;

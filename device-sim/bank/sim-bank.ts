@@ -8,13 +8,12 @@ import { createHash } from 'node:crypto';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError, DecodeError } from '../../protocol/errors.js';
-import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import {
   CERT_KIND, TrustStore, decodeCertificate, decodeRevocationList, keyId, signRevocationList, verifyCertificate,
   verifyRevocationList, type Certificate, type CertKind, type RevocationList, type SigningKey,
 } from '../../protocol/record/index.js';
 import { RECORD_READER_KINDS, recordStatus } from './record-access.js';
-import { DEFAULT_VALID_FOR_PAYMENTS, TOPUP_AMOUNT, authoriseTopup } from './topup.js';
+import { DEFAULT_VALID_FOR_PAYMENTS, authoriseTopup } from './topup.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS };
 import { HttpError, badRequest, errorBody } from './errors.js';
@@ -22,6 +21,12 @@ import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js'
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
 import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, verifyTerminalSignature } from '../../protocol/bank/terminal-auth.js';
+import {
+  BATCH_ID, MAX_BODY_BYTES, MAX_CERTIFICATES_PER_BATCH, MAX_RECORDS_PER_BATCH, TOPUP_KEY, decodeBatchRequest, decodeTopupRequest,
+  encodeBatchResponse, parseJsonBytes, type BankDecodeCode,
+} from '../../protocol/bank/index.js';
+
+export { MAX_BODY_BYTES, MAX_CERTIFICATES_PER_BATCH, MAX_RECORDS_PER_BATCH };
 
 export interface SimBankOptions {
   /** SQLite file of the ledger (created if missing). */
@@ -41,15 +46,16 @@ export interface SimBankOptions {
 
 export interface BankAddress { host: string; port: number; url: string }
 
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
-export const MAX_RECORDS_PER_BATCH = 1000;
-export const MAX_CERTIFICATES_PER_BATCH = 1000;
-const MAX_ITEM_CHARS = 8192;
 const JSON_TYPE = 'application/json; charset=utf-8';
 const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
-const BATCH_KEY = /^[0-9a-fA-F]{32}$/;
-/** sf-string content: printable ASCII without `"` and `\`. */
-const TOPUP_KEY = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}$/;
+
+/**
+ * The request codecs' DecodeErrors (protocol/bank): each is answered with its own code and this status
+ * (docs/bank-api.md §10); any other DecodeError in a handler is a 400 too.
+ */
+const REQUEST_DECODE_STATUS: ReadonlyMap<BankDecodeCode, number> = new Map<BankDecodeCode, number>([
+  ['BODY_MISSING', 400], ['BODY_NOT_JSON', 400], ['BODY_SCHEMA', 400], ['BATCH_EMPTY', 400], ['BATCH_TOO_LARGE', 400], ['BATCH_ID_MISMATCH', 400],
+]);
 
 const unixNow = (): number => Math.floor(Date.now() / 1000);
 const DOCS = 'see docs/bank-api.md';
@@ -73,54 +79,6 @@ function idempotencyKeyOf(req: FastifyRequest): string | undefined {
 
 function rawBody(req: FastifyRequest): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-}
-
-function parseJsonBody(raw: Buffer): unknown {
-  if (raw.length === 0) throw badRequest('BODY_MISSING', 'the request has no body', 'send a JSON object with Content-Type: application/json');
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-  } catch {
-    throw badRequest('BODY_NOT_JSON', 'the body is not valid UTF-8', 'send UTF-8 JSON');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const why = e instanceof Error ? e.message.slice(0, 200) : 'parse error';
-    throw badRequest('BODY_NOT_JSON', `the body is not valid JSON: ${why}`, 'send a JSON object');
-  }
-}
-
-function schemaError(field: string, what: string): HttpError {
-  return badRequest('BODY_SCHEMA', `${field}: ${what}`, DOCS);
-}
-
-/** A JSON object with only the fields the API defines: an unknown field is refused, never silently ignored. */
-function asObject(v: unknown, fields: readonly string[]): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw schemaError('body', 'must be a JSON object');
-  for (const k of Object.keys(v)) {
-    if (!fields.includes(k)) throw schemaError(JSON.stringify(k).slice(0, 40), `is not a field of this request (fields: ${fields.join(', ')})`);
-  }
-  return v as Record<string, unknown>;
-}
-
-function intField(o: Record<string, unknown>, name: string, min: number, max: number, dflt?: number): number {
-  const v = o[name];
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw schemaError(name, `must be an integer from ${min} to ${max}`);
-  return v;
-}
-
-function stringArray(o: Record<string, unknown>, name: string, max: number, code: string, required: boolean): string[] {
-  const v = o[name];
-  if (v === undefined && !required) return [];
-  if (!Array.isArray(v)) throw schemaError(name, 'must be an array of base64url strings');
-  if (v.length > max) throw badRequest(code, `${name}: ${v.length} entries, at most ${max} are allowed`, 'split the batch');
-  v.forEach((x, i) => {
-    if (typeof x !== 'string') throw schemaError(`${name}[${i}]`, 'must be a string');
-    if (x.length > MAX_ITEM_CHARS) throw schemaError(`${name}[${i}]`, `longer than ${MAX_ITEM_CHARS} characters`);
-  });
-  return v as string[];
 }
 
 export class SimBank {
@@ -306,7 +264,9 @@ export class SimBank {
 
     app.setErrorHandler((err: FastifyError | Error, req, reply) => {
       if (err instanceof HttpError) return this.sendError(reply, err);
-      if (err instanceof DecodeError) return this.sendError(reply, badRequest(err.code, err.message, err.hint));
+      if (err instanceof DecodeError) {
+        return this.sendError(reply, new HttpError(REQUEST_DECODE_STATUS.get(err.code as BankDecodeCode) ?? 400, err.code, err.message, err.hint));
+      }
       const fe = err as FastifyError;
       const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
       if (status >= 400 && status < 500) {
@@ -337,7 +297,7 @@ export class SimBank {
       app.post('/v1/_faults', async (req, reply) => {
         let eff;
         try {
-          eff = this.faultState.set(parseJsonBody(rawBody(req)));
+          eff = this.faultState.set(parseJsonBytes(rawBody(req)));
         } catch (e) {
           if (e instanceof CardpostError && !(e instanceof HttpError)) throw badRequest(e.code, e.message, e.hint);
           throw e;
@@ -469,7 +429,7 @@ export class SimBank {
     };
     const replayed = replay();
     if (replayed) return replayed;
-    const body = parseJsonBody(raw);
+    const body = parseJsonBytes(raw); // DecodeError: 400 BODY_MISSING / BODY_NOT_JSON
 
     this.inflight.add(slot);
     let out: { status: number; json: string };
@@ -489,20 +449,16 @@ export class SimBank {
   }
 
   private async postBatch(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
-    return this.idempotent(req, reply, 'batches', BATCH_KEY, ({ terminalId, key, body, requestHash }) => {
-      const o = asObject(body, ['batchId', 'records', 'certificates']);
-      if (typeof o['batchId'] !== 'string' || !BATCH_KEY.test(o['batchId'])) throw schemaError('batchId', 'must be 32 hex digits');
-      if (o['batchId'].toLowerCase() !== key) throw badRequest('BATCH_ID_MISMATCH', 'batchId differs from the Idempotency-Key', 'the Idempotency-Key of a batch is its batchId');
-      const records = stringArray(o, 'records', MAX_RECORDS_PER_BATCH, 'BATCH_TOO_LARGE', true);
-      if (records.length === 0) throw badRequest('BATCH_EMPTY', 'records is empty', 'send at least one record');
-      const certificates = stringArray(o, 'certificates', MAX_CERTIFICATES_PER_BATCH, 'BATCH_TOO_LARGE', false);
+    return this.idempotent(req, reply, 'batches', BATCH_ID, ({ terminalId, key, body, requestHash }) => {
+      // DecodeError (BODY_SCHEMA, BATCH_ID_MISMATCH, BATCH_TOO_LARGE, BATCH_EMPTY): a 400 with its code
+      const { records, certificates } = decodeBatchRequest(body, { idempotencyKey: key });
 
       const pre = precheck({ terminalId, ledger: this.ledger, certs: this.certs }, records, certificates);
       const json = this.ledger.transaction(() => {
         const now = this.clock();
         const { response, newlyRevoked } = settle({ trust: this.trust, ledger: this.ledger, terminalId, batchId: key, now, windowSeconds: this.windowSeconds }, pre);
         if (newlyRevoked.length) this.resignRevocationList(now);
-        const text = JSON.stringify(response);
+        const text = encodeBatchResponse(response);
         this.ledger.putStoredResponse(terminalId, 'batches', key, requestHash, 200, text, now);
         return text;
       });
@@ -512,17 +468,11 @@ export class SimBank {
 
   private async postTopup(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     return this.idempotent(req, reply, 'topups', TOPUP_KEY, ({ terminalId, key, body, requestHash }) => {
-      const o = asObject(body, ['cardId', 'loadSeq', 'amount', 'currency', 'validForPayments']);
-      if (typeof o['cardId'] !== 'string' || !/^[0-9a-fA-F]{16}$/.test(o['cardId'])) throw schemaError('cardId', 'must be 16 hex digits');
-      const cardId = o['cardId'].toLowerCase();
-      const loadSeq = intField(o, 'loadSeq', 1, MAX_COUNTER);
-      const amount = intField(o, 'amount', TOPUP_AMOUNT.min, TOPUP_AMOUNT.max);
-      const currency = intField(o, 'currency', 1, 999);
-      const validFor = intField(o, 'validForPayments', 1, MAX_COUNTER, DEFAULT_VALID_FOR_PAYMENTS);
+      const request = decodeTopupRequest(body); // DecodeError BODY_SCHEMA: a 400
 
       const json = this.ledger.transaction(() => {
         const now = this.clock();
-        const text = authoriseTopup({ ledger: this.ledger, authority: this.authority, terminalId, now }, { cardId, loadSeq, amount, currency, validFor });
+        const text = authoriseTopup({ ledger: this.ledger, authority: this.authority, terminalId, now }, request);
         this.ledger.putStoredResponse(terminalId, 'topups', key, requestHash, 200, text, now);
         return text;
       });

@@ -5,18 +5,13 @@
  * out offline payments the bank has never seen.
  */
 import { fromHex } from '../../protocol/bytes.js';
-import { MAX_AMOUNT, MAX_COUNTER } from '../../protocol/commands/messages.js';
+import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import { decodeCertificate, decodeTopupToken, signTopupToken, type SigningKey } from '../../protocol/record/index.js';
-import { toBase64url } from '../../protocol/bank/terminal-auth.js';
+import { encodeTopupAnswer, type TopupRequest } from '../../protocol/bank/topup.js';
 import { HttpError } from './errors.js';
 import type { Ledger, TopupRow } from './ledger.js';
 
-export const DEFAULT_VALID_FOR_PAYMENTS = 1000;
-
-export interface TopupRequest { cardId: string; loadSeq: number; amount: number; currency: number; validFor: number }
-
-/** Amount bounds: 0 is a pure sync (no money moves, the offline totals are reset up to settledCounter). */
-export const TOPUP_AMOUNT = { min: 0, max: MAX_AMOUNT } as const;
+export { DEFAULT_VALID_FOR_PAYMENTS, TOPUP_AMOUNT, type TopupRequest } from '../../protocol/bank/topup.js';
 
 /** The 200 response text for `q`; call inside a ledger transaction. Throws HttpError (403, 409, 422). */
 export function authoriseTopup(
@@ -41,7 +36,7 @@ export function authoriseTopup(
         throw new HttpError(422, 'CURRENCY_UNSUPPORTED', `card ${cardId} is issued for currency ${cert.currency}, not ${currency}`, 'load the card in its own currency');
       }
     }
-    const validUntilCounter = Math.min(MAX_COUNTER, ledger.highestCounter(cardId) + q.validFor);
+    const validUntilCounter = Math.min(MAX_COUNTER, ledger.highestCounter(cardId) + q.validForPayments);
     const token = signTopupToken(ctx.authority.key, {
       cardId: fromHex(cardId), loadSeq, amount, currency, validUntilCounter, issuedAt: now, resetOffline: true,
       settledCounter: ledger.settledPrefix(cardId),
@@ -50,9 +45,8 @@ export function authoriseTopup(
     ledger.putTopup(fresh);
     row = fresh;
   }
-  return JSON.stringify({
+  return encodeTopupAnswer({
     cardId, loadSeq, amount, currency, validUntilCounter: row.validUntilCounter, issuedAt: row.issuedAt,
-    settledCounter: decodeTopupToken(row.token).settledCounter,
-    token: toBase64url(row.token), authority: toBase64url(ctx.authority.certificate.envelope),
+    settledCounter: decodeTopupToken(row.token).settledCounter, token: row.token, authority: ctx.authority.certificate.envelope,
   });
 }

@@ -1,7 +1,8 @@
 import { CardpostError } from '../../protocol/errors.js';
 import { signTerminalRequest } from '../../protocol/bank/terminal-auth.js';
+import { BankDecodeError, decodeBatchResponse, verdictsOf, type RecordVerdict } from '../../protocol/bank/index.js';
 import type { Certificate, SigningKey } from '../../protocol/record/index.js';
-import type { CurrencyTotal, RecordVerdict } from '../store/host-store.js';
+import type { CurrencyTotal } from '../store/host-store.js';
 
 /**
  * Why a call to the bank did not give an answer the host can act on. `outcome: 'unknown'` means the
@@ -31,8 +32,6 @@ export interface BankClientOptions {
   /** The bank's time from its health answer (unix seconds): the counter checks its own clock by it. */
   onBankTime?: (seconds: number) => void;
 }
-
-const VERDICTS = new Set(['accepted', 'duplicate', 'rejected']);
 
 /**
  * The host's client of the bank settlement API (docs/bank-api.md): every request signed with the
@@ -100,22 +99,16 @@ export class BankClient {
   async submitBatch(batchId: string, body: Uint8Array, expectedRecords: number): Promise<BatchAnswer> {
     const r = await this.send('POST', '/v1/batches', body, batchId);
     if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `batch ${batchId}`);
-    const a = r.json as { batchId?: unknown; settledAt?: unknown; results?: unknown } | undefined;
-    const results = Array.isArray(a?.results) ? a.results as unknown[] : undefined;
-    const bad = (why: string) => new BankError('BANK_ANSWER_INVALID', `batch ${batchId}: the bank's answer is not valid (${why})`,
-      'the batch stays in flight and will be re-sent; report this to the bank', 'unknown', 200);
-    if (!a || typeof a.batchId !== 'string' || a.batchId.toLowerCase() !== batchId || typeof a.settledAt !== 'number' || !results) throw bad('missing batchId, settledAt or results');
-    if (results.length !== expectedRecords) throw bad(`${results.length} results for ${expectedRecords} records`);
-    const verdicts = results.map((x, i): RecordVerdict => {
-      const v = x as { index?: unknown; recordId?: unknown; verdict?: unknown; reason?: unknown; detail?: unknown };
-      if (v.index !== i || typeof v.verdict !== 'string' || !VERDICTS.has(v.verdict) || !(v.recordId === null || typeof v.recordId === 'string')) throw bad(`result ${i}`);
-      if (v.verdict === 'rejected' && typeof v.reason !== 'string') throw bad(`result ${i} rejected without a reason`);
-      return {
-        verdict: v.verdict as RecordVerdict['verdict'], recordId: v.recordId,
-        ...(typeof v.reason === 'string' ? { reason: v.reason } : {}), ...(typeof v.detail === 'string' ? { detail: v.detail } : {}),
-      };
-    });
-    return { batchId, settledAt: a.settledAt, verdicts, replayed: r.headers.get('idempotent-replayed') === 'true' };
+    let answer;
+    try {
+      // protocol/bank/verdicts.ts: every field checked, one result per record in order, the counts those of the results
+      answer = decodeBatchResponse(r.json, { batchId, records: expectedRecords });
+    } catch (e) {
+      if (!(e instanceof BankDecodeError)) throw e;
+      throw new BankError('BANK_ANSWER_INVALID', `batch ${batchId}: the bank's answer is not valid (${e.message})`,
+        'the batch stays in flight and will be re-sent; report this to the bank', 'unknown', 200);
+    }
+    return { batchId, settledAt: answer.settledAt, verdicts: verdictsOf(answer), replayed: r.headers.get('idempotent-replayed') === 'true' };
   }
 
   /** GET /v1/reconciliation?date=YYYY-MM-DD: the bank's totals of accepted records for this terminal. */

@@ -151,4 +151,38 @@ ALTER TABLE sales ADD COLUMN merchant_id TEXT;
 ALTER TABLE sales ADD COLUMN terminal_id TEXT;
 `,
   },
+  {
+    version: 3,
+    description: "sales.state checked against the sale's states (SALE_STATES in store-types.ts)",
+    sql: `
+-- Every state column now has a CHECK listing the TypeScript union's values (records.status, records.origin,
+-- batches.state and card_heads.source had one; test/unit/store-schema.test.ts compares each with its union).
+-- SQLite cannot add a CHECK in place, so sales is rebuilt, its columns in the order migrations 1 and 2 left them.
+CREATE TABLE sales_v3 (
+  sale_id      TEXT    PRIMARY KEY,
+  request_key  TEXT    UNIQUE,                   -- the caller's idempotency key, if any
+  host_nonce   BLOB    NOT NULL UNIQUE,          -- what the card signs: ties a recovered record to its sale
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  reader       TEXT,
+  state        TEXT    NOT NULL
+               CHECK (state IN ('waiting_card', 'reading_card', 'pin', 'signing', 'stored', 'done', 'cancelled', 'timed_out', 'failed', 'unconfirmed')),
+  record_id    TEXT,
+  paid_online  INTEGER,                          -- bank reachable when the receipt was given (1/0)
+  error_code   TEXT,
+  error_text   TEXT,
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  sign_card_id TEXT,                             -- the card SIGN_TXN went to (migration 2)
+  merchant_id  TEXT,
+  terminal_id  TEXT
+) WITHOUT ROWID;
+INSERT INTO sales_v3 (sale_id, request_key, host_nonce, amount, currency, reader, state, record_id, paid_online, error_code, error_text,
+  created_at, updated_at, sign_card_id, merchant_id, terminal_id)
+  SELECT sale_id, request_key, host_nonce, amount, currency, reader, state, record_id, paid_online, error_code, error_text,
+  created_at, updated_at, sign_card_id, merchant_id, terminal_id FROM sales;
+DROP TABLE sales;
+ALTER TABLE sales_v3 RENAME TO sales;
+`,
+  },
 ];
