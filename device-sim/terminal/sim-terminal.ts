@@ -1,6 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { appendFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+// The package's "exports" hide its types from ESM resolution; its CommonJS entry has them.
+import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { CardClient } from '../../protocol/commands/index.js';
 import { TransportError, type PinEntryOutcome } from '../../protocol/transport.js';
@@ -24,6 +27,10 @@ export type PinAction = string | 'cancel' | 'timeout';
 export interface SimTerminalOptions {
   path: string;
   baudRate?: number;
+  /** How the terminal's end of the line is opened: node-serialport's binding (default the real one, `@serialport/bindings-cpp`). */
+  binding?: BindingInterface;
+  /** Which device the path names now (undefined: none). Default: the file's device and inode; a binding whose paths are not files brings its own. */
+  deviceId?: (path: string) => string | undefined;
   model?: string;
   serial?: string;
   firmware?: string;
@@ -71,7 +78,7 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   /** APDUs the card actually executed (duplicates suppressed by the link never reach it). */
   apdusExecuted = 0;
   private card: SlotCard | undefined;
-  private port: SerialPort | undefined;
+  private port: SerialPortStream | undefined;
   private device: string | undefined;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
@@ -98,13 +105,14 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   get connected(): boolean { return this.port?.isOpen === true; }
 
   private log(line: string): void { this.opts.log?.(line); }
+  private deviceOf(path: string): string | undefined { return (this.opts.deviceId ?? fileDeviceId)(path); }
   private now(): number { return performance.now(); }
 
   start(): this {
     if (this.running) return this;
     this.running = true;
     this.checkTimer = setInterval(() => {
-      if (this.port && this.device !== deviceOf(this.opts.path)) this.drop('the port path changed or vanished');
+      if (this.port && this.device !== this.deviceOf(this.opts.path)) this.drop('the port path changed or vanished');
     }, 200);
     this.tryOpen();
     return this;
@@ -320,9 +328,9 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
 
   private tryOpen(): void {
     if (!this.running || this.port) return;
-    const device = deviceOf(this.opts.path);
+    const device = this.deviceOf(this.opts.path);
     if (!device) { this.scheduleReopen(); return; }
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+    const port = new SerialPortStream({ binding: this.opts.binding ?? SerialPort.binding, path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
     port.on('error', () => undefined);
     port.open((err) => {
       if (err || !this.running) { if (!err) port.close(() => undefined); this.scheduleReopen(); return; }
@@ -395,7 +403,7 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   }
 }
 
-function deviceOf(path: string): string | undefined {
+function fileDeviceId(path: string): string | undefined {
   try {
     const s = statSync(path);
     return `${s.dev}:${s.ino}:${s.rdev}`;

@@ -1,5 +1,8 @@
 import { CardpostError } from '../../protocol/errors.js';
 
+/** ISO 4217 code → numeric; shared with the daemon's config. */
+export { parseCurrency } from '../daemon/money.js';
+
 /** "12.50" → 1250 minor units (2 decimals), exact: no floating point on money. */
 export function parseAmount(text: string, decimals = 2): number {
   const m = /^(\d{1,13})(?:\.(\d{1,2}))?$/.exec(text.trim());
@@ -17,14 +20,4 @@ export function parseHostPort(text: string, what: string, opts: { allowAnyPort?:
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < (opts.allowAnyPort ? 0 : 1) || port > 65535) throw new CardpostError('CLI_ADDRESS', `${what} "${text}" is not HOST:PORT`, 'for example 127.0.0.1:35963');
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
-}
-
-const CURRENCIES: Record<string, number> = { CNY: 156, EUR: 978, USD: 840, HKD: 344, GBP: 826, JPY: 392 };
-
-/** ISO 4217 alphabetic or numeric code → numeric. */
-export function parseCurrency(text: string): number {
-  const up = text.trim().toUpperCase();
-  if (CURRENCIES[up] !== undefined) return CURRENCIES[up]!;
-  if (/^\d{1,3}$/.test(up) && Number(up) >= 1) return Number(up);
-  throw new CardpostError('CLI_CURRENCY', `unknown currency "${text}"`, `use an ISO 4217 code: ${Object.keys(CURRENCIES).join(', ')} or a number`);
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CardpostError } from '../../protocol/errors.js';
-import { parseCurrency } from '../cli/parse.js';
+import { parseCurrency } from './money.js';
 
 /** The config file or an environment override is wrong; the message names the field. */
 export class ConfigError extends CardpostError {}

@@ -1,13 +1,10 @@
 import type { SaleRequest, SerialTerminal } from '../transports/serial/index.js';
-import type { ReaderHub } from '../readers/reader-hub.js';
 import type { SaleEngine } from '../sale/sale-engine.js';
 import { FINAL_STATES, type Receipt, type SaleSnapshot, type SaleState } from '../sale/sale-types.js';
 import { CardpostError } from '../../protocol/errors.js';
-import { formatMoney } from '../cli/format.js';
+import { formatMoney } from './money.js';
+import { isDecline } from '../errors/registry.js';
 import type { Logger } from './log.js';
-
-/** Card answers that mean "this card cannot pay this", as opposed to a failure of the counter. */
-const DECLINES = /^CARD_(INSUFFICIENT_FUNDS|OVER_TRANSACTION_LIMIT|OFFLINE_|CURRENCY_MISMATCH|PIN_BLOCKED|TERMINATED|REVOKED|EXPIRED|UNKNOWN_ISSUER|BLANK|CERT_MISMATCH|COUNTER_EXHAUSTED)/;
 
 const PROGRESS: Partial<Record<SaleState, 'insert-card' | 'enter-pin' | 'processing'>> = {
   waiting_card: 'insert-card', pin: 'enter-pin', reading_card: 'processing', signing: 'processing',
@@ -23,14 +20,15 @@ export function receiptLines(r: Receipt): string[] {
 }
 
 /**
- * A serial POS terminal plugged into the daemon: its slot becomes a reader (the PIN goes to its own
- * pad), and a sale keyed on it runs through the same sale engine. The sale's request key is the
- * terminal's (serial, requestId), stored with the sale, so a request the terminal re-sends after a
- * daemon restart finds the sale it started instead of charging again.
+ * The daemon's glue between a serial POS terminal and the sale engine: a sale keyed on the terminal
+ * runs through the same engine, on the terminal's own slot (found by the serial ReaderSource,
+ * `host/transports/serial/serial-source.ts`; the PIN goes to its own pad). The sale's request key is
+ * the terminal's (serial, requestId), stored with the sale, so a request the terminal re-sends after
+ * a daemon restart finds the sale it started instead of charging again. Progress and the receipt
+ * lines go back to the terminal.
  */
-export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderHub; engine: SaleEngine; log: Logger }): () => void {
-  const { terminal, hub, engine, log } = o;
-  hub.add(terminal.cardReader, 'serial-terminal');
+export function attachSerialTerminal(o: { terminal: SerialTerminal; engine: SaleEngine; log: Logger }): () => void {
+  const { terminal, engine, log } = o;
   const onSale = (req: SaleRequest) => void serveSale(req).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'terminal sale failed'));
   const serveSale = async (req: SaleRequest) => {
     let sale: SaleSnapshot;
@@ -63,21 +61,9 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; hub: ReaderH
       req.respond({ outcome: 'cancelled', message: final.state === 'timed_out' ? 'Timed out' : 'Cancelled' });
     } else {
       const code = final.error?.code ?? 'FAILED';
-      req.respond({ outcome: DECLINES.test(code) ? 'declined' : 'failed', message: (final.error?.message ?? code).slice(0, 60) });
+      req.respond({ outcome: isDecline(code) ? 'declined' : 'failed', message: (final.error?.message ?? code).slice(0, 60) });
     }
   };
-  const onConnected = () => log.info({ terminal: terminal.cardReader.name, info: terminal.info }, 'serial terminal connected');
-  const onDisconnected = (e: Error) => log.warn({ terminal: terminal.cardReader.name, err: e.message }, 'serial terminal disconnected');
-  const onWarning = (w: string) => log.warn({ terminal: terminal.cardReader.name }, w);
   terminal.on('saleRequest', onSale);
-  terminal.on('connected', onConnected);
-  terminal.on('disconnected', onDisconnected);
-  terminal.on('warning', onWarning);
-  return () => {
-    terminal.off('saleRequest', onSale);
-    terminal.off('connected', onConnected);
-    terminal.off('disconnected', onDisconnected);
-    terminal.off('warning', onWarning);
-    hub.remove(terminal.cardReader.name);
-  };
+  return () => { terminal.off('saleRequest', onSale); };
 }

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
+import type { ReaderKind, ReaderSource } from './reader-source.js';
 
-/** How a reader is reached; shown to the merchant and used to pick defaults. */
-export type ReaderKind = 'pcsc' | 'simulated' | 'serial-terminal' | 'hid-key';
+export type { ReaderKind } from './reader-source.js';
 
 export interface ReaderInfo {
   name: string;
@@ -52,6 +52,18 @@ export class ReaderHub extends EventEmitter<ReaderHubEvents> {
     r.detach();
     this.readers.delete(name);
     this.emit('removed', info);
+  }
+
+  /**
+   * Keep the hub in step with a reader source: what it finds is added, what it loses removed (only
+   * if the hub still holds that very reader, not a newer one of the same name). Returns the undo.
+   */
+  follow(source: ReaderSource): () => void {
+    const onReader = (reader: CardReader, kind: ReaderKind) => this.add(reader, kind);
+    const onLost = (reader: CardReader) => { if (this.get(reader.name) === reader) this.remove(reader.name); };
+    source.on('reader', onReader);
+    source.on('lost', onLost);
+    return () => { source.off('reader', onReader); source.off('lost', onLost); };
   }
 
   get(name: string): CardReader | undefined { return this.readers.get(name)?.reader; }

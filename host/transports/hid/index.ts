@@ -1,7 +1,9 @@
 /**
  * The USB HID card-key transport (docs/protocol.md §11) over node-hid: HidKeySource finds keys and
- * notices them come and go, HidCardReader is one key as a CardReader, HidLink the CTAPHID-style link.
+ * notices them come and go, HidSource is that as the daemon's ReaderSource, HidCardReader is one key
+ * as a CardReader, HidLink the CTAPHID-style link.
  */
+export { HidSource } from './hid-source.js';
 export { HidKeySource, isCardpostKey } from './hid-key-source.js';
 export type { HidKeySourceOptions, HidKeySourceEvents } from './hid-key-source.js';
 export { HidCardReader, keyIdentity } from './hid-card-reader.js';

@@ -22,7 +22,7 @@ function causeText(e: unknown): string {
 /**
  * Turn whatever nfc-pcsc/pcsclite threw into one of our typed transport errors. `during` says where:
  * a broken-off exchange means the card during a transmit, but the service when the reader context
- * reports it (pcscd stopping shows as SCARD_F_COMM_ERROR there, and the supervisor must reconnect).
+ * reports it (pcscd stopping shows as SCARD_F_COMM_ERROR there, and PcscSource must reconnect).
  */
 export function mapPcscError(e: unknown, during: 'transmit' | 'context' = 'context'): TransportError {
   const text = causeText(e);

@@ -1,8 +1,28 @@
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+// The package's "exports" hide its types from ESM resolution; its CommonJS entry has them.
+import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { TerminalChannel, type ChannelEvent, type TerminalChannelOptions } from '../../../protocol/terminal/index.js';
+
+/**
+ * How serial ports are opened: node-serialport's binding. The default is the real one
+ * (`@serialport/bindings-cpp`, what `new SerialPort()` uses); tests may pass `@serialport/binding-mock`.
+ */
+export type SerialBinding = BindingInterface;
+export const REAL_SERIAL_BINDING: SerialBinding = SerialPort.binding;
+
+/** Device identity behind a path (symlinks followed): a pty recreated at the same link path differs. */
+export function fileDeviceId(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.rdev}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Runs the pure TerminalChannel on a real serial port: real timers at the channel's deadlines,
@@ -17,6 +37,13 @@ import { TerminalChannel, type ChannelEvent, type TerminalChannelOptions } from 
 export interface PortDriverOptions {
   path: string;
   baudRate?: number;
+  /** How the port is opened (default REAL_SERIAL_BINDING). */
+  binding?: SerialBinding;
+  /**
+   * Which device the path names now, or undefined when none: checked before each open and every
+   * `pathCheckMs`. Default fileDeviceId; a binding whose paths are not files (the mock) brings its own.
+   */
+  deviceId?: (path: string) => string | undefined;
   channel?: TerminalChannelOptions;
   /** First and largest delay between reopen attempts. Default 100 ms … 5000 ms. */
   reopenMinMs?: number;
@@ -38,7 +65,7 @@ export interface PortDriverEvents {
 
 export class PortDriver extends EventEmitter<PortDriverEvents> {
   readonly channel: TerminalChannel;
-  private port: SerialPort | undefined;
+  private port: SerialPortStream | undefined;
   private device: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private reopenTimer: NodeJS.Timeout | undefined;
@@ -102,9 +129,9 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
 
   private tryOpen(): void {
     if (!this.running || this.port) return;
-    const device = deviceOf(this.opts.path);
+    const device = this.deviceOf(this.opts.path);
     if (!device) { this.openFailed(`${this.opts.path} does not exist`); return; }
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+    const port = new SerialPortStream({ binding: this.opts.binding ?? REAL_SERIAL_BINDING, path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
     port.on('error', () => undefined); // failures surface as open errors or 'close'; never crash the host
     port.open((err) => {
       if (err) { this.openFailed(err.message); return; }
@@ -137,9 +164,11 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
     this.reopenTimer = setTimeout(() => { this.reconnects++; this.tryOpen(); }, delay);
   }
 
+  private deviceOf(path: string): string | undefined { return (this.opts.deviceId ?? fileDeviceId)(path); }
+
   private checkPath(): void {
     if (!this.port || !this.device) return;
-    const now = deviceOf(this.opts.path);
+    const now = this.deviceOf(this.opts.path);
     if (now !== this.device) this.drop(now ? `${this.opts.path} now names another device` : `${this.opts.path} disappeared`);
   }
 
@@ -173,15 +202,5 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
       this.channel.poll(this.now());
       this.flush();
     }, Math.max(0, Math.ceil(d - this.now())));
-  }
-}
-
-/** Device identity behind a path (symlinks followed): a pty recreated at the same link path differs. */
-function deviceOf(path: string): string | undefined {
-  try {
-    const s = statSync(path);
-    return `${s.dev}:${s.ino}:${s.rdev}`;
-  } catch {
-    return undefined;
   }
 }

@@ -7,7 +7,7 @@ import {
 } from '../../../protocol/terminal/index.js';
 import { TransportError } from '../../../protocol/transport.js';
 import { PortDriver, type PortDriverOptions } from './port-driver.js';
-import { TerminalCardReader } from './terminal-card-reader.js';
+import { TerminalCardReader, type TerminalSlotLink } from './terminal-card-reader.js';
 
 /** What the terminal said about itself in INFO (docs/protocol.md §13.4). */
 export interface TerminalInfo {
@@ -89,7 +89,7 @@ interface Call {
  * docs/protocol.md §13. Start it and it keeps itself connected. Its slot is `cardReader` (a
  * CardReader whose APDUs are tunnelled; `cardReader.pinPad` asks for the PIN on the terminal).
  */
-export class SerialTerminal extends EventEmitter<SerialTerminalEvents> {
+export class SerialTerminal extends EventEmitter<SerialTerminalEvents> implements TerminalSlotLink {
   readonly path: string;
   readonly cardReader: TerminalCardReader;
   private readonly driver: PortDriver;

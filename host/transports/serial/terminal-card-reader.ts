@@ -1,6 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { TransportError, type CardReader, type CardReaderEvents, type PinEntryOutcome, type PinEntryRequest, type PinPad } from '../../../protocol/transport.js';
-import type { SerialTerminal } from './serial-terminal.js';
+import type { MessageOf, OutgoingRequest, ResponseMessage } from '../../../protocol/terminal/index.js';
+
+/**
+ * What the slot needs of the terminal's link: SerialTerminal implements it. (The reader depends on
+ * this interface, not on SerialTerminal, so the two modules do not import each other.)
+ */
+export interface TerminalSlotLink {
+  /** HELLO answered and the link up. */
+  readonly connected: boolean;
+  /** The deadline of one tunnelled APDU, ms. */
+  readonly apduTimeout: number;
+  /** Send a request and wait for its answer (READER_GONE when the link is or goes down, TIMEOUT, TERMINAL_REFUSED). */
+  call<T extends ResponseMessage['type']>(request: OutgoingRequest, expect: T, timeoutMs: number, onId?: (id: number) => void): Promise<MessageOf<T>>;
+  /** Send a CANCEL for one of our requests (a PIN entry) and forget it. */
+  cancelRequest(requestId: number): void;
+}
 
 /** Extra time the host waits beyond the customer's PIN time-out, for the terminal to answer. */
 const PIN_ANSWER_MARGIN_MS = 10_000;
@@ -17,7 +32,7 @@ export class TerminalCardReader extends EventEmitter<CardReaderEvents> implement
   readonly pinPad: PinPad;
   private present = false;
 
-  constructor(private readonly terminal: SerialTerminal, readonly name: string) {
+  constructor(private readonly terminal: TerminalSlotLink, readonly name: string) {
     super();
     this.pinPad = { enterPin: (req, signal) => this.enterPin(req, signal) };
   }

@@ -1,0 +1,9 @@
+/**
+ * The PC/SC transport (contact and NFC readers through pcscd and nfc-pcsc): PcscReaderSource lists
+ * the readers of one PC/SC context, PcscCardReader is one reader as a CardReader, PcscSource keeps
+ * them as the daemon's ReaderSource while pcscd comes and goes.
+ */
+export { PcscSource } from './pcsc-source.js';
+export type { PcscSourceOptions } from './pcsc-source.js';
+export { PcscCardReader, PcscReaderSource, loadNfcPcsc, mapPcscError, DEFAULT_TRANSMIT_TIMEOUT_MS } from './pcsc-reader.js';
+export type { PcscReaderOptions, PcscReaderSourceEvents } from './pcsc-reader.js';
