@@ -10,6 +10,8 @@ import type { CardpostError } from '../../protocol/errors.js';
  *   any state before signing ─► cancelled | timed_out | failed
  *   after SIGN_TXN went out with no answer back ─► unconfirmed (the card may have paid: only that
  *     card can finish the sale; a later journal recovery turns it done)
+ *
+ * The transitions themselves: sale-machine.ts (and its table in docs/architecture.md §2a).
  */
 export type SaleState = 'waiting_card' | 'reading_card' | 'pin' | 'signing' | 'stored' | 'done' | 'cancelled' | 'timed_out' | 'failed' | 'unconfirmed';
 

@@ -1,0 +1,300 @@
+import { unconfirmedError, type Receipt, type SaleError, type SaleState } from './sale-types.js';
+
+/**
+ * The sale as a pure state machine: `transition(state, event, now, rules)` says what the sale becomes
+ * and what must be done about it (effects). No I/O, no timers, no clock: the engine (sale-engine.ts)
+ * feeds in what happened at the card, the counter and the timers, and carries out the effects.
+ * The transition table in docs/architecture.md §2a is checked against this file (sale-machine-spec.ts).
+ */
+
+/** The card SIGN_TXN went to, while its answer is not in: the sale may be paid, and only this card can tell. */
+export interface PayingCard {
+  cardId: string;
+  /** The card's counter when SIGN_TXN went out: unchanged on its return means it signed nothing since. */
+  counterAtSign: number;
+  /** Records of this card were lost from view (a journal gap, in any card session) since SIGN_TXN went out. */
+  outcomeLost: boolean;
+}
+
+/** Who asked for a cancel that a card step in flight must notice: the merchant, or the engine (the client went away). */
+export type CancelReason = 'merchant' | 'abandoned';
+
+/** How long the sale waits for a card; kept across tries of a card left in the reader, so they cannot spin forever. */
+export interface CardWait { deadline: number; retries: number }
+
+/** How the PIN is being entered: on the reader's pad, awaited from the API, at the card, or stopped by a pull. */
+export type PinEntry = 'pad' | 'awaiting_pin' | 'checking' | 'interrupted';
+
+/** What every phase shows: the reader the sale is bound to (null: any) and the last word to the customer. */
+interface Shown { reader: string | null; notice: SaleError | null }
+type Bound = Omit<Shown, 'reader'> & { reader: string };
+
+export type SaleMachineState =
+  | Shown & { phase: 'waiting_card'; wait: CardWait; paying?: PayingCard; claim?: { reader: string; cancel?: CancelReason } }
+  | Bound & { phase: 'reading_card'; wait: CardWait; paying?: PayingCard; cancel?: CancelReason }
+  | Bound & { phase: 'pin'; wait: CardWait; triesLeft: number; entry: PinEntry; deadline: number; cancel?: CancelReason }
+  | Bound & { phase: 'signing'; wait: CardWait; /** Undefined once the card's answer says it signed nothing. */ paying?: PayingCard }
+  | Shown & { phase: 'stored'; recordId: string }
+  | Shown & { phase: 'done'; receipt: Receipt }
+  | Shown & { phase: 'cancelled'; error: SaleError | null }
+  | Shown & { phase: 'timed_out' }
+  | Shown & { phase: 'failed'; error: SaleError }
+  | Shown & { phase: 'unconfirmed'; error: SaleError };
+
+export type Phase = SaleMachineState['phase'];
+export type PhaseState<P extends Phase> = Extract<SaleMachineState, { phase: P }>;
+
+/** Why a card step failed, as the engine read the error (card-run.ts). */
+export type StepFailure =
+  | { kind: 'interrupted'; why: 'cancelled' | 'timed_out' | 'card_removed' | 'other_card' }
+  /** The card's answer to SIGN_TXN came back but cannot be taken: whether it signed is in its journal. */
+  | { kind: 'unclear_answer'; error: SaleError }
+  /** The card was pulled or the reader hiccuped: the same sale goes on with the same nonce. */
+  | { kind: 'card_gone'; error: SaleError }
+  | { kind: 'fatal'; error: SaleError };
+
+export type SaleEvent =
+  | { type: 'CARD_CLAIMED'; reader: string }
+  | { type: 'READING_CARD' }
+  | { type: 'PIN_ASKED'; triesLeft: number; onDevice: boolean; deadline: number }
+  | { type: 'PIN_SUBMITTED' }
+  | { type: 'PIN_WRONG'; triesLeft: number }
+  | { type: 'CARD_REMOVED'; reader: string }
+  | { type: 'SIGN_SENT'; cardId: string; counter: number }
+  | { type: 'NOT_SIGNED' }
+  | { type: 'JOURNAL_GAP'; cardId: string }
+  | { type: 'RECORD_STORED'; recordId: string; fromJournal: boolean }
+  | { type: 'RECEIPT'; receipt: Receipt }
+  | { type: 'STEP_FAILED'; failure: StepFailure; cardPresent: boolean }
+  | { type: 'CANCEL'; by: CancelReason }
+  | { type: 'CARD_TIME_UP' }
+  | { type: 'RETRY_DUE'; cardPresent: boolean };
+
+export type AbortWhy = 'cancelled' | 'card_removed';
+
+export type SaleEffect =
+  /** Save the sale's state (write-behind) and tell listeners. */
+  | { kind: 'show' }
+  /** Stop the card and retry timers. */
+  | { kind: 'disarm' }
+  | { kind: 'arm'; timer: 'card' | 'retry'; at: number }
+  /** Stop the card step in flight. */
+  | { kind: 'abort'; why: AbortWhy }
+  /** A pull was handled: the next try gets a fresh abort signal. */
+  | { kind: 'renew_abort' }
+  /** The sale is over: out of the live set, its reader free. */
+  | { kind: 'release' }
+  /** A card was left in the reader: run the sale on it again. */
+  | { kind: 'try_card' }
+  | { kind: 'log_failure'; error: SaleError };
+
+export interface SaleRules { cardMs: number }
+export interface Transition { state: SaleMachineState; effects: SaleEffect[] }
+
+export const FINAL_PHASES: ReadonlySet<Phase> = new Set(['done', 'cancelled', 'timed_out', 'failed', 'unconfirmed']);
+/** Tries of a card left in the reader after a failed step: 100 ms, doubling, at most 2 s apart. */
+export const RETRY_BASE_MS = 100;
+export const RETRY_MAX_MS = 2000;
+
+export const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
+export const ABANDONED: SaleError = {
+  code: 'SALE_ABANDONED', message: 'cancelled: the page or command that started this sale went away before the card paid, so no card was charged',
+  hint: 'start the sale again from the counter page or with cardpost sale',
+};
+export const maskCard = (cardId: string) => '•'.repeat(Math.max(0, cardId.length - 4)) + cardId.slice(-4);
+
+/** A new sale: waiting for a card, the card timer running. */
+export function openSale(reader: string | null, now: number, rules: SaleRules): Transition {
+  const state: SaleMachineState = { phase: 'waiting_card', reader, notice: null, wait: { deadline: now + rules.cardMs, retries: 0 } };
+  return { state, effects: [{ kind: 'show' }, { kind: 'disarm' }, { kind: 'arm', timer: 'card', at: state.wait.deadline }] };
+}
+
+/** The card whose answer to SIGN_TXN is still out, if any. */
+export function payingCard(s: SaleMachineState): PayingCard | undefined {
+  return 'paying' in s ? s.paying : undefined;
+}
+
+/** A card step is in flight (the reader is held for this sale, or about to be). */
+export function isRunning(s: SaleMachineState): boolean {
+  return s.phase === 'waiting_card' ? s.claim !== undefined : !FINAL_PHASES.has(s.phase);
+}
+
+function cancelOf(s: SaleMachineState): CancelReason | undefined {
+  if (s.phase === 'waiting_card') return s.claim?.cancel;
+  return s.phase === 'reading_card' || s.phase === 'pin' ? s.cancel : undefined;
+}
+
+const same = (state: SaleMachineState): Transition => ({ state, effects: [] });
+
+export function transition(s: SaleMachineState, e: SaleEvent, now: number, rules: SaleRules): Transition {
+  if (FINAL_PHASES.has(s.phase)) return same(s);
+  switch (e.type) {
+    case 'CARD_CLAIMED':
+      if (s.phase !== 'waiting_card' || s.claim) return same(s);
+      return { state: { ...s, claim: { reader: e.reader } }, effects: [{ kind: 'disarm' }] };
+    case 'READING_CARD':
+      if (s.phase !== 'waiting_card' || !s.claim || s.claim.cancel) return same(s);
+      return show({ phase: 'reading_card', reader: s.claim.reader, notice: s.notice, wait: s.wait, ...withPaying(s.paying) });
+    case 'PIN_ASKED':
+      if (!(s.phase === 'reading_card' || s.phase === 'pin' || (s.phase === 'signing' && !s.paying))) return same(s);
+      return show({
+        phase: 'pin', reader: s.reader, notice: s.notice, wait: s.wait, triesLeft: e.triesLeft, deadline: e.deadline,
+        entry: e.onDevice ? 'pad' : 'awaiting_pin', ...(cancelOf(s) ? { cancel: cancelOf(s)! } : {}),
+      });
+    case 'PIN_SUBMITTED':
+      return s.phase === 'pin' && s.entry === 'awaiting_pin' ? same({ ...s, entry: 'checking' }) : same(s);
+    case 'PIN_WRONG': {
+      if (s.phase !== 'pin') return same(s);
+      const t = e.triesLeft;
+      const notice: SaleError = { code: 'PIN_WRONG', message: `wrong PIN, ${t} ${t === 1 ? 'try' : 'tries'} left`, hint: t === 1 ? 'one more wrong PIN blocks the card' : 'type the PIN again' };
+      return show({ ...s, triesLeft: t, notice });
+    }
+    case 'CARD_REMOVED':
+      // The card forgets a verified PIN when it loses power: the PIN awaited is for a card no longer there.
+      if (s.phase !== 'pin' || s.entry !== 'awaiting_pin' || s.reader !== e.reader) return same(s);
+      return { state: { ...s, entry: 'interrupted' }, effects: [{ kind: 'abort', why: 'card_removed' }] };
+    case 'SIGN_SENT':
+      if (s.phase !== 'reading_card' && s.phase !== 'pin') return same(s);
+      return show({ phase: 'signing', reader: s.reader, notice: s.notice, wait: s.wait, paying: { cardId: e.cardId, counterAtSign: e.counter, outcomeLost: false } });
+    case 'NOT_SIGNED':
+      if (!payingCard(s)) return same(s);
+      return same(dropPaying(s));
+    case 'JOURNAL_GAP': {
+      const p = payingCard(s);
+      if (!p || p.cardId !== e.cardId) return same(s);
+      return same({ ...s, paying: { ...p, outcomeLost: true } } as SaleMachineState);
+    }
+    case 'RECORD_STORED':
+      if (s.phase !== 'waiting_card' && s.phase !== 'reading_card' && s.phase !== 'signing') return same(s);
+      // Paid: a notice left from a pull is over; a record from the journal says so.
+      return show({ phase: 'stored', reader: s.reader, recordId: e.recordId, notice: e.fromJournal ? RECOVERED_NOTICE : null });
+    case 'RECEIPT':
+      if (s.phase !== 'stored') return same(s);
+      return end({ phase: 'done', reader: s.reader, notice: s.notice, receipt: e.receipt });
+    case 'CANCEL':
+      return cancel(s, e.by);
+    case 'CARD_TIME_UP':
+      if (s.phase !== 'waiting_card' || s.claim) return same(s);
+      return endOrUnconfirmed(s, 'timed_out', null);
+    case 'RETRY_DUE':
+      if (s.phase !== 'waiting_card' || s.claim) return same(s);
+      if (e.cardPresent) return { state: s, effects: [{ kind: 'try_card' }] };
+      return waitForCard(s, s.notice, false, false, now, rules); // taken out meanwhile: wait for it afresh
+    case 'STEP_FAILED':
+      return stepFailed(s, e.failure, e.cardPresent, now, rules);
+  }
+}
+
+function cancel(s: SaleMachineState, by: CancelReason): Transition {
+  // A sale at the card's signature runs to its end; the engine never abandons one the card may have paid.
+  if (s.phase === 'signing' || s.phase === 'stored' || (by === 'abandoned' && payingCard(s))) return same(s);
+  if (s.phase === 'waiting_card' && !s.claim) return endOrUnconfirmed(s, 'cancelled', by === 'abandoned' ? ABANDONED : null);
+  const abort: SaleEffect = { kind: 'abort', why: 'cancelled' };
+  if (s.phase === 'waiting_card') return { state: { ...s, claim: { ...s.claim!, cancel: by } }, effects: [abort] };
+  return { state: { ...s, cancel: by } as SaleMachineState, effects: [abort] };
+}
+
+function stepFailed(s: SaleMachineState, f: StepFailure, cardPresent: boolean, now: number, rules: SaleRules): Transition {
+  if (s.phase === 'stored') return same(s); // the record is durable: nothing that fails now unpays the sale
+  const paying = payingCard(s);
+  const cancel = cancelOf(s);
+  // The merchant cancelled while the card was being read: that wins over waiting for it again.
+  if (cancel) return endOrUnconfirmed(s, 'cancelled', cancel === 'abandoned' ? ABANDONED : null);
+  switch (f.kind) {
+    case 'unclear_answer':
+      if (!paying) return fail(s, f.error);
+      return waitForCard(s, {
+        code: 'SALE_UNCONFIRMED', message: `the card's answer could not be taken (${f.error.code}: ${f.error.message}): reading its journal to see whether it paid`,
+        hint: 'leave the card in (or insert it again); do not take another payment for this sale',
+      }, true, cardPresent, now, rules);
+    case 'card_gone':
+      // Same sale, same nonce: if the card had signed, its record comes back from its journal when it is inserted again.
+      return waitForCard(s, !paying ? f.error : {
+        code: 'SALE_UNCONFIRMED', message: `the card's answer to the payment was lost (${f.error.code}: ${f.error.message}): it may already have paid`,
+        hint: 'insert the same card again to finish; do not take another payment for this sale',
+      }, true, cardPresent, now, rules);
+    case 'interrupted':
+      if (f.why === 'card_removed') {
+        const t = waitForCard(s, { code: 'CARD_REMOVED', message: 'the card was taken out before the payment finished', hint: 'insert the card again' }, true, cardPresent, now, rules);
+        return { state: t.state, effects: [{ kind: 'renew_abort' }, ...t.effects] };
+      }
+      if (f.why === 'other_card') {
+        // Not for a card left in the reader to be tried again: it stays the wrong card.
+        return waitForCard(s, {
+          code: 'CARD_NOT_THE_PAYING_ONE', message: `this is not the card that was paying (card ${maskCard(paying?.cardId ?? '')}), which may already have paid`,
+          hint: 'take this card out and insert the card that was paying',
+        }, false, cardPresent, now, rules);
+      }
+      return endOrUnconfirmed(s, f.why, null);
+    case 'fatal':
+      return fail(s, f.error);
+  }
+}
+
+function fail(s: SaleMachineState, error: SaleError): Transition {
+  const t = endOrUnconfirmed(s, 'failed', error);
+  return { state: t.state, effects: [{ kind: 'log_failure', error }, ...t.effects] };
+}
+
+/**
+ * Back to waiting for the card. A card still in the reader after a failed step is tried again, backing
+ * off, within the deadline the wait had already: a step that fails at once must not spin. Waiting for a
+ * card to be inserted gets a fresh deadline.
+ */
+function waitForCard(s: SaleMachineState, notice: SaleError | null, retryCardLeftIn: boolean, cardPresent: boolean, now: number, rules: SaleRules): Transition {
+  const retry = notice !== null && retryCardLeftIn && cardPresent && 'wait' in s;
+  const wait = retry ? s.wait : { deadline: now + rules.cardMs, retries: 0 };
+  const effects: SaleEffect[] = [{ kind: 'show' }, { kind: 'disarm' }, { kind: 'arm', timer: 'card', at: wait.deadline }];
+  if (retry) effects.push({ kind: 'arm', timer: 'retry', at: now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** wait.retries) });
+  const state: SaleMachineState = {
+    phase: 'waiting_card', reader: s.reader, notice, wait: retry ? { ...wait, retries: wait.retries + 1 } : wait, ...withPaying(payingCard(s)),
+  };
+  return { state, effects };
+}
+
+/**
+ * The end of a sale. Once SIGN_TXN is out and its answer never came, the card may have paid: never
+ * "not paid", but unconfirmed (the engine first looks whether its record was stored meanwhile).
+ */
+function endOrUnconfirmed(s: SaleMachineState, phase: 'cancelled' | 'timed_out' | 'failed', error: SaleError | null): Transition {
+  const base = { reader: s.reader, notice: s.notice };
+  if (payingCard(s)) {
+    const why = error ? error.message : phase === 'cancelled' ? 'cancelled at the counter' : 'the card did not come back in time';
+    return end({ ...base, phase: 'unconfirmed', error: unconfirmedError(`the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`) });
+  }
+  if (phase === 'failed') return end({ ...base, phase, error: error! });
+  return end(phase === 'cancelled' ? { ...base, phase, error } : { ...base, phase });
+}
+
+const show = (state: SaleMachineState): Transition => ({ state, effects: [{ kind: 'show' }] });
+const end = (state: SaleMachineState): Transition => ({ state, effects: [{ kind: 'disarm' }, { kind: 'release' }, { kind: 'show' }] });
+const withPaying = (p: PayingCard | undefined) => (p ? { paying: p } : {});
+
+function dropPaying(s: SaleMachineState): SaleMachineState {
+  const { paying: _gone, ...rest } = s as SaleMachineState & { paying?: PayingCard };
+  return rest as SaleMachineState;
+}
+
+/**
+ * Whether a card that comes back after SIGN_TXN went out can show it did not sign: its counter moved
+ * and records were lost from view since, so whether one of them was this sale cannot be read from it.
+ */
+export function outcomeUnreadable(paying: PayingCard, cardCounter: number, gapSeenNow: boolean): boolean {
+  return cardCounter !== paying.counterAtSign && (paying.outcomeLost || gapSeenNow);
+}
+
+/** The snapshot fields a phase shows (the rest are the sale's own facts). */
+export function shownFields(s: SaleMachineState): {
+  state: SaleState; reader: string | null; pinTriesLeft: number | null; pinOnDevice: boolean; deadline: number | null;
+  notice: SaleError | null; receipt: Receipt | null; error: SaleError | null;
+} {
+  return {
+    state: s.phase, reader: s.reader,
+    pinTriesLeft: s.phase === 'pin' ? s.triesLeft : null,
+    pinOnDevice: s.phase === 'pin' && s.entry === 'pad',
+    deadline: s.phase === 'waiting_card' ? s.wait.deadline : s.phase === 'pin' ? s.deadline : null,
+    notice: s.notice,
+    receipt: s.phase === 'done' ? s.receipt : null,
+    error: s.phase === 'cancelled' || s.phase === 'failed' || s.phase === 'unconfirmed' ? s.error : null,
+  };
+}
