@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Daemon } from '../daemon/daemon.js';
+import type { CounterPort } from './port.js';
 import { displayStatusBody, statusBody } from './status.js';
 
 /**
@@ -20,23 +20,18 @@ export class EventHub {
   private readonly keepAlive: NodeJS.Timeout;
   private queueTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly d: Daemon) {
-    const on = <T>(emitter: { on(e: string, l: (x: T) => void): unknown; off(e: string, l: (x: T) => void): unknown }, event: string, l: (x: T) => void) => {
-      emitter.on(event, l);
-      this.detach.push(() => emitter.off(event, l));
-    };
-    on(d.engine, 'sale', (s) => this.send('sale', s));
-    on(d.engine, 'stored', () => this.queueChanged());
-    on(d.worker, 'status', (s) => this.send('settlement', s));
-    on(d.worker, 'batch', (b) => { this.send('batch', b); this.queueChanged(); });
-    const readers = () => this.send('readers', { readers: d.hub.list() });
-    on(d.hub, 'added', readers);
-    on(d.hub, 'removed', readers);
-    on(d.hub, 'changed', readers);
+  constructor(private readonly d: CounterPort) {
+    this.detach.push(d.watch({
+      sale: (s) => this.send('sale', s),
+      stored: () => this.queueChanged(),
+      settlement: (s) => this.send('settlement', s),
+      batch: (b) => { this.send('batch', b); this.queueChanged(); },
+      readers: () => this.send('readers', { readers: d.readers() }),
+    }));
     this.keepAlive = setInterval(() => { for (const c of this.clients.keys()) c.raw.write(': keep-alive\n\n'); }, 15_000);
     this.keepAlive.unref();
     // An open counter page follows the sales it shows: while one is connected, no sale counts as abandoned.
-    this.follow = setInterval(() => { if ([...this.clients.values()].includes('counter')) d.engine.followAll(); }, 1000);
+    this.follow = setInterval(() => { if ([...this.clients.values()].includes('counter')) d.followAllSales(); }, 1000);
     this.follow.unref();
   }
 
@@ -53,18 +48,17 @@ export class EventHub {
     if (req.method === 'HEAD') { reply.raw.end(); return; }
     reply.raw.write('retry: 2000\n\n');
     this.clients.set(reply, view);
-    if (view === 'counter') this.d.engine.followAll();
+    if (view === 'counter') this.d.followAllSales();
     this.write(reply, 'status', view === 'counter' ? statusBody(this.d) : displayStatusBody(this.d));
     req.raw.on('close', () => this.clients.delete(reply));
   }
-
 
   /** Queue figures come from SQLite; coalesce bursts (a batch of 500) into one event. */
   private queueChanged(): void {
     if (this.queueTimer) return;
     this.queueTimer = setTimeout(() => {
       this.queueTimer = undefined;
-      this.send('queue', { counts: this.d.store.statusCounts(), unsettled: this.d.store.unsettled() });
+      this.send('queue', this.d.queueSummary());
     }, 50);
   }
 

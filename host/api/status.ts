@@ -1,19 +1,21 @@
-import type { Daemon } from '../daemon/daemon.js';
+import type { CounterPort } from './port.js';
 
 /** The whole picture of the counter: GET /api/v1/status and the first event of every SSE stream. */
-export function statusBody(d: Daemon) {
+export function statusBody(p: CounterPort) {
+  const settings = p.counterSettings();
+  const queue = p.queueSummary();
   return {
-    terminalId: d.terminalId,
-    merchantId: d.config.merchantId,
-    currency: d.config.currency,
-    settlement: d.worker.status(),
-    unsettled: d.store.unsettled(),
-    counts: d.store.statusCounts(),
-    limits: d.config.limits,
-    readers: d.hub.list(),
-    activeSales: d.engine.active(),
+    terminalId: p.terminalId,
+    merchantId: settings.merchantId,
+    currency: settings.currency,
+    settlement: p.settlementStatus(),
+    unsettled: queue.unsettled,
+    counts: queue.counts,
+    limits: settings.limits,
+    readers: p.readers(),
+    activeSales: p.activeSales(),
     /** null when the clock is fit to date sales; else why not and what to do (sales are refused CLOCK_WRONG). */
-    clock: d.clockProblem() ?? null,
+    clock: p.clockProblem() ?? null,
   };
 }
 
@@ -21,6 +23,6 @@ export function statusBody(d: Daemon) {
  * What the customer display may know (scope `display`): the sale at the counter and the currency,
  * nothing of the queue, the readers or the merchant's figures.
  */
-export function displayStatusBody(d: Daemon) {
-  return { currency: d.config.currency, activeSales: d.engine.active() };
+export function displayStatusBody(p: CounterPort) {
+  return { currency: p.counterSettings().currency, activeSales: p.activeSales() };
 }

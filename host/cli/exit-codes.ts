@@ -1,10 +1,6 @@
-/** Process exit codes every cardpost command keeps to, so scripts can rely on them. */
-export const EXIT = {
-  OK: 0,
-  /** The operation ran and the answer is "no": a signature did not verify, a check failed. */
-  NEGATIVE: 1,
-  /** Bad input: unknown option, malformed hex, wrong key length. The message says which. */
-  USAGE: 2,
-  /** A device, file or service was unavailable or failed. */
-  UNAVAILABLE: 3,
-} as const;
+/**
+ * Process exit codes every cardpost command keeps to, so scripts can rely on them. They are part of
+ * the error registry (host/errors/exit.ts; which error gives which code: host/errors/registry.ts,
+ * docs/errors.md).
+ */
+export { EXIT, type ExitCode } from '../errors/exit.js';

@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { CardpostError } from '../../protocol/errors.js';
 import { StoreError, type HostStore } from '../store/host-store.js';
 import { BankError, type BankClient, type BatchAnswer } from './bank-client.js';
+import { isRetry, STORE_UNAVAILABLE } from '../errors/registry.js';
 
 export type SettlementState = 'offline' | 'idle' | 'sending' | 'backing_off' | 'blocked' | 'stopped';
 
 /** lastError.code while the queue database fails (SQLite busy, disk full, I/O error); the status is `blocked`. */
-export const STORE_UNAVAILABLE = 'STORE_UNAVAILABLE';
+export { STORE_UNAVAILABLE };
 
 type SleepKind = 'idle' | 'offline' | 'bank' | 'store';
 
@@ -207,7 +208,9 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   private async onFailure(batchId: string, e: unknown): Promise<void> {
     const err = e instanceof CardpostError ? e
       : new CardpostError('SETTLEMENT_INTERNAL', `settlement failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, 'report this with the daemon log');
-    const outcome = e instanceof BankError ? e.outcome : e instanceof StoreError && e.code === 'BATCH_ANSWER_MISMATCH' ? 'unknown' : 'refused';
+    // The error registry's kind decides (host/errors): a passing failure (no answer, 5xx, an answer that does not
+    // match the batch) may or may not have been processed, so the same batch is re-sent; anything else is a refusal.
+    const outcome = isRetry(err) ? 'unknown' : 'refused';
     const failures = this.st.consecutiveFailures + 1;
     const retryAfter = e instanceof BankError ? e.retryAfterMs ?? 0 : 0;
     const delay = outcome === 'refused' ? this.backoff.maxMs : Math.max(retryAfter, this.jitter(failures));

@@ -1,17 +1,21 @@
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { ERROR_GROUPS } from '../../host/errors/registry.js';
 import { fileURLToPath } from 'node:url';
 import { ENV_OVERRIDES } from '../../host/daemon/config.js';
 import { DATA_FILES } from '../../host/daemon/daemon.js';
 
 /**
  * docs/host-api.md, docs/host-api.openapi.yaml and docs/daemon.md stay in step with the daemon's
- * code: every route of host/api/server.ts, every error code it sends, every live event, every
+ * code: every route of host/api (server.ts and its plugins in routes/), every error code they send, every live event, every
  * metric, environment override and data file. No YAML library is installed, so the OpenAPI file
  * gets a small structural check (indentation, duplicate keys, flow brackets, $ref targets).
  */
 const read = (p: string) => readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
-const server = read('host/api/server.ts');
+/** The API's sources: server.ts (hooks, error answers), context.ts and one plugin per resource in routes/. */
+const API_FILES = ['host/api/server.ts', 'host/api/context.ts', ...readdirSync(fileURLToPath(new URL('../../host/api/routes/', import.meta.url))).filter((n) => n.endsWith('.ts')).map((n) => `host/api/routes/${n}`)];
+const server = API_FILES.map(read).join('\n');
+const errorsMd = read('docs/errors.md');
 const events = read('host/api/events.ts');
 const metrics = read('host/daemon/metrics.ts');
 const md = read('docs/host-api.md');
@@ -169,11 +173,16 @@ describe('docs/host-api.md and host-api.openapi.yaml are in step with host/api',
 
   it('every error code server.ts sends is in host-api.md', () => {
     const codes = new Set<string>();
-    for (const [, code] of server.matchAll(/sendError\(reply, \d{3}, '([A-Z_]+)'/g)) codes.add(code!);
+    for (const [, code] of server.matchAll(/sendError\(reply, '([A-Z_]+)'/g)) codes.add(code!);
     for (const [, code] of server.matchAll(/code: '([A-Z_]+)'/g)) codes.add(code!);
-    for (const set of server.matchAll(/_CODES = new Set\(\[([^\]]+)\]\)/g)) for (const [, c] of set[1]!.matchAll(/'([A-Z_]+)'/g)) codes.add(c!);
-    assert.ok(codes.size >= 10, `expected the error codes of server.ts, found ${[...codes].join(', ')}`);
+    // The statuses come from the error registry: every code it gives an HTTP status is an answer the API may send.
+    const answers = ERROR_GROUPS.flatMap((g) => g.entries).filter((e) => e.status !== null);
+    assert.ok(codes.size >= 8, `expected the error codes of host/api, found ${[...codes].join(', ')}`);
+    assert.ok(answers.length >= 60, `expected the registry's API answers, found ${answers.length}`);
     for (const c of codes) assert.ok(md.includes(`\`${c}\``), `host-api.md does not list error code ${c}`);
+    for (const c of codes) assert.ok(answers.some((e) => e.code === c), `host/api sends ${c}, which the error registry gives no HTTP status`);
+    assert.ok(md.includes('(errors.md)'), 'host-api.md §11 points to errors.md');
+    for (const e of answers) assert.ok(errorsMd.includes(`| \`${e.code}\` | ${e.status} |`), `docs/errors.md does not list ${e.code} with ${e.status}`);
   });
 
   it('every live event events.ts sends is in the events table', () => {

@@ -1,0 +1,69 @@
+import type { SaleSnapshot } from '../sale/sale-types.js';
+import type { QueuedRecord, RecordStatus } from '../store/host-store.js';
+
+/**
+ * What the local API needs of the counter, and nothing more: the operations its routes call and the
+ * events its stream carries. The daemon implements it (host/daemon/counter-port.ts); the API never
+ * imports the daemon, so there is no import circle and the API can be driven by anything that keeps
+ * this contract. Values the API only passes on as JSON are typed `unknown`.
+ */
+export interface CounterPort {
+  readonly terminalId: string;
+  /** The counter's fixed settings, as the status shows them. */
+  counterSettings(): { merchantId: string; currency: number; limits: unknown };
+  /** Where the API token lives (named in 401 answers so a person can find it). */
+  apiTokenFile(): string;
+  /** Why the clock cannot date a sale now (new sales are refused CLOCK_WRONG), or undefined. */
+  clockProblem(): unknown;
+
+  startSale(req: SaleStart): SaleSnapshot;
+  sale(saleId: string): SaleSnapshot | undefined;
+  activeSales(): SaleSnapshot[];
+  /** The newest sales, newest first (undefined where a stored sale cannot be shown). */
+  recentSales(limit: number): (SaleSnapshot | undefined)[];
+  /** A client is following the sale: it is not abandoned. */
+  followSale(saleId: string): void;
+  followAllSales(): void;
+  submitPin(saleId: string, pin: string): void;
+  cancelSale(saleId: string): SaleSnapshot;
+
+  readers(): unknown[];
+  /** Read the card in a reader (with journal recovery). */
+  inspectCard(reader: string): Promise<unknown>;
+  /** One raw APDU to the card in a reader, between sales (read commands only unless `raw`). */
+  transmitApdu(reader: string, apdu: Uint8Array, raw: boolean): Promise<Uint8Array>;
+
+  queueRecords(q: { status?: RecordStatus; afterSeq: number; limit: number }): QueuedRecord[];
+  queueSummary(): { counts: unknown; unsettled: unknown };
+  exportRecords(): Iterable<ExportRecord>;
+
+  settlementStatus(): object;
+  /** "Settle now": skip the backoff. */
+  settleNow(): void;
+  /** The day's totals, the counter's against the bank's; throws RangeError for a date that is not one. */
+  reconcile(date: string): Promise<unknown>;
+  metricsText(): Promise<{ contentType: string; body: string }>;
+
+  /** Follow what changes; returns the function that stops it. */
+  watch(l: CounterListener): () => void;
+}
+
+export interface SaleStart { amount: number; currency?: number; reader?: string; requestKey?: string; followed?: boolean }
+
+export interface ExportRecord {
+  recordId: string;
+  status: string;
+  reason: string | null | undefined;
+  envelope: Uint8Array;
+  certificate: Uint8Array | null | undefined;
+}
+
+export interface CounterListener {
+  sale(s: SaleSnapshot): void;
+  /** A record was stored (queue figures changed). */
+  stored(): void;
+  settlement(status: unknown): void;
+  batch(outcome: unknown): void;
+  /** A reader came, went or changed. */
+  readers(): void;
+}
