@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['crypto.ts', 'cbor.ts', 'apdu-exchange.ts', 'enqueue.ts', 'settlement.ts', 'sale-overhead.ts'];
+const benches = ['crypto.ts', 'cbor.ts', 'apdu-exchange.ts', 'enqueue.ts', 'settlement.ts', 'cli-startup.ts', 'sale-overhead.ts'];
 const wanted = process.argv.slice(2).map((a) => (a.endsWith('.ts') ? a : `${a}.ts`));
 const unknown = wanted.filter((w) => !benches.includes(w));
 if (unknown.length) {

@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CardpostError } from '../../protocol/errors.js';
 import { defaultDataDir } from '../daemon/config.js';
-import { DATA_FILES, findDaemon } from '../daemon/daemon.js';
+import { DATA_FILES, findDaemon } from '../daemon/data-files.js';
 
-/** The daemon answered with an error (its code, message and hint come through unchanged). */
-export class ApiError extends CardpostError {
-  constructor(code: string, message: string, hint: string, readonly status: number) { super(code, message, hint); }
-}
+import { ApiError } from './api-error.js';
+
+export { ApiError };
 
 /** Where the CLI looks for a running daemon: --data-dir, CARDPOST_DATA_DIR, the default, then the demo's. */
 export function candidateDataDirs(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {

@@ -8,16 +8,18 @@ import { bytesEqual } from '../../protocol/bytes.js';
 import { readCertificateFile, readKeyFile } from '../issuer/key-file.js';
 import { HostStore } from '../store/host-store.js';
 import { ReaderHub, type ReaderKind } from '../readers/reader-hub.js';
-import { PcscSupervisor } from '../readers/pcsc-supervisor.js';
+import type { ReaderSource } from '../readers/reader-source.js';
+import { PcscSource } from '../transports/pcsc/index.js';
 import { SaleEngine, type SaleFaultHooks } from '../sale/sale-engine.js';
 import { BankClient } from '../settlement/bank-client.js';
 import { SettlementWorker } from '../settlement/settlement-worker.js';
 import { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import { reconcile, type Reconciliation } from '../settlement/reconcile.js';
 import { startApi, type ApiServer } from '../api/server.js';
-import { SerialTerminal } from '../transports/serial/index.js';
+import { DaemonCounterPort } from './counter-port.js';
+import { SerialTerminalSource } from '../transports/serial/index.js';
 import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
-import { HidKeySource } from '../transports/hid/index.js';
+import { HidSource } from '../transports/hid/index.js';
 import { attachSerialTerminal } from './serial-terminals.js';
 import { loadOrCreateToken } from '../api/auth.js';
 import type { DaemonConfig } from './config.js';
@@ -30,13 +32,8 @@ import { publishInfo, readDaemonInfo, refuseConfigCollision, releaseLock, takeLo
 
 export { DaemonError } from './daemon-error.js';
 export type { DaemonInfo } from './daemon-lock.js';
-
-/**
- * The files the daemon makes in its data directory. `info` is its lock file, which also tells the CLI
- * where the API is: a name of its own (it was `daemon.json`, the docs' name for the config file, which
- * a daemon with "dataDir": "." overwrote and then deleted).
- */
-export const DATA_FILES = { db: 'queue.sqlite', token: 'api-token', info: 'cardpost-daemon.lock', revocations: 'revocations.cbor', bankClock: 'bank-clock.json' } as const;
+import { DATA_FILES } from './data-files.js';
+export { DATA_FILES, findDaemon } from './data-files.js';
 
 /** The lock file of older cardpost versions, only ever read: a daemon of such a version still running here is refused. */
 const LEGACY_INFO_FILE = 'daemon.json';
@@ -79,7 +76,7 @@ export function loadTerminalCredentials(dir: string, now: number): { key: Signin
  * One counter's daemon: the queue database, the readers, the sale engine, the settlement worker and
  * the local API, wired together. `cardpost daemon` and `cardpost demo` both run this.
  */
-export class Daemon {
+export class Daemon extends DaemonCounterPort {
   private constructor(
     readonly config: DaemonConfig,
     readonly log: Logger,
@@ -90,14 +87,15 @@ export class Daemon {
     readonly bank: BankClient,
     readonly terminalId: string,
     readonly metrics: Registry,
-    private readonly pcsc: PcscSupervisor | undefined,
+    /** Where the readers come from, one ReaderSource per medium configured (PC/SC, serial terminals, HID keys). */
+    private readonly sources: ReaderSource[],
     private readonly detach: (() => void)[],
     private readonly revocations: RevocationKeeper,
     private api: ApiServer | undefined,
     private readonly lockFile: string,
     /** Why the clock cannot date a sale now (shown in status; new sales are refused CLOCK_WRONG). */
     readonly clockProblem: () => ClockProblem | undefined,
-  ) {}
+  ) { super(); }
 
   get url(): string { return this.api?.url ?? ''; }
 
@@ -147,22 +145,26 @@ export class Daemon {
       worker.on('status', (s) => { if (s.online) void revocations.refresh(); });
       const metrics = createMetrics({ store, engine, worker, hub });
       for (const r of o.readers ?? []) hub.add(r.reader, r.kind);
-      const pcsc = c.readers.pcsc ? new PcscSupervisor(hub, { extendedLength: c.readers.pcscExtendedLength, transmitTimeoutMs: c.readers.pcscTransmitTimeoutS * 1000, log }) : undefined;
-      pcsc?.start();
-      const detach: (() => void)[] = [];
-      for (const path of c.readers.serial) {
-        const terminal = new SerialTerminal({ path, hostName: `cardpost ${cred.terminalId}`, ...(o.serialChannel ? { channel: o.serialChannel } : {}) }).start();
-        const off = attachSerialTerminal({ terminal, hub, engine, log });
-        detach.push(() => { off(); terminal.close(); });
+      // Each medium finds its readers its own way (host/transports/<medium>/); the hub takes what they find.
+      const sources: ReaderSource[] = [];
+      if (c.readers.pcsc) sources.push(new PcscSource({ extendedLength: c.readers.pcscExtendedLength, transmitTimeoutMs: c.readers.pcscTransmitTimeoutS * 1000, log }));
+      const serial = new SerialTerminalSource({ paths: c.readers.serial, hostName: `cardpost ${cred.terminalId}`, ...(o.serialChannel ? { channel: o.serialChannel } : {}), log });
+      if (serial.terminals.length > 0) sources.push(serial);
+      if (c.readers.hid) sources.push(new HidSource({ pollIntervalMs: 1000 }));
+      // A sale keyed on a serial terminal runs through the engine (serial-terminals.ts).
+      const detach = serial.terminals.map((terminal) => attachSerialTerminal({ terminal, engine, log }));
+      try {
+        for (const source of sources) {
+          hub.follow(source);
+          source.on('error', (e) => log.warn({ readers: source.medium, err: e.message }, `${source.medium} readers: ${e.message}`));
+          await source.start();
+        }
+      } catch (e) {
+        for (const d of detach) d();
+        for (const source of sources) await source.stop();
+        throw e;
       }
-      if (c.readers.hid) {
-        // node-hid has no hotplug events: the source polls its device list.
-        const hid = await HidKeySource.open({ pollIntervalMs: 1000 });
-        hid.on('reader', (reader) => hub.add(reader, 'hid-key'));
-        hid.on('error', (e) => log.warn({ err: e.message }, 'HID key error'));
-        detach.push(() => hid.close());
-      }
-      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, pcsc, detach, revocations, undefined, lockFile, clockProblem);
+      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, sources, detach, revocations, undefined, lockFile, clockProblem);
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       // The URL goes into the lock only while the lock is still ours (else DAEMON_LOCK_LOST, and no API left open).
@@ -192,23 +194,10 @@ export class Daemon {
     this.engine.close();
     await this.api?.close();
     await this.worker.stop();
-    await this.pcsc?.stop();
     for (const d of this.detach) d();
+    for (const source of this.sources) await source.stop();
     this.store.close();
     releaseLock(this.lockFile);
     this.log.info({}, 'daemon stopped');
   }
-}
-
-/** What the CLI reads to find the daemon: its info file and token, or a clear error. */
-export function findDaemon(dataDir: string): { info: DaemonInfo; token: string } {
-  const info = readDaemonInfo(join(dataDir, DATA_FILES.info));
-  if (!info) {
-    throw new DaemonError('DAEMON_NOT_RUNNING', `no cardpost daemon is running for ${dataDir}`, 'start one with `cardpost daemon` (or `cardpost demo`), or pass --data-dir');
-  }
-  let token: string;
-  try { token = readFileSync(join(dataDir, DATA_FILES.token), 'utf8').trim(); } catch {
-    throw new DaemonError('API_TOKEN_UNREADABLE', `cannot read the API token in ${dataDir}`, 'run the CLI as the daemon\'s user');
-  }
-  return { info, token };
 }
