@@ -27,7 +27,10 @@ if (!state.fresh) build(state.reason);
 
 function once(from: 'build' | 'sources'): number {
   const start = performance.now();
-  const r = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', env: { ...process.env, CARDPOST_CLI: from } });
+  const r = spawnSync(process.execPath, [BIN, '--help'], {
+    encoding: 'utf8',
+    env: { ...process.env, CARDPOST_CLI: from },
+  });
   const ms = performance.now() - start;
   if (from === 'build' && r.status === 3 && r.stderr.startsWith('cardpost: CARDPOST_CLI=build but ')) {
     build(r.stderr.trim()); // a source was edited during the run: build again, measure again
@@ -47,7 +50,8 @@ const median = (xs: number[]): number => {
 };
 
 console.log(`cardpost --help: ${runs} runs per contender, alternating, median wall time; node ${process.version}`);
-once('build'); once('sources'); // warm-up: file cache
+once('build');
+once('sources'); // warm-up: file cache
 const times = { build: [] as number[], sources: [] as number[] };
 for (let i = 0; i < runs; i++) {
   times.build.push(once('build'));
@@ -55,6 +59,12 @@ for (let i = 0; i < runs; i++) {
 }
 const b = median(times.build);
 const s = median(times.sources);
-console.log(`  build (dist/)      ${b.toFixed(0).padStart(6)} ms   (min ${Math.min(...times.build).toFixed(0)}, max ${Math.max(...times.build).toFixed(0)})`);
-console.log(`  sources (tsx)      ${s.toFixed(0).padStart(6)} ms   (min ${Math.min(...times.sources).toFixed(0)}, max ${Math.max(...times.sources).toFixed(0)})`);
-console.log(`  build/sources      ${(b / s).toFixed(2).padStart(6)}      (${(s / b).toFixed(1)}x faster; target: build under 300 ms)`);
+console.log(
+  `  build (dist/)      ${b.toFixed(0).padStart(6)} ms   (min ${Math.min(...times.build).toFixed(0)}, max ${Math.max(...times.build).toFixed(0)})`,
+);
+console.log(
+  `  sources (tsx)      ${s.toFixed(0).padStart(6)} ms   (min ${Math.min(...times.sources).toFixed(0)}, max ${Math.max(...times.sources).toFixed(0)})`,
+);
+console.log(
+  `  build/sources      ${(b / s).toFixed(2).padStart(6)}      (${(s / b).toFixed(1)}x faster; target: build under 300 ms)`,
+);

@@ -19,7 +19,15 @@
  */
 import crypto from 'node:crypto';
 import smCrypto from 'sm-crypto';
-import { sm2Backend, sm2GenerateKeyPair, sm2PublicKeyToSpki, sm2PrivateKeyToPkcs8, sm2Sign, sm2SignatureToDer, sm2Verify } from '../protocol/crypto/index.js';
+import {
+  sm2Backend,
+  sm2GenerateKeyPair,
+  sm2PublicKeyToSpki,
+  sm2PrivateKeyToPkcs8,
+  sm2Sign,
+  sm2SignatureToDer,
+  sm2Verify,
+} from '../protocol/crypto/index.js';
 import { createSm2Api } from '../protocol/crypto/sm2-api.js';
 import { createJsBackend } from '../protocol/crypto/sm2-js.js';
 import { SM2_CURVE } from '../protocol/crypto/sm2-core.js';
@@ -58,7 +66,9 @@ function run(title: string, cases: Case[]): Map<string, number> {
     const s = samples.get(c.name)!.sort((a, b) => a - b);
     const median = s[Math.floor(s.length / 2)]!;
     result.set(c.name, median);
-    console.log(`  ${c.name.padEnd(12)} ${median.toFixed(0).padStart(8)} ops/s   (rounds: ${s.map((x) => x.toFixed(0)).join(' ')})`);
+    console.log(
+      `  ${c.name.padEnd(12)} ${median.toFixed(0).padStart(8)} ops/s   (rounds: ${s.map((x) => x.toFixed(0)).join(' ')})`,
+    );
   }
   return result;
 }
@@ -68,8 +78,16 @@ function ratios(label: string, res: Map<string, number>, target?: number): strin
   const native = res.get('native')!;
   const smc = res.get('sm-crypto');
   const r = ours / native;
-  const verdict = target === undefined ? '' : r >= target ? `  (target >= ${target.toFixed(1)}x: met)` : `  (target >= ${target.toFixed(1)}x: NOT MET)`;
-  return `  ${label.padEnd(20)} ours/native ${r.toFixed(2)}x${verdict}` + (smc ? `   ours/sm-crypto ${(ours / smc).toFixed(0)}x` : '');
+  const verdict =
+    target === undefined
+      ? ''
+      : r >= target
+        ? `  (target >= ${target.toFixed(1)}x: met)`
+        : `  (target >= ${target.toFixed(1)}x: NOT MET)`;
+  return (
+    `  ${label.padEnd(20)} ours/native ${r.toFixed(2)}x${verdict}` +
+    (smc ? `   ours/sm-crypto ${(ours / smc).toFixed(0)}x` : '')
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -81,8 +99,16 @@ const sig = sm2Sign(kp.privateKey, msg);
 
 const js = createSm2Api(createJsBackend(SM2_CURVE));
 
-const nativePriv = crypto.createPrivateKey({ key: Buffer.from(sm2PrivateKeyToPkcs8(kp.privateKey)), format: 'der', type: 'pkcs8' });
-const nativePub = crypto.createPublicKey({ key: Buffer.from(sm2PublicKeyToSpki(kp.publicKey)), format: 'der', type: 'spki' });
+const nativePriv = crypto.createPrivateKey({
+  key: Buffer.from(sm2PrivateKeyToPkcs8(kp.privateKey)),
+  format: 'der',
+  type: 'pkcs8',
+});
+const nativePub = crypto.createPublicKey({
+  key: Buffer.from(sm2PublicKeyToSpki(kp.publicKey)),
+  format: 'der',
+  type: 'spki',
+});
 const nativeSig = crypto.sign('sm3', msg, nativePriv);
 
 const privHex = hex(kp.privateKey);
@@ -90,10 +116,13 @@ const pubHex = hex(kp.publicKey);
 const smcSig = smCrypto.sm2.doSignature(msgArr, privHex, { hash: true, publicKey: pubHex });
 
 // sanity: every contender verifies its own signature and ours verifies theirs
-if (!sm2Verify(kp.publicKey, msg, sig) || !crypto.verify('sm3', msg, nativePub, nativeSig)
-  || !smCrypto.sm2.doVerifySignature(msgArr, smcSig, pubHex, { hash: true })
-  || !sm2Verify(kp.publicKey, msg, Buffer.from(smcSig, 'hex'))
-  || !smCrypto.sm2.doVerifySignature(msgArr, hex(sig), pubHex, { hash: true })) {
+if (
+  !sm2Verify(kp.publicKey, msg, sig) ||
+  !crypto.verify('sm3', msg, nativePub, nativeSig) ||
+  !smCrypto.sm2.doVerifySignature(msgArr, smcSig, pubHex, { hash: true }) ||
+  !sm2Verify(kp.publicKey, msg, Buffer.from(smcSig, 'hex')) ||
+  !smCrypto.sm2.doVerifySignature(msgArr, hex(sig), pubHex, { hash: true })
+) {
   throw new Error('sanity check failed');
 }
 
@@ -106,16 +135,30 @@ const pool = Array.from({ length: POOL }, () => {
     pub: k.publicKey,
     sig: s,
     der: Buffer.from(sm2SignatureToDer(s)),
-    keyObject: crypto.createPublicKey({ key: Buffer.from(sm2PublicKeyToSpki(k.publicKey)), format: 'der', type: 'spki' }),
+    keyObject: crypto.createPublicKey({
+      key: Buffer.from(sm2PublicKeyToSpki(k.publicKey)),
+      format: 'der',
+      type: 'spki',
+    }),
     // native uses an empty user id (node cannot set one): give it its own signature to verify
-    nativeSig: crypto.sign('sm3', msg, crypto.createPrivateKey({ key: Buffer.from(sm2PrivateKeyToPkcs8(k.privateKey)), format: 'der', type: 'pkcs8' })),
+    nativeSig: crypto.sign(
+      'sm3',
+      msg,
+      crypto.createPrivateKey({ key: Buffer.from(sm2PrivateKeyToPkcs8(k.privateKey)), format: 'der', type: 'pkcs8' }),
+    ),
   };
 });
-let i1 = 0, i2 = 0, i3 = 0;
+let i1 = 0,
+  i2 = 0,
+  i3 = 0;
 const next = (i: number): number => (i + 1) % POOL;
 
-console.log(`SM2 benchmark: ${msg.length}-byte messages, single thread, ${rounds} interleaved rounds of ${seconds}s per case, median`);
-console.log(`node ${process.version}, OpenSSL ${process.versions.openssl}, active backend: ${sm2Backend()}, cpu: ${(await import('node:os')).cpus()[0]?.model ?? '?'}`);
+console.log(
+  `SM2 benchmark: ${msg.length}-byte messages, single thread, ${rounds} interleaved rounds of ${seconds}s per case, median`,
+);
+console.log(
+  `node ${process.version}, OpenSSL ${process.versions.openssl}, active backend: ${sm2Backend()}, cpu: ${(await import('node:os')).cpus()[0]?.model ?? '?'}`,
+);
 
 const signRes = run('sign', [
   { name: 'ours', fn: () => sm2Sign(kp.privateKey, msg) },
@@ -132,13 +175,33 @@ const verifyRes = run('verify, same key', [
 ]);
 
 const coldRes = run('verify, cold keys (a different key every call)', [
-  { name: 'ours', fn: () => { const p = pool[i1 = next(i1)]!; return sm2Verify(p.pub, msg, p.sig); } },
-  { name: 'ours-js', fn: () => { const p = pool[i2 = next(i2)]!; return js.verify(p.pub, msg, p.sig); } },
-  { name: 'native', fn: () => { const p = pool[i3 = next(i3)]!; return crypto.verify('sm3', msg, p.keyObject, p.nativeSig); } },
+  {
+    name: 'ours',
+    fn: () => {
+      const p = pool[(i1 = next(i1))]!;
+      return sm2Verify(p.pub, msg, p.sig);
+    },
+  },
+  {
+    name: 'ours-js',
+    fn: () => {
+      const p = pool[(i2 = next(i2))]!;
+      return js.verify(p.pub, msg, p.sig);
+    },
+  },
+  {
+    name: 'native',
+    fn: () => {
+      const p = pool[(i3 = next(i3))]!;
+      return crypto.verify('sm3', msg, p.keyObject, p.nativeSig);
+    },
+  },
 ]);
 
 console.log('\nratios');
 console.log(ratios('sign', signRes, 0.9));
 console.log(ratios('verify, same key', verifyRes, 1.0));
 console.log(ratios('verify, cold keys', coldRes, 1.0));
-console.log(`  ours-js/native: sign ${(signRes.get('ours-js')! / signRes.get('native')!).toFixed(2)}x, verify same key ${(verifyRes.get('ours-js')! / verifyRes.get('native')!).toFixed(2)}x, cold ${(coldRes.get('ours-js')! / coldRes.get('native')!).toFixed(2)}x`);
+console.log(
+  `  ours-js/native: sign ${(signRes.get('ours-js')! / signRes.get('native')!).toFixed(2)}x, verify same key ${(verifyRes.get('ours-js')! / verifyRes.get('native')!).toFixed(2)}x, cold ${(coldRes.get('ours-js')! / coldRes.get('native')!).toFixed(2)}x`,
+);

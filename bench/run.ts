@@ -6,7 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['crypto.ts', 'cbor.ts', 'apdu-exchange.ts', 'enqueue.ts', 'settlement.ts', 'cli-startup.ts', 'sale-overhead.ts'];
+const benches = [
+  'crypto.ts',
+  'cbor.ts',
+  'apdu-exchange.ts',
+  'enqueue.ts',
+  'settlement.ts',
+  'cli-startup.ts',
+  'sale-overhead.ts',
+];
 const wanted = process.argv.slice(2).map((a) => (a.endsWith('.ts') ? a : `${a}.ts`));
 const unknown = wanted.filter((w) => !benches.includes(w));
 if (unknown.length) {
@@ -16,7 +24,9 @@ if (unknown.length) {
 let failed = 0;
 for (const b of wanted.length ? benches.filter((x) => wanted.includes(x)) : benches) {
   console.log(`\n== bench/${b}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(b, import.meta.url))], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(b, import.meta.url))], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) failed++;
 }
 process.exitCode = failed ? 1 : 0;

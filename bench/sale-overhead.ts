@@ -43,7 +43,9 @@ const ms = (x: number) => `${x.toFixed(2).padStart(7)} ms`;
 async function main(): Promise<void> {
   const missing = missingPcscParts();
   if (missing.length) {
-    console.log(`sale overhead through pcscd: SKIPPED — missing ${missing.join(', ')} (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev)`);
+    console.log(
+      `sale overhead through pcscd: SKIPPED — missing ${missing.join(', ')} (apt-get install pcscd vsmartcard-vpcd libpcsclite-dev)`,
+    );
     return;
   }
   let env: PcscdEnv;
@@ -59,15 +61,31 @@ async function main(): Promise<void> {
   try {
     const issuer = initIssuerDir(join(dir, 'issuer'), { name: 'bench issuer' });
     issueTerminal(issuer, 'T-BENCH-PCSC', join(dir, 'terminal'));
-    card = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(SLOT)}`, '--state', join(dir, 'card.nvm'), '--issuer', issuer.dir, '--balance', '100000.00']);
+    card = new CliProcess([
+      'sim',
+      'card',
+      '--vpcd',
+      `127.0.0.1:${env.port(SLOT)}`,
+      '--state',
+      join(dir, 'card.nvm'),
+      '--issuer',
+      issuer.dir,
+      '--balance',
+      '100000.00',
+    ]);
     await card.waitFor(/card 0: inserted/, 20_000);
     const readerName = env.readerName(SLOT);
 
     const config = loadConfig({
       env: {},
       overrides: {
-        dataDir: join(dir, 'data'), terminalDir: join(dir, 'terminal'), merchantId: 'M-BENCH', currency: 156,
-        bank: { url: 'http://127.0.0.1:9', healthIntervalMs: 600_000, timeoutMs: 1000 }, api: { port: 0 }, readers: { pcsc: true },
+        dataDir: join(dir, 'data'),
+        terminalDir: join(dir, 'terminal'),
+        merchantId: 'M-BENCH',
+        currency: 156,
+        bank: { url: 'http://127.0.0.1:9', healthIntervalMs: 600_000, timeoutMs: 1000 },
+        api: { port: 0 },
+        readers: { pcsc: true },
       },
     });
     daemon = await Daemon.start({ config, log: createLogger('silent') });
@@ -86,7 +104,11 @@ async function main(): Promise<void> {
     reader.transmit = async (apdu: Uint8Array) => {
       apdus.push(apdu.slice());
       const t0 = performance.now();
-      try { return await transmit(apdu); } finally { inSaleTransmitMs += performance.now() - t0; }
+      try {
+        return await transmit(apdu);
+      } finally {
+        inSaleTransmitMs += performance.now() - t0;
+      }
     };
 
     // Where the host's own time goes: the queue database (the signing mark and the record each an fsync'd commit).
@@ -102,9 +124,21 @@ async function main(): Promise<void> {
       if (m === 'constructor' || typeof desc?.value !== 'function') continue;
       const bound = (desc.value as (...a: unknown[]) => unknown).bind(d.store);
       store[m] = (...a: unknown[]) => {
-        if (depth++ > 0) { try { return bound(...a); } finally { depth--; } }
+        if (depth++ > 0) {
+          try {
+            return bound(...a);
+          } finally {
+            depth--;
+          }
+        }
         const t0 = performance.now();
-        try { return bound(...a); } finally { depth--; storeMs += performance.now() - t0; storeCalls++; }
+        try {
+          return bound(...a);
+        } finally {
+          depth--;
+          storeMs += performance.now() - t0;
+          storeCalls++;
+        }
       };
     }
     const saleStoreMs: number[] = [];
@@ -119,14 +153,25 @@ async function main(): Promise<void> {
       storeCalls = 0;
       const t0 = performance.now();
       const done = new Promise<SaleSnapshot>((resolve) => {
-        const on = (s: SaleSnapshot) => { if (FINAL_STATES.has(s.state)) { d.engine.off('sale', on); resolve(s); } };
+        const on = (s: SaleSnapshot) => {
+          if (FINAL_STATES.has(s.state)) {
+            d.engine.off('sale', on);
+            resolve(s);
+          }
+        };
         d.engine.on('sale', on);
       });
       d.engine.start({ amount: 100 + i, reader: readerName });
       const s = await done;
       const t = performance.now() - t0;
       if (s.state !== 'done') throw new Error(`sale ${i} ended ${s.state}: ${s.error?.code} ${s.error?.message}`);
-      if (i >= WARMUP) { saleMs.push(t); saleTransmitMs.push(inSaleTransmitMs); sequences.push(apdus); saleStoreMs.push(storeMs); saleStoreCalls.push(storeCalls); }
+      if (i >= WARMUP) {
+        saleMs.push(t);
+        saleTransmitMs.push(inSaleTransmitMs);
+        sequences.push(apdus);
+        saleStoreMs.push(storeMs);
+        saleStoreCalls.push(storeCalls);
+      }
     }
     const apduCount = median(sequences.map((s) => s.length));
     await d.stop();
@@ -160,15 +205,34 @@ async function main(): Promise<void> {
     const b = median(cardMs);
     const c = median(rawMs);
     const overhead = a - c;
-    console.log(`Host overhead per sale through pcscd (${readerName}, card in a \`cardpost sim card\` process, host chaining), median of ${SALES} sales after ${WARMUP} warm-up, ${apduCount} APDUs per sale`);
-    console.log(`  (a) sale in the daemon engine, start → receipt        ${ms(a)}   (p10 ${median(saleMs.slice().sort((x, y) => x - y).slice(0, Math.ceil(SALES / 5))).toFixed(2)}, max ${Math.max(...saleMs).toFixed(2)})`);
+    console.log(
+      `Host overhead per sale through pcscd (${readerName}, card in a \`cardpost sim card\` process, host chaining), median of ${SALES} sales after ${WARMUP} warm-up, ${apduCount} APDUs per sale`,
+    );
+    console.log(
+      `  (a) sale in the daemon engine, start → receipt        ${ms(a)}   (p10 ${median(
+        saleMs
+          .slice()
+          .sort((x, y) => x - y)
+          .slice(0, Math.ceil(SALES / 5)),
+      ).toFixed(2)}, max ${Math.max(...saleMs).toFixed(2)})`,
+    );
     console.log(`      of which its transmits as the daemon saw them     ${ms(median(saleTransmitMs))}`);
-    console.log(`      of which queue database calls (${median(saleStoreCalls)} per sale)       ${ms(median(saleStoreMs))}`);
-    console.log(`      the rest (session, checks, CBOR, events, awaits)  ${ms(a - median(saleTransmitMs) - median(saleStoreMs))}`);
+    console.log(
+      `      of which queue database calls (${median(saleStoreCalls)} per sale)       ${ms(median(saleStoreMs))}`,
+    );
+    console.log(
+      `      the rest (session, checks, CBOR, events, awaits)  ${ms(a - median(saleTransmitMs) - median(saleStoreMs))}`,
+    );
     console.log(`  (b) card's own compute (applet.transmit in-process)   ${ms(b)}`);
-    console.log(`  (c) raw transmit of the same APDUs through pcscd      ${ms(c)}   → round trips proper (c − b) ${ms(c - b)}`);
-    console.log(`  host overhead = sale − card − round trips = (a) − (c) ${ms(overhead)}   (target ≤ 5 ms: ${overhead <= 5 ? 'met' : 'NOT MET'})`);
-    console.log(`  (same with the transmits as timed inside the sale: (a) − their transmits = ${ms(a - median(saleTransmitMs))}; per APDU through pcscd ${ms(c / apduCount)})`);
+    console.log(
+      `  (c) raw transmit of the same APDUs through pcscd      ${ms(c)}   → round trips proper (c − b) ${ms(c - b)}`,
+    );
+    console.log(
+      `  host overhead = sale − card − round trips = (a) − (c) ${ms(overhead)}   (target ≤ 5 ms: ${overhead <= 5 ? 'met' : 'NOT MET'})`,
+    );
+    console.log(
+      `  (same with the transmits as timed inside the sale: (a) − their transmits = ${ms(a - median(saleTransmitMs))}; per APDU through pcscd ${ms(c / apduCount)})`,
+    );
   } finally {
     await daemon?.stop().catch(() => undefined);
     await card?.stop();

@@ -21,7 +21,8 @@ if (state?.fresh) {
     console.error(`cardpost: CARDPOST_CLI=build but ${state.reason}: run npm run build`);
     process.exit(3);
   }
-  if (state && process.stderr.isTTY) console.error(`cardpost: ${state.reason}; running the sources through tsx (slower; npm run build)`);
+  if (state && process.stderr.isTTY)
+    console.error(`cardpost: ${state.reason}; running the sources through tsx (slower; npm run build)`);
   const { register } = await import('tsx/esm/api');
   register();
   const { launch } = await import('../host/cli/launch.ts');

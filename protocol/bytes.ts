@@ -4,8 +4,11 @@ import { DecodeError } from './errors.js';
 export function fromHex(text: string): Uint8Array {
   const clean = text.replace(/[\s:]/g, '');
   if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) {
-    throw new DecodeError('HEX_INVALID', `not a hex string: "${text.length > 40 ? text.slice(0, 40) + '…' : text}"`,
-      'give an even number of hex digits (0-9, a-f), optionally separated by spaces');
+    throw new DecodeError(
+      'HEX_INVALID',
+      `not a hex string: "${text.length > 40 ? text.slice(0, 40) + '…' : text}"`,
+      'give an even number of hex digits (0-9, a-f), optionally separated by spaces',
+    );
   }
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
@@ -19,7 +22,10 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   for (const p of parts) len += p.length;
   const out = new Uint8Array(len);
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 

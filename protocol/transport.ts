@@ -60,14 +60,19 @@ export interface CardReader extends ApduTransport {
 
 /** Why talking to a card failed below the APDU level. Codes are stable. */
 export type TransportErrorCode =
-  | 'CARD_REMOVED'    // the card left the reader during or before the command
-  | 'NO_CARD'         // nothing in the reader
-  | 'READER_GONE'     // the reader or its service (pcscd, the serial line) disappeared
-  | 'TIMEOUT'         // no answer in time
+  | 'CARD_REMOVED' // the card left the reader during or before the command
+  | 'NO_CARD' // nothing in the reader
+  | 'READER_GONE' // the reader or its service (pcscd, the serial line) disappeared
+  | 'TIMEOUT' // no answer in time
   | 'TRANSPORT_UNAVAILABLE'; // the driver or library is missing on this machine
 
 export class TransportError extends CardpostError {
-  constructor(readonly transportCode: TransportErrorCode, message: string, hint: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly transportCode: TransportErrorCode,
+    message: string,
+    hint: string,
+    options?: { cause?: unknown },
+  ) {
     super(transportCode, message, hint, options);
   }
 }

@@ -5,7 +5,12 @@ export const ROOT: string;
 export const SOURCE_DIRS: readonly string[];
 export const MANIFEST_VERSION: number;
 /** dist/manifest.json */
-export interface Manifest { version: number; startedAt: number; sources: string[]; commands: CommandIndex }
+export interface Manifest {
+  version: number;
+  startedAt: number;
+  sources: string[];
+  commands: CommandIndex;
+}
 export type BuildState = { fresh: true; manifest: Manifest } | { fresh: false; reason: string };
 export function listSources(root?: string): string[];
 export function buildState(root?: string): BuildState;

@@ -23,7 +23,17 @@
  * and a CLI starting meanwhile finds either a complete build or none (then it runs the sources).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -66,19 +76,24 @@ export function buildState(root = ROOT) {
   } catch {
     return { fresh: false, reason: 'the CLI is not built' };
   }
-  if (manifest.version !== MANIFEST_VERSION) return { fresh: false, reason: 'the CLI build is from another version of the build script' };
+  if (manifest.version !== MANIFEST_VERSION)
+    return { fresh: false, reason: 'the CLI build is from another version of the build script' };
   const sources = listSources(root);
   const built = new Set(manifest.sources);
   const added = sources.find((s) => !built.has(s));
   if (added) return { fresh: false, reason: `the CLI build is older than the sources (${added} is new)` };
   if (sources.length !== built.size) {
     const now = new Set(sources);
-    return { fresh: false, reason: `the CLI build is older than the sources (${manifest.sources.find((s) => !now.has(s))} was removed)` };
+    return {
+      fresh: false,
+      reason: `the CLI build is older than the sources (${manifest.sources.find((s) => !now.has(s))} was removed)`,
+    };
   }
   const base = root.endsWith(path.sep) ? root : root + path.sep;
   for (const file of [...sources, ...BUILD_INPUTS]) {
     const mtime = statSync(base + file, { throwIfNoEntry: false })?.mtimeMs ?? 0; // a build input may be absent
-    if (mtime >= manifest.startedAt) return { fresh: false, reason: `the CLI build is older than the sources (${file} changed)` };
+    if (mtime >= manifest.startedAt)
+      return { fresh: false, reason: `the CLI build is older than the sources (${file} changed)` };
   }
   return { fresh: true, manifest };
 }
@@ -115,7 +130,10 @@ export async function buildCli(root = ROOT) {
       symlinkSync(path.relative(path.dirname(at), path.join(root, target)), at, 'dir');
     }
     const commands = commandIndex(path.join(tmp, 'host', 'cli', 'launch.js'));
-    writeFileSync(path.join(tmp, MANIFEST), `${JSON.stringify({ version: MANIFEST_VERSION, startedAt, sources, commands }, null, 1)}\n`);
+    writeFileSync(
+      path.join(tmp, MANIFEST),
+      `${JSON.stringify({ version: MANIFEST_VERSION, startedAt, sources, commands }, null, 1)}\n`,
+    );
     swapIn(tmp, path.join(root, 'dist'));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -144,7 +162,8 @@ function commandIndex(launchJs) {
   const code = `const { commandIndex } = await import(${JSON.stringify(pathToFileURL(launchJs).href)});
     process.stdout.write(JSON.stringify(await commandIndex()), () => process.exit(0));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`listing the commands of the build failed: ${r.stderr.trim() || `exit ${r.status}`}`);
+  if (r.status !== 0)
+    throw new Error(`listing the commands of the build failed: ${r.stderr.trim() || `exit ${r.status}`}`);
   return JSON.parse(r.stdout);
 }
 

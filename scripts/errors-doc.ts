@@ -10,7 +10,11 @@ const path = fileURLToPath(new URL(`../${ERRORS_DOC_PATH}`, import.meta.url));
 const text = renderErrorsDoc();
 if (process.argv.includes('--check')) {
   let current = '';
-  try { current = readFileSync(path, 'utf8'); } catch { /* missing: not current */ }
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {
+    /* missing: not current */
+  }
   if (current !== text) {
     process.stderr.write(`${ERRORS_DOC_PATH} is out of date: run npm run docs:errors\n`);
     process.exit(1);

@@ -2,7 +2,13 @@ import { CardpostError } from '../../protocol/errors.js';
 
 /** An error the bank answers with: HTTP status plus the stable `{ error: { code, message, hint } }` body. */
 export class HttpError extends CardpostError {
-  constructor(readonly status: number, code: string, message: string, hint: string, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    hint: string,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(code, message, hint);
   }
 }

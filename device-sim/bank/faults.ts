@@ -25,8 +25,11 @@ const RATES = ['errorRate', 'timeoutRate', 'dropAfterCommitRate'] as const;
 /** Validate a partial fault config (from code or from the admin endpoint); throws CardpostError FAULTS_INVALID. */
 export function validateFaults(input: unknown, opts: { allowAdmin: boolean }): FaultConfig {
   const bad = (detail: string): never => {
-    throw new CardpostError('FAULTS_INVALID', `fault config: ${detail}`,
-      'rates are numbers 0…1, latencyMs a number 0…600000, down true/false/"reset", seed an integer');
+    throw new CardpostError(
+      'FAULTS_INVALID',
+      `fault config: ${detail}`,
+      'rates are numbers 0…1, latencyMs a number 0…600000, down true/false/"reset", seed an integer',
+    );
   };
   if (typeof input !== 'object' || input === null || Array.isArray(input)) bad('expected an object');
   const o = input as Record<string, unknown>;
@@ -42,7 +45,8 @@ export function validateFaults(input: unknown, opts: { allowAdmin: boolean }): F
       if (v !== true && v !== false && v !== 'reset') bad('down must be true, false or "reset"');
       out.down = v as boolean | 'reset';
     } else if (k === 'seed') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) bad('seed must be an integer 0…2^32−1');
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff)
+        bad('seed must be an integer 0…2^32−1');
       out.seed = v as number;
     } else if (k === 'adminEndpoint' && opts.allowAdmin) {
       if (typeof v !== 'boolean') bad('adminEndpoint must be a boolean');
@@ -57,7 +61,9 @@ export function validateFaults(input: unknown, opts: { allowAdmin: boolean }): F
 /** mulberry32: tiny seeded PRNG for fault decisions (not for cryptography). */
 export class FaultRandom {
   private state: number;
-  constructor(seed: number) { this.state = seed >>> 0; }
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
@@ -81,12 +87,21 @@ export class FaultState {
     const v = validateFaults(initial, { allowAdmin: true });
     const seed = v.seed ?? (Math.random() * 0x1_0000_0000) >>> 0;
     this.cfg = {
-      errorRate: 0, latencyMs: 0, timeoutRate: 0, dropAfterCommitRate: 0, down: false, adminEndpoint: false, ...v, seed,
+      errorRate: 0,
+      latencyMs: 0,
+      timeoutRate: 0,
+      dropAfterCommitRate: 0,
+      down: false,
+      adminEndpoint: false,
+      ...v,
+      seed,
     };
     this.rng = new FaultRandom(seed);
   }
 
-  get current(): Readonly<EffectiveFaults> { return { ...this.cfg }; }
+  get current(): Readonly<EffectiveFaults> {
+    return { ...this.cfg };
+  }
 
   /** Merge a partial config; adminEndpoint cannot be changed after construction. */
   set(partial: unknown): Readonly<EffectiveFaults> {
@@ -96,5 +111,7 @@ export class FaultState {
     return this.current;
   }
 
-  chance(p: number): boolean { return this.rng.chance(p); }
+  chance(p: number): boolean {
+    return this.rng.chance(p);
+  }
 }

@@ -95,7 +95,12 @@ CREATE TABLE IF NOT EXISTS topups (
 ) WITHOUT ROWID;
 `;
 
-export interface SettledLink { hash: Uint8Array; prevHash: Uint8Array; settledAt: number; batchId: string }
+export interface SettledLink {
+  hash: Uint8Array;
+  prevHash: Uint8Array;
+  settledAt: number;
+  batchId: string;
+}
 
 export interface SettledRow {
   cardId: string;
@@ -125,13 +130,28 @@ export interface EvidenceRow {
   detail: string;
 }
 
-export interface StoredResponse { requestHash: Uint8Array; status: number; response: string }
-
-export interface TopupRow {
-  cardId: string; loadSeq: number; amount: number; currency: number; validUntilCounter: number; issuedAt: number; terminalId: string; token: Uint8Array;
+export interface StoredResponse {
+  requestHash: Uint8Array;
+  status: number;
+  response: string;
 }
 
-export interface CurrencyTotal { currency: number; count: number; amount: number | string }
+export interface TopupRow {
+  cardId: string;
+  loadSeq: number;
+  amount: number;
+  currency: number;
+  validUntilCounter: number;
+  issuedAt: number;
+  terminalId: string;
+  token: Uint8Array;
+}
+
+export interface CurrencyTotal {
+  currency: number;
+  count: number;
+  amount: number | string;
+}
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const buf = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
@@ -145,10 +165,18 @@ type Row = Record<string, unknown>;
 
 function settledFromRow(r: Row): SettledRow {
   return {
-    cardId: r['card_id'] as string, counter: r['counter'] as number, envelope: u8(r['envelope'] as Buffer), hash: u8(r['hash'] as Buffer),
-    prevHash: u8(r['prev_hash'] as Buffer), amount: r['amount'] as number, currency: r['currency'] as number,
-    merchantId: r['merchant_id'] as string, terminalId: r['terminal_id'] as string, recordTime: r['record_time'] as number,
-    batchId: r['batch_id'] as string, settledAt: r['settled_at'] as number,
+    cardId: r['card_id'] as string,
+    counter: r['counter'] as number,
+    envelope: u8(r['envelope'] as Buffer),
+    hash: u8(r['hash'] as Buffer),
+    prevHash: u8(r['prev_hash'] as Buffer),
+    amount: r['amount'] as number,
+    currency: r['currency'] as number,
+    merchantId: r['merchant_id'] as string,
+    terminalId: r['terminal_id'] as string,
+    recordTime: r['record_time'] as number,
+    batchId: r['batch_id'] as string,
+    settledAt: r['settled_at'] as number,
   };
 }
 
@@ -160,12 +188,21 @@ export class Ledger {
     try {
       this.db = new Database(path);
     } catch (e) {
-      throw new CardpostError('BANK_DB_OPEN', `cannot open the bank ledger ${path}: ${(e as Error).message}`, 'check the directory exists and is writable', { cause: e });
+      throw new CardpostError(
+        'BANK_DB_OPEN',
+        `cannot open the bank ledger ${path}: ${(e as Error).message}`,
+        'check the directory exists and is writable',
+        { cause: e },
+      );
     }
     const mode = this.db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal' && path !== ':memory:') {
       this.db.close();
-      throw new CardpostError('BANK_DB_WAL', `the ledger could not switch to WAL (journal_mode=${String(mode)})`, 'put the ledger on a local file system');
+      throw new CardpostError(
+        'BANK_DB_WAL',
+        `the ledger could not switch to WAL (journal_mode=${String(mode)})`,
+        'put the ledger on a local file system',
+      );
     }
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
@@ -173,7 +210,11 @@ export class Ledger {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       this.db.close();
-      throw new CardpostError('BANK_DB_VERSION', `the ledger has schema version ${version}, newer than this bank (${SCHEMA_VERSION})`, 'use a newer cardpost or another ledger file');
+      throw new CardpostError(
+        'BANK_DB_VERSION',
+        `the ledger has schema version ${version}, newer than this bank (${SCHEMA_VERSION})`,
+        'use a newer cardpost or another ledger file',
+      );
     }
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -182,8 +223,11 @@ export class Ledger {
     this.st = {
       getSettled: db.prepare('SELECT * FROM settled_records WHERE card_id = ? AND counter = ?'),
       // A record and its two chain neighbours in one lookup, without the envelopes (settle.ts's hot path).
-      neighbourhood: db.prepare('SELECT counter, hash, prev_hash, settled_at, batch_id FROM settled_records WHERE card_id = ? AND counter BETWEEN ? AND ?'),
-      insertSettled: db.prepare(`INSERT INTO settled_records (card_id, counter, envelope, hash, prev_hash, amount, currency, merchant_id,
+      neighbourhood: db.prepare(
+        'SELECT counter, hash, prev_hash, settled_at, batch_id FROM settled_records WHERE card_id = ? AND counter BETWEEN ? AND ?',
+      ),
+      insertSettled:
+        db.prepare(`INSERT INTO settled_records (card_id, counter, envelope, hash, prev_hash, amount, currency, merchant_id,
         terminal_id, record_time, batch_id, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       maxCounter: db.prepare('SELECT MAX(counter) AS c FROM settled_records WHERE card_id = ?'),
       // The first settled counter whose successor is not settled (the end of the chain from counter 1, when 1 is settled).
@@ -191,10 +235,17 @@ export class Ledger {
         AND NOT EXISTS (SELECT 1 FROM settled_records t WHERE t.card_id = s.card_id AND t.counter = s.counter + 1)`),
       countSettled: db.prepare('SELECT COUNT(*) AS n FROM settled_records'),
       listSettled: db.prepare('SELECT * FROM settled_records WHERE card_id = ? ORDER BY counter'),
-      insertBatch: db.prepare('INSERT INTO batches (terminal_id, batch_id, received_at, records, accepted) VALUES (?, ?, ?, ?, ?)'),
-      getIdem: db.prepare('SELECT request_hash, status, response FROM idempotency WHERE terminal_id = ? AND scope = ? AND key = ?'),
-      putIdem: db.prepare('INSERT INTO idempotency (terminal_id, scope, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      insertEvidence: db.prepare(`INSERT OR IGNORE INTO evidence (kind, card_id, counter, settled_envelope, conflicting_envelope, terminal_id,
+      insertBatch: db.prepare(
+        'INSERT INTO batches (terminal_id, batch_id, received_at, records, accepted) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getIdem: db.prepare(
+        'SELECT request_hash, status, response FROM idempotency WHERE terminal_id = ? AND scope = ? AND key = ?',
+      ),
+      putIdem: db.prepare(
+        'INSERT INTO idempotency (terminal_id, scope, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertEvidence:
+        db.prepare(`INSERT OR IGNORE INTO evidence (kind, card_id, counter, settled_envelope, conflicting_envelope, terminal_id,
         batch_id, detected_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       listEvidence: db.prepare('SELECT * FROM evidence ORDER BY id'),
       hasEvidence: db.prepare('SELECT 1 FROM evidence WHERE card_id = ? AND counter = ? AND kind = ? LIMIT 1'),
@@ -202,15 +253,28 @@ export class Ledger {
       revoke: db.prepare('INSERT OR IGNORE INTO revoked_cards (card_id, reason, revoked_at) VALUES (?, ?, ?)'),
       listRevoked: db.prepare('SELECT card_id FROM revoked_cards ORDER BY card_id'),
       getCrl: db.prepare('SELECT sequence, issued_at, envelope FROM revocation_list WHERE id = 1'),
-      putCrl: db.prepare('INSERT INTO revocation_list (id, sequence, issued_at, envelope) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, issued_at = excluded.issued_at, envelope = excluded.envelope'),
+      putCrl: db.prepare(
+        'INSERT INTO revocation_list (id, sequence, issued_at, envelope) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, issued_at = excluded.issued_at, envelope = excluded.envelope',
+      ),
       getCardCert: db.prepare('SELECT certificate FROM card_certificates WHERE card_id = ?'),
-      putCardCert: db.prepare('INSERT OR IGNORE INTO card_certificates (card_id, certificate, first_seen) VALUES (?, ?, ?)'),
+      putCardCert: db.prepare(
+        'INSERT OR IGNORE INTO card_certificates (card_id, certificate, first_seen) VALUES (?, ?, ?)',
+      ),
       getTopup: db.prepare('SELECT * FROM topups WHERE card_id = ? AND load_seq = ?'),
-      putTopup: db.prepare(`INSERT INTO topups (card_id, load_seq, amount, currency, valid_until_counter, issued_at, terminal_id, token)
+      putTopup:
+        db.prepare(`INSERT INTO topups (card_id, load_seq, amount, currency, valid_until_counter, issued_at, terminal_id, token)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      totals: db.prepare(`SELECT currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
-        WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`).safeIntegers(true),
-      totalsRows: db.prepare('SELECT currency, amount FROM settled_records WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ?').safeIntegers(true),
+      totals: db
+        .prepare(
+          `SELECT currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
+        WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`,
+        )
+        .safeIntegers(true),
+      totalsRows: db
+        .prepare(
+          'SELECT currency, amount FROM settled_records WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ?',
+        )
+        .safeIntegers(true),
     };
   }
 
@@ -219,15 +283,19 @@ export class Ledger {
     return this.db.transaction(fn).immediate();
   }
 
-  close(): void { if (this.db.open) this.db.close(); }
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
 
   /** Hashes of the settled records counter−1, counter and counter+1 of a card (those that exist). */
   neighbourhood(cardId: string, counter: number): Map<number, SettledLink> {
     const out = new Map<number, SettledLink>();
     for (const r of this.st.neighbourhood.all(cardId, counter - 1, counter + 1) as Row[]) {
       out.set(r['counter'] as number, {
-        hash: new Uint8Array(r['hash'] as Buffer), prevHash: new Uint8Array(r['prev_hash'] as Buffer),
-        settledAt: r['settled_at'] as number, batchId: r['batch_id'] as string,
+        hash: new Uint8Array(r['hash'] as Buffer),
+        prevHash: new Uint8Array(r['prev_hash'] as Buffer),
+        settledAt: r['settled_at'] as number,
+        batchId: r['batch_id'] as string,
       });
     }
     return out;
@@ -239,8 +307,20 @@ export class Ledger {
   }
 
   insertSettled(r: SettledRow): void {
-    this.st.insertSettled.run(r.cardId, r.counter, buf(r.envelope), buf(r.hash), buf(r.prevHash), r.amount, r.currency, r.merchantId,
-      r.terminalId, r.recordTime, r.batchId, r.settledAt);
+    this.st.insertSettled.run(
+      r.cardId,
+      r.counter,
+      buf(r.envelope),
+      buf(r.hash),
+      buf(r.prevHash),
+      r.amount,
+      r.currency,
+      r.merchantId,
+      r.terminalId,
+      r.recordTime,
+      r.batchId,
+      r.settledAt,
+    );
   }
 
   highestCounter(cardId: string): number {
@@ -253,9 +333,13 @@ export class Ledger {
     return ((this.st.chainEnd.get(cardId) as Row)['c'] as number | null) ?? 0;
   }
 
-  settledCount(): number { return (this.st.countSettled.get() as Row)['n'] as number; }
+  settledCount(): number {
+    return (this.st.countSettled.get() as Row)['n'] as number;
+  }
 
-  settledOfCard(cardId: string): SettledRow[] { return (this.st.listSettled.all(cardId) as Row[]).map(settledFromRow); }
+  settledOfCard(cardId: string): SettledRow[] {
+    return (this.st.listSettled.all(cardId) as Row[]).map(settledFromRow);
+  }
 
   insertBatch(terminalId: string, batchId: string, at: number, records: number, accepted: number): void {
     this.st.insertBatch.run(terminalId, batchId, at, records, accepted);
@@ -263,22 +347,53 @@ export class Ledger {
 
   getStoredResponse(terminalId: string, scope: string, key: string): StoredResponse | undefined {
     const r = this.st.getIdem.get(terminalId, scope, key) as Row | undefined;
-    return r ? { requestHash: u8(r['request_hash'] as Buffer), status: r['status'] as number, response: r['response'] as string } : undefined;
+    return r
+      ? {
+          requestHash: u8(r['request_hash'] as Buffer),
+          status: r['status'] as number,
+          response: r['response'] as string,
+        }
+      : undefined;
   }
 
-  putStoredResponse(terminalId: string, scope: string, key: string, requestHash: Uint8Array, status: number, response: string, at: number): void {
+  putStoredResponse(
+    terminalId: string,
+    scope: string,
+    key: string,
+    requestHash: Uint8Array,
+    status: number,
+    response: string,
+    at: number,
+  ): void {
     this.st.putIdem.run(terminalId, scope, key, buf(requestHash), status, response, at);
   }
 
   insertEvidence(e: Omit<EvidenceRow, 'id'>): void {
-    this.st.insertEvidence.run(e.kind, e.cardId, e.counter, buf(e.settledEnvelope), buf(e.conflictingEnvelope), e.terminalId, e.batchId, e.detectedAt, e.detail);
+    this.st.insertEvidence.run(
+      e.kind,
+      e.cardId,
+      e.counter,
+      buf(e.settledEnvelope),
+      buf(e.conflictingEnvelope),
+      e.terminalId,
+      e.batchId,
+      e.detectedAt,
+      e.detail,
+    );
   }
 
   evidence(): EvidenceRow[] {
     return (this.st.listEvidence.all() as Row[]).map((r) => ({
-      id: r['id'] as number, kind: r['kind'] as EvidenceRow['kind'], cardId: r['card_id'] as string, counter: r['counter'] as number,
-      settledEnvelope: u8(r['settled_envelope'] as Buffer), conflictingEnvelope: u8(r['conflicting_envelope'] as Buffer),
-      terminalId: r['terminal_id'] as string, batchId: r['batch_id'] as string, detectedAt: r['detected_at'] as number, detail: r['detail'] as string,
+      id: r['id'] as number,
+      kind: r['kind'] as EvidenceRow['kind'],
+      cardId: r['card_id'] as string,
+      counter: r['counter'] as number,
+      settledEnvelope: u8(r['settled_envelope'] as Buffer),
+      conflictingEnvelope: u8(r['conflicting_envelope'] as Buffer),
+      terminalId: r['terminal_id'] as string,
+      batchId: r['batch_id'] as string,
+      detectedAt: r['detected_at'] as number,
+      detail: r['detail'] as string,
     }));
   }
 
@@ -286,45 +401,75 @@ export class Ledger {
     return this.st.hasEvidence.get(cardId, counter, kind) !== undefined;
   }
 
-  isRevoked(cardId: string): boolean { return this.st.isRevoked.get(cardId) !== undefined; }
+  isRevoked(cardId: string): boolean {
+    return this.st.isRevoked.get(cardId) !== undefined;
+  }
 
   /** true if the card was not revoked before. */
-  revoke(cardId: string, reason: string, at: number): boolean { return this.st.revoke.run(cardId, reason, at).changes === 1; }
+  revoke(cardId: string, reason: string, at: number): boolean {
+    return this.st.revoke.run(cardId, reason, at).changes === 1;
+  }
 
-  revokedCards(): string[] { return (this.st.listRevoked.all() as Row[]).map((r) => r['card_id'] as string); }
+  revokedCards(): string[] {
+    return (this.st.listRevoked.all() as Row[]).map((r) => r['card_id'] as string);
+  }
 
   getRevocationList(): { sequence: number; issuedAt: number; envelope: Uint8Array } | undefined {
     const r = this.st.getCrl.get() as Row | undefined;
-    return r ? { sequence: r['sequence'] as number, issuedAt: r['issued_at'] as number, envelope: u8(r['envelope'] as Buffer) } : undefined;
+    return r
+      ? { sequence: r['sequence'] as number, issuedAt: r['issued_at'] as number, envelope: u8(r['envelope'] as Buffer) }
+      : undefined;
   }
 
-  putRevocationList(sequence: number, issuedAt: number, envelope: Uint8Array): void { this.st.putCrl.run(sequence, issuedAt, buf(envelope)); }
+  putRevocationList(sequence: number, issuedAt: number, envelope: Uint8Array): void {
+    this.st.putCrl.run(sequence, issuedAt, buf(envelope));
+  }
 
   getCardCertificate(cardId: string): Uint8Array | undefined {
     const r = this.st.getCardCert.get(cardId) as Row | undefined;
     return r ? u8(r['certificate'] as Buffer) : undefined;
   }
 
-  putCardCertificate(cardId: string, certificate: Uint8Array, at: number): void { this.st.putCardCert.run(cardId, buf(certificate), at); }
+  putCardCertificate(cardId: string, certificate: Uint8Array, at: number): void {
+    this.st.putCardCert.run(cardId, buf(certificate), at);
+  }
 
   getTopup(cardId: string, loadSeq: number): TopupRow | undefined {
     const r = this.st.getTopup.get(cardId, loadSeq) as Row | undefined;
-    return r ? {
-      cardId: r['card_id'] as string, loadSeq: r['load_seq'] as number, amount: r['amount'] as number, currency: r['currency'] as number,
-      validUntilCounter: r['valid_until_counter'] as number, issuedAt: r['issued_at'] as number, terminalId: r['terminal_id'] as string,
-      token: u8(r['token'] as Buffer),
-    } : undefined;
+    return r
+      ? {
+          cardId: r['card_id'] as string,
+          loadSeq: r['load_seq'] as number,
+          amount: r['amount'] as number,
+          currency: r['currency'] as number,
+          validUntilCounter: r['valid_until_counter'] as number,
+          issuedAt: r['issued_at'] as number,
+          terminalId: r['terminal_id'] as string,
+          token: u8(r['token'] as Buffer),
+        }
+      : undefined;
   }
 
   putTopup(t: TopupRow): void {
-    this.st.putTopup.run(t.cardId, t.loadSeq, t.amount, t.currency, t.validUntilCounter, t.issuedAt, t.terminalId, buf(t.token));
+    this.st.putTopup.run(
+      t.cardId,
+      t.loadSeq,
+      t.amount,
+      t.currency,
+      t.validUntilCounter,
+      t.issuedAt,
+      t.terminalId,
+      buf(t.token),
+    );
   }
 
   /** Accepted records of one terminal settled in [from, to), per currency; exact sums. */
   totals(terminalId: string, from: number, to: number): CurrencyTotal[] {
     try {
       return (this.st.totals.all(terminalId, from, to) as Row[]).map((r) => ({
-        currency: Number(r['currency'] as bigint), count: Number(r['n'] as bigint), amount: jsonAmount(r['total'] as bigint),
+        currency: Number(r['currency'] as bigint),
+        count: Number(r['n'] as bigint),
+        amount: jsonAmount(r['total'] as bigint),
       }));
     } catch (e) {
       if (!(e instanceof Error && /integer overflow/i.test(e.message))) throw e;
@@ -337,7 +482,9 @@ export class Ledger {
         a.amount += r['amount'] as bigint;
         acc.set(c, a);
       }
-      return [...acc].sort((x, y) => x[0] - y[0]).map(([currency, a]) => ({ currency, count: a.count, amount: jsonAmount(a.amount) }));
+      return [...acc]
+        .sort((x, y) => x[0] - y[0])
+        .map(([currency, a]) => ({ currency, count: a.count, amount: jsonAmount(a.amount) }));
     }
   }
 }

@@ -8,12 +8,25 @@
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
 import {
-  CERT_KIND, CVM, decodeCertificate, decodeTxnRecord, recordId, verifyCertificate, verifyTxnRecord,
-  type Certificate, type SignedTxnRecord, type TrustStore,
+  CERT_KIND,
+  CVM,
+  decodeCertificate,
+  decodeTxnRecord,
+  recordId,
+  verifyCertificate,
+  verifyTxnRecord,
+  type Certificate,
+  type SignedTxnRecord,
+  type TrustStore,
 } from '../../protocol/record/index.js';
 import { createHash } from 'node:crypto';
 import { fromBase64url } from '../../protocol/bank/terminal-auth.js';
-import { REJECT_REASON, type BatchResponse, type RecordResult, type RejectReason } from '../../protocol/bank/verdicts.js';
+import {
+  REJECT_REASON,
+  type BatchResponse,
+  type RecordResult,
+  type RejectReason,
+} from '../../protocol/bank/verdicts.js';
 import { jsonAmount, type Ledger } from './ledger.js';
 
 export { REJECT_REASON } from '../../protocol/bank/verdicts.js';
@@ -33,17 +46,34 @@ export interface SettleContext {
 
 type Pre =
   | { index: number; final: RecordResult }
-  | { index: number; record: SignedTxnRecord; id: string; cardId: string; certificate: Certificate; certFromBatch: boolean };
+  | {
+      index: number;
+      record: SignedTxnRecord;
+      id: string;
+      cardId: string;
+      certificate: Certificate;
+      certFromBatch: boolean;
+    };
 
-const reject = (index: number, recordIdText: string | null, reason: RejectReason, detail: string): { index: number; final: RecordResult } =>
-  ({ index, final: { index, recordId: recordIdText, verdict: 'rejected', reason, detail } });
+const reject = (
+  index: number,
+  recordIdText: string | null,
+  reason: RejectReason,
+  detail: string,
+): { index: number; final: RecordResult } => ({
+  index,
+  final: { index, recordId: recordIdText, verdict: 'rejected', reason, detail },
+});
 
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Verified-signature cache for certificates (key: SHA-256 of the envelope); the chain check does not depend on the record. */
 export class CertificateCache {
   private readonly results = new Map<string, { ok: true } | { ok: false; reason: RejectReason; detail: string }>();
-  constructor(private readonly trust: TrustStore, private readonly max = 10_000) {}
+  constructor(
+    private readonly trust: TrustStore,
+    private readonly max = 10_000,
+  ) {}
 
   chain(cert: Certificate): { ok: true } | { ok: false; reason: RejectReason; detail: string } {
     const k = createHash('sha256').update(cert.envelope).digest('hex'); // native: this runs once per record
@@ -51,16 +81,26 @@ export class CertificateCache {
     if (!r) {
       const issuer = this.trust.issuerFor(cert);
       if (!issuer) {
-        r = { ok: false, reason: REJECT_REASON.CERT_UNKNOWN_ISSUER, detail: `card certificate issued by key ${toHex(cert.issuerKeyId)}, not a CA this bank trusts` };
+        r = {
+          ok: false,
+          reason: REJECT_REASON.CERT_UNKNOWN_ISSUER,
+          detail: `card certificate issued by key ${toHex(cert.issuerKeyId)}, not a CA this bank trusts`,
+        };
       } else {
         let check;
         try {
           check = verifyCertificate(cert, issuer, { kind: CERT_KIND.CARD });
         } catch (e) {
-          check = { ok: false as const, problem: 'bad-signature' as const, detail: e instanceof CardpostError ? e.message : 'unverifiable' };
+          check = {
+            ok: false as const,
+            problem: 'bad-signature' as const,
+            detail: e instanceof CardpostError ? e.message : 'unverifiable',
+          };
         }
-        r = check.ok ? { ok: true }
-          : check.problem === 'unknown-issuer' ? { ok: false, reason: REJECT_REASON.CERT_UNKNOWN_ISSUER, detail: check.detail }
+        r = check.ok
+          ? { ok: true }
+          : check.problem === 'unknown-issuer'
+            ? { ok: false, reason: REJECT_REASON.CERT_UNKNOWN_ISSUER, detail: check.detail }
             : { ok: false, reason: REJECT_REASON.CERT_INVALID, detail: `card certificate: ${check.detail}` };
       }
       if (this.results.size >= this.max) this.results.clear();
@@ -71,16 +111,27 @@ export class CertificateCache {
 }
 
 /** Phase 1: everything that needs no write lock. */
-export function precheck(ctx: { terminalId: string; ledger: Ledger; certs: CertificateCache }, records: string[], certificates: string[]): Pre[] {
+export function precheck(
+  ctx: { terminalId: string; ledger: Ledger; certs: CertificateCache },
+  records: string[],
+  certificates: string[],
+): Pre[] {
   const byCard = new Map<string, Certificate[]>();
   let undecodable = 0;
   for (const text of certificates) {
     const bytes = fromBase64url(text);
     let cert: Certificate | undefined;
     if (bytes) {
-      try { cert = decodeCertificate(bytes); } catch (e) { if (!(e instanceof CardpostError)) throw e; }
+      try {
+        cert = decodeCertificate(bytes);
+      } catch (e) {
+        if (!(e instanceof CardpostError)) throw e;
+      }
     }
-    if (!cert) { undecodable++; continue; }
+    if (!cert) {
+      undecodable++;
+      continue;
+    }
     const k = toHex(cert.subjectId);
     byCard.set(k, [...(byCard.get(k) ?? []), cert]);
   }
@@ -89,7 +140,13 @@ export function precheck(ctx: { terminalId: string; ledger: Ledger; certs: Certi
     if (!stored.has(cardId)) {
       const bytes = ctx.ledger.getCardCertificate(cardId);
       let c: Certificate | null = null;
-      if (bytes) { try { c = decodeCertificate(bytes); } catch { c = null; } }
+      if (bytes) {
+        try {
+          c = decodeCertificate(bytes);
+        } catch {
+          c = null;
+        }
+      }
       stored.set(cardId, c);
     }
     return stored.get(cardId)!;
@@ -109,7 +166,12 @@ export function precheck(ctx: { terminalId: string; ledger: Ledger; certs: Certi
     const cardId = toHex(record.cardId);
 
     if (record.terminalId !== ctx.terminalId) {
-      return reject(index, id, REJECT_REASON.WRONG_TERMINAL, `record names terminal "${record.terminalId}", the request is authenticated as "${ctx.terminalId}"`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.WRONG_TERMINAL,
+        `record names terminal "${record.terminalId}", the request is authenticated as "${ctx.terminalId}"`,
+      );
     }
 
     // certificate: the batch's first, then any other of the batch, then one the bank verified before
@@ -118,8 +180,13 @@ export function precheck(ctx: { terminalId: string; ledger: Ledger; certs: Certi
     const s = storedCert(cardId);
     if (s) candidates.push(s);
     if (candidates.length === 0) {
-      return reject(index, id, REJECT_REASON.CERT_MISSING, `no certificate for card ${cardId} in the batch or on file`
-        + (undecodable ? ` (${undecodable} certificate(s) in the batch did not decode)` : ''));
+      return reject(
+        index,
+        id,
+        REJECT_REASON.CERT_MISSING,
+        `no certificate for card ${cardId} in the batch or on file` +
+          (undecodable ? ` (${undecodable} certificate(s) in the batch did not decode)` : ''),
+      );
     }
     // prefer a good certificate valid at the record's time; else the first good one (→ CERT_EXPIRED)
     let chosen = -1;
@@ -127,31 +194,71 @@ export function precheck(ctx: { terminalId: string; ledger: Ledger; certs: Certi
     for (let i = 0; i < candidates.length; i++) {
       const c = candidates[i]!;
       const r = ctx.certs.chain(c);
-      if (!r.ok) { firstFailure ??= r; continue; }
+      if (!r.ok) {
+        firstFailure ??= r;
+        continue;
+      }
       if (chosen < 0) chosen = i;
-      if (record.time >= c.notBefore && record.time <= c.notAfter) { chosen = i; break; }
+      if (record.time >= c.notBefore && record.time <= c.notAfter) {
+        chosen = i;
+        break;
+      }
     }
     if (chosen < 0) return reject(index, id, firstFailure!.reason, firstFailure!.detail);
     const cert = candidates[chosen]!;
     if (record.time < cert.notBefore || record.time > cert.notAfter) {
-      return reject(index, id, REJECT_REASON.CERT_EXPIRED,
-        `record time ${iso(record.time)} is outside the card certificate's validity ${iso(cert.notBefore)} … ${iso(cert.notAfter)}`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.CERT_EXPIRED,
+        `record time ${iso(record.time)} is outside the card certificate's validity ${iso(cert.notBefore)} … ${iso(cert.notAfter)}`,
+      );
     }
     if (record.algorithm !== cert.algorithm) {
-      return reject(index, id, REJECT_REASON.BAD_SIGNATURE, `record says algorithm ${record.algorithm}, the card key is algorithm ${cert.algorithm}`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.BAD_SIGNATURE,
+        `record says algorithm ${record.algorithm}, the card key is algorithm ${cert.algorithm}`,
+      );
     }
     let good = false;
-    try { good = verifyTxnRecord(record, cert.publicKey); } catch (e) { if (!(e instanceof CardpostError)) throw e; }
-    if (!good) return reject(index, id, REJECT_REASON.BAD_SIGNATURE, 'the card signature does not verify: the record was altered or not signed by this card');
+    try {
+      good = verifyTxnRecord(record, cert.publicKey);
+    } catch (e) {
+      if (!(e instanceof CardpostError)) throw e;
+    }
+    if (!good)
+      return reject(
+        index,
+        id,
+        REJECT_REASON.BAD_SIGNATURE,
+        'the card signature does not verify: the record was altered or not signed by this card',
+      );
     if (record.currency !== cert.currency) {
-      return reject(index, id, REJECT_REASON.CURRENCY_UNSUPPORTED, `record currency ${record.currency}, the card is issued for ${cert.currency}`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.CURRENCY_UNSUPPORTED,
+        `record currency ${record.currency}, the card is issued for ${cert.currency}`,
+      );
     }
     const limits = cert.limits!;
     if (record.amount > limits.perTransaction) {
-      return reject(index, id, REJECT_REASON.OVER_LIMIT, `amount ${record.amount} is over the card's per-transaction limit ${limits.perTransaction}`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.OVER_LIMIT,
+        `amount ${record.amount} is over the card's per-transaction limit ${limits.perTransaction}`,
+      );
     }
     if (record.cvm === CVM.NONE && record.amount > limits.noPin) {
-      return reject(index, id, REJECT_REASON.OVER_LIMIT, `amount ${record.amount} is over the no-PIN limit ${limits.noPin} and no PIN was verified`);
+      return reject(
+        index,
+        id,
+        REJECT_REASON.OVER_LIMIT,
+        `amount ${record.amount} is over the no-PIN limit ${limits.noPin} and no PIN was verified`,
+      );
     }
     return { index, record, id, cardId, certificate: cert, certFromBatch: chosen < fromBatch };
   });
@@ -168,56 +275,104 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
   const amounts = new Map<number, bigint>();
 
   for (const p of pre) {
-    if ('final' in p) { results.push(p.final); continue; }
+    if ('final' in p) {
+      results.push(p.final);
+      continue;
+    }
     const { record, id, cardId, index } = p;
-    const r = (reason: RejectReason, detail: string) => { results.push({ index, recordId: id, verdict: 'rejected', reason, detail }); };
+    const r = (reason: RejectReason, detail: string) => {
+      results.push({ index, recordId: id, verdict: 'rejected', reason, detail });
+    };
 
     const around = ledger.neighbourhood(cardId, record.counter);
     const existing = around.get(record.counter);
     if (existing) {
       if (bytesEqual(existing.hash, record.hash)) {
-        results.push({ index, recordId: id, verdict: 'duplicate', detail: `settled ${iso(existing.settledAt)} in batch ${existing.batchId}` });
+        results.push({
+          index,
+          recordId: id,
+          verdict: 'duplicate',
+          detail: `settled ${iso(existing.settledAt)} in batch ${existing.batchId}`,
+        });
       } else {
         const detail = `card ${cardId} signed two different records with counter ${record.counter}; the card is revoked`;
         ledger.insertEvidence({
-          kind: 'double-spend', cardId, counter: record.counter, settledEnvelope: ledger.getSettled(cardId, record.counter)!.envelope, conflictingEnvelope: record.envelope,
-          terminalId: ctx.terminalId, batchId: ctx.batchId, detectedAt: now, detail,
+          kind: 'double-spend',
+          cardId,
+          counter: record.counter,
+          settledEnvelope: ledger.getSettled(cardId, record.counter)!.envelope,
+          conflictingEnvelope: record.envelope,
+          terminalId: ctx.terminalId,
+          batchId: ctx.batchId,
+          detectedAt: now,
+          detail,
         });
         if (ledger.revoke(cardId, `double spend at counter ${record.counter}`, now)) newlyRevoked.push(cardId);
         r(REJECT_REASON.DOUBLE_SPEND, detail);
       }
       continue;
     }
-    if (ledger.isRevoked(cardId)) { r(REJECT_REASON.REVOKED, `card ${cardId} is on the revocation list`); continue; }
+    if (ledger.isRevoked(cardId)) {
+      r(REJECT_REASON.REVOKED, `card ${cardId} is on the revocation list`);
+      continue;
+    }
     if (record.time < now - ctx.windowSeconds) {
-      r(REJECT_REASON.RECORD_EXPIRED, `record time ${iso(record.time)} is older than the ${Math.round(ctx.windowSeconds / 86400)}-day settlement window`);
+      r(
+        REJECT_REASON.RECORD_EXPIRED,
+        `record time ${iso(record.time)} is older than the ${Math.round(ctx.windowSeconds / 86400)}-day settlement window`,
+      );
       continue;
     }
     if (record.time > now + RECORD_FUTURE_SKEW_S) {
-      r(REJECT_REASON.RECORD_EXPIRED, `record time ${iso(record.time)} is more than ${RECORD_FUTURE_SKEW_S} s in the future`);
+      r(
+        REJECT_REASON.RECORD_EXPIRED,
+        `record time ${iso(record.time)} is more than ${RECORD_FUTURE_SKEW_S} s in the future`,
+      );
       continue;
     }
     const prev = record.counter > 1 ? around.get(record.counter - 1) : undefined;
     const next = around.get(record.counter + 1);
     let broken: { neighbour: Uint8Array; detail: string } | undefined;
     if (prev && !bytesEqual(prev.hash, record.prevHash)) {
-      broken = { neighbour: ledger.getSettled(cardId, record.counter - 1)!.envelope, detail: `prevHash does not match the settled record ${cardId}:${record.counter - 1}` };
+      broken = {
+        neighbour: ledger.getSettled(cardId, record.counter - 1)!.envelope,
+        detail: `prevHash does not match the settled record ${cardId}:${record.counter - 1}`,
+      };
     } else if (next && !bytesEqual(next.prevHash, record.hash)) {
-      broken = { neighbour: ledger.getSettled(cardId, record.counter + 1)!.envelope, detail: `the settled record ${cardId}:${record.counter + 1} does not link to this record` };
+      broken = {
+        neighbour: ledger.getSettled(cardId, record.counter + 1)!.envelope,
+        detail: `the settled record ${cardId}:${record.counter + 1} does not link to this record`,
+      };
     }
     if (broken) {
       ledger.insertEvidence({
-        kind: 'chain-broken', cardId, counter: record.counter, settledEnvelope: broken.neighbour, conflictingEnvelope: record.envelope,
-        terminalId: ctx.terminalId, batchId: ctx.batchId, detectedAt: now, detail: broken.detail,
+        kind: 'chain-broken',
+        cardId,
+        counter: record.counter,
+        settledEnvelope: broken.neighbour,
+        conflictingEnvelope: record.envelope,
+        terminalId: ctx.terminalId,
+        batchId: ctx.batchId,
+        detectedAt: now,
+        detail: broken.detail,
       });
       r(REJECT_REASON.CHAIN_BROKEN, broken.detail);
       continue;
     }
 
     ledger.insertSettled({
-      cardId, counter: record.counter, envelope: record.envelope, hash: record.hash, prevHash: record.prevHash, amount: record.amount,
-      currency: record.currency, merchantId: record.merchantId, terminalId: ctx.terminalId, recordTime: record.time,
-      batchId: ctx.batchId, settledAt: now,
+      cardId,
+      counter: record.counter,
+      envelope: record.envelope,
+      hash: record.hash,
+      prevHash: record.prevHash,
+      amount: record.amount,
+      currency: record.currency,
+      merchantId: record.merchantId,
+      terminalId: ctx.terminalId,
+      recordTime: record.time,
+      batchId: ctx.batchId,
+      settledAt: now,
     });
     if (p.certFromBatch) ledger.putCardCertificate(cardId, p.certificate.envelope, now);
     amounts.set(record.currency, (amounts.get(record.currency) ?? 0n) + BigInt(record.amount));
@@ -231,7 +386,11 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
   ledger.insertBatch(ctx.terminalId, ctx.batchId, now, results.length, counts.accepted);
   return {
     response: {
-      batchId: ctx.batchId, terminalId: ctx.terminalId, settledAt: now, results, counts,
+      batchId: ctx.batchId,
+      terminalId: ctx.terminalId,
+      settledAt: now,
+      results,
+      counts,
       accepted: { count: counts.accepted, amount },
     },
     newlyRevoked,

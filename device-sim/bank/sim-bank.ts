@@ -9,8 +9,18 @@ import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError, DecodeError } from '../../protocol/errors.js';
 import {
-  CERT_KIND, TrustStore, decodeCertificate, decodeRevocationList, keyId, signRevocationList, verifyCertificate,
-  verifyRevocationList, type Certificate, type CertKind, type RevocationList, type SigningKey,
+  CERT_KIND,
+  TrustStore,
+  decodeCertificate,
+  decodeRevocationList,
+  keyId,
+  signRevocationList,
+  verifyCertificate,
+  verifyRevocationList,
+  type Certificate,
+  type CertKind,
+  type RevocationList,
+  type SigningKey,
 } from '../../protocol/record/index.js';
 import { RECORD_READER_KINDS, recordStatus } from './record-access.js';
 import { DEFAULT_VALID_FOR_PAYMENTS, authoriseTopup } from './topup.js';
@@ -20,10 +30,23 @@ import { HttpError, badRequest, errorBody } from './errors.js';
 import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
-import { AUTH_HEADER, MAX_CLOCK_SKEW_S, fromBase64url, verifyTerminalSignature } from '../../protocol/bank/terminal-auth.js';
 import {
-  BATCH_ID, MAX_BODY_BYTES, MAX_CERTIFICATES_PER_BATCH, MAX_RECORDS_PER_BATCH, TOPUP_KEY, decodeBatchRequest, decodeTopupRequest,
-  encodeBatchResponse, parseJsonBytes, type BankDecodeCode,
+  AUTH_HEADER,
+  MAX_CLOCK_SKEW_S,
+  fromBase64url,
+  verifyTerminalSignature,
+} from '../../protocol/bank/terminal-auth.js';
+import {
+  BATCH_ID,
+  MAX_BODY_BYTES,
+  MAX_CERTIFICATES_PER_BATCH,
+  MAX_RECORDS_PER_BATCH,
+  TOPUP_KEY,
+  decodeBatchRequest,
+  decodeTopupRequest,
+  encodeBatchResponse,
+  parseJsonBytes,
+  type BankDecodeCode,
 } from '../../protocol/bank/index.js';
 
 export { MAX_BODY_BYTES, MAX_CERTIFICATES_PER_BATCH, MAX_RECORDS_PER_BATCH };
@@ -44,7 +67,11 @@ export interface SimBankOptions {
   logger?: boolean;
 }
 
-export interface BankAddress { host: string; port: number; url: string }
+export interface BankAddress {
+  host: string;
+  port: number;
+  url: string;
+}
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
@@ -54,7 +81,12 @@ const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
  * (docs/bank-api.md §10); any other DecodeError in a handler is a 400 too.
  */
 const REQUEST_DECODE_STATUS: ReadonlyMap<BankDecodeCode, number> = new Map<BankDecodeCode, number>([
-  ['BODY_MISSING', 400], ['BODY_NOT_JSON', 400], ['BODY_SCHEMA', 400], ['BATCH_EMPTY', 400], ['BATCH_TOO_LARGE', 400], ['BATCH_ID_MISMATCH', 400],
+  ['BODY_MISSING', 400],
+  ['BODY_NOT_JSON', 400],
+  ['BODY_SCHEMA', 400],
+  ['BATCH_EMPTY', 400],
+  ['BATCH_TOO_LARGE', 400],
+  ['BATCH_ID_MISMATCH', 400],
 ]);
 
 const unixNow = (): number => Math.floor(Date.now() / 1000);
@@ -103,15 +135,28 @@ export class SimBank {
     this.clock = opts.clock ?? unixNow;
     this.logging = opts.logger ?? false;
     const days = opts.settlementWindowDays ?? 30;
-    if (!(days > 0)) throw new CardpostError('BANK_CONFIG', `settlementWindowDays must be positive, not ${days}`, 'use e.g. 30');
+    if (!(days > 0))
+      throw new CardpostError('BANK_CONFIG', `settlementWindowDays must be positive, not ${days}`, 'use e.g. 30');
     this.windowSeconds = Math.round(days * 86400);
     this.trust.addIssuer(opts.issuerCertificate); // throws TRUST_ANCHOR_INVALID for a non-CA
     this.issuerKeyId = keyId(opts.issuerCertificate.algorithm, opts.issuerCertificate.publicKey);
     const a = opts.authority;
     const chk = verifyCertificate(a.certificate, opts.issuerCertificate, { kind: CERT_KIND.AUTHORITY });
-    if (!chk.ok) throw new CardpostError('BANK_CONFIG', `the authority certificate is not a kind 4 certificate of this issuer: ${chk.detail}`, 'issue the bank authority certificate with the issuer CA');
-    if (!bytesEqual(a.certificate.publicKey, a.key.publicKey) || a.certificate.algorithm !== SIGNATURE_ALGORITHM_CODES[a.key.algorithm]) {
-      throw new CardpostError('BANK_CONFIG', 'the authority key does not match the authority certificate', 'pass the key the certificate was issued for');
+    if (!chk.ok)
+      throw new CardpostError(
+        'BANK_CONFIG',
+        `the authority certificate is not a kind 4 certificate of this issuer: ${chk.detail}`,
+        'issue the bank authority certificate with the issuer CA',
+      );
+    if (
+      !bytesEqual(a.certificate.publicKey, a.key.publicKey) ||
+      a.certificate.algorithm !== SIGNATURE_ALGORITHM_CODES[a.key.algorithm]
+    ) {
+      throw new CardpostError(
+        'BANK_CONFIG',
+        'the authority key does not match the authority certificate',
+        'pass the key the certificate was issued for',
+      );
     }
     this.authority = a;
     this.certs = new CertificateCache(this.trust);
@@ -130,7 +175,8 @@ export class SimBank {
 
   /** Start serving; resolves to the bound address (port 0 picks a free one). */
   async listen(opts: { host?: string; port?: number } = {}): Promise<BankAddress> {
-    if (this.bound) throw new CardpostError('BANK_LISTENING', 'the bank is already listening', 'create another SimBank');
+    if (this.bound)
+      throw new CardpostError('BANK_LISTENING', 'the bank is already listening', 'create another SimBank');
     if (this.closing) throw new CardpostError('BANK_CLOSED', 'the bank is closed', 'create another SimBank');
     await this.app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
     const addr = this.app.server.address() as AddressInfo;
@@ -139,7 +185,9 @@ export class SimBank {
     return this.bound;
   }
 
-  get address(): BankAddress | undefined { return this.bound; }
+  get address(): BankAddress | undefined {
+    return this.bound;
+  }
 
   /** Stop serving (held and in-flight requests are cut short) and close the ledger. Idempotent. */
   close(): Promise<void> {
@@ -164,12 +212,15 @@ export class SimBank {
     return this.faultState.set(partial);
   }
 
-  get faults(): Readonly<EffectiveFaults> { return this.faultState.current; }
+  get faults(): Readonly<EffectiveFaults> {
+    return this.faultState.current;
+  }
 
   /** Put a card on the revocation list (sequence +1). false if it already was. */
   revokeCard(cardIdHex: string, reason = 'revoked by the operator'): boolean {
     const id = toHex(fromHex(cardIdHex));
-    if (id.length !== 16) throw new CardpostError('CARD_ID_INVALID', `card id must be 8 bytes, got ${id.length / 2}`, 'give 16 hex digits');
+    if (id.length !== 16)
+      throw new CardpostError('CARD_ID_INVALID', `card id must be 8 bytes, got ${id.length / 2}`, 'give 16 hex digits');
     return this.ledger.transaction(() => {
       const now = this.clock();
       if (!this.ledger.revoke(id, reason, now)) return false;
@@ -183,13 +234,25 @@ export class SimBank {
     return decodeRevocationList(this.ledger.getRevocationList()!.envelope);
   }
 
-  revokedCards(): string[] { return this.ledger.revokedCards(); }
-  settledRecord(cardIdHex: string, counter: number): SettledRow | undefined { return this.ledger.getSettled(cardIdHex.toLowerCase(), counter); }
-  settledRecords(cardIdHex: string): SettledRow[] { return this.ledger.settledOfCard(cardIdHex.toLowerCase()); }
-  settledCount(): number { return this.ledger.settledCount(); }
+  revokedCards(): string[] {
+    return this.ledger.revokedCards();
+  }
+  settledRecord(cardIdHex: string, counter: number): SettledRow | undefined {
+    return this.ledger.getSettled(cardIdHex.toLowerCase(), counter);
+  }
+  settledRecords(cardIdHex: string): SettledRow[] {
+    return this.ledger.settledOfCard(cardIdHex.toLowerCase());
+  }
+  settledCount(): number {
+    return this.ledger.settledCount();
+  }
   /** Requests under an Idempotency-Key that are being worked on now (so a test can act while one is). */
-  inFlightRequests(): number { return this.inflight.size; }
-  evidence(): EvidenceRow[] { return this.ledger.evidence(); }
+  inFlightRequests(): number {
+    return this.inflight.size;
+  }
+  evidence(): EvidenceRow[] {
+    return this.ledger.evidence();
+  }
 
   // ---- revocation list -----------------------------------------------------------------------
 
@@ -199,7 +262,12 @@ export class SimBank {
       try {
         const list = decodeRevocationList(cur.envelope);
         const same = list.revoked.map(toHex).join() === this.ledger.revokedCards().join();
-        if (same && bytesEqual(list.issuerKeyId, this.issuerKeyId) && verifyRevocationList(list, this.authority.certificate.algorithm, this.authority.key.publicKey)) return;
+        if (
+          same &&
+          bytesEqual(list.issuerKeyId, this.issuerKeyId) &&
+          verifyRevocationList(list, this.authority.certificate.algorithm, this.authority.key.publicKey)
+        )
+          return;
       } catch (e) {
         if (!(e instanceof CardpostError)) throw e;
       }
@@ -212,7 +280,10 @@ export class SimBank {
   private resignRevocationList(now: number): void {
     const sequence = (this.ledger.getRevocationList()?.sequence ?? 0) + 1;
     const list = signRevocationList(this.authority.key, {
-      issuerKeyId: this.issuerKeyId, sequence, issuedAt: now, revoked: this.ledger.revokedCards().map(fromHex),
+      issuerKeyId: this.issuerKeyId,
+      sequence,
+      issuedAt: now,
+      revoked: this.ledger.revokedCards().map(fromHex),
     });
     this.ledger.putRevocationList(sequence, now, list.envelope);
   }
@@ -226,7 +297,10 @@ export class SimBank {
       forceCloseConnections: true, // close() is "stop now": handlers are synchronous around their commit, so no commit is cut in half
       return503OnClosing: true,
       frameworkErrors: (err, _req, reply) => {
-        void (reply as unknown as FastifyReply).code(400).type(JSON_TYPE).send(errorBody('REQUEST_INVALID', `the request could not be routed: ${err.message}`, DOCS));
+        void (reply as unknown as FastifyReply)
+          .code(400)
+          .type(JSON_TYPE)
+          .send(errorBody('REQUEST_INVALID', `the request could not be routed: ${err.message}`, DOCS));
       },
     });
 
@@ -236,21 +310,47 @@ export class SimBank {
 
     // bodies: JSON only, kept as raw bytes (the signature and the idempotency fingerprint cover the exact bytes)
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES }, (_req, body, done) => { done(null, body); });
+    app.addContentTypeParser(
+      'application/json',
+      { parseAs: 'buffer', bodyLimit: MAX_BODY_BYTES },
+      (_req, body, done) => {
+        done(null, body);
+      },
+    );
 
     app.addHook('onRequest', async (req, reply) => {
       const f = this.faultState.current;
       if (f.adminEndpoint && req.url.startsWith('/v1/_faults')) return;
-      if (this.closing) return this.sendError(reply, new HttpError(503, 'BANK_CLOSING', 'the bank is shutting down', 'retry later'));
-      if (f.down === 'reset') { // a kept-alive connection opened before the fault: cut it too
+      if (this.closing)
+        return this.sendError(reply, new HttpError(503, 'BANK_CLOSING', 'the bank is shutting down', 'retry later'));
+      if (f.down === 'reset') {
+        // a kept-alive connection opened before the fault: cut it too
         reply.hijack();
         req.raw.socket.destroy();
         return;
       }
-      if (f.down) return this.sendError(reply, new HttpError(503, 'BANK_DOWN', 'the bank is down (injected fault)', 'retry later with the same Idempotency-Key', { 'retry-after': '5' }));
+      if (f.down)
+        return this.sendError(
+          reply,
+          new HttpError(
+            503,
+            'BANK_DOWN',
+            'the bank is down (injected fault)',
+            'retry later with the same Idempotency-Key',
+            { 'retry-after': '5' },
+          ),
+        );
       if (this.faultState.chance(f.errorRate)) {
         const status = this.faultState.chance(0.5) ? 503 : 500;
-        return this.sendError(reply, new HttpError(status, 'FAULT_INJECTED', `injected ${status} before any processing`, 'retry with the same Idempotency-Key'));
+        return this.sendError(
+          reply,
+          new HttpError(
+            status,
+            'FAULT_INJECTED',
+            `injected ${status} before any processing`,
+            'retry with the same Idempotency-Key',
+          ),
+        );
       }
       if (this.faultState.chance(f.timeoutRate)) {
         reply.hijack(); // never answer: the socket stays open until the client gives up (or the bank closes)
@@ -265,13 +365,19 @@ export class SimBank {
     app.setErrorHandler((err: FastifyError | Error, req, reply) => {
       if (err instanceof HttpError) return this.sendError(reply, err);
       if (err instanceof DecodeError) {
-        return this.sendError(reply, new HttpError(REQUEST_DECODE_STATUS.get(err.code as BankDecodeCode) ?? 400, err.code, err.message, err.hint));
+        return this.sendError(
+          reply,
+          new HttpError(REQUEST_DECODE_STATUS.get(err.code as BankDecodeCode) ?? 400, err.code, err.message, err.hint),
+        );
       }
       const fe = err as FastifyError;
       const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
       if (status >= 400 && status < 500) {
         const map: Record<string, [string, string]> = {
-          FST_ERR_CTP_BODY_TOO_LARGE: ['BODY_TOO_LARGE', `bodies are limited to ${MAX_BODY_BYTES} bytes; split the batch`],
+          FST_ERR_CTP_BODY_TOO_LARGE: [
+            'BODY_TOO_LARGE',
+            `bodies are limited to ${MAX_BODY_BYTES} bytes; split the batch`,
+          ],
           FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json'],
           FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['CONTENT_LENGTH_INVALID', 'Content-Length must match the body'],
           FST_ERR_CTP_INVALID_TYPE: ['CONTENT_TYPE_INVALID', 'send Content-Type: application/json'],
@@ -281,12 +387,19 @@ export class SimBank {
       }
       if (this.logging) req.log.error({ err }, 'bank internal error');
       else console.error('cardpost sim-bank: internal error:', err); // a bank bug: never silent
-      return this.sendError(reply, new HttpError(500, 'INTERNAL', 'internal error; nothing was committed', 'retry with the same Idempotency-Key'));
+      return this.sendError(
+        reply,
+        new HttpError(500, 'INTERNAL', 'internal error; nothing was committed', 'retry with the same Idempotency-Key'),
+      );
     });
 
-    app.setNotFoundHandler((req, reply) => this.sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, DOCS)));
+    app.setNotFoundHandler((req, reply) =>
+      this.sendError(reply, new HttpError(404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, DOCS)),
+    );
 
-    app.get('/v1/health', async (_req, reply) => this.sendJson(reply, 200, JSON.stringify({ status: 'ok', time: this.clock() })));
+    app.get('/v1/health', async (_req, reply) =>
+      this.sendJson(reply, 200, JSON.stringify({ status: 'ok', time: this.clock() })),
+    );
     app.get('/v1/revocations', async (req, reply) => this.getRevocations(req, reply));
     app.post('/v1/batches', async (req, reply) => this.postBatch(req, reply));
     app.get('/v1/records/:cardId/:counter', async (req, reply) => this.getRecord(req, reply));
@@ -308,7 +421,12 @@ export class SimBank {
     return app;
   }
 
-  private sendJson(reply: FastifyReply, status: number, json: string, headers: Record<string, string> = {}): FastifyReply {
+  private sendJson(
+    reply: FastifyReply,
+    status: number,
+    json: string,
+    headers: Record<string, string> = {},
+  ): FastifyReply {
     return reply.code(status).headers(headers).type(JSON_TYPE).send(json);
   }
 
@@ -320,7 +438,11 @@ export class SimBank {
     const ms = this.faultState.current.latencyMs;
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const wake = (): void => { clearTimeout(timer); this.sleepers.delete(wake); resolve(); };
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
       const timer = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
@@ -330,7 +452,10 @@ export class SimBank {
    * Verify the caller's certificate and request signature (docs/bank-api.md §2); 401 otherwise.
    * Every route takes terminals (kind 3) only, except those that pass other `kinds`.
    */
-  private authenticate(req: FastifyRequest, kinds: readonly CertKind[] = [CERT_KIND.TERMINAL]): { id: string; kind: CertKind; certificate: Certificate } {
+  private authenticate(
+    req: FastifyRequest,
+    kinds: readonly CertKind[] = [CERT_KIND.TERMINAL],
+  ): { id: string; kind: CertKind; certificate: Certificate } {
     const header = (name: string): string | undefined => {
       const v = req.headers[name];
       return Array.isArray(v) ? v.join(', ') : v;
@@ -339,26 +464,58 @@ export class SimBank {
     const dateText = header(AUTH_HEADER.date);
     const sigText = header(AUTH_HEADER.signature);
     if (!certText || !dateText || !sigText) {
-      const missing = [[AUTH_HEADER.certificate, certText], [AUTH_HEADER.date, dateText], [AUTH_HEADER.signature, sigText]].filter(([, v]) => !v).map(([n]) => n);
-      throw authError('AUTH_MISSING', `missing ${missing.join(', ')}`, 'sign every request with the terminal key: see docs/bank-api.md §2');
+      const missing = [
+        [AUTH_HEADER.certificate, certText],
+        [AUTH_HEADER.date, dateText],
+        [AUTH_HEADER.signature, sigText],
+      ]
+        .filter(([, v]) => !v)
+        .map(([n]) => n);
+      throw authError(
+        'AUTH_MISSING',
+        `missing ${missing.join(', ')}`,
+        'sign every request with the terminal key: see docs/bank-api.md §2',
+      );
     }
     const certBytes = fromBase64url(certText);
-    if (!certBytes) throw authError('AUTH_MALFORMED', 'X-Cardpost-Terminal-Cert is not base64url', 'send the certificate envelope in base64url without padding');
-    if (!/^(0|[1-9][0-9]{0,14})$/.test(dateText)) throw authError('AUTH_MALFORMED', 'X-Cardpost-Date is not decimal Unix seconds', 'send e.g. X-Cardpost-Date: 1790000000');
+    if (!certBytes)
+      throw authError(
+        'AUTH_MALFORMED',
+        'X-Cardpost-Terminal-Cert is not base64url',
+        'send the certificate envelope in base64url without padding',
+      );
+    if (!/^(0|[1-9][0-9]{0,14})$/.test(dateText))
+      throw authError(
+        'AUTH_MALFORMED',
+        'X-Cardpost-Date is not decimal Unix seconds',
+        'send e.g. X-Cardpost-Date: 1790000000',
+      );
     const sig = fromBase64url(sigText);
-    if (!sig || sig.length !== 64) throw authError('AUTH_MALFORMED', 'X-Cardpost-Signature is not a base64url 64-byte signature', 'send raw r‖s in base64url');
+    if (!sig || sig.length !== 64)
+      throw authError(
+        'AUTH_MALFORMED',
+        'X-Cardpost-Signature is not a base64url 64-byte signature',
+        'send raw r‖s in base64url',
+      );
     let cert: Certificate;
     try {
       cert = decodeCertificate(certBytes);
     } catch (e) {
       if (!(e instanceof CardpostError)) throw e;
-      throw authError('AUTH_CERT_INVALID', `the terminal certificate does not decode: ${e.message}`, 'send the certificate the issuer gave this terminal');
+      throw authError(
+        'AUTH_CERT_INVALID',
+        `the terminal certificate does not decode: ${e.message}`,
+        'send the certificate the issuer gave this terminal',
+      );
     }
     const now = this.clock();
     const date = Number(dateText);
     if (Math.abs(now - date) > MAX_CLOCK_SKEW_S) {
-      throw authError('AUTH_DATE_SKEW', `X-Cardpost-Date ${date} is ${date - now} s from the bank's clock ${now} (limit ±${MAX_CLOCK_SKEW_S} s)`,
-        'set the terminal clock (NTP) and sign the retry afresh; a replayed request expires');
+      throw authError(
+        'AUTH_DATE_SKEW',
+        `X-Cardpost-Date ${date} is ${date - now} s from the bank's clock ${now} (limit ±${MAX_CLOCK_SKEW_S} s)`,
+        'set the terminal clock (NTP) and sign the retry afresh; a replayed request expires',
+      );
     }
     let check;
     try {
@@ -369,26 +526,61 @@ export class SimBank {
     }
     if (!check.ok) {
       switch (check.problem) {
-        case 'unknown-issuer': throw authError('AUTH_CERT_UNKNOWN_ISSUER', `terminal certificate: ${check.detail}`, 'use a terminal certificate from this bank\'s issuer');
-        case 'expired': case 'not-yet-valid': throw authError('AUTH_CERT_EXPIRED', `terminal certificate ${check.detail}`, 'renew the terminal certificate, or check the terminal clock');
-        case 'issuer-expired': case 'issuer-not-yet-valid':
-          throw authError('AUTH_CERT_EXPIRED', `terminal certificate refused: ${check.detail}`, 'the issuer must renew its CA and issue a new terminal certificate; or check the terminal clock');
-        case 'revoked': throw authError('AUTH_CERT_REVOKED', 'the terminal certificate is revoked', 'contact the bank');
-        default: throw authError('AUTH_CERT_INVALID', `terminal certificate: ${check.detail}`, 'a kind 3 (terminal) certificate signed by the issuer CA is required');
+        case 'unknown-issuer':
+          throw authError(
+            'AUTH_CERT_UNKNOWN_ISSUER',
+            `terminal certificate: ${check.detail}`,
+            "use a terminal certificate from this bank's issuer",
+          );
+        case 'expired':
+        case 'not-yet-valid':
+          throw authError(
+            'AUTH_CERT_EXPIRED',
+            `terminal certificate ${check.detail}`,
+            'renew the terminal certificate, or check the terminal clock',
+          );
+        case 'issuer-expired':
+        case 'issuer-not-yet-valid':
+          throw authError(
+            'AUTH_CERT_EXPIRED',
+            `terminal certificate refused: ${check.detail}`,
+            'the issuer must renew its CA and issue a new terminal certificate; or check the terminal clock',
+          );
+        case 'revoked':
+          throw authError('AUTH_CERT_REVOKED', 'the terminal certificate is revoked', 'contact the bank');
+        default:
+          throw authError(
+            'AUTH_CERT_INVALID',
+            `terminal certificate: ${check.detail}`,
+            'a kind 3 (terminal) certificate signed by the issuer CA is required',
+          );
       }
     }
     let id: string;
     try {
       id = new TextDecoder('utf-8', { fatal: true }).decode(cert.subjectId);
     } catch {
-      throw authError('AUTH_CERT_INVALID', 'the terminal certificate subject is not UTF-8', 'the terminal id must be UTF-8 text');
+      throw authError(
+        'AUTH_CERT_INVALID',
+        'the terminal certificate subject is not UTF-8',
+        'the terminal id must be UTF-8 text',
+      );
     }
     const ok = verifyTerminalSignature({
-      method: req.method, path: req.url, date, idempotencyKey: idempotencyHeaderOf(req), body: rawBody(req), certificate: cert, signature: sig,
+      method: req.method,
+      path: req.url,
+      date,
+      idempotencyKey: idempotencyHeaderOf(req),
+      body: rawBody(req),
+      certificate: cert,
+      signature: sig,
     });
     if (!ok) {
-      throw authError('AUTH_BAD_SIGNATURE', 'the request signature does not verify',
-        'sign METHOD\\nPATH\\nDATE\\nIDEMPOTENCY-KEY\\nhex(SHA-256(body)) over the exact bytes sent: docs/bank-api.md §2');
+      throw authError(
+        'AUTH_BAD_SIGNATURE',
+        'the request signature does not verify',
+        'sign METHOD\\nPATH\\nDATE\\nIDEMPOTENCY-KEY\\nhex(SHA-256(body)) over the exact bytes sent: docs/bank-api.md §2',
+      );
     }
     return { id, kind: cert.kind, certificate: cert };
   }
@@ -399,31 +591,56 @@ export class SimBank {
    * `work` runs the request and must store its response in the same transaction as its effects.
    */
   private async idempotent(
-    req: FastifyRequest, reply: FastifyReply, scope: 'batches' | 'topups', keyPattern: RegExp,
-    work: (ctx: { terminalId: string; key: string; body: unknown; requestHash: Uint8Array }) => { status: number; json: string },
+    req: FastifyRequest,
+    reply: FastifyReply,
+    scope: 'batches' | 'topups',
+    keyPattern: RegExp,
+    work: (ctx: { terminalId: string; key: string; body: unknown; requestHash: Uint8Array }) => {
+      status: number;
+      json: string;
+    },
   ): Promise<FastifyReply | undefined> {
     const terminal = this.authenticate(req);
     let key = idempotencyKeyOf(req);
     if (key === undefined || key === '') {
-      throw badRequest('IDEMPOTENCY_KEY_MISSING', 'Idempotency-Key is required', scope === 'batches' ? 'send Idempotency-Key: <batch id>' : 'send a unique Idempotency-Key per top-up');
+      throw badRequest(
+        'IDEMPOTENCY_KEY_MISSING',
+        'Idempotency-Key is required',
+        scope === 'batches' ? 'send Idempotency-Key: <batch id>' : 'send a unique Idempotency-Key per top-up',
+      );
     }
     if (!keyPattern.test(key)) {
-      throw badRequest('IDEMPOTENCY_KEY_INVALID', 'Idempotency-Key is malformed',
-        scope === 'batches' ? 'the key of a batch is its id: 32 hex digits' : 'use 1–255 printable ASCII characters without " and \\');
+      throw badRequest(
+        'IDEMPOTENCY_KEY_INVALID',
+        'Idempotency-Key is malformed',
+        scope === 'batches'
+          ? 'the key of a batch is its id: 32 hex digits'
+          : 'use 1–255 printable ASCII characters without " and \\',
+      );
     }
     if (scope === 'batches') key = key.toLowerCase();
     const raw = rawBody(req);
     const requestHash = new Uint8Array(createHash('sha256').update(raw).digest()); // native: bodies run to megabytes
     const slot = `${terminal.id}\u0000${scope}\u0000${key}`;
     if (this.inflight.has(slot)) {
-      throw new HttpError(409, 'IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still being processed', 'retry the same request shortly', { 'retry-after': '1' });
+      throw new HttpError(
+        409,
+        'IDEMPOTENCY_KEY_IN_USE',
+        'a request with this Idempotency-Key is still being processed',
+        'retry the same request shortly',
+        { 'retry-after': '1' },
+      );
     }
     const replay = (): FastifyReply | undefined => {
       const stored = this.ledger.getStoredResponse(terminal.id, scope, key);
       if (!stored) return undefined;
       if (!bytesEqual(stored.requestHash, requestHash)) {
-        throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different request body',
-          'a retry must send the identical body; new work needs a new key');
+        throw new HttpError(
+          422,
+          'IDEMPOTENCY_KEY_REUSED',
+          'this Idempotency-Key was used with a different request body',
+          'a retry must send the identical body; new work needs a new key',
+        );
       }
       return this.sendJson(reply, stored.status, stored.response, { 'idempotent-replayed': 'true' });
     };
@@ -435,7 +652,13 @@ export class SimBank {
     let out: { status: number; json: string };
     try {
       await this.latency();
-      if (this.closing) throw new HttpError(503, 'BANK_CLOSING', 'the bank is shutting down', 'retry later with the same Idempotency-Key');
+      if (this.closing)
+        throw new HttpError(
+          503,
+          'BANK_CLOSING',
+          'the bank is shutting down',
+          'retry later with the same Idempotency-Key',
+        );
       out = work({ terminalId: terminal.id, key, body, requestHash });
     } finally {
       this.inflight.delete(slot);
@@ -456,7 +679,10 @@ export class SimBank {
       const pre = precheck({ terminalId, ledger: this.ledger, certs: this.certs }, records, certificates);
       const json = this.ledger.transaction(() => {
         const now = this.clock();
-        const { response, newlyRevoked } = settle({ trust: this.trust, ledger: this.ledger, terminalId, batchId: key, now, windowSeconds: this.windowSeconds }, pre);
+        const { response, newlyRevoked } = settle(
+          { trust: this.trust, ledger: this.ledger, terminalId, batchId: key, now, windowSeconds: this.windowSeconds },
+          pre,
+        );
         if (newlyRevoked.length) this.resignRevocationList(now);
         const text = encodeBatchResponse(response);
         this.ledger.putStoredResponse(terminalId, 'batches', key, requestHash, 200, text, now);
@@ -482,7 +708,11 @@ export class SimBank {
 
   private async getRecord(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const caller = this.authenticate(req, RECORD_READER_KINDS);
-    return this.sendJson(reply, 200, recordStatus(this.ledger, caller, req.params as { cardId: string; counter: string }));
+    return this.sendJson(
+      reply,
+      200,
+      recordStatus(this.ledger, caller, req.params as { cardId: string; counter: string }),
+    );
   }
 
   private async getRevocations(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -503,12 +733,17 @@ export class SimBank {
         const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
         if (new Date(t).toISOString().slice(0, 10) === v) return t / 1000;
       }
-      throw badRequest('QUERY_INVALID', `${name} must be one UTC date YYYY-MM-DD`, 'e.g. ?date=2026-05-01 or ?from=2026-05-01&to=2026-05-31');
+      throw badRequest(
+        'QUERY_INVALID',
+        `${name} must be one UTC date YYYY-MM-DD`,
+        'e.g. ?date=2026-05-01 or ?from=2026-05-01&to=2026-05-31',
+      );
     };
     let from: number, to: number;
     let echo: Record<string, string>;
     if (q['date'] !== undefined) {
-      if (q['from'] !== undefined || q['to'] !== undefined) throw badRequest('QUERY_INVALID', 'give either date or from/to', 'e.g. ?date=2026-05-01');
+      if (q['from'] !== undefined || q['to'] !== undefined)
+        throw badRequest('QUERY_INVALID', 'give either date or from/to', 'e.g. ?date=2026-05-01');
       from = day('date');
       to = from + 86400;
       echo = { date: q['date'] as string };
@@ -516,11 +751,16 @@ export class SimBank {
       from = day('from');
       to = day('to') + 86400;
       if (to <= from) throw badRequest('QUERY_INVALID', 'to is before from', 'from and to are inclusive UTC dates');
-      if (to - from > 366 * 86400) throw badRequest('QUERY_INVALID', 'the range is longer than 366 days', 'ask for a shorter range');
+      if (to - from > 366 * 86400)
+        throw badRequest('QUERY_INVALID', 'the range is longer than 366 days', 'ask for a shorter range');
       echo = { from: q['from'] as string, to: q['to'] as string };
     } else {
       throw badRequest('QUERY_INVALID', 'date, or from and to, is required', 'e.g. ?date=2026-05-01');
     }
-    return this.sendJson(reply, 200, JSON.stringify({ ...echo, terminalId: terminal.id, totals: this.ledger.totals(terminal.id, from, to) }));
+    return this.sendJson(
+      reply,
+      200,
+      JSON.stringify({ ...echo, terminalId: terminal.id, totals: this.ledger.totals(terminal.id, from, to) }),
+    );
   }
 }

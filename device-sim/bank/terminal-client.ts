@@ -31,7 +31,15 @@ export interface BankRequestOptions {
 }
 
 export class BankTerminalClient {
-  constructor(readonly opts: { baseUrl: string; key: SigningKey; certificate: Certificate; clock?: () => number; timeoutMs?: number }) {}
+  constructor(
+    readonly opts: {
+      baseUrl: string;
+      key: SigningKey;
+      certificate: Certificate;
+      clock?: () => number;
+      timeoutMs?: number;
+    },
+  ) {}
 
   async request(method: string, path: string, o: BankRequestOptions = {}): Promise<BankResponse> {
     let body: Uint8Array | undefined;
@@ -41,17 +49,28 @@ export class BankTerminalClient {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['Content-Type'] = o.contentType ?? 'application/json';
     if (!o.unsigned) {
-      Object.assign(headers, signTerminalRequest({
-        method, path, body, idempotencyKey: o.idempotencyKey, key: this.opts.key, certificate: this.opts.certificate,
-        now: o.date ?? (this.opts.clock ? this.opts.clock() : undefined),
-      }));
+      Object.assign(
+        headers,
+        signTerminalRequest({
+          method,
+          path,
+          body,
+          idempotencyKey: o.idempotencyKey,
+          key: this.opts.key,
+          certificate: this.opts.certificate,
+          now: o.date ?? (this.opts.clock ? this.opts.clock() : undefined),
+        }),
+      );
     } else if (o.idempotencyKey !== undefined) {
       headers['Idempotency-Key'] = o.idempotencyKey;
     }
     Object.assign(headers, o.headers ?? {});
     const timeout = o.timeoutMs ?? this.opts.timeoutMs ?? 10_000;
     const res = await fetch(this.opts.baseUrl + path, {
-      method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(timeout),
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal: AbortSignal.timeout(timeout),
     });
     const bytes = new Uint8Array(await res.arrayBuffer());
     const text = new TextDecoder().decode(bytes);
@@ -59,14 +78,24 @@ export class BankTerminalClient {
   }
 
   /** POST /v1/batches; the batch id is the Idempotency-Key. */
-  submitBatch(batchId: string, records: Uint8Array[], certificates: Uint8Array[] = [], o: BankRequestOptions = {}): Promise<BankResponse> {
+  submitBatch(
+    batchId: string,
+    records: Uint8Array[],
+    certificates: Uint8Array[] = [],
+    o: BankRequestOptions = {},
+  ): Promise<BankResponse> {
     return this.request('POST', '/v1/batches', {
-      idempotencyKey: batchId, ...o,
+      idempotencyKey: batchId,
+      ...o,
       body: { batchId, records: records.map(toBase64url), certificates: certificates.map(toBase64url) },
     });
   }
 
-  topup(idempotencyKey: string, t: { cardId: string; loadSeq: number; amount: number; currency: number; validForPayments?: number }, o: BankRequestOptions = {}): Promise<BankResponse> {
+  topup(
+    idempotencyKey: string,
+    t: { cardId: string; loadSeq: number; amount: number; currency: number; validForPayments?: number },
+    o: BankRequestOptions = {},
+  ): Promise<BankResponse> {
     return this.request('POST', '/v1/topups', { idempotencyKey, ...o, body: t });
   }
 }

@@ -1,12 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import {
-  ChainAssembler, CLA_CHAINING_BIT, SW, decodeCommandApdu, encodeResponseApdu, type CommandApdu,
+  ChainAssembler,
+  CLA_CHAINING_BIT,
+  SW,
+  decodeCommandApdu,
+  encodeResponseApdu,
+  type CommandApdu,
 } from '../../protocol/apdu/index.js';
 import { bytesEqual } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
-  CARD_AID, CLA_ISO, CLA_PROPRIETARY, INS, PIN_REFERENCE, PROTOCOL_VERSION, decodeCommandData, decodePinBlock,
-  encodeResponseData, encodeSelectInfo, CARD_STATUS, type Lifecycle,
+  CARD_AID,
+  CLA_ISO,
+  CLA_PROPRIETARY,
+  INS,
+  PIN_REFERENCE,
+  PROTOCOL_VERSION,
+  decodeCommandData,
+  decodePinBlock,
+  encodeResponseData,
+  encodeSelectInfo,
+  CARD_STATUS,
+  type Lifecycle,
 } from '../../protocol/commands/index.js';
 import { PowerLoss } from './nvm.js';
 import type { Nvm } from './nvm.js';
@@ -60,7 +75,10 @@ export class CardApplet {
   private pending: Uint8Array | undefined; // response bytes not yet fetched with GET RESPONSE
   private readonly commands: CardCommands;
 
-  constructor(readonly nvm: Nvm, opts: AppletOptions = {}) {
+  constructor(
+    readonly nvm: Nvm,
+    opts: AppletOptions = {},
+  ) {
     this.extendedLength = opts.extendedLength ?? true;
     this.atrProtocols = opts.atrProtocols ?? 'T0+T1';
     this.maxMessageSize = opts.maxMessageSize ?? 2048;
@@ -73,12 +91,25 @@ export class CardApplet {
     });
   }
 
-  atr(): Uint8Array { return cardAtr(this.atrProtocols); }
+  atr(): Uint8Array {
+    return cardAtr(this.atrProtocols);
+  }
 
-  powerOn(): void { this.powered = true; this.clearSession(); }
-  powerOff(): void { this.powered = false; this.clearSession(); }
-  reset(): void { this.clearSession(); this.powered = true; }
-  get isPowered(): boolean { return this.powered; }
+  powerOn(): void {
+    this.powered = true;
+    this.clearSession();
+  }
+  powerOff(): void {
+    this.powered = false;
+    this.clearSession();
+  }
+  reset(): void {
+    this.clearSession();
+    this.powered = true;
+  }
+  get isPowered(): boolean {
+    return this.powered;
+  }
 
   private clearSession(): void {
     this.selected = false;
@@ -92,7 +123,10 @@ export class CardApplet {
     try {
       return this.process(apdu);
     } catch (e) {
-      if (e instanceof PowerLoss) { this.powered = false; throw e; }
+      if (e instanceof PowerLoss) {
+        this.powered = false;
+        throw e;
+      }
       // A bug must not crash the card or leave a half-done command: NVM transactions roll back.
       return sw(SW.UNKNOWN);
     }
@@ -108,7 +142,8 @@ export class CardApplet {
     }
     if (cmd.form === 'extended' && !this.extendedLength) return sw(SW.WRONG_LENGTH);
     const cla = cmd.cla & ~CLA_CHAINING_BIT;
-    if (cla !== CLA_ISO && cla !== CLA_PROPRIETARY) return sw(cmd.cla & 0x03 ? SW.LOGICAL_CHANNEL_NOT_SUPPORTED : SW.CLA_NOT_SUPPORTED);
+    if (cla !== CLA_ISO && cla !== CLA_PROPRIETARY)
+      return sw(cmd.cla & 0x03 ? SW.LOGICAL_CHANNEL_NOT_SUPPORTED : SW.CLA_NOT_SUPPORTED);
 
     if (cmd.ins === INS.GET_RESPONSE) {
       if (!this.pending) return sw(SW.CONDITIONS_NOT_SATISFIED);
@@ -163,7 +198,10 @@ export class CardApplet {
     this.selected = true;
     if (cmd.p2 === 0x0c) return sw(SW.OK); // "no response data" requested
     const body = encodeSelectInfo({
-      protocolVersion: PROTOCOL_VERSION, maxMessageSize: this.maxMessageSize, extendedLength: this.extendedLength, lifecycle: this.lifecycle(),
+      protocolVersion: PROTOCOL_VERSION,
+      maxMessageSize: this.maxMessageSize,
+      extendedLength: this.extendedLength,
+      lifecycle: this.lifecycle(),
     });
     return this.deliver(body, cmd.le ?? 0);
   }
@@ -174,7 +212,8 @@ export class CardApplet {
 
   private cbor(data: Uint8Array, le: number): Uint8Array {
     let outcome: CommandOutcome;
-    if (data.length > this.maxMessageSize) return this.deliver(encodeResponseData(CARD_STATUS.MESSAGE_TOO_LONG.code), le);
+    if (data.length > this.maxMessageSize)
+      return this.deliver(encodeResponseData(CARD_STATUS.MESSAGE_TOO_LONG.code), le);
     try {
       const parsed = decodeCommandData(data);
       outcome = this.commands.run(parsed.command, parsed.params, this.lifecycle());

@@ -3,32 +3,88 @@ import { bytesEqual } from '../../protocol/bytes.js';
 import type { CborMap } from '../../protocol/cbor/index.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
-  generateKeyPair, signatureAlgorithmFromCode, verify, type SignatureAlgorithm,
+  generateKeyPair,
+  signatureAlgorithmFromCode,
+  verify,
+  type SignatureAlgorithm,
 } from '../../protocol/crypto/index.js';
 import {
-  CARD_STATUS, CHALLENGE_LENGTH, CMD, INS, LIFECYCLE, MAX_COUNTER, PROTOCOL_VERSION, encodeCardInfo, encodeJournalPage,
-  encodeLoadResult, encodePersonalizeBeginResult, encodeRecordResponse, encodeRetries, isValidPin,
-  personalizationAuthorisationMessage, readChangePinRequest, readLoadRequest, readNoParams, readPersonalizeBeginRequest,
-  readPersonalizeCommitRequest, readReadJournalRequest, readSignTxnRequest, readUnblockPinRequest, readVerifyPinRequest,
-  PUK_MIN, PUK_MAX, type CardStatusName, type Lifecycle, type SignTxnRequest,
+  CARD_STATUS,
+  CHALLENGE_LENGTH,
+  CMD,
+  INS,
+  LIFECYCLE,
+  MAX_COUNTER,
+  PROTOCOL_VERSION,
+  encodeCardInfo,
+  encodeJournalPage,
+  encodeLoadResult,
+  encodePersonalizeBeginResult,
+  encodeRecordResponse,
+  encodeRetries,
+  isValidPin,
+  personalizationAuthorisationMessage,
+  readChangePinRequest,
+  readLoadRequest,
+  readNoParams,
+  readPersonalizeBeginRequest,
+  readPersonalizeCommitRequest,
+  readReadJournalRequest,
+  readSignTxnRequest,
+  readUnblockPinRequest,
+  readVerifyPinRequest,
+  PUK_MIN,
+  PUK_MAX,
+  type CardStatusName,
+  type Lifecycle,
+  type SignTxnRequest,
 } from '../../protocol/commands/index.js';
 import {
-  CERT_KIND, CVM, decodeCertificate, decodeTopupToken, decodeTxnRecord, signTxnRecord, verifyCertificate, verifyTopupToken,
-  recordAnswersRequest, type Certificate, type SignedTxnRecord,
+  CERT_KIND,
+  CVM,
+  decodeCertificate,
+  decodeTopupToken,
+  decodeTxnRecord,
+  signTxnRecord,
+  verifyCertificate,
+  verifyTopupToken,
+  recordAnswersRequest,
+  type Certificate,
+  type SignedTxnRecord,
 } from '../../protocol/record/index.js';
 import type { Nvm, NvmTransaction } from './nvm.js';
 import {
-  K, PIN_TRIES, PUK_TRIES, readIdentity, readLifecycle, readPending, readPinRetries, readPukRetries, readPurse, readSecrets,
-  writeIdentity, writeLifecycle, writePending, writePinRetries, writePukRetries, writePurse, writeSecrets, type Identity,
+  K,
+  PIN_TRIES,
+  PUK_TRIES,
+  readIdentity,
+  readLifecycle,
+  readPending,
+  readPinRetries,
+  readPukRetries,
+  readPurse,
+  readSecrets,
+  writeIdentity,
+  writeLifecycle,
+  writePending,
+  writePinRetries,
+  writePukRetries,
+  writePurse,
+  writeSecrets,
+  type Identity,
 } from './card-state.js';
 import { checkPin, checkPuk } from './card-pin.js';
 import { offlineTotalsAfterSync } from './offline-sync.js';
 
-export interface CommandOutcome { status: number; result?: CborMap }
+export interface CommandOutcome {
+  status: number;
+  result?: CborMap;
+}
 
-const ok = (result?: CborMap): CommandOutcome => (result ? { status: CARD_STATUS.OK.code, result } : { status: CARD_STATUS.OK.code });
+const ok = (result?: CborMap): CommandOutcome =>
+  result ? { status: CARD_STATUS.OK.code, result } : { status: CARD_STATUS.OK.code };
 const refuse = (name: CardStatusName, result?: CborMap): CommandOutcome =>
-  (result ? { status: CARD_STATUS[name].code, result } : { status: CARD_STATUS[name].code });
+  result ? { status: CARD_STATUS[name].code, result } : { status: CARD_STATUS[name].code };
 
 interface CommandsConfig {
   maxMessageSize: number;
@@ -44,27 +100,46 @@ export class CardCommands {
   /** Volatile: cleared by power-off, reset and SELECT. */
   pinVerified = false;
 
-  constructor(private readonly nvm: Nvm, private readonly cfg: CommandsConfig) {}
+  constructor(
+    private readonly nvm: Nvm,
+    private readonly cfg: CommandsConfig,
+  ) {}
 
   /** Map a parse failure of the request to its status (INVALID_CBOR or INVALID_PARAMETER). */
   refusal(e: unknown): CommandOutcome {
-    if (e instanceof DecodeError) return refuse(e.code === 'CBOR_SCHEMA' || e.code === 'COMMAND_EMPTY' ? 'INVALID_PARAMETER' : 'INVALID_CBOR');
+    if (e instanceof DecodeError)
+      return refuse(e.code === 'CBOR_SCHEMA' || e.code === 'COMMAND_EMPTY' ? 'INVALID_PARAMETER' : 'INVALID_CBOR');
     return refuse('INTERNAL_ERROR');
   }
 
   run(command: number, params: CborMap | undefined, lifecycle: Lifecycle): CommandOutcome {
     const p = params ?? new Map();
     switch (command) {
-      case CMD.GET_INFO: readNoParams(params, 'GET_INFO request'); return this.getInfo(lifecycle);
-      case CMD.VERIFY_PIN: return this.verifyPin(readVerifyPinRequest(p).pin, lifecycle);
-      case CMD.SIGN_TXN: return this.signTxn(readSignTxnRequest(p), lifecycle);
-      case CMD.READ_JOURNAL: return this.readJournal(readReadJournalRequest(p), lifecycle);
-      case CMD.LOAD: return this.load(readLoadRequest(p), lifecycle);
-      case CMD.PERSONALIZE_BEGIN: return this.personalizeBegin(readPersonalizeBeginRequest(p), lifecycle);
-      case CMD.PERSONALIZE_COMMIT: return this.personalizeCommit(readPersonalizeCommitRequest(p), lifecycle);
-      case CMD.CHANGE_PIN: { const q = readChangePinRequest(p); return this.changePin(q.oldPin, q.newPin, lifecycle); }
-      case CMD.UNBLOCK_PIN: { const q = readUnblockPinRequest(p); return this.unblockPin(q.puk, q.newPin, lifecycle); }
-      default: return refuse('INVALID_COMMAND');
+      case CMD.GET_INFO:
+        readNoParams(params, 'GET_INFO request');
+        return this.getInfo(lifecycle);
+      case CMD.VERIFY_PIN:
+        return this.verifyPin(readVerifyPinRequest(p).pin, lifecycle);
+      case CMD.SIGN_TXN:
+        return this.signTxn(readSignTxnRequest(p), lifecycle);
+      case CMD.READ_JOURNAL:
+        return this.readJournal(readReadJournalRequest(p), lifecycle);
+      case CMD.LOAD:
+        return this.load(readLoadRequest(p), lifecycle);
+      case CMD.PERSONALIZE_BEGIN:
+        return this.personalizeBegin(readPersonalizeBeginRequest(p), lifecycle);
+      case CMD.PERSONALIZE_COMMIT:
+        return this.personalizeCommit(readPersonalizeCommitRequest(p), lifecycle);
+      case CMD.CHANGE_PIN: {
+        const q = readChangePinRequest(p);
+        return this.changePin(q.oldPin, q.newPin, lifecycle);
+      }
+      case CMD.UNBLOCK_PIN: {
+        const q = readUnblockPinRequest(p);
+        return this.unblockPin(q.puk, q.newPin, lifecycle);
+      }
+      default:
+        return refuse('INVALID_COMMAND');
     }
   }
 
@@ -73,23 +148,33 @@ export class CardCommands {
   private getInfo(lifecycle: Lifecycle): CommandOutcome {
     const id = readIdentity(this.nvm);
     const purse = readPurse(this.nvm);
-    return ok(encodeCardInfo({
-      protocolVersion: PROTOCOL_VERSION,
-      lifecycle,
-      algorithm: id?.algorithm ?? 1,
-      counter: purse.counter,
-      balance: purse.balance,
-      offlineAmount: purse.offlineAmount,
-      offlineCount: purse.offlineCount,
-      pinRetries: readPinRetries(this.nvm),
-      pukRetries: readPukRetries(this.nvm),
-      lastRecordHash: purse.lastHash,
-      loadCounter: purse.loadCounter,
-      maxMessageSize: this.cfg.maxMessageSize,
-      journalCapacity: this.cfg.journalCapacity,
-      pinVerified: this.pinVerified,
-      ...(id ? { cardId: id.cardId, publicKey: id.publicKey, certificate: id.certificate, currency: id.currency, limits: id.limits } : {}),
-    }));
+    return ok(
+      encodeCardInfo({
+        protocolVersion: PROTOCOL_VERSION,
+        lifecycle,
+        algorithm: id?.algorithm ?? 1,
+        counter: purse.counter,
+        balance: purse.balance,
+        offlineAmount: purse.offlineAmount,
+        offlineCount: purse.offlineCount,
+        pinRetries: readPinRetries(this.nvm),
+        pukRetries: readPukRetries(this.nvm),
+        lastRecordHash: purse.lastHash,
+        loadCounter: purse.loadCounter,
+        maxMessageSize: this.cfg.maxMessageSize,
+        journalCapacity: this.cfg.journalCapacity,
+        pinVerified: this.pinVerified,
+        ...(id
+          ? {
+              cardId: id.cardId,
+              publicKey: id.publicKey,
+              certificate: id.certificate,
+              currency: id.currency,
+              limits: id.limits,
+            }
+          : {}),
+      }),
+    );
   }
 
   // ------------------------------------------------------------ PIN
@@ -123,7 +208,10 @@ export class CardCommands {
     if (!isValidPin(oldPin) || !isValidPin(newPin)) return refuse('PIN_FORMAT');
     // The new PIN is written in the transaction that restores the tries: no state between the two.
     const r = this.checkPin(oldPin, (tx) => this.setPin(tx, newPin));
-    if (!r.ok) return r.retries === 0 ? refuse('PIN_BLOCKED', encodeRetries(0)) : refuse('PIN_INVALID', encodeRetries(r.retries));
+    if (!r.ok)
+      return r.retries === 0
+        ? refuse('PIN_BLOCKED', encodeRetries(0))
+        : refuse('PIN_INVALID', encodeRetries(r.retries));
     return ok(encodeRetries(PIN_TRIES));
   }
 
@@ -142,7 +230,9 @@ export class CardCommands {
     const r = checkPuk(this.nvm, puk, (tx) => this.setPin(tx, newPin));
     if (!r.ok) {
       this.pinVerified = false;
-      return r.retries === 0 ? refuse('PUK_BLOCKED', encodeRetries(0)) : refuse('PUK_INVALID', encodeRetries(r.retries));
+      return r.retries === 0
+        ? refuse('PUK_BLOCKED', encodeRetries(0))
+        : refuse('PUK_INVALID', encodeRetries(r.retries));
     }
     this.pinVerified = true;
     return ok(encodeRetries(PIN_TRIES));
@@ -151,20 +241,28 @@ export class CardCommands {
   /** ISO VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER from a PIN pad: status words only. */
   isoPin(ins: number, blocks: Uint8Array[], lifecycle: Lifecycle): number {
     if (lifecycle === LIFECYCLE.BLANK || lifecycle === LIFECYCLE.TERMINATED) return SW.CONDITIONS_NOT_SATISFIED;
-    const outcome = ins === INS.VERIFY
-      ? (blocks.length === 0 ? this.pinStatus(lifecycle) : this.verifyPin(blocks[0]!, lifecycle))
-      : ins === INS.CHANGE_REFERENCE_DATA
-        ? this.changePin(blocks[0]!, blocks[1]!, lifecycle)
-        : this.unblockPin(blocks[0]!, blocks[1]!, lifecycle);
+    const outcome =
+      ins === INS.VERIFY
+        ? blocks.length === 0
+          ? this.pinStatus(lifecycle)
+          : this.verifyPin(blocks[0]!, lifecycle)
+        : ins === INS.CHANGE_REFERENCE_DATA
+          ? this.changePin(blocks[0]!, blocks[1]!, lifecycle)
+          : this.unblockPin(blocks[0]!, blocks[1]!, lifecycle);
     const retries = outcome.result?.get(1);
     switch (outcome.status) {
-      case CARD_STATUS.OK.code: return SW.OK;
+      case CARD_STATUS.OK.code:
+        return SW.OK;
       case CARD_STATUS.PIN_INVALID.code:
-      case CARD_STATUS.PUK_INVALID.code: return 0x63c0 | (typeof retries === 'number' ? retries & 0x0f : 0);
+      case CARD_STATUS.PUK_INVALID.code:
+        return 0x63c0 | (typeof retries === 'number' ? retries & 0x0f : 0);
       case CARD_STATUS.PIN_BLOCKED.code:
-      case CARD_STATUS.PUK_BLOCKED.code: return SW.AUTH_METHOD_BLOCKED;
-      case CARD_STATUS.PIN_FORMAT.code: return SW.WRONG_DATA;
-      default: return SW.CONDITIONS_NOT_SATISFIED;
+      case CARD_STATUS.PUK_BLOCKED.code:
+        return SW.AUTH_METHOD_BLOCKED;
+      case CARD_STATUS.PIN_FORMAT.code:
+        return SW.WRONG_DATA;
+      default:
+        return SW.CONDITIONS_NOT_SATISFIED;
     }
   }
 
@@ -184,7 +282,12 @@ export class CardCommands {
   /** The journal's record with this counter, if the journal still holds it (a slot is reused). */
   private journalRecord(counter: number): SignedTxnRecord | undefined {
     let r: SignedTxnRecord | undefined;
-    try { r = this.lastRecord(counter); } catch (e) { if (e instanceof DecodeError) return undefined; throw e; }
+    try {
+      r = this.lastRecord(counter);
+    } catch (e) {
+      if (e instanceof DecodeError) return undefined;
+      throw e;
+    }
     return r && r.counter === counter ? r : undefined;
   }
 
@@ -199,7 +302,9 @@ export class CardCommands {
     // A host that lost our answer re-sends the same request: give the same record, sign nothing new.
     const last = this.lastRecord(purse.counter);
     if (last && bytesEqual(last.hostNonce, q.hostNonce)) {
-      return recordAnswersRequest(last, q) === undefined ? ok(encodeRecordResponse(last.envelope)) : refuse('NONCE_REUSED');
+      return recordAnswersRequest(last, q) === undefined
+        ? ok(encodeRecordResponse(last.envelope))
+        : refuse('NONCE_REUSED');
     }
 
     if (q.currency !== id.currency) return refuse('CURRENCY_MISMATCH');
@@ -303,42 +408,75 @@ export class CardCommands {
 
   // ------------------------------------------------------------ PERSONALIZE
 
-  private personalizeBegin(q: { cardId: Uint8Array; algorithm: number; issuer: Uint8Array }, lifecycle: Lifecycle): CommandOutcome {
+  private personalizeBegin(
+    q: { cardId: Uint8Array; algorithm: number; issuer: Uint8Array },
+    lifecycle: Lifecycle,
+  ): CommandOutcome {
     if (lifecycle !== LIFECYCLE.BLANK) return refuse('WRONG_STATE');
     let suite: SignatureAlgorithm;
-    try { suite = this.suite(q.algorithm); } catch { return refuse('INVALID_PARAMETER'); }
+    try {
+      suite = this.suite(q.algorithm);
+    } catch {
+      return refuse('INVALID_PARAMETER');
+    }
     let issuer: Certificate;
-    try { issuer = decodeCertificate(q.issuer); } catch { return refuse('CERTIFICATE_INVALID'); }
+    try {
+      issuer = decodeCertificate(q.issuer);
+    } catch {
+      return refuse('CERTIFICATE_INVALID');
+    }
     if (!verifyCertificate(issuer, issuer, { kind: CERT_KIND.ISSUER_CA }).ok) return refuse('CERTIFICATE_INVALID');
     // A card manufactured for an issuer (its CA certificate put in NVM at the factory) takes no other.
     const anchor = this.nvm.get(K.anchor);
     if (anchor && !bytesEqual(anchor, q.issuer)) return refuse('CERTIFICATE_INVALID');
     const keys = generateKeyPair(suite);
     const challenge = this.cfg.random(CHALLENGE_LENGTH);
-    this.nvm.transaction((tx) => writePending(tx, {
-      cardId: q.cardId, algorithm: q.algorithm, privateKey: keys.privateKey, publicKey: keys.publicKey, issuer: q.issuer, challenge,
-    }));
+    this.nvm.transaction((tx) =>
+      writePending(tx, {
+        cardId: q.cardId,
+        algorithm: q.algorithm,
+        privateKey: keys.privateKey,
+        publicKey: keys.publicKey,
+        issuer: q.issuer,
+        challenge,
+      }),
+    );
     return ok(encodePersonalizeBeginResult({ publicKey: keys.publicKey, challenge }));
   }
 
   private personalizeCommit(
-    q: { certificate: Uint8Array; pin: Uint8Array; puk: Uint8Array; authorisation: Uint8Array }, lifecycle: Lifecycle,
+    q: { certificate: Uint8Array; pin: Uint8Array; puk: Uint8Array; authorisation: Uint8Array },
+    lifecycle: Lifecycle,
   ): CommandOutcome {
     if (lifecycle !== LIFECYCLE.BLANK) return refuse('WRONG_STATE');
     const pending = readPending(this.nvm);
     if (!pending) return refuse('WRONG_STATE');
     const issuer = decodeCertificate(pending.issuer);
     const message = personalizationAuthorisationMessage(pending.challenge, q);
-    if (!verify(this.suite(issuer.algorithm), issuer.publicKey, message, q.authorisation)) return refuse('AUTHORISATION_INVALID');
+    if (!verify(this.suite(issuer.algorithm), issuer.publicKey, message, q.authorisation))
+      return refuse('AUTHORISATION_INVALID');
     if (!isValidPin(q.pin) || !isValidPin(q.puk, PUK_MIN, PUK_MAX)) return refuse('PIN_FORMAT');
     let cert: Certificate;
-    try { cert = decodeCertificate(q.certificate); } catch { return refuse('CERTIFICATE_INVALID'); }
-    const good = verifyCertificate(cert, issuer, { kind: CERT_KIND.CARD }).ok
-      && bytesEqual(cert.subjectId, pending.cardId) && bytesEqual(cert.publicKey, pending.publicKey) && cert.algorithm === pending.algorithm;
+    try {
+      cert = decodeCertificate(q.certificate);
+    } catch {
+      return refuse('CERTIFICATE_INVALID');
+    }
+    const good =
+      verifyCertificate(cert, issuer, { kind: CERT_KIND.CARD }).ok &&
+      bytesEqual(cert.subjectId, pending.cardId) &&
+      bytesEqual(cert.publicKey, pending.publicKey) &&
+      cert.algorithm === pending.algorithm;
     if (!good || !cert.limits || cert.currency === undefined) return refuse('CERTIFICATE_INVALID');
     const identity: Identity = {
-      cardId: pending.cardId, algorithm: pending.algorithm, privateKey: pending.privateKey, publicKey: pending.publicKey,
-      issuer: pending.issuer, certificate: q.certificate, currency: cert.currency, limits: cert.limits,
+      cardId: pending.cardId,
+      algorithm: pending.algorithm,
+      privateKey: pending.privateKey,
+      publicKey: pending.publicKey,
+      issuer: pending.issuer,
+      certificate: q.certificate,
+      currency: cert.currency,
+      limits: cert.limits,
     };
     this.nvm.transaction((tx: NvmTransaction) => {
       writeIdentity(tx, identity);

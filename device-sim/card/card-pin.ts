@@ -2,7 +2,15 @@ import { bytesEqual } from '../../protocol/bytes.js';
 import { LIFECYCLE } from '../../protocol/commands/index.js';
 import type { Nvm, NvmTransaction } from './nvm.js';
 import {
-  PIN_TRIES, PUK_TRIES, readLifecycle, readPinRetries, readPukRetries, readSecrets, writeLifecycle, writePinRetries, writePukRetries,
+  PIN_TRIES,
+  PUK_TRIES,
+  readLifecycle,
+  readPinRetries,
+  readPukRetries,
+  readSecrets,
+  writeLifecycle,
+  writePinRetries,
+  writePukRetries,
 } from './card-state.js';
 
 /**

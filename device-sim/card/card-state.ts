@@ -18,8 +18,8 @@ export interface Identity {
   algorithm: number;
   privateKey: Uint8Array;
   publicKey: Uint8Array;
-  issuer: Uint8Array;       // issuer CA certificate envelope
-  certificate: Uint8Array;  // card certificate envelope
+  issuer: Uint8Array; // issuer CA certificate envelope
+  certificate: Uint8Array; // card certificate envelope
   currency: number;
   limits: Limits;
 }
@@ -43,7 +43,10 @@ export interface Purse {
   lastHash: Uint8Array;
 }
 
-export interface Secrets { pin: Uint8Array; puk: Uint8Array }
+export interface Secrets {
+  pin: Uint8Array;
+  puk: Uint8Array;
+}
 
 type Getter = { get(key: string): Uint8Array | undefined };
 
@@ -53,19 +56,33 @@ const dec = (g: Getter, key: string) => {
 };
 
 export const K = {
-  lifecycle: 'lifecycle', identity: 'identity', perso: 'perso', secrets: 'secrets', anchor: 'issuerAnchor',
-  pinRetries: 'pinRetries', pukRetries: 'pukRetries',
-  counter: 'counter', balance: 'balance', offline: 'offline', loads: 'loads', lastHash: 'lastHash',
+  lifecycle: 'lifecycle',
+  identity: 'identity',
+  perso: 'perso',
+  secrets: 'secrets',
+  anchor: 'issuerAnchor',
+  pinRetries: 'pinRetries',
+  pukRetries: 'pukRetries',
+  counter: 'counter',
+  balance: 'balance',
+  offline: 'offline',
+  loads: 'loads',
+  lastHash: 'lastHash',
   journal: (slot: number) => `journal/${slot}`,
 } as const;
 
 const uintValue = (n: number) => encodeCanonical(buildMap([[1, n]]));
-const readUint = (g: Getter, key: string, dflt: number) => { const r = dec(g, key); return r ? r.uint(1) : dflt; };
+const readUint = (g: Getter, key: string, dflt: number) => {
+  const r = dec(g, key);
+  return r ? r.uint(1) : dflt;
+};
 
 export function readLifecycle(g: Getter): Lifecycle {
   return readUint(g, K.lifecycle, LIFECYCLE.BLANK) as Lifecycle;
 }
-export function writeLifecycle(tx: NvmTransaction, l: Lifecycle): void { tx.set(K.lifecycle, uintValue(l)); }
+export function writeLifecycle(tx: NvmTransaction, l: Lifecycle): void {
+  tx.set(K.lifecycle, uintValue(l));
+}
 
 /**
  * The life cycle GET_INFO and SELECT report (docs/protocol.md §6.1): a personalised card whose PUK
@@ -83,23 +100,60 @@ export function readIdentity(g: Getter): Identity | undefined {
   const r = dec(g, K.identity);
   if (!r) return undefined;
   return {
-    cardId: r.bytes(1), algorithm: r.uint(2), privateKey: r.bytes(3), publicKey: r.bytes(4), issuer: r.bytes(5),
-    certificate: r.bytes(6), currency: r.uint(7), limits: readLimits(r.map(8)),
+    cardId: r.bytes(1),
+    algorithm: r.uint(2),
+    privateKey: r.bytes(3),
+    publicKey: r.bytes(4),
+    issuer: r.bytes(5),
+    certificate: r.bytes(6),
+    currency: r.uint(7),
+    limits: readLimits(r.map(8)),
   };
 }
 export function writeIdentity(tx: NvmTransaction, i: Identity): void {
-  tx.set(K.identity, encodeCanonical(buildMap([
-    [1, i.cardId], [2, i.algorithm], [3, i.privateKey], [4, i.publicKey], [5, i.issuer], [6, i.certificate], [7, i.currency], [8, encodeLimits(i.limits)],
-  ])));
+  tx.set(
+    K.identity,
+    encodeCanonical(
+      buildMap([
+        [1, i.cardId],
+        [2, i.algorithm],
+        [3, i.privateKey],
+        [4, i.publicKey],
+        [5, i.issuer],
+        [6, i.certificate],
+        [7, i.currency],
+        [8, encodeLimits(i.limits)],
+      ]),
+    ),
+  );
 }
 
 export function readPending(g: Getter): PendingPersonalisation | undefined {
   const r = dec(g, K.perso);
   if (!r) return undefined;
-  return { cardId: r.bytes(1), algorithm: r.uint(2), privateKey: r.bytes(3), publicKey: r.bytes(4), issuer: r.bytes(5), challenge: r.bytes(6) };
+  return {
+    cardId: r.bytes(1),
+    algorithm: r.uint(2),
+    privateKey: r.bytes(3),
+    publicKey: r.bytes(4),
+    issuer: r.bytes(5),
+    challenge: r.bytes(6),
+  };
 }
 export function writePending(tx: NvmTransaction, p: PendingPersonalisation): void {
-  tx.set(K.perso, encodeCanonical(buildMap([[1, p.cardId], [2, p.algorithm], [3, p.privateKey], [4, p.publicKey], [5, p.issuer], [6, p.challenge]])));
+  tx.set(
+    K.perso,
+    encodeCanonical(
+      buildMap([
+        [1, p.cardId],
+        [2, p.algorithm],
+        [3, p.privateKey],
+        [4, p.publicKey],
+        [5, p.issuer],
+        [6, p.challenge],
+      ]),
+    ),
+  );
 }
 
 export function readSecrets(g: Getter): Secrets | undefined {
@@ -107,7 +161,15 @@ export function readSecrets(g: Getter): Secrets | undefined {
   return r ? { pin: r.bytes(1), puk: r.bytes(2) } : undefined;
 }
 export function writeSecrets(tx: NvmTransaction, s: Secrets): void {
-  tx.set(K.secrets, encodeCanonical(buildMap([[1, s.pin], [2, s.puk]])));
+  tx.set(
+    K.secrets,
+    encodeCanonical(
+      buildMap([
+        [1, s.pin],
+        [2, s.puk],
+      ]),
+    ),
+  );
 }
 
 /**
@@ -152,7 +214,15 @@ export function writePurse(tx: NvmTransaction, before: Purse, after: Purse): voi
   if (after.counter !== before.counter) tx.set(K.counter, uintValue(after.counter));
   if (after.balance !== before.balance) tx.set(K.balance, uintValue(after.balance));
   if (after.offlineAmount !== before.offlineAmount || after.offlineCount !== before.offlineCount) {
-    tx.set(K.offline, encodeCanonical(buildMap([[1, after.offlineAmount], [2, after.offlineCount]])));
+    tx.set(
+      K.offline,
+      encodeCanonical(
+        buildMap([
+          [1, after.offlineAmount],
+          [2, after.offlineCount],
+        ]),
+      ),
+    );
   }
   if (after.loadCounter !== before.loadCounter) tx.set(K.loads, uintValue(after.loadCounter));
   if (after.lastHash !== before.lastHash) tx.set(K.lastHash, encodeCanonical(buildMap([[1, after.lastHash]])));

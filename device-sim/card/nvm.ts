@@ -13,7 +13,10 @@ import { CardpostError } from '../../protocol/errors.js';
 
 /** Thrown inside the card when the simulated power is cut; the card object is dead afterwards. */
 export class PowerLoss extends Error {
-  constructor() { super('simulated power loss'); this.name = 'PowerLoss'; }
+  constructor() {
+    super('simulated power loss');
+    this.name = 'PowerLoss';
+  }
 }
 
 interface Image {
@@ -29,10 +32,18 @@ export interface NvmBacking {
 
 export class MemoryBacking implements NvmBacking {
   private image: string | undefined;
-  load(): Image | undefined { return this.image === undefined ? undefined : parseImage(this.image, 'memory'); }
-  store(image: Image): void { this.image = JSON.stringify(image); }
+  load(): Image | undefined {
+    return this.image === undefined ? undefined : parseImage(this.image, 'memory');
+  }
+  store(image: Image): void {
+    this.image = JSON.stringify(image);
+  }
   /** A copy of the memory as it is now: tearing tests replay one command from the same state. */
-  clone(): MemoryBacking { const c = new MemoryBacking(); c.image = this.image; return c; }
+  clone(): MemoryBacking {
+    const c = new MemoryBacking();
+    c.image = this.image;
+    return c;
+  }
 }
 
 /** Atomic replace (write temp, rename): a killed simulator process leaves the old or the new image. */
@@ -51,17 +62,31 @@ export class FileBacking implements NvmBacking {
 
 /** Read an NVM image, refusing anything that is not one (a card file damaged or not a card file). */
 function parseImage(text: string, where: string): Image {
-  const bad = (why: string) => new CardpostError('CARD_STATE_CORRUPT', `the card state in ${where} is not a card image: ${why}`,
-    'restore the file from a backup, or delete it to start with a blank card');
+  const bad = (why: string) =>
+    new CardpostError(
+      'CARD_STATE_CORRUPT',
+      `the card state in ${where} is not a card image: ${why}`,
+      'restore the file from a backup, or delete it to start with a blank card',
+    );
   let o: unknown;
-  try { o = JSON.parse(text); } catch (e) { throw bad((e as Error).message); }
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
   const img = o as Partial<Image>;
   const isHex = (v: unknown) => typeof v === 'string' && /^([0-9a-f]{2})*$/.test(v);
   if (!img || typeof img !== 'object' || typeof img.main !== 'object' || img.main === null) throw bad('no main area');
   if (!Object.values(img.main).every(isHex)) throw bad('a value is not hex');
   const j = img.journal;
-  if (j !== null && (typeof j !== 'object' || !Array.isArray(j.entries) || typeof j.committed !== 'boolean'
-    || !j.entries.every((e) => Array.isArray(e) && typeof e[0] === 'string' && (e[1] === null || isHex(e[1]))))) throw bad('a damaged journal');
+  if (
+    j !== null &&
+    (typeof j !== 'object' ||
+      !Array.isArray(j.entries) ||
+      typeof j.committed !== 'boolean' ||
+      !j.entries.every((e) => Array.isArray(e) && typeof e[0] === 'string' && (e[1] === null || isHex(e[1]))))
+  )
+    throw bad('a damaged journal');
   return img as Image;
 }
 
@@ -88,7 +113,8 @@ export class Nvm {
     if (image.journal) {
       if (image.journal.committed) {
         for (const [k, v] of image.journal.entries) {
-          if (v === null) this.main.delete(k); else this.main.set(k, unhex(v));
+          if (v === null) this.main.delete(k);
+          else this.main.set(k, unhex(v));
         }
       }
       this.persist(null); // recovery itself is not counted: it runs before any command
@@ -96,12 +122,18 @@ export class Nvm {
   }
 
   /** Cut the power right after the n-th physical write from now (tearing tests). */
-  cutPowerAfter(n: number | undefined): void { this.cutAfter = n === undefined ? undefined : this.writes + n; }
+  cutPowerAfter(n: number | undefined): void {
+    this.cutAfter = n === undefined ? undefined : this.writes + n;
+  }
 
   /** Physical writes so far: lets a test learn how many write points a command has. */
-  get writeCount(): number { return this.writes; }
+  get writeCount(): number {
+    return this.writes;
+  }
 
-  get alive(): boolean { return !this.dead; }
+  get alive(): boolean {
+    return !this.dead;
+  }
 
   get(key: string): Uint8Array | undefined {
     this.checkPower();
@@ -113,9 +145,13 @@ export class Nvm {
     this.checkPower();
     const staged = new Map<string, Uint8Array | null>();
     const tx: NvmTransaction = {
-      get: (k) => (staged.has(k) ? staged.get(k) ?? undefined : this.main.get(k)),
-      set: (k, v) => { staged.set(k, v.slice()); },
-      delete: (k) => { staged.set(k, null); },
+      get: (k) => (staged.has(k) ? (staged.get(k) ?? undefined) : this.main.get(k)),
+      set: (k, v) => {
+        staged.set(k, v.slice());
+      },
+      delete: (k) => {
+        staged.set(k, null);
+      },
     };
     const result = fn(tx);
     if (staged.size === 0) return result;
@@ -126,7 +162,8 @@ export class Nvm {
     }
     this.physicalWrite({ entries, committed: true });
     for (const [k, v] of staged) {
-      if (v === null) this.main.delete(k); else this.main.set(k, v);
+      if (v === null) this.main.delete(k);
+      else this.main.set(k, v);
       this.physicalWrite({ entries, committed: true });
     }
     this.physicalWrite(null);

@@ -16,11 +16,19 @@ export function openSimCard(stateFile: string | undefined, opts: AppletOptions =
  */
 export function manufactureFor(applet: CardApplet, issuerCaEnvelope: Uint8Array): void {
   if (readLifecycle(applet.nvm) !== LIFECYCLE.BLANK) {
-    throw new CardpostError('CARD_NOT_BLANK', 'only a blank card can be bound to an issuer', 'use a new card state file');
+    throw new CardpostError(
+      'CARD_NOT_BLANK',
+      'only a blank card can be bound to an issuer',
+      'use a new card state file',
+    );
   }
   const existing = applet.nvm.get(K.anchor);
   if (existing && Buffer.compare(Buffer.from(existing), Buffer.from(issuerCaEnvelope)) !== 0) {
-    throw new CardpostError('CARD_BOUND', 'this blank card is already bound to another issuer', 'use a new card state file');
+    throw new CardpostError(
+      'CARD_BOUND',
+      'this blank card is already bound to another issuer',
+      'use a new card state file',
+    );
   }
   applet.nvm.transaction((tx) => tx.set(K.anchor, issuerCaEnvelope));
 }

@@ -41,14 +41,21 @@ abstract class SimHidHandle extends EventEmitter implements SimHidPort {
     if (this.dead) return;
     this.dead = true;
     setImmediate(() => {
-      if (!this.closed && this.listenerCount('data') > 0) this.emit('error', new Error('could not read from HID device: device disconnected'));
+      if (!this.closed && this.listenerCount('data') > 0)
+        this.emit('error', new Error('could not read from HID device: device disconnected'));
     });
   }
 
-  pause(): void { this.paused = true; }
-  resume(): void { this.paused = false; }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
 
-  protected info(): Device { return { ...this.deviceInfo }; }
+  protected info(): Device {
+    return { ...this.deviceInfo };
+  }
 
   protected writeNow(values: unknown): number {
     const bytes = toBytes(values);
@@ -74,7 +81,8 @@ function toBytes(values: unknown): Uint8Array {
     const out = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const v: unknown = values[i];
-      if (typeof v !== 'number') throw new TypeError('unexpected array element in array to send, expecting only integers');
+      if (typeof v !== 'number')
+        throw new TypeError('unexpected array element in array to send, expecting only integers');
       out[i] = (Math.trunc(v) >>> 0) & 0xff;
     }
     return out;
@@ -84,17 +92,29 @@ function toBytes(values: unknown): Uint8Array {
 
 /** `new HID.HID(path)` on a simulated key. */
 export class SimHidDevice extends SimHidHandle {
-  write(values: number[] | Buffer): number { return this.writeNow(values); }
-  close(): void { this.shut(); }
-  getDeviceInfo(): Device { return this.info(); }
+  write(values: number[] | Buffer): number {
+    return this.writeNow(values);
+  }
+  close(): void {
+    this.shut();
+  }
+  getDeviceInfo(): Device {
+    return this.info();
+  }
   setNonBlocking(_noBlock: boolean): void {}
 }
 
 /** `await HID.HIDAsync.open(path)` on a simulated key. */
 export class SimHidAsyncDevice extends SimHidHandle {
   // node-hid's HIDAsync wraps every native call in an async function: a throw becomes a rejection.
-  async write(values: number[] | Buffer): Promise<number> { return this.writeNow(values); }
-  async close(): Promise<void> { this.shut(); }
-  async getDeviceInfo(): Promise<Device> { return this.info(); }
+  async write(values: number[] | Buffer): Promise<number> {
+    return this.writeNow(values);
+  }
+  async close(): Promise<void> {
+    this.shut();
+  }
+  async getDeviceInfo(): Promise<Device> {
+    return this.info();
+  }
   async setNonBlocking(_noBlock: boolean): Promise<void> {}
 }

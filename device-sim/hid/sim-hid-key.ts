@@ -3,11 +3,25 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Device } from 'node-hid';
 import {
-  HID_BROADCAST_CID, HID_PROTOCOL_VERSION, HidCapability, HidCommand, HidErrorByte, HidReassembler, KeepaliveStatus,
-  encodeInitResponse, errorPacket, keepalivePacket, packetize, type HidEvent,
+  HID_BROADCAST_CID,
+  HID_PROTOCOL_VERSION,
+  HidCapability,
+  HidCommand,
+  HidErrorByte,
+  HidReassembler,
+  KeepaliveStatus,
+  encodeInitResponse,
+  errorPacket,
+  keepalivePacket,
+  packetize,
+  type HidEvent,
 } from '../../protocol/framing/hid-packet.js';
 import {
-  CARDPOST_HID_USAGE, CARDPOST_HID_USAGE_PAGE, HID_KEEPALIVE_INTERVAL_MS, SIM_HID_PRODUCT_ID, SIM_HID_VENDOR_ID,
+  CARDPOST_HID_USAGE,
+  CARDPOST_HID_USAGE_PAGE,
+  HID_KEEPALIVE_INTERVAL_MS,
+  SIM_HID_PRODUCT_ID,
+  SIM_HID_VENDOR_ID,
 } from '../../protocol/framing/hid-key.js';
 import type { VirtualCard } from '../reader/vpcd-link.js';
 
@@ -82,7 +96,15 @@ let serialCounter = 0;
 
 export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
   readonly faults: SimHidKeyFaults;
-  readonly stats: SimHidKeyStats = { reportsIn: 0, reportsOut: 0, messages: 0, keepalives: 0, cardCommands: 0, winks: 0, errors: {} };
+  readonly stats: SimHidKeyStats = {
+    reportsIn: 0,
+    reportsOut: 0,
+    messages: 0,
+    keepalives: 0,
+    cardCommands: 0,
+    winks: 0,
+    errors: {},
+  };
   readonly serialNumber: string;
   private readonly product: string;
   private readonly manufacturer: string;
@@ -99,7 +121,10 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
   private isPlugged = false;
   private plugCount = 0;
 
-  constructor(readonly card: VirtualCard, opts: SimHidKeyOptions = {}) {
+  constructor(
+    readonly card: VirtualCard,
+    opts: SimHidKeyOptions = {},
+  ) {
     super();
     this.serialNumber = opts.serialNumber ?? `SIMKEY${String(++serialCounter).padStart(4, '0')}`;
     this.product = opts.product ?? 'cardpost simulated card key';
@@ -109,20 +134,33 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
     this.keepaliveMs = opts.keepaliveIntervalMs ?? HID_KEEPALIVE_INTERVAL_MS;
     this.maxChannels = opts.maxChannels ?? 32;
     this.faults = { cardLatencyMs: opts.cardLatencyMs ?? 0, sendKeepalive: true, mute: false };
-    this.reassembler = new HidReassembler({ mode: 'single', timeoutMs: opts.messageTimeoutMs ?? 3000, acceptReportId: false });
+    this.reassembler = new HidReassembler({
+      mode: 'single',
+      timeoutMs: opts.messageTimeoutMs ?? 3000,
+      acceptReportId: false,
+    });
     // Random first CID, so a replugged key does not hand out the CIDs of its previous life.
     this.nextCid = Buffer.from(randomBytes(4)).readUInt32BE(0);
     if (opts.plugged ?? true) this.plug();
   }
 
-  get plugged(): boolean { return this.isPlugged; }
+  get plugged(): boolean {
+    return this.isPlugged;
+  }
 
   /** The node-hid devices() entry while plugged. The path changes at every plug, as /dev/hidrawN does. */
   get info(): Device {
     return {
-      vendorId: this.vendorId, productId: this.productId, path: `sim-hid:${this.serialNumber}:${this.plugCount}`,
-      serialNumber: this.serialNumber, manufacturer: this.manufacturer, product: this.product,
-      release: 0x0100, interface: 0, usagePage: CARDPOST_HID_USAGE_PAGE, usage: CARDPOST_HID_USAGE,
+      vendorId: this.vendorId,
+      productId: this.productId,
+      path: `sim-hid:${this.serialNumber}:${this.plugCount}`,
+      serialNumber: this.serialNumber,
+      manufacturer: this.manufacturer,
+      product: this.product,
+      release: 0x0100,
+      interface: 0,
+      usagePage: CARDPOST_HID_USAGE_PAGE,
+      usage: CARDPOST_HID_USAGE,
     };
   }
 
@@ -158,10 +196,14 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
   }
 
   /** @internal */
-  disconnect(port: SimHidPort): void { this.ports.delete(port); }
+  disconnect(port: SimHidPort): void {
+    this.ports.delete(port);
+  }
 
   /** Channels currently allocated (for tests). */
-  allocatedChannels(): number[] { return [...this.channels]; }
+  allocatedChannels(): number[] {
+    return [...this.channels];
+  }
 
   /** @internal One output report as it arrives over USB (report-id byte already handled by the OS side). Never throws. */
   fromHost(report: Uint8Array): void {
@@ -179,11 +221,14 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
     this.expiry = undefined;
     const deadline = this.reassembler.nextDeadline();
     if (deadline === null) return;
-    this.expiry = setTimeout(() => {
-      this.expiry = undefined;
-      for (const ev of this.reassembler.expire(performance.now())) this.handle(ev);
-      this.armExpiry();
-    }, Math.max(0, deadline - performance.now()) + 1);
+    this.expiry = setTimeout(
+      () => {
+        this.expiry = undefined;
+        for (const ev of this.reassembler.expire(performance.now())) this.handle(ev);
+        this.armExpiry();
+      },
+      Math.max(0, deadline - performance.now()) + 1,
+    );
   }
 
   private count(code: string): void {
@@ -199,16 +244,31 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
     this.stats.messages++;
     if (this.faults.mute) return;
     const { cid, cmd, payload } = ev;
-    if (cmd === HidCommand.INIT) { this.init(cid, payload); return; }
-    if (!this.channels.has(cid)) { this.linkError(cid, 'LINK_UNKNOWN_CHANNEL', HidErrorByte.INVALID_CHANNEL); return; }
-    if (cmd === HidCommand.CANCEL) { this.cancel(cid); return; }
-    if (this.busy) { this.linkError(cid, 'LINK_BUSY', HidErrorByte.CHANNEL_BUSY); return; }
+    if (cmd === HidCommand.INIT) {
+      this.init(cid, payload);
+      return;
+    }
+    if (!this.channels.has(cid)) {
+      this.linkError(cid, 'LINK_UNKNOWN_CHANNEL', HidErrorByte.INVALID_CHANNEL);
+      return;
+    }
+    if (cmd === HidCommand.CANCEL) {
+      this.cancel(cid);
+      return;
+    }
+    if (this.busy) {
+      this.linkError(cid, 'LINK_BUSY', HidErrorByte.CHANNEL_BUSY);
+      return;
+    }
     switch (cmd) {
       case HidCommand.PING:
         this.respond(cid, HidCommand.PING, payload);
         return;
       case HidCommand.WINK:
-        if (payload.length !== 0) { this.linkError(cid, 'LINK_BAD_LENGTH', HidErrorByte.INVALID_LEN); return; }
+        if (payload.length !== 0) {
+          this.linkError(cid, 'LINK_BAD_LENGTH', HidErrorByte.INVALID_LEN);
+          return;
+        }
         this.stats.winks++;
         this.respond(cid, HidCommand.WINK, new Uint8Array(0));
         return;
@@ -227,7 +287,10 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
   }
 
   private init(cid: number, payload: Uint8Array): void {
-    if (payload.length !== 8) { this.linkError(cid, 'LINK_BAD_LENGTH', HidErrorByte.INVALID_LEN); return; }
+    if (payload.length !== 8) {
+      this.linkError(cid, 'LINK_BAD_LENGTH', HidErrorByte.INVALID_LEN);
+      return;
+    }
     let assigned: number;
     if (cid === HID_BROADCAST_CID) {
       assigned = this.allocate();
@@ -239,9 +302,17 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
       this.linkError(cid, 'LINK_UNKNOWN_CHANNEL', HidErrorByte.INVALID_CHANNEL);
       return;
     }
-    this.respond(cid, HidCommand.INIT, encodeInitResponse({
-      nonce: payload, cid: assigned, protocolVersion: HID_PROTOCOL_VERSION, ...DEVICE_VERSION, capabilities: HidCapability.WINK,
-    }));
+    this.respond(
+      cid,
+      HidCommand.INIT,
+      encodeInitResponse({
+        nonce: payload,
+        cid: assigned,
+        protocolVersion: HID_PROTOCOL_VERSION,
+        ...DEVICE_VERSION,
+        capabilities: HidCapability.WINK,
+      }),
+    );
   }
 
   private allocate(): number {
@@ -255,7 +326,10 @@ export class SimHidKey extends EventEmitter<{ plugged: []; unplugged: [] }> {
 
   /** CANCEL: a command the card has not begun is dropped and never answered; one already run has answered. */
   private cancel(cid: number): void {
-    if (this.busy?.cid === cid) { this.count('LINK_CANCELLED'); this.finish(this.busy); }
+    if (this.busy?.cid === cid) {
+      this.count('LINK_CANCELLED');
+      this.finish(this.busy);
+    }
   }
 
   private startCard(cid: number, apdu: Uint8Array): void {

@@ -17,30 +17,45 @@ export class SimNodeHid {
     for (const k of keys) this.keys.add(k);
     const find = (pathOrVid: string | number, productId?: number): SimHidKey => this.find(pathOrVid, productId);
     this.HID = class extends SimHidDevice {
-      constructor(pathOrVid: string | number, pid?: number) { super(find(pathOrVid, pid)); }
+      constructor(pathOrVid: string | number, pid?: number) {
+        super(find(pathOrVid, pid));
+      }
     };
     this.HIDAsync = { open: async (pathOrVid, pid) => new SimHidAsyncDevice(find(pathOrVid, pid)) };
   }
 
-  add(key: SimHidKey): SimHidKey { this.keys.add(key); return key; }
-  remove(key: SimHidKey): void { key.unplug(); this.keys.delete(key); }
+  add(key: SimHidKey): SimHidKey {
+    this.keys.add(key);
+    return key;
+  }
+  remove(key: SimHidKey): void {
+    key.unplug();
+    this.keys.delete(key);
+  }
 
   devices(vendorId?: number, productId?: number): Device[] {
     return [...this.keys]
       .filter((k) => k.plugged)
       .map((k) => k.info)
-      .filter((d) => vendorId === undefined || (d.vendorId === vendorId && (productId === undefined || d.productId === productId)));
+      .filter(
+        (d) =>
+          vendorId === undefined || (d.vendorId === vendorId && (productId === undefined || d.productId === productId)),
+      );
   }
 
-  async devicesAsync(vendorId?: number, productId?: number): Promise<Device[]> { return this.devices(vendorId, productId); }
+  async devicesAsync(vendorId?: number, productId?: number): Promise<Device[]> {
+    return this.devices(vendorId, productId);
+  }
 
   private find(pathOrVid: string | number, productId?: number): SimHidKey {
     for (const k of this.keys) {
       if (!k.plugged) continue;
       const d = k.info;
-      if (typeof pathOrVid === 'string' ? d.path === pathOrVid : d.vendorId === pathOrVid && d.productId === productId) return k;
+      if (typeof pathOrVid === 'string' ? d.path === pathOrVid : d.vendorId === pathOrVid && d.productId === productId)
+        return k;
     }
-    const what = typeof pathOrVid === 'string' ? `path ${pathOrVid}` : `vendorId ${pathOrVid}, productId ${String(productId)}`;
+    const what =
+      typeof pathOrVid === 'string' ? `path ${pathOrVid}` : `vendorId ${pathOrVid}, productId ${String(productId)}`;
     throw new Error(`cannot open device with ${what}`);
   }
 }

@@ -31,7 +31,9 @@ export class InProcessReader extends EventEmitter<CardReaderEvents> implements C
     this.latencyMs = opts.latencyMs ?? 0;
   }
 
-  get cardPresent(): boolean { return this.card !== undefined; }
+  get cardPresent(): boolean {
+    return this.card !== undefined;
+  }
 
   insert(card: VirtualCard): void {
     if (this.card) this.remove();
@@ -67,7 +69,11 @@ export class InProcessReader extends EventEmitter<CardReaderEvents> implements C
       response = card.transmit(apdu);
     } catch (e) {
       // The card lost power mid-command (tearing hook): to the host it is a pulled card.
-      if (this.card === card) { this.card = undefined; this.generation++; this.emit('removed'); }
+      if (this.card === card) {
+        this.card = undefined;
+        this.generation++;
+        this.emit('removed');
+      }
       throw removedError(e);
     }
     await this.pause();
@@ -77,6 +83,10 @@ export class InProcessReader extends EventEmitter<CardReaderEvents> implements C
 }
 
 function removedError(cause?: unknown): TransportError {
-  return new TransportError('CARD_REMOVED', 'the card was removed during the command', 'insert the card again and retry',
-    cause === undefined ? undefined : { cause });
+  return new TransportError(
+    'CARD_REMOVED',
+    'the card was removed during the command',
+    'insert the card again and retry',
+    cause === undefined ? undefined : { cause },
+  );
 }

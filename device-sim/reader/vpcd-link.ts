@@ -19,7 +19,10 @@ export interface VirtualCard {
 
 export const VPCD_DEFAULT_PORT = 35963;
 
-const CTRL_OFF = 0, CTRL_ON = 1, CTRL_RESET = 2, CTRL_ATR = 4;
+const CTRL_OFF = 0,
+  CTRL_ON = 1,
+  CTRL_RESET = 2,
+  CTRL_ATR = 4;
 
 export interface VpcdLinkEvents {
   connected: [];
@@ -47,9 +50,16 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   private stallMatch: ((apdu: Uint8Array) => boolean) | undefined;
   private stalled = false;
 
-  constructor(private readonly card: VirtualCard, private readonly opts: VpcdLinkOptions) { super(); }
+  constructor(
+    private readonly card: VirtualCard,
+    private readonly opts: VpcdLinkOptions,
+  ) {
+    super();
+  }
 
-  get connected(): boolean { return this.connectedFlag; }
+  get connected(): boolean {
+    return this.connectedFlag;
+  }
 
   /** Put the card in the reader: connect, and keep reconnecting while inserted. */
   insert(): void {
@@ -60,10 +70,16 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   /** Take the card out: close the link; pcscd sees the card removed. */
   remove(): Promise<void> {
     this.wantInserted = false;
-    if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const s = this.socket;
     if (!s) return Promise.resolve();
-    return new Promise((resolve) => { s.once('close', () => resolve()); s.destroy(); });
+    return new Promise((resolve) => {
+      s.once('close', () => resolve());
+      s.destroy();
+    });
   }
 
   /**
@@ -88,11 +104,21 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
     const socket = connect({ host: this.opts.host, port: this.opts.port });
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on('connect', () => { this.connectedFlag = true; this.reportedUnreachable = false; this.emit('connected'); });
+    socket.on('connect', () => {
+      this.connectedFlag = true;
+      this.reportedUnreachable = false;
+      this.emit('connected');
+    });
     socket.on('data', (chunk) => this.onData(socket, chunk));
     socket.on('error', (err) => {
-      if (this.connectedFlag) { if (this.listenerCount('error') > 0) this.emit('error', err); return; }
-      if (!this.reportedUnreachable) { this.reportedUnreachable = true; this.emit('unreachable', (err as NodeJS.ErrnoException).code ?? err.message); }
+      if (this.connectedFlag) {
+        if (this.listenerCount('error') > 0) this.emit('error', err);
+        return;
+      }
+      if (!this.reportedUnreachable) {
+        this.reportedUnreachable = true;
+        this.emit('unreachable', (err as NodeJS.ErrnoException).code ?? err.message);
+      }
     });
     socket.on('close', () => {
       const was = this.connectedFlag;
@@ -103,7 +129,11 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
       this.card.powerOff(); // removal and a pcscd restart both cut the card's power
       if (was) this.emit('disconnected', this.wantInserted ? 'link dropped' : 'removed');
       const every = this.opts.reconnectMs ?? 500;
-      if (this.wantInserted && every > 0) this.timer = setTimeout(() => { this.timer = undefined; if (this.wantInserted) this.dial(); }, every);
+      if (this.wantInserted && every > 0)
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          if (this.wantInserted) this.dial();
+        }, every);
     });
   }
 
@@ -140,11 +170,19 @@ export class VpcdLink extends EventEmitter<VpcdLinkEvents> {
   private handle(msg: Buffer): Uint8Array | undefined {
     if (msg.length === 1) {
       switch (msg[0]) {
-        case CTRL_OFF: this.card.powerOff(); return undefined;
-        case CTRL_ON: this.card.powerOn(); return undefined;
-        case CTRL_RESET: this.card.reset(); return undefined;
-        case CTRL_ATR: return this.card.atr();
-        default: return undefined; // unknown control byte: vpcd expects no answer
+        case CTRL_OFF:
+          this.card.powerOff();
+          return undefined;
+        case CTRL_ON:
+          this.card.powerOn();
+          return undefined;
+        case CTRL_RESET:
+          this.card.reset();
+          return undefined;
+        case CTRL_ATR:
+          return this.card.atr();
+        default:
+          return undefined; // unknown control byte: vpcd expects no answer
       }
     }
     return this.card.transmit(new Uint8Array(msg.buffer, msg.byteOffset, msg.length));

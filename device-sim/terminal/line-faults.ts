@@ -19,20 +19,33 @@ export interface LineFaultRates {
   merge?: number;
 }
 
-export interface LineFaultStats { flipped: number; dropped: number; duplicated: number; garbageBytes: number; splits: number; merges: number }
+export interface LineFaultStats {
+  flipped: number;
+  dropped: number;
+  duplicated: number;
+  garbageBytes: number;
+  splits: number;
+  merges: number;
+}
 
 export class LineFaults {
   readonly stats: LineFaultStats = { flipped: 0, dropped: 0, duplicated: 0, garbageBytes: 0, splits: 0, merges: 0 };
   private state: number;
 
-  constructor(readonly rates: LineFaultRates, seed = 1) {
+  constructor(
+    readonly rates: LineFaultRates,
+    seed = 1,
+  ) {
     for (const [k, v] of Object.entries(rates)) {
-      if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`line fault rate ${k} must be 0…1, got ${String(v)}`);
+      if (v !== undefined && !(v >= 0 && v <= 1))
+        throw new RangeError(`line fault rate ${k} must be 0…1, got ${String(v)}`);
     }
     this.state = seed >>> 0 || 1;
   }
 
-  get active(): boolean { return Object.values(this.rates).some((v) => (v ?? 0) > 0); }
+  get active(): boolean {
+    return Object.values(this.rates).some((v) => (v ?? 0) > 0);
+  }
 
   /** mulberry32: small, seedable, good enough for fault placement (not for cryptography). */
   private random(): number {
@@ -42,7 +55,9 @@ export class LineFaults {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  private chance(rate: number | undefined): boolean { return (rate ?? 0) > 0 && this.random() < rate!; }
+  private chance(rate: number | undefined): boolean {
+    return (rate ?? 0) > 0 && this.random() < rate!;
+  }
 
   /** Apply the byte faults and garbage to one chunk; returns the pieces to write (split applied). */
   apply(chunk: Uint8Array): Uint8Array[] {
@@ -50,15 +65,25 @@ export class LineFaults {
     const out: number[] = [];
     if (this.chance(this.rates.garbage)) {
       const n = 1 + Math.floor(this.random() * 32);
-      for (let i = 0; i < n; i++) out.push(this.random() < 0.1 ? (i % 2 === 0 ? 0xa5 : 0x5a) : Math.floor(this.random() * 256));
+      for (let i = 0; i < n; i++)
+        out.push(this.random() < 0.1 ? (i % 2 === 0 ? 0xa5 : 0x5a) : Math.floor(this.random() * 256));
       this.stats.garbageBytes += n;
     }
     for (const b of chunk) {
-      if (this.chance(this.rates.drop)) { this.stats.dropped++; continue; }
+      if (this.chance(this.rates.drop)) {
+        this.stats.dropped++;
+        continue;
+      }
       let v = b;
-      if (this.chance(this.rates.flip)) { v ^= 1 << Math.floor(this.random() * 8); this.stats.flipped++; }
+      if (this.chance(this.rates.flip)) {
+        v ^= 1 << Math.floor(this.random() * 8);
+        this.stats.flipped++;
+      }
       out.push(v);
-      if (this.chance(this.rates.dup)) { out.push(v); this.stats.duplicated++; }
+      if (this.chance(this.rates.dup)) {
+        out.push(v);
+        this.stats.duplicated++;
+      }
     }
     const all = Uint8Array.from(out);
     if (all.length > 1 && this.chance(this.rates.split)) {

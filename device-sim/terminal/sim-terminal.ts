@@ -8,8 +8,15 @@ import { SerialPort } from 'serialport';
 import { CardClient } from '../../protocol/commands/index.js';
 import { TransportError, type PinEntryOutcome } from '../../protocol/transport.js';
 import {
-  TERMINAL_PROTOCOL_VERSION, TerminalChannel, pinOutcomeFromSw,
-  type ChannelEvent, type MessageOf, type OutgoingResponse, type RequestMessage, type ResponseMessage, type TerminalChannelOptions,
+  TERMINAL_PROTOCOL_VERSION,
+  TerminalChannel,
+  pinOutcomeFromSw,
+  type ChannelEvent,
+  type MessageOf,
+  type OutgoingResponse,
+  type RequestMessage,
+  type ResponseMessage,
+  type TerminalChannelOptions,
 } from '../../protocol/terminal/index.js';
 import { LineFaults, type LineFaultRates } from './line-faults.js';
 
@@ -87,7 +94,10 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   private held: Uint8Array[] = [];
   private heldTimer: NodeJS.Timeout | undefined;
   private flushing = false;
-  private readonly calls = new Map<number, { resolve: (m: ChannelEvent & { kind: 'response' }) => void; reject: (e: Error) => void }>();
+  private readonly calls = new Map<
+    number,
+    { resolve: (m: ChannelEvent & { kind: 'response' }) => void; reject: (e: Error) => void }
+  >();
   private readonly pinQueue: PinAction[] = [];
   private pinWaiter: ((a: PinAction) => void) | undefined;
   private pinEntry: { requestId: number; cancel: () => void } | undefined;
@@ -101,12 +111,22 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     this.receiveFaults = new LineFaults(opts.faults?.receive ?? {}, seed ^ 0x5bd1e995);
   }
 
-  get cardPresent(): boolean { return this.card !== undefined; }
-  get connected(): boolean { return this.port?.isOpen === true; }
+  get cardPresent(): boolean {
+    return this.card !== undefined;
+  }
+  get connected(): boolean {
+    return this.port?.isOpen === true;
+  }
 
-  private log(line: string): void { this.opts.log?.(line); }
-  private deviceOf(path: string): string | undefined { return (this.opts.deviceId ?? fileDeviceId)(path); }
-  private now(): number { return performance.now(); }
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+  private deviceOf(path: string): string | undefined {
+    return (this.opts.deviceId ?? fileDeviceId)(path);
+  }
+  private now(): number {
+    return performance.now();
+  }
 
   start(): this {
     if (this.running) return this;
@@ -155,7 +175,11 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   /** Queue what the customer does at the next PIN prompts. */
   pressPin(...actions: PinAction[]): void {
     for (const a of actions) {
-      if (this.pinWaiter) { const w = this.pinWaiter; this.pinWaiter = undefined; w(a); } else this.pinQueue.push(a);
+      if (this.pinWaiter) {
+        const w = this.pinWaiter;
+        this.pinWaiter = undefined;
+        w(a);
+      } else this.pinQueue.push(a);
     }
   }
 
@@ -163,16 +187,27 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
    * Key a sale on the keypad: SALE_REQUEST, then wait for SALE_RESULT; the receipt (if any) is printed.
    * Rejects when the host does not answer within saleTimeoutMs.
    */
-  async sale(amount: number, opts: { reference?: string } = {}): Promise<MessageOf<'SALE_RESULT'> | MessageOf<'ERROR'>> {
+  async sale(
+    amount: number,
+    opts: { reference?: string } = {},
+  ): Promise<MessageOf<'SALE_RESULT'> | MessageOf<'ERROR'>> {
     if (this.saleInProgress !== undefined) throw new Error('a sale is already in progress on this terminal');
-    const request = { type: 'SALE_REQUEST' as const, amount, currency: this.opts.currency ?? 156, ...(opts.reference ? { reference: opts.reference } : {}) };
+    const request = {
+      type: 'SALE_REQUEST' as const,
+      amount,
+      currency: this.opts.currency ?? 156,
+      ...(opts.reference ? { reference: opts.reference } : {}),
+    };
     this.show([`Sale ${(amount / 100).toFixed(2)}`, 'Insert card / 请插卡']);
     const { id, answer } = this.callWithId(request, this.opts.saleTimeoutMs ?? 600_000);
     this.saleInProgress = id;
     try {
       const r = await answer;
       if (r.type === 'SALE_RESULT') {
-        this.show([r.outcome === 'approved' ? 'Paid / 已付款' : `Sale ${r.outcome}`, ...(r.message ? [r.message] : [])]);
+        this.show([
+          r.outcome === 'approved' ? 'Paid / 已付款' : `Sale ${r.outcome}`,
+          ...(r.message ? [r.message] : []),
+        ]);
         if (r.receipt && r.receipt.length > 0) this.print(r.receipt);
       }
       return r as MessageOf<'SALE_RESULT'> | MessageOf<'ERROR'>;
@@ -194,20 +229,47 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     switch (m.type) {
       case 'HELLO':
         respond({
-          type: 'INFO', protocolVersion: TERMINAL_PROTOCOL_VERSION, model: this.opts.model ?? 'cardpost SIM-POS',
-          serial: this.opts.serial ?? 'SIM-0001', firmware: this.opts.firmware ?? '1.0.0',
-          capabilities: { display: this.opts.display ?? { lines: 4, columns: 20 }, pinPad: true, cardSlot: true, printer: this.opts.printerFile !== undefined, extendedLength: this.opts.extendedLength ?? true },
-          cardPresent: this.card !== undefined, ...(this.card ? { atr: this.card.atr() } : {}),
+          type: 'INFO',
+          protocolVersion: TERMINAL_PROTOCOL_VERSION,
+          model: this.opts.model ?? 'cardpost SIM-POS',
+          serial: this.opts.serial ?? 'SIM-0001',
+          firmware: this.opts.firmware ?? '1.0.0',
+          capabilities: {
+            display: this.opts.display ?? { lines: 4, columns: 20 },
+            pinPad: true,
+            cardSlot: true,
+            printer: this.opts.printerFile !== undefined,
+            extendedLength: this.opts.extendedLength ?? true,
+          },
+          cardPresent: this.card !== undefined,
+          ...(this.card ? { atr: this.card.atr() } : {}),
         });
         this.emit('connected');
         return;
-      case 'APDU': respond(this.runApdu(m.apdu)); return;
-      case 'PIN_ENTRY': void this.pinEntryFor(m).then(respond); return;
-      case 'DISPLAY': this.show(m.lines); respond({ type: 'OK' }); return;
-      case 'SALE_STATUS': this.show([`… ${m.status}`]); respond({ type: 'OK' }); return;
-      case 'BEEP': this.log(`beep ${m.tone} ×${m.count}`); this.emit('beep', m.tone, m.count); respond({ type: 'OK' }); return;
+      case 'APDU':
+        respond(this.runApdu(m.apdu));
+        return;
+      case 'PIN_ENTRY':
+        void this.pinEntryFor(m).then(respond);
+        return;
+      case 'DISPLAY':
+        this.show(m.lines);
+        respond({ type: 'OK' });
+        return;
+      case 'SALE_STATUS':
+        this.show([`… ${m.status}`]);
+        respond({ type: 'OK' });
+        return;
+      case 'BEEP':
+        this.log(`beep ${m.tone} ×${m.count}`);
+        this.emit('beep', m.tone, m.count);
+        respond({ type: 'OK' });
+        return;
       case 'PRINT':
-        if (!this.opts.printerFile) { respond({ type: 'ERROR', code: 'PRINTER_FAULT', message: 'this terminal has no printer' }); return; }
+        if (!this.opts.printerFile) {
+          respond({ type: 'ERROR', code: 'PRINTER_FAULT', message: 'this terminal has no printer' });
+          return;
+        }
         this.print(m.lines);
         respond({ type: 'OK' });
         return;
@@ -215,7 +277,8 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
         if (this.pinEntry?.requestId === m.target) this.pinEntry.cancel();
         respond({ type: 'OK' });
         return;
-      default: respond({ type: 'ERROR', code: 'UNSUPPORTED', message: `the terminal does not handle ${m.type}` });
+      default:
+        respond({ type: 'ERROR', code: 'UNSUPPORTED', message: `the terminal does not handle ${m.type}` });
     }
   }
 
@@ -239,12 +302,22 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     if (!card) return { type: 'ERROR', code: 'NO_CARD', message: 'no card in the slot' };
     if (this.pinEntry) return { type: 'ERROR', code: 'BUSY', message: 'a PIN entry is already in progress' };
     this.emit('pinRequested', m);
-    this.show([`${(m.amount / 100).toFixed(2)}`, 'Enter PIN / 请输入密码', ...(m.triesLeft !== undefined ? [`${m.triesLeft} tries left`] : [])]);
+    this.show([
+      `${(m.amount / 100).toFixed(2)}`,
+      'Enter PIN / 请输入密码',
+      ...(m.triesLeft !== undefined ? [`${m.triesLeft} tries left`] : []),
+    ]);
     let settle!: (a: PinAction) => void;
-    const action = new Promise<PinAction>((resolve) => { settle = resolve; });
+    const action = new Promise<PinAction>((resolve) => {
+      settle = resolve;
+    });
     const timer = setTimeout(() => settle('timeout'), m.timeoutMs);
     this.pinEntry = { requestId: m.requestId, cancel: () => settle('cancel') };
-    if (this.opts.pinSource) void this.opts.pinSource(m).then((a) => settle(a), () => settle('cancel'));
+    if (this.opts.pinSource)
+      void this.opts.pinSource(m).then(
+        (a) => settle(a),
+        () => settle('cancel'),
+      );
     else if (this.pinQueue.length > 0) settle(this.pinQueue.shift()!);
     else if (this.opts.defaultPin !== undefined) settle(this.opts.defaultPin);
     else this.pinWaiter = settle;
@@ -252,10 +325,13 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
       const a = await action;
       if (a === 'cancel') return { type: 'PIN_RESULT', outcome: 'cancelled' };
       if (a === 'timeout') return { type: 'PIN_RESULT', outcome: 'timeout' };
-      if (this.card !== card) return { type: 'ERROR', code: 'CARD_REMOVED', message: 'the card left the slot during PIN entry' };
+      if (this.card !== card)
+        return { type: 'ERROR', code: 'CARD_REMOVED', message: 'the card left the slot during PIN entry' };
       const outcome = await this.verify(card, a);
       if (!outcome) return { type: 'ERROR', code: 'CARD_MUTE', message: 'the card gave no PIN outcome to VERIFY' };
-      return outcome.result === 'wrong' ? { type: 'PIN_RESULT', outcome: 'wrong', triesLeft: outcome.triesLeft } : { type: 'PIN_RESULT', outcome: outcome.result };
+      return outcome.result === 'wrong'
+        ? { type: 'PIN_RESULT', outcome: 'wrong', triesLeft: outcome.triesLeft }
+        : { type: 'PIN_RESULT', outcome: outcome.result };
     } finally {
       clearTimeout(timer);
       this.pinEntry = undefined;
@@ -329,18 +405,32 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   private tryOpen(): void {
     if (!this.running || this.port) return;
     const device = this.deviceOf(this.opts.path);
-    if (!device) { this.scheduleReopen(); return; }
-    const port = new SerialPortStream({ binding: this.opts.binding ?? SerialPort.binding, path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+    if (!device) {
+      this.scheduleReopen();
+      return;
+    }
+    const port = new SerialPortStream({
+      binding: this.opts.binding ?? SerialPort.binding,
+      path: this.opts.path,
+      baudRate: this.opts.baudRate ?? 115200,
+      autoOpen: false,
+    });
     port.on('error', () => undefined);
     port.open((err) => {
-      if (err || !this.running) { if (!err) port.close(() => undefined); this.scheduleReopen(); return; }
+      if (err || !this.running) {
+        if (!err) port.close(() => undefined);
+        this.scheduleReopen();
+        return;
+      }
       this.port = port;
       this.device = device;
       port.on('data', (chunk: Buffer) => {
         for (const piece of this.receiveFaults.apply(chunk)) this.channel.receive(piece, this.now());
         this.flush();
       });
-      port.on('close', () => { if (this.port === port) this.drop('port closed'); });
+      port.on('close', () => {
+        if (this.port === port) this.drop('port closed');
+      });
       this.channel.start(this.now());
       this.log(`opened ${this.opts.path}`);
       this.flush();
@@ -383,7 +473,11 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
           const bytes = Buffer.concat(out);
           if (this.sendFaults.holdBack() || this.heldTimer) {
             this.held.push(bytes);
-            this.heldTimer ??= setTimeout(() => { this.heldTimer = undefined; const all = Buffer.concat(this.held.splice(0)); this.write(all); }, 2);
+            this.heldTimer ??= setTimeout(() => {
+              this.heldTimer = undefined;
+              const all = Buffer.concat(this.held.splice(0));
+              this.write(all);
+            }, 2);
           } else {
             this.write(bytes);
           }
@@ -398,7 +492,13 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     clearTimeout(this.timer);
     const d = this.channel.nextDeadline();
     if (d !== null && this.running) {
-      this.timer = setTimeout(() => { this.channel.poll(this.now()); this.flush(); }, Math.max(0, Math.ceil(d - this.now())));
+      this.timer = setTimeout(
+        () => {
+          this.channel.poll(this.now());
+          this.flush();
+        },
+        Math.max(0, Math.ceil(d - this.now())),
+      );
     }
   }
 }

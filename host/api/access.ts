@@ -59,7 +59,8 @@ export function grantedScopes(headers: IncomingMessage['headers'], token: string
   if (tokenMatches(bearer, token)) return new Set(TOKEN_SCOPES);
   const granted = new Set<Scope>();
   for (const scope of Object.keys(PAGE_SESSIONS) as PageScope[]) {
-    if (pageSessionValid(cookieValue(headers.cookie, PAGE_SESSIONS[scope].cookie), token, scope, nowSeconds)) granted.add(scope);
+    if (pageSessionValid(cookieValue(headers.cookie, PAGE_SESSIONS[scope].cookie), token, scope, nowSeconds))
+      granted.add(scope);
   }
   return granted;
 }
@@ -81,6 +82,11 @@ export function isOriginForm(target: string | undefined): boolean {
 export function declaredAccess(config: unknown, method: string, url: string): Access {
   const access = (config as { access?: unknown } | undefined)?.access;
   if (access === 'public') return access;
-  if (Array.isArray(access) && access.length > 0 && access.every((s) => s === 'counter' || s === 'display' || s === 'admin')) return access as Scope[];
+  if (
+    Array.isArray(access) &&
+    access.length > 0 &&
+    access.every((s) => s === 'counter' || s === 'display' || s === 'admin')
+  )
+    return access as Scope[];
   throw new Error(`route ${method} ${url} declares no access (config.access): every route must say who may call it`);
 }

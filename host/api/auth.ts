@@ -13,7 +13,11 @@ export function loadOrCreateToken(path: string): string {
     if (mode & 0o077) chmodSync(path, 0o600); // someone loosened it: tighten again rather than serve an open token
     const token = readFileSync(path, 'utf8').trim();
     if (/^[A-Za-z0-9_-]{43}$/.test(token)) return token;
-    throw new CardpostError('API_TOKEN_INVALID', `${path} does not hold a cardpost API token`, `delete ${path}; the daemon makes a new one at start`);
+    throw new CardpostError(
+      'API_TOKEN_INVALID',
+      `${path} does not hold a cardpost API token`,
+      `delete ${path}; the daemon makes a new one at start`,
+    );
   }
   const token = randomBytes(32).toString('base64url');
   writeFileSync(path, token + '\n', { mode: 0o600, flag: 'wx' });
@@ -42,6 +46,9 @@ export function cookieValue(header: string | undefined, name: string): string | 
 /** Only loopback host names: a page on another site that rebinds its DNS to 127.0.0.1 is refused. */
 export function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
-  const host = hostHeader.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const host = hostHeader
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   return host === '127.0.0.1' || host === 'localhost' || host === '::1';
 }

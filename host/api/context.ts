@@ -40,7 +40,13 @@ export const onlyDisplay = (ctx: ApiContext, req: FastifyRequest): boolean => !c
  * An error answer in the API's shape, `{ error: { code, message, hint } }`, with the HTTP status the
  * error registry (host/errors) gives the code.
  */
-export function sendError(reply: FastifyReply, code: string, message: string, hint: string, extra: object = {}): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  code: string,
+  message: string,
+  hint: string,
+  extra: object = {},
+): FastifyReply {
   return reply.code(httpStatus(code)).send({ error: { code, message, hint, ...extra } });
 }
 

@@ -21,17 +21,26 @@ export class EventHub {
   private queueTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: CounterPort) {
-    this.detach.push(d.watch({
-      sale: (s) => this.send('sale', s),
-      stored: () => this.queueChanged(),
-      settlement: (s) => this.send('settlement', s),
-      batch: (b) => { this.send('batch', b); this.queueChanged(); },
-      readers: () => this.send('readers', { readers: d.readers() }),
-    }));
-    this.keepAlive = setInterval(() => { for (const c of this.clients.keys()) c.raw.write(': keep-alive\n\n'); }, 15_000);
+    this.detach.push(
+      d.watch({
+        sale: (s) => this.send('sale', s),
+        stored: () => this.queueChanged(),
+        settlement: (s) => this.send('settlement', s),
+        batch: (b) => {
+          this.send('batch', b);
+          this.queueChanged();
+        },
+        readers: () => this.send('readers', { readers: d.readers() }),
+      }),
+    );
+    this.keepAlive = setInterval(() => {
+      for (const c of this.clients.keys()) c.raw.write(': keep-alive\n\n');
+    }, 15_000);
     this.keepAlive.unref();
     // An open counter page follows the sales it shows: while one is connected, no sale counts as abandoned.
-    this.follow = setInterval(() => { if ([...this.clients.values()].includes('counter')) d.followAllSales(); }, 1000);
+    this.follow = setInterval(() => {
+      if ([...this.clients.values()].includes('counter')) d.followAllSales();
+    }, 1000);
     this.follow.unref();
   }
 
@@ -45,7 +54,10 @@ export class EventHub {
     });
     // HEAD: the headers alone. Node sends no body for HEAD, and so would never flush them to a stream
     // left open: the client would wait for ever and a counter "stream" would follow every sale.
-    if (req.method === 'HEAD') { reply.raw.end(); return; }
+    if (req.method === 'HEAD') {
+      reply.raw.end();
+      return;
+    }
     reply.raw.write('retry: 2000\n\n');
     this.clients.set(reply, view);
     if (view === 'counter') this.d.followAllSales();
@@ -63,7 +75,8 @@ export class EventHub {
   }
 
   private send(event: string, data: unknown): void {
-    for (const [c, view] of this.clients) if (view === 'counter' || DISPLAY_EVENTS.has(event)) this.write(c, event, data);
+    for (const [c, view] of this.clients)
+      if (view === 'counter' || DISPLAY_EVENTS.has(event)) this.write(c, event, data);
   }
 
   private write(reply: FastifyReply, event: string, data: unknown): void {

@@ -28,7 +28,10 @@ const PAGES: Readonly<Record<string, string>> = {
   '/customer.html': 'customer.html',
 };
 
-interface Asset { body: Buffer; type: string }
+interface Asset {
+  body: Buffer;
+  type: string;
+}
 
 /**
  * Serves the counter page (`/`) and the customer display (`/customer`) with their assets under
@@ -42,14 +45,15 @@ export function registerPages(app: FastifyInstance): void {
     if (type) assets.set(name, { body: readFileSync(UI_DIR + name), type });
   }
 
-  const send = (reply: FastifyReply, asset: Asset): FastifyReply => reply
-    .header('Content-Security-Policy', CSP)
-    .header('X-Content-Type-Options', 'nosniff')
-    .header('Referrer-Policy', 'no-referrer')
-    // HTML always fresh (a new daemon may change the API it talks to); assets revalidated.
-    .header('Cache-Control', asset.type.startsWith('text/html') ? 'no-store' : 'no-cache')
-    .type(asset.type)
-    .send(asset.body);
+  const send = (reply: FastifyReply, asset: Asset): FastifyReply =>
+    reply
+      .header('Content-Security-Policy', CSP)
+      .header('X-Content-Type-Options', 'nosniff')
+      .header('Referrer-Policy', 'no-referrer')
+      // HTML always fresh (a new daemon may change the API it talks to); assets revalidated.
+      .header('Cache-Control', asset.type.startsWith('text/html') ? 'no-store' : 'no-cache')
+      .type(asset.type)
+      .send(asset.body);
 
   for (const [path, file] of Object.entries(PAGES)) {
     const asset = assets.get(file);
@@ -57,7 +61,17 @@ export function registerPages(app: FastifyInstance): void {
   }
   app.get('/ui/:file', { config: { access: 'public' } }, async (req, reply) => {
     const asset = assets.get((req.params as { file: string }).file);
-    if (!asset) return reply.code(404).type('application/json').send({ error: { code: 'NOT_FOUND', message: 'no such page asset', hint: 'open / (counter) or /customer (customer display)' } });
+    if (!asset)
+      return reply
+        .code(404)
+        .type('application/json')
+        .send({
+          error: {
+            code: 'NOT_FOUND',
+            message: 'no such page asset',
+            hint: 'open / (counter) or /customer (customer display)',
+          },
+        });
     return send(reply, asset);
   });
 }

@@ -48,7 +48,13 @@ export interface CounterPort {
   watch(l: CounterListener): () => void;
 }
 
-export interface SaleStart { amount: number; currency?: number; reader?: string; requestKey?: string; followed?: boolean }
+export interface SaleStart {
+  amount: number;
+  currency?: number;
+  reader?: string;
+  requestKey?: string;
+  followed?: boolean;
+}
 
 export interface ExportRecord {
   recordId: string;

@@ -19,7 +19,10 @@ import { statusRoutes } from './routes/status.js';
 
 export type { CounterPort } from './port.js';
 
-export interface ApiServer { url: string; close(): Promise<void> }
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
 
 export interface ApiOptions {
   /** The counter the API serves (the daemon implements it). */
@@ -36,7 +39,15 @@ export interface ApiOptions {
 
 /** The resources of the API, one fastify plugin each (host/api/routes/), registered after the access hooks. */
 const RESOURCES: readonly RoutePlugin[] = [
-  pairingRoutes, statusRoutes, readerRoutes, saleRoutes, queueRoutes, settlementRoutes, reconciliationRoutes, eventRoutes, metricsRoutes,
+  pairingRoutes,
+  statusRoutes,
+  readerRoutes,
+  saleRoutes,
+  queueRoutes,
+  settlementRoutes,
+  reconciliationRoutes,
+  eventRoutes,
+  metricsRoutes,
 ];
 
 /**
@@ -49,13 +60,20 @@ export async function startApi(o: ApiOptions): Promise<ApiServer> {
   const { daemon: port, token } = o;
   const nowSeconds = o.clock ?? (() => Math.floor(Date.now() / 1000));
   const app: FastifyInstance = Fastify({
-    logger: false, bodyLimit: 64 * 1024, forceCloseConnections: true,
+    logger: false,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
     // Validation refuses what it does not expect, as the card protocol and the config do: no silently
     // dropped unknown fields, no "1250" taken for 1250 (query strings are parsed by the handlers).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false } },
     // Errors of fastify's own router (bad percent-encoding, over-long parameters) in our error shape too.
     frameworkErrors: (err, _req, reply) => {
-      void sendError(reply as unknown as FastifyReply, 'REQUEST_INVALID', `the request could not be routed: ${err.message}`, 'check the URL; see docs/host-api.md');
+      void sendError(
+        reply as unknown as FastifyReply,
+        'REQUEST_INVALID',
+        `the request could not be routed: ${err.message}`,
+        'check the URL; see docs/host-api.md',
+      );
     },
   });
   const events = new EventHub(port);
@@ -77,8 +95,20 @@ export async function startApi(o: ApiOptions): Promise<ApiServer> {
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!isOriginForm(req.raw.url)) return sendError(reply, 'REQUEST_TARGET_INVALID', 'the request target must be a plain path', 'send the path alone (e.g. GET /api/v1/status) with the Host header; see docs/host-api.md');
-    if (!isLoopbackHost(req.headers.host)) return sendError(reply, 'HOST_NOT_LOOPBACK', 'this API answers only to loopback host names', 'open it as http://127.0.0.1:PORT/');
+    if (!isOriginForm(req.raw.url))
+      return sendError(
+        reply,
+        'REQUEST_TARGET_INVALID',
+        'the request target must be a plain path',
+        'send the path alone (e.g. GET /api/v1/status) with the Host header; see docs/host-api.md',
+      );
+    if (!isLoopbackHost(req.headers.host))
+      return sendError(
+        reply,
+        'HOST_NOT_LOOPBACK',
+        'this API answers only to loopback host names',
+        'open it as http://127.0.0.1:PORT/',
+      );
     // No route matched: the not-found handler answers and touches nothing.
     if (req.routeOptions.url === undefined) return undefined;
     const access = declaredAccess(req.routeOptions.config, req.method, req.routeOptions.url);
@@ -86,24 +116,45 @@ export async function startApi(o: ApiOptions): Promise<ApiServer> {
     grants.set(req, scopes);
     if (admits(access, scopes)) return undefined;
     if (scopes.size > 0) {
-      return sendError(reply, 'API_SCOPE_REFUSED', `this page's pairing (${[...scopes].join(', ')}) does not allow ${req.method} ${req.routeOptions.url}`,
-        'use the counter page or the cardpost command on the counter PC; the customer display can only show the sale and take its PIN');
+      return sendError(
+        reply,
+        'API_SCOPE_REFUSED',
+        `this page's pairing (${[...scopes].join(', ')}) does not allow ${req.method} ${req.routeOptions.url}`,
+        'use the counter page or the cardpost command on the counter PC; the customer display can only show the sale and take its PIN',
+      );
     }
     reply.header('WWW-Authenticate', 'Bearer realm="cardpost"');
     const tokenFile = port.apiTokenFile();
-    return sendError(reply, 'API_UNAUTHORISED', 'this request needs the daemon\'s API token', `send "Authorization: Bearer <token>" with the token from ${tokenFile}, or pair the page`, { tokenFile });
+    return sendError(
+      reply,
+      'API_UNAUTHORISED',
+      "this request needs the daemon's API token",
+      `send "Authorization: Bearer <token>" with the token from ${tokenFile}, or pair the page`,
+      { tokenFile },
+    );
   });
 
   app.setErrorHandler((err: FastifyError | CardpostError | Error, _req, reply) => {
     if (err instanceof CardpostError) return sendCardpostError(reply, err);
     const fe = err as FastifyError;
-    if (fe.validation) return sendError(reply, 'REQUEST_INVALID', `request not valid: ${fe.message}`, 'see docs/host-api.md for the fields of this request');
+    if (fe.validation)
+      return sendError(
+        reply,
+        'REQUEST_INVALID',
+        `request not valid: ${fe.message}`,
+        'see docs/host-api.md for the fields of this request',
+      );
     // fastify's own refusals (FST_ERR_*: not JSON, too large, wrong media type) keep fastify's status.
-    if (typeof fe.statusCode === 'number' && fe.statusCode < 500) return reply.code(fe.statusCode).send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message, hint: 'see docs/host-api.md' } });
+    if (typeof fe.statusCode === 'number' && fe.statusCode < 500)
+      return reply
+        .code(fe.statusCode)
+        .send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message, hint: 'see docs/host-api.md' } });
     o.log.error({ err: err.message }, 'API handler failed');
     return sendError(reply, 'INTERNAL', 'the daemon failed to answer', 'report this with the daemon log');
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 'see docs/host-api.md'));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, 'see docs/host-api.md'),
+  );
 
   for (const plugin of RESOURCES) void app.register(plugin, { ctx });
   registerPages(app);
@@ -112,6 +163,9 @@ export async function startApi(o: ApiOptions): Promise<ApiServer> {
   const listening = typeof addr === 'object' && addr ? addr.port : o.port;
   return {
     url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${listening}`,
-    close: async () => { events.close(); await app.close(); },
+    close: async () => {
+      events.close();
+      await app.close();
+    },
   };
 }

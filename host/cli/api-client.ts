@@ -17,7 +17,11 @@ export function candidateDataDirs(explicit: string | undefined, env: NodeJS.Proc
 
 /** A client of the daemon's local API, authenticated with the token file next to its database. */
 export class DaemonClient {
-  private constructor(readonly url: string, private readonly token: string, readonly dataDir: string) {}
+  private constructor(
+    readonly url: string,
+    private readonly token: string,
+    readonly dataDir: string,
+  ) {}
 
   static connect(explicitDataDir?: string): DaemonClient {
     const dirs = candidateDataDirs(explicitDataDir);
@@ -32,8 +36,11 @@ export class DaemonClient {
       }
     }
     if (firstError) throw firstError;
-    throw new CardpostError('DAEMON_NOT_RUNNING', `no cardpost daemon is running (looked in ${dirs.join(', ')})`,
-      'start one with `cardpost daemon` or `npm start` (the demo), or pass --data-dir');
+    throw new CardpostError(
+      'DAEMON_NOT_RUNNING',
+      `no cardpost daemon is running (looked in ${dirs.join(', ')})`,
+      'start one with `cardpost daemon` or `npm start` (the demo), or pass --data-dir',
+    );
   }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -41,19 +48,36 @@ export class DaemonClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: { Authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (e) {
-      throw new CardpostError('DAEMON_UNREACHABLE', `the daemon at ${this.url} did not answer: ${e instanceof Error ? e.message : String(e)}`, 'check that it is still running (cardpost daemon)');
+      throw new CardpostError(
+        'DAEMON_UNREACHABLE',
+        `the daemon at ${this.url} did not answer: ${e instanceof Error ? e.message : String(e)}`,
+        'check that it is still running (cardpost daemon)',
+      );
     }
     const text = await res.text();
     let json: unknown;
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string; hint?: string } } | undefined)?.error;
-      throw new ApiError(err?.code ?? `HTTP_${res.status}`, err?.message ?? `the daemon answered ${res.status}`, err?.hint ?? 'see the daemon log', res.status);
+      throw new ApiError(
+        err?.code ?? `HTTP_${res.status}`,
+        err?.message ?? `the daemon answered ${res.status}`,
+        err?.hint ?? 'see the daemon log',
+        res.status,
+      );
     }
     return json as T;
   }
@@ -61,7 +85,13 @@ export class DaemonClient {
   /** The raw response, for streamed downloads (queue export). */
   async stream(path: string): Promise<Response> {
     const res = await fetch(this.url + path, { headers: { Authorization: `Bearer ${this.token}` } });
-    if (!res.ok) throw new ApiError(`HTTP_${res.status}`, `the daemon answered ${res.status} for ${path}`, 'see the daemon log', res.status);
+    if (!res.ok)
+      throw new ApiError(
+        `HTTP_${res.status}`,
+        `the daemon answered ${res.status} for ${path}`,
+        'see the daemon log',
+        res.status,
+      );
     return res;
   }
 }

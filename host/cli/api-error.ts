@@ -5,5 +5,12 @@ import { CardpostError } from '../../protocol/errors.js';
  * module, free of the daemon's imports, so the CLI's entry can classify it without loading them.
  */
 export class ApiError extends CardpostError {
-  constructor(code: string, message: string, hint: string, readonly status: number) { super(code, message, hint); }
+  constructor(
+    code: string,
+    message: string,
+    hint: string,
+    readonly status: number,
+  ) {
+    super(code, message, hint);
+  }
 }

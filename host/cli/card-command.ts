@@ -13,14 +13,26 @@ import { SecretPrompt } from './prompt.js';
 import { readSecret, secretOnCommandLine } from './secret-input.js';
 
 /** The first PC/SC reader (or the one named) with a card in it. */
-async function pcscCard(readerName: string | undefined, timeoutMs: number): Promise<{ reader: CardReader; close: () => void }> {
+async function pcscCard(
+  readerName: string | undefined,
+  timeoutMs: number,
+): Promise<{ reader: CardReader; close: () => void }> {
   const source = await PcscReaderSource.open({ extendedLength: true });
   try {
     const reader = await source.waitForReader((n) => readerName === undefined || n === readerName, timeoutMs);
     if (!reader.cardPresent) {
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new CardpostError('NO_CARD', `no card in ${reader.name}`, 'insert the card and run the command again')), timeoutMs);
-        reader.once('card', () => { clearTimeout(t); resolve(); });
+        const t = setTimeout(
+          () =>
+            reject(
+              new CardpostError('NO_CARD', `no card in ${reader.name}`, 'insert the card and run the command again'),
+            ),
+          timeoutMs,
+        );
+        reader.once('card', () => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return { reader, close: () => source.close() };
@@ -40,21 +52,28 @@ export function randomDigits(n: number): string {
 /** A PIN or PUK (from a file or stdin), checked by the card's own rule (protocol/commands/pin.ts). */
 const digits = (v: string, what: string, min: number, max: number) => {
   const bytes = new TextEncoder().encode(v);
-  if (!isValidPin(bytes, min, max)) throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
+  if (!isValidPin(bytes, min, max))
+    throw new CardpostError('CLI_USAGE', `${what} must be ${min} to ${max} digits`, `give ${what} as digits only`);
   return bytes;
 };
 
 export function cardCommand(io: CliIo): Command {
-  const card = new Command('card').description('work with a card: personalise it (issuer, PC/SC), read it (through the daemon)');
+  const card = new Command('card').description(
+    'work with a card: personalise it (issuer, PC/SC), read it (through the daemon)',
+  );
 
-  card.command('personalize')
+  card
+    .command('personalize')
     .description('personalise a blank card through APDUs: the card makes its key, the issuer certifies it')
     .requiredOption('--issuer <dir>', 'issuer directory (cardpost issuer init)')
     .option('--reader <name>', 'PC/SC reader name (default: the first one with a card)')
     .option('--card-id <hex>', '8-byte card id (default: random)')
     .option('--currency <code>', 'purse currency', 'CNY')
     // PIN and PUK never on the command line (ps, shell history): a file, stdin, or a prompt without echo.
-    .option('--pin-file <path>', 'transport PIN (4 to 12 digits) the holder must change before paying: first line of this file (mode 0600)')
+    .option(
+      '--pin-file <path>',
+      'transport PIN (4 to 12 digits) the holder must change before paying: first line of this file (mode 0600)',
+    )
     .option('--pin-stdin', 'transport PIN typed without echo (on a terminal, twice) or the first line of stdin')
     .option('--puk-file <path>', 'PUK, 8 to 12 digits: first line of this file (mode 0600)')
     .option('--puk-stdin', 'PUK typed without echo (on a terminal, twice) or the next line of stdin (after the PIN)')
@@ -68,15 +87,21 @@ export function cardCommand(io: CliIo): Command {
     .option('--years <n>', 'certificate validity', '5')
     .option('--timeout <ms>', 'how long to wait for the reader and the card', '15000')
     .action(async (o: Record<string, string>) => {
-      if (o.pin !== undefined || o.puk !== undefined) throw secretOnCommandLine(o.pin !== undefined ? '--pin' : '--puk'); // before anything else
+      if (o.pin !== undefined || o.puk !== undefined)
+        throw secretOnCommandLine(o.pin !== undefined ? '--pin' : '--puk'); // before anything else
       const issuer = openIssuerDir(o.issuer!);
       const cardId = o.cardId ? fromHex(o.cardId) : randomCardId();
-      if (cardId.length !== 8) throw new CardpostError('CLI_LENGTH', '--card-id must be 8 bytes (16 hex digits)', 'check --card-id');
+      if (cardId.length !== 8)
+        throw new CardpostError('CLI_LENGTH', '--card-id must be 8 bytes (16 hex digits)', 'check --card-id');
       const offlineCount = Number(o.offlineCount);
-      if (!Number.isSafeInteger(offlineCount) || offlineCount < 0) throw new CardpostError('CLI_USAGE', '--offline-count must be a whole number', 'for example 500');
+      if (!Number.isSafeInteger(offlineCount) || offlineCount < 0)
+        throw new CardpostError('CLI_USAGE', '--offline-count must be a whole number', 'for example 500');
       const limits = {
-        perTransaction: parseAmount(o.perTransaction!), noPin: parseAmount(o.pinFree!), offlineAmount: parseAmount(o.offlineAmount!),
-        offlineCount, maxBalance: parseAmount(o.maxBalance!),
+        perTransaction: parseAmount(o.perTransaction!),
+        noPin: parseAmount(o.pinFree!),
+        offlineAmount: parseAmount(o.offlineAmount!),
+        offlineCount,
+        maxBalance: parseAmount(o.maxBalance!),
       };
       // Without a source, every card its own random PIN and PUK, printed once for the holder's letters:
       // a shared default would let anyone who knows it take over a card in the post or reset its PIN.
@@ -85,7 +110,12 @@ export function cardCommand(io: CliIo): Command {
       const flag = (name: string) => (o as Record<string, unknown>)[name] === true; // --pin-stdin, --puk-stdin
       let pin: string | undefined, puk: string | undefined;
       try {
-        pin = await readSecret({ file: o.pinFile, stdin: flag('pinStdin'), argv: o.pin }, '--pin', stdin, 'transport PIN');
+        pin = await readSecret(
+          { file: o.pinFile, stdin: flag('pinStdin'), argv: o.pin },
+          '--pin',
+          stdin,
+          'transport PIN',
+        );
         puk = await readSecret({ file: o.pukFile, stdin: flag('pukStdin'), argv: o.puk }, '--puk', stdin, 'PUK');
       } finally {
         prompt?.close();
@@ -96,14 +126,23 @@ export function cardCommand(io: CliIo): Command {
       try {
         const now = Math.floor(Date.now() / 1000);
         const cert = await personalizeCard(new CardClient(reader), issuer.ca, {
-          cardId, algorithm: issuer.ca.key.algorithm, currency: parseCurrency(o.currency!), limits,
-          pin: pinBytes, puk: pukBytes,
-          notBefore: now - 3600, notAfter: now + (Number(o.years) || 5) * 365 * 86400, serial: nextSerial(issuer.dir),
+          cardId,
+          algorithm: issuer.ca.key.algorithm,
+          currency: parseCurrency(o.currency!),
+          limits,
+          pin: pinBytes,
+          puk: pukBytes,
+          notBefore: now - 3600,
+          notAfter: now + (Number(o.years) || 5) * 365 * 86400,
+          serial: nextSerial(issuer.dir),
         });
         // The validity is cut to the issuer CA's (personalizeCard): say what the card really got.
-        io.out(`personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}, valid until ${new Date(cert.notAfter * 1000).toISOString().slice(0, 10)}; the holder must change the PIN before paying`);
+        io.out(
+          `personalised card ${toHex(cardId)} in ${reader.name}; certificate serial ${toHex(cert.serial)}, valid until ${new Date(cert.notAfter * 1000).toISOString().slice(0, 10)}; the holder must change the PIN before paying`,
+        );
         const show = new TextDecoder();
-        if (pin === undefined) io.out(`transport PIN for the holder's PIN letter (shown only now): ${show.decode(pinBytes)}`);
+        if (pin === undefined)
+          io.out(`transport PIN for the holder's PIN letter (shown only now): ${show.decode(pinBytes)}`);
         if (puk === undefined) io.out(`PUK for the holder's PUK letter (shown only now): ${show.decode(pukBytes)}`);
       } finally {
         close();

@@ -23,15 +23,25 @@ import { SecretPrompt } from './prompt.js';
  * terminal or the demo's simulated card.
  */
 
-interface Common { dataDir?: string; json?: boolean }
-const common = (c: Command) => c
-  .option('--data-dir <dir>', 'the daemon\'s data directory (default: $CARDPOST_DATA_DIR, ~/.local/share/cardpost, then its demo/)')
-  .option('--json', 'print JSON for scripts');
+interface Common {
+  dataDir?: string;
+  json?: boolean;
+}
+const common = (c: Command) =>
+  c
+    .option(
+      '--data-dir <dir>',
+      "the daemon's data directory (default: $CARDPOST_DATA_DIR, ~/.local/share/cardpost, then its demo/)",
+    )
+    .option('--json', 'print JSON for scripts');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const json = (io: CliIo, v: unknown) => io.out(JSON.stringify(v, null, 2));
 
-type SettlementBody = SettlementStatus & { counts: Record<RecordStatus, { count: number; amount: number }>; unsettled: UnsettledSummary };
+type SettlementBody = SettlementStatus & {
+  counts: Record<RecordStatus, { count: number; amount: number }>;
+  unsettled: UnsettledSummary;
+};
 
 async function pickReader(client: DaemonClient, name: string | undefined): Promise<string> {
   if (name) return name;
@@ -39,8 +49,13 @@ async function pickReader(client: DaemonClient, name: string | undefined): Promi
   const withCard = readers.filter((r) => r.cardPresent);
   if (withCard.length === 1) return withCard[0]!.name;
   if (readers.length === 1) return readers[0]!.name;
-  throw new CardpostError('CLI_READER', readers.length === 0 ? 'no card reader is connected' : `${withCard.length} readers hold a card`,
-    readers.length === 0 ? 'plug in a reader (or start pcscd)' : `choose one with --reader: ${readers.map((r) => `"${r.name}"`).join(', ')}`);
+  throw new CardpostError(
+    'CLI_READER',
+    readers.length === 0 ? 'no card reader is connected' : `${withCard.length} readers hold a card`,
+    readers.length === 0
+      ? 'plug in a reader (or start pcscd)'
+      : `choose one with --reader: ${readers.map((r) => `"${r.name}"`).join(', ')}`,
+  );
 }
 
 function unsettledLine(u: UnsettledSummary): string {
@@ -63,41 +78,75 @@ const STATE_WORDS: Record<string, string> = {
 };
 
 export function counterCommands(io: CliIo): Command[] {
-  const readers = common(new Command('readers').description('list the card readers the daemon sees'))
-    .action(async (o: Common) => {
+  const readers = common(new Command('readers').description('list the card readers the daemon sees')).action(
+    async (o: Common) => {
       const client = DaemonClient.connect(o.dataDir);
       const { readers: list } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
       if (o.json) return json(io, list);
       if (list.length === 0) io.out('no readers connected');
-      for (const r of list) io.out(`${r.name}  [${r.kind}]  ${r.cardPresent ? 'card present' : 'no card'}${r.pinPad ? ', PIN pad' : ''}${r.busy ? ', busy' : ''}`);
-    });
+      for (const r of list)
+        io.out(
+          `${r.name}  [${r.kind}]  ${r.cardPresent ? 'card present' : 'no card'}${r.pinPad ? ', PIN pad' : ''}${r.busy ? ', busy' : ''}`,
+        );
+    },
+  );
 
   const apdu = common(new Command('apdu').description('send one raw APDU (hex) to the card in a reader, between sales'))
     .argument('<hex>', 'the command APDU, e.g. 00A4040007F0435244504F53')
     .option('--reader <name>', 'the reader (default: the one holding a card)')
-    .option('--raw', 'return the card\'s first answer as is (do not follow 61xx with GET RESPONSE or 6Cxx with a new Le)')
+    .option(
+      '--raw',
+      "return the card's first answer as is (do not follow 61xx with GET RESPONSE or 6Cxx with a new Le)",
+    )
     .action(async (hex: string, o: Common & { reader?: string; raw?: boolean }) => {
       const clean = hex.replace(/\s+/g, '');
-      if (!/^([0-9a-fA-F]{2}){4,}$/.test(clean)) throw new CardpostError('CLI_USAGE', `"${hex}" is not an APDU in hex`, 'give at least CLA INS P1 P2 as hex, e.g. 00A40400');
+      if (!/^([0-9a-fA-F]{2}){4,}$/.test(clean))
+        throw new CardpostError(
+          'CLI_USAGE',
+          `"${hex}" is not an APDU in hex`,
+          'give at least CLA INS P1 P2 as hex, e.g. 00A40400',
+        );
       const client = DaemonClient.connect(o.dataDir);
       const reader = await pickReader(client, o.reader);
-      const r = await client.request<{ response: string; sw: string }>('POST', `/api/v1/readers/${encodeURIComponent(reader)}/apdu`, { apdu: clean, ...(o.raw ? { raw: true } : {}) });
+      const r = await client.request<{ response: string; sw: string }>(
+        'POST',
+        `/api/v1/readers/${encodeURIComponent(reader)}/apdu`,
+        { apdu: clean, ...(o.raw ? { raw: true } : {}) },
+      );
       if (o.json) return json(io, { reader, ...r });
       io.out(r.response.toUpperCase());
       if (r.sw !== '9000' && !r.sw.startsWith('61')) io.setExitCode(EXIT.NEGATIVE);
     });
 
-  const sale = common(new Command('sale').description('take a card payment: waits for the card; asks for the PIN when the card needs it (typed without echo, or one line per try on stdin)'))
+  const sale = common(
+    new Command('sale').description(
+      'take a card payment: waits for the card; asks for the PIN when the card needs it (typed without echo, or one line per try on stdin)',
+    ),
+  )
     .option('--amount <amount>', 'amount, e.g. 12.50 (required to take a sale)')
-    .option('--currency <code>', 'currency (default: the daemon\'s)')
+    .option('--currency <code>', "currency (default: the daemon's)")
     .option('--reader <name>', 'the reader to use (default: whichever gets a card)')
     .option('--key <idempotency-key>', 'make the request idempotent: the same key never starts a second sale')
     .action(async (o: Common & { amount?: string; currency?: string; reader?: string; key?: string }) => {
-      if (o.amount === undefined) throw new CardpostError('CLI_USAGE', 'the sale needs an amount', 'give it with --amount, e.g. cardpost sale --amount 12.50');
+      if (o.amount === undefined)
+        throw new CardpostError(
+          'CLI_USAGE',
+          'the sale needs an amount',
+          'give it with --amount, e.g. cardpost sale --amount 12.50',
+        );
       const amount = parseAmount(o.amount);
       const client = DaemonClient.connect(o.dataDir);
-      const body = { amount, ...(o.currency ? { currency: parseCurrency(o.currency) } : {}), ...(o.reader ? { reader: o.reader } : {}) };
-      let s = await client.request<SaleSnapshot>('POST', '/api/v1/sales', body, o.key ? { 'Idempotency-Key': o.key } : {});
+      const body = {
+        amount,
+        ...(o.currency ? { currency: parseCurrency(o.currency) } : {}),
+        ...(o.reader ? { reader: o.reader } : {}),
+      };
+      let s = await client.request<SaleSnapshot>(
+        'POST',
+        '/api/v1/sales',
+        body,
+        o.key ? { 'Idempotency-Key': o.key } : {},
+      );
       let shown = '';
       const show = (snap: SaleSnapshot) => {
         const line = `${STATE_WORDS[snap.state] ?? snap.state}${snap.state === 'pin' && snap.pinTriesLeft !== null ? ` (${snap.pinTriesLeft} tries left)` : ''}${snap.notice ? ` — ${snap.notice.message}` : ''}`;
@@ -105,11 +154,15 @@ export function counterCommands(io: CliIo): Command[] {
         shown = line;
       };
       const cancel = () => client.request('POST', `/api/v1/sales/${s.saleId}/cancel`).catch(() => undefined);
-      const stop = () => { void cancel(); };
+      const stop = () => {
+        void cancel();
+      };
       process.once('SIGINT', stop);
       // The daemon cancels a sale nobody follows within seconds (a killed command must not leave one that
       // charges the next card): follow it while a slow hand types the PIN too.
-      const follow = setInterval(() => { void client.request('GET', `/api/v1/sales/${s.saleId}`).catch(() => undefined); }, 1000);
+      const follow = setInterval(() => {
+        void client.request('GET', `/api/v1/sales/${s.saleId}`).catch(() => undefined);
+      }, 1000);
       const prompt = new SecretPrompt();
       try {
         let askedFor = -1;
@@ -122,7 +175,10 @@ export function counterCommands(io: CliIo): Command[] {
             try {
               await client.request('POST', `/api/v1/sales/${s.saleId}/pin`, { pin });
             } catch (e) {
-              if (e instanceof CardpostError && e.code === 'PIN_FORMAT') { io.out(`${e.message}; ${e.hint}`); askedFor = -1; } else throw e;
+              if (e instanceof CardpostError && e.code === 'PIN_FORMAT') {
+                io.out(`${e.message}; ${e.hint}`);
+                askedFor = -1;
+              } else throw e;
             }
           }
           await sleep(100);
@@ -140,8 +196,12 @@ export function counterCommands(io: CliIo): Command[] {
       if (s.state === 'done' && s.receipt) {
         const r = s.receipt;
         if (!o.json) {
-          io.out(`receipt: ${formatMoney(r.amount, r.currency)} paid by card ${r.card}, record ${r.recordId}, balance left ${formatMoney(r.balanceAfter, r.currency)}`);
-          io.out(r.online ? 'settles with the bank shortly' : 'offline: stored safely, settles when the network is back');
+          io.out(
+            `receipt: ${formatMoney(r.amount, r.currency)} paid by card ${r.card}, record ${r.recordId}, balance left ${formatMoney(r.balanceAfter, r.currency)}`,
+          );
+          io.out(
+            r.online ? 'settles with the bank shortly' : 'offline: stored safely, settles when the network is back',
+          );
         }
         return;
       }
@@ -149,42 +209,82 @@ export function counterCommands(io: CliIo): Command[] {
       io.setExitCode(EXIT.NEGATIVE);
     });
 
-  sale.command('cancel')
-    .description('cancel a sale in progress (the only one, or the one whose id is given); takes sale\'s --data-dir')
+  sale
+    .command('cancel')
+    .description("cancel a sale in progress (the only one, or the one whose id is given); takes sale's --data-dir")
     .argument('[id]', 'the sale id (or its first characters, as the sale command prints them)')
     .option('--json', 'print JSON for scripts')
     .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<Common>();
       const client = DaemonClient.connect(o.dataDir);
       const { active } = await client.request<{ active: SaleSnapshot[] }>('GET', '/api/v1/sales');
-      const matching = id === undefined ? active : active.filter((a) => a.saleId === id || (id.length >= 4 && a.saleId.startsWith(id)));
+      const matching =
+        id === undefined
+          ? active
+          : active.filter((a) => a.saleId === id || (id.length >= 4 && a.saleId.startsWith(id)));
       if (matching.length !== 1) {
-        const which = active.map((a) => `${a.saleId} (${formatMoney(a.amount, a.currency)}, ${STATE_WORDS[a.state] ?? a.state})`).join('; ');
-        throw new CardpostError('CLI_USAGE', matching.length === 0 ? (id === undefined ? 'no sale is in progress' : `no sale in progress has the id ${id}`) : `${matching.length} sales are in progress`,
-          active.length === 0 ? 'nothing to cancel' : `give the id of one: ${which}`);
+        const which = active
+          .map((a) => `${a.saleId} (${formatMoney(a.amount, a.currency)}, ${STATE_WORDS[a.state] ?? a.state})`)
+          .join('; ');
+        throw new CardpostError(
+          'CLI_USAGE',
+          matching.length === 0
+            ? id === undefined
+              ? 'no sale is in progress'
+              : `no sale in progress has the id ${id}`
+            : `${matching.length} sales are in progress`,
+          active.length === 0 ? 'nothing to cancel' : `give the id of one: ${which}`,
+        );
       }
-      const done = await client.request<SaleSnapshot>('POST', `/api/v1/sales/${encodeURIComponent(matching[0]!.saleId)}/cancel`);
+      const done = await client.request<SaleSnapshot>(
+        'POST',
+        `/api/v1/sales/${encodeURIComponent(matching[0]!.saleId)}/cancel`,
+      );
       if (o.json) return json(io, done);
       io.out(`sale ${done.saleId.slice(0, 8)}: ${STATE_WORDS[done.state] ?? done.state}`);
       if (done.state !== 'cancelled') io.setExitCode(EXIT.NEGATIVE);
     });
 
-  const queue = common(new Command('queue').description('the signed records on this counter and their settlement status'))
-    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'sending', 'settled', 'duplicate', 'rejected', 'held']))
+  const queue = common(
+    new Command('queue').description('the signed records on this counter and their settlement status'),
+  )
+    .addOption(
+      new Option('--status <status>', 'only these').choices([
+        'pending',
+        'sending',
+        'settled',
+        'duplicate',
+        'rejected',
+        'held',
+      ]),
+    )
     .option('--limit <n>', 'at most this many records', '50')
     .action(async (o: Common & { status?: RecordStatus; limit: string }) => {
       const client = DaemonClient.connect(o.dataDir);
-      const q = new URLSearchParams({ limit: String(Math.min(Math.max(Number(o.limit) || 50, 1), 1000)), ...(o.status ? { status: o.status } : {}) });
-      const r = await client.request<{ summary: { counts: Record<RecordStatus, { count: number }>; unsettled: UnsettledSummary }; records: (QueuedRecord & { advice?: string })[] }>('GET', `/api/v1/queue?${q}`);
+      const q = new URLSearchParams({
+        limit: String(Math.min(Math.max(Number(o.limit) || 50, 1), 1000)),
+        ...(o.status ? { status: o.status } : {}),
+      });
+      const r = await client.request<{
+        summary: { counts: Record<RecordStatus, { count: number }>; unsettled: UnsettledSummary };
+        records: (QueuedRecord & { advice?: string })[];
+      }>('GET', `/api/v1/queue?${q}`);
       if (o.json) return json(io, r);
       io.out(unsettledLine(r.summary.unsettled));
-      io.out(Object.entries(r.summary.counts).map(([k, v]) => `${k} ${v.count}`).join(', '));
+      io.out(
+        Object.entries(r.summary.counts)
+          .map(([k, v]) => `${k} ${v.count}`)
+          .join(', '),
+      );
       for (const rec of r.records) {
-        io.out(`${rec.recordId.padEnd(28)} ${formatMoney(rec.amount, rec.currency).padStart(12)}  ${rec.status}${rec.origin === 'recovered' ? ' (recovered)' : ''}${rec.reason ? ` ${rec.reason}: ${rec.advice ?? ''}` : ''}`);
+        io.out(
+          `${rec.recordId.padEnd(28)} ${formatMoney(rec.amount, rec.currency).padStart(12)}  ${rec.status}${rec.origin === 'recovered' ? ' (recovered)' : ''}${rec.reason ? ` ${rec.reason}: ${rec.advice ?? ''}` : ''}`,
+        );
       }
     });
-  queue.command('export')
-    .description('every record with its signature and card certificate (JSON), for audit; takes queue\'s --data-dir')
+  queue
+    .command('export')
+    .description("every record with its signature and card certificate (JSON), for audit; takes queue's --data-dir")
     .option('--json', 'JSON (the only format; accepted for symmetry)')
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (_o: unknown, cmd: Command) => {
@@ -203,9 +303,13 @@ export function counterCommands(io: CliIo): Command[] {
       let st = await client.request<SettlementBody>('POST', '/api/v1/settlement');
       const total = st.unsettled.count;
       const deadline = Date.now() + (Number(o.timeout) || 120) * 1000;
-      const bar = !o.json && total > 0 && process.stderr.isTTY
-        ? new cliProgress.SingleBar({ format: 'settling [{bar}] {value}/{total} records | {state}', stream: process.stderr }, cliProgress.Presets.shades_classic)
-        : undefined;
+      const bar =
+        !o.json && total > 0 && process.stderr.isTTY
+          ? new cliProgress.SingleBar(
+              { format: 'settling [{bar}] {value}/{total} records | {state}', stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            )
+          : undefined;
       bar?.start(total, 0, { state: st.state });
       let lastLine = '';
       while (st.unsettled.count > 0 && Date.now() < deadline) {
@@ -222,18 +326,31 @@ export function counterCommands(io: CliIo): Command[] {
       else {
         io.out(unsettledLine(st.unsettled));
         const rejected = st.counts.rejected.count;
-        if (rejected) io.out(`${rejected} record${rejected === 1 ? '' : 's'} refused by the bank: see cardpost queue --status rejected`);
+        if (rejected)
+          io.out(
+            `${rejected} record${rejected === 1 ? '' : 's'} refused by the bank: see cardpost queue --status rejected`,
+          );
         const held = st.counts.held?.count ?? 0;
-        if (held) io.out(`${held} record${held === 1 ? '' : 's'} held, not settled (the card signed another sale than asked): see cardpost queue --status held, and report the card to its issuer`);
+        if (held)
+          io.out(
+            `${held} record${held === 1 ? '' : 's'} held, not settled (the card signed another sale than asked): see cardpost queue --status held, and report the card to its issuer`,
+          );
       }
       if (st.unsettled.count > 0) {
         if (!o.json && st.lastError) io.out(`not finished: ${st.lastError.message}. ${st.lastError.hint}`);
-        else if (!o.json) io.out(st.online ? 'not finished in time; settlement goes on in the daemon' : 'the bank is unreachable; settlement resumes by itself when it is back');
+        else if (!o.json)
+          io.out(
+            st.online
+              ? 'not finished in time; settlement goes on in the daemon'
+              : 'the bank is unreachable; settlement resumes by itself when it is back',
+          );
         io.setExitCode(EXIT.UNAVAILABLE);
       }
     });
 
-  const reconcile = common(new Command('reconcile').description('compare this counter\'s settled totals for a day with the bank\'s'))
+  const reconcile = common(
+    new Command('reconcile').description("compare this counter's settled totals for a day with the bank's"),
+  )
     .option('--date <YYYY-MM-DD>', 'UTC day (default: today)')
     .action(async (o: Common & { date?: string }) => {
       const client = DaemonClient.connect(o.dataDir);
@@ -243,7 +360,9 @@ export function counterCommands(io: CliIo): Command[] {
       else {
         if (r.lines.length === 0) io.out(`${date}: nothing settled, host and bank agree`);
         for (const l of r.lines) {
-          io.out(`${date} ${l.currency}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`);
+          io.out(
+            `${date} ${l.currency}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`,
+          );
         }
       }
       if (!r.match) io.setExitCode(EXIT.NEGATIVE);
@@ -264,7 +383,10 @@ export function cardInfoCommand(io: CliIo): Command {
       const cur = c.currency ?? 156;
       io.out(`card ${c.cardId} in ${c.reader}`);
       io.out(`balance ${formatMoney(c.balance, cur)}, counter ${c.counter}, PIN tries left ${c.pinRetries}`);
-      if (c.limits) io.out(`limits: per payment ${formatMoney(c.limits.perTransaction, cur)}, without PIN ${formatMoney(c.limits.noPin, cur)}, offline ${formatMoney(c.offlineAmount, cur)} of ${formatMoney(c.limits.offlineAmount, cur)}`);
+      if (c.limits)
+        io.out(
+          `limits: per payment ${formatMoney(c.limits.perTransaction, cur)}, without PIN ${formatMoney(c.limits.noPin, cur)}, offline ${formatMoney(c.offlineAmount, cur)} of ${formatMoney(c.limits.offlineAmount, cur)}`,
+        );
       io.out(`valid until ${new Date(c.notAfter * 1000).toISOString().slice(0, 10)}`);
       if (c.recovered.length) io.out(`recovered from the card's journal: ${c.recovered.join(', ')}`);
     });

@@ -15,21 +15,33 @@ export function testFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SaleFau
   const raw = env.CARDPOST_TEST_FAULTS;
   if (!raw) return undefined;
   let f: { killAfterSign?: unknown };
-  try { f = JSON.parse(raw) as typeof f; } catch { throw new CardpostError('CLI_USAGE', 'CARDPOST_TEST_FAULTS is not JSON', 'unset it, or give e.g. {"killAfterSign":0.2}'); }
+  try {
+    f = JSON.parse(raw) as typeof f;
+  } catch {
+    throw new CardpostError(
+      'CLI_USAGE',
+      'CARDPOST_TEST_FAULTS is not JSON',
+      'unset it, or give e.g. {"killAfterSign":0.2}',
+    );
+  }
   const p = typeof f.killAfterSign === 'number' ? f.killAfterSign : 0;
-  return p > 0 ? {
-    afterSign: () => {
-      if (Math.random() >= p) return;
-      writeSync(2, 'test fault: SIGKILL after the card signed, before the commit\n');
-      process.kill(process.pid, 'SIGKILL');
-    },
-  } : undefined;
+  return p > 0
+    ? {
+        afterSign: () => {
+          if (Math.random() >= p) return;
+          writeSync(2, 'test fault: SIGKILL after the card signed, before the commit\n');
+          process.kill(process.pid, 'SIGKILL');
+        },
+      }
+    : undefined;
 }
 
 /** Run until SIGINT/SIGTERM, then stop cleanly (the queue needs no flushing: every record is already committed). */
 export async function runUntilSignalled(stop: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
-    const done = () => { void stop().finally(resolve); };
+    const done = () => {
+      void stop().finally(resolve);
+    };
     process.once('SIGTERM', done);
     process.once('SIGINT', done);
   });
@@ -41,10 +53,15 @@ export function daemonCommand(io: CliIo): Command {
     .option('--config <file>', 'JSON config file (see docs/daemon.md); CARDPOST_* environment variables override it')
     .option('--data-dir <dir>', 'data directory (queue database, API token); overrides the config')
     .action(async (o: { config?: string; dataDir?: string }) => {
-      const config = loadConfig({ ...(o.config ? { file: o.config } : {}), ...(o.dataDir ? { overrides: { dataDir: o.dataDir } } : {}) });
+      const config = loadConfig({
+        ...(o.config ? { file: o.config } : {}),
+        ...(o.dataDir ? { overrides: { dataDir: o.dataDir } } : {}),
+      });
       const faults = testFaultsFromEnv();
       const daemon = await Daemon.start({ config, ...(faults ? { faults } : {}) });
-      io.out(`cardpost daemon for terminal ${daemon.terminalId}: API ${daemon.url} (token in ${config.dataDir}/api-token)`);
+      io.out(
+        `cardpost daemon for terminal ${daemon.terminalId}: API ${daemon.url} (token in ${config.dataDir}/api-token)`,
+      );
       await runUntilSignalled(() => daemon.stop());
     });
 }

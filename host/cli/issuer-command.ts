@@ -7,18 +7,24 @@ import type { CliIo } from './crypto-command.js';
 export function issuerCommand(io: CliIo): Command {
   const issuer = new Command('issuer').description('issuer CA tooling: make an issuer, certify terminals');
 
-  issuer.command('init')
+  issuer
+    .command('init')
     .description('create an issuer CA and a top-up authority in DIR')
     .requiredOption('--dir <dir>', 'directory to create (keys are written with mode 0600)')
-    .addOption(new Option('--algorithm <alg>', 'signature suite').choices(['sm2-sm3', 'ecdsa-p256-sha256']).default('sm2-sm3'))
+    .addOption(
+      new Option('--algorithm <alg>', 'signature suite').choices(['sm2-sm3', 'ecdsa-p256-sha256']).default('sm2-sm3'),
+    )
     .option('--name <name>', 'issuer name in its certificate', 'cardpost issuer CA')
     .action((opts: { dir: string; algorithm: SignatureAlgorithm; name: string }) => {
       const m = initIssuerDir(opts.dir, { algorithm: opts.algorithm, name: opts.name });
-      io.out(`issuer created in ${opts.dir}: CA key id ${toHex(m.authority.certificate.issuerKeyId)} (${opts.algorithm})`);
+      io.out(
+        `issuer created in ${opts.dir}: CA key id ${toHex(m.authority.certificate.issuerKeyId)} (${opts.algorithm})`,
+      );
       io.out(`trust anchor for hosts and banks: ${opts.dir}/ca.cert`);
     });
 
-  issuer.command('terminal')
+  issuer
+    .command('terminal')
     .description('issue a terminal key and certificate (the terminal signs its settlement batches)')
     .requiredOption('--dir <dir>', 'issuer directory')
     .requiredOption('--id <terminalId>', 'terminal id, 1..32 characters')

@@ -31,7 +31,12 @@ const COMMAND_MODULES: readonly CommandModule[] = [
 ];
 
 /** A top-level command as the root program needs it unloaded: its names for routing, its help line. */
-export interface CommandSummary { names: string[]; visible: boolean; term: string; description: string }
+export interface CommandSummary {
+  names: string[];
+  visible: boolean;
+  term: string;
+  description: string;
+}
 /** One list of summaries per command module, in COMMAND_MODULES order. */
 export type CommandIndex = CommandSummary[][];
 
@@ -53,10 +58,20 @@ export function assembleProgram(commands: readonly Command[], io: CliIo, err: (l
 }
 
 /** Run argv on the program `build` makes; returns the exit code. Errors become one clear line on stderr. */
-export async function runProgram(argv: string[], io: CliIo, err: (line: string) => void,
-  build: (io: CliIo) => Command | Promise<Command>): Promise<number> {
+export async function runProgram(
+  argv: string[],
+  io: CliIo,
+  err: (line: string) => void,
+  build: (io: CliIo) => Command | Promise<Command>,
+): Promise<number> {
   let code: number = EXIT.OK;
-  const wrapped: CliIo = { out: io.out, setExitCode: (c) => { code = c; io.setExitCode(c); } };
+  const wrapped: CliIo = {
+    out: io.out,
+    setExitCode: (c) => {
+      code = c;
+      io.setExitCode(c);
+    },
+  };
   const program = await build(wrapped);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -84,23 +99,31 @@ export async function runProgram(argv: string[], io: CliIo, err: (line: string) 
  * an argv element names is enough; the others stand in as stubs that print their help line exactly
  * (the index's term and description) and are never run. Without an index, every module is loaded.
  */
-async function programFor(argv: readonly string[], index: CommandIndex | undefined, io: CliIo,
-  err: (line: string) => void): Promise<Command> {
+async function programFor(
+  argv: readonly string[],
+  index: CommandIndex | undefined,
+  io: CliIo,
+  err: (line: string) => void,
+): Promise<Command> {
   const words = new Set(argv);
   const usable = index?.length === COMMAND_MODULES.length ? index : undefined;
   const terms = new Map<Command, string>();
   const commands: Command[] = [];
-  for (const [i, load] of COMMAND_MODULES.entries()) { // one after the other: the order of the static imports
+  for (const [i, load] of COMMAND_MODULES.entries()) {
+    // one after the other: the order of the static imports
     const summaries = usable?.[i];
     if (!summaries || summaries.some((s) => s.names.some((n) => words.has(n)))) {
-      commands.push(...await load(io));
+      commands.push(...(await load(io)));
       continue;
     }
     for (const s of summaries.filter((x) => x.visible)) {
       const [name = '', ...aliases] = s.names;
-      const stub = new Command(name).aliases(aliases).description(s.description).action(() => {
-        throw new Error(`internal: command ${name} was not loaded`);
-      });
+      const stub = new Command(name)
+        .aliases(aliases)
+        .description(s.description)
+        .action(() => {
+          throw new Error(`internal: command ${name} was not loaded`);
+        });
       terms.set(stub, s.term);
       commands.push(stub);
     }
@@ -108,7 +131,9 @@ async function programFor(argv: readonly string[], index: CommandIndex | undefin
   const program = assembleProgram(commands, io, err);
   if (terms.size) {
     program.configureHelp({
-      subcommandTerm(this: Help, cmd: Command): string { return terms.get(cmd) ?? Help.prototype.subcommandTerm.call(this, cmd); },
+      subcommandTerm(this: Help, cmd: Command): string {
+        return terms.get(cmd) ?? Help.prototype.subcommandTerm.call(this, cmd);
+      },
     });
   }
   return program;
@@ -122,19 +147,27 @@ export async function commandIndex(): Promise<CommandIndex> {
   const program = assembleProgram(modules.flat(), io, () => {});
   const help = program.createHelp();
   const visible = new Set(help.visibleCommands(program));
-  return modules.map((commands) => commands.map((c) => ({
-    names: [c.name(), ...c.aliases()],
-    visible: visible.has(c),
-    term: help.subcommandTerm(c),
-    description: help.subcommandDescription(c),
-  })));
+  return modules.map((commands) =>
+    commands.map((c) => ({
+      names: [c.name(), ...c.aliases()],
+      visible: visible.has(c),
+      term: help.subcommandTerm(c),
+      description: help.subcommandDescription(c),
+    })),
+  );
 }
 
 /** Run argv as the `cardpost` process, then exit with its code. `index` comes with the build. */
 export async function launch(argv: string[], index?: CommandIndex): Promise<void> {
-  const err = (l: string): void => { process.stderr.write(l + '\n'); };
-  const code = await runProgram(argv, { out: (l) => process.stdout.write(l + '\n'), setExitCode: () => {} }, err,
-    (io) => programFor(argv, index, io, err));
+  const err = (l: string): void => {
+    process.stderr.write(l + '\n');
+  };
+  const code = await runProgram(
+    argv,
+    { out: (l) => process.stdout.write(l + '\n'), setExitCode: () => {} },
+    err,
+    (io) => programFor(argv, index, io, err),
+  );
   // Native libraries (pcsclite's monitoring thread) can keep the loop alive after a command is done:
   // exit once our output is flushed. Long-running commands (sim, daemon) only return when stopped.
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -15,16 +15,20 @@ import { assembleProgram, launch, runProgram } from './launch.js';
  * is COMMAND_MODULES' order there (test/unit/cli-build.test.ts compares the two helps).
  */
 export function buildProgram(io: CliIo, err: (line: string) => void = (l) => process.stderr.write(l + '\n')): Command {
-  return assembleProgram([
-    demoCommand(io),
-    daemonCommand(io),
-    ...counterCommands(io),
-    cryptoCommand(io),
-    selftestCommand(io),
-    issuerCommand(io),
-    cardCommand(io),
-    simCommand(io),
-  ], io, err);
+  return assembleProgram(
+    [
+      demoCommand(io),
+      daemonCommand(io),
+      ...counterCommands(io),
+      cryptoCommand(io),
+      selftestCommand(io),
+      issuerCommand(io),
+      cardCommand(io),
+      simCommand(io),
+    ],
+    io,
+    err,
+  );
 }
 
 /** Run argv on the whole tree; returns the exit code instead of exiting. Errors become one clear line on stderr. */

@@ -12,12 +12,17 @@ export class SecretPrompt {
   private ended = false;
   private readonly tty: boolean;
 
-  constructor(private readonly input: NodeJS.ReadableStream = process.stdin, private readonly output: NodeJS.WritableStream = process.stderr) {
+  constructor(
+    private readonly input: NodeJS.ReadableStream = process.stdin,
+    private readonly output: NodeJS.WritableStream = process.stderr,
+  ) {
     this.tty = (input as NodeJS.ReadStream).isTTY === true;
   }
 
   /** Typed at a terminal (no echo, a question shown) rather than read from a pipe. */
-  get interactive(): boolean { return this.tty; }
+  get interactive(): boolean {
+    return this.tty;
+  }
 
   ask(question: string): Promise<string> {
     this.open();
@@ -25,21 +30,29 @@ export class SecretPrompt {
     const next = this.lines.shift();
     if (next !== undefined) return Promise.resolve(next);
     if (this.ended) return Promise.reject(new Error('no PIN was entered (end of input)'));
-    return new Promise((resolve, reject) => { this.waiting = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
   }
 
-  close(): void { this.rl?.close(); }
+  close(): void {
+    this.rl?.close();
+  }
 
   private open(): void {
     if (this.rl) return;
-    const rl = createInterface({ input: this.input, ...(this.tty ? { output: this.output, terminal: true } : { terminal: false }) });
+    const rl = createInterface({
+      input: this.input,
+      ...(this.tty ? { output: this.output, terminal: true } : { terminal: false }),
+    });
     // Swallow the echo of typed characters (readline writes them through _writeToOutput).
     if (this.tty) (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
     rl.on('line', (line) => {
       if (this.tty) this.output.write('\n');
       const w = this.waiting;
       this.waiting = undefined;
-      if (w) w.resolve(line.trim()); else this.lines.push(line.trim());
+      if (w) w.resolve(line.trim());
+      else this.lines.push(line.trim());
     });
     rl.on('close', () => {
       this.ended = true;

@@ -19,10 +19,18 @@ import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-export interface SimCardSetup { issuerDir: string; pin: string; balance: number; currency: number }
+export interface SimCardSetup {
+  issuerDir: string;
+  pin: string;
+  balance: number;
+  currency: number;
+}
 
 /** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
-export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): Promise<{ cardId: string; puk?: string }> {
+export async function prepareSimCard(
+  applet: CardApplet,
+  setup: SimCardSetup,
+): Promise<{ cardId: string; puk?: string }> {
   const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
   applet.powerOn();
   await client.select();
@@ -34,14 +42,32 @@ export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): P
   const puk = randomDigits(8); // each card its own PUK, printed for QA
   const enc = new TextEncoder();
   await personalizeCard(client, issuer.ca, {
-    cardId, algorithm: issuer.ca.key.algorithm, currency: setup.currency, serial: nextSerial(issuer.dir),
-    limits: { perTransaction: 200_000, noPin: 10_000, offlineAmount: 1_000_000, offlineCount: 500, maxBalance: 10_000_000 },
-    pin: enc.encode('0000'), puk: enc.encode(puk), notBefore: now - 3600, notAfter: now + 5 * 365 * 86400,
+    cardId,
+    algorithm: issuer.ca.key.algorithm,
+    currency: setup.currency,
+    serial: nextSerial(issuer.dir),
+    limits: {
+      perTransaction: 200_000,
+      noPin: 10_000,
+      offlineAmount: 1_000_000,
+      offlineCount: 500,
+      maxBalance: 10_000_000,
+    },
+    pin: enc.encode('0000'),
+    puk: enc.encode(puk),
+    notBefore: now - 3600,
+    notAfter: now + 5 * 365 * 86400,
   });
   await client.changePin(enc.encode('0000'), enc.encode(setup.pin));
   if (setup.balance > 0) {
     const token = signTopupToken(issuer.authority.key, {
-      cardId, loadSeq: 1, amount: setup.balance, currency: setup.currency, validUntilCounter: 0xffff_ffff, issuedAt: now, resetOffline: true,
+      cardId,
+      loadSeq: 1,
+      amount: setup.balance,
+      currency: setup.currency,
+      validUntilCounter: 0xffff_ffff,
+      issuedAt: now,
+      resetOffline: true,
     });
     await client.load({ token: token.envelope, authority: issuer.authority.certificate.envelope });
   }
@@ -50,11 +76,21 @@ export async function prepareSimCard(applet: CardApplet, setup: SimCardSetup): P
 }
 
 export function simCommand(io: CliIo): Command {
-  const sim = new Command('sim').description('device simulator: cards on real pcscd (vpcd), a serial POS terminal, and the bank');
+  const sim = new Command('sim').description(
+    'device simulator: cards on real pcscd (vpcd), a serial POS terminal, and the bank',
+  );
 
-  sim.command('card')
-    .description('connect simulated cards to pcscd\'s vsmartcard-vpcd driver; type insert/remove/pull-during <command>/stall-during <command>/status/quit on stdin')
-    .option('--vpcd <host:port>', `vpcd address, once per card (default 127.0.0.1:${VPCD_DEFAULT_PORT})`, collect, [] as string[])
+  sim
+    .command('card')
+    .description(
+      "connect simulated cards to pcscd's vsmartcard-vpcd driver; type insert/remove/pull-during <command>/stall-during <command>/status/quit on stdin",
+    )
+    .option(
+      '--vpcd <host:port>',
+      `vpcd address, once per card (default 127.0.0.1:${VPCD_DEFAULT_PORT})`,
+      collect,
+      [] as string[],
+    )
     .option('--state <file>', 'card NVM file, once per card (created blank if missing)', collect, [] as string[])
     .option('--issuer <dir>', 'personalise blank cards with this issuer (cardpost issuer init)')
     // On argv on purpose, unlike `card personalize`: a simulated card's PIN is QA test data, printed at start
@@ -65,69 +101,133 @@ export function simCommand(io: CliIo): Command {
     .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
     .option('--t0', 'the answer-to-reset offers T=0 only (default: T=0 and T=1)')
     .option('--removed', 'start with the cards out of the reader')
-    .option('--blank-for <dir>', 'leave cards blank but bound at the factory to this issuer: only its CA can personalise them')
-    .action(async (opts: { vpcd: string[]; state: string[]; issuer?: string; blankFor?: string; pin: string; balance: string; currency: string; extended: boolean; t0?: boolean; removed?: boolean }) => {
-      if (opts.issuer && opts.blankFor) throw new CardpostError('CLI_USAGE', '--issuer personalises cards, --blank-for leaves them blank', 'give one of them');
-      const count = Math.max(opts.vpcd.length, opts.state.length, 1);
-      if (opts.state.length > 1 && opts.state.length !== count) throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
-      const links: VpcdLink[] = [];
-      for (let i = 0; i < count; i++) {
-        const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
-        const applet = openSimCard(opts.state[i], { extendedLength: opts.extended, atrProtocols: opts.t0 ? 'T0' : 'T0+T1' });
-        let label = 'blank card';
-        if (opts.blankFor) {
-          manufactureFor(applet, openIssuerDir(opts.blankFor).ca.certificate.envelope);
-          label = 'blank card bound to its issuer';
+    .option(
+      '--blank-for <dir>',
+      'leave cards blank but bound at the factory to this issuer: only its CA can personalise them',
+    )
+    .action(
+      async (opts: {
+        vpcd: string[];
+        state: string[];
+        issuer?: string;
+        blankFor?: string;
+        pin: string;
+        balance: string;
+        currency: string;
+        extended: boolean;
+        t0?: boolean;
+        removed?: boolean;
+      }) => {
+        if (opts.issuer && opts.blankFor)
+          throw new CardpostError(
+            'CLI_USAGE',
+            '--issuer personalises cards, --blank-for leaves them blank',
+            'give one of them',
+          );
+        const count = Math.max(opts.vpcd.length, opts.state.length, 1);
+        if (opts.state.length > 1 && opts.state.length !== count)
+          throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
+        const links: VpcdLink[] = [];
+        for (let i = 0; i < count; i++) {
+          const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
+          const applet = openSimCard(opts.state[i], {
+            extendedLength: opts.extended,
+            atrProtocols: opts.t0 ? 'T0' : 'T0+T1',
+          });
+          let label = 'blank card';
+          if (opts.blankFor) {
+            manufactureFor(applet, openIssuerDir(opts.blankFor).ca.certificate.envelope);
+            label = 'blank card bound to its issuer';
+          }
+          if (opts.issuer) {
+            const made = await prepareSimCard(applet, {
+              issuerDir: opts.issuer,
+              pin: opts.pin,
+              balance: parseAmount(opts.balance),
+              currency: parseCurrency(opts.currency),
+            });
+            label = `card ${made.cardId}`;
+            if (made.puk)
+              io.out(
+                `card ${i}: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`,
+              );
+          }
+          const link = new VpcdLink(applet, { host: addr.host, port: addr.port });
+          link.on('connected', () => io.out(`card ${i}: inserted (${label}, vpcd ${addr.host}:${addr.port})`));
+          link.on('disconnected', (why) => io.out(`card ${i}: ${why}`));
+          link.on('unreachable', (why) =>
+            io.out(
+              `card ${i}: cannot reach vpcd at ${addr.host}:${addr.port} (${why}): is pcscd running with vsmartcard-vpcd installed? retrying`,
+            ),
+          );
+          if (!opts.removed) link.insert();
+          links.push(link);
+          io.out(`card ${i}: ${label}${opts.state[i] ? `, state ${opts.state[i]}` : ', state in memory'}`);
         }
-        if (opts.issuer) {
-          const made = await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency: parseCurrency(opts.currency) });
-          label = `card ${made.cardId}`;
-          if (made.puk) io.out(`card ${i}: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`);
-        }
-        const link = new VpcdLink(applet, { host: addr.host, port: addr.port });
-        link.on('connected', () => io.out(`card ${i}: inserted (${label}, vpcd ${addr.host}:${addr.port})`));
-        link.on('disconnected', (why) => io.out(`card ${i}: ${why}`));
-        link.on('unreachable', (why) => io.out(`card ${i}: cannot reach vpcd at ${addr.host}:${addr.port} (${why}): is pcscd running with vsmartcard-vpcd installed? retrying`));
-        if (!opts.removed) link.insert();
-        links.push(link);
-        io.out(`card ${i}: ${label}${opts.state[i] ? `, state ${opts.state[i]}` : ', state in memory'}`);
-      }
-      io.out('commands: insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit');
-      const pick = (arg: string | undefined) => (arg === undefined ? links : [links[Number(arg)]].filter((l): l is VpcdLink => l !== undefined));
-      const rl = createInterface({ input: process.stdin });
-      await new Promise<void>((resolve) => {
-        const stop = async () => { rl.close(); await Promise.all(links.map((l) => l.remove())); resolve(); };
-        process.once('SIGTERM', () => void stop());
-        process.once('SIGINT', () => void stop());
-        rl.on('line', (line) => {
-          const [cmd, arg] = line.trim().split(/\s+/);
-          if (cmd === 'insert') pick(arg).forEach((l) => l.insert());
-          else if (cmd === 'remove') pick(arg).forEach((l) => void l.remove());
-          else if (cmd === 'pull-during' || cmd === 'stall-during') {
-            // "pull-during SIGN_TXN": the card does the command, then leaves the reader before answering.
-            // "stall-during SIGN_TXN": the card does the command, then hangs (answers nothing) until removed.
-            const [, name, n] = line.trim().split(/\s+/);
-            const code = name ? CMD[name.toUpperCase() as CommandName] : undefined;
-            if (code === undefined) io.out(`unknown card command "${name ?? ''}"; use one of ${Object.keys(CMD).join(', ')}`);
-            else {
-              const isIt = (apdu: Uint8Array) => { try { return decodeCommandApdu(apdu).data?.[0] === code; } catch { return false; } };
-              pick(n).forEach((l) => (cmd === 'pull-during' ? l.pullDuring(isIt) : l.stallDuring(isIt)));
-              io.out(`card ${n ?? 'all'}: will be ${cmd === 'pull-during' ? 'pulled' : 'stalled'} during the next ${name!.toUpperCase()}`);
-            }
-          } else if (cmd === 'status') links.forEach((l, i) => io.out(`card ${i}: ${l.connected ? 'in the reader' : 'out'}`));
-          else if (cmd === 'quit') void stop();
-          else if (cmd) io.out(`unknown command "${cmd}"; use insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit`);
+        io.out(
+          'commands: insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit',
+        );
+        const pick = (arg: string | undefined) =>
+          arg === undefined ? links : [links[Number(arg)]].filter((l): l is VpcdLink => l !== undefined);
+        const rl = createInterface({ input: process.stdin });
+        await new Promise<void>((resolve) => {
+          const stop = async () => {
+            rl.close();
+            await Promise.all(links.map((l) => l.remove()));
+            resolve();
+          };
+          process.once('SIGTERM', () => void stop());
+          process.once('SIGINT', () => void stop());
+          rl.on('line', (line) => {
+            const [cmd, arg] = line.trim().split(/\s+/);
+            if (cmd === 'insert') pick(arg).forEach((l) => l.insert());
+            else if (cmd === 'remove') pick(arg).forEach((l) => void l.remove());
+            else if (cmd === 'pull-during' || cmd === 'stall-during') {
+              // "pull-during SIGN_TXN": the card does the command, then leaves the reader before answering.
+              // "stall-during SIGN_TXN": the card does the command, then hangs (answers nothing) until removed.
+              const [, name, n] = line.trim().split(/\s+/);
+              const code = name ? CMD[name.toUpperCase() as CommandName] : undefined;
+              if (code === undefined)
+                io.out(`unknown card command "${name ?? ''}"; use one of ${Object.keys(CMD).join(', ')}`);
+              else {
+                const isIt = (apdu: Uint8Array) => {
+                  try {
+                    return decodeCommandApdu(apdu).data?.[0] === code;
+                  } catch {
+                    return false;
+                  }
+                };
+                pick(n).forEach((l) => (cmd === 'pull-during' ? l.pullDuring(isIt) : l.stallDuring(isIt)));
+                io.out(
+                  `card ${n ?? 'all'}: will be ${cmd === 'pull-during' ? 'pulled' : 'stalled'} during the next ${name!.toUpperCase()}`,
+                );
+              }
+            } else if (cmd === 'status')
+              links.forEach((l, i) => io.out(`card ${i}: ${l.connected ? 'in the reader' : 'out'}`));
+            else if (cmd === 'quit') void stop();
+            else if (cmd)
+              io.out(
+                `unknown command "${cmd}"; use insert [n] | remove [n] | pull-during <command> [n] | stall-during <command> [n] | status | quit`,
+              );
+          });
         });
-      });
-    });
+      },
+    );
 
-  sim.command('terminal')
-    .description('a simulated serial POS terminal (keypad, display, PIN pad, card slot, printer) on one end of a serial line, e.g. a socat pty pair; type sale <amount> | insert | remove | pin <digits> | cancel | status | quit on stdin')
-    .requiredOption('--port <path>', 'serial device to open (the terminal\'s end of the line)')
+  sim
+    .command('terminal')
+    .description(
+      'a simulated serial POS terminal (keypad, display, PIN pad, card slot, printer) on one end of a serial line, e.g. a socat pty pair; type sale <amount> | insert | remove | pin <digits> | cancel | status | quit on stdin',
+    )
+    .requiredOption('--port <path>', "serial device to open (the terminal's end of the line)")
     .option('--card-state <file>', 'NVM file of the card in the slot (created blank if missing; in memory if absent)')
     .option('--issuer <dir>', 'personalise a blank card with this issuer (cardpost issuer init)')
     // A simulated card's test PIN (QA data, as for `sim card`): fine on argv; a real PIN never is.
-    .option('--pin <digits>', 'the simulated holder PIN (QA test data, not a secret): set on cards personalised here, and typed on the PIN pad when no "pin" line is queued', '1234')
+    .option(
+      '--pin <digits>',
+      'the simulated holder PIN (QA test data, not a secret): set on cards personalised here, and typed on the PIN pad when no "pin" line is queued',
+      '1234',
+    )
     .option('--balance <amount>', 'top-up for a card personalised here', '500.00')
     .option('--currency <code>', 'currency of the card and of sales keyed here', 'CNY')
     .option('--printer <file>', 'receipt printer output (appended)')
@@ -140,94 +240,190 @@ export function simCommand(io: CliIo): Command {
     .option('--fault-split <rate>', 'line fault: per write, split it in two', '0')
     .option('--fault-merge <rate>', 'line fault: per write, hold it back and merge it with the next', '0')
     .option('--seed <n>', 'seed of the fault generator', '1')
-    .action(async (opts: {
-      port: string; cardState?: string; issuer?: string; pin: string; balance: string; currency: string; printer?: string; serial: string; card: boolean;
-      faultFlip: string; faultDrop: string; faultDup: string; faultGarbage: string; faultSplit: string; faultMerge: string; seed: string;
-    }) => {
-      const rate = (v: string, name: string) => {
-        const n = Number(v);
-        if (!(n >= 0 && n <= 1)) throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.01');
-        return n;
-      };
-      const rates: LineFaultRates = {
-        flip: rate(opts.faultFlip, '--fault-flip'), drop: rate(opts.faultDrop, '--fault-drop'), dup: rate(opts.faultDup, '--fault-dup'),
-        garbage: rate(opts.faultGarbage, '--fault-garbage'), split: rate(opts.faultSplit, '--fault-split'), merge: rate(opts.faultMerge, '--fault-merge'),
-      };
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed)) throw new CardpostError('CLI_USAGE', `--seed must be an integer, got "${opts.seed}"`, 'for example --seed 42');
-      const currency = parseCurrency(opts.currency);
-      const applet = openSimCard(opts.cardState);
-      if (opts.issuer) {
-        const made = await prepareSimCard(applet, { issuerDir: opts.issuer, pin: opts.pin, balance: parseAmount(opts.balance), currency });
-        if (made.puk) io.out(`card: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`);
-      }
-      const terminal = new SimTerminal({
-        path: opts.port, serial: opts.serial, currency, defaultPin: opts.pin, faults: { send: rates, receive: rates, seed },
-        ...(opts.printer ? { printerFile: opts.printer } : {}), log: (line) => io.out(line),
-      });
-      terminal.on('connected', () => io.out('host connected (HELLO)'));
-      terminal.on('disconnected', (why) => io.out(`line lost: ${why}; reopening ${opts.port}`));
-      terminal.start();
-      if (opts.card) terminal.insert(applet);
-      io.out(`terminal ${opts.serial} on ${opts.port}; commands: sale <amount> | insert | remove | pin <digits> | cancel | status | quit`);
-      const rl = createInterface({ input: process.stdin });
-      await new Promise<void>((resolve) => {
-        const stop = async () => { rl.close(); await terminal.stop(); resolve(); };
-        process.once('SIGTERM', () => void stop());
-        process.once('SIGINT', () => void stop());
-        rl.on('close', () => void stop());
-        rl.on('line', (line) => {
-          const [cmd, arg] = line.trim().split(/\s+/);
-          if (cmd === 'sale') {
-            let amount: number;
-            try { amount = parseAmount(arg ?? ''); } catch (e) { io.out(e instanceof CardpostError ? e.describe() : String(e)); return; }
-            terminal.sale(amount).then(
-              (r) => io.out(r.type === 'SALE_RESULT' ? `sale ${r.outcome}${r.receiptId ? ` receipt ${r.receiptId}` : ''}${r.message ? `: ${r.message}` : ''}` : `sale error ${r.code}: ${r.message}`),
-              (e: unknown) => io.out(`sale not answered: ${e instanceof Error ? e.message : String(e)}`));
-          } else if (cmd === 'insert') terminal.insert(applet);
-          else if (cmd === 'remove') terminal.remove();
-          else if (cmd === 'pin' && arg) terminal.pressPin(arg);
-          else if (cmd === 'cancel') { terminal.pressPin('cancel'); terminal.cancelSale(); }
-          else if (cmd === 'status') io.out(`line ${terminal.connected ? 'open' : 'closed'}, card ${terminal.cardPresent ? 'in the slot' : 'out'}, display: ${terminal.displayLines.join(' | ')}`);
-          else if (cmd === 'quit') void stop();
-          else if (cmd) io.out(`unknown command "${cmd}"; use sale <amount> | insert | remove | pin <digits> | cancel | status | quit`);
+    .action(
+      async (opts: {
+        port: string;
+        cardState?: string;
+        issuer?: string;
+        pin: string;
+        balance: string;
+        currency: string;
+        printer?: string;
+        serial: string;
+        card: boolean;
+        faultFlip: string;
+        faultDrop: string;
+        faultDup: string;
+        faultGarbage: string;
+        faultSplit: string;
+        faultMerge: string;
+        seed: string;
+      }) => {
+        const rate = (v: string, name: string) => {
+          const n = Number(v);
+          if (!(n >= 0 && n <= 1))
+            throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.01');
+          return n;
+        };
+        const rates: LineFaultRates = {
+          flip: rate(opts.faultFlip, '--fault-flip'),
+          drop: rate(opts.faultDrop, '--fault-drop'),
+          dup: rate(opts.faultDup, '--fault-dup'),
+          garbage: rate(opts.faultGarbage, '--fault-garbage'),
+          split: rate(opts.faultSplit, '--fault-split'),
+          merge: rate(opts.faultMerge, '--fault-merge'),
+        };
+        const seed = Number(opts.seed);
+        if (!Number.isInteger(seed))
+          throw new CardpostError(
+            'CLI_USAGE',
+            `--seed must be an integer, got "${opts.seed}"`,
+            'for example --seed 42',
+          );
+        const currency = parseCurrency(opts.currency);
+        const applet = openSimCard(opts.cardState);
+        if (opts.issuer) {
+          const made = await prepareSimCard(applet, {
+            issuerDir: opts.issuer,
+            pin: opts.pin,
+            balance: parseAmount(opts.balance),
+            currency,
+          });
+          if (made.puk)
+            io.out(
+              `card: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`,
+            );
+        }
+        const terminal = new SimTerminal({
+          path: opts.port,
+          serial: opts.serial,
+          currency,
+          defaultPin: opts.pin,
+          faults: { send: rates, receive: rates, seed },
+          ...(opts.printer ? { printerFile: opts.printer } : {}),
+          log: (line) => io.out(line),
         });
-      });
-    });
+        terminal.on('connected', () => io.out('host connected (HELLO)'));
+        terminal.on('disconnected', (why) => io.out(`line lost: ${why}; reopening ${opts.port}`));
+        terminal.start();
+        if (opts.card) terminal.insert(applet);
+        io.out(
+          `terminal ${opts.serial} on ${opts.port}; commands: sale <amount> | insert | remove | pin <digits> | cancel | status | quit`,
+        );
+        const rl = createInterface({ input: process.stdin });
+        await new Promise<void>((resolve) => {
+          const stop = async () => {
+            rl.close();
+            await terminal.stop();
+            resolve();
+          };
+          process.once('SIGTERM', () => void stop());
+          process.once('SIGINT', () => void stop());
+          rl.on('close', () => void stop());
+          rl.on('line', (line) => {
+            const [cmd, arg] = line.trim().split(/\s+/);
+            if (cmd === 'sale') {
+              let amount: number;
+              try {
+                amount = parseAmount(arg ?? '');
+              } catch (e) {
+                io.out(e instanceof CardpostError ? e.describe() : String(e));
+                return;
+              }
+              terminal.sale(amount).then(
+                (r) =>
+                  io.out(
+                    r.type === 'SALE_RESULT'
+                      ? `sale ${r.outcome}${r.receiptId ? ` receipt ${r.receiptId}` : ''}${r.message ? `: ${r.message}` : ''}`
+                      : `sale error ${r.code}: ${r.message}`,
+                  ),
+                (e: unknown) => io.out(`sale not answered: ${e instanceof Error ? e.message : String(e)}`),
+              );
+            } else if (cmd === 'insert') terminal.insert(applet);
+            else if (cmd === 'remove') terminal.remove();
+            else if (cmd === 'pin' && arg) terminal.pressPin(arg);
+            else if (cmd === 'cancel') {
+              terminal.pressPin('cancel');
+              terminal.cancelSale();
+            } else if (cmd === 'status')
+              io.out(
+                `line ${terminal.connected ? 'open' : 'closed'}, card ${terminal.cardPresent ? 'in the slot' : 'out'}, display: ${terminal.displayLines.join(' | ')}`,
+              );
+            else if (cmd === 'quit') void stop();
+            else if (cmd)
+              io.out(
+                `unknown command "${cmd}"; use sale <amount> | insert | remove | pin <digits> | cancel | status | quit`,
+              );
+          });
+        });
+      },
+    );
 
-  sim.command('bank')
+  sim
+    .command('bank')
     .description('run the simulated settlement bank (docs/bank-api.md) on a SQLite ledger')
     .requiredOption('--issuer <dir>', 'issuer directory (its CA is the trust anchor; its authority signs top-ups)')
-    .option('--listen <host:port>', 'address to listen on (loopback by default; port 0 picks a free one)', '127.0.0.1:8451')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (loopback by default; port 0 picks a free one)',
+      '127.0.0.1:8451',
+    )
     .option('--db <file>', 'ledger SQLite file', 'bank.sqlite')
     .option('--error-rate <fraction>', 'fault: share of requests answered 5xx', '0')
     .option('--latency <ms>', 'fault: delay before each request', '0')
     .option('--timeout-rate <fraction>', 'fault: share of requests never answered', '0')
-    .option('--drop-after-commit-rate <fraction>', 'fault: share of batches committed, then the connection dropped', '0')
+    .option(
+      '--drop-after-commit-rate <fraction>',
+      'fault: share of batches committed, then the connection dropped',
+      '0',
+    )
     .option('--faults-endpoint', 'enable POST /v1/_faults to change faults at run time (QA scenarios)')
     .option('--seed <n>', 'seed of the fault generator, for reproducible runs')
-    .action(async (opts: { issuer: string; listen: string; db: string; errorRate: string; latency: string; timeoutRate: string; dropAfterCommitRate: string; faultsEndpoint?: boolean; seed?: string }) => {
-      const addr = parseHostPort(opts.listen, '--listen', { allowAnyPort: true }); // port 0: any free port (printed)
-      const issuer = openIssuerDir(opts.issuer);
-      const fraction = (v: string, name: string) => {
-        const n = Number(v);
-        if (!(n >= 0 && n <= 1)) throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.05');
-        return n;
-      };
-      const faults: FaultConfig = {
-        errorRate: fraction(opts.errorRate, '--error-rate'), timeoutRate: fraction(opts.timeoutRate, '--timeout-rate'),
-        dropAfterCommitRate: fraction(opts.dropAfterCommitRate, '--drop-after-commit-rate'), latencyMs: Number(opts.latency) || 0,
-        adminEndpoint: opts.faultsEndpoint === true, ...(opts.seed !== undefined ? { seed: Number(opts.seed) } : {}),
-      };
-      const bank = new SimBank({ dbPath: opts.db, issuerCertificate: issuer.ca.certificate, authority: issuer.authority, faults });
-      const bound = await bank.listen(addr);
-      io.out(`bank listening on ${bound.url} (ledger ${opts.db})`);
-      await new Promise<void>((resolve) => {
-        const stop = () => { void bank.close().then(() => resolve()); };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-    });
+    .action(
+      async (opts: {
+        issuer: string;
+        listen: string;
+        db: string;
+        errorRate: string;
+        latency: string;
+        timeoutRate: string;
+        dropAfterCommitRate: string;
+        faultsEndpoint?: boolean;
+        seed?: string;
+      }) => {
+        const addr = parseHostPort(opts.listen, '--listen', { allowAnyPort: true }); // port 0: any free port (printed)
+        const issuer = openIssuerDir(opts.issuer);
+        const fraction = (v: string, name: string) => {
+          const n = Number(v);
+          if (!(n >= 0 && n <= 1))
+            throw new CardpostError('CLI_USAGE', `${name} must be between 0 and 1, got "${v}"`, 'for example 0.05');
+          return n;
+        };
+        const faults: FaultConfig = {
+          errorRate: fraction(opts.errorRate, '--error-rate'),
+          timeoutRate: fraction(opts.timeoutRate, '--timeout-rate'),
+          dropAfterCommitRate: fraction(opts.dropAfterCommitRate, '--drop-after-commit-rate'),
+          latencyMs: Number(opts.latency) || 0,
+          adminEndpoint: opts.faultsEndpoint === true,
+          ...(opts.seed !== undefined ? { seed: Number(opts.seed) } : {}),
+        };
+        const bank = new SimBank({
+          dbPath: opts.db,
+          issuerCertificate: issuer.ca.certificate,
+          authority: issuer.authority,
+          faults,
+        });
+        const bound = await bank.listen(addr);
+        io.out(`bank listening on ${bound.url} (ledger ${opts.db})`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            void bank.close().then(() => resolve());
+          };
+          process.once('SIGTERM', stop);
+          process.once('SIGINT', stop);
+        });
+      },
+    );
 
   return sim;
 }

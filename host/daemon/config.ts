@@ -24,51 +24,75 @@ const schema = z.strictObject({
   /** The bank's top-up authority certificate, to verify the revocation list it publishes. */
   authorityCertificate: z.string().min(1).optional(),
   currency: z.union([z.string(), z.number().int().min(1).max(999)]).default('CNY'),
-  bank: z.strictObject({
-    url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8451'),
-    timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
-    batchSize: z.number().int().min(1).max(1000).default(500),
-    healthIntervalMs: z.number().int().min(100).max(10 * MINUTE).default(5000),
-    backoffBaseMs: z.number().int().min(10).max(MINUTE).default(500),
-    backoffMaxMs: z.number().int().min(100).max(60 * MINUTE).default(60_000),
-  }).prefault({}),
-  api: z.strictObject({
-    host: z.string().default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8450),
-  }).prefault({}),
-  readers: z.strictObject({
-    /** Use PC/SC readers through pcscd. */
-    pcsc: z.boolean().default(true),
-    /** Whether the PC/SC readers take extended-length APDUs (else the host chains). */
-    pcscExtendedLength: z.boolean().default(false),
-    /** How long one PC/SC command may take before the host stops waiting (a hung card, reader or pcscd). */
-    pcscTransmitTimeoutS: z.number().int().min(1).max(600).default(30),
-    /** Serial POS terminals: device paths (e.g. /dev/ttyUSB0). */
-    serial: z.array(z.string().min(1)).default([]),
-    /** USB HID card keys. */
-    hid: z.boolean().default(false),
-  }).prefault({}),
-  sale: z.strictObject({
-    // Elderly customers: no step may time out in under a minute.
-    cardTimeoutS: z.number().int().min(60).max(3600).default(180),
-    pinTimeoutS: z.number().int().min(60).max(3600).default(120),
-    /** A sale started through the API ends when no client has followed it this long (security.md: abandoned sales). */
-    followTimeoutMs: z.number().int().min(1000).max(60_000).default(5000),
-  }).prefault({}),
-  clock: z.strictObject({
-    /** Largest difference from the bank's clock at the last contact before sales are refused (CLOCK_WRONG). */
-    maxSkewS: z.number().int().min(30).max(3600).default(300),
-    /** Longest time without a bank contact over which the clock is still trusted. */
-    maxDaysWithoutBank: z.number().int().min(1).max(30).default(14),
-  }).prefault({}),
-  limits: z.strictObject({
-    perSale: z.number().int().positive().nullable().default(null),
-    unsettledAmount: z.number().int().positive().nullable().default(null),
-    unsettledAgeHours: z.number().positive().nullable().default(72),
-  }).prefault({}),
-  log: z.strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  }).prefault({}),
+  bank: z
+    .strictObject({
+      url: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8451'),
+      timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+      batchSize: z.number().int().min(1).max(1000).default(500),
+      healthIntervalMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(10 * MINUTE)
+        .default(5000),
+      backoffBaseMs: z.number().int().min(10).max(MINUTE).default(500),
+      backoffMaxMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(60 * MINUTE)
+        .default(60_000),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8450),
+    })
+    .prefault({}),
+  readers: z
+    .strictObject({
+      /** Use PC/SC readers through pcscd. */
+      pcsc: z.boolean().default(true),
+      /** Whether the PC/SC readers take extended-length APDUs (else the host chains). */
+      pcscExtendedLength: z.boolean().default(false),
+      /** How long one PC/SC command may take before the host stops waiting (a hung card, reader or pcscd). */
+      pcscTransmitTimeoutS: z.number().int().min(1).max(600).default(30),
+      /** Serial POS terminals: device paths (e.g. /dev/ttyUSB0). */
+      serial: z.array(z.string().min(1)).default([]),
+      /** USB HID card keys. */
+      hid: z.boolean().default(false),
+    })
+    .prefault({}),
+  sale: z
+    .strictObject({
+      // Elderly customers: no step may time out in under a minute.
+      cardTimeoutS: z.number().int().min(60).max(3600).default(180),
+      pinTimeoutS: z.number().int().min(60).max(3600).default(120),
+      /** A sale started through the API ends when no client has followed it this long (security.md: abandoned sales). */
+      followTimeoutMs: z.number().int().min(1000).max(60_000).default(5000),
+    })
+    .prefault({}),
+  clock: z
+    .strictObject({
+      /** Largest difference from the bank's clock at the last contact before sales are refused (CLOCK_WRONG). */
+      maxSkewS: z.number().int().min(30).max(3600).default(300),
+      /** Longest time without a bank contact over which the clock is still trusted. */
+      maxDaysWithoutBank: z.number().int().min(1).max(30).default(14),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      perSale: z.number().int().positive().nullable().default(null),
+      unsettledAmount: z.number().int().positive().nullable().default(null),
+      unsettledAgeHours: z.number().positive().nullable().default(72),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof schema>;
@@ -99,19 +123,36 @@ function requireSecureBankUrl(url: string, source: string | undefined): void {
   const u = new URL(url); // the schema has checked it parses
   if (u.protocol === 'https:' || isLoopbackHostname(u.hostname)) return;
   const shown = u.username || u.password ? `${u.protocol}//${u.host}${u.pathname}` : url; // never echo credentials
-  throw new ConfigError('CONFIG_BANK_URL_INSECURE', `the daemon config is not valid:\n  bank.url: ${shown} is plain http to a host that is not this machine`,
-    `use https:// for the bank${source ? ` in ${source}` : ''} (or CARDPOST_BANK_URL); plain http is only for a bank on loopback (127.0.0.1, ::1, localhost), such as the simulator`);
+  throw new ConfigError(
+    'CONFIG_BANK_URL_INSECURE',
+    `the daemon config is not valid:\n  bank.url: ${shown} is plain http to a host that is not this machine`,
+    `use https:// for the bank${source ? ` in ${source}` : ''} (or CARDPOST_BANK_URL); plain http is only for a bank on loopback (127.0.0.1, ::1, localhost), such as the simulator`,
+  );
 }
 
 /** Environment variables that override the file (for containers and CI), and the field each sets. */
 export const ENV_OVERRIDES: Readonly<Record<string, (c: Record<string, unknown>, v: string) => void>> = {
-  CARDPOST_DATA_DIR: (c, v) => { c.dataDir = v; },
-  CARDPOST_TERMINAL_DIR: (c, v) => { c.terminalDir = v; },
-  CARDPOST_MERCHANT_ID: (c, v) => { c.merchantId = v; },
-  CARDPOST_BANK_URL: (c, v) => { section(c, 'bank').url = v; },
-  CARDPOST_API_PORT: (c, v) => { section(c, 'api').port = Number(v); },
-  CARDPOST_LOG_LEVEL: (c, v) => { section(c, 'log').level = v; },
-  CARDPOST_PCSC: (c, v) => { section(c, 'readers').pcsc = v === '1' || v === 'true'; },
+  CARDPOST_DATA_DIR: (c, v) => {
+    c.dataDir = v;
+  },
+  CARDPOST_TERMINAL_DIR: (c, v) => {
+    c.terminalDir = v;
+  },
+  CARDPOST_MERCHANT_ID: (c, v) => {
+    c.merchantId = v;
+  },
+  CARDPOST_BANK_URL: (c, v) => {
+    section(c, 'bank').url = v;
+  },
+  CARDPOST_API_PORT: (c, v) => {
+    section(c, 'api').port = Number(v);
+  },
+  CARDPOST_LOG_LEVEL: (c, v) => {
+    section(c, 'log').level = v;
+  },
+  CARDPOST_PCSC: (c, v) => {
+    section(c, 'readers').pcsc = v === '1' || v === 'true';
+  },
 };
 
 function section(c: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -130,19 +171,35 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
  * Read, override and validate. Relative paths in a file are relative to that file. Throws
  * ConfigError naming each bad field and what is expected.
  */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {}): DaemonConfig {
+export function loadConfig(
+  opts: { file?: string; env?: NodeJS.ProcessEnv; overrides?: ConfigInput } = {},
+): DaemonConfig {
   const env = opts.env ?? process.env;
   let raw: Record<string, unknown> = {};
   let base = process.cwd();
   if (opts.file) {
-    if (!existsSync(opts.file)) throw new ConfigError('CONFIG_MISSING', `config file ${opts.file} does not exist`, 'give the path of a JSON config file (see docs/daemon.md)');
+    if (!existsSync(opts.file))
+      throw new ConfigError(
+        'CONFIG_MISSING',
+        `config file ${opts.file} does not exist`,
+        'give the path of a JSON config file (see docs/daemon.md)',
+      );
     let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(opts.file, 'utf8'));
     } catch (e) {
-      throw new ConfigError('CONFIG_NOT_JSON', `config file ${opts.file} is not valid JSON: ${(e as Error).message}`, 'fix the JSON syntax (a trailing comma? quotes?)');
+      throw new ConfigError(
+        'CONFIG_NOT_JSON',
+        `config file ${opts.file} is not valid JSON: ${(e as Error).message}`,
+        'fix the JSON syntax (a trailing comma? quotes?)',
+      );
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError('CONFIG_INVALID', `config file ${opts.file} must hold a JSON object`, 'see docs/daemon.md for an example');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ConfigError(
+        'CONFIG_INVALID',
+        `config file ${opts.file} must hold a JSON object`,
+        'see docs/daemon.md for an example',
+      );
     raw = parsed as Record<string, unknown>;
     base = dirname(resolve(opts.file));
   }
@@ -154,21 +211,36 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; overr
   const res = schema.safeParse(raw);
   if (!res.success) {
     const lines = res.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);
-    throw new ConfigError('CONFIG_INVALID', `the daemon config is not valid:\n  ${lines.join('\n  ')}`, `fix these fields${opts.file ? ` in ${opts.file}` : ''} (or the CARDPOST_* environment variables)`);
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `the daemon config is not valid:\n  ${lines.join('\n  ')}`,
+      `fix these fields${opts.file ? ` in ${opts.file}` : ''} (or the CARDPOST_* environment variables)`,
+    );
   }
   const c = res.data;
   let currency: number;
   try {
     currency = typeof c.currency === 'number' ? c.currency : parseCurrency(c.currency);
   } catch {
-    throw new ConfigError('CONFIG_INVALID', `the daemon config is not valid:\n  currency: unknown currency "${String(c.currency)}"`, 'use an ISO 4217 code such as CNY, or its number (156)');
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `the daemon config is not valid:\n  currency: unknown currency "${String(c.currency)}"`,
+      'use an ISO 4217 code such as CNY, or its number (156)',
+    );
   }
-  if (c.bank.backoffMaxMs < c.bank.backoffBaseMs) throw new ConfigError('CONFIG_INVALID', 'the daemon config is not valid:\n  bank.backoffMaxMs: must not be below bank.backoffBaseMs', 'raise backoffMaxMs');
+  if (c.bank.backoffMaxMs < c.bank.backoffBaseMs)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'the daemon config is not valid:\n  bank.backoffMaxMs: must not be below bank.backoffBaseMs',
+      'raise backoffMaxMs',
+    );
   requireSecureBankUrl(c.bank.url, opts.file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(c.dataDir ?? defaultDataDir(env));
   return {
-    ...c, currency, dataDir,
+    ...c,
+    currency,
+    dataDir,
     terminalDir: abs(c.terminalDir ?? join(dataDir, 'terminal')),
     trustedIssuers: c.trustedIssuers.map(abs),
     ...(c.authorityCertificate ? { authorityCertificate: abs(c.authorityCertificate) } : {}),

@@ -30,28 +30,64 @@ export abstract class DaemonCounterPort implements CounterPort {
   abstract settleNow(): void;
   abstract reconcile(date: string): Promise<Reconciliation>;
 
-  counterSettings() { return { merchantId: this.config.merchantId, currency: this.config.currency, limits: this.config.limits }; }
-  apiTokenFile(): string { return join(this.config.dataDir, TOKEN_FILE); }
+  counterSettings() {
+    return { merchantId: this.config.merchantId, currency: this.config.currency, limits: this.config.limits };
+  }
+  apiTokenFile(): string {
+    return join(this.config.dataDir, TOKEN_FILE);
+  }
 
-  startSale(req: SaleStart): SaleSnapshot { return this.engine.start(req); }
-  sale(saleId: string): SaleSnapshot | undefined { return this.engine.get(saleId); }
-  activeSales(): SaleSnapshot[] { return this.engine.active(); }
-  recentSales(limit: number): (SaleSnapshot | undefined)[] { return this.store.recentSales(limit).map((r) => this.engine.get(r.saleId)); }
-  followSale(saleId: string): void { this.engine.follow(saleId); }
-  followAllSales(): void { this.engine.followAll(); }
-  submitPin(saleId: string, pin: string): void { this.engine.submitPin(saleId, pin); }
-  cancelSale(saleId: string): SaleSnapshot { return this.engine.cancel(saleId); }
+  startSale(req: SaleStart): SaleSnapshot {
+    return this.engine.start(req);
+  }
+  sale(saleId: string): SaleSnapshot | undefined {
+    return this.engine.get(saleId);
+  }
+  activeSales(): SaleSnapshot[] {
+    return this.engine.active();
+  }
+  recentSales(limit: number): (SaleSnapshot | undefined)[] {
+    return this.store.recentSales(limit).map((r) => this.engine.get(r.saleId));
+  }
+  followSale(saleId: string): void {
+    this.engine.follow(saleId);
+  }
+  followAllSales(): void {
+    this.engine.followAll();
+  }
+  submitPin(saleId: string, pin: string): void {
+    this.engine.submitPin(saleId, pin);
+  }
+  cancelSale(saleId: string): SaleSnapshot {
+    return this.engine.cancel(saleId);
+  }
 
-  readers() { return this.hub.list(); }
-  inspectCard(reader: string): Promise<unknown> { return this.engine.inspect(reader); }
-  transmitApdu(reader: string, apdu: Uint8Array, raw: boolean): Promise<Uint8Array> { return this.engine.transmitRaw(reader, apdu, raw); }
+  readers() {
+    return this.hub.list();
+  }
+  inspectCard(reader: string): Promise<unknown> {
+    return this.engine.inspect(reader);
+  }
+  transmitApdu(reader: string, apdu: Uint8Array, raw: boolean): Promise<Uint8Array> {
+    return this.engine.transmitRaw(reader, apdu, raw);
+  }
 
-  queueRecords(q: { status?: RecordStatus; afterSeq: number; limit: number }): QueuedRecord[] { return this.store.records(q); }
-  queueSummary() { return { counts: this.store.statusCounts(), unsettled: this.store.unsettled() }; }
-  exportRecords() { return this.store.exportRecords(); }
+  queueRecords(q: { status?: RecordStatus; afterSeq: number; limit: number }): QueuedRecord[] {
+    return this.store.records(q);
+  }
+  queueSummary() {
+    return { counts: this.store.statusCounts(), unsettled: this.store.unsettled() };
+  }
+  exportRecords() {
+    return this.store.exportRecords();
+  }
 
-  settlementStatus() { return this.worker.status(); }
-  async metricsText(): Promise<{ contentType: string; body: string }> { return { contentType: this.metrics.contentType, body: await this.metrics.metrics() }; }
+  settlementStatus() {
+    return this.worker.status();
+  }
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.metrics.contentType, body: await this.metrics.metrics() };
+  }
 
   watch(l: CounterListener): () => void {
     const readers = () => l.readers();

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, lstatSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DaemonError } from './daemon-error.js';
 import { ConfigError } from './config.js';
@@ -12,7 +21,12 @@ import { ConfigError } from './config.js';
  */
 
 /** What the CLI reads to find a running daemon. */
-export interface DaemonInfo { pid: number; url: string; terminalId: string; startedAt: number }
+export interface DaemonInfo {
+  pid: number;
+  url: string;
+  terminalId: string;
+  startedAt: number;
+}
 
 /** The lock file's content: DaemonInfo, plus what makes it unmistakably a cardpost lock and whose it is. */
 export interface LockContent extends DaemonInfo {
@@ -42,11 +56,20 @@ export function processStartTime(pid: number): string | null {
 }
 
 function bootId(): string | null {
-  try { return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { return null; }
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**
@@ -66,9 +89,21 @@ export function lockOwnerAlive(c: Pick<LockContent, 'pid' | 'procStart' | 'bootI
 /** The lock's content if `text` is a cardpost lock file, else undefined. */
 export function parseLock(text: string): LockContent | undefined {
   let v: unknown;
-  try { v = JSON.parse(text); } catch { return undefined; }
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
   const c = v as Partial<LockContent> | null;
-  if (!c || typeof c !== 'object' || c.kind !== LOCK_KIND || typeof c.nonce !== 'string' || typeof c.pid !== 'number' || typeof c.url !== 'string') return undefined;
+  if (
+    !c ||
+    typeof c !== 'object' ||
+    c.kind !== LOCK_KIND ||
+    typeof c.nonce !== 'string' ||
+    typeof c.pid !== 'number' ||
+    typeof c.url !== 'string'
+  )
+    return undefined;
   return { procStart: null, bootId: null, terminalId: '', startedAt: 0, ...c } as LockContent;
 }
 
@@ -76,7 +111,9 @@ type Existing = { state: 'absent' } | { state: 'lock'; content: LockContent; tex
 
 function readExisting(file: string): Existing {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'absent' };
     return { state: 'foreign' }; // a directory, unreadable: not ours
   }
@@ -91,8 +128,12 @@ function writeTemp(file: string, content: LockContent): string {
   return tmp;
 }
 
-const running = (file: string, pid: number) => new DaemonError('DAEMON_RUNNING', `a cardpost daemon (pid ${pid}) already uses ${dirOf(file)}`,
-  'stop it first, or give this one another data directory');
+const running = (file: string, pid: number) =>
+  new DaemonError(
+    'DAEMON_RUNNING',
+    `a cardpost daemon (pid ${pid}) already uses ${dirOf(file)}`,
+    'stop it first, or give this one another data directory',
+  );
 
 /**
  * One daemon per data directory. A lock left by a daemon that is gone (its pid dead or reused) is
@@ -101,12 +142,22 @@ const running = (file: string, pid: number) => new DaemonError('DAEMON_RUNNING',
  */
 export function takeLock(file: string, legacyInfoFile?: string): void {
   if (HELD.has(file)) {
-    throw new DaemonError('DAEMON_RUNNING', `a cardpost daemon in this process already uses ${dirOf(file)}`, 'stop it first, or give this one another data directory');
+    throw new DaemonError(
+      'DAEMON_RUNNING',
+      `a cardpost daemon in this process already uses ${dirOf(file)}`,
+      'stop it first, or give this one another data directory',
+    );
   }
   refuseLegacyDaemon(legacyInfoFile);
   const content: LockContent = {
-    kind: LOCK_KIND, nonce: randomBytes(16).toString('hex'), pid: process.pid, procStart: processStartTime(process.pid), bootId: bootId(),
-    url: '', terminalId: '', startedAt: Date.now(),
+    kind: LOCK_KIND,
+    nonce: randomBytes(16).toString('hex'),
+    pid: process.pid,
+    procStart: processStartTime(process.pid),
+    bootId: bootId(),
+    url: '',
+    terminalId: '',
+    startedAt: Date.now(),
   };
   for (let attempt = 0; attempt < 2; attempt++) {
     const tmp = writeTemp(file, content);
@@ -117,23 +168,38 @@ export function takeLock(file: string, legacyInfoFile?: string): void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     } finally {
-      try { unlinkSync(tmp); } catch { /* gone already */ }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* gone already */
+      }
     }
     const existing = readExisting(file);
     if (existing.state === 'foreign') {
-      throw new DaemonError('DAEMON_LOCK_FOREIGN', `${file} exists and is not a cardpost lock file; the daemon never overwrites a file it did not make`,
-        'move that file elsewhere (or set another dataDir), then start the daemon again');
+      throw new DaemonError(
+        'DAEMON_LOCK_FOREIGN',
+        `${file} exists and is not a cardpost lock file; the daemon never overwrites a file it did not make`,
+        'move that file elsewhere (or set another dataDir), then start the daemon again',
+      );
     }
     if (existing.state === 'lock') {
       const other = existing.content;
       if (other.pid !== process.pid && lockOwnerAlive(other)) throw running(file, other.pid);
       // Stale: remove it only if it is still the very file just read (another starter may have replaced it).
       if (readExisting(file).state === 'lock' && readFileSync(file, 'utf8') === existing.text) {
-        try { unlinkSync(file); } catch { /* raced with another starter; the next attempt decides */ }
+        try {
+          unlinkSync(file);
+        } catch {
+          /* raced with another starter; the next attempt decides */
+        }
       }
     }
   }
-  throw new DaemonError('DAEMON_RUNNING', `another cardpost daemon is starting in ${dirOf(file)}`, 'wait, then try again');
+  throw new DaemonError(
+    'DAEMON_RUNNING',
+    `another cardpost daemon is starting in ${dirOf(file)}`,
+    'wait, then try again',
+  );
 }
 
 /**
@@ -143,13 +209,20 @@ export function takeLock(file: string, legacyInfoFile?: string): void {
 function refuseLegacyDaemon(file: string | undefined): void {
   if (!file) return;
   let v: unknown;
-  try { v = JSON.parse(readFileSync(file, 'utf8')); } catch { return; }
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return;
+  }
   const o = v as Record<string, unknown> | null;
   if (!o || typeof o !== 'object' || typeof o.pid !== 'number' || typeof o.url !== 'string') return;
   if (!Object.keys(o).every((k) => ['pid', 'url', 'terminalId', 'startedAt', 'starting'].includes(k))) return;
   if (o.pid !== process.pid && pidAlive(o.pid)) {
-    throw new DaemonError('DAEMON_RUNNING', `an older cardpost daemon (pid ${o.pid}, per ${file}) may still use ${dirOf(file)}`,
-      `stop it first; if no cardpost daemon runs, delete ${file} (the old lock file)`);
+    throw new DaemonError(
+      'DAEMON_RUNNING',
+      `an older cardpost daemon (pid ${o.pid}, per ${file}) may still use ${dirOf(file)}`,
+      `stop it first; if no cardpost daemon runs, delete ${file} (the old lock file)`,
+    );
   }
 }
 
@@ -158,10 +231,23 @@ export function publishInfo(file: string, info: DaemonInfo): void {
   const nonce = HELD.get(file);
   const existing = readExisting(file);
   if (nonce === undefined || existing.state !== 'lock' || existing.content.nonce !== nonce) {
-    throw new DaemonError('DAEMON_LOCK_LOST', `the lock file ${file} is no longer this daemon's`, 'another process replaced it: stop the other daemon, then start this one again');
+    throw new DaemonError(
+      'DAEMON_LOCK_LOST',
+      `the lock file ${file} is no longer this daemon's`,
+      'another process replaced it: stop the other daemon, then start this one again',
+    );
   }
   const tmp = writeTemp(file, { ...existing.content, ...info, pid: process.pid });
-  try { renameSync(tmp, file); } catch (e) { try { unlinkSync(tmp); } catch { /* gone */ } throw e; }
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
+    throw e;
+  }
 }
 
 /** At stop: remove the lock only if it still carries this daemon's nonce; anything else stays. */
@@ -171,7 +257,11 @@ export function releaseLock(file: string): void {
   HELD.delete(file);
   const existing = readExisting(file);
   if (existing.state === 'lock' && existing.content.nonce === nonce) {
-    try { unlinkSync(file); } catch { /* already gone */ }
+    try {
+      unlinkSync(file);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -187,10 +277,16 @@ export function readDaemonInfo(file: string): DaemonInfo | undefined {
 /** Same file: the same real path, or (hard links) the same device and inode. */
 function sameFile(a: string, b: string): boolean {
   let ra: string, rb: string;
-  try { ra = realpathSync(a); rb = realpathSync(b); } catch { return false; }
+  try {
+    ra = realpathSync(a);
+    rb = realpathSync(b);
+  } catch {
+    return false;
+  }
   if (ra === rb) return true;
   try {
-    const sa = statSync(ra), sb = statSync(rb);
+    const sa = statSync(ra),
+      sb = statSync(rb);
     return sa.dev === sb.dev && sa.ino === sb.ino;
   } catch {
     return false;
@@ -205,16 +301,31 @@ function sameFile(a: string, b: string): boolean {
 export function refuseConfigCollision(dataDir: string, names: readonly string[], configFile: string | undefined): void {
   if (!configFile) return;
   let realConfig: string;
-  try { realConfig = realpathSync(configFile); } catch { return; } // loaded a moment ago; gone now: nothing to protect
+  try {
+    realConfig = realpathSync(configFile);
+  } catch {
+    return;
+  } // loaded a moment ago; gone now: nothing to protect
   let realDir: string;
-  try { realDir = realpathSync(dataDir); } catch { realDir = dataDir; }
+  try {
+    realDir = realpathSync(dataDir);
+  } catch {
+    realDir = dataDir;
+  }
   for (const name of names) {
     const candidate = join(realDir, name);
     let exists = true;
-    try { lstatSync(candidate); } catch { exists = false; }
+    try {
+      lstatSync(candidate);
+    } catch {
+      exists = false;
+    }
     if (candidate === realConfig || (exists && sameFile(candidate, realConfig))) {
-      throw new ConfigError('CONFIG_DATA_FILE_COLLISION', `the daemon's data file ${join(dataDir, name)} would be its own config file ${configFile}; the daemon would overwrite or delete it`,
-        `give dataDir its own directory (e.g. "dataDir": "./data"), or rename the config file (not ${names.join(', ')})`);
+      throw new ConfigError(
+        'CONFIG_DATA_FILE_COLLISION',
+        `the daemon's data file ${join(dataDir, name)} would be its own config file ${configFile}; the daemon would overwrite or delete it`,
+        `give dataDir its own directory (e.g. "dataDir": "./data"), or rename the config file (not ${names.join(', ')})`,
+      );
     }
   }
 }

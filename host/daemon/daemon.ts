@@ -2,7 +2,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { CardReader } from '../../protocol/transport.js';
-import { CERT_KIND, TrustStore, verifyCertificate, type Certificate, type SigningKey } from '../../protocol/record/index.js';
+import {
+  CERT_KIND,
+  TrustStore,
+  verifyCertificate,
+  type Certificate,
+  type SigningKey,
+} from '../../protocol/record/index.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { bytesEqual } from '../../protocol/bytes.js';
 import { readCertificateFile, readKeyFile } from '../issuer/key-file.js';
@@ -28,7 +34,14 @@ import { createMetrics } from './metrics.js';
 import { BankClock } from '../settlement/bank-clock.js';
 import { checkClock, type ClockProblem } from '../sale/clock-check.js';
 import { DaemonError } from './daemon-error.js';
-import { publishInfo, readDaemonInfo, refuseConfigCollision, releaseLock, takeLock, type DaemonInfo } from './daemon-lock.js';
+import {
+  publishInfo,
+  readDaemonInfo,
+  refuseConfigCollision,
+  releaseLock,
+  takeLock,
+  type DaemonInfo,
+} from './daemon-lock.js';
 
 export { DaemonError } from './daemon-error.js';
 export type { DaemonInfo } from './daemon-lock.js';
@@ -39,7 +52,14 @@ export { DATA_FILES, findDaemon } from './data-files.js';
 const LEGACY_INFO_FILE = 'daemon.json';
 
 /** Every name the daemon (or SQLite for it) writes, rewrites or deletes in the data directory. */
-const WRITTEN_FILES = [...Object.values(DATA_FILES), `${DATA_FILES.db}-wal`, `${DATA_FILES.db}-shm`, `${DATA_FILES.db}-journal`, `${DATA_FILES.revocations}.tmp`, `${DATA_FILES.bankClock}.tmp`];
+const WRITTEN_FILES = [
+  ...Object.values(DATA_FILES),
+  `${DATA_FILES.db}-wal`,
+  `${DATA_FILES.db}-shm`,
+  `${DATA_FILES.db}-journal`,
+  `${DATA_FILES.revocations}.tmp`,
+  `${DATA_FILES.bankClock}.tmp`,
+];
 
 export interface DaemonStartOptions {
   config: DaemonConfig;
@@ -54,20 +74,38 @@ export interface DaemonStartOptions {
 }
 
 /** Load the terminal's key and certificate and check they belong together and to the issuer CA. */
-export function loadTerminalCredentials(dir: string, now: number): { key: SigningKey; certificate: Certificate; ca: Certificate; terminalId: string } {
+export function loadTerminalCredentials(
+  dir: string,
+  now: number,
+): { key: SigningKey; certificate: Certificate; ca: Certificate; terminalId: string } {
   const need = ['terminal.key', 'terminal.cert', 'ca.cert'];
   const missing = need.filter((f) => !existsSync(join(dir, f)));
   if (missing.length) {
-    throw new DaemonError('TERMINAL_CREDENTIALS_MISSING', `the terminal directory ${dir} lacks ${missing.join(', ')}`,
-      `have the issuer make them: cardpost issuer terminal --dir ISSUER_DIR --id T-01 --out ${dir}`);
+    throw new DaemonError(
+      'TERMINAL_CREDENTIALS_MISSING',
+      `the terminal directory ${dir} lacks ${missing.join(', ')}`,
+      `have the issuer make them: cardpost issuer terminal --dir ISSUER_DIR --id T-01 --out ${dir}`,
+    );
   }
   const key = readKeyFile(join(dir, 'terminal.key'));
   const certificate = readCertificateFile(join(dir, 'terminal.cert'));
   const ca = readCertificateFile(join(dir, 'ca.cert'));
   const check = verifyCertificate(certificate, ca, { now, kind: CERT_KIND.TERMINAL });
-  if (!check.ok) throw new DaemonError('TERMINAL_CERT_INVALID', `the terminal certificate in ${dir} is not valid: ${check.detail}`, 'ask the issuer for a new terminal certificate');
-  if (!bytesEqual(certificate.publicKey, key.publicKey) || SIGNATURE_ALGORITHM_CODES[key.algorithm] !== certificate.algorithm) {
-    throw new DaemonError('TERMINAL_KEY_MISMATCH', `terminal.key in ${dir} is not the key of terminal.cert`, 'put the matching pair in the directory');
+  if (!check.ok)
+    throw new DaemonError(
+      'TERMINAL_CERT_INVALID',
+      `the terminal certificate in ${dir} is not valid: ${check.detail}`,
+      'ask the issuer for a new terminal certificate',
+    );
+  if (
+    !bytesEqual(certificate.publicKey, key.publicKey) ||
+    SIGNATURE_ALGORITHM_CODES[key.algorithm] !== certificate.algorithm
+  ) {
+    throw new DaemonError(
+      'TERMINAL_KEY_MISMATCH',
+      `terminal.key in ${dir} is not the key of terminal.cert`,
+      'put the matching pair in the directory',
+    );
   }
   return { key, certificate, ca, terminalId: new TextDecoder().decode(certificate.subjectId) };
 }
@@ -95,9 +133,13 @@ export class Daemon extends DaemonCounterPort {
     private readonly lockFile: string,
     /** Why the clock cannot date a sale now (shown in status; new sales are refused CLOCK_WRONG). */
     readonly clockProblem: () => ClockProblem | undefined,
-  ) { super(); }
+  ) {
+    super();
+  }
 
-  get url(): string { return this.api?.url ?? ''; }
+  get url(): string {
+    return this.api?.url ?? '';
+  }
 
   static async start(o: DaemonStartOptions): Promise<Daemon> {
     const c = o.config;
@@ -119,36 +161,79 @@ export class Daemon extends DaemonCounterPort {
       const bankClock = new BankClock(join(c.dataDir, DATA_FILES.bankClock), clock, log);
       const clockProblem = () => {
         const newest = store!.newestRecordTime();
-        return checkClock({ nowMs: clock(), newestRecordMs: newest === undefined ? undefined : newest * 1000, bank: bankClock.last() },
-          { maxSkewMs: c.clock.maxSkewS * 1000, maxSinceBankMs: c.clock.maxDaysWithoutBank * 86_400_000 });
+        return checkClock(
+          { nowMs: clock(), newestRecordMs: newest === undefined ? undefined : newest * 1000, bank: bankClock.last() },
+          { maxSkewMs: c.clock.maxSkewS * 1000, maxSinceBankMs: c.clock.maxDaysWithoutBank * 86_400_000 },
+        );
       };
       const bank = new BankClient({
-        baseUrl: c.bank.url.replace(/\/$/, ''), key: cred.key, certificate: cred.certificate, timeoutMs: c.bank.timeoutMs,
+        baseUrl: c.bank.url.replace(/\/$/, ''),
+        key: cred.key,
+        certificate: cred.certificate,
+        timeoutMs: c.bank.timeoutMs,
         onBankTime: (t) => bankClock.observe(t),
       });
       const worker = new SettlementWorker({
-        store, bank, batchSize: c.bank.batchSize, healthIntervalMs: c.bank.healthIntervalMs,
-        backoff: { baseMs: c.bank.backoffBaseMs, maxMs: c.bank.backoffMaxMs }, log,
+        store,
+        bank,
+        batchSize: c.bank.batchSize,
+        healthIntervalMs: c.bank.healthIntervalMs,
+        backoff: { baseMs: c.bank.backoffBaseMs, maxMs: c.bank.backoffMaxMs },
+        log,
       });
       const engine = new SaleEngine({
-        store, trust, hub, merchantId: c.merchantId, terminalId: cred.terminalId, currency: c.currency,
-        timeouts: { cardMs: c.sale.cardTimeoutS * 1000, pinMs: c.sale.pinTimeoutS * 1000, followMs: c.sale.followTimeoutMs },
-        limits: { perSale: c.limits.perSale, unsettledAmount: c.limits.unsettledAmount, unsettledAgeMs: c.limits.unsettledAgeHours === null ? null : c.limits.unsettledAgeHours * 3_600_000 },
-        online: () => worker.status().online, log, clock, clockProblem, ...(o.faults ? { faults: o.faults } : {}),
+        store,
+        trust,
+        hub,
+        merchantId: c.merchantId,
+        terminalId: cred.terminalId,
+        currency: c.currency,
+        timeouts: {
+          cardMs: c.sale.cardTimeoutS * 1000,
+          pinMs: c.sale.pinTimeoutS * 1000,
+          followMs: c.sale.followTimeoutMs,
+        },
+        limits: {
+          perSale: c.limits.perSale,
+          unsettledAmount: c.limits.unsettledAmount,
+          unsettledAgeMs: c.limits.unsettledAgeHours === null ? null : c.limits.unsettledAgeHours * 3_600_000,
+        },
+        online: () => worker.status().online,
+        log,
+        clock,
+        clockProblem,
+        ...(o.faults ? { faults: o.faults } : {}),
       });
       engine.on('stored', () => worker.recordStored());
       const revocations = new RevocationKeeper({
-        trust, bank, file: join(c.dataDir, DATA_FILES.revocations), log,
+        trust,
+        bank,
+        file: join(c.dataDir, DATA_FILES.revocations),
+        log,
         ...(c.authorityCertificate ? { authority: readCertificateFile(c.authorityCertificate) } : {}),
       });
       revocations.loadSaved();
-      worker.on('status', (s) => { if (s.online) void revocations.refresh(); });
+      worker.on('status', (s) => {
+        if (s.online) void revocations.refresh();
+      });
       const metrics = createMetrics({ store, engine, worker, hub });
       for (const r of o.readers ?? []) hub.add(r.reader, r.kind);
       // Each medium finds its readers its own way (host/transports/<medium>/); the hub takes what they find.
       const sources: ReaderSource[] = [];
-      if (c.readers.pcsc) sources.push(new PcscSource({ extendedLength: c.readers.pcscExtendedLength, transmitTimeoutMs: c.readers.pcscTransmitTimeoutS * 1000, log }));
-      const serial = new SerialTerminalSource({ paths: c.readers.serial, hostName: `cardpost ${cred.terminalId}`, ...(o.serialChannel ? { channel: o.serialChannel } : {}), log });
+      if (c.readers.pcsc)
+        sources.push(
+          new PcscSource({
+            extendedLength: c.readers.pcscExtendedLength,
+            transmitTimeoutMs: c.readers.pcscTransmitTimeoutS * 1000,
+            log,
+          }),
+        );
+      const serial = new SerialTerminalSource({
+        paths: c.readers.serial,
+        hostName: `cardpost ${cred.terminalId}`,
+        ...(o.serialChannel ? { channel: o.serialChannel } : {}),
+        log,
+      });
       if (serial.terminals.length > 0) sources.push(serial);
       if (c.readers.hid) sources.push(new HidSource({ pollIntervalMs: 1000 }));
       // A sale keyed on a serial terminal runs through the engine (serial-terminals.ts).
@@ -156,7 +241,9 @@ export class Daemon extends DaemonCounterPort {
       try {
         for (const source of sources) {
           hub.follow(source);
-          source.on('error', (e) => log.warn({ readers: source.medium, err: e.message }, `${source.medium} readers: ${e.message}`));
+          source.on('error', (e) =>
+            log.warn({ readers: source.medium, err: e.message }, `${source.medium} readers: ${e.message}`),
+          );
           await source.start();
         }
       } catch (e) {
@@ -164,16 +251,42 @@ export class Daemon extends DaemonCounterPort {
         for (const source of sources) await source.stop();
         throw e;
       }
-      const daemon = new Daemon(c, log, store, hub, engine, worker, bank, cred.terminalId, metrics, sources, detach, revocations, undefined, lockFile, clockProblem);
+      const daemon = new Daemon(
+        c,
+        log,
+        store,
+        hub,
+        engine,
+        worker,
+        bank,
+        cred.terminalId,
+        metrics,
+        sources,
+        detach,
+        revocations,
+        undefined,
+        lockFile,
+        clockProblem,
+      );
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       // The URL goes into the lock only while the lock is still ours (else DAEMON_LOCK_LOST, and no API left open).
-      try { publishInfo(lockFile, { pid: process.pid, url: daemon.api.url, terminalId: cred.terminalId, startedAt: Date.now() }); } catch (e) {
+      try {
+        publishInfo(lockFile, {
+          pid: process.pid,
+          url: daemon.api.url,
+          terminalId: cred.terminalId,
+          startedAt: Date.now(),
+        });
+      } catch (e) {
         await daemon.api.close();
         throw e;
       }
       worker.start();
-      log.info({ url: daemon.api.url, terminalId: cred.terminalId, dataDir: c.dataDir, bank: c.bank.url }, 'daemon started');
+      log.info(
+        { url: daemon.api.url, terminalId: cred.terminalId, dataDir: c.dataDir, bank: c.bank.url },
+        'daemon started',
+      );
       return daemon;
     } catch (e) {
       store?.close();
@@ -182,7 +295,9 @@ export class Daemon extends DaemonCounterPort {
     }
   }
 
-  reconcile(date: string): Promise<Reconciliation> { return reconcile(this.store, this.bank, date); }
+  reconcile(date: string): Promise<Reconciliation> {
+    return reconcile(this.store, this.bank, date);
+  }
 
   /** "Settle now": skip the backoff, and fetch the revocation list too while the bank is there. */
   settleNow(): void {

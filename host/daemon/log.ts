@@ -8,17 +8,37 @@ export type { Logger } from 'pino';
  * the redaction is for the day someone logs a whole request or config object.
  */
 export const REDACT_PATHS = [
-  'pin', '*.pin', 'puk', '*.puk', 'newPin', '*.newPin', 'privateKey', '*.privateKey', 'key', '*.key', 'token', '*.token',
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'req.headers.cookie',
-  'req.headers["x-cardpost-signature"]', 'body.pin', 'req.body.pin',
+  'pin',
+  '*.pin',
+  'puk',
+  '*.puk',
+  'newPin',
+  '*.newPin',
+  'privateKey',
+  '*.privateKey',
+  'key',
+  '*.key',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-cardpost-signature"]',
+  'body.pin',
+  'req.body.pin',
 ];
 
 /** JSON lines on stderr (or `destination`), with secrets redacted. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({
-    level,
-    base: { service: 'cardpost' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  }, (destination ?? pino.destination(2)) as pino.DestinationStream);
+  return pino(
+    {
+      level,
+      base: { service: 'cardpost' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    (destination ?? pino.destination(2)) as pino.DestinationStream,
+  );
 }

@@ -13,7 +13,11 @@ export function parseCurrency(text: string): number {
   const up = text.trim().toUpperCase();
   if (CURRENCIES[up] !== undefined) return CURRENCIES[up]!;
   if (/^\d{1,3}$/.test(up) && Number(up) >= 1) return Number(up);
-  throw new CardpostError('CLI_CURRENCY', `unknown currency "${text}"`, `use an ISO 4217 code: ${Object.keys(CURRENCIES).join(', ')} or a number`);
+  throw new CardpostError(
+    'CLI_CURRENCY',
+    `unknown currency "${text}"`,
+    `use an ISO 4217 code: ${Object.keys(CURRENCIES).join(', ')} or a number`,
+  );
 }
 
 const SYMBOLS: Record<number, string> = { 156: '¥', 840: '$', 978: '€', 826: '£', 344: 'HK$' };

@@ -7,14 +7,22 @@ import { isDecline } from '../errors/registry.js';
 import type { Logger } from './log.js';
 
 const PROGRESS: Partial<Record<SaleState, 'insert-card' | 'enter-pin' | 'processing'>> = {
-  waiting_card: 'insert-card', pin: 'enter-pin', reading_card: 'processing', signing: 'processing',
+  waiting_card: 'insert-card',
+  pin: 'enter-pin',
+  reading_card: 'processing',
+  signing: 'processing',
 };
 
 export function receiptLines(r: Receipt): string[] {
   return [
-    `Merchant ${r.merchantId}`, `Terminal ${r.terminalId}`, new Date(r.time * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
-    `Card ${r.card}`, `Amount ${formatMoney(r.amount, r.currency)}`, r.pinVerified ? 'PIN verified' : 'No PIN',
-    `Balance ${formatMoney(r.balanceAfter, r.currency)}`, `Record ${r.recordId}`,
+    `Merchant ${r.merchantId}`,
+    `Terminal ${r.terminalId}`,
+    new Date(r.time * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC',
+    `Card ${r.card}`,
+    `Amount ${formatMoney(r.amount, r.currency)}`,
+    r.pinVerified ? 'PIN verified' : 'No PIN',
+    `Balance ${formatMoney(r.balanceAfter, r.currency)}`,
+    `Record ${r.recordId}`,
     r.online ? 'Paid' : 'Paid - settles when back online',
   ];
 }
@@ -29,14 +37,20 @@ export function receiptLines(r: Receipt): string[] {
  */
 export function attachSerialTerminal(o: { terminal: SerialTerminal; engine: SaleEngine; log: Logger }): () => void {
   const { terminal, engine, log } = o;
-  const onSale = (req: SaleRequest) => void serveSale(req).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'terminal sale failed'));
+  const onSale = (req: SaleRequest) =>
+    void serveSale(req).catch((e: unknown) => log.warn({ err: (e as Error).message }, 'terminal sale failed'));
   const serveSale = async (req: SaleRequest) => {
     let sale: SaleSnapshot;
     try {
       // A sale keyed before the HELLO/INFO exchange finished carries no serial yet: wait for it, since
       // the serial is half of the durable key that keeps a re-sent request from charging twice.
       const serial = req.terminalSerial || (await terminal.whenConnected(10_000)).serial;
-      sale = engine.start({ amount: req.amount, currency: req.currency, reader: terminal.cardReader.name, requestKey: `terminal:${serial}:${req.requestId}` });
+      sale = engine.start({
+        amount: req.amount,
+        currency: req.currency,
+        reader: terminal.cardReader.name,
+        requestKey: `terminal:${serial}:${req.requestId}`,
+      });
     } catch (e) {
       const err = e instanceof CardpostError ? e : undefined;
       req.respond({ outcome: 'declined', message: (err?.message ?? 'sale refused').slice(0, 60) });
@@ -47,23 +61,46 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; engine: Sale
         if (s.saleId !== sale.saleId) return;
         const progress = PROGRESS[s.state];
         if (progress) void req.status(progress).catch(() => undefined);
-        if (FINAL_STATES.has(s.state)) { engine.off('sale', onUpdate); resolve(s); }
+        if (FINAL_STATES.has(s.state)) {
+          engine.off('sale', onUpdate);
+          resolve(s);
+        }
       };
       engine.on('sale', onUpdate);
-      req.signal.addEventListener('abort', () => { try { engine.cancel(sale.saleId); } catch { /* signing: it finishes */ } }, { once: true });
+      req.signal.addEventListener(
+        'abort',
+        () => {
+          try {
+            engine.cancel(sale.saleId);
+          } catch {
+            /* signing: it finishes */
+          }
+        },
+        { once: true },
+      );
       onUpdate(engine.get(sale.saleId) ?? sale);
     });
     if (final.state === 'done' && final.receipt) {
-      req.respond({ outcome: 'approved', message: `Paid ${formatMoney(final.receipt.amount, final.receipt.currency)}`, receiptId: final.receipt.recordId, receipt: receiptLines(final.receipt) });
+      req.respond({
+        outcome: 'approved',
+        message: `Paid ${formatMoney(final.receipt.amount, final.receipt.currency)}`,
+        receiptId: final.receipt.recordId,
+        receipt: receiptLines(final.receipt),
+      });
     } else if (final.state === 'unconfirmed') {
       req.respond({ outcome: 'unconfirmed', message: 'Card may have paid: insert it again' });
     } else if (final.state === 'cancelled' || final.state === 'timed_out') {
       req.respond({ outcome: 'cancelled', message: final.state === 'timed_out' ? 'Timed out' : 'Cancelled' });
     } else {
       const code = final.error?.code ?? 'FAILED';
-      req.respond({ outcome: isDecline(code) ? 'declined' : 'failed', message: (final.error?.message ?? code).slice(0, 60) });
+      req.respond({
+        outcome: isDecline(code) ? 'declined' : 'failed',
+        message: (final.error?.message ?? code).slice(0, 60),
+      });
     }
   };
   terminal.on('saleRequest', onSale);
-  return () => { terminal.off('saleRequest', onSale); };
+  return () => {
+    terminal.off('saleRequest', onSale);
+  };
 }

@@ -17,9 +17,9 @@ export function renderErrorsDoc(): string {
     '',
     '<!-- Generated from host/errors/codes.ts by `npm run docs:errors`; do not edit by hand (test/unit/error-registry.test.ts checks it). -->',
     '',
-    'Every error code the host gives a person or a client: the local API\'s answers (`docs/host-api.md` §11), a sale\'s',
-    '`error` and `notice`, the settlement status\'s `lastError`, and the `cardpost` command\'s messages. One registry',
-    '(`host/errors/registry.ts`) decides, for each code, the HTTP status the API answers with, its kind, and the CLI\'s',
+    "Every error code the host gives a person or a client: the local API's answers (`docs/host-api.md` §11), a sale's",
+    "`error` and `notice`, the settlement status's `lastError`, and the `cardpost` command's messages. One registry",
+    "(`host/errors/registry.ts`) decides, for each code, the HTTP status the API answers with, its kind, and the CLI's",
     'exit code; the settlement worker re-sends a batch after a `retry` failure and stops on anything else, a sale waits for',
     'the card again after a reader `retry` failure, and a serial terminal shows "declined" for a `decline`.',
     'Codes are stable; messages and hints are for people and may change.',
@@ -44,13 +44,21 @@ export function renderErrorsDoc(): string {
     '',
   ];
   for (const g of ERROR_GROUPS) {
-    out.push(`## ${g.title}`, '', `From ${g.source}.`, '', HEAD, ...[...g.entries].sort((a, b) => a.code.localeCompare(b.code)).map(row), '');
+    out.push(
+      `## ${g.title}`,
+      '',
+      `From ${g.source}.`,
+      '',
+      HEAD,
+      ...[...g.entries].sort((a, b) => a.code.localeCompare(b.code)).map(row),
+      '',
+    );
   }
   out.push(
     '## Families',
     '',
-    'A code ending in `*` above stands for every code that starts so. An error of one of the protocol\'s classes below',
-    'has its class\'s row unless its code has a row of its own; a code no row names is a fault answered with',
+    "A code ending in `*` above stands for every code that starts so. An error of one of the protocol's classes below",
+    "has its class's row unless its code has a row of its own; a code no row names is a fault answered with",
     `HTTP ${UNKNOWN.status}.`,
     '',
     HEAD,

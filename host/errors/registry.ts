@@ -5,7 +5,14 @@ import { EXIT, type ExitCode } from './exit.js';
 import type { ErrorDef, ErrorEntry, ErrorKind } from './types.js';
 
 export { ERROR_GROUPS, CLASS_FAMILIES } from './codes.js';
-export { ERROR_KINDS, KIND_MEANINGS, type ErrorDef, type ErrorEntry, type ErrorGroup, type ErrorKind } from './types.js';
+export {
+  ERROR_KINDS,
+  KIND_MEANINGS,
+  type ErrorDef,
+  type ErrorEntry,
+  type ErrorGroup,
+  type ErrorKind,
+} from './types.js';
 export { EXIT, type ExitCode } from './exit.js';
 
 /**
@@ -32,7 +39,10 @@ for (const g of ERROR_GROUPS) {
 PREFIXES.sort((a, b) => b.code.length - a.code.length);
 
 const CLASSES: readonly [abstract new (...a: never[]) => CardpostError, string][] = [
-  [DecodeError, 'DecodeError'], [EncodeError, 'EncodeError'], [CryptoError, 'CryptoError'], [TerminalLinkError, 'TerminalLinkError'],
+  [DecodeError, 'DecodeError'],
+  [EncodeError, 'EncodeError'],
+  [CryptoError, 'CryptoError'],
+  [TerminalLinkError, 'TerminalLinkError'],
 ];
 const CLASS_ENTRY = new Map(CLASS_FAMILIES.map((f) => [f.code, f]));
 
@@ -87,5 +97,9 @@ export function exitCodeForError(e: CardpostError): ExitCode {
 
 /** The exit code docs/errors.md gives a code: by its status when the API sends it, else as the CLI's own. */
 export function exitCodeOf(entry: ErrorDef): ExitCode {
-  return entry.status !== null ? exitCodeForAnswer(entry.status) : entry.kind === 'bad-input' ? EXIT.USAGE : EXIT.UNAVAILABLE;
+  return entry.status !== null
+    ? exitCodeForAnswer(entry.status)
+    : entry.kind === 'bad-input'
+      ? EXIT.USAGE
+      : EXIT.UNAVAILABLE;
 }

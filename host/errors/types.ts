@@ -12,7 +12,8 @@
  * - `fault`: a bug, or evidence of a broken or forged card or answer; report it, keep the evidence.
  * - `notice`: not an error: a sale tells what happened (its `notice`), nothing to do.
  */
-export type ErrorKind = 'bad-input' | 'refused' | 'not-found' | 'conflict' | 'decline' | 'retry' | 'unavailable' | 'fault' | 'notice';
+export type ErrorKind =
+  'bad-input' | 'refused' | 'not-found' | 'conflict' | 'decline' | 'retry' | 'unavailable' | 'fault' | 'notice';
 
 /** Each kind in a line, for docs/errors.md. */
 export const KIND_MEANINGS: Readonly<Record<ErrorKind, string>> = {

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CardpostError } from '../../protocol/errors.js';
 import { generateKeyPair, SIGNATURE_ALGORITHM_CODES, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
-import { CERT_KIND, capToIssuer, issueCertificate, selfSignedIssuer, type Certificate, type SigningKey } from '../../protocol/record/index.js';
+import {
+  CERT_KIND,
+  capToIssuer,
+  issueCertificate,
+  selfSignedIssuer,
+  type Certificate,
+  type SigningKey,
+} from '../../protocol/record/index.js';
 import { readCertificateFile, readKeyFile, writeCertificateFile, writeKeyFile } from './key-file.js';
 
 /**
@@ -20,21 +27,37 @@ export interface IssuerMaterial {
 
 const YEAR = 365 * 86400;
 
-export function initIssuerDir(dir: string, opts: { algorithm?: SignatureAlgorithm; name?: string; now?: number } = {}): IssuerMaterial {
+export function initIssuerDir(
+  dir: string,
+  opts: { algorithm?: SignatureAlgorithm; name?: string; now?: number } = {},
+): IssuerMaterial {
   const algorithm = opts.algorithm ?? 'sm2-sm3';
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (existsSync(join(dir, 'ca.key'))) {
-    throw new CardpostError('ISSUER_EXISTS', `${dir} already holds an issuer`, 'use another --dir, or use the existing issuer');
+    throw new CardpostError(
+      'ISSUER_EXISTS',
+      `${dir} already holds an issuer`,
+      'use another --dir, or use the existing issuer',
+    );
   }
   const caKey: SigningKey = { algorithm, ...generateKeyPair(algorithm) };
   // Backdated a week: every certificate must lie inside the CA's window, including ones whose
   // validity starts a little in the past (clock skew between issuing and checking machines).
-  const ca = selfSignedIssuer(caKey, { serial: Uint8Array.of(1), name: opts.name ?? 'cardpost issuer CA', notBefore: now - 7 * 86400, notAfter: now + 20 * YEAR });
+  const ca = selfSignedIssuer(caKey, {
+    serial: Uint8Array.of(1),
+    name: opts.name ?? 'cardpost issuer CA',
+    notBefore: now - 7 * 86400,
+    notAfter: now + 20 * YEAR,
+  });
   const authorityKey: SigningKey = { algorithm, ...generateKeyPair(algorithm) };
   const authority = issueCertificate(caKey, {
-    serial: Uint8Array.of(2), kind: CERT_KIND.AUTHORITY, subjectId: new TextEncoder().encode('top-up authority'),
-    algorithm: SIGNATURE_ALGORITHM_CODES[algorithm], publicKey: authorityKey.publicKey, ...capToIssuer(ca, { notBefore: now - 3600, notAfter: now + 5 * YEAR }),
+    serial: Uint8Array.of(2),
+    kind: CERT_KIND.AUTHORITY,
+    subjectId: new TextEncoder().encode('top-up authority'),
+    algorithm: SIGNATURE_ALGORITHM_CODES[algorithm],
+    publicKey: authorityKey.publicKey,
+    ...capToIssuer(ca, { notBefore: now - 3600, notAfter: now + 5 * YEAR }),
   });
   writeKeyFile(join(dir, 'ca.key'), caKey);
   writeCertificateFile(join(dir, 'ca.cert'), ca);
@@ -46,12 +69,19 @@ export function initIssuerDir(dir: string, opts: { algorithm?: SignatureAlgorith
 
 export function openIssuerDir(dir: string): IssuerMaterial {
   if (!existsSync(join(dir, 'ca.key'))) {
-    throw new CardpostError('ISSUER_MISSING', `${dir} holds no issuer`, `create one with: cardpost issuer init --dir ${dir}`);
+    throw new CardpostError(
+      'ISSUER_MISSING',
+      `${dir} holds no issuer`,
+      `create one with: cardpost issuer init --dir ${dir}`,
+    );
   }
   return {
     dir,
     ca: { key: readKeyFile(join(dir, 'ca.key')), certificate: readCertificateFile(join(dir, 'ca.cert')) },
-    authority: { key: readKeyFile(join(dir, 'authority.key')), certificate: readCertificateFile(join(dir, 'authority.cert')) },
+    authority: {
+      key: readKeyFile(join(dir, 'authority.key')),
+      certificate: readCertificateFile(join(dir, 'authority.cert')),
+    },
   };
 }
 
@@ -66,7 +96,12 @@ export function nextSerial(dir: string): Uint8Array {
 }
 
 /** Issue a terminal key and certificate (kind 3) into `outDir` (terminal.key, terminal.cert, ca.cert). */
-export function issueTerminal(issuer: IssuerMaterial, terminalId: string, outDir: string, opts: { now?: number; years?: number } = {}) {
+export function issueTerminal(
+  issuer: IssuerMaterial,
+  terminalId: string,
+  outDir: string,
+  opts: { now?: number; years?: number } = {},
+) {
   return issueKeyAndCertificate(issuer, CERT_KIND.TERMINAL, terminalId, outDir, 'terminal', opts);
 }
 
@@ -75,23 +110,40 @@ export function issueTerminal(issuer: IssuerMaterial, terminalId: string, outDir
  * (issuer-service.key, issuer-service.cert, ca.cert): it authenticates to the bank like a
  * terminal and may read any card's settled records there (docs/bank-api.md §5), nothing else.
  */
-export function issueIssuerService(issuer: IssuerMaterial, name: string, outDir: string, opts: { now?: number; years?: number } = {}) {
+export function issueIssuerService(
+  issuer: IssuerMaterial,
+  name: string,
+  outDir: string,
+  opts: { now?: number; years?: number } = {},
+) {
   return issueKeyAndCertificate(issuer, CERT_KIND.ISSUER_SERVICE, name, outDir, 'issuer-service', opts);
 }
 
 /** A fresh key certified by the CA for `kind`, its validity capped to the CA's (never beyond it). */
 function issueKeyAndCertificate(
-  issuer: IssuerMaterial, kind: typeof CERT_KIND.TERMINAL | typeof CERT_KIND.ISSUER_SERVICE, subject: string, outDir: string, file: string,
+  issuer: IssuerMaterial,
+  kind: typeof CERT_KIND.TERMINAL | typeof CERT_KIND.ISSUER_SERVICE,
+  subject: string,
+  outDir: string,
+  file: string,
   opts: { now?: number; years?: number },
 ): { key: SigningKey; certificate: Certificate } {
   const now = opts.now ?? Math.floor(Date.now() / 1000);
   const algorithm = issuer.ca.key.algorithm;
-  const validity = capToIssuer(issuer.ca.certificate, { notBefore: now - 3600, notAfter: now + (opts.years ?? 3) * YEAR }, now);
+  const validity = capToIssuer(
+    issuer.ca.certificate,
+    { notBefore: now - 3600, notAfter: now + (opts.years ?? 3) * YEAR },
+    now,
+  );
   mkdirSync(outDir, { recursive: true, mode: 0o700 });
   const key: SigningKey = { algorithm, ...generateKeyPair(algorithm) };
   const certificate = issueCertificate(issuer.ca.key, {
-    serial: nextSerial(issuer.dir), kind, subjectId: new TextEncoder().encode(subject),
-    algorithm: SIGNATURE_ALGORITHM_CODES[algorithm], publicKey: key.publicKey, ...validity,
+    serial: nextSerial(issuer.dir),
+    kind,
+    subjectId: new TextEncoder().encode(subject),
+    algorithm: SIGNATURE_ALGORITHM_CODES[algorithm],
+    publicKey: key.publicKey,
+    ...validity,
   });
   writeKeyFile(join(outDir, `${file}.key`), key);
   writeCertificateFile(join(outDir, `${file}.cert`), certificate);

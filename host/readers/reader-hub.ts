@@ -27,19 +27,36 @@ export interface ReaderHubEvents {
  * APDU from the CLI take turns.
  */
 export class ReaderHub extends EventEmitter<ReaderHubEvents> {
-  private readonly readers = new Map<string, { reader: CardReader; kind: ReaderKind; detach: () => void; lock: Promise<unknown>; busy: number }>();
+  private readonly readers = new Map<
+    string,
+    { reader: CardReader; kind: ReaderKind; detach: () => void; lock: Promise<unknown>; busy: number }
+  >();
 
   add(reader: CardReader, kind: ReaderKind): void {
     if (this.readers.has(reader.name)) this.remove(reader.name);
-    const onCard = () => { this.emit('card', reader); this.emit('changed', this.info(reader.name)!); };
-    const onRemoved = () => { this.emit('cardRemoved', reader); const i = this.info(reader.name); if (i) this.emit('changed', i); };
+    const onCard = () => {
+      this.emit('card', reader);
+      this.emit('changed', this.info(reader.name)!);
+    };
+    const onRemoved = () => {
+      this.emit('cardRemoved', reader);
+      const i = this.info(reader.name);
+      if (i) this.emit('changed', i);
+    };
     const onEnd = () => this.remove(reader.name);
-    const onError = () => { /* surfaced by the failing transmit; keeps an 'error' event from crashing the daemon */ };
+    const onError = () => {
+      /* surfaced by the failing transmit; keeps an 'error' event from crashing the daemon */
+    };
     reader.on('card', onCard);
     reader.on('removed', onRemoved);
     reader.on('end', onEnd);
     reader.on('error', onError);
-    const detach = () => { reader.off('card', onCard); reader.off('removed', onRemoved); reader.off('end', onEnd); reader.off('error', onError); };
+    const detach = () => {
+      reader.off('card', onCard);
+      reader.off('removed', onRemoved);
+      reader.off('end', onEnd);
+      reader.off('error', onError);
+    };
     this.readers.set(reader.name, { reader, kind, detach, lock: Promise.resolve(), busy: 0 });
     this.emit('added', this.info(reader.name)!);
     if (reader.cardPresent) this.emit('card', reader);
@@ -60,31 +77,58 @@ export class ReaderHub extends EventEmitter<ReaderHubEvents> {
    */
   follow(source: ReaderSource): () => void {
     const onReader = (reader: CardReader, kind: ReaderKind) => this.add(reader, kind);
-    const onLost = (reader: CardReader) => { if (this.get(reader.name) === reader) this.remove(reader.name); };
+    const onLost = (reader: CardReader) => {
+      if (this.get(reader.name) === reader) this.remove(reader.name);
+    };
     source.on('reader', onReader);
     source.on('lost', onLost);
-    return () => { source.off('reader', onReader); source.off('lost', onLost); };
+    return () => {
+      source.off('reader', onReader);
+      source.off('lost', onLost);
+    };
   }
 
-  get(name: string): CardReader | undefined { return this.readers.get(name)?.reader; }
+  get(name: string): CardReader | undefined {
+    return this.readers.get(name)?.reader;
+  }
 
   info(name: string): ReaderInfo | undefined {
     const r = this.readers.get(name);
     if (!r) return undefined;
-    return { name, kind: r.kind, cardPresent: r.reader.cardPresent, extendedLength: r.reader.extendedLength, pinPad: r.reader.pinPad !== undefined, busy: r.busy > 0 };
+    return {
+      name,
+      kind: r.kind,
+      cardPresent: r.reader.cardPresent,
+      extendedLength: r.reader.extendedLength,
+      pinPad: r.reader.pinPad !== undefined,
+      busy: r.busy > 0,
+    };
   }
 
-  list(): ReaderInfo[] { return [...this.readers.keys()].map((n) => this.info(n)!); }
+  list(): ReaderInfo[] {
+    return [...this.readers.keys()].map((n) => this.info(n)!);
+  }
 
-  readersList(): CardReader[] { return [...this.readers.values()].map((r) => r.reader); }
+  readersList(): CardReader[] {
+    return [...this.readers.values()].map((r) => r.reader);
+  }
 
   /** Run `fn` alone on this reader (after whatever holds it now). */
   async exclusive<T>(name: string, fn: (reader: CardReader) => Promise<T>): Promise<T> {
     const r = this.readers.get(name);
-    if (!r) throw new TransportError('READER_GONE', `reader ${name} is not connected`, 'plug the reader in (or start pcscd), then try again');
+    if (!r)
+      throw new TransportError(
+        'READER_GONE',
+        `reader ${name} is not connected`,
+        'plug the reader in (or start pcscd), then try again',
+      );
     const run = r.lock.then(async () => {
       r.busy++;
-      try { return await fn(r.reader); } finally { r.busy--; }
+      try {
+        return await fn(r.reader);
+      } finally {
+        r.busy--;
+      }
     });
     r.lock = run.catch(() => undefined);
     return run;

@@ -26,7 +26,11 @@ export function withCard<T>(hub: ReaderHub, readerName: string, work: (reader: C
 }
 
 /** The sale a card session is for: what its record must answer. */
-export interface SaleAsked { saleId: string; nonce: Uint8Array; request: SignTxnRequest }
+export interface SaleAsked {
+  saleId: string;
+  nonce: Uint8Array;
+  request: SignTxnRequest;
+}
 
 export interface OpenedCard {
   session: CardSession;
@@ -98,22 +102,46 @@ export class CardOpener {
         const earlier = isMine ? undefined : store.saleByNonce(r.hostNonce);
         // Another counter's record: that counter settles it. (A record of a sale of ours signed before the
         // terminal id was changed is still ours: its nonce says so.)
-        if (!isMine && !earlier && r.terminalId !== this.o.terminalId) { store.passOver(r); continue; }
+        if (!isMine && !earlier && r.terminalId !== this.o.terminalId) {
+          store.passOver(r);
+          continue;
+        }
         const saleId = isMine ? sale.saleId : earlier?.saleId;
-        const mismatch = isMine ? recordAnswersRequest(r, sale.request)
-          : earlier ? recordAnswersRequest(r, { ...this.requestOfRow(earlier), time: r.time, hostNonce: r.hostNonce }) : undefined;
-        const res = store.storeRecord(r, { origin: 'recovered', ...(saleId ? { saleId } : {}), ...(mismatch ? { hold: { reason: 'RECORD_MISMATCH', detail: mismatch } } : {}) });
+        const mismatch = isMine
+          ? recordAnswersRequest(r, sale.request)
+          : earlier
+            ? recordAnswersRequest(r, { ...this.requestOfRow(earlier), time: r.time, hostNonce: r.hostNonce })
+            : undefined;
+        const res = store.storeRecord(r, {
+          origin: 'recovered',
+          ...(saleId ? { saleId } : {}),
+          ...(mismatch ? { hold: { reason: 'RECORD_MISMATCH', detail: mismatch } } : {}),
+        });
         if (!res.already) {
           recovered.push(r);
-          this.o.log?.[mismatch ? 'warn' : 'info']({ recordId: res.recordId, saleId: saleId ?? null, ...(mismatch ? { held: mismatch } : {}) }, 'record recovered from the card journal');
+          this.o.log?.[mismatch ? 'warn' : 'info'](
+            { recordId: res.recordId, saleId: saleId ?? null, ...(mismatch ? { held: mismatch } : {}) },
+            'record recovered from the card journal',
+          );
           hooks.recovered({ recordId: res.recordId, cardId, saleId: saleId ?? null });
-          if (!mismatch) hooks.stored({ recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
+          if (!mismatch)
+            hooks.stored({ recordId: res.recordId, saleId: saleId ?? null, amount: r.amount, currency: r.currency });
         }
         if (earlier && earlier.state !== 'done' && !hooks.isLive(earlier.saleId)) {
           if (mismatch) {
-            store.updateSale(earlier.saleId, { state: 'failed', errorCode: 'RECORD_MISMATCH', errorText: recordMismatchError(mismatch).message });
+            store.updateSale(earlier.saleId, {
+              state: 'failed',
+              errorCode: 'RECORD_MISMATCH',
+              errorText: recordMismatchError(mismatch).message,
+            });
           } else {
-            store.updateSale(earlier.saleId, { state: 'done', recordId: res.recordId, paidOnline: this.o.online(), errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message });
+            store.updateSale(earlier.saleId, {
+              state: 'done',
+              recordId: res.recordId,
+              paidOnline: this.o.online(),
+              errorCode: RECOVERED_NOTICE.code,
+              errorText: RECOVERED_NOTICE.message,
+            });
             confirmed.push({ saleId: earlier.saleId, amount: earlier.amount, currency: earlier.currency });
           }
           hooks.rowSettled(earlier.saleId);
@@ -143,11 +171,20 @@ export class CardOpener {
     // Back to the newest signed record (a card behind that is refused by chainToContinue, as any
     // divergence from signed data); with none, the card's own word replaces the other card's word.
     const signed = store.lastStoredHead(cardId);
-    const replacement = signed ? { head: signed, source: 'record' as const } : { head: { counter, hash: lastRecordHash }, source: 'observed' as const };
+    const replacement = signed
+      ? { head: signed, source: 'record' as const }
+      : { head: { counter, hash: lastRecordHash }, source: 'observed' as const };
     store.audit('card-observation-superseded', cardId, {
-      observedCounter: head.counter, observedHash: toHex(head.hash), cardCounter: counter, cardLastHash: toHex(lastRecordHash), now: replacement.head.counter,
+      observedCounter: head.counter,
+      observedHash: toHex(head.hash),
+      cardCounter: counter,
+      cardLastHash: toHex(lastRecordHash),
+      now: replacement.head.counter,
     });
-    this.o.log?.warn({ cardId, observedCounter: head.counter, cardCounter: counter }, 'an unsigned chain observation was contradicted by the card; superseded');
+    this.o.log?.warn(
+      { cardId, observedCounter: head.counter, cardCounter: counter },
+      'an unsigned chain observation was contradicted by the card; superseded',
+    );
     store.replaceObservedHead(cardId, replacement.head, replacement.source);
     return store.cardHead(cardId);
   }
@@ -164,14 +201,25 @@ export class CardOpener {
     if (counter === head.counter && bytesEqual(lastRecordHash, head.hash)) return { head, gap: false };
     const store = this.o.store;
     if (counter > head.counter) {
-      this.journalGap(session.cardId, { from: head.counter + 1, to: counter, message: 'the card did not give back these records' });
+      this.journalGap(session.cardId, {
+        from: head.counter + 1,
+        to: counter,
+        message: 'the card did not give back these records',
+      });
       store.advanceHead(session.cardId, { counter, hash: lastRecordHash });
       return { head: { counter, hash: lastRecordHash }, gap: true };
     }
-    store.audit('card-chain-diverged', session.cardId, { cardCounter: counter, cardLastHash: toHex(lastRecordHash), hostCounter: head.counter, hostHash: toHex(head.hash) });
-    throw new CardSessionError('CARD_CHAIN_DIVERGED',
+    store.audit('card-chain-diverged', session.cardId, {
+      cardCounter: counter,
+      cardLastHash: toHex(lastRecordHash),
+      hostCounter: head.counter,
+      hostHash: toHex(head.hash),
+    });
+    throw new CardSessionError(
+      'CARD_CHAIN_DIVERGED',
       `card ••${session.cardId.slice(-4)} does not continue the records this counter holds for it (the card is at counter ${counter}, this counter has its records up to ${head.counter})`,
-      'do not accept this card: it may be a copy or its memory was restored; the holder must contact the issuer');
+      'do not accept this card: it may be a copy or its memory was restored; the holder must contact the issuer',
+    );
   }
 
   /** A card's records were skipped (its journal no longer reached back): audited, and live sales told. */
@@ -184,8 +232,12 @@ export class CardOpener {
   /** What a sale from the database asked the card to sign: what it asked then, not today's configuration. */
   private requestOfRow(row: SaleRow): SignTxnRequest {
     return {
-      amount: row.amount, currency: row.currency, merchantId: row.merchantId ?? this.o.merchantId, terminalId: row.terminalId ?? this.o.terminalId,
-      time: 0, hostNonce: new Uint8Array(0),
+      amount: row.amount,
+      currency: row.currency,
+      merchantId: row.merchantId ?? this.o.merchantId,
+      terminalId: row.terminalId ?? this.o.terminalId,
+      time: 0,
+      hostNonce: new Uint8Array(0),
     };
   }
 }

@@ -25,7 +25,12 @@ export interface CardRunContext extends PinEntryContext {
   afterSign?: (record: SignedTxnRecord) => void;
   log?: { warn(o: object, msg: string): void };
   /** The record is durable: the sale is stored, then done with its receipt. */
-  complete: (sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean, stored?: { recordId: string; already: boolean }) => void;
+  complete: (
+    sale: LiveSale,
+    record: SignedTxnRecord,
+    fromJournal: boolean,
+    stored?: { recordId: string; already: boolean },
+  ) => void;
   /** The record stored for this sale by another card session, if any. */
   storedRecordOf: (sale: LiveSale) => { record: SignedTxnRecord; mismatch: string | undefined } | undefined;
 }
@@ -33,12 +38,19 @@ export interface CardRunContext extends PinEntryContext {
 /** What the card is asked to sign for a live sale (what its record must say). */
 export function saleAsked(c: { merchantId: string; terminalId: string }, sale: LiveSale): SaleAsked {
   const request: SignTxnRequest = {
-    amount: sale.amount, currency: sale.currency, merchantId: c.merchantId, terminalId: c.terminalId, time: sale.time, hostNonce: sale.nonce,
+    amount: sale.amount,
+    currency: sale.currency,
+    merchantId: c.merchantId,
+    terminalId: c.terminalId,
+    time: sale.time,
+    hostNonce: sale.nonce,
   };
   return { saleId: sale.saleId, nonce: sale.nonce, request };
 }
 
-const throwIfAborted = (sale: LiveSale) => { if (sale.abort.signal.aborted) throw sale.abort.signal.reason; };
+const throwIfAborted = (sale: LiveSale) => {
+  if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
+};
 
 /**
  * The sale's conversation with one card, the reader held: open and recover, find an answer already
@@ -68,9 +80,11 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
     // This card has just turned out to have paid an earlier sale the merchant was told was not confirmed
     // (maybe the very purchase now keyed again): never charge it again in the same breath.
     const e = opened.confirmed[0]!;
-    throw new SaleRefusedError('SALE_EARLIER_PAID',
+    throw new SaleRefusedError(
+      'SALE_EARLIER_PAID',
       `this card had paid an earlier sale of ${e.amount} (currency ${e.currency}, sale ${e.saleId}) whose answer was lost; it is now confirmed paid, and this sale was not charged`,
-      'if this is the same purchase, the customer has already paid; if it is another one, start the sale again');
+      'if this is the same purchase, the customer has already paid; if it is another one, start the sale again',
+    );
   }
   const { head, gap } = c.opener.chainToContinue(session, opened.head);
   const stillPaying = payingCard(sale.state); // chainToContinue may have seen a gap of this very card
@@ -78,16 +92,19 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
     if (outcomeUnreadable(stillPaying, session.info.counter, gap || opened.gap)) {
       // The card signed since, and its journal no longer reaches back: whether one of those was this
       // sale cannot be read from it. Never sign again on a guess.
-      throw new CardSessionError('SALE_OUTCOME_LOST',
+      throw new CardSessionError(
+        'SALE_OUTCOME_LOST',
         `card ••${session.cardId.slice(-4)} has signed ${session.info.counter - stillPaying.counterAtSign} record(s) since this sale and no longer holds them all: whether it paid this sale cannot be read from it`,
-        'do not charge this sale again here; the bank\'s statement for the card shows whether it was paid');
+        "do not charge this sale again here; the bank's statement for the card shows whether it was paid",
+      );
     }
     // Every record the card signed since SIGN_TXN went out is known here, and none is this sale's: it never signed it.
     c.apply(sale, { type: 'NOT_SIGNED' });
   }
   throwIfAborted(sale);
   const info = session.info;
-  if (info.currency !== undefined && info.currency !== sale.currency) throw new CardStatusError(CARD_STATUS.CURRENCY_MISMATCH.code, 'SIGN_TXN');
+  if (info.currency !== undefined && info.currency !== sale.currency)
+    throw new CardStatusError(CARD_STATUS.CURRENCY_MISMATCH.code, 'SIGN_TXN');
   let triesLeft = info.pinRetries;
   let needPin = !info.pinVerified && info.limits !== undefined && sale.amount > info.limits.noPin;
   for (;;) {
@@ -116,7 +133,8 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
       if (e instanceof SignedAnswerRefusedError) keepRefusedAnswer(c, sale, session.cardId, e);
       // An answer that came back but cannot be taken (spoiled bytes, a bad signature, an unknown status
       // word): the card may have signed. Its journal says; read it before anything is said.
-      if (payingCard(sale.state) && e instanceof CardpostError && !(e instanceof TransportError)) throw new UnclearAnswer(e);
+      if (payingCard(sale.state) && e instanceof CardpostError && !(e instanceof TransportError))
+        throw new UnclearAnswer(e);
       throw e;
     }
     c.afterSign?.(record);
@@ -125,7 +143,13 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
     // and the sale ends unconfirmed, to be made paid by recovery at the card's next use.
     const stored = await retryStore(() => c.store.storeRecord(record, { origin: 'sale', saleId: sale.saleId }), {
       budgetMs: STORE_RETRY_MS,
-      onRetry: (e, attempt) => { if (attempt === 1) c.log?.warn({ saleId: sale.saleId, err: e.message }, 'queue database unavailable; retrying the signed record'); },
+      onRetry: (e, attempt) => {
+        if (attempt === 1)
+          c.log?.warn(
+            { saleId: sale.saleId, err: e.message },
+            'queue database unavailable; retrying the signed record',
+          );
+      },
     });
     c.complete(sale, record, false, stored);
     return;
@@ -145,7 +169,12 @@ function keepRefusedAnswer(c: CardRunContext, sale: LiveSale, cardId: string, e:
     c.store.storeRecord(e.record, { origin: 'sale', saleId: sale.saleId, hold: { reason: e.code, detail } });
     return;
   }
-  const evidence = { saleId: sale.saleId, code: e.code, message: e.message, envelope: Buffer.from(e.envelope).toString('base64url') };
+  const evidence = {
+    saleId: sale.saleId,
+    code: e.code,
+    message: e.message,
+    envelope: Buffer.from(e.envelope).toString('base64url'),
+  };
   try {
     c.store.audit('signed-answer-refused', cardId, evidence);
   } catch (err) {

@@ -33,7 +33,9 @@ export class FollowLeases {
   }
 
   /** The sale is over. */
-  drop(saleId: string): void { this.lastSeen.delete(saleId); }
+  drop(saleId: string): void {
+    this.lastSeen.delete(saleId);
+  }
 
   close(): void {
     this.closed = true;

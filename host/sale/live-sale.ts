@@ -24,8 +24,13 @@ export interface LiveSale {
 
 export function snapshotOf(sale: LiveSale): SaleSnapshot {
   return {
-    saleId: sale.saleId, requestKey: sale.requestKey, amount: sale.amount, currency: sale.currency,
-    ...shownFields(sale.state), createdAt: sale.createdAt, updatedAt: sale.updatedAt,
+    saleId: sale.saleId,
+    requestKey: sale.requestKey,
+    amount: sale.amount,
+    currency: sale.currency,
+    ...shownFields(sale.state),
+    createdAt: sale.createdAt,
+    updatedAt: sale.updatedAt,
   };
 }
 

@@ -19,16 +19,29 @@ const blocked = () => new CardStatusError(CARD_STATUS.PIN_BLOCKED.code, 'VERIFY_
  * (the PIN never reaches the host); otherwise the PIN comes from the counter page or customer display
  * (`SaleEngine.submitPin`) and is wiped as soon as the card has seen it.
  */
-export async function askPin(c: PinEntryContext, sale: LiveSale, session: CardSession, reader: CardReader, triesLeft: number): Promise<void> {
+export async function askPin(
+  c: PinEntryContext,
+  sale: LiveSale,
+  session: CardSession,
+  reader: CardReader,
+  triesLeft: number,
+): Promise<void> {
   for (;;) {
     if (triesLeft === 0) throw blocked();
     const deadline = c.timers.now() + c.pinMs;
     c.apply(sale, { type: 'PIN_ASKED', triesLeft, onDevice: reader.pinPad !== undefined, deadline });
     if (reader.pinPad) {
-      const outcome = await reader.pinPad.enterPin({ amount: sale.amount, currency: sale.currency, triesLeft, timeoutMs: c.pinMs }, sale.abort.signal);
+      const outcome = await reader.pinPad.enterPin(
+        { amount: sale.amount, currency: sale.currency, triesLeft, timeoutMs: c.pinMs },
+        sale.abort.signal,
+      );
       if (sale.abort.signal.aborted) throw sale.abort.signal.reason;
       if (outcome.result === 'verified') return;
-      if (outcome.result === 'wrong') { triesLeft = outcome.triesLeft; c.apply(sale, { type: 'PIN_WRONG', triesLeft }); continue; }
+      if (outcome.result === 'wrong') {
+        triesLeft = outcome.triesLeft;
+        c.apply(sale, { type: 'PIN_WRONG', triesLeft });
+        continue;
+      }
       if (outcome.result === 'blocked') throw blocked();
       throw new Interrupted(outcome.result === 'cancelled' ? 'cancelled' : 'timed_out');
     }
@@ -54,11 +67,30 @@ export async function askPin(c: PinEntryContext, sale: LiveSale, session: CardSe
 function waitForPin(timers: SaleTimers, sale: LiveSale, deadline: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const signal = sale.abort.signal;
-    const timer = timers.setTimer(() => { cleanup(); reject(new Interrupted('timed_out')); }, Math.max(0, deadline - timers.now()));
-    const onAbort = () => { cleanup(); reject(signal.reason); };
-    const cleanup = () => { timers.clearTimer(timer); signal.removeEventListener('abort', onAbort); sale.pinWaiter = undefined; };
-    if (signal.aborted) { onAbort(); return; }
+    const timer = timers.setTimer(
+      () => {
+        cleanup();
+        reject(new Interrupted('timed_out'));
+      },
+      Math.max(0, deadline - timers.now()),
+    );
+    const onAbort = () => {
+      cleanup();
+      reject(signal.reason);
+    };
+    const cleanup = () => {
+      timers.clearTimer(timer);
+      signal.removeEventListener('abort', onAbort);
+      sale.pinWaiter = undefined;
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort);
-    sale.pinWaiter = (pin) => { cleanup(); resolve(pin); };
+    sale.pinWaiter = (pin) => {
+      cleanup();
+      resolve(pin);
+    };
   });
 }

@@ -27,7 +27,9 @@ export interface CardSummary {
  * is a card session, so journal recovery runs as it does for a sale.
  */
 export class ReaderDiagnostics {
-  constructor(private readonly o: { hub: ReaderHub; opener: CardOpener; saleMayUse: (readerName: string) => boolean }) {}
+  constructor(
+    private readonly o: { hub: ReaderHub; opener: CardOpener; saleMayUse: (readerName: string) => boolean },
+  ) {}
 
   /** Read a card (GET_INFO) with journal recovery. */
   async inspect(readerName: string): Promise<CardSummary> {
@@ -36,9 +38,18 @@ export class ReaderDiagnostics {
       const { session, recovered } = await this.o.opener.openAndRecover(reader, null);
       const i = session.info;
       return {
-        reader: reader.name, cardId: session.cardId, lifecycle: i.lifecycle, balance: i.balance, currency: i.currency ?? null, counter: i.counter,
-        pinRetries: i.pinRetries, offlineAmount: i.offlineAmount, offlineCount: i.offlineCount, limits: i.limits ?? null,
-        notAfter: session.certificate.notAfter, recovered: recovered.map((r) => recordId(r)),
+        reader: reader.name,
+        cardId: session.cardId,
+        lifecycle: i.lifecycle,
+        balance: i.balance,
+        currency: i.currency ?? null,
+        counter: i.counter,
+        pinRetries: i.pinRetries,
+        offlineAmount: i.offlineAmount,
+        offlineCount: i.offlineCount,
+        limits: i.limits ?? null,
+        notAfter: session.certificate.notAfter,
+        recovered: recovered.map((r) => recordId(r)),
       };
     });
   }
@@ -60,8 +71,13 @@ export class ReaderDiagnostics {
 
   private mustBeFree(readerName: string): void {
     if (!this.o.hub.get(readerName)) {
-      throw new SaleRefusedError('READER_UNKNOWN', `no reader named "${readerName}" is connected`, 'list the readers with `cardpost readers`');
+      throw new SaleRefusedError(
+        'READER_UNKNOWN',
+        `no reader named "${readerName}" is connected`,
+        'list the readers with `cardpost readers`',
+      );
     }
-    if (this.o.saleMayUse(readerName)) throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
+    if (this.o.saleMayUse(readerName))
+      throw new SaleRefusedError('READER_BUSY', `a sale is using ${readerName}`, 'finish or cancel the sale first');
   }
 }

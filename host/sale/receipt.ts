@@ -21,8 +21,18 @@ interface ReceiptFacts {
 /** The one receipt builder: the card id masked, "PIN verified" from the record's CVM, never from what the host asked. */
 export function buildReceipt(saleId: string, f: ReceiptFacts, online: boolean): Receipt {
   return {
-    saleId, recordId: f.recordId, amount: f.amount, currency: f.currency, merchantId: f.merchantId, terminalId: f.terminalId,
-    time: f.time, card: maskCard(f.cardIdHex), counter: f.counter, balanceAfter: f.balanceAfter, pinVerified: f.cvm === CVM.OFFLINE_PIN, online,
+    saleId,
+    recordId: f.recordId,
+    amount: f.amount,
+    currency: f.currency,
+    merchantId: f.merchantId,
+    terminalId: f.terminalId,
+    time: f.time,
+    card: maskCard(f.cardIdHex),
+    counter: f.counter,
+    balanceAfter: f.balanceAfter,
+    pinVerified: f.cvm === CVM.OFFLINE_PIN,
+    online,
   };
 }
 

@@ -19,7 +19,9 @@ const MAX_UNSAVED = 1000;
 export class SaleBook {
   private readonly unsaved = new Map<string, { snap: SaleSnapshot; signCardId: string | undefined }>();
 
-  constructor(private readonly o: { store: HostStore; log?: Log; isLive: (saleId: string) => boolean; closed: () => boolean }) {}
+  constructor(
+    private readonly o: { store: HostStore; log?: Log; isLive: (saleId: string) => boolean; closed: () => boolean },
+  ) {}
 
   /** Write a sale's latest state (and the card SIGN_TXN went to, if its answer is out). */
   save(snap: SaleSnapshot, signCardId: string | undefined): void {
@@ -33,7 +35,9 @@ export class SaleBook {
   }
 
   /** A sale settled by another path (journal recovery wrote its row): its unsaved state is stale. */
-  forget(saleId: string): void { this.unsaved.delete(saleId); }
+  forget(saleId: string): void {
+    this.unsaved.delete(saleId);
+  }
 
   /** A sale that is not live: its unsaved state, else its row. */
   get(saleId: string): SaleSnapshot | undefined {
@@ -60,7 +64,8 @@ export class SaleBook {
       });
       return true;
     } catch (e) {
-      if (!this.o.closed()) this.o.log?.warn({ saleId: snap.saleId, state: snap.state, err: describe(e) }, 'sale state not saved yet');
+      if (!this.o.closed())
+        this.o.log?.warn({ saleId: snap.saleId, state: snap.state, err: describe(e) }, 'sale state not saved yet');
       return false;
     }
   }
@@ -81,7 +86,13 @@ export class SaleBook {
       // failed): the record decides. A held record is not this sale's payment.
       const paid = store.recordOfSale(row.saleId);
       if (paid && paid.held === null) {
-        row = { ...row, state: 'done', recordId: recordId(paid.record), errorCode: RECOVERED_NOTICE.code, errorText: RECOVERED_NOTICE.message };
+        row = {
+          ...row,
+          state: 'done',
+          recordId: recordId(paid.record),
+          errorCode: RECOVERED_NOTICE.code,
+          errorText: RECOVERED_NOTICE.message,
+        };
       }
     }
     const rec = row.recordId ? store.record(row.recordId) : undefined;
@@ -89,19 +100,40 @@ export class SaleBook {
     // A sale that was live when the daemon stopped did not finish here. If SIGN_TXN had gone out the
     // card may have paid (unconfirmed); a signed record comes back by recovery and makes it done.
     const unsure = !final && (row.signCardId !== null || row.state === 'signing' || row.state === 'stored');
-    const stored = (code: string): SaleError => (code === 'SALE_UNCONFIRMED' ? unconfirmedError(row.errorText ?? '') : { code, message: row.errorText ?? '', hint: '' });
+    const stored = (code: string): SaleError =>
+      code === 'SALE_UNCONFIRMED'
+        ? unconfirmedError(row.errorText ?? '')
+        : { code, message: row.errorText ?? '', hint: '' };
     return {
-      saleId: row.saleId, requestKey: row.requestKey, amount: row.amount, currency: row.currency, reader: row.reader,
-      state: final ? row.state as SaleState : unsure ? 'unconfirmed' : 'failed',
-      pinTriesLeft: null, pinOnDevice: false, deadline: null,
+      saleId: row.saleId,
+      requestKey: row.requestKey,
+      amount: row.amount,
+      currency: row.currency,
+      reader: row.reader,
+      state: final ? (row.state as SaleState) : unsure ? 'unconfirmed' : 'failed',
+      pinTriesLeft: null,
+      pinOnDevice: false,
+      deadline: null,
       // A sale completed by journal recovery keeps why as a notice, not an error.
-      notice: row.state === 'done' && row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : null,
+      notice:
+        row.state === 'done' && row.errorCode ? { code: row.errorCode, message: row.errorText ?? '', hint: '' } : null,
       receipt: rec ? receiptOfQueued(row.saleId, rec, row.paidOnline === 1) : null,
-      error: row.state === 'done' ? null
-        : final ? (row.errorCode ? stored(row.errorCode) : null)
-          : unsure ? unconfirmedError('the daemon stopped while the card was paying: the card may have paid')
-            : { code: 'SALE_INTERRUPTED', message: 'the daemon stopped during this sale', hint: 'if the card was asked to pay, its record comes back the next time the card is used here and the sale turns paid' },
-      createdAt: row.createdAt, updatedAt: row.updatedAt,
+      error:
+        row.state === 'done'
+          ? null
+          : final
+            ? row.errorCode
+              ? stored(row.errorCode)
+              : null
+            : unsure
+              ? unconfirmedError('the daemon stopped while the card was paying: the card may have paid')
+              : {
+                  code: 'SALE_INTERRUPTED',
+                  message: 'the daemon stopped during this sale',
+                  hint: 'if the card was asked to pay, its record comes back the next time the card is used here and the sale turns paid',
+                },
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
     };
   }
 }

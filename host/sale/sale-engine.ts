@@ -14,7 +14,17 @@ import { ReaderDiagnostics, type CardSummary } from './reader-diagnostics.js';
 import { receiptOfRecord } from './receipt.js';
 import { SaleBook, describe } from './sale-book.js';
 import { checkSaleRequest } from './sale-request.js';
-import { FINAL_PHASES, isRunning, openSale, payingCard, transition, type SaleEffect, type SaleEvent, type SaleRules, type Transition } from './sale-machine.js';
+import {
+  FINAL_PHASES,
+  isRunning,
+  openSale,
+  payingCard,
+  transition,
+  type SaleEffect,
+  type SaleEvent,
+  type SaleRules,
+  type Transition,
+} from './sale-machine.js';
 import { realTimers, type SaleTimers } from './sale-timers.js';
 import { toSaleError, type SaleSnapshot } from './sale-types.js';
 import { Interrupted, readFailure } from './step-errors.js';
@@ -42,25 +52,57 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     super();
     this.timers = o.timers ?? realTimers(o.clock);
     this.rules = { cardMs: o.timeouts.cardMs };
-    this.book = new SaleBook({ store: o.store, ...(o.log ? { log: o.log } : {}), isLive: (id) => this.live.has(id), closed: () => this.closed });
+    this.book = new SaleBook({
+      store: o.store,
+      ...(o.log ? { log: o.log } : {}),
+      isLive: (id) => this.live.has(id),
+      closed: () => this.closed,
+    });
     this.opener = new CardOpener({
-      store: o.store, trust: o.trust, merchantId: o.merchantId, terminalId: o.terminalId, online: o.online, now: () => this.timers.now(),
+      store: o.store,
+      trust: o.trust,
+      merchantId: o.merchantId,
+      terminalId: o.terminalId,
+      online: o.online,
+      now: () => this.timers.now(),
       ...(o.log ? { log: o.log } : {}),
       hooks: {
         recovered: (e) => this.emit('recovered', e),
         stored: (e) => this.emit('stored', e),
         isLive: (id) => this.live.has(id),
-        rowSettled: (id) => { this.book.forget(id); const snap = this.get(id); if (snap) this.emit('sale', snap); },
+        rowSettled: (id) => {
+          this.book.forget(id);
+          const snap = this.get(id);
+          if (snap) this.emit('sale', snap);
+        },
         liveSaleRecord: (id, record, mismatch) => this.answerWaitingSale(id, record, mismatch),
-        journalGap: (cardId) => { for (const s of this.live.values()) this.apply(s, { type: 'JOURNAL_GAP', cardId }); },
+        journalGap: (cardId) => {
+          for (const s of this.live.values()) this.apply(s, { type: 'JOURNAL_GAP', cardId });
+        },
       },
     });
-    this.leases = new FollowLeases({ timers: this.timers, ...(o.timeouts.followMs !== undefined ? { followMs: o.timeouts.followMs } : {}), expired: (id) => this.abandon(id) });
-    this.diagnostics = new ReaderDiagnostics({ hub: o.hub, opener: this.opener, saleMayUse: (name) => [...this.live.values()].some((s) => s.state.reader === name || s.state.reader === null) });
+    this.leases = new FollowLeases({
+      timers: this.timers,
+      ...(o.timeouts.followMs !== undefined ? { followMs: o.timeouts.followMs } : {}),
+      expired: (id) => this.abandon(id),
+    });
+    this.diagnostics = new ReaderDiagnostics({
+      hub: o.hub,
+      opener: this.opener,
+      saleMayUse: (name) => [...this.live.values()].some((s) => s.state.reader === name || s.state.reader === null),
+    });
     this.cardRun = {
-      store: o.store, opener: this.opener, merchantId: o.merchantId, terminalId: o.terminalId, timers: this.timers, pinMs: o.timeouts.pinMs,
-      ...(o.faults?.afterSign ? { afterSign: o.faults.afterSign } : {}), ...(o.log ? { log: o.log } : {}),
-      apply: (sale, e) => { this.apply(sale, e); },
+      store: o.store,
+      opener: this.opener,
+      merchantId: o.merchantId,
+      terminalId: o.terminalId,
+      timers: this.timers,
+      pinMs: o.timeouts.pinMs,
+      ...(o.faults?.afterSign ? { afterSign: o.faults.afterSign } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      apply: (sale, e) => {
+        this.apply(sale, e);
+      },
       complete: (sale, record, fromJournal, stored) => this.complete(sale, record, fromJournal, stored),
       storedRecordOf: (sale) => this.storedRecordOf(sale),
     };
@@ -74,13 +116,23 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * Start a sale. With a `requestKey` the call is idempotent: the same key returns the sale it
    * started before (a re-sent request from a terminal or a retried HTTP call never charges twice).
    */
-  start(req: { amount: number; currency?: number; reader?: string; requestKey?: string; followed?: boolean }): SaleSnapshot {
+  start(req: {
+    amount: number;
+    currency?: number;
+    reader?: string;
+    requestKey?: string;
+    followed?: boolean;
+  }): SaleSnapshot {
     if (req.requestKey !== undefined) {
       const known = this.byRequestKey(req.requestKey);
       if (known) {
         const otherReader = req.reader !== undefined && known.reader !== null && known.reader !== req.reader;
         if (known.amount !== req.amount || known.currency !== (req.currency ?? this.o.currency) || otherReader) {
-          throw new SaleRefusedError('SALE_KEY_REUSED', `request key ${req.requestKey} was used for another sale`, 'use a new request key for each sale');
+          throw new SaleRefusedError(
+            'SALE_KEY_REUSED',
+            `request key ${req.requestKey} was used for another sale`,
+            'use a new request key for each sale',
+          );
         }
         return known;
       }
@@ -89,25 +141,50 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     checkSaleRequest(req.amount, currency, req.reader, this.o.hub);
     for (const s of this.live.values()) {
       if (req.reader === undefined || s.state.reader === null || s.state.reader === req.reader) {
-        throw new SaleRefusedError('SALE_IN_PROGRESS', `sale ${s.saleId} is still ${s.state.phase.replace('_', ' ')}`, `finish or cancel it first (cardpost sale cancel ${s.saleId}, or Esc on the counter page)`);
+        throw new SaleRefusedError(
+          'SALE_IN_PROGRESS',
+          `sale ${s.saleId} is still ${s.state.phase.replace('_', ' ')}`,
+          `finish or cancel it first (cardpost sale cancel ${s.saleId}, or Esc on the counter page)`,
+        );
       }
     }
     const clockProblem = this.o.clockProblem?.();
-    if (clockProblem) throw new SaleRefusedError(clockProblem.code, `no sale can be taken: ${clockProblem.message}`, clockProblem.hint);
+    if (clockProblem)
+      throw new SaleRefusedError(clockProblem.code, `no sale can be taken: ${clockProblem.message}`, clockProblem.hint);
     const now = this.timers.now();
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
     const saleId = randomUUID();
     const nonce = Uint8Array.from(randomBytes(HOST_NONCE_LENGTH));
-    this.o.store.createSale({ saleId, hostNonce: nonce, amount: req.amount, currency, state: 'waiting_card', merchantId: this.o.merchantId, terminalId: this.o.terminalId, ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}), ...(req.reader !== undefined ? { reader: req.reader } : {}) });
+    this.o.store.createSale({
+      saleId,
+      hostNonce: nonce,
+      amount: req.amount,
+      currency,
+      state: 'waiting_card',
+      merchantId: this.o.merchantId,
+      terminalId: this.o.terminalId,
+      ...(req.requestKey !== undefined ? { requestKey: req.requestKey } : {}),
+      ...(req.reader !== undefined ? { reader: req.reader } : {}),
+    });
     const opened = openSale(req.reader ?? null, now, this.rules);
     const sale: LiveSale = {
-      saleId, requestKey: req.requestKey ?? null, amount: req.amount, currency, nonce, time: Math.floor(now / 1000), createdAt: now, updatedAt: now,
-      state: opened.state, abort: new AbortController(),
+      saleId,
+      requestKey: req.requestKey ?? null,
+      amount: req.amount,
+      currency,
+      nonce,
+      time: Math.floor(now / 1000),
+      createdAt: now,
+      updatedAt: now,
+      state: opened.state,
+      abort: new AbortController(),
     };
     this.live.set(saleId, sale);
     if (req.followed) this.leases.add(saleId);
     this.carryOut(sale, opened);
-    const ready = this.o.hub.readersList().find((r) => r.cardPresent && (req.reader === undefined || r.name === req.reader));
+    const ready = this.o.hub
+      .readersList()
+      .find((r) => r.cardPresent && (req.reader === undefined || r.name === req.reader));
     if (ready) void this.runSale(sale, ready);
     return snapshotOf(sale);
   }
@@ -117,10 +194,18 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     const sale = this.mustLive(saleId);
     const s = sale.state;
     if (s.phase === 'pin' && s.entry === 'pad') {
-      throw new SaleRefusedError('PIN_ON_DEVICE', 'this reader has its own PIN pad', 'the customer types the PIN on the terminal\'s pad');
+      throw new SaleRefusedError(
+        'PIN_ON_DEVICE',
+        'this reader has its own PIN pad',
+        "the customer types the PIN on the terminal's pad",
+      );
     }
     if (s.phase !== 'pin' || s.entry !== 'awaiting_pin' || !sale.pinWaiter) {
-      throw new SaleRefusedError('SALE_NOT_ASKING_PIN', `sale ${saleId} is not waiting for a PIN (it is ${s.phase})`, 'send the PIN only when the sale asks for it');
+      throw new SaleRefusedError(
+        'SALE_NOT_ASKING_PIN',
+        `sale ${saleId} is not waiting for a PIN (it is ${s.phase})`,
+        'send the PIN only when the sale asks for it',
+      );
     }
     const bytes = new TextEncoder().encode(pin);
     if (!isValidPin(bytes)) {
@@ -140,7 +225,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       return s;
     }
     if (sale.state.phase === 'signing' || sale.state.phase === 'stored') {
-      throw new SaleRefusedError('SALE_CANNOT_CANCEL', 'the card is signing this sale; it cannot be cancelled now', 'wait a moment for the result');
+      throw new SaleRefusedError(
+        'SALE_CANNOT_CANCEL',
+        'the card is signing this sale; it cannot be cancelled now',
+        'wait a moment for the result',
+      );
     }
     if (isRunning(sale.state) || !this.settleIfPaid(sale)) this.apply(sale, { type: 'CANCEL', by: 'merchant' });
     return snapshotOf(sale);
@@ -151,19 +240,29 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     return l ? snapshotOf(l) : this.book.get(saleId);
   }
 
-  active(): SaleSnapshot[] { return [...this.live.values()].map(snapshotOf); }
+  active(): SaleSnapshot[] {
+    return [...this.live.values()].map(snapshotOf);
+  }
 
   /** A client still follows this sale (it asked about it): it stays alive. */
-  follow(saleId: string): void { this.leases.renew(saleId); }
+  follow(saleId: string): void {
+    this.leases.renew(saleId);
+  }
 
   /** A counter page is open and shows every sale: all of them are followed. */
-  followAll(): void { this.leases.renewAll(); }
+  followAll(): void {
+    this.leases.renewAll();
+  }
 
   /** Read a card (GET_INFO) with journal recovery, outside any sale (`cardpost card info`). */
-  inspect(readerName: string): Promise<CardSummary> { return this.diagnostics.inspect(readerName); }
+  inspect(readerName: string): Promise<CardSummary> {
+    return this.diagnostics.inspect(readerName);
+  }
 
   /** Send one APDU to a reader's card (`cardpost apdu`), between sales (reader-diagnostics.ts). */
-  transmitRaw(readerName: string, apdu: Uint8Array, raw = false): Promise<Uint8Array> { return this.diagnostics.transmitRaw(readerName, apdu, raw); }
+  transmitRaw(readerName: string, apdu: Uint8Array, raw = false): Promise<Uint8Array> {
+    return this.diagnostics.transmitRaw(readerName, apdu, raw);
+  }
 
   /**
    * The daemon is stopping: live sales stop where they are (their rows say how far they got, and
@@ -172,18 +271,30 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   close(): void {
     this.closed = true;
     this.leases.close();
-    for (const s of this.live.values()) { this.disarm(s); s.abort.abort(new Interrupted('cancelled')); }
+    for (const s of this.live.values()) {
+      this.disarm(s);
+      s.abort.abort(new Interrupted('cancelled'));
+    }
     this.live.clear();
   }
 
   // ------------------------------------------------------------------ reader events
 
   private onCard(reader: CardReader): void {
-    const sale = [...this.live.values()].find((s) => s.state.phase === 'waiting_card' && !s.state.claim && (s.state.reader === null || s.state.reader === reader.name));
-    if (sale) { void this.runSale(sale, reader); return; }
+    const sale = [...this.live.values()].find(
+      (s) =>
+        s.state.phase === 'waiting_card' &&
+        !s.state.claim &&
+        (s.state.reader === null || s.state.reader === reader.name),
+    );
+    if (sale) {
+      void this.runSale(sale, reader);
+      return;
+    }
     // No sale wants it: still a card session, so recover what the card signed that we lack.
     void withCard(this.o.hub, reader.name, (r) => this.opener.openAndRecover(r, null)).catch((e: unknown) => {
-      if (!(e instanceof TransportError)) this.o.log?.warn({ reader: reader.name, err: describe(e) }, 'card check on insertion failed');
+      if (!(e instanceof TransportError))
+        this.o.log?.warn({ reader: reader.name, err: describe(e) }, 'card check on insertion failed');
     });
   }
 
@@ -210,7 +321,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private stepFailed(sale: LiveSale, e: unknown): void {
     if (FINAL_PHASES.has(sale.state.phase)) return;
     if (this.settleIfPaid(sale)) return; // whatever went wrong here, its record came in by another card session
-    this.apply(sale, { type: 'STEP_FAILED', failure: readFailure(e), cardPresent: this.readerOf(sale)?.cardPresent === true });
+    this.apply(sale, {
+      type: 'STEP_FAILED',
+      failure: readFailure(e),
+      cardPresent: this.readerOf(sale)?.cardPresent === true,
+    });
   }
 
   /** Feed an event to the sale's machine and carry out what it says; the transition, or undefined if dropped. */
@@ -235,30 +350,50 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         if (!this.closed) this.emit('sale', snap);
         return;
       }
-      case 'disarm': this.disarm(sale); return;
+      case 'disarm':
+        this.disarm(sale);
+        return;
       case 'arm': {
         const ms = x.at - this.timers.now();
         if (x.timer === 'card') {
-          sale.cardTimer = this.timers.setTimer(() => this.guarded(sale, () => {
-            if (sale.state.phase !== 'waiting_card' || sale.state.claim || !this.settleIfPaid(sale)) this.apply(sale, { type: 'CARD_TIME_UP' });
-          }), ms);
+          sale.cardTimer = this.timers.setTimer(
+            () =>
+              this.guarded(sale, () => {
+                if (sale.state.phase !== 'waiting_card' || sale.state.claim || !this.settleIfPaid(sale))
+                  this.apply(sale, { type: 'CARD_TIME_UP' });
+              }),
+            ms,
+          );
         } else {
-          sale.retryTimer = this.timers.setTimer(() => this.guarded(sale, () => {
-            sale.retryTimer = undefined;
-            this.apply(sale, { type: 'RETRY_DUE', cardPresent: this.readerOf(sale)?.cardPresent === true });
-          }), ms);
+          sale.retryTimer = this.timers.setTimer(
+            () =>
+              this.guarded(sale, () => {
+                sale.retryTimer = undefined;
+                this.apply(sale, { type: 'RETRY_DUE', cardPresent: this.readerOf(sale)?.cardPresent === true });
+              }),
+            ms,
+          );
         }
         return;
       }
-      case 'abort': sale.abort.abort(new Interrupted(x.why)); return;
-      case 'renew_abort': sale.abort = new AbortController(); return;
-      case 'release': this.live.delete(sale.saleId); this.leases.drop(sale.saleId); return;
+      case 'abort':
+        sale.abort.abort(new Interrupted(x.why));
+        return;
+      case 'renew_abort':
+        sale.abort = new AbortController();
+        return;
+      case 'release':
+        this.live.delete(sale.saleId);
+        this.leases.drop(sale.saleId);
+        return;
       case 'try_card': {
         const reader = this.readerOf(sale);
         if (reader) void this.runSale(sale, reader);
         return;
       }
-      case 'log_failure': this.o.log?.warn({ saleId: sale.saleId, code: x.error.code, err: x.error.message }, 'sale failed'); return;
+      case 'log_failure':
+        this.o.log?.warn({ saleId: sale.saleId, code: x.error.code, err: x.error.message }, 'sale failed');
+        return;
     }
   }
 
@@ -286,22 +421,41 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   private abandon(saleId: string): void {
     const sale = this.live.get(saleId);
-    if (!sale) { this.leases.drop(saleId); return; }
+    if (!sale) {
+      this.leases.drop(saleId);
+      return;
+    }
     this.guarded(sale, () => {
       const state = sale.state.phase;
-      if (this.apply(sale, { type: 'CANCEL', by: 'abandoned' })?.effects.length) this.o.log?.warn({ saleId, state }, 'sale abandoned by its client; cancelled');
+      if (this.apply(sale, { type: 'CANCEL', by: 'abandoned' })?.effects.length)
+        this.o.log?.warn({ saleId, state }, 'sale abandoned by its client; cancelled');
     });
   }
 
   // ------------------------------------------------------------------ outcomes
 
   /** Durable first, receipt second: `stored` when the caller has committed the record already. */
-  private complete(sale: LiveSale, record: SignedTxnRecord, fromJournal: boolean, stored?: { recordId: string; already: boolean }): void {
-    const res = stored ?? this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.saleId });
-    if (!fromJournal && !res.already) this.emit('stored', { recordId: res.recordId, saleId: sale.saleId, amount: record.amount, currency: record.currency });
+  private complete(
+    sale: LiveSale,
+    record: SignedTxnRecord,
+    fromJournal: boolean,
+    stored?: { recordId: string; already: boolean },
+  ): void {
+    const res =
+      stored ?? this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.saleId });
+    if (!fromJournal && !res.already)
+      this.emit('stored', {
+        recordId: res.recordId,
+        saleId: sale.saleId,
+        amount: record.amount,
+        currency: record.currency,
+      });
     this.apply(sale, { type: 'RECORD_STORED', recordId: res.recordId, fromJournal });
     const receipt = receiptOfRecord(sale.saleId, res.recordId, record, this.o.online());
-    this.o.log?.info({ saleId: sale.saleId, recordId: res.recordId, amount: record.amount, fromJournal }, 'sale stored');
+    this.o.log?.info(
+      { saleId: sale.saleId, recordId: res.recordId, amount: record.amount, fromJournal },
+      'sale stored',
+    );
     this.apply(sale, { type: 'RECEIPT', receipt });
   }
 
@@ -309,9 +463,16 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private answerWaitingSale(saleId: string, record: SignedTxnRecord, mismatch: string | undefined): void {
     const sale = this.live.get(saleId);
     if (!sale || sale.state.phase !== 'waiting_card' || sale.state.claim || !payingCard(sale.state)) return;
-    if (!mismatch) { this.complete(sale, record, true); return; }
+    if (!mismatch) {
+      this.complete(sale, record, true);
+      return;
+    }
     this.apply(sale, { type: 'NOT_SIGNED' });
-    this.apply(sale, { type: 'STEP_FAILED', failure: { kind: 'fatal', error: toSaleError(recordMismatchError(mismatch)) }, cardPresent: false });
+    this.apply(sale, {
+      type: 'STEP_FAILED',
+      failure: { kind: 'fatal', error: toSaleError(recordMismatchError(mismatch)) },
+      cardPresent: false,
+    });
   }
 
   /** A sale whose answer was lost, if another card session has stored its record meanwhile: paid now (true). */
@@ -329,7 +490,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       const found = this.o.store.recordOfSale(sale.saleId);
       return found ? { record: found.record, mismatch: found.held ?? undefined } : undefined;
     } catch (e) {
-      this.o.log?.warn({ saleId: sale.saleId, err: describe(e) }, 'could not look for the sale\'s record');
+      this.o.log?.warn({ saleId: sale.saleId, err: describe(e) }, "could not look for the sale's record");
       return undefined;
     }
   }

@@ -20,26 +20,48 @@ export interface PayingCard {
 export type CancelReason = 'merchant' | 'abandoned';
 
 /** How long the sale waits for a card; kept across tries of a card left in the reader, so they cannot spin forever. */
-export interface CardWait { deadline: number; retries: number }
+export interface CardWait {
+  deadline: number;
+  retries: number;
+}
 
 /** How the PIN is being entered: on the reader's pad, awaited from the API, at the card, or stopped by a pull. */
 export type PinEntry = 'pad' | 'awaiting_pin' | 'checking' | 'interrupted';
 
 /** What every phase shows: the reader the sale is bound to (null: any) and the last word to the customer. */
-interface Shown { reader: string | null; notice: SaleError | null }
+interface Shown {
+  reader: string | null;
+  notice: SaleError | null;
+}
 type Bound = Omit<Shown, 'reader'> & { reader: string };
 
 export type SaleMachineState =
-  | Shown & { phase: 'waiting_card'; wait: CardWait; paying?: PayingCard; claim?: { reader: string; cancel?: CancelReason } }
-  | Bound & { phase: 'reading_card'; wait: CardWait; paying?: PayingCard; cancel?: CancelReason }
-  | Bound & { phase: 'pin'; wait: CardWait; triesLeft: number; entry: PinEntry; deadline: number; cancel?: CancelReason }
-  | Bound & { phase: 'signing'; wait: CardWait; /** Undefined once the card's answer says it signed nothing. */ paying?: PayingCard }
-  | Shown & { phase: 'stored'; recordId: string }
-  | Shown & { phase: 'done'; receipt: Receipt }
-  | Shown & { phase: 'cancelled'; error: SaleError | null }
-  | Shown & { phase: 'timed_out' }
-  | Shown & { phase: 'failed'; error: SaleError }
-  | Shown & { phase: 'unconfirmed'; error: SaleError };
+  | (Shown & {
+      phase: 'waiting_card';
+      wait: CardWait;
+      paying?: PayingCard;
+      claim?: { reader: string; cancel?: CancelReason };
+    })
+  | (Bound & { phase: 'reading_card'; wait: CardWait; paying?: PayingCard; cancel?: CancelReason })
+  | (Bound & {
+      phase: 'pin';
+      wait: CardWait;
+      triesLeft: number;
+      entry: PinEntry;
+      deadline: number;
+      cancel?: CancelReason;
+    })
+  | (Bound & {
+      phase: 'signing';
+      wait: CardWait;
+      /** Undefined once the card's answer says it signed nothing. */ paying?: PayingCard;
+    })
+  | (Shown & { phase: 'stored'; recordId: string })
+  | (Shown & { phase: 'done'; receipt: Receipt })
+  | (Shown & { phase: 'cancelled'; error: SaleError | null })
+  | (Shown & { phase: 'timed_out' })
+  | (Shown & { phase: 'failed'; error: SaleError })
+  | (Shown & { phase: 'unconfirmed'; error: SaleError });
 
 export type Phase = SaleMachineState['phase'];
 export type PhaseState<P extends Phase> = Extract<SaleMachineState, { phase: P }>;
@@ -88,25 +110,44 @@ export type SaleEffect =
   | { kind: 'try_card' }
   | { kind: 'log_failure'; error: SaleError };
 
-export interface SaleRules { cardMs: number }
-export interface Transition { state: SaleMachineState; effects: SaleEffect[] }
+export interface SaleRules {
+  cardMs: number;
+}
+export interface Transition {
+  state: SaleMachineState;
+  effects: SaleEffect[];
+}
 
 export const FINAL_PHASES: ReadonlySet<Phase> = new Set(['done', 'cancelled', 'timed_out', 'failed', 'unconfirmed']);
 /** Tries of a card left in the reader after a failed step: 100 ms, doubling, at most 2 s apart. */
 export const RETRY_BASE_MS = 100;
 export const RETRY_MAX_MS = 2000;
 
-export const RECOVERED_NOTICE: SaleError = { code: 'RECOVERED', message: 'paid: the record came back from the card\'s journal after the sale was interrupted', hint: '' };
+export const RECOVERED_NOTICE: SaleError = {
+  code: 'RECOVERED',
+  message: "paid: the record came back from the card's journal after the sale was interrupted",
+  hint: '',
+};
 export const ABANDONED: SaleError = {
-  code: 'SALE_ABANDONED', message: 'cancelled: the page or command that started this sale went away before the card paid, so no card was charged',
+  code: 'SALE_ABANDONED',
+  message:
+    'cancelled: the page or command that started this sale went away before the card paid, so no card was charged',
   hint: 'start the sale again from the counter page or with cardpost sale',
 };
 export const maskCard = (cardId: string) => '•'.repeat(Math.max(0, cardId.length - 4)) + cardId.slice(-4);
 
 /** A new sale: waiting for a card, the card timer running. */
 export function openSale(reader: string | null, now: number, rules: SaleRules): Transition {
-  const state: SaleMachineState = { phase: 'waiting_card', reader, notice: null, wait: { deadline: now + rules.cardMs, retries: 0 } };
-  return { state, effects: [{ kind: 'show' }, { kind: 'disarm' }, { kind: 'arm', timer: 'card', at: state.wait.deadline }] };
+  const state: SaleMachineState = {
+    phase: 'waiting_card',
+    reader,
+    notice: null,
+    wait: { deadline: now + rules.cardMs, retries: 0 },
+  };
+  return {
+    state,
+    effects: [{ kind: 'show' }, { kind: 'disarm' }, { kind: 'arm', timer: 'card', at: state.wait.deadline }],
+  };
 }
 
 /** The card whose answer to SIGN_TXN is still out, if any. */
@@ -134,19 +175,37 @@ export function transition(s: SaleMachineState, e: SaleEvent, now: number, rules
       return { state: { ...s, claim: { reader: e.reader } }, effects: [{ kind: 'disarm' }] };
     case 'READING_CARD':
       if (s.phase !== 'waiting_card' || !s.claim || s.claim.cancel) return same(s);
-      return show({ phase: 'reading_card', reader: s.claim.reader, notice: s.notice, wait: s.wait, ...withPaying(s.paying) });
-    case 'PIN_ASKED':
-      if (!(s.phase === 'reading_card' || s.phase === 'pin' || (s.phase === 'signing' && !s.paying))) return same(s);
       return show({
-        phase: 'pin', reader: s.reader, notice: s.notice, wait: s.wait, triesLeft: e.triesLeft, deadline: e.deadline,
-        entry: e.onDevice ? 'pad' : 'awaiting_pin', ...(cancelOf(s) ? { cancel: cancelOf(s)! } : {}),
+        phase: 'reading_card',
+        reader: s.claim.reader,
+        notice: s.notice,
+        wait: s.wait,
+        ...withPaying(s.paying),
+      });
+    case 'PIN_ASKED':
+      // Never with a card that may have paid: its journal must first say it signed nothing (NOT_SIGNED).
+      if (!((s.phase === 'reading_card' && !s.paying) || s.phase === 'pin' || (s.phase === 'signing' && !s.paying)))
+        return same(s);
+      return show({
+        phase: 'pin',
+        reader: s.reader,
+        notice: s.notice,
+        wait: s.wait,
+        triesLeft: e.triesLeft,
+        deadline: e.deadline,
+        entry: e.onDevice ? 'pad' : 'awaiting_pin',
+        ...(cancelOf(s) ? { cancel: cancelOf(s)! } : {}),
       });
     case 'PIN_SUBMITTED':
       return s.phase === 'pin' && s.entry === 'awaiting_pin' ? same({ ...s, entry: 'checking' }) : same(s);
     case 'PIN_WRONG': {
       if (s.phase !== 'pin') return same(s);
       const t = e.triesLeft;
-      const notice: SaleError = { code: 'PIN_WRONG', message: `wrong PIN, ${t} ${t === 1 ? 'try' : 'tries'} left`, hint: t === 1 ? 'one more wrong PIN blocks the card' : 'type the PIN again' };
+      const notice: SaleError = {
+        code: 'PIN_WRONG',
+        message: `wrong PIN, ${t} ${t === 1 ? 'try' : 'tries'} left`,
+        hint: t === 1 ? 'one more wrong PIN blocks the card' : 'type the PIN again',
+      };
       return show({ ...s, triesLeft: t, notice });
     }
     case 'CARD_REMOVED':
@@ -155,7 +214,13 @@ export function transition(s: SaleMachineState, e: SaleEvent, now: number, rules
       return { state: { ...s, entry: 'interrupted' }, effects: [{ kind: 'abort', why: 'card_removed' }] };
     case 'SIGN_SENT':
       if (s.phase !== 'reading_card' && s.phase !== 'pin') return same(s);
-      return show({ phase: 'signing', reader: s.reader, notice: s.notice, wait: s.wait, paying: { cardId: e.cardId, counterAtSign: e.counter, outcomeLost: false } });
+      return show({
+        phase: 'signing',
+        reader: s.reader,
+        notice: s.notice,
+        wait: s.wait,
+        paying: { cardId: e.cardId, counterAtSign: e.counter, outcomeLost: false },
+      });
     case 'NOT_SIGNED':
       if (!payingCard(s)) return same(s);
       return same(dropPaying(s));
@@ -167,7 +232,12 @@ export function transition(s: SaleMachineState, e: SaleEvent, now: number, rules
     case 'RECORD_STORED':
       if (s.phase !== 'waiting_card' && s.phase !== 'reading_card' && s.phase !== 'signing') return same(s);
       // Paid: a notice left from a pull is over; a record from the journal says so.
-      return show({ phase: 'stored', reader: s.reader, recordId: e.recordId, notice: e.fromJournal ? RECOVERED_NOTICE : null });
+      return show({
+        phase: 'stored',
+        reader: s.reader,
+        recordId: e.recordId,
+        notice: e.fromJournal ? RECOVERED_NOTICE : null,
+      });
     case 'RECEIPT':
       if (s.phase !== 'stored') return same(s);
       return end({ phase: 'done', reader: s.reader, notice: s.notice, receipt: e.receipt });
@@ -188,13 +258,20 @@ export function transition(s: SaleMachineState, e: SaleEvent, now: number, rules
 function cancel(s: SaleMachineState, by: CancelReason): Transition {
   // A sale at the card's signature runs to its end; the engine never abandons one the card may have paid.
   if (s.phase === 'signing' || s.phase === 'stored' || (by === 'abandoned' && payingCard(s))) return same(s);
-  if (s.phase === 'waiting_card' && !s.claim) return endOrUnconfirmed(s, 'cancelled', by === 'abandoned' ? ABANDONED : null);
+  if (s.phase === 'waiting_card' && !s.claim)
+    return endOrUnconfirmed(s, 'cancelled', by === 'abandoned' ? ABANDONED : null);
   const abort: SaleEffect = { kind: 'abort', why: 'cancelled' };
   if (s.phase === 'waiting_card') return { state: { ...s, claim: { ...s.claim!, cancel: by } }, effects: [abort] };
   return { state: { ...s, cancel: by } as SaleMachineState, effects: [abort] };
 }
 
-function stepFailed(s: SaleMachineState, f: StepFailure, cardPresent: boolean, now: number, rules: SaleRules): Transition {
+function stepFailed(
+  s: SaleMachineState,
+  f: StepFailure,
+  cardPresent: boolean,
+  now: number,
+  rules: SaleRules,
+): Transition {
   if (s.phase === 'stored') return same(s); // the record is durable: nothing that fails now unpays the sale
   const paying = payingCard(s);
   const cancel = cancelOf(s);
@@ -203,27 +280,64 @@ function stepFailed(s: SaleMachineState, f: StepFailure, cardPresent: boolean, n
   switch (f.kind) {
     case 'unclear_answer':
       if (!paying) return fail(s, f.error);
-      return waitForCard(s, {
-        code: 'SALE_UNCONFIRMED', message: `the card's answer could not be taken (${f.error.code}: ${f.error.message}): reading its journal to see whether it paid`,
-        hint: 'leave the card in (or insert it again); do not take another payment for this sale',
-      }, true, cardPresent, now, rules);
+      return waitForCard(
+        s,
+        {
+          code: 'SALE_UNCONFIRMED',
+          message: `the card's answer could not be taken (${f.error.code}: ${f.error.message}): reading its journal to see whether it paid`,
+          hint: 'leave the card in (or insert it again); do not take another payment for this sale',
+        },
+        true,
+        cardPresent,
+        now,
+        rules,
+      );
     case 'card_gone':
       // Same sale, same nonce: if the card had signed, its record comes back from its journal when it is inserted again.
-      return waitForCard(s, !paying ? f.error : {
-        code: 'SALE_UNCONFIRMED', message: `the card's answer to the payment was lost (${f.error.code}: ${f.error.message}): it may already have paid`,
-        hint: 'insert the same card again to finish; do not take another payment for this sale',
-      }, true, cardPresent, now, rules);
+      return waitForCard(
+        s,
+        !paying
+          ? f.error
+          : {
+              code: 'SALE_UNCONFIRMED',
+              message: `the card's answer to the payment was lost (${f.error.code}: ${f.error.message}): it may already have paid`,
+              hint: 'insert the same card again to finish; do not take another payment for this sale',
+            },
+        true,
+        cardPresent,
+        now,
+        rules,
+      );
     case 'interrupted':
       if (f.why === 'card_removed') {
-        const t = waitForCard(s, { code: 'CARD_REMOVED', message: 'the card was taken out before the payment finished', hint: 'insert the card again' }, true, cardPresent, now, rules);
+        const t = waitForCard(
+          s,
+          {
+            code: 'CARD_REMOVED',
+            message: 'the card was taken out before the payment finished',
+            hint: 'insert the card again',
+          },
+          true,
+          cardPresent,
+          now,
+          rules,
+        );
         return { state: t.state, effects: [{ kind: 'renew_abort' }, ...t.effects] };
       }
       if (f.why === 'other_card') {
         // Not for a card left in the reader to be tried again: it stays the wrong card.
-        return waitForCard(s, {
-          code: 'CARD_NOT_THE_PAYING_ONE', message: `this is not the card that was paying (card ${maskCard(paying?.cardId ?? '')}), which may already have paid`,
-          hint: 'take this card out and insert the card that was paying',
-        }, false, cardPresent, now, rules);
+        return waitForCard(
+          s,
+          {
+            code: 'CARD_NOT_THE_PAYING_ONE',
+            message: `this is not the card that was paying (card ${maskCard(paying?.cardId ?? '')}), which may already have paid`,
+            hint: 'take this card out and insert the card that was paying',
+          },
+          false,
+          cardPresent,
+          now,
+          rules,
+        );
       }
       return endOrUnconfirmed(s, f.why, null);
     case 'fatal':
@@ -241,13 +355,29 @@ function fail(s: SaleMachineState, error: SaleError): Transition {
  * off, within the deadline the wait had already: a step that fails at once must not spin. Waiting for a
  * card to be inserted gets a fresh deadline.
  */
-function waitForCard(s: SaleMachineState, notice: SaleError | null, retryCardLeftIn: boolean, cardPresent: boolean, now: number, rules: SaleRules): Transition {
+function waitForCard(
+  s: SaleMachineState,
+  notice: SaleError | null,
+  retryCardLeftIn: boolean,
+  cardPresent: boolean,
+  now: number,
+  rules: SaleRules,
+): Transition {
   const retry = notice !== null && retryCardLeftIn && cardPresent && 'wait' in s;
   const wait = retry ? s.wait : { deadline: now + rules.cardMs, retries: 0 };
-  const effects: SaleEffect[] = [{ kind: 'show' }, { kind: 'disarm' }, { kind: 'arm', timer: 'card', at: wait.deadline }];
-  if (retry) effects.push({ kind: 'arm', timer: 'retry', at: now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** wait.retries) });
+  const effects: SaleEffect[] = [
+    { kind: 'show' },
+    { kind: 'disarm' },
+    { kind: 'arm', timer: 'card', at: wait.deadline },
+  ];
+  if (retry)
+    effects.push({ kind: 'arm', timer: 'retry', at: now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** wait.retries) });
   const state: SaleMachineState = {
-    phase: 'waiting_card', reader: s.reader, notice, wait: retry ? { ...wait, retries: wait.retries + 1 } : wait, ...withPaying(payingCard(s)),
+    phase: 'waiting_card',
+    reader: s.reader,
+    notice,
+    wait: retry ? { ...wait, retries: wait.retries + 1 } : wait,
+    ...withPaying(payingCard(s)),
   };
   return { state, effects };
 }
@@ -256,18 +386,35 @@ function waitForCard(s: SaleMachineState, notice: SaleError | null, retryCardLef
  * The end of a sale. Once SIGN_TXN is out and its answer never came, the card may have paid: never
  * "not paid", but unconfirmed (the engine first looks whether its record was stored meanwhile).
  */
-function endOrUnconfirmed(s: SaleMachineState, phase: 'cancelled' | 'timed_out' | 'failed', error: SaleError | null): Transition {
+function endOrUnconfirmed(
+  s: SaleMachineState,
+  phase: 'cancelled' | 'timed_out' | 'failed',
+  error: SaleError | null,
+): Transition {
   const base = { reader: s.reader, notice: s.notice };
   if (payingCard(s)) {
-    const why = error ? error.message : phase === 'cancelled' ? 'cancelled at the counter' : 'the card did not come back in time';
-    return end({ ...base, phase: 'unconfirmed', error: unconfirmedError(`the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`) });
+    const why = error
+      ? error.message
+      : phase === 'cancelled'
+        ? 'cancelled at the counter'
+        : 'the card did not come back in time';
+    return end({
+      ...base,
+      phase: 'unconfirmed',
+      error: unconfirmedError(
+        `the card may have paid: its answer was lost and the sale ended (${why}) before the card came back to check`,
+      ),
+    });
   }
   if (phase === 'failed') return end({ ...base, phase, error: error! });
   return end(phase === 'cancelled' ? { ...base, phase, error } : { ...base, phase });
 }
 
 const show = (state: SaleMachineState): Transition => ({ state, effects: [{ kind: 'show' }] });
-const end = (state: SaleMachineState): Transition => ({ state, effects: [{ kind: 'disarm' }, { kind: 'release' }, { kind: 'show' }] });
+const end = (state: SaleMachineState): Transition => ({
+  state,
+  effects: [{ kind: 'disarm' }, { kind: 'release' }, { kind: 'show' }],
+});
 const withPaying = (p: PayingCard | undefined) => (p ? { paying: p } : {});
 
 function dropPaying(s: SaleMachineState): SaleMachineState {
@@ -285,11 +432,18 @@ export function outcomeUnreadable(paying: PayingCard, cardCounter: number, gapSe
 
 /** The snapshot fields a phase shows (the rest are the sale's own facts). */
 export function shownFields(s: SaleMachineState): {
-  state: SaleState; reader: string | null; pinTriesLeft: number | null; pinOnDevice: boolean; deadline: number | null;
-  notice: SaleError | null; receipt: Receipt | null; error: SaleError | null;
+  state: SaleState;
+  reader: string | null;
+  pinTriesLeft: number | null;
+  pinOnDevice: boolean;
+  deadline: number | null;
+  notice: SaleError | null;
+  receipt: Receipt | null;
+  error: SaleError | null;
 } {
   return {
-    state: s.phase, reader: s.reader,
+    state: s.phase,
+    reader: s.reader,
     pinTriesLeft: s.phase === 'pin' ? s.triesLeft : null,
     pinOnDevice: s.phase === 'pin' && s.entry === 'pad',
     deadline: s.phase === 'waiting_card' ? s.wait.deadline : s.phase === 'pin' ? s.deadline : null,

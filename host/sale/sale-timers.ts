@@ -16,6 +16,8 @@ export function realTimers(clock: () => number = Date.now): SaleTimers {
       t.unref?.();
       return t;
     },
-    clearTimer(handle) { clearTimeout(handle as NodeJS.Timeout); },
+    clearTimer(handle) {
+      clearTimeout(handle as NodeJS.Timeout);
+    },
   };
 }

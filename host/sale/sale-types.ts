@@ -13,9 +13,25 @@ import type { CardpostError } from '../../protocol/errors.js';
  *
  * The transitions themselves: sale-machine.ts (and its table in docs/architecture.md §2a).
  */
-export type SaleState = 'waiting_card' | 'reading_card' | 'pin' | 'signing' | 'stored' | 'done' | 'cancelled' | 'timed_out' | 'failed' | 'unconfirmed';
+export type SaleState =
+  | 'waiting_card'
+  | 'reading_card'
+  | 'pin'
+  | 'signing'
+  | 'stored'
+  | 'done'
+  | 'cancelled'
+  | 'timed_out'
+  | 'failed'
+  | 'unconfirmed';
 
-export const FINAL_STATES: ReadonlySet<SaleState> = new Set(['done', 'cancelled', 'timed_out', 'failed', 'unconfirmed']);
+export const FINAL_STATES: ReadonlySet<SaleState> = new Set([
+  'done',
+  'cancelled',
+  'timed_out',
+  'failed',
+  'unconfirmed',
+]);
 
 /** What the customer and merchant are shown at the end of a paid sale. */
 export interface Receipt {
@@ -36,7 +52,11 @@ export interface Receipt {
   online: boolean;
 }
 
-export interface SaleError { code: string; message: string; hint: string }
+export interface SaleError {
+  code: string;
+  message: string;
+  hint: string;
+}
 
 export interface SaleSnapshot {
   saleId: string;
@@ -64,6 +84,7 @@ export const toSaleError = (e: CardpostError): SaleError => ({ code: e.code, mes
 
 /** Why a sale is `unconfirmed`: the card may have paid, so the merchant must not charge again blindly. */
 export const unconfirmedError = (message: string): SaleError => ({
-  code: 'SALE_UNCONFIRMED', message,
+  code: 'SALE_UNCONFIRMED',
+  message,
   hint: 'do not take another payment for this sale yet: ask the customer to insert the same card here, and the sale turns paid by itself if the card signed it',
 });

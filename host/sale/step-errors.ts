@@ -6,12 +6,16 @@ import { isRetry } from '../errors/registry.js';
 
 /** A card step stopped on purpose: cancelled, timed out, the card pulled during PIN entry, or the wrong card. */
 export class Interrupted extends Error {
-  constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed' | 'other_card') { super(why); }
+  constructor(readonly why: 'cancelled' | 'timed_out' | 'card_removed' | 'other_card') {
+    super(why);
+  }
 }
 
 /** SIGN_TXN came back with something the host cannot take; whether the card signed is read from its journal. */
 export class UnclearAnswer extends Error {
-  constructor(override readonly cause: CardpostError) { super(cause.message); }
+  constructor(override readonly cause: CardpostError) {
+    super(cause.message);
+  }
 }
 
 /** What a failed card step means for the sale, read from the error it threw. */
@@ -23,5 +27,12 @@ export function readFailure(e: unknown): StepFailure {
     return { kind: 'card_gone', error: toSaleError(e) };
   }
   if (e instanceof CardpostError) return { kind: 'fatal', error: toSaleError(e) };
-  return { kind: 'fatal', error: { code: 'INTERNAL', message: `unexpected error: ${e instanceof Error ? e.message : String(e)}`, hint: 'report this with the daemon log' } };
+  return {
+    kind: 'fatal',
+    error: {
+      code: 'INTERNAL',
+      message: `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
+      hint: 'report this with the daemon log',
+    },
+  };
 }

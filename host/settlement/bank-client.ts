@@ -11,7 +11,14 @@ import type { CurrencyTotal } from '../store/host-store.js';
  * it unchanged will not help.
  */
 export class BankError extends CardpostError {
-  constructor(code: string, message: string, hint: string, readonly outcome: 'unknown' | 'refused', readonly status?: number, readonly retryAfterMs?: number) {
+  constructor(
+    code: string,
+    message: string,
+    hint: string,
+    readonly outcome: 'unknown' | 'refused',
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
     super(code, message, hint);
   }
 }
@@ -41,30 +48,64 @@ export interface BankClientOptions {
 export class BankClient {
   constructor(private readonly o: BankClientOptions) {}
 
-  get url(): string { return this.o.baseUrl; }
+  get url(): string {
+    return this.o.baseUrl;
+  }
 
-  private async send(method: string, path: string, body?: Uint8Array, idempotencyKey?: string, signed = true): Promise<{ status: number; json: unknown; headers: Headers }> {
+  private async send(
+    method: string,
+    path: string,
+    body?: Uint8Array,
+    idempotencyKey?: string,
+    signed = true,
+  ): Promise<{ status: number; json: unknown; headers: Headers }> {
     const headers: Record<string, string> = {};
     if (body) headers['Content-Type'] = 'application/json';
     if (signed) {
-      Object.assign(headers, signTerminalRequest({
-        method, path, body, idempotencyKey, key: this.o.key, certificate: this.o.certificate,
-        ...(this.o.clock ? { now: Math.floor(this.o.clock() / 1000) } : {}),
-      }));
+      Object.assign(
+        headers,
+        signTerminalRequest({
+          method,
+          path,
+          body,
+          idempotencyKey,
+          key: this.o.key,
+          certificate: this.o.certificate,
+          ...(this.o.clock ? { now: Math.floor(this.o.clock() / 1000) } : {}),
+        }),
+      );
     }
     let res: Response;
     try {
       res = await fetch(this.o.baseUrl + path, {
-        method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000),
+        method,
+        headers,
+        ...(body ? { body } : {}),
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000),
       });
     } catch (e) {
-      const why = e instanceof Error ? (e.name === 'TimeoutError' ? 'no answer in time' : (e.cause instanceof Error ? e.cause.message : e.message)) : String(e);
-      throw new BankError('BANK_UNREACHABLE', `bank at ${this.o.baseUrl} did not answer ${method} ${path}: ${why}`,
-        'the counter keeps taking card payments offline; records settle when the bank is back', 'unknown');
+      const why =
+        e instanceof Error
+          ? e.name === 'TimeoutError'
+            ? 'no answer in time'
+            : e.cause instanceof Error
+              ? e.cause.message
+              : e.message
+          : String(e);
+      throw new BankError(
+        'BANK_UNREACHABLE',
+        `bank at ${this.o.baseUrl} did not answer ${method} ${path}: ${why}`,
+        'the counter keeps taking card payments offline; records settle when the bank is back',
+        'unknown',
+      );
     }
     let json: unknown;
     const text = await res.text().catch(() => '');
-    try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
     return { status: res.status, json, headers: res.headers };
   }
 
@@ -75,12 +116,19 @@ export class BankClient {
     const retryAfter = Number(headers.get('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : undefined;
     if (status >= 500 || status === 409 || status === 429) {
-      const hint = what.startsWith('batch') ? 'the batch will be re-sent with the same id; nothing is settled twice' : 'the bank is not answering properly; try again in a while';
+      const hint = what.startsWith('batch')
+        ? 'the batch will be re-sent with the same id; nothing is settled twice'
+        : 'the bank is not answering properly; try again in a while';
       return new BankError('BANK_UNAVAILABLE', message, hint, 'unknown', status, retryAfterMs);
     }
-    const hint = status === 401
-      ? (code === 'AUTH_DATE_SKEW' ? 'set this computer\'s clock right (the bank allows 5 minutes)' : 'check the terminal key and certificate in the daemon config')
-      : typeof err?.hint === 'string' ? err.hint : 'report this to cardpost support with the daemon log';
+    const hint =
+      status === 401
+        ? code === 'AUTH_DATE_SKEW'
+          ? "set this computer's clock right (the bank allows 5 minutes)"
+          : 'check the terminal key and certificate in the daemon config'
+        : typeof err?.hint === 'string'
+          ? err.hint
+          : 'report this to cardpost support with the daemon log';
     return new BankError(`BANK_REFUSED_${code}`, message, hint, 'refused', status);
   }
 
@@ -105,10 +153,20 @@ export class BankClient {
       answer = decodeBatchResponse(r.json, { batchId, records: expectedRecords });
     } catch (e) {
       if (!(e instanceof BankDecodeError)) throw e;
-      throw new BankError('BANK_ANSWER_INVALID', `batch ${batchId}: the bank's answer is not valid (${e.message})`,
-        'the batch stays in flight and will be re-sent; report this to the bank', 'unknown', 200);
+      throw new BankError(
+        'BANK_ANSWER_INVALID',
+        `batch ${batchId}: the bank's answer is not valid (${e.message})`,
+        'the batch stays in flight and will be re-sent; report this to the bank',
+        'unknown',
+        200,
+      );
     }
-    return { batchId, settledAt: answer.settledAt, verdicts: verdictsOf(answer), replayed: r.headers.get('idempotent-replayed') === 'true' };
+    return {
+      batchId,
+      settledAt: answer.settledAt,
+      verdicts: verdictsOf(answer),
+      replayed: r.headers.get('idempotent-replayed') === 'true',
+    };
   }
 
   /** GET /v1/reconciliation?date=YYYY-MM-DD: the bank's totals of accepted records for this terminal. */
@@ -117,16 +175,27 @@ export class BankClient {
     const r = await this.send('GET', path);
     if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, 'reconciliation');
     const totals = (r.json as { totals?: unknown } | undefined)?.totals;
-    if (!Array.isArray(totals)) throw new BankError('BANK_ANSWER_INVALID', 'reconciliation answer has no totals', 'report this to the bank', 'unknown', 200);
+    if (!Array.isArray(totals))
+      throw new BankError(
+        'BANK_ANSWER_INVALID',
+        'reconciliation answer has no totals',
+        'report this to the bank',
+        'unknown',
+        200,
+      );
     return totals.map((t: { currency?: unknown; count?: unknown; amount?: unknown }) => ({
-      currency: Number(t.currency), count: Number(t.count), amount: Number(t.amount),
+      currency: Number(t.currency),
+      count: Number(t.count),
+      amount: Number(t.amount),
     }));
   }
 
   /** GET /v1/revocations: the signed list, as bytes (verified by the caller). */
   async revocations(): Promise<Uint8Array | undefined> {
     try {
-      const res = await fetch(this.o.baseUrl + '/v1/revocations', { signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000) });
+      const res = await fetch(this.o.baseUrl + '/v1/revocations', {
+        signal: AbortSignal.timeout(this.o.timeoutMs ?? 15_000),
+      });
       if (res.status !== 200) return undefined;
       return new Uint8Array(await res.arrayBuffer());
     } catch {

@@ -13,11 +13,17 @@ export class BankClock {
   private seen: BankTimeSeen | undefined;
   private written: BankTimeSeen | undefined;
 
-  constructor(private readonly file: string, private readonly clock: () => number = Date.now, private readonly log?: { warn(o: object, msg: string): void }) {
+  constructor(
+    private readonly file: string,
+    private readonly clock: () => number = Date.now,
+    private readonly log?: { warn(o: object, msg: string): void },
+  ) {
     this.seen = this.written = readSeen(file);
   }
 
-  last(): BankTimeSeen | undefined { return this.seen; }
+  last(): BankTimeSeen | undefined {
+    return this.seen;
+  }
 
   /** The bank said its time (unix seconds). */
   observe(bankSeconds: number): void {
@@ -25,7 +31,13 @@ export class BankClock {
     const seen = { bankMs: bankSeconds * 1000, localMs: this.clock() };
     this.seen = seen;
     const w = this.written;
-    if (w && Math.abs((seen.localMs - seen.bankMs) - (w.localMs - w.bankMs)) < REWRITE_SKEW_MS && seen.localMs - w.localMs < REWRITE_EVERY_MS && seen.localMs >= w.localMs) return;
+    if (
+      w &&
+      Math.abs(seen.localMs - seen.bankMs - (w.localMs - w.bankMs)) < REWRITE_SKEW_MS &&
+      seen.localMs - w.localMs < REWRITE_EVERY_MS &&
+      seen.localMs >= w.localMs
+    )
+      return;
     try {
       writeAtomically(this.file, JSON.stringify(seen) + '\n');
       this.written = seen;
@@ -39,8 +51,11 @@ function readSeen(file: string): BankTimeSeen | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<BankTimeSeen>;
-    if (Number.isSafeInteger(v.bankMs) && Number.isSafeInteger(v.localMs)) return { bankMs: v.bankMs!, localMs: v.localMs! };
-  } catch { /* unreadable: as if never seen; the next contact writes it again */ }
+    if (Number.isSafeInteger(v.bankMs) && Number.isSafeInteger(v.localMs))
+      return { bankMs: v.bankMs!, localMs: v.localMs! };
+  } catch {
+    /* unreadable: as if never seen; the next contact writes it again */
+  }
   return undefined;
 }
 

@@ -8,7 +8,11 @@ export interface ReconciliationLine {
   match: boolean;
 }
 
-export interface Reconciliation { date: string; match: boolean; lines: ReconciliationLine[] }
+export interface Reconciliation {
+  date: string;
+  match: boolean;
+  lines: ReconciliationLine[];
+}
 
 /** Day bounds of a UTC calendar day, in Unix seconds (settlement days are UTC days, bank-api.md §1). */
 export function utcDayBounds(date: string): [number, number] {
@@ -22,11 +26,18 @@ export function utcDayBounds(date: string): [number, number] {
 
 /** Compare what this host recorded as accepted on a day with what the bank says, per currency. */
 export function compareTotals(date: string, host: CurrencyTotal[], bank: CurrencyTotal[]): Reconciliation {
-  const currencies = [...new Set([...host.map((t) => t.currency), ...bank.map((t) => t.currency)])].sort((a, b) => a - b);
+  const currencies = [...new Set([...host.map((t) => t.currency), ...bank.map((t) => t.currency)])].sort(
+    (a, b) => a - b,
+  );
   const lines = currencies.map((currency): ReconciliationLine => {
     const h = host.find((t) => t.currency === currency) ?? { count: 0, amount: 0 };
     const b = bank.find((t) => t.currency === currency) ?? { count: 0, amount: 0 };
-    return { currency, host: { count: h.count, amount: h.amount }, bank: { count: b.count, amount: b.amount }, match: h.count === b.count && h.amount === b.amount };
+    return {
+      currency,
+      host: { count: h.count, amount: h.amount },
+      bank: { count: b.count, amount: b.amount },
+      match: h.count === b.count && h.amount === b.amount,
+    };
   });
   return { date, match: lines.every((l) => l.match), lines };
 }

@@ -1,7 +1,14 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { toHex } from '../../protocol/bytes.js';
 import {
-  CERT_KIND, decodeRevocationList, keyId, verifyCertificate, verifyRevocationList, type Certificate, type RevocationList, type TrustStore,
+  CERT_KIND,
+  decodeRevocationList,
+  keyId,
+  verifyCertificate,
+  verifyRevocationList,
+  type Certificate,
+  type RevocationList,
+  type TrustStore,
 } from '../../protocol/record/index.js';
 import type { BankClient } from './bank-client.js';
 
@@ -17,12 +24,20 @@ export class RevocationKeeper {
   private lastFetch = 0;
   private warnedNoAuthority = false;
 
-  constructor(private readonly o: {
-    trust: TrustStore; bank: BankClient; file: string; authority?: Certificate;
-    minIntervalMs?: number; log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
-  }) {}
+  constructor(
+    private readonly o: {
+      trust: TrustStore;
+      bank: BankClient;
+      file: string;
+      authority?: Certificate;
+      minIntervalMs?: number;
+      log?: { info(o: object, m: string): void; warn(o: object, m: string): void };
+    },
+  ) {}
 
-  get sequence(): number | null { return this.current?.sequence ?? null; }
+  get sequence(): number | null {
+    return this.current?.sequence ?? null;
+  }
 
   loadSaved(): void {
     if (!existsSync(this.o.file)) return;
@@ -39,7 +54,10 @@ export class RevocationKeeper {
       // Nothing to verify it with: do not trust an unsigned copy. Said once, so the gap is not silent.
       if (!this.warnedNoAuthority) {
         this.warnedNoAuthority = true;
-        this.o.log?.warn({}, 'revocation list not fetched: no authorityCertificate configured, so cards revoked at the bank are not refused at this counter; set authorityCertificate in the config');
+        this.o.log?.warn(
+          {},
+          'revocation list not fetched: no authorityCertificate configured, so cards revoked at the bank are not refused at this counter; set authorityCertificate in the config',
+        );
       }
       return Promise.resolve();
     }
@@ -65,11 +83,17 @@ export class RevocationKeeper {
     const list = decodeRevocationList(bytes);
     const issuer = this.o.trust.issuerFor(authority);
     if (!issuer) throw new Error('the authority certificate is not from a trusted issuer');
-    const cert = verifyCertificate(authority, issuer, { kind: CERT_KIND.AUTHORITY, now: Math.floor(Date.now() / 1000) });
+    const cert = verifyCertificate(authority, issuer, {
+      kind: CERT_KIND.AUTHORITY,
+      now: Math.floor(Date.now() / 1000),
+    });
     if (!cert.ok) throw new Error(`the authority certificate is not valid: ${cert.detail}`);
-    if (toHex(list.issuerKeyId) !== toHex(keyId(issuer.algorithm, issuer.publicKey))) throw new Error('the list is for another issuer');
-    if (!verifyRevocationList(list, authority.algorithm, authority.publicKey)) throw new Error('the list\'s signature does not verify');
-    if (this.current && list.sequence < this.current.sequence) throw new Error(`sequence ${list.sequence} is older than ${this.current.sequence}`);
+    if (toHex(list.issuerKeyId) !== toHex(keyId(issuer.algorithm, issuer.publicKey)))
+      throw new Error('the list is for another issuer');
+    if (!verifyRevocationList(list, authority.algorithm, authority.publicKey))
+      throw new Error("the list's signature does not verify");
+    if (this.current && list.sequence < this.current.sequence)
+      throw new Error(`sequence ${list.sequence} is older than ${this.current.sequence}`);
     for (const id of list.revoked) this.o.trust.revoke(id);
     const changed = !this.current || list.sequence !== this.current.sequence;
     this.current = list;

@@ -79,7 +79,13 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   /** The queue database failed on the last try (cleared, with a log line, once it works again). */
   private storeDown = false;
   private readonly st: SettlementStatus = {
-    online: false, state: 'stopped', lastContactAt: null, inFlightBatch: null, nextAttemptAt: null, consecutiveFailures: 0, lastError: null,
+    online: false,
+    state: 'stopped',
+    lastContactAt: null,
+    inFlightBatch: null,
+    nextAttemptAt: null,
+    consecutiveFailures: 0,
+    lastError: null,
   };
 
   constructor(private readonly o: SettlementWorkerOptions) {
@@ -91,7 +97,9 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     this.clock = o.clock ?? Date.now;
   }
 
-  status(): SettlementStatus { return { ...this.st }; }
+  status(): SettlementStatus {
+    return { ...this.st };
+  }
 
   start(): void {
     if (this.running) return;
@@ -197,8 +205,21 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
       }
       throw e;
     }
-    const outcome: BatchOutcome = { batchId: batch.batchId, records: batch.records, ...counts, replayed: answer.replayed, attempts: batch.attempts + 1, latencyMs: this.clock() - started };
-    this.set({ online: true, lastContactAt: this.clock(), consecutiveFailures: 0, lastError: null, inFlightBatch: null });
+    const outcome: BatchOutcome = {
+      batchId: batch.batchId,
+      records: batch.records,
+      ...counts,
+      replayed: answer.replayed,
+      attempts: batch.attempts + 1,
+      latencyMs: this.clock() - started,
+    };
+    this.set({
+      online: true,
+      lastContactAt: this.clock(),
+      consecutiveFailures: 0,
+      lastError: null,
+      inFlightBatch: null,
+    });
     this.o.log?.info(outcome, 'batch settled');
     this.emit('batch', outcome);
     // Bookkeeping only (the batch is answered and its verdicts committed): if it fails, onStoreFailure.
@@ -206,19 +227,29 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   }
 
   private async onFailure(batchId: string, e: unknown): Promise<void> {
-    const err = e instanceof CardpostError ? e
-      : new CardpostError('SETTLEMENT_INTERNAL', `settlement failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`, 'report this with the daemon log');
+    const err =
+      e instanceof CardpostError
+        ? e
+        : new CardpostError(
+            'SETTLEMENT_INTERNAL',
+            `settlement failed unexpectedly: ${e instanceof Error ? e.message : String(e)}`,
+            'report this with the daemon log',
+          );
     // The error registry's kind decides (host/errors): a passing failure (no answer, 5xx, an answer that does not
     // match the batch) may or may not have been processed, so the same batch is re-sent; anything else is a refusal.
     const outcome = isRetry(err) ? 'unknown' : 'refused';
     const failures = this.st.consecutiveFailures + 1;
-    const retryAfter = e instanceof BankError ? e.retryAfterMs ?? 0 : 0;
+    const retryAfter = e instanceof BankError ? (e.retryAfterMs ?? 0) : 0;
     const delay = outcome === 'refused' ? this.backoff.maxMs : Math.max(retryAfter, this.jitter(failures));
     // No answer, or "service unavailable" from the bank or its gateway: the bank is down for the counter, which
     // shows "offline", and the worker goes back to health checks before the next send.
-    const unreachable = e instanceof BankError && (e.code === 'BANK_UNREACHABLE' || (e.status !== undefined && [502, 503, 504].includes(e.status)));
+    const unreachable =
+      e instanceof BankError &&
+      (e.code === 'BANK_UNREACHABLE' || (e.status !== undefined && [502, 503, 504].includes(e.status)));
     this.set({
-      state: outcome === 'refused' ? 'blocked' : 'backing_off', consecutiveFailures: failures, nextAttemptAt: this.clock() + delay,
+      state: outcome === 'refused' ? 'blocked' : 'backing_off',
+      consecutiveFailures: failures,
+      nextAttemptAt: this.clock() + delay,
       lastError: { code: err.code, message: err.message, hint: err.hint },
       ...(unreachable ? { online: false } : { lastContactAt: this.clock() }),
     });
@@ -242,10 +273,15 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     const err = storeFailure(e, delay);
     this.storeDown = true;
     this.set({
-      state: 'blocked', consecutiveFailures: failures, nextAttemptAt: this.clock() + delay,
+      state: 'blocked',
+      consecutiveFailures: failures,
+      nextAttemptAt: this.clock() + delay,
       lastError: { code: err.code, message: err.message, hint: err.hint },
     });
-    this.o.log?.warn({ code: err.code, err: err.message, batchId: this.st.inFlightBatch, delayMs: delay }, 'settlement paused: it could not use the queue database');
+    this.o.log?.warn(
+      { code: err.code, err: err.message, batchId: this.st.inFlightBatch, delayMs: delay },
+      'settlement paused: it could not use the queue database',
+    );
     await this.sleep(delay, 'store');
   }
 
@@ -259,9 +295,17 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
     if (!this.running || this.urgent || (this.fresh && (kind === 'idle' || kind === 'store'))) return Promise.resolve();
     this.sleeping = kind;
     return new Promise<void>((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); resolve(); };
-    }).finally(() => { this.sleeping = undefined; });
+      const t = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    }).finally(() => {
+      this.sleeping = undefined;
+    });
   }
 
   private set(patch: Partial<SettlementStatus>): void {
@@ -276,11 +320,24 @@ function storeFailure(e: unknown, delayMs: number): CardpostError {
   const retry = `settlement retries in ${Math.max(1, Math.ceil(delayMs / 1000))} s by itself`;
   const code = (e as { code?: unknown } | null)?.code;
   if (e instanceof Error && !(e instanceof CardpostError) && typeof code === 'string' && code.startsWith('SQLITE_')) {
-    const hint = code === 'SQLITE_FULL' ? 'free space on the disk that holds the data directory'
-      : code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') ? 'if it persists, check that no other process (a second daemon, a backup tool, an sqlite3 shell) holds the queue file'
-        : 'if it persists, check the disk that holds the data directory (space, errors in the system log) and that no other process holds the queue file';
-    return new StoreError(STORE_UNAVAILABLE, `the queue database could not be read or written (${code}: ${e.message}); no record is lost, ${retry}`, hint, { cause: e });
+    const hint =
+      code === 'SQLITE_FULL'
+        ? 'free space on the disk that holds the data directory'
+        : code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')
+          ? 'if it persists, check that no other process (a second daemon, a backup tool, an sqlite3 shell) holds the queue file'
+          : 'if it persists, check the disk that holds the data directory (space, errors in the system log) and that no other process holds the queue file';
+    return new StoreError(
+      STORE_UNAVAILABLE,
+      `the queue database could not be read or written (${code}: ${e.message}); no record is lost, ${retry}`,
+      hint,
+      { cause: e },
+    );
   }
   const what = e instanceof CardpostError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-  return new CardpostError('SETTLEMENT_INTERNAL', `settlement failed unexpectedly (${what}); no record is lost, ${retry}`, 'if it persists, report this with the daemon log', { cause: e });
+  return new CardpostError(
+    'SETTLEMENT_INTERNAL',
+    `settlement failed unexpectedly (${what}); no record is lost, ${retry}`,
+    'if it persists, report this with the daemon log',
+    { cause: e },
+  );
 }

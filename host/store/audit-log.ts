@@ -10,7 +10,11 @@ import { guardWrite } from './store-errors.js';
 export class AuditLog {
   private readonly s;
 
-  constructor(db: Db, book: Db, private readonly clock: () => number) {
+  constructor(
+    db: Db,
+    book: Db,
+    private readonly clock: () => number,
+  ) {
     this.s = {
       main: db.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
       book: book.prepare('INSERT INTO audit (at, kind, subject, detail) VALUES (?, ?, ?, ?)'),
@@ -19,7 +23,9 @@ export class AuditLog {
 
   /** An audit line on its own (not part of a record's transaction): bookkeeping, no fsync of its own. */
   audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
-    guardWrite('an audit line', () => this.s.book.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null));
+    guardWrite('an audit line', () =>
+      this.s.book.run(this.clock(), kind, subject, detail ? JSON.stringify(detail) : null),
+    );
   }
 
   /** A line on the main connection: inside the caller's transaction when there is one. */

@@ -18,13 +18,24 @@ export class Batches {
   private readonly nextTx;
   private readonly applyTx;
 
-  constructor(db: Db, private readonly queue: RecordQueue, private readonly chains: CardChains, private readonly auditLog: AuditLog, private readonly clock: () => number) {
+  constructor(
+    db: Db,
+    private readonly queue: RecordQueue,
+    private readonly chains: CardChains,
+    private readonly auditLog: AuditLog,
+    private readonly clock: () => number,
+  ) {
     this.s = {
       inFlight: db.prepare<[], { batchId: string; body: Buffer; records: number; attempts: number; createdAt: number }>(
-        `SELECT batch_id AS batchId, body, records, attempts, created_at AS createdAt FROM batches WHERE state = 'sending' ORDER BY created_at, batch_id LIMIT 1`),
-      insertBatch: db.prepare(`INSERT INTO batches (batch_id, state, body, records, created_at) VALUES (?, 'sending', ?, ?, ?)`),
+        `SELECT batch_id AS batchId, body, records, attempts, created_at AS createdAt FROM batches WHERE state = 'sending' ORDER BY created_at, batch_id LIMIT 1`,
+      ),
+      insertBatch: db.prepare(
+        `INSERT INTO batches (batch_id, state, body, records, created_at) VALUES (?, 'sending', ?, ?, ?)`,
+      ),
       attempt: db.prepare('UPDATE batches SET attempts = attempts + 1, last_error = ? WHERE batch_id = ?'),
-      answerBatch: db.prepare(`UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`),
+      answerBatch: db.prepare(
+        `UPDATE batches SET state = 'answered', answered_at = ?, accepted = ?, duplicate = ?, rejected = ?, last_error = NULL WHERE batch_id = ? AND state = 'sending'`,
+      ),
     };
     this.nextTx = db.transaction(this.nextBatchTx.bind(this));
     this.applyTx = db.transaction(this.applyVerdictsTx.bind(this));
@@ -63,7 +74,9 @@ export class Batches {
     return { batchId, body, records: rows.length, attempts: 0, createdAt: now };
   }
 
-  noteAttempt(batchId: string, error: string | null): void { this.s.attempt.run(error, batchId); }
+  noteAttempt(batchId: string, error: string | null): void {
+    this.s.attempt.run(error, batchId);
+  }
 
   /**
    * Apply the bank's per-record verdicts of an answered batch, all in one transaction: accepted →
@@ -78,19 +91,38 @@ export class Batches {
   private applyVerdictsTx(batchId: string, verdicts: readonly RecordVerdict[], settledAt: number): Counts {
     const rows = this.queue.sendingIn(batchId);
     if (rows.length !== verdicts.length) {
-      throw new StoreError('BATCH_ANSWER_MISMATCH', `the bank answered ${verdicts.length} verdicts for batch ${batchId} of ${rows.length} records`, 'the bank broke its API; the batch will be re-sent, report it to the bank');
+      throw new StoreError(
+        'BATCH_ANSWER_MISMATCH',
+        `the bank answered ${verdicts.length} verdicts for batch ${batchId} of ${rows.length} records`,
+        'the bank broke its API; the batch will be re-sent, report it to the bank',
+      );
     }
     const counts: Counts = { accepted: 0, duplicate: 0, rejected: 0 };
     rows.forEach((row, i) => {
       const v = verdicts[i]!;
       if (v.recordId !== null && v.recordId !== row.recordId) {
-        throw new StoreError('BATCH_ANSWER_MISMATCH', `verdict ${i} of batch ${batchId} is for ${v.recordId}, not ${row.recordId}`, 'the bank broke its API; the batch will be re-sent, report it to the bank');
+        throw new StoreError(
+          'BATCH_ANSWER_MISMATCH',
+          `verdict ${i} of batch ${batchId} is for ${v.recordId}, not ${row.recordId}`,
+          'the bank broke its API; the batch will be re-sent, report it to the bank',
+        );
       }
       counts[v.verdict]++;
       const status: RecordStatus = v.verdict === 'accepted' ? 'settled' : v.verdict;
-      this.queue.setStatus(row.seq, status, v.reason ?? null, v.detail ?? null, v.verdict === 'rejected' ? null : settledAt);
+      this.queue.setStatus(
+        row.seq,
+        status,
+        v.reason ?? null,
+        v.detail ?? null,
+        v.verdict === 'rejected' ? null : settledAt,
+      );
       if (v.verdict !== 'rejected') this.chains.acknowledgeCertificate(row.cardId);
-      if (v.verdict === 'rejected') this.auditLog.inTransaction('record-rejected', row.recordId, { reason: v.reason ?? null, detail: v.detail ?? null, batchId });
+      if (v.verdict === 'rejected')
+        this.auditLog.inTransaction('record-rejected', row.recordId, {
+          reason: v.reason ?? null,
+          detail: v.detail ?? null,
+          batchId,
+        });
     });
     this.s.answerBatch.run(this.clock(), counts.accepted, counts.duplicate, counts.rejected, batchId);
     this.auditLog.inTransaction('batch-answered', batchId, counts);

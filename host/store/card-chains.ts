@@ -14,25 +14,42 @@ export class CardChains {
   private readonly s;
   private readonly observeTx;
 
-  constructor(db: Db, private readonly clock: () => number) {
+  constructor(
+    db: Db,
+    private readonly clock: () => number,
+  ) {
     this.s = {
-      head: db.prepare<[string], { counter: number; hash: Buffer; source: HeadSource }>('SELECT counter, hash, source FROM card_heads WHERE card_id = ?'),
-      observe: db.prepare('INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (?, ?, ?, \'observed\', ?) ON CONFLICT DO NOTHING'),
-      advance: db.prepare(`INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (@cardId, @counter, @hash, @source, @now)
+      head: db.prepare<[string], { counter: number; hash: Buffer; source: HeadSource }>(
+        'SELECT counter, hash, source FROM card_heads WHERE card_id = ?',
+      ),
+      observe: db.prepare(
+        "INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (?, ?, ?, 'observed', ?) ON CONFLICT DO NOTHING",
+      ),
+      advance:
+        db.prepare(`INSERT INTO card_heads (card_id, counter, hash, source, updated_at) VALUES (@cardId, @counter, @hash, @source, @now)
         ON CONFLICT (card_id) DO UPDATE SET counter = excluded.counter, hash = excluded.hash, source = excluded.source, updated_at = excluded.updated_at
         WHERE excluded.counter > card_heads.counter`),
       // Only an unsigned observation may be moved backwards (security.md: unsigned values never refuse a genuine card).
-      replaceObserved: db.prepare(`UPDATE card_heads SET counter = @counter, hash = @hash, source = @source, updated_at = @now
+      replaceObserved:
+        db.prepare(`UPDATE card_heads SET counter = @counter, hash = @hash, source = @source, updated_at = @now
         WHERE card_id = @cardId AND source = 'observed'`),
-      lastRecordHead: db.prepare<[string], { counter: number; hash: Buffer }>('SELECT counter, hash FROM records WHERE card_id = ? ORDER BY counter DESC LIMIT 1'),
-      cert: db.prepare('INSERT INTO card_certificates (card_id, envelope) VALUES (?, ?) ON CONFLICT (card_id) DO UPDATE SET envelope = excluded.envelope, acknowledged = 0 WHERE card_certificates.envelope != excluded.envelope'),
-      certToSend: db.prepare<[string], { envelope: Buffer }>('SELECT envelope FROM card_certificates WHERE card_id = ? AND acknowledged = 0'),
+      lastRecordHead: db.prepare<[string], { counter: number; hash: Buffer }>(
+        'SELECT counter, hash FROM records WHERE card_id = ? ORDER BY counter DESC LIMIT 1',
+      ),
+      cert: db.prepare(
+        'INSERT INTO card_certificates (card_id, envelope) VALUES (?, ?) ON CONFLICT (card_id) DO UPDATE SET envelope = excluded.envelope, acknowledged = 0 WHERE card_certificates.envelope != excluded.envelope',
+      ),
+      certToSend: db.prepare<[string], { envelope: Buffer }>(
+        'SELECT envelope FROM card_certificates WHERE card_id = ? AND acknowledged = 0',
+      ),
       ackCert: db.prepare('UPDATE card_certificates SET acknowledged = 1 WHERE card_id = ?'),
     };
-    this.observeTx = db.transaction((cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array) => {
-      this.s.observe.run(cardId, counter, lastHash, this.clock());
-      this.s.cert.run(cardId, certificate);
-    });
+    this.observeTx = db.transaction(
+      (cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array) => {
+        this.s.observe.run(cardId, counter, lastHash, this.clock());
+        this.s.cert.run(cardId, certificate);
+      },
+    );
   }
 
   cardHead(cardId: string): ChainHeadRow | undefined {
@@ -45,7 +62,7 @@ export class CardChains {
    * before asking it to sign anything. Does nothing if the host already knows the card.
    */
   observeCard(cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array): void {
-    guardWrite('the card\'s first sight', () => this.observeTx.immediate(cardId, counter, lastHash, certificate));
+    guardWrite("the card's first sight", () => this.observeTx.immediate(cardId, counter, lastHash, certificate));
   }
 
   /** Move a card's head over a verified record that is not ours to settle (another terminal's), seen in its journal. */
@@ -58,17 +75,24 @@ export class CardChains {
    * says it stands over records this host does not hold (`observed`: unsigned, so never grounds for refusing the card).
    */
   advanceHead(cardId: string, head: { counter: number; hash: Uint8Array }, source: HeadSource = 'observed'): void {
-    guardWrite('the card\'s chain head', () => this.advanceInTransaction(cardId, head, source, this.clock()));
+    guardWrite("the card's chain head", () => this.advanceInTransaction(cardId, head, source, this.clock()));
   }
 
   /** advanceHead's statement alone, for a caller's transaction (a stored record moves its card's head). */
-  advanceInTransaction(cardId: string, head: { counter: number; hash: Uint8Array }, source: HeadSource, now: number): void {
+  advanceInTransaction(
+    cardId: string,
+    head: { counter: number; hash: Uint8Array },
+    source: HeadSource,
+    now: number,
+  ): void {
     this.s.advance.run({ cardId, counter: head.counter, hash: head.hash, source, now });
   }
 
   /** Replace a head that rests on an unsigned observation (a record-based head is never moved back). */
   replaceObservedHead(cardId: string, head: { counter: number; hash: Uint8Array }, source: HeadSource): void {
-    guardWrite('the card\'s chain head', () => this.s.replaceObserved.run({ cardId, counter: head.counter, hash: head.hash, source, now: this.clock() }));
+    guardWrite("the card's chain head", () =>
+      this.s.replaceObserved.run({ cardId, counter: head.counter, hash: head.hash, source, now: this.clock() }),
+    );
   }
 
   /** The newest record of a card stored here (signature verified when it was stored). */

@@ -38,8 +38,11 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   try {
     db = new Database(path);
   } catch (e) {
-    throw new StoreError('STORE_OPEN_FAILED', `cannot open the queue database ${path}: ${(e as Error).message}`,
-      'check that the data directory exists and is writable by the daemon\'s user');
+    throw new StoreError(
+      'STORE_OPEN_FAILED',
+      `cannot open the queue database ${path}: ${(e as Error).message}`,
+      "check that the data directory exists and is writable by the daemon's user",
+    );
   }
   try {
     db.pragma('journal_mode = WAL');
@@ -49,7 +52,11 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     const journal = db.pragma('journal_mode', { simple: true });
     if (journal !== 'wal' && path !== ':memory:') {
-      throw new StoreError('STORE_NOT_DURABLE', `${path}: SQLite refused WAL mode (${String(journal)})`, 'put the data directory on a local disk');
+      throw new StoreError(
+        'STORE_NOT_DURABLE',
+        `${path}: SQLite refused WAL mode (${String(journal)})`,
+        'put the data directory on a local disk',
+      );
     }
     migrate(db, migrations);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -59,11 +66,18 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     if (e instanceof StoreError) throw e;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
-      throw new StoreError('STORE_UNAVAILABLE', `the queue database ${path} is locked by another process (${code}: ${(e as Error).message})`,
-        'close the other program that holds the queue file (a second daemon, a backup tool, an sqlite3 shell), then start again', { cause: e });
+      throw new StoreError(
+        'STORE_UNAVAILABLE',
+        `the queue database ${path} is locked by another process (${code}: ${(e as Error).message})`,
+        'close the other program that holds the queue file (a second daemon, a backup tool, an sqlite3 shell), then start again',
+        { cause: e },
+      );
     }
-    throw new StoreError('STORE_CORRUPT', `the queue database ${path} cannot be used: ${(e as Error).message}`,
-      'stop the daemon and keep the file for investigation (it holds signed records); restore from backup, or start with a new data directory');
+    throw new StoreError(
+      'STORE_CORRUPT',
+      `the queue database ${path} cannot be used: ${(e as Error).message}`,
+      'stop the daemon and keep the file for investigation (it holds signed records); restore from backup, or start with a new data directory',
+    );
   }
 }
 
@@ -71,8 +85,11 @@ function migrate(db: Db, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
-    throw new StoreError('STORE_TOO_NEW', `the queue database is at schema version ${current}, this cardpost knows only up to ${newest}`,
-      'run the newer cardpost that wrote it; never downgrade a counter that holds unsettled records');
+    throw new StoreError(
+      'STORE_TOO_NEW',
+      `the queue database is at schema version ${current}, this cardpost knows only up to ${newest}`,
+      'run the newer cardpost that wrote it; never downgrade a counter that holds unsettled records',
+    );
   }
   for (const m of migrations) {
     if (m.version <= current) continue;

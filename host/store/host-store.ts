@@ -6,13 +6,32 @@ import { openBookkeepingConnection, openDatabase, type Db } from './database.js'
 import { RecordQueue, type ExportedRecord } from './record-queue.js';
 import { Sales, type NewSale, type SaleUpdate } from './sales.js';
 import type {
-  BatchRow, ChainHeadRow, CurrencyTotal, HeadSource, QueuedRecord, RecordStatus, RecordVerdict, SaleRow, StoreRecordOptions, UnsettledSummary,
+  BatchRow,
+  ChainHeadRow,
+  CurrencyTotal,
+  HeadSource,
+  QueuedRecord,
+  RecordStatus,
+  RecordVerdict,
+  SaleRow,
+  StoreRecordOptions,
+  UnsettledSummary,
 } from './store-types.js';
 
 export { StoreError } from './database.js';
 export type {
-  BatchRow, BatchState, ChainHeadRow, CurrencyTotal, HeadSource, QueuedRecord, RecordOrigin, RecordStatus, RecordVerdict, SaleRow,
-  StoreRecordOptions, UnsettledSummary,
+  BatchRow,
+  BatchState,
+  ChainHeadRow,
+  CurrencyTotal,
+  HeadSource,
+  QueuedRecord,
+  RecordOrigin,
+  RecordStatus,
+  RecordVerdict,
+  SaleRow,
+  StoreRecordOptions,
+  UnsettledSummary,
 } from './store-types.js';
 export { BATCH_STATES, HEAD_SOURCES, RECORD_ORIGINS, RECORD_STATUSES, SALE_STATES } from './store-types.js';
 
@@ -44,7 +63,11 @@ export class HostStore {
   readonly sales: Sales;
   readonly auditLog: AuditLog;
 
-  constructor(readonly db: Db, clock: () => number = Date.now, bookkeeping?: Db) {
+  constructor(
+    readonly db: Db,
+    clock: () => number = Date.now,
+    bookkeeping?: Db,
+  ) {
     const book = bookkeeping ?? db;
     this.book = book;
     this.auditLog = new AuditLog(db, book, clock);
@@ -66,7 +89,9 @@ export class HostStore {
 
   // ------------------------------------------------------------------ cards and their chains (card-chains.ts)
 
-  cardHead(cardId: string): ChainHeadRow | undefined { return this.chains.cardHead(cardId); }
+  cardHead(cardId: string): ChainHeadRow | undefined {
+    return this.chains.cardHead(cardId);
+  }
 
   /** The first sight of a card: its chain head (GET_INFO) and certificate, before it is asked to sign. No-op for a known card. */
   observeCard(cardId: string, counter: number, lastHash: Uint8Array, certificate: Uint8Array): void {
@@ -74,7 +99,9 @@ export class HostStore {
   }
 
   /** Move a card's head over a verified record that is not ours to settle (another terminal's), seen in its journal. */
-  passOver(record: SignedTxnRecord): void { this.chains.passOver(record); }
+  passOver(record: SignedTxnRecord): void {
+    this.chains.passOver(record);
+  }
 
   /** Move a card's head forward, never backwards (`observed`: unsigned, never grounds for refusing the card). */
   advanceHead(cardId: string, head: { counter: number; hash: Uint8Array }, source: HeadSource = 'observed'): void {
@@ -87,12 +114,16 @@ export class HostStore {
   }
 
   /** The newest record of a card stored here (signature verified when it was stored). */
-  lastStoredHead(cardId: string): { counter: number; hash: Uint8Array } | undefined { return this.chains.lastStoredHead(cardId); }
+  lastStoredHead(cardId: string): { counter: number; hash: Uint8Array } | undefined {
+    return this.chains.lastStoredHead(cardId);
+  }
 
   // ------------------------------------------------------------------ the record queue (record-queue.ts)
 
   /** The latest record time (unix seconds) among the records stored most recently. */
-  newestRecordTime(): number | undefined { return this.queue.newestRecordTime(); }
+  newestRecordTime(): number | undefined {
+    return this.queue.newestRecordTime();
+  }
 
   /** Store a signed record durably with its card's new head; idempotent; a fork is RECORD_FORK (record-queue.ts). */
   storeRecord(record: SignedTxnRecord, o: StoreRecordOptions): { recordId: string; seq: number; already: boolean } {
@@ -100,57 +131,99 @@ export class HostStore {
   }
 
   /** The highest counter of a card among the records stored here (not heads passed over). */
-  lastStoredCounter(cardId: string): number | undefined { return this.queue.lastStoredCounter(cardId); }
+  lastStoredCounter(cardId: string): number | undefined {
+    return this.queue.lastStoredCounter(cardId);
+  }
 
-  unsettled(): UnsettledSummary { return this.queue.unsettled(); }
+  unsettled(): UnsettledSummary {
+    return this.queue.unsettled();
+  }
 
-  statusCounts(): Record<RecordStatus, { count: number; amount: number }> { return this.queue.statusCounts(); }
+  statusCounts(): Record<RecordStatus, { count: number; amount: number }> {
+    return this.queue.statusCounts();
+  }
 
-  records(o: { status?: RecordStatus; afterSeq?: number; limit?: number } = {}): QueuedRecord[] { return this.queue.records(o); }
+  records(o: { status?: RecordStatus; afterSeq?: number; limit?: number } = {}): QueuedRecord[] {
+    return this.queue.records(o);
+  }
 
-  record(id: string): QueuedRecord | undefined { return this.queue.record(id); }
+  record(id: string): QueuedRecord | undefined {
+    return this.queue.record(id);
+  }
 
   /** The record stored for a sale: one that answers it first; a held one (with why) only if there is no other. */
-  recordOfSale(saleId: string): { record: SignedTxnRecord; held: string | null } | undefined { return this.queue.recordOfSale(saleId); }
+  recordOfSale(saleId: string): { record: SignedTxnRecord; held: string | null } | undefined {
+    return this.queue.recordOfSale(saleId);
+  }
 
   /** Every record with its signature and card certificate, streamed (for `queue export`). */
-  exportRecords(): Generator<ExportedRecord> { return this.queue.exportRecords(); }
+  exportRecords(): Generator<ExportedRecord> {
+    return this.queue.exportRecords();
+  }
 
   // ------------------------------------------------------------------ settlement (batches.ts)
 
   /** The batch sent but not answered, if any: it must be re-sent as is before anything else. */
-  inFlightBatch(): BatchRow | undefined { return this.batches.inFlightBatch(); }
+  inFlightBatch(): BatchRow | undefined {
+    return this.batches.inFlightBatch();
+  }
 
   /** The batch in flight, or a new one of the oldest pending records (at most `limit`); its body bytes fixed and kept. */
-  nextBatch(newBatchId: () => string, limit: number): BatchRow | undefined { return this.batches.nextBatch(newBatchId, limit); }
+  nextBatch(newBatchId: () => string, limit: number): BatchRow | undefined {
+    return this.batches.nextBatch(newBatchId, limit);
+  }
 
-  noteAttempt(batchId: string, error: string | null): void { this.batches.noteAttempt(batchId, error); }
+  noteAttempt(batchId: string, error: string | null): void {
+    this.batches.noteAttempt(batchId, error);
+  }
 
   /** Apply an answered batch's verdicts in one transaction; BATCH_ANSWER_MISMATCH (nothing applied) if they do not match it. */
-  applyVerdicts(batchId: string, verdicts: readonly RecordVerdict[], settledAt: number): { accepted: number; duplicate: number; rejected: number } {
+  applyVerdicts(
+    batchId: string,
+    verdicts: readonly RecordVerdict[],
+    settledAt: number,
+  ): { accepted: number; duplicate: number; rejected: number } {
     return this.batches.applyVerdicts(batchId, verdicts, settledAt);
   }
 
   /** Accepted records whose bank settlement time falls in [from, to) (Unix s), per currency. */
-  settledTotals(fromS: number, toS: number): CurrencyTotal[] { return this.queue.settledTotals(fromS, toS); }
+  settledTotals(fromS: number, toS: number): CurrencyTotal[] {
+    return this.queue.settledTotals(fromS, toS);
+  }
 
   // ------------------------------------------------------------------ sales (sales.ts)
 
-  createSale(s: NewSale): SaleRow { return this.sales.createSale(s); }
+  createSale(s: NewSale): SaleRow {
+    return this.sales.createSale(s);
+  }
 
-  updateSale(saleId: string, u: SaleUpdate): void { this.sales.updateSale(saleId, u); }
+  updateSale(saleId: string, u: SaleUpdate): void {
+    this.sales.updateSale(saleId, u);
+  }
 
   /** Synced before the card is asked to sign: from this commit on the sale may be paid (sales.ts). */
-  markSigning(saleId: string, cardId: string): void { this.sales.markSigning(saleId, cardId); }
+  markSigning(saleId: string, cardId: string): void {
+    this.sales.markSigning(saleId, cardId);
+  }
 
-  sale(saleId: string): SaleRow | undefined { return this.sales.sale(saleId); }
+  sale(saleId: string): SaleRow | undefined {
+    return this.sales.sale(saleId);
+  }
   /** The sale that asked the card to sign with this nonce (a recovered record finds its sale). */
-  saleByNonce(hostNonce: Uint8Array): SaleRow | undefined { return this.sales.saleByNonce(hostNonce); }
-  saleByRequestKey(key: string): SaleRow | undefined { return this.sales.saleByRequestKey(key); }
-  recentSales(limit = 50): SaleRow[] { return this.sales.recentSales(limit); }
+  saleByNonce(hostNonce: Uint8Array): SaleRow | undefined {
+    return this.sales.saleByNonce(hostNonce);
+  }
+  saleByRequestKey(key: string): SaleRow | undefined {
+    return this.sales.saleByRequestKey(key);
+  }
+  recentSales(limit = 50): SaleRow[] {
+    return this.sales.recentSales(limit);
+  }
 
   // ------------------------------------------------------------------ audit (audit-log.ts)
 
   /** An audit line on its own (not part of a record's transaction): bookkeeping, no fsync of its own. */
-  audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void { this.auditLog.audit(kind, subject, detail); }
+  audit(kind: string, subject: string | null, detail?: Record<string, unknown>): void {
+    this.auditLog.audit(kind, subject, detail);
+  }
 }

@@ -2,7 +2,11 @@
  * The host database's schema, as an append-only list of migrations. A migration is never edited once
  * released: a change is a new entry. `PRAGMA user_version` records how far a file has been migrated.
  */
-export interface Migration { version: number; description: string; sql: string }
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
 
 export const MIGRATIONS: readonly Migration[] = [
   {

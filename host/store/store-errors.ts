@@ -31,12 +31,18 @@ export function isStoreUnavailable(e: unknown): boolean {
  * ("the sale's state"); `extra` is appended to the message (e.g. "nothing was charged").
  */
 export function storeUnavailable(e: Error, code: string, what: string, extra?: string): StoreError {
-  const hint = code === 'SQLITE_FULL' ? 'free space on the disk that holds the data directory, then try again'
-    : /^SQLITE_(BUSY|LOCKED)/.test(code)
-      ? 'try again in a moment; if it persists, close the other program that holds the queue file (a second daemon, a backup tool, an sqlite3 shell)'
-      : 'try again in a moment; if it persists, check the disk that holds the data directory (space, errors in the system log)';
-  return new StoreError(STORE_UNAVAILABLE, `the queue database is locked or failing (${code}: ${e.message}): ${what} was not written${extra ? `; ${extra}` : ''}`,
-    hint, { cause: e });
+  const hint =
+    code === 'SQLITE_FULL'
+      ? 'free space on the disk that holds the data directory, then try again'
+      : /^SQLITE_(BUSY|LOCKED)/.test(code)
+        ? 'try again in a moment; if it persists, close the other program that holds the queue file (a second daemon, a backup tool, an sqlite3 shell)'
+        : 'try again in a moment; if it persists, check the disk that holds the data directory (space, errors in the system log)';
+  return new StoreError(
+    STORE_UNAVAILABLE,
+    `the queue database is locked or failing (${code}: ${e.message}): ${what} was not written${extra ? `; ${extra}` : ''}`,
+    hint,
+    { cause: e },
+  );
 }
 
 /**

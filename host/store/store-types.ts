@@ -28,7 +28,16 @@ export type HeadSource = (typeof HEAD_SOURCES)[number];
  * gains a state this list lacks. A new state then needs a migration that rebuilds `sales` (as 3 does).
  */
 export const SALE_STATES = [
-  'waiting_card', 'reading_card', 'pin', 'signing', 'stored', 'done', 'cancelled', 'timed_out', 'failed', 'unconfirmed',
+  'waiting_card',
+  'reading_card',
+  'pin',
+  'signing',
+  'stored',
+  'done',
+  'cancelled',
+  'timed_out',
+  'failed',
+  'unconfirmed',
 ] as const satisfies readonly SaleState[];
 type MissingSaleStates = Exclude<SaleState, (typeof SALE_STATES)[number]>;
 /** Compiles only while SALE_STATES lists every SaleState (`true` is assignable to `never` otherwise not). */
@@ -66,15 +75,33 @@ export interface QueuedRecord {
   settledAt: number | null;
 }
 
-export interface ChainHeadRow { counter: number; hash: Uint8Array; source: HeadSource }
+export interface ChainHeadRow {
+  counter: number;
+  hash: Uint8Array;
+  source: HeadSource;
+}
 
-export interface CurrencyTotal { currency: number; count: number; amount: number }
+export interface CurrencyTotal {
+  currency: number;
+  count: number;
+  amount: number;
+}
 
 /** Records not yet final at the bank (pending or in a batch in flight). */
-export interface UnsettledSummary { count: number; byCurrency: CurrencyTotal[]; oldestStoredAt: number | null }
+export interface UnsettledSummary {
+  count: number;
+  byCurrency: CurrencyTotal[];
+  oldestStoredAt: number | null;
+}
 
 /** A batch as kept: its id and the request body bytes (protocol/bank/batch.ts), re-sent unchanged until answered. */
-export interface BatchRow { batchId: string; body: Uint8Array; records: number; attempts: number; createdAt: number }
+export interface BatchRow {
+  batchId: string;
+  body: Uint8Array;
+  records: number;
+  attempts: number;
+  createdAt: number;
+}
 
 /**
  * The bank's answer for one record of a batch (docs/bank-api.md §4.2), as the store applies it: the
@@ -104,4 +131,5 @@ export interface SaleRow {
 }
 
 export const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-export const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+export const b64url = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');

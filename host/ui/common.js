@@ -12,11 +12,24 @@ export async function api(method, path, body) {
   try {
     res = await fetch(path, init);
   } catch {
-    return { status: 0, body: { error: { code: 'DAEMON_UNREACHABLE', message: 'the cardpost daemon does not answer', hint: 'check that it is running, then reload this page' } } };
+    return {
+      status: 0,
+      body: {
+        error: {
+          code: 'DAEMON_UNREACHABLE',
+          message: 'the cardpost daemon does not answer',
+          hint: 'check that it is running, then reload this page',
+        },
+      },
+    };
   }
   const text = await res.text();
   let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = null; }
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
   return { status: res.status, body: parsed };
 }
 
@@ -24,11 +37,26 @@ export async function api(method, path, body) {
 export function errorOf(answer) {
   return answer.body && answer.body.error
     ? answer.body.error
-    : { code: 'HTTP_' + answer.status, message: 'the daemon answered ' + answer.status, hint: 'try again; if it persists, check the daemon log' };
+    : {
+        code: 'HTTP_' + answer.status,
+        message: 'the daemon answered ' + answer.status,
+        hint: 'try again; if it persists, check the daemon log',
+      };
 }
 
 // ISO 4217 numeric → alphabetic for the currencies a counter here is likely to use.
-const CURRENCIES = { 156: 'CNY', 344: 'HKD', 446: 'MOP', 901: 'TWD', 392: 'JPY', 410: 'KRW', 702: 'SGD', 840: 'USD', 978: 'EUR', 826: 'GBP' };
+const CURRENCIES = {
+  156: 'CNY',
+  344: 'HKD',
+  446: 'MOP',
+  901: 'TWD',
+  392: 'JPY',
+  410: 'KRW',
+  702: 'SGD',
+  840: 'USD',
+  978: 'EUR',
+  826: 'GBP',
+};
 
 function currencyFormat(currency) {
   const code = CURRENCIES[currency];
@@ -63,7 +91,9 @@ export function parseAmount(text, currency) {
 }
 
 /** Shows the element (removes `hidden`) or hides it. */
-export function show(el, visible) { el.hidden = !visible; }
+export function show(el, visible) {
+  el.hidden = !visible;
+}
 
 /**
  * Pairing: a page without the session cookie gets 401 from the API. It then shows the form, and the
@@ -73,14 +103,20 @@ export function show(el, visible) { el.hidden = !visible; }
 export function pair(elements, hint, scope) {
   const { section, form, input, error, where } = elements;
   // The daemon's 401 names its token file (error.tokenFile).
-  where.textContent = (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) || 'the api-token file in the daemon\'s data folder';
+  where.textContent =
+    (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) || "the api-token file in the daemon's data folder";
   show(section, true);
   input.focus();
   return new Promise((resolve) => {
     form.addEventListener('submit', async function onSubmit(ev) {
       ev.preventDefault();
       const token = input.value.trim();
-      if (!token) { error.textContent = 'Paste the token first.'; show(error, true); input.focus(); return; }
+      if (!token) {
+        error.textContent = 'Paste the token first.';
+        show(error, true);
+        input.focus();
+        return;
+      }
       // Each page asks for its own scope: the customer display's cookie can only show the sale and take its PIN.
       const answer = await api('POST', '/api/v1/pair', { token, scope });
       input.value = '';
@@ -107,7 +143,10 @@ export async function statusWhenPaired(onNeedsPairing) {
   for (;;) {
     const answer = await api('GET', '/api/v1/status');
     if (answer.status === 200) return answer.body;
-    if (answer.status === 401) { await onNeedsPairing(errorOf(answer)); continue; }
+    if (answer.status === 401) {
+      await onNeedsPairing(errorOf(answer));
+      continue;
+    }
     await new Promise((r) => setTimeout(r, 2000)); // daemon starting or gone: try again shortly
   }
 }
@@ -121,7 +160,11 @@ export function connectEvents(handlers, onConnection) {
   for (const [name, handler] of Object.entries(handlers)) {
     source.addEventListener(name, (ev) => {
       let data;
-      try { data = JSON.parse(ev.data); } catch { return; }
+      try {
+        data = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
       handler(data);
     });
   }
@@ -137,7 +180,9 @@ export const FINAL_STATES = new Set(['done', 'cancelled', 'timed_out', 'failed',
  * an older snapshot must never overwrite a newer one.
  */
 export class SaleTracker {
-  constructor() { this.sales = new Map(); }
+  constructor() {
+    this.sales = new Map();
+  }
   /** Returns true when `snap` is news (and is kept). */
   take(snap) {
     const old = this.sales.get(snap.saleId);
@@ -146,5 +191,7 @@ export class SaleTracker {
     if (this.sales.size > 50) this.sales.delete(this.sales.keys().next().value);
     return true;
   }
-  get(id) { return this.sales.get(id); }
+  get(id) {
+    return this.sales.get(id);
+  }
 }

@@ -1,6 +1,17 @@
 // The merchant's counter page: amount entry from the keyboard alone, the live sale, the receipt,
 // and the always-visible settlement picture (online/offline, what waits to settle, rejections).
-import { FINAL_STATES, SaleTracker, api, connectEvents, errorOf, money, pair, parseAmount, show, statusWhenPaired } from './common.js';
+import {
+  FINAL_STATES,
+  SaleTracker,
+  api,
+  connectEvents,
+  errorOf,
+  money,
+  pair,
+  parseAmount,
+  show,
+  statusWhenPaired,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,7 +43,14 @@ const SALE_TEXT = {
   failed: 'Failed',
   unconfirmed: 'NOT CONFIRMED — the card may have paid',
 };
-const STEP_OF = { waiting_card: 'waiting_card', reading_card: 'waiting_card', pin: 'pin', signing: 'signing', stored: 'stored', done: 'done' };
+const STEP_OF = {
+  waiting_card: 'waiting_card',
+  reading_card: 'waiting_card',
+  pin: 'pin',
+  signing: 'signing',
+  stored: 'stored',
+  done: 'done',
+};
 const STEP_ORDER = ['waiting_card', 'pin', 'signing', 'stored', 'done'];
 
 const SETTLE_TEXT = {
@@ -52,10 +70,22 @@ function renderNet() {
   let cls = 'net-unknown';
   let text = 'Connecting…';
   let detail = '';
-  if (!document.body.classList.contains('paired')) { text = 'Not paired'; detail = 'pair this page first'; }
-  else if (!state.connected) { cls = 'net-down'; text = 'Daemon not reachable'; detail = 'reconnecting…'; }
-  else if (s && s.online) { cls = 'net-online'; text = 'Online'; detail = 'bank reachable'; }
-  else if (s) { cls = 'net-offline'; text = 'OFFLINE'; detail = 'sales are stored and settle later'; }
+  if (!document.body.classList.contains('paired')) {
+    text = 'Not paired';
+    detail = 'pair this page first';
+  } else if (!state.connected) {
+    cls = 'net-down';
+    text = 'Daemon not reachable';
+    detail = 'reconnecting…';
+  } else if (s && s.online) {
+    cls = 'net-online';
+    text = 'Online';
+    detail = 'bank reachable';
+  } else if (s) {
+    cls = 'net-offline';
+    text = 'OFFLINE';
+    detail = 'sales are stored and settle later';
+  }
   net.className = 'net ' + cls;
   net.dataset.online = s && s.online && state.connected ? 'true' : 'false';
   $('net-state').textContent = text;
@@ -92,7 +122,8 @@ function renderSettlement() {
   const s = state.settlement;
   if (!s) return;
   let text = SETTLE_TEXT[s.state] || s.state;
-  if (s.state === 'backing_off' && s.nextAttemptAt) text += ' Next try at ' + new Date(s.nextAttemptAt).toLocaleTimeString() + '.';
+  if (s.state === 'backing_off' && s.nextAttemptAt)
+    text += ' Next try at ' + new Date(s.nextAttemptAt).toLocaleTimeString() + '.';
   $('settle-state').textContent = text;
   $('settle-state').dataset.state = s.state;
   const err = $('settle-error');
@@ -107,7 +138,11 @@ function renderSettlement() {
 function renderSettleRun() {
   const run = state.settleRun;
   const bar = $('settle-progress');
-  if (!run || !state.unsettled) { show(bar, false); show($('settle-progress-label'), false); return; }
+  if (!run || !state.unsettled) {
+    show(bar, false);
+    show($('settle-progress-label'), false);
+    return;
+  }
   const left = state.unsettled.count;
   const done = Math.max(0, run.from - left);
   bar.max = Math.max(run.from, 1);
@@ -115,21 +150,38 @@ function renderSettleRun() {
   show(bar, true);
   show($('settle-progress-label'), true);
   const s = state.settlement;
-  const verdicts = run.batches ? ': ' + run.accepted + ' accepted, ' + run.duplicate + ' already known, ' + run.rejected + ' rejected' + (run.rejected ? ' (see below)' : '') : '';
+  const verdicts = run.batches
+    ? ': ' +
+      run.accepted +
+      ' accepted, ' +
+      run.duplicate +
+      ' already known, ' +
+      run.rejected +
+      ' rejected' +
+      (run.rejected ? ' (see below)' : '')
+    : '';
   let msg = 'Sent ' + done + ' of ' + run.from + verdicts + '.';
-  if (left === 0) { msg = 'Settlement finished. ' + msg; state.settleRun = null; }
-  else if (s && !s.online) msg += ' The bank is offline: the rest settles when it is back.';
+  if (left === 0) {
+    msg = 'Settlement finished. ' + msg;
+    state.settleRun = null;
+  } else if (s && !s.online) msg += ' The bank is offline: the rest settles when it is back.';
   $('settle-msg').textContent = msg;
 }
 
 async function settleNow() {
   const seen = { queue: state.queueUpdates, settlement: state.settlementUpdates };
   const answer = await api('POST', '/api/v1/settlement');
-  if (answer.status !== 202) { const e = errorOf(answer); $('settle-msg').textContent = 'Could not start: ' + e.message + ' — ' + e.hint; return; }
+  if (answer.status !== 202) {
+    const e = errorOf(answer);
+    $('settle-msg').textContent = 'Could not start: ' + e.message + ' — ' + e.hint;
+    return;
+  }
   if (state.settlementUpdates === seen.settlement) state.settlement = answer.body;
   if (state.queueUpdates === seen.queue) state.unsettled = answer.body.unsettled;
-  if (state.unsettled.count === 0) { state.settleRun = null; $('settle-msg').textContent = 'Nothing waits to settle.'; }
-  else state.settleRun = { from: state.unsettled.count, batches: 0, accepted: 0, duplicate: 0, rejected: 0 };
+  if (state.unsettled.count === 0) {
+    state.settleRun = null;
+    $('settle-msg').textContent = 'Nothing waits to settle.';
+  } else state.settleRun = { from: state.unsettled.count, batches: 0, accepted: 0, duplicate: 0, rejected: 0 };
   renderPending();
   renderSettlement();
 }
@@ -157,20 +209,30 @@ function onQueue(q) {
 async function loadRejected(total) {
   state.rejectedCount = total;
   $('rejected-count').textContent = total ? '(' + total + ')' : '';
-  if (!total) { show($('rejected-wrap'), false); show($('rejected-empty'), true); return; }
+  if (!total) {
+    show($('rejected-wrap'), false);
+    show($('rejected-empty'), true);
+    return;
+  }
   const answer = await api('GET', '/api/v1/queue?status=rejected&limit=100');
   if (answer.status !== 200) return;
   const body = $('rejected').tBodies[0];
-  body.replaceChildren(...answer.body.records.map((r) => {
-    const tr = document.createElement('tr');
-    const cells = [r.recordId, money(r.amount, r.currency), r.reason + (r.detail ? ': ' + r.detail : ''), r.advice];
-    cells.forEach((text, i) => {
-      const td = document.createElement('td');
-      if (i === 0) { const c = document.createElement('code'); c.textContent = text; td.append(c); } else td.textContent = text;
-      tr.append(td);
-    });
-    return tr;
-  }));
+  body.replaceChildren(
+    ...answer.body.records.map((r) => {
+      const tr = document.createElement('tr');
+      const cells = [r.recordId, money(r.amount, r.currency), r.reason + (r.detail ? ': ' + r.detail : ''), r.advice];
+      cells.forEach((text, i) => {
+        const td = document.createElement('td');
+        if (i === 0) {
+          const c = document.createElement('code');
+          c.textContent = text;
+          td.append(c);
+        } else td.textContent = text;
+        tr.append(td);
+      });
+      return tr;
+    }),
+  );
   show($('rejected-wrap'), true);
   show($('rejected-empty'), false);
 }
@@ -179,21 +241,23 @@ async function loadRejected(total) {
 
 function renderReaders(readers) {
   const list = $('readers');
-  list.replaceChildren(...readers.map((r) => {
-    const li = document.createElement('li');
-    li.className = 'reader';
-    li.dataset.card = r.cardPresent ? 'present' : 'absent';
-    const name = document.createElement('strong');
-    name.textContent = r.name;
-    const info = document.createElement('span');
-    info.className = 'reader-info';
-    const bits = [r.kind, r.cardPresent ? 'card in' : 'no card'];
-    if (r.busy) bits.push('busy');
-    if (r.pinPad) bits.push('PIN pad');
-    info.textContent = bits.join(' · ');
-    li.append(name, info);
-    return li;
-  }));
+  list.replaceChildren(
+    ...readers.map((r) => {
+      const li = document.createElement('li');
+      li.className = 'reader';
+      li.dataset.card = r.cardPresent ? 'present' : 'absent';
+      const name = document.createElement('strong');
+      name.textContent = r.name;
+      const info = document.createElement('span');
+      info.className = 'reader-info';
+      const bits = [r.kind, r.cardPresent ? 'card in' : 'no card'];
+      if (r.busy) bits.push('busy');
+      if (r.pinPad) bits.push('PIN pad');
+      info.textContent = bits.join(' · ');
+      li.append(name, info);
+      return li;
+    }),
+  );
   show($('readers-empty'), readers.length === 0);
 }
 
@@ -221,8 +285,12 @@ function renderSale() {
   el.dataset.state = st;
   el.textContent = s ? SALE_TEXT[st] + ' — ' + money(s.amount, s.currency) : SALE_TEXT.idle;
   let detail = '';
-  if (s && st === 'waiting_card') detail = s.reader ? 'Insert the card in ' + s.reader + '.' : 'Insert or tap the card on any reader.';
-  if (s && st === 'pin') detail = s.pinOnDevice ? 'The customer types the PIN on the reader\'s own pad.' : 'The customer types the PIN in the field below.';
+  if (s && st === 'waiting_card')
+    detail = s.reader ? 'Insert the card in ' + s.reader + '.' : 'Insert or tap the card on any reader.';
+  if (s && st === 'pin')
+    detail = s.pinOnDevice
+      ? "The customer types the PIN on the reader's own pad."
+      : 'The customer types the PIN in the field below.';
   $('sale-detail').textContent = detail;
 
   // Steps: done ones ticked, the current one marked for screen readers too.
@@ -234,8 +302,9 @@ function renderSale() {
     const skipped = noPin && li.dataset.step === 'pin';
     li.classList.toggle('step-skipped', skipped);
     li.textContent = skipped ? 'No PIN' : li.dataset.label || (li.dataset.label = li.textContent);
-    li.classList.toggle('step-done', !skipped && (idx >= 0 && i < idx || st === 'done'));
-    if (li.dataset.step === current && st !== 'done') li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
+    li.classList.toggle('step-done', !skipped && ((idx >= 0 && i < idx) || st === 'done'));
+    if (li.dataset.step === current && st !== 'done') li.setAttribute('aria-current', 'step');
+    else li.removeAttribute('aria-current');
   }
 
   const notice = $('sale-notice');
@@ -247,7 +316,8 @@ function renderSale() {
   const pinForm = $('pin-form');
   const askPin = !!s && st === 'pin' && !s.pinOnDevice;
   if (askPin) {
-    $('pin-tries').textContent = s.pinTriesLeft !== null ? '(' + s.pinTriesLeft + (s.pinTriesLeft === 1 ? ' try left' : ' tries left') + ')' : '';
+    $('pin-tries').textContent =
+      s.pinTriesLeft !== null ? '(' + s.pinTriesLeft + (s.pinTriesLeft === 1 ? ' try left' : ' tries left') + ')' : '';
     const wasHidden = pinForm.hidden;
     show(pinForm, true);
     if (wasHidden || s.notice) $('pin').focus();
@@ -272,7 +342,10 @@ function renderSale() {
   const wasRunning = amount.readOnly;
   amount.readOnly = running;
   // Sale over: back to the amount, selected, so the next amount typed replaces it.
-  if (wasRunning && !running) { amount.focus(); amount.select(); }
+  if (wasRunning && !running) {
+    amount.focus();
+    amount.select();
+  }
 }
 
 function renderReceipt(r) {
@@ -284,7 +357,9 @@ function renderReceipt(r) {
   $('receipt-balance').textContent = money(r.balanceAfter, r.currency);
   $('receipt-time').textContent = new Date(r.time * 1000).toLocaleString();
   $('receipt-pin').textContent = r.pinVerified ? 'verified by the card' : 'not needed';
-  $('receipt-settlement').textContent = r.online ? 'bank online: settles now' : 'offline: stored, settles when the bank is back';
+  $('receipt-settlement').textContent = r.online
+    ? 'bank online: settles now'
+    : 'offline: stored, settles when the bank is back';
 }
 
 async function startSale() {
@@ -313,7 +388,12 @@ async function startSale() {
 
 async function cancelSale() {
   const s = live();
-  if (!s) { $('amount').value = ''; show($('amount-error'), false); $('amount').focus(); return; }
+  if (!s) {
+    $('amount').value = '';
+    show($('amount-error'), false);
+    $('amount').focus();
+    return;
+  }
   const answer = await api('POST', '/api/v1/sales/' + encodeURIComponent(s.saleId) + '/cancel');
   if (answer.status !== 200) {
     const e = errorOf(answer);
@@ -348,8 +428,16 @@ async function sendPin(ev) {
 // ---------------------------------------------------------------------------- keyboard
 
 function onKey(ev) {
-  if (ev.key === 'Escape') { ev.preventDefault(); void cancelSale(); return; }
-  if (ev.key === 'F8') { ev.preventDefault(); void settleNow(); return; }
+  if (ev.key === 'Escape') {
+    ev.preventDefault();
+    void cancelSale();
+    return;
+  }
+  if (ev.key === 'F8') {
+    ev.preventDefault();
+    void settleNow();
+    return;
+  }
   // Digits typed anywhere go to the amount (the merchant need not click the field first).
   const t = ev.target;
   const typing = t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement;
@@ -381,7 +469,13 @@ function onStatus(st) {
 }
 
 async function main() {
-  const pairing = { section: $('pair'), form: $('pair-form'), input: $('pair-token'), error: $('pair-error'), where: $('pair-where') };
+  const pairing = {
+    section: $('pair'),
+    form: $('pair-form'),
+    input: $('pair-token'),
+    error: $('pair-error'),
+    where: $('pair-where'),
+  };
   const status = await statusWhenPaired((err) => {
     show($('app'), false);
     $('terminal').textContent = 'not paired yet';
@@ -395,25 +489,45 @@ async function main() {
   renderSale();
   $('amount').focus();
 
-  $('amount-form').addEventListener('submit', (ev) => { ev.preventDefault(); void startSale(); });
+  $('amount-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void startSale();
+  });
   $('cancel').addEventListener('click', () => void cancelSale());
   $('pin-form').addEventListener('submit', sendPin);
   $('settle').addEventListener('click', () => void settleNow());
   document.addEventListener('keydown', onKey);
   setInterval(renderPending, 1000); // the age of the oldest record keeps growing
   // The clock can go wrong (or be set right) at any time: look again twice a minute.
-  setInterval(async () => { const a = await api('GET', '/api/v1/status'); if (a.status === 200) renderClock(a.body.clock); }, 30_000);
+  setInterval(async () => {
+    const a = await api('GET', '/api/v1/status');
+    if (a.status === 200) renderClock(a.body.clock);
+  }, 30_000);
 
-  connectEvents({ status: onStatus, sale: onSale, readers: (r) => renderReaders(r.readers), settlement: (s) => { state.settlementUpdates++; state.settlement = s; renderSettlement(); }, batch: onBatch, queue: onQueue }, async (up) => {
-    state.connected = up;
-    renderNet();
-    renderPending();
-    if (!up) {
-      // Down because the daemon forgot our pairing (a new token)? Then pair again.
-      const answer = await api('GET', '/api/v1/status');
-      if (answer.status === 401) location.reload();
-    }
-  });
+  connectEvents(
+    {
+      status: onStatus,
+      sale: onSale,
+      readers: (r) => renderReaders(r.readers),
+      settlement: (s) => {
+        state.settlementUpdates++;
+        state.settlement = s;
+        renderSettlement();
+      },
+      batch: onBatch,
+      queue: onQueue,
+    },
+    async (up) => {
+      state.connected = up;
+      renderNet();
+      renderPending();
+      if (!up) {
+        // Down because the daemon forgot our pairing (a new token)? Then pair again.
+        const answer = await api('GET', '/api/v1/status');
+        if (answer.status === 401) location.reload();
+      }
+    },
+  );
 }
 
 void main();

@@ -25,23 +25,32 @@ const T = {
   insert: { zh: '请插入卡片', en: 'Please insert your card' },
   insertAgain: { zh: '请重新插入卡片', en: 'Please insert your card again' },
   insertSameCard: { zh: '请重新插入刚才付款的卡片', en: 'Please insert the card you were paying with again' },
-  unconfirmed: { zh: '付款未确认，请重新插入同一张卡片', en: 'Payment not confirmed — please insert the same card again' },
+  unconfirmed: {
+    zh: '付款未确认，请重新插入同一张卡片',
+    en: 'Payment not confirmed — please insert the same card again',
+  },
   processing: { zh: '正在处理，请勿拔卡', en: 'Processing — do not remove the card' },
   pin: { zh: '请输入密码', en: 'Please enter your PIN' },
   pinPad: { zh: '请在密码键盘上输入密码', en: 'Please enter your PIN on the keypad' },
   pinWrong: { zh: '密码错误，请重新输入', en: 'Wrong PIN — please try again' },
   paid: (m) => ({ zh: '已付款 ' + m, en: 'Paid ' + m }),
-  paidOffline: (m) => ({ zh: '已付款 ' + m + ' — 网络恢复后自动结算', en: 'Paid ' + m + ' — will settle when back online' }),
+  paidOffline: (m) => ({
+    zh: '已付款 ' + m + ' — 网络恢复后自动结算',
+    en: 'Paid ' + m + ' — will settle when back online',
+  }),
   cancelled: { zh: '付款已取消', en: 'Payment cancelled' },
   timedOut: { zh: '等待超时，请询问收银员', en: 'Time ran out — please ask the cashier' },
   failed: { zh: '付款未成功，请询问收银员', en: 'Payment did not go through — please ask the cashier' },
-  pinBlocked: { zh: '卡片密码已锁定', en: 'The card\'s PIN is locked' },
+  pinBlocked: { zh: '卡片密码已锁定', en: "The card's PIN is locked" },
   noFunds: { zh: '卡内余额不足', en: 'Not enough money on the card' },
-  overLimit: { zh: '超出卡片限额', en: 'Over the card\'s limit' },
+  overLimit: { zh: '超出卡片限额', en: "Over the card's limit" },
   cardRefused: { zh: '此卡不能使用', en: 'This card cannot be used' },
   // details (the line beneath)
   toPay: (m) => ({ zh: '应付 ' + m, en: 'To pay ' + m }),
-  tries: (m, n) => ({ zh: '应付 ' + m + ' · 剩余 ' + n + ' 次', en: 'To pay ' + m + ' · ' + n + (n === 1 ? ' try left' : ' tries left') }),
+  tries: (m, n) => ({
+    zh: '应付 ' + m + ' · 剩余 ' + n + ' 次',
+    en: 'To pay ' + m + ' · ' + n + (n === 1 ? ' try left' : ' tries left'),
+  }),
   lastTry: (n) => ({ zh: '剩余 ' + n + ' 次 — 再错将锁卡', en: n + ' try left — one more wrong PIN locks the card' }),
   triesLeft: (n) => ({ zh: '剩余 ' + n + ' 次', en: n + (n === 1 ? ' try left' : ' tries left') }),
   takeCard: (m) => ({ zh: '请取回卡片 · 余额 ' + m, en: 'Please take your card · balance ' + m }),
@@ -60,7 +69,10 @@ function promptFor(s) {
       const same = s.notice && (s.notice.code === 'SALE_UNCONFIRMED' || s.notice.code === 'CARD_NOT_THE_PAYING_ONE');
       return [same ? T.insertSameCard : s.notice ? T.insertAgain : T.insert, T.toPay(m), 'action'];
     }
-    case 'reading_card': case 'signing': case 'stored': return [T.processing, T.toPay(m), 'busy'];
+    case 'reading_card':
+    case 'signing':
+    case 'stored':
+      return [T.processing, T.toPay(m), 'busy'];
     case 'pin': {
       const wrong = s.notice && s.notice.code === 'PIN_WRONG';
       const n = s.pinTriesLeft;
@@ -70,19 +82,28 @@ function promptFor(s) {
     case 'done': {
       const r = s.receipt;
       const paid = money(r ? r.amount : s.amount, s.currency);
-      return [r && !r.online ? T.paidOffline(paid) : T.paid(paid), r ? T.takeCard(money(r.balanceAfter, r.currency)) : null, 'success'];
+      return [
+        r && !r.online ? T.paidOffline(paid) : T.paid(paid),
+        r ? T.takeCard(money(r.balanceAfter, r.currency)) : null,
+        'success',
+      ];
     }
-    case 'cancelled': return [T.cancelled, null, 'calm'];
-    case 'timed_out': return [T.timedOut, null, 'problem'];
-    case 'unconfirmed': return [T.unconfirmed, T.askCashier, 'problem'];
-    default: return failurePrompt(s.error ? s.error.code : '');
+    case 'cancelled':
+      return [T.cancelled, null, 'calm'];
+    case 'timed_out':
+      return [T.timedOut, null, 'problem'];
+    case 'unconfirmed':
+      return [T.unconfirmed, T.askCashier, 'problem'];
+    default:
+      return failurePrompt(s.error ? s.error.code : '');
   }
 }
 
 function failurePrompt(code) {
   if (code === 'CARD_PIN_BLOCKED' || code === 'CARD_PUK_BLOCKED') return [T.pinBlocked, T.askIssuer, 'problem'];
   if (code === 'CARD_INSUFFICIENT_FUNDS') return [T.noFunds, T.topUp, 'problem'];
-  if (/^CARD_(OVER_TRANSACTION_LIMIT|OFFLINE_AMOUNT_LIMIT|OFFLINE_COUNT_LIMIT)$/.test(code)) return [T.overLimit, T.askCashier, 'problem'];
+  if (/^CARD_(OVER_TRANSACTION_LIMIT|OFFLINE_AMOUNT_LIMIT|OFFLINE_COUNT_LIMIT)$/.test(code))
+    return [T.overLimit, T.askCashier, 'problem'];
   if (/REVOKED|CERT|EXPIRED|TERMINATED/.test(code)) return [T.cardRefused, T.askCashier, 'problem'];
   return [T.failed, null, 'problem'];
 }
@@ -105,7 +126,10 @@ function render() {
   speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
 }
 
-function setText(el, text, l) { el.textContent = text; el.lang = l; }
+function setText(el, text, l) {
+  el.textContent = text;
+  el.lang = l;
+}
 
 function speak(text, l) {
   if (!speech || text === lastSpoken) return;
@@ -123,12 +147,18 @@ function renderControls() {
   const langBtn = $('lang');
   langBtn.textContent = lang === 'en' ? '中文' : 'English';
   langBtn.lang = lang === 'en' ? 'zh-CN' : 'en';
-  langBtn.setAttribute('aria-label', lang === 'en' ? '切换到中文 / Switch to Chinese' : 'Switch to English / 切换到英文');
+  langBtn.setAttribute(
+    'aria-label',
+    lang === 'en' ? '切换到中文 / Switch to Chinese' : 'Switch to English / 切换到英文',
+  );
   const sp = $('speech');
   sp.setAttribute('aria-pressed', speech ? 'true' : 'false');
   if (!('speechSynthesis' in window)) {
     sp.disabled = true;
-    sp.textContent = lang === 'en' ? 'Spoken prompts: not available / 语音提示不可用' : '语音提示不可用 / Spoken prompts: not available';
+    sp.textContent =
+      lang === 'en'
+        ? 'Spoken prompts: not available / 语音提示不可用'
+        : '语音提示不可用 / Spoken prompts: not available';
     return;
   }
   const zh = '语音提示：' + (speech ? '开' : '关');
@@ -175,8 +205,17 @@ async function main() {
     render();
   });
 
-  const pairing = { section: $('pair'), form: $('pair-form'), input: $('pair-token'), error: $('pair-error'), where: $('pair-where') };
-  const status = await statusWhenPaired((err) => { show($('prompt'), false); return pair(pairing, err, 'display'); });
+  const pairing = {
+    section: $('pair'),
+    form: $('pair-form'),
+    input: $('pair-token'),
+    error: $('pair-error'),
+    where: $('pair-where'),
+  };
+  const status = await statusWhenPaired((err) => {
+    show($('prompt'), false);
+    return pair(pairing, err, 'display');
+  });
   show($('prompt'), true);
   await onStatus(status);
   render();

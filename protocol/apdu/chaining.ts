@@ -13,7 +13,9 @@ export function splitForChaining(cmd: CommandApdu, maxChunk: number = SHORT_MAX_
     const last = off + maxChunk >= data.length;
     const part: CommandApdu = {
       cla: last ? cmd.cla : cmd.cla | CLA_CHAINING_BIT,
-      ins: cmd.ins, p1: cmd.p1, p2: cmd.p2,
+      ins: cmd.ins,
+      p1: cmd.p1,
+      p2: cmd.p2,
       data: data.subarray(off, Math.min(off + maxChunk, data.length)),
     };
     if (last && cmd.le !== undefined) part.le = cmd.le;
@@ -37,17 +39,29 @@ export class ChainAssembler {
 
   constructor(private readonly maxBytes: number) {}
 
-  get inProgress(): boolean { return this.head !== undefined; }
+  get inProgress(): boolean {
+    return this.head !== undefined;
+  }
 
-  reset(): void { this.head = undefined; this.parts = []; this.size = 0; }
+  reset(): void {
+    this.head = undefined;
+    this.parts = [];
+    this.size = 0;
+  }
 
   push(cmd: CommandApdu): ChainStep {
     const chained = (cmd.cla & CLA_CHAINING_BIT) !== 0;
     const cla = cmd.cla & ~CLA_CHAINING_BIT;
-    if (this.head && (this.head.cla !== cla || this.head.ins !== cmd.ins || this.head.p1 !== cmd.p1 || this.head.p2 !== cmd.p2)) {
+    if (
+      this.head &&
+      (this.head.cla !== cla || this.head.ins !== cmd.ins || this.head.p1 !== cmd.p1 || this.head.p2 !== cmd.p2)
+    ) {
       this.reset();
-      throw new DecodeError('APDU_CHAIN_BROKEN', 'a different command arrived in the middle of a command chain',
-        'send the remaining parts of the chain with the same CLA/INS/P1/P2, or restart the command');
+      throw new DecodeError(
+        'APDU_CHAIN_BROKEN',
+        'a different command arrived in the middle of a command chain',
+        'send the remaining parts of the chain with the same CLA/INS/P1/P2, or restart the command',
+      );
     }
     const data = cmd.data ?? new Uint8Array(0);
     if (!chained && !this.head) {
@@ -68,7 +82,10 @@ export class ChainAssembler {
     this.parts.push(data);
     const whole = new Uint8Array(this.size);
     let off = 0;
-    for (const p of this.parts) { whole.set(p, off); off += p.length; }
+    for (const p of this.parts) {
+      whole.set(p, off);
+      off += p.length;
+    }
     const command: CommandApdu = { cla, ins: cmd.ins, p1: cmd.p1, p2: cmd.p2, data: whole };
     if (cmd.le !== undefined) command.le = cmd.le;
     this.reset();

@@ -26,7 +26,11 @@ export type LengthEncoding = 'short' | 'extended';
 
 function checkByte(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xff) {
-    throw new EncodeError('APDU_FIELD_RANGE', `APDU ${name} must be a byte (0..255), got ${v}`, 'fix the command definition');
+    throw new EncodeError(
+      'APDU_FIELD_RANGE',
+      `APDU ${name} must be a byte (0..255), got ${v}`,
+      'fix the command definition',
+    );
   }
 }
 
@@ -39,20 +43,38 @@ export function needsExtendedLength(cmd: CommandApdu): boolean {
  * Encode a command APDU in all four ISO cases. `form` chooses short or extended length fields;
  * by default the short form is used unless the command cannot fit it.
  */
-export function encodeCommandApdu(cmd: CommandApdu, form: LengthEncoding = needsExtendedLength(cmd) ? 'extended' : 'short'): Uint8Array {
-  checkByte('CLA', cmd.cla); checkByte('INS', cmd.ins); checkByte('P1', cmd.p1); checkByte('P2', cmd.p2);
-  if (cmd.cla === 0xff) throw new EncodeError('APDU_FIELD_RANGE', 'CLA FF is reserved for PPS and cannot be sent', 'use a valid class byte');
+export function encodeCommandApdu(
+  cmd: CommandApdu,
+  form: LengthEncoding = needsExtendedLength(cmd) ? 'extended' : 'short',
+): Uint8Array {
+  checkByte('CLA', cmd.cla);
+  checkByte('INS', cmd.ins);
+  checkByte('P1', cmd.p1);
+  checkByte('P2', cmd.p2);
+  if (cmd.cla === 0xff)
+    throw new EncodeError(
+      'APDU_FIELD_RANGE',
+      'CLA FF is reserved for PPS and cannot be sent',
+      'use a valid class byte',
+    );
   const data = cmd.data ?? new Uint8Array(0);
   const nc = data.length;
   const le = cmd.le;
   const maxData = form === 'short' ? SHORT_MAX_DATA : EXTENDED_MAX_DATA;
   const maxLe = form === 'short' ? SHORT_MAX_LE : EXTENDED_MAX_LE;
   if (nc > maxData) {
-    throw new EncodeError('APDU_TOO_LONG', `command data of ${nc} bytes does not fit a ${form} APDU (max ${maxData})`,
-      form === 'short' ? 'use command chaining or an extended-length APDU' : 'split the message');
+    throw new EncodeError(
+      'APDU_TOO_LONG',
+      `command data of ${nc} bytes does not fit a ${form} APDU (max ${maxData})`,
+      form === 'short' ? 'use command chaining or an extended-length APDU' : 'split the message',
+    );
   }
   if (le !== undefined && (!Number.isInteger(le) || le < 1 || le > maxLe)) {
-    throw new EncodeError('APDU_FIELD_RANGE', `Le ${le} is outside 1..${maxLe} for a ${form} APDU`, 'leave Le undefined for no response data');
+    throw new EncodeError(
+      'APDU_FIELD_RANGE',
+      `Le ${le} is outside 1..${maxLe} for a ${form} APDU`,
+      'leave Le undefined for no response data',
+    );
   }
   const head = [cmd.cla, cmd.ins, cmd.p1, cmd.p2];
   const out: number[] = head;
@@ -74,19 +96,27 @@ export function encodeCommandApdu(cmd: CommandApdu, form: LengthEncoding = needs
   bytes.set(head, 0);
   let off = 4;
   if (nc > 0) {
-    bytes[off++] = 0; bytes[off++] = nc >> 8; bytes[off++] = nc & 0xff;
-    bytes.set(data, off); off += nc;
+    bytes[off++] = 0;
+    bytes[off++] = nc >> 8;
+    bytes[off++] = nc & 0xff;
+    bytes.set(data, off);
+    off += nc;
   }
   if (le !== undefined) {
     if (nc === 0) bytes[off++] = 0;
     const v = le === 65536 ? 0 : le;
-    bytes[off++] = v >> 8; bytes[off++] = v & 0xff;
+    bytes[off++] = v >> 8;
+    bytes[off++] = v & 0xff;
   }
   return bytes;
 }
 
 function malformed(why: string): DecodeError {
-  return new DecodeError('APDU_MALFORMED', `malformed command APDU: ${why}`, 'the sender must follow ISO 7816-4 §5.1 length rules');
+  return new DecodeError(
+    'APDU_MALFORMED',
+    `malformed command APDU: ${why}`,
+    'the sender must follow ISO 7816-4 §5.1 length rules',
+  );
 }
 
 /**
@@ -107,15 +137,24 @@ export function decodeCommandApdu(bytes: Uint8Array): CommandApdu & { form: Leng
   if (b0 !== 0) {
     // short Lc
     if (n === 1 + b0) return { ...base, data: body.slice(1), form: 'short' }; // case 3S
-    if (n === 2 + b0) { const le = body[n - 1]!; return { ...base, data: body.slice(1, 1 + b0), le: le === 0 ? 256 : le, form: 'short' }; } // 4S
+    if (n === 2 + b0) {
+      const le = body[n - 1]!;
+      return { ...base, data: body.slice(1, 1 + b0), le: le === 0 ? 256 : le, form: 'short' };
+    } // 4S
     throw malformed(`Lc ${b0} does not match ${n - 1} body bytes`);
   }
   // b0 == 0 and n > 1: extended
-  if (n === 3) { const le = (body[1]! << 8) | body[2]!; return { ...base, le: le === 0 ? 65536 : le, form: 'extended' }; } // 2E
+  if (n === 3) {
+    const le = (body[1]! << 8) | body[2]!;
+    return { ...base, le: le === 0 ? 65536 : le, form: 'extended' };
+  } // 2E
   if (n < 3) throw malformed('truncated extended length');
   const lc = (body[1]! << 8) | body[2]!;
   if (lc === 0) throw malformed('extended Lc of 0');
   if (n === 3 + lc) return { ...base, data: body.slice(3), form: 'extended' }; // 3E
-  if (n === 5 + lc) { const le = (body[n - 2]! << 8) | body[n - 1]!; return { ...base, data: body.slice(3, 3 + lc), le: le === 0 ? 65536 : le, form: 'extended' }; } // 4E
+  if (n === 5 + lc) {
+    const le = (body[n - 2]! << 8) | body[n - 1]!;
+    return { ...base, data: body.slice(3, 3 + lc), le: le === 0 ? 65536 : le, form: 'extended' };
+  } // 4E
   throw malformed(`extended Lc ${lc} does not match ${n - 3} body bytes`);
 }

@@ -8,8 +8,11 @@ export interface ResponseApdu {
 
 export function decodeResponseApdu(bytes: Uint8Array): ResponseApdu {
   if (bytes.length < 2) {
-    throw new DecodeError('APDU_RESPONSE_SHORT', `response APDU of ${bytes.length} bytes has no status word`,
-      'the card or reader returned a truncated response; retry, and check the reader');
+    throw new DecodeError(
+      'APDU_RESPONSE_SHORT',
+      `response APDU of ${bytes.length} bytes has no status word`,
+      'the card or reader returned a truncated response; retry, and check the reader',
+    );
   }
   const n = bytes.length;
   return { data: bytes.slice(0, n - 2), sw: (bytes[n - 2]! << 8) | bytes[n - 1]! };

@@ -65,7 +65,8 @@ const MEANINGS = new Map<number, string>([
 export function describeStatusWord(sw: number): string {
   const known = MEANINGS.get(sw);
   if (known) return known;
-  const s1 = sw >> 8, s2 = sw & 0xff;
+  const s1 = sw >> 8,
+    s2 = sw & 0xff;
   if (s1 === 0x61) return `${s2 === 0 ? '256 or more' : s2} response bytes still available (GET RESPONSE)`;
   if (s1 === 0x6c) return `wrong Le: exactly ${s2 === 0 ? 256 : s2} bytes available`;
   if (s1 === 0x63 && (s2 & 0xf0) === 0xc0) return `verification failed, ${s2 & 0x0f} tries left`;

@@ -43,15 +43,30 @@ export interface BatchRequestInput {
  */
 export function encodeBatchRequest(r: BatchRequestInput): Uint8Array {
   const certificates = r.certificates ?? [];
-  if (!BATCH_ID.test(r.batchId)) throw new EncodeError('BATCH_ID_INVALID', `batch id "${r.batchId.slice(0, 40)}" is not 32 hex digits`, 'use 16 random bytes in hex');
-  if (r.records.length === 0) throw new EncodeError('BATCH_EMPTY', 'a batch needs at least one record', 'send only when records are pending');
+  if (!BATCH_ID.test(r.batchId))
+    throw new EncodeError(
+      'BATCH_ID_INVALID',
+      `batch id "${r.batchId.slice(0, 40)}" is not 32 hex digits`,
+      'use 16 random bytes in hex',
+    );
+  if (r.records.length === 0)
+    throw new EncodeError('BATCH_EMPTY', 'a batch needs at least one record', 'send only when records are pending');
   if (r.records.length > MAX_RECORDS_PER_BATCH || certificates.length > MAX_CERTIFICATES_PER_BATCH) {
-    throw new EncodeError('BATCH_TOO_LARGE', `${r.records.length} records and ${certificates.length} certificates; at most ${MAX_RECORDS_PER_BATCH} each`, 'split the batch');
+    throw new EncodeError(
+      'BATCH_TOO_LARGE',
+      `${r.records.length} records and ${certificates.length} certificates; at most ${MAX_RECORDS_PER_BATCH} each`,
+      'split the batch',
+    );
   }
   const records = r.records.map(toBase64url);
   const certs = certificates.map(toBase64url);
   const long = [...records, ...certs].find((t) => t.length > MAX_ITEM_CHARS);
-  if (long !== undefined) throw new EncodeError('BATCH_ITEM_TOO_LONG', `an item of ${long.length} base64url characters (at most ${MAX_ITEM_CHARS})`, 'this is not a record or certificate envelope');
+  if (long !== undefined)
+    throw new EncodeError(
+      'BATCH_ITEM_TOO_LONG',
+      `an item of ${long.length} base64url characters (at most ${MAX_ITEM_CHARS})`,
+      'this is not a record or certificate envelope',
+    );
   return new TextEncoder().encode(JSON.stringify({ batchId: r.batchId, records, certificates: certs }));
 }
 
@@ -66,11 +81,22 @@ export function decodeBatchRequest(body: unknown, o: { idempotencyKey?: string }
   const batchId = obj['batchId'];
   if (typeof batchId !== 'string' || !BATCH_ID.test(batchId)) throw schemaError('batchId', 'must be 32 hex digits');
   if (o.idempotencyKey !== undefined && batchId.toLowerCase() !== o.idempotencyKey.toLowerCase()) {
-    throw new BankDecodeError('BATCH_ID_MISMATCH', 'batchId differs from the Idempotency-Key', 'the Idempotency-Key of a batch is its batchId');
+    throw new BankDecodeError(
+      'BATCH_ID_MISMATCH',
+      'batchId differs from the Idempotency-Key',
+      'the Idempotency-Key of a batch is its batchId',
+    );
   }
   const records = textArray(obj, 'records', MAX_RECORDS_PER_BATCH, MAX_ITEM_CHARS, 'BATCH_TOO_LARGE', true);
   if (records.length === 0) throw new BankDecodeError('BATCH_EMPTY', 'records is empty', 'send at least one record');
-  const certificates = textArray(obj, 'certificates', MAX_CERTIFICATES_PER_BATCH, MAX_ITEM_CHARS, 'BATCH_TOO_LARGE', false);
+  const certificates = textArray(
+    obj,
+    'certificates',
+    MAX_CERTIFICATES_PER_BATCH,
+    MAX_ITEM_CHARS,
+    'BATCH_TOO_LARGE',
+    false,
+  );
   return { batchId, records, certificates };
 }
 

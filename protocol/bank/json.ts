@@ -14,8 +14,14 @@ export const DOCS = 'see docs/bank-api.md';
  * that does not answer the request that was sent (`ANSWER_MISMATCH`: another batch id, another count).
  */
 export const BANK_DECODE_CODES = [
-  'BODY_MISSING', 'BODY_NOT_JSON', 'BODY_SCHEMA', 'BATCH_EMPTY', 'BATCH_TOO_LARGE', 'BATCH_ID_MISMATCH',
-  'ANSWER_SCHEMA', 'ANSWER_MISMATCH',
+  'BODY_MISSING',
+  'BODY_NOT_JSON',
+  'BODY_SCHEMA',
+  'BATCH_EMPTY',
+  'BATCH_TOO_LARGE',
+  'BATCH_ID_MISMATCH',
+  'ANSWER_SCHEMA',
+  'ANSWER_MISMATCH',
 ] as const;
 export type BankDecodeCode = (typeof BANK_DECODE_CODES)[number];
 
@@ -29,7 +35,12 @@ export class BankDecodeError extends DecodeError {
 
 /** A request body: UTF-8 JSON, never empty. BODY_MISSING, BODY_NOT_JSON. */
 export function parseJsonBytes(raw: Uint8Array): unknown {
-  if (raw.length === 0) throw new BankDecodeError('BODY_MISSING', 'the request has no body', 'send a JSON object with Content-Type: application/json');
+  if (raw.length === 0)
+    throw new BankDecodeError(
+      'BODY_MISSING',
+      'the request has no body',
+      'send a JSON object with Content-Type: application/json',
+    );
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -52,7 +63,11 @@ export function schemaError(field: string, what: string): BankDecodeError {
 export function requestObject(v: unknown, fields: readonly string[]): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw schemaError('body', 'must be a JSON object');
   for (const k of Object.keys(v)) {
-    if (!fields.includes(k)) throw schemaError(JSON.stringify(k).slice(0, 40), `is not a field of this request (fields: ${fields.join(', ')})`);
+    if (!fields.includes(k))
+      throw schemaError(
+        JSON.stringify(k).slice(0, 40),
+        `is not a field of this request (fields: ${fields.join(', ')})`,
+      );
   }
   return v as Record<string, unknown>;
 }
@@ -71,12 +86,18 @@ export function intField(o: Record<string, unknown>, name: string, min: number, 
 
 /** An array of strings of at most `maxChars` each; more than `max` entries is `tooMany`. */
 export function textArray(
-  o: Record<string, unknown>, name: string, max: number, maxChars: number, tooMany: BankDecodeCode, required: boolean,
+  o: Record<string, unknown>,
+  name: string,
+  max: number,
+  maxChars: number,
+  tooMany: BankDecodeCode,
+  required: boolean,
 ): string[] {
   const v = o[name];
   if (v === undefined && !required) return [];
   if (!Array.isArray(v)) throw schemaError(name, 'must be an array of base64url strings');
-  if (v.length > max) throw new BankDecodeError(tooMany, `${name}: ${v.length} entries, at most ${max} are allowed`, 'split the batch');
+  if (v.length > max)
+    throw new BankDecodeError(tooMany, `${name}: ${v.length} entries, at most ${max} are allowed`, 'split the batch');
   v.forEach((x, i) => {
     if (typeof x !== 'string') throw schemaError(`${name}[${i}]`, 'must be a string');
     if (x.length > maxChars) throw schemaError(`${name}[${i}]`, `longer than ${maxChars} characters`);
@@ -89,16 +110,27 @@ export function textArray(
 /** Reads one answer object; every problem is ANSWER_SCHEMA naming the field. Unknown fields are ignored (an answer may grow). */
 export class AnswerReader {
   readonly o: Record<string, unknown>;
-  constructor(v: unknown, readonly what: string, private readonly path = '') {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.bad(path || 'the answer', 'is not a JSON object');
+  constructor(
+    v: unknown,
+    readonly what: string,
+    private readonly path = '',
+  ) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw this.bad(path || 'the answer', 'is not a JSON object');
     this.o = v as Record<string, unknown>;
   }
 
   bad(field: string, why: string): BankDecodeError {
-    return new BankDecodeError('ANSWER_SCHEMA', `${this.what}: ${field} ${why}`, 'the bank broke its API (docs/bank-api.md); report it to the bank');
+    return new BankDecodeError(
+      'ANSWER_SCHEMA',
+      `${this.what}: ${field} ${why}`,
+      'the bank broke its API (docs/bank-api.md); report it to the bank',
+    );
   }
 
-  private name(field: string): string { return this.path ? `${this.path}.${field}` : field; }
+  private name(field: string): string {
+    return this.path ? `${this.path}.${field}` : field;
+  }
 
   int(field: string, min: number, max: number): number {
     const v = this.o[field];
@@ -108,7 +140,8 @@ export class AnswerReader {
 
   text(field: string, pattern?: RegExp): string {
     const v = this.o[field];
-    if (typeof v !== 'string' || (pattern && !pattern.test(v))) throw this.bad(this.name(field), pattern ? `does not match ${String(pattern)}` : 'is not a string');
+    if (typeof v !== 'string' || (pattern && !pattern.test(v)))
+      throw this.bad(this.name(field), pattern ? `does not match ${String(pattern)}` : 'is not a string');
     return v;
   }
 

@@ -59,7 +59,9 @@ export interface CanonicalRequest {
 
 /** The exact string a terminal signs (see the module comment). */
 export function canonicalRequestString(r: CanonicalRequest): string {
-  return [r.method.toUpperCase(), r.path, String(r.date), r.idempotencyKey ?? '', hex(sha256(bodyBytes(r.body)))].join('\n');
+  return [r.method.toUpperCase(), r.path, String(r.date), r.idempotencyKey ?? '', hex(sha256(bodyBytes(r.body)))].join(
+    '\n',
+  );
 }
 
 /** base64url without padding (RFC 4648 §5). */
@@ -94,10 +96,14 @@ export interface SignTerminalRequestInput {
  */
 export function signTerminalRequest(r: SignTerminalRequestInput): Record<string, string> {
   if (SIGNATURE_ALGORITHM_CODES[r.key.algorithm] !== r.certificate.algorithm) {
-    throw new TypeError(`terminal key is ${r.key.algorithm} but its certificate names algorithm ${r.certificate.algorithm}`);
+    throw new TypeError(
+      `terminal key is ${r.key.algorithm} but its certificate names algorithm ${r.certificate.algorithm}`,
+    );
   }
   const date = Math.floor(r.now ?? Date.now() / 1000);
-  const message = new TextEncoder().encode(canonicalRequestString({ method: r.method, path: r.path, date, idempotencyKey: r.idempotencyKey, body: r.body }));
+  const message = new TextEncoder().encode(
+    canonicalRequestString({ method: r.method, path: r.path, date, idempotencyKey: r.idempotencyKey, body: r.body }),
+  );
   const headers: Record<string, string> = {
     'X-Cardpost-Terminal-Cert': toBase64url(r.certificate.envelope),
     'X-Cardpost-Date': String(date),
@@ -111,7 +117,9 @@ export function signTerminalRequest(r: SignTerminalRequestInput): Record<string,
  * The signature check alone (the caller has already verified the certificate chain, kind,
  * validity and revocation, and the date skew). false for any bad signature; never throws for one.
  */
-export function verifyTerminalSignature(r: CanonicalRequest & { certificate: Certificate; signature: Uint8Array }): boolean {
+export function verifyTerminalSignature(
+  r: CanonicalRequest & { certificate: Certificate; signature: Uint8Array },
+): boolean {
   if (r.signature.length !== 64) return false;
   try {
     const alg = signatureAlgorithmFromCode(r.certificate.algorithm);

@@ -31,17 +31,26 @@ export interface TopupRequest {
 }
 
 /** The request body; `validForPayments` is sent only when given. EncodeError for a value the bank would refuse. */
-export function encodeTopupRequest(r: Omit<TopupRequest, 'validForPayments'> & { validForPayments?: number }): Uint8Array {
-  const bad = (field: string): never => { throw new EncodeError('TOPUP_INVALID', `top-up ${field} is out of range`, DOCS_TOPUP); };
+export function encodeTopupRequest(
+  r: Omit<TopupRequest, 'validForPayments'> & { validForPayments?: number },
+): Uint8Array {
+  const bad = (field: string): never => {
+    throw new EncodeError('TOPUP_INVALID', `top-up ${field} is out of range`, DOCS_TOPUP);
+  };
   if (!CARD_ID.test(r.cardId)) bad('cardId');
   if (!isInt(r.loadSeq, 1, MAX_COUNTER)) bad('loadSeq');
   if (!isInt(r.amount, TOPUP_AMOUNT.min, TOPUP_AMOUNT.max)) bad('amount');
   if (!isInt(r.currency, 1, 999)) bad('currency');
   if (r.validForPayments !== undefined && !isInt(r.validForPayments, 1, MAX_COUNTER)) bad('validForPayments');
-  return new TextEncoder().encode(JSON.stringify({
-    cardId: r.cardId, loadSeq: r.loadSeq, amount: r.amount, currency: r.currency,
-    ...(r.validForPayments !== undefined ? { validForPayments: r.validForPayments } : {}),
-  }));
+  return new TextEncoder().encode(
+    JSON.stringify({
+      cardId: r.cardId,
+      loadSeq: r.loadSeq,
+      amount: r.amount,
+      currency: r.currency,
+      ...(r.validForPayments !== undefined ? { validForPayments: r.validForPayments } : {}),
+    }),
+  );
 }
 /** A parsed JSON body as a top-up request, checked in the order the bank answers (BODY_SCHEMA). */
 export function decodeTopupRequest(body: unknown): TopupRequest {
@@ -84,8 +93,15 @@ export interface TopupAnswer extends Omit<TopupAnswerFields, 'token' | 'authorit
 /** The answer's text, in the fixed key order of §6 (stored and replayed byte for byte). */
 export function encodeTopupAnswer(a: TopupAnswerFields): string {
   return JSON.stringify({
-    cardId: a.cardId, loadSeq: a.loadSeq, amount: a.amount, currency: a.currency, validUntilCounter: a.validUntilCounter,
-    issuedAt: a.issuedAt, settledCounter: a.settledCounter, token: toBase64url(a.token), authority: toBase64url(a.authority),
+    cardId: a.cardId,
+    loadSeq: a.loadSeq,
+    amount: a.amount,
+    currency: a.currency,
+    validUntilCounter: a.validUntilCounter,
+    issuedAt: a.issuedAt,
+    settledCounter: a.settledCounter,
+    token: toBase64url(a.token),
+    authority: toBase64url(a.authority),
   });
 }
 
@@ -121,9 +137,13 @@ export function decodeTopupAnswer(v: unknown): TopupAnswer {
   const token = decoded('token', decodeTopupToken);
   const authority = decoded('authority', decodeCertificate);
   const same: [string, unknown, unknown][] = [
-    ['cardId', toHex(token.cardId), f.cardId], ['loadSeq', token.loadSeq, f.loadSeq], ['amount', token.amount, f.amount],
-    ['currency', token.currency, f.currency], ['validUntilCounter', token.validUntilCounter, f.validUntilCounter],
-    ['issuedAt', token.issuedAt, f.issuedAt], ['settledCounter', token.settledCounter, f.settledCounter],
+    ['cardId', toHex(token.cardId), f.cardId],
+    ['loadSeq', token.loadSeq, f.loadSeq],
+    ['amount', token.amount, f.amount],
+    ['currency', token.currency, f.currency],
+    ['validUntilCounter', token.validUntilCounter, f.validUntilCounter],
+    ['issuedAt', token.issuedAt, f.issuedAt],
+    ['settledCounter', token.settledCounter, f.settledCounter],
   ];
   for (const [name, inToken, inAnswer] of same) {
     if (inToken !== inAnswer) throw r.bad(name, `is ${String(inAnswer)}, the token says ${String(inToken)}`);

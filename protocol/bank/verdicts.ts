@@ -45,7 +45,11 @@ export interface RecordResult {
 /** One record's verdict, as the host applies it (RecordResult without its position). */
 export type RecordVerdict = Omit<RecordResult, 'index'>;
 
-export interface VerdictCounts { accepted: number; duplicate: number; rejected: number }
+export interface VerdictCounts {
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+}
 
 export interface BatchResponse {
   batchId: string;
@@ -67,15 +71,19 @@ export function encodeBatchResponse(r: BatchResponse): string {
     terminalId: r.terminalId,
     settledAt: r.settledAt,
     results: r.results.map((x) => ({
-      index: x.index, recordId: x.recordId, verdict: x.verdict,
-      ...(x.reason !== undefined ? { reason: x.reason } : {}), ...(x.detail !== undefined ? { detail: x.detail } : {}),
+      index: x.index,
+      recordId: x.recordId,
+      verdict: x.verdict,
+      ...(x.reason !== undefined ? { reason: x.reason } : {}),
+      ...(x.detail !== undefined ? { detail: x.detail } : {}),
     })),
     counts: { accepted: r.counts.accepted, duplicate: r.counts.duplicate, rejected: r.counts.rejected },
     accepted: { count: r.accepted.count, amount: r.accepted.amount },
   });
 }
 
-const isReason = (v: unknown): v is RejectReason => typeof v === 'string' && (REJECT_REASONS as readonly string[]).includes(v);
+const isReason = (v: unknown): v is RejectReason =>
+  typeof v === 'string' && (REJECT_REASONS as readonly string[]).includes(v);
 const isVerdict = (v: unknown): v is Verdict => typeof v === 'string' && (VERDICTS as readonly string[]).includes(v);
 const CURRENCY_KEY = /^[1-9][0-9]{0,2}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
@@ -84,17 +92,28 @@ function decodeResult(v: unknown, i: number, what: string): RecordResult {
   const r = new AnswerReader(v, what, `results[${i}]`);
   if (r.o['index'] !== i) throw r.bad(`results[${i}].index`, `is not ${i}`);
   const recordId = r.o['recordId'];
-  if (!(recordId === null || (typeof recordId === 'string' && RECORD_ID.test(recordId) && Number(recordId.slice(17)) <= MAX_COUNTER))) {
+  if (!(
+    recordId === null ||
+    (typeof recordId === 'string' && RECORD_ID.test(recordId) && Number(recordId.slice(17)) <= MAX_COUNTER)
+  )) {
     throw r.bad(`results[${i}].recordId`, 'is neither null nor <16 hex>:<counter>');
   }
   const verdict = r.o['verdict'];
   if (!isVerdict(verdict)) throw r.bad(`results[${i}].verdict`, `is not one of ${VERDICTS.join(', ')}`);
   if (recordId === null && verdict !== 'rejected') throw r.bad(`results[${i}]`, `is ${verdict} without a recordId`);
   const reason = r.o['reason'];
-  if (verdict === 'rejected' && !isReason(reason)) throw r.bad(`results[${i}]`, 'is rejected without a known reason (docs/bank-api.md §4.3)');
-  if (verdict !== 'rejected' && reason !== undefined) throw r.bad(`results[${i}].reason`, `is given for a ${verdict} record`);
+  if (verdict === 'rejected' && !isReason(reason))
+    throw r.bad(`results[${i}]`, 'is rejected without a known reason (docs/bank-api.md §4.3)');
+  if (verdict !== 'rejected' && reason !== undefined)
+    throw r.bad(`results[${i}].reason`, `is given for a ${verdict} record`);
   const detail = r.optionalText('detail');
-  return { index: i, recordId, verdict, ...(isReason(reason) ? { reason } : {}), ...(detail !== undefined ? { detail } : {}) };
+  return {
+    index: i,
+    recordId,
+    verdict,
+    ...(isReason(reason) ? { reason } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  };
 }
 
 /**
@@ -107,20 +126,29 @@ export function decodeBatchResponse(v: unknown, expect: { batchId?: string; reco
   const r = new AnswerReader(v, what);
   const batchId = r.text('batchId', BATCH_ID).toLowerCase();
   if (expect.batchId !== undefined && batchId !== expect.batchId.toLowerCase()) {
-    throw new BankDecodeError('ANSWER_MISMATCH', `${what} is for batch ${batchId}`, 'the batch stays in flight and will be re-sent; report this to the bank');
+    throw new BankDecodeError(
+      'ANSWER_MISMATCH',
+      `${what} is for batch ${batchId}`,
+      'the batch stays in flight and will be re-sent; report this to the bank',
+    );
   }
   const terminalId = r.text('terminalId');
   const settledAt = r.int('settledAt', 0, Number.MAX_SAFE_INTEGER);
   const list = r.array('results');
   if (expect.records !== undefined && list.length !== expect.records) {
-    throw new BankDecodeError('ANSWER_MISMATCH', `${what}: ${list.length} results for ${expect.records} records`, 'the batch stays in flight and will be re-sent; report this to the bank');
+    throw new BankDecodeError(
+      'ANSWER_MISMATCH',
+      `${what}: ${list.length} results for ${expect.records} records`,
+      'the batch stays in flight and will be re-sent; report this to the bank',
+    );
   }
   const results = list.map((x, i) => decodeResult(x, i, what));
   const c = r.object('counts');
   const counts: VerdictCounts = { accepted: 0, duplicate: 0, rejected: 0 };
   for (const x of results) counts[x.verdict]++;
   for (const k of VERDICTS) {
-    if (c.int(k, 0, Number.MAX_SAFE_INTEGER) !== counts[k]) throw r.bad(`counts.${k}`, `is not the ${counts[k]} of the results`);
+    if (c.int(k, 0, Number.MAX_SAFE_INTEGER) !== counts[k])
+      throw r.bad(`counts.${k}`, `is not the ${counts[k]} of the results`);
   }
   const a = r.object('accepted');
   const count = a.int('count', 0, Number.MAX_SAFE_INTEGER);
@@ -128,20 +156,25 @@ export function decodeBatchResponse(v: unknown, expect: { batchId?: string; reco
   const amounts = a.object('amount').o;
   const amount: Record<string, number | string> = {};
   for (const [k, x] of Object.entries(amounts)) {
-    if (!CURRENCY_KEY.test(k)) throw r.bad(`accepted.amount[${JSON.stringify(k).slice(0, 20)}]`, 'is not an ISO 4217 numeric code');
-    const ok = (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)
-      || (typeof x === 'string' && DECIMAL.test(x) && x.length <= 40 && BigInt(x) > BigInt(Number.MAX_SAFE_INTEGER));
+    if (!CURRENCY_KEY.test(k))
+      throw r.bad(`accepted.amount[${JSON.stringify(k).slice(0, 20)}]`, 'is not an ISO 4217 numeric code');
+    const ok =
+      (typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) ||
+      (typeof x === 'string' && DECIMAL.test(x) && x.length <= 40 && BigInt(x) > BigInt(Number.MAX_SAFE_INTEGER));
     if (!ok) throw r.bad(`accepted.amount.${k}`, 'is not a non-negative integer (a decimal string above 2^53−1)');
     amount[k] = typeof x === 'number' ? x + 0 : (x as string);
   }
-  if (count === 0 && Object.keys(amount).length > 0) throw r.bad('accepted.amount', 'has amounts with nothing accepted');
+  if (count === 0 && Object.keys(amount).length > 0)
+    throw r.bad('accepted.amount', 'has amounts with nothing accepted');
   return { batchId, terminalId, settledAt, results, counts, accepted: { count, amount } };
 }
 
 /** The verdicts of a decoded answer, in batch order, as the host applies them. */
 export function verdictsOf(r: BatchResponse): RecordVerdict[] {
   return r.results.map((x) => ({
-    verdict: x.verdict, recordId: x.recordId,
-    ...(x.reason !== undefined ? { reason: x.reason } : {}), ...(x.detail !== undefined ? { detail: x.detail } : {}),
+    verdict: x.verdict,
+    recordId: x.recordId,
+    ...(x.reason !== undefined ? { reason: x.reason } : {}),
+    ...(x.detail !== undefined ? { detail: x.detail } : {}),
   }));
 }

@@ -31,7 +31,8 @@ export const CBOR_ERRORS = Object.freeze({
     hint: 'the sender must use canonical CBOR (RFC 8949 §4.2.1): shortest argument encoding',
   },
   CBOR_FLOAT_NON_CANONICAL: {
-    meaning: 'a float is not in the form the canonical encoder produces (integral value, −0, wider than needed, or NaN other than f97e00)',
+    meaning:
+      'a float is not in the form the canonical encoder produces (integral value, −0, wider than needed, or NaN other than f97e00)',
     hint: 'encode integral values as integers, floats in the shortest exact width, and NaN as f97e00',
   },
   CBOR_INDEFINITE_LENGTH: {
@@ -79,12 +80,14 @@ export const CBOR_ERRORS = Object.freeze({
     hint: 'please report this with the input bytes; the message was rejected',
   },
   CBOR_SCHEMA: {
-    meaning: 'a well-formed message lacks a required field, has a field of the wrong type/size/range, or has an unknown field',
+    meaning:
+      'a well-formed message lacks a required field, has a field of the wrong type/size/range, or has an unknown field',
     hint: 'the sender built a malformed message; check both sides use the same protocol version (docs/protocol.md)',
   },
   // ---- encoding (EncodeError) ----
   CBOR_UNSUPPORTED_TYPE: {
-    meaning: 'the value (or something inside it) has no CBOR mapping: function, symbol, plain object, Date, typed array other than Uint8Array, …',
+    meaning:
+      'the value (or something inside it) has no CBOR mapping: function, symbol, plain object, Date, typed array other than Uint8Array, …',
     hint: 'use Map for maps, Uint8Array for bytes, CborTagged for tags',
   },
   CBOR_INT_RANGE: {

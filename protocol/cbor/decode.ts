@@ -33,7 +33,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function decodeCanonical(bytes: Uint8Array, limits?: DecodeLimits): CborValue {
   if (!(bytes instanceof Uint8Array)) {
-    throw cborDecodeError('CBOR_NOT_BYTES', `expected a Uint8Array to decode, got ${bytes === null ? 'null' : typeof bytes}`);
+    throw cborDecodeError(
+      'CBOR_NOT_BYTES',
+      `expected a Uint8Array to decode, got ${bytes === null ? 'null' : typeof bytes}`,
+    );
   }
   const maxDepth = limit(limits?.maxDepth, DEFAULT_DECODE_LIMITS.maxDepth, 'maxDepth', MAX_DEPTH_CAP);
   const maxBytes = limit(limits?.maxBytes, DEFAULT_DECODE_LIMITS.maxBytes, 'maxBytes', Number.MAX_SAFE_INTEGER);
@@ -49,11 +52,16 @@ export function decodeCanonical(bytes: Uint8Array, limits?: DecodeLimits): CborV
   } catch (e) {
     if (e instanceof DecodeError) throw e;
     // Defence in depth: the reader only throws DecodeError by construction (fuzzed). Never leak anything else.
-    throw cborDecodeError('CBOR_INTERNAL', `internal decoder failure at byte ${r.pos}: ${e instanceof Error ? e.message : String(e)}`);
+    throw cborDecodeError(
+      'CBOR_INTERNAL',
+      `internal decoder failure at byte ${r.pos}: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (r.pos !== bytes.length) {
-    throw cborDecodeError('CBOR_TRAILING_BYTES',
-      `${bytes.length - r.pos} byte(s) follow the CBOR item that ends at byte ${r.pos} (of ${bytes.length})`);
+    throw cborDecodeError(
+      'CBOR_TRAILING_BYTES',
+      `${bytes.length - r.pos} byte(s) follow the CBOR item that ends at byte ${r.pos} (of ${bytes.length})`,
+    );
   }
   return value;
 }
@@ -66,7 +74,16 @@ function limit(v: number | undefined, dflt: number, name: string, cap: number): 
   return v;
 }
 
-const MAJOR_NAMES = ['unsigned integer', 'negative integer', 'byte string', 'text string', 'array', 'map', 'tag', 'simple/float'];
+const MAJOR_NAMES = [
+  'unsigned integer',
+  'negative integer',
+  'byte string',
+  'text string',
+  'array',
+  'map',
+  'tag',
+  'simple/float',
+];
 
 class Reader {
   pos = 0;
@@ -130,13 +147,20 @@ class Reader {
       }
       default:
         // 28–30 reserved; 31 is dispatched by the callers before calling arg().
-        return this.fail('CBOR_RESERVED_AI', `reserved additional information ${ai} in a ${MAJOR_NAMES[major]} head`, start);
+        return this.fail(
+          'CBOR_RESERVED_AI',
+          `reserved additional information ${ai} in a ${MAJOR_NAMES[major]} head`,
+          start,
+        );
     }
   }
 
   private nonCanonical(major: number, v: number, used: number, start: number): never {
-    return this.fail('CBOR_NON_CANONICAL',
-      `${MAJOR_NAMES[major]} argument ${v} is encoded in ${used} bytes; the shortest form is required`, start);
+    return this.fail(
+      'CBOR_NON_CANONICAL',
+      `${MAJOR_NAMES[major]} argument ${v} is encoded in ${used} bytes; the shortest form is required`,
+      start,
+    );
   }
 
   /** Length argument of a string/array/map; rejects indefinite lengths. */
@@ -146,7 +170,11 @@ class Reader {
     }
     const n = this.arg(ai, major, start);
     if (typeof n === 'bigint') {
-      this.fail('CBOR_TRUNCATED', `${MAJOR_NAMES[major]} claims length ${n} but only ${this.bytes.length - this.pos} bytes remain`, start);
+      this.fail(
+        'CBOR_TRUNCATED',
+        `${MAJOR_NAMES[major]} claims length ${n} but only ${this.bytes.length - this.pos} bytes remain`,
+        start,
+      );
     }
     return n;
   }
@@ -166,11 +194,13 @@ class Reader {
     const ai = ib & 0x1f;
     switch (major) {
       case 0: {
-        if (ai === 31) this.fail('CBOR_RESERVED_AI', 'additional information 31 on an unsigned integer is not well-formed', start);
+        if (ai === 31)
+          this.fail('CBOR_RESERVED_AI', 'additional information 31 on an unsigned integer is not well-formed', start);
         return this.arg(ai, 0, start);
       }
       case 1: {
-        if (ai === 31) this.fail('CBOR_RESERVED_AI', 'additional information 31 on a negative integer is not well-formed', start);
+        if (ai === 31)
+          this.fail('CBOR_RESERVED_AI', 'additional information 31 on a negative integer is not well-formed', start);
         const n = this.arg(ai, 1, start);
         if (typeof n === 'number') {
           // −1 − n is a safe integer iff n ≤ 2^53 − 2
@@ -204,7 +234,11 @@ class Reader {
         if (ai === 31) this.fail('CBOR_RESERVED_AI', 'additional information 31 on a tag is not well-formed', start);
         const tag = this.arg(ai, 6, start);
         if (tag === 2 || tag === 3) {
-          this.fail('CBOR_UNSUPPORTED_TAG', `tag ${tag} (bignum) is not supported; integers must fit in 64 bits`, start);
+          this.fail(
+            'CBOR_UNSUPPORTED_TAG',
+            `tag ${tag} (bignum) is not supported; integers must fit in 64 bits`,
+            start,
+          );
         }
         this.checkDepth(depth + 1, start);
         return new CborTagged(tag, this.item(depth + 1));
@@ -224,7 +258,11 @@ class Reader {
       this.fail('CBOR_TRUNCATED', `${what} claims ${n} entries but only ${left} bytes remain`, start);
     }
     if (this.items + n * perEntry > this.maxItems) {
-      this.fail('CBOR_TOO_MANY_ITEMS', `${what} of ${n} entries exceeds the limit of ${this.maxItems} data items`, start);
+      this.fail(
+        'CBOR_TOO_MANY_ITEMS',
+        `${what} of ${n} entries exceeds the limit of ${this.maxItems} data items`,
+        start,
+      );
     }
   }
 
@@ -241,7 +279,11 @@ class Reader {
       if (ks >= b.length) this.fail('CBOR_TRUNCATED', 'input ends where a map key should start');
       const km = b[ks]! >> 5;
       if (km !== 0 && km !== 1 && km !== 3) {
-        this.fail('CBOR_UNSUPPORTED_KEY', `map key is a ${MAJOR_NAMES[km]}; only integer and text keys are allowed`, ks);
+        this.fail(
+          'CBOR_UNSUPPORTED_KEY',
+          `map key is a ${MAJOR_NAMES[km]}; only integer and text keys are allowed`,
+          ks,
+        );
       }
       const key = this.item(depth + 1) as CborKey;
       const ke = this.pos;
@@ -277,20 +319,32 @@ class Reader {
 
   private simple(ai: number, start: number): CborValue {
     switch (ai) {
-      case 20: return false;
-      case 21: return true;
-      case 22: return null;
-      case 23: return undefined;
+      case 20:
+        return false;
+      case 21:
+        return true;
+      case 22:
+        return null;
+      case 23:
+        return undefined;
       case 24: {
         this.need(1, start);
         const v = this.bytes[this.pos++]!;
-        return this.fail('CBOR_UNSUPPORTED_SIMPLE', v < 32
-          ? `two-byte simple value ${v} is not well-formed (values below 32 use the one-byte form)`
-          : `simple value ${v} is not supported`, start);
+        return this.fail(
+          'CBOR_UNSUPPORTED_SIMPLE',
+          v < 32
+            ? `two-byte simple value ${v} is not well-formed (values below 32 use the one-byte form)`
+            : `simple value ${v} is not supported`,
+          start,
+        );
       }
-      case 25: case 26: case 27:
+      case 25:
+      case 26:
+      case 27:
         return this.float(ai, start);
-      case 28: case 29: case 30:
+      case 28:
+      case 29:
+      case 30:
         return this.fail('CBOR_RESERVED_AI', `reserved additional information ${ai} in major type 7`, start);
       case 31:
         return this.fail('CBOR_UNEXPECTED_BREAK', 'break code (0xff) outside an indefinite-length item', start);
@@ -319,13 +373,19 @@ class Reader {
       return v;
     }
     if (Number.isSafeInteger(v)) {
-      this.fail('CBOR_FLOAT_NON_CANONICAL',
-        `float ${Object.is(v, -0) ? '-0.0' : v} has an integral value; it must be encoded as the integer ${v === 0 ? 0 : v}`, start);
+      this.fail(
+        'CBOR_FLOAT_NON_CANONICAL',
+        `float ${Object.is(v, -0) ? '-0.0' : v} has an integral value; it must be encoded as the integer ${v === 0 ? 0 : v}`,
+        start,
+      );
     }
     const shortest = shortestFloatWidth(v);
     if (shortest !== width) {
-      this.fail('CBOR_FLOAT_NON_CANONICAL',
-        `float ${v} is encoded in ${width * 8} bits; ${shortest * 8} bits hold it exactly and are required`, start);
+      this.fail(
+        'CBOR_FLOAT_NON_CANONICAL',
+        `float ${v} is encoded in ${width * 8} bits; ${shortest * 8} bits hold it exactly and are required`,
+        start,
+      );
     }
     return v;
   }

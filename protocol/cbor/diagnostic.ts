@@ -13,13 +13,16 @@ export function toDiagnostic(v: CborValue, maxString = 64): string {
       if (v === -Infinity) return '-Infinity';
       if (Number.isSafeInteger(v)) return String(v === 0 ? 0 : v);
       return Number.isInteger(v) ? v.toFixed(1) : String(v);
-    case 'bigint': return v.toString();
+    case 'bigint':
+      return v.toString();
     case 'string': {
       const s = v.length > maxString ? v.slice(0, maxString) : v;
       return JSON.stringify(s) + (s.length < v.length ? '…' : '');
     }
-    case 'boolean': return String(v);
-    case 'undefined': return 'undefined';
+    case 'boolean':
+      return String(v);
+    case 'undefined':
+      return 'undefined';
     default:
       if (v === null) return 'null';
       if (v instanceof Uint8Array) {

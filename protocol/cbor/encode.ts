@@ -33,7 +33,10 @@ export function encodeCanonical(value: CborValue, options?: EncodeOptions): Uint
 function resolveDepth(d: number | undefined): number {
   if (d === undefined) return DEFAULT_ENCODE_MAX_DEPTH;
   if (!Number.isInteger(d) || d < 1 || d > MAX_DEPTH_CAP) {
-    throw cborEncodeError('CBOR_BAD_OPTIONS', `maxDepth must be an integer from 1 to ${MAX_DEPTH_CAP}, got ${String(d)}`);
+    throw cborEncodeError(
+      'CBOR_BAD_OPTIONS',
+      `maxDepth must be an integer from 1 to ${MAX_DEPTH_CAP}, got ${String(d)}`,
+    );
   }
   return d;
 }
@@ -71,8 +74,10 @@ function intKeyCompare(a: number, b: number): number {
 export function encodeKey(key: CborKey): Uint8Array {
   const t = typeof key;
   if (!(t === 'string' || t === 'bigint' || (t === 'number' && Number.isSafeInteger(key)))) {
-    throw cborEncodeError('CBOR_UNSUPPORTED_KEY',
-      `map key ${describeJs(key)} is not supported: keys must be integers (safe numbers or 64-bit bigints) or text strings`);
+    throw cborEncodeError(
+      'CBOR_UNSUPPORTED_KEY',
+      `map key ${describeJs(key)} is not supported: keys must be integers (safe numbers or 64-bit bigints) or text strings`,
+    );
   }
   return new Encoder(1).encode(key);
 }
@@ -169,17 +174,22 @@ class Encoder {
 
   private bigintSize(v: bigint): number {
     if (v >= 0n) {
-      if (v > UINT64_MAX) throw cborEncodeError('CBOR_INT_RANGE', `integer ${v} is above 2^64−1, the largest CBOR integer`);
+      if (v > UINT64_MAX)
+        throw cborEncodeError('CBOR_INT_RANGE', `integer ${v} is above 2^64−1, the largest CBOR integer`);
       return v <= BIG_SAFE_MAX ? headSize(Number(v)) : 9;
     }
     if (v >= BIG_SAFE_MIN) return headSize(-1 - Number(v));
-    if (-1n - v > UINT64_MAX) throw cborEncodeError('CBOR_INT_RANGE', `integer ${v} is below −2^64, the smallest CBOR integer`);
+    if (-1n - v > UINT64_MAX)
+      throw cborEncodeError('CBOR_INT_RANGE', `integer ${v} is below −2^64, the smallest CBOR integer`);
     return 9;
   }
 
   private checkDepth(depth: number): void {
     if (depth > this.maxDepth) {
-      throw cborEncodeError('CBOR_TOO_DEEP', `value nests arrays/maps/tags more than ${this.maxDepth} deep (or contains itself)`);
+      throw cborEncodeError(
+        'CBOR_TOO_DEEP',
+        `value nests arrays/maps/tags more than ${this.maxDepth} deep (or contains itself)`,
+      );
     }
   }
 
@@ -238,8 +248,10 @@ class Encoder {
     for (let j = 0; j < n; j++) {
       const e = entries[j]!;
       if (j > 0 && compareBytes(entries[j - 1]!.k, e.k) === 0) {
-        throw cborEncodeError('CBOR_DUPLICATE_KEY',
-          `map has two keys with the same encoding (${hexOf(e.k)}), e.g. a number and a bigint of equal value`);
+        throw cborEncodeError(
+          'CBOR_DUPLICATE_KEY',
+          `map has two keys with the same encoding (${hexOf(e.k)}), e.g. a number and a bigint of equal value`,
+        );
       }
       total += e.k.length + this.entrySize(e.key, e.v, depth);
     }
@@ -250,7 +262,9 @@ class Encoder {
     try {
       return this.size(v, depth);
     } catch (e) {
-      this.errPath.push(`.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k === 'bigint' ? `${k}n` : String(k)})`);
+      this.errPath.push(
+        `.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k === 'bigint' ? `${k}n` : String(k)})`,
+      );
       throw e;
     }
   }
@@ -261,18 +275,25 @@ class Encoder {
     let head: number;
     if (typeof tag === 'number') {
       if (!Number.isSafeInteger(tag) || tag < 0) {
-        throw cborEncodeError(Number.isInteger(tag) && tag > 0 ? 'CBOR_INT_RANGE' : 'CBOR_UNSUPPORTED_TYPE',
-          `tag number ${tag} is not a non-negative safe integer (use a bigint for tags above 2^53)`);
+        throw cborEncodeError(
+          Number.isInteger(tag) && tag > 0 ? 'CBOR_INT_RANGE' : 'CBOR_UNSUPPORTED_TYPE',
+          `tag number ${tag} is not a non-negative safe integer (use a bigint for tags above 2^53)`,
+        );
       }
       head = headSize(tag);
     } else if (typeof tag !== 'bigint' || tag < 0n || tag > UINT64_MAX) {
-      throw cborEncodeError(typeof tag === 'bigint' ? 'CBOR_INT_RANGE' : 'CBOR_UNSUPPORTED_TYPE',
-        `tag number ${describeJs(tag)} is outside 0 … 2^64−1`);
+      throw cborEncodeError(
+        typeof tag === 'bigint' ? 'CBOR_INT_RANGE' : 'CBOR_UNSUPPORTED_TYPE',
+        `tag number ${describeJs(tag)} is outside 0 … 2^64−1`,
+      );
     } else {
       head = tag <= BIG_SAFE_MAX ? headSize(Number(tag)) : 9;
     }
     if (tag === 2 || tag === 3 || tag === 2n || tag === 3n) {
-      throw cborEncodeError('CBOR_UNSUPPORTED_TAG', `tag ${tag} (bignum) is not supported; use a bigint within 64 bits`);
+      throw cborEncodeError(
+        'CBOR_UNSUPPORTED_TAG',
+        `tag ${tag} (bignum) is not supported; use a bigint within 64 bits`,
+      );
     }
     try {
       return head + this.size(t.value, depth);
@@ -330,7 +351,8 @@ class Encoder {
     switch (typeof v) {
       case 'number':
         if (Number.isSafeInteger(v)) {
-          if (v >= 0) this.head(0, v); // also −0 → integer 0
+          if (v >= 0)
+            this.head(0, v); // also −0 → integer 0
           else this.head(1, -1 - v);
         } else {
           this.float(v);
@@ -473,8 +495,10 @@ function utf8Len(s: string): number {
     } else if (c >= 0xd800 && c <= 0xdfff) {
       const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
       if (c > 0xdbff || d < 0xdc00 || d > 0xdfff) {
-        throw cborEncodeError('CBOR_INVALID_STRING',
-          `text string has a lone surrogate U+${c.toString(16).toUpperCase()} at index ${i}; it has no UTF-8 encoding`);
+        throw cborEncodeError(
+          'CBOR_INVALID_STRING',
+          `text string has a lone surrogate U+${c.toString(16).toUpperCase()} at index ${i}; it has no UTF-8 encoding`,
+        );
       }
       len += 2; // 4 bytes for 2 UTF-16 units
       i++;
@@ -493,18 +517,24 @@ function unsupported(v: unknown): Error {
 export function describeJs(v: unknown): string {
   if (v === null) return 'null';
   switch (typeof v) {
-    case 'function': return 'a function';
-    case 'symbol': return 'a symbol';
-    case 'number': return `the number ${v}`;
-    case 'bigint': return `the bigint ${v}n`;
-    case 'string': return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+    case 'function':
+      return 'a function';
+    case 'symbol':
+      return 'a symbol';
+    case 'number':
+      return `the number ${v}`;
+    case 'bigint':
+      return `the bigint ${v}n`;
+    case 'string':
+      return `the string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
     case 'object': {
       const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
       if (!name || name === 'Object') return 'a plain object (use a Map)';
       if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return `a ${name} (use a Uint8Array)`;
       return `a ${name}`;
     }
-    default: return `a ${typeof v}`;
+    default:
+      return `a ${typeof v}`;
   }
 }
 

@@ -6,8 +6,13 @@
 export { CborTagged, CBOR_UINT_MAX, CBOR_NINT_MIN } from './types.js';
 export type { CborKey, CborMap, CborValue } from './types.js';
 export {
-  encodeCanonical, compareKeys, compareBytes, encodeKey, describeJs,
-  DEFAULT_ENCODE_MAX_DEPTH, MAX_DEPTH_CAP,
+  encodeCanonical,
+  compareKeys,
+  compareBytes,
+  encodeKey,
+  describeJs,
+  DEFAULT_ENCODE_MAX_DEPTH,
+  MAX_DEPTH_CAP,
 } from './encode.js';
 export type { EncodeOptions } from './encode.js';
 export { decodeCanonical, DEFAULT_DECODE_LIMITS } from './decode.js';
@@ -15,8 +20,20 @@ export type { DecodeLimits } from './decode.js';
 export { CBOR_ERRORS } from './codes.js';
 export type { CborErrorCode } from './codes.js';
 export {
-  MapReader, OptionalFields, buildMap, describeCborType, utf8Length,
-  asUint, asInt, asUint64, asBytes, asText, asBool, asArray, asOneOf, asMap,
+  MapReader,
+  OptionalFields,
+  buildMap,
+  describeCborType,
+  utf8Length,
+  asUint,
+  asInt,
+  asUint64,
+  asBytes,
+  asText,
+  asBool,
+  asArray,
+  asOneOf,
+  asMap,
 } from './reader.js';
 export type { IntRange, LengthRange, TextOptions, MapReaderOptions, DoneOptions } from './reader.js';
 export { toDiagnostic } from './diagnostic.js';

@@ -49,12 +49,17 @@ function schema(what: string, message: string): never {
 export function describeCborType(v: CborValue): string {
   switch (typeof v) {
     case 'number':
-      if (Number.isInteger(v) && !Object.is(v, -0)) return v >= 0 ? `the unsigned integer ${v}` : `the negative integer ${v}`;
+      if (Number.isInteger(v) && !Object.is(v, -0))
+        return v >= 0 ? `the unsigned integer ${v}` : `the negative integer ${v}`;
       return `the float ${Object.is(v, -0) ? '-0.0' : v}`;
-    case 'bigint': return v >= 0n ? `the unsigned integer ${v}` : `the negative integer ${v}`;
-    case 'string': return `a text string of ${utf8Length(v)} bytes`;
-    case 'boolean': return v ? 'true' : 'false';
-    case 'undefined': return 'undefined';
+    case 'bigint':
+      return v >= 0n ? `the unsigned integer ${v}` : `the negative integer ${v}`;
+    case 'string':
+      return `a text string of ${utf8Length(v)} bytes`;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+      return 'undefined';
     default:
       if (v === null) return 'null';
       if (v instanceof Uint8Array) return `a byte string of ${v.length} bytes`;
@@ -71,7 +76,10 @@ export function utf8Length(s: string): number {
     const c = s.charCodeAt(i);
     if (c < 0x80) continue;
     if (c < 0x800) len += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) { len += 2; i++; } else len += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      len += 2;
+      i++;
+    } else len += 2;
   }
   return len;
 }
@@ -83,9 +91,12 @@ function checkRange(v: number, what: string, opts: IntRange | undefined): void {
 
 function checkLength(n: number, unit: string, what: string, kind: string, opts: LengthRange | undefined): void {
   if (!opts) return;
-  if (opts.length !== undefined && n !== opts.length) schema(what, `must be ${kind} of exactly ${opts.length} ${unit}; got ${n} ${unit}`);
-  if (opts.minLength !== undefined && n < opts.minLength) schema(what, `must be ${kind} of at least ${opts.minLength} ${unit}; got ${n} ${unit}`);
-  if (opts.maxLength !== undefined && n > opts.maxLength) schema(what, `must be ${kind} of at most ${opts.maxLength} ${unit}; got ${n} ${unit}`);
+  if (opts.length !== undefined && n !== opts.length)
+    schema(what, `must be ${kind} of exactly ${opts.length} ${unit}; got ${n} ${unit}`);
+  if (opts.minLength !== undefined && n < opts.minLength)
+    schema(what, `must be ${kind} of at least ${opts.minLength} ${unit}; got ${n} ${unit}`);
+  if (opts.maxLength !== undefined && n > opts.maxLength)
+    schema(what, `must be ${kind} of at most ${opts.maxLength} ${unit}; got ${n} ${unit}`);
 }
 
 /** A safe non-negative integer (0 … 2^53−1), optionally within [min, max]. */
@@ -145,7 +156,11 @@ export function asArray(v: CborValue, what: string, opts?: LengthRange): CborVal
 
 /** One of a fixed set of integers or strings (an enumeration). */
 export function asOneOf<T extends number | string>(v: CborValue, what: string, allowed: readonly T[]): T {
-  if ((typeof v === 'number' || typeof v === 'string') && (allowed as readonly (number | string)[]).includes(v) && !Object.is(v, -0)) {
+  if (
+    (typeof v === 'number' || typeof v === 'string') &&
+    (allowed as readonly (number | string)[]).includes(v) &&
+    !Object.is(v, -0)
+  ) {
     return v as T;
   }
   return schema(what, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}; got ${describeCborType(v)}`);
@@ -194,16 +209,30 @@ export class MapReader {
     return this.m.get(key);
   }
 
-  uint(key: CborKey, opts?: IntRange): number { return asUint(this.value(key), this.field(key), opts); }
-  int(key: CborKey, opts?: IntRange): number { return asInt(this.value(key), this.field(key), opts); }
-  uint64(key: CborKey): bigint { return asUint64(this.value(key), this.field(key)); }
-  bytes(key: CborKey, opts?: LengthRange): Uint8Array { return asBytes(this.value(key), this.field(key), opts); }
-  text(key: CborKey, opts?: TextOptions): string { return asText(this.value(key), this.field(key), opts); }
-  bool(key: CborKey): boolean { return asBool(this.value(key), this.field(key)); }
+  uint(key: CborKey, opts?: IntRange): number {
+    return asUint(this.value(key), this.field(key), opts);
+  }
+  int(key: CborKey, opts?: IntRange): number {
+    return asInt(this.value(key), this.field(key), opts);
+  }
+  uint64(key: CborKey): bigint {
+    return asUint64(this.value(key), this.field(key));
+  }
+  bytes(key: CborKey, opts?: LengthRange): Uint8Array {
+    return asBytes(this.value(key), this.field(key), opts);
+  }
+  text(key: CborKey, opts?: TextOptions): string {
+    return asText(this.value(key), this.field(key), opts);
+  }
+  bool(key: CborKey): boolean {
+    return asBool(this.value(key), this.field(key));
+  }
   oneOf<T extends number | string>(key: CborKey, allowed: readonly T[]): T {
     return asOneOf(this.value(key), this.field(key), allowed);
   }
-  array(key: CborKey, opts?: LengthRange): CborValue[] { return asArray(this.value(key), this.field(key), opts); }
+  array(key: CborKey, opts?: LengthRange): CborValue[] {
+    return asArray(this.value(key), this.field(key), opts);
+  }
 
   /** An array whose every element is validated by `item` (called with a `what` naming the element). */
   arrayOf<T>(key: CborKey, item: (v: CborValue, what: string) => T, opts?: LengthRange): T[] {
@@ -229,8 +258,14 @@ export class MapReader {
     if (opts?.allowUnknown) return;
     const extra = this.unread();
     if (extra.length > 0) {
-      const list = extra.slice(0, 8).map((k) => (typeof k === 'string' ? JSON.stringify(k) : String(k))).join(', ');
-      schema(`${this.what}:`, `has unknown field${extra.length > 1 ? 's' : ''} ${list}${extra.length > 8 ? ', …' : ''}`);
+      const list = extra
+        .slice(0, 8)
+        .map((k) => (typeof k === 'string' ? JSON.stringify(k) : String(k)))
+        .join(', ');
+      schema(
+        `${this.what}:`,
+        `has unknown field${extra.length > 1 ? 's' : ''} ${list}${extra.length > 8 ? ', …' : ''}`,
+      );
     }
   }
 }
@@ -243,21 +278,39 @@ export class OptionalFields {
     return this.r.has(key);
   }
 
-  value(key: CborKey): CborValue { return this.present(key) ? this.r.value(key) : undefined; }
-  uint(key: CborKey, opts?: IntRange): number | undefined { return this.present(key) ? this.r.uint(key, opts) : undefined; }
-  int(key: CborKey, opts?: IntRange): number | undefined { return this.present(key) ? this.r.int(key, opts) : undefined; }
-  uint64(key: CborKey): bigint | undefined { return this.present(key) ? this.r.uint64(key) : undefined; }
-  bytes(key: CborKey, opts?: LengthRange): Uint8Array | undefined { return this.present(key) ? this.r.bytes(key, opts) : undefined; }
-  text(key: CborKey, opts?: TextOptions): string | undefined { return this.present(key) ? this.r.text(key, opts) : undefined; }
-  bool(key: CborKey): boolean | undefined { return this.present(key) ? this.r.bool(key) : undefined; }
+  value(key: CborKey): CborValue {
+    return this.present(key) ? this.r.value(key) : undefined;
+  }
+  uint(key: CborKey, opts?: IntRange): number | undefined {
+    return this.present(key) ? this.r.uint(key, opts) : undefined;
+  }
+  int(key: CborKey, opts?: IntRange): number | undefined {
+    return this.present(key) ? this.r.int(key, opts) : undefined;
+  }
+  uint64(key: CborKey): bigint | undefined {
+    return this.present(key) ? this.r.uint64(key) : undefined;
+  }
+  bytes(key: CborKey, opts?: LengthRange): Uint8Array | undefined {
+    return this.present(key) ? this.r.bytes(key, opts) : undefined;
+  }
+  text(key: CborKey, opts?: TextOptions): string | undefined {
+    return this.present(key) ? this.r.text(key, opts) : undefined;
+  }
+  bool(key: CborKey): boolean | undefined {
+    return this.present(key) ? this.r.bool(key) : undefined;
+  }
   oneOf<T extends number | string>(key: CborKey, allowed: readonly T[]): T | undefined {
     return this.present(key) ? this.r.oneOf(key, allowed) : undefined;
   }
-  array(key: CborKey, opts?: LengthRange): CborValue[] | undefined { return this.present(key) ? this.r.array(key, opts) : undefined; }
+  array(key: CborKey, opts?: LengthRange): CborValue[] | undefined {
+    return this.present(key) ? this.r.array(key, opts) : undefined;
+  }
   arrayOf<T>(key: CborKey, item: (v: CborValue, what: string) => T, opts?: LengthRange): T[] | undefined {
     return this.present(key) ? this.r.arrayOf(key, item, opts) : undefined;
   }
-  map(key: CborKey, options?: MapReaderOptions): MapReader | undefined { return this.present(key) ? this.r.map(key, options) : undefined; }
+  map(key: CborKey, options?: MapReaderOptions): MapReader | undefined {
+    return this.present(key) ? this.r.map(key, options) : undefined;
+  }
 }
 
 /**

@@ -20,16 +20,7 @@ export type CborKey = number | bigint | string;
 export type CborMap = Map<CborKey, CborValue>;
 
 export type CborValue =
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | boolean
-  | null
-  | undefined
-  | CborValue[]
-  | CborMap
-  | CborTagged;
+  number | bigint | string | Uint8Array | boolean | null | undefined | CborValue[] | CborMap | CborTagged;
 
 /** A tagged data item (major type 6): `tag(value)`. */
 export class CborTagged {

@@ -1,14 +1,42 @@
-import { ApduStatusError, SW, exchange, type ApduTransport, type CommandApdu, type ResponseApdu } from '../apdu/index.js';
+import {
+  ApduStatusError,
+  SW,
+  exchange,
+  type ApduTransport,
+  type CommandApdu,
+  type ResponseApdu,
+} from '../apdu/index.js';
 import type { CborMap } from '../cbor/index.js';
 import { DecodeError } from '../errors.js';
 import { CARD_AID, CLA_ISO, CLA_PROPRIETARY, INS, PIN_REFERENCE } from './application.js';
 import { CARD_STATUS, CMD, CardStatusError, type CommandName } from './command-codes.js';
 import {
-  decodeResponseData, encodeChangePinRequest, encodeCommandData, encodeLoadRequest, encodePersonalizeBeginRequest,
-  encodePersonalizeCommitRequest, encodeReadJournalRequest, encodeSignTxnRequest, encodeUnblockPinRequest,
-  encodeVerifyPinRequest, readCardInfo, readJournalPage, readLoadResult, readPersonalizeBeginResult, readRecordResponse,
-  readRetries, readSelectInfo, type CardInfo, type JournalPage, type LoadRequest, type LoadResult,
-  type PersonalizeBeginRequest, type PersonalizeBeginResult, type PersonalizeCommitRequest, type SelectInfo, type SignTxnRequest,
+  decodeResponseData,
+  encodeChangePinRequest,
+  encodeCommandData,
+  encodeLoadRequest,
+  encodePersonalizeBeginRequest,
+  encodePersonalizeCommitRequest,
+  encodeReadJournalRequest,
+  encodeSignTxnRequest,
+  encodeUnblockPinRequest,
+  encodeVerifyPinRequest,
+  readCardInfo,
+  readJournalPage,
+  readLoadResult,
+  readPersonalizeBeginResult,
+  readRecordResponse,
+  readRetries,
+  readSelectInfo,
+  type CardInfo,
+  type JournalPage,
+  type LoadRequest,
+  type LoadResult,
+  type PersonalizeBeginRequest,
+  type PersonalizeBeginResult,
+  type PersonalizeCommitRequest,
+  type SelectInfo,
+  type SignTxnRequest,
 } from './messages.js';
 import { encodePinBlock } from './pin.js';
 
@@ -26,14 +54,17 @@ export class CardClient {
   /** SELECT the application; learns whether extended APDUs can be used (reader AND card). */
   async select(): Promise<SelectInfo> {
     const r = await this.send({ cla: CLA_ISO, ins: INS.SELECT, p1: 0x04, p2: 0x00, data: CARD_AID, le: 256 });
-    if (r.sw === SW.FILE_NOT_FOUND) throw new ApduStatusError(r.sw, 'SELECT', 'this card has no cardpost application; is it a payment card of ours?');
+    if (r.sw === SW.FILE_NOT_FOUND)
+      throw new ApduStatusError(r.sw, 'SELECT', 'this card has no cardpost application; is it a payment card of ours?');
     if (r.sw !== SW.OK) throw new ApduStatusError(r.sw, 'SELECT');
     this.selectInfo = readSelectInfo(r.data);
     this.extended = this.selectInfo.extendedLength && (this.transport.extendedLength ?? false);
     return this.selectInfo;
   }
 
-  get selected(): SelectInfo | undefined { return this.selectInfo; }
+  get selected(): SelectInfo | undefined {
+    return this.selectInfo;
+  }
 
   private send(cmd: CommandApdu): Promise<ResponseApdu> {
     return exchange(this.transport, cmd, { extendedLength: this.extended });
@@ -41,13 +72,26 @@ export class CardClient {
 
   /** One CBOR command: returns the result map; a non-zero status throws CardStatusError. */
   async command(name: CommandName, params?: CborMap): Promise<CborMap> {
-    const r = await this.send({ cla: CLA_PROPRIETARY, ins: INS.CBOR, p1: 0, p2: 0, data: encodeCommandData(CMD[name], params), le: this.extended ? 65536 : 256 });
+    const r = await this.send({
+      cla: CLA_PROPRIETARY,
+      ins: INS.CBOR,
+      p1: 0,
+      p2: 0,
+      data: encodeCommandData(CMD[name], params),
+      le: this.extended ? 65536 : 256,
+    });
     if (r.sw !== SW.OK) throw new ApduStatusError(r.sw, name);
     const { status, result } = decodeResponseData(r.data);
     if (status !== CARD_STATUS.OK.code) {
       let retries: number | undefined;
-      if (result && result.has(1) && (status === CARD_STATUS.PIN_INVALID.code || status === CARD_STATUS.PUK_INVALID.code
-        || status === CARD_STATUS.PIN_BLOCKED.code || status === CARD_STATUS.PUK_BLOCKED.code)) {
+      if (
+        result &&
+        result.has(1) &&
+        (status === CARD_STATUS.PIN_INVALID.code ||
+          status === CARD_STATUS.PUK_INVALID.code ||
+          status === CARD_STATUS.PIN_BLOCKED.code ||
+          status === CARD_STATUS.PUK_BLOCKED.code)
+      ) {
         retries = readRetries(result, `${name} refusal`);
       }
       throw new CardStatusError(status, name, retries);
@@ -55,7 +99,9 @@ export class CardClient {
     return result ?? new Map();
   }
 
-  async getInfo(): Promise<CardInfo> { return readCardInfo(await this.command('GET_INFO')); }
+  async getInfo(): Promise<CardInfo> {
+    return readCardInfo(await this.command('GET_INFO'));
+  }
 
   async verifyPin(pin: Uint8Array): Promise<number> {
     return readRetries(await this.command('VERIFY_PIN', encodeVerifyPinRequest(pin)), 'VERIFY_PIN response');
@@ -78,20 +124,30 @@ export class CardClient {
   }
 
   /** Every journal record from `fromCounter` on, following pages until the card's last counter. */
-  async readJournalFrom(fromCounter: number): Promise<{ records: Uint8Array[]; oldestCounter: number; lastCounter: number }> {
+  async readJournalFrom(
+    fromCounter: number,
+  ): Promise<{ records: Uint8Array[]; oldestCounter: number; lastCounter: number }> {
     const all: Uint8Array[] = [];
     let from = fromCounter;
     for (;;) {
       const page = await this.readJournal(from);
       all.push(...page.records);
       const next = Math.max(from, page.oldestCounter) + page.records.length;
-      if (page.records.length === 0 || next > page.lastCounter) return { records: all, oldestCounter: page.oldestCounter, lastCounter: page.lastCounter };
-      if (next <= from) throw new DecodeError('JOURNAL_NO_PROGRESS', 'READ_JOURNAL did not advance', 'the card does not follow the protocol');
+      if (page.records.length === 0 || next > page.lastCounter)
+        return { records: all, oldestCounter: page.oldestCounter, lastCounter: page.lastCounter };
+      if (next <= from)
+        throw new DecodeError(
+          'JOURNAL_NO_PROGRESS',
+          'READ_JOURNAL did not advance',
+          'the card does not follow the protocol',
+        );
       from = next;
     }
   }
 
-  async load(q: LoadRequest): Promise<LoadResult> { return readLoadResult(await this.command('LOAD', encodeLoadRequest(q))); }
+  async load(q: LoadRequest): Promise<LoadResult> {
+    return readLoadResult(await this.command('LOAD', encodeLoadRequest(q)));
+  }
 
   async personalizeBegin(q: PersonalizeBeginRequest): Promise<PersonalizeBeginResult> {
     return readPersonalizeBeginResult(await this.command('PERSONALIZE_BEGIN', encodePersonalizeBeginRequest(q)));

@@ -27,7 +27,12 @@ export function encodePinBlock(pin: Uint8Array): Uint8Array {
 
 /** Parse a format 2 PIN block back to ASCII digits; any deviation is a DecodeError (6A80 on the card). */
 export function decodePinBlock(block: Uint8Array, min = PIN_MIN, max = PIN_MAX): Uint8Array {
-  const bad = (why: string) => new DecodeError('PIN_BLOCK_INVALID', `not an ISO 9564 format 2 PIN block: ${why}`, 'the PIN pad must send 8 bytes 2N + BCD digits + F padding');
+  const bad = (why: string) =>
+    new DecodeError(
+      'PIN_BLOCK_INVALID',
+      `not an ISO 9564 format 2 PIN block: ${why}`,
+      'the PIN pad must send 8 bytes 2N + BCD digits + F padding',
+    );
   if (block.length !== 8) throw bad(`${block.length} bytes`);
   const nib = (i: number) => (i % 2 === 0 ? block[i >> 1]! >> 4 : block[i >> 1]! & 0xf);
   if (nib(0) !== 2) throw bad('control field is not 2');

@@ -26,10 +26,18 @@ export interface DerElement {
 export class DerReader {
   private off = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly code: string, private readonly what: string) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly code: string,
+    private readonly what: string,
+  ) {}
 
   fail(reason: string): never {
-    throw new DecodeError(this.code, `${this.what}: ${reason}`, 'the bytes are not a valid DER encoding of this structure');
+    throw new DecodeError(
+      this.code,
+      `${this.what}: ${reason}`,
+      'the bytes are not a valid DER encoding of this structure',
+    );
   }
 
   get done(): boolean {
@@ -132,7 +140,10 @@ export function tlv(tag: number, ...content: Uint8Array[]): Uint8Array {
   out[0] = tag;
   out.set(l, 1);
   let off = 1 + l.length;
-  for (const c of content) { out.set(c, off); off += c.length; }
+  for (const c of content) {
+    out.set(c, off);
+    off += c.length;
+  }
   return out;
 }
 

@@ -75,7 +75,12 @@ export function publicKeyFromSpki(der: Uint8Array, curveOid: string, code: strin
 }
 
 /** publicKey null leaves out the optional [1] field (readers such as OpenSSL then derive it). */
-export function privateKeyToPkcs8(privateKey: Uint8Array, publicKey: Uint8Array | null, curveOid: string, code: string): Uint8Array {
+export function privateKeyToPkcs8(
+  privateKey: Uint8Array,
+  publicKey: Uint8Array | null,
+  curveOid: string,
+  code: string,
+): Uint8Array {
   requireLength('private key', code, privateKey, FIELD);
   const fields = [tlv(TAG.INTEGER, Uint8Array.of(1)), tlv(TAG.OCTET_STRING, privateKey)];
   if (publicKey !== null) {
@@ -83,7 +88,12 @@ export function privateKeyToPkcs8(privateKey: Uint8Array, publicKey: Uint8Array 
     fields.push(tlv(TAG.CONTEXT_1, encodeBitString(publicKey)));
   }
   const ecPrivateKey = tlv(TAG.SEQUENCE, ...fields);
-  return tlv(TAG.SEQUENCE, tlv(TAG.INTEGER, Uint8Array.of(0)), algorithmIdentifier(curveOid), tlv(TAG.OCTET_STRING, ecPrivateKey));
+  return tlv(
+    TAG.SEQUENCE,
+    tlv(TAG.INTEGER, Uint8Array.of(0)),
+    algorithmIdentifier(curveOid),
+    tlv(TAG.OCTET_STRING, ecPrivateKey),
+  );
 }
 
 export interface DecodedPkcs8 {
@@ -113,7 +123,8 @@ export function privateKeyFromPkcs8(der: Uint8Array, curveOid: string, code: str
     const params = inner.readNested(TAG.CONTEXT_0);
     const oid = params.read(TAG.OID);
     params.end();
-    if (!bytesEqual(tlv(TAG.OID, oid), encodeOid(curveOid))) inner.fail(`parameters name a curve other than ${curveOid}`);
+    if (!bytesEqual(tlv(TAG.OID, oid), encodeOid(curveOid)))
+      inner.fail(`parameters name a curve other than ${curveOid}`);
   }
   if (inner.peekTag() === TAG.CONTEXT_1) {
     const pub = inner.readNested(TAG.CONTEXT_1);

@@ -41,20 +41,32 @@ export class Ghash {
   }
 
   private multiplyH(): void {
-    let z0 = 0, z1 = 0, z2 = 0, z3 = 0;
-    let v0 = this.h[0]!, v1 = this.h[1]!, v2 = this.h[2]!, v3 = this.h[3]!;
+    let z0 = 0,
+      z1 = 0,
+      z2 = 0,
+      z3 = 0;
+    let v0 = this.h[0]!,
+      v1 = this.h[1]!,
+      v2 = this.h[2]!,
+      v3 = this.h[3]!;
     for (let i = 0; i < 128; i++) {
       const word = this.y[i >>> 5]!;
       const bit = (word >>> (31 - (i & 31))) & 1;
       const m = -bit; // all ones when the bit is set
-      z0 ^= v0 & m; z1 ^= v1 & m; z2 ^= v2 & m; z3 ^= v3 & m;
+      z0 ^= v0 & m;
+      z1 ^= v1 & m;
+      z2 ^= v2 & m;
+      z3 ^= v3 & m;
       const lsb = -(v3 & 1);
       v3 = (v3 >>> 1) | (v2 << 31);
       v2 = (v2 >>> 1) | (v1 << 31);
       v1 = (v1 >>> 1) | (v0 << 31);
       v0 = (v0 >>> 1) ^ (0xe1000000 & lsb);
     }
-    this.y[0] = z0 >>> 0; this.y[1] = z1 >>> 0; this.y[2] = z2 >>> 0; this.y[3] = z3 >>> 0;
+    this.y[0] = z0 >>> 0;
+    this.y[1] = z1 >>> 0;
+    this.y[2] = z2 >>> 0;
+    this.y[3] = z3 >>> 0;
   }
 }
 

@@ -31,11 +31,16 @@ function checkPrivateKey(privateKey: unknown): Uint8Array {
 
 /** Throws DecodeError unless publicKey is 04||x||y of a point on P-256. */
 export function p256ValidatePublicKey(publicKey: Uint8Array): void {
-  if (!(publicKey instanceof Uint8Array)) throw new DecodeError('P256_PUBLIC_KEY_TYPE', 'P-256 public key must be a Uint8Array');
+  if (!(publicKey instanceof Uint8Array))
+    throw new DecodeError('P256_PUBLIC_KEY_TYPE', 'P-256 public key must be a Uint8Array');
   if (publicKey.length !== 65) {
-    throw new DecodeError('P256_PUBLIC_KEY_LENGTH', `P-256 public key must be 65 bytes (04||x||y), got ${publicKey.length}`);
+    throw new DecodeError(
+      'P256_PUBLIC_KEY_LENGTH',
+      `P-256 public key must be 65 bytes (04||x||y), got ${publicKey.length}`,
+    );
   }
-  if (publicKey[0] !== 0x04) throw new DecodeError('P256_PUBLIC_KEY_FORMAT', 'P-256 public key must start with 04 (uncompressed)');
+  if (publicKey[0] !== 0x04)
+    throw new DecodeError('P256_PUBLIC_KEY_FORMAT', 'P-256 public key must start with 04 (uncompressed)');
   try {
     nobleP256.Point.fromBytes(publicKey); // coordinates < p, on the curve, not the identity
   } catch {
@@ -48,7 +53,11 @@ function verifyKey(publicKey: Uint8Array): KeyObject {
   let key = verifyKeys.get(id);
   if (key === undefined) {
     p256ValidatePublicKey(publicKey);
-    key = createPublicKey({ key: Buffer.from(publicKeyToSpki(publicKey, OID_PRIME256V1, 'P256_PUBLIC_KEY_LENGTH')), format: 'der', type: 'spki' });
+    key = createPublicKey({
+      key: Buffer.from(publicKeyToSpki(publicKey, OID_PRIME256V1, 'P256_PUBLIC_KEY_LENGTH')),
+      format: 'der',
+      type: 'spki',
+    });
     if (verifyKeys.size >= MAX_CACHED_KEYS) verifyKeys.delete(verifyKeys.keys().next().value as string);
   } else {
     verifyKeys.delete(id);

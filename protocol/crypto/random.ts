@@ -44,6 +44,9 @@ export function randomScalar(max: bigint): bigint {
     const v = bytesToBigInt(randomBytes(len)) >> excess;
     if (v >= 1n && v <= max) return v;
   }
-  throw new CryptoError('RANDOM_FAILED', 'random source keeps returning out-of-range values',
-    'the platform random number generator looks broken');
+  throw new CryptoError(
+    'RANDOM_FAILED',
+    'random source keeps returning out-of-range values',
+    'the platform random number generator looks broken',
+  );
 }

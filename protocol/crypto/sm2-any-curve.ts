@@ -18,7 +18,8 @@ export interface Sm2OnCurve {
 export function sm2OnCurve(params: Sm2CurveParams, name = 'custom'): Sm2OnCurve {
   const curve = createSm2Curve(params, name);
   const backend = createJsBackend(curve);
-  const za = (publicKey: Uint8Array, userId: string | Uint8Array): Uint8Array => computeZa(curve, publicKey, encodeUserId(userId));
+  const za = (publicKey: Uint8Array, userId: string | Uint8Array): Uint8Array =>
+    computeZa(curve, publicKey, encodeUserId(userId));
   return {
     publicFromPrivate: (d) => backend.publicFromPrivate(d),
     za,

@@ -53,7 +53,10 @@ const DEFAULT_ID = encodeUserId(SM2_DEFAULT_USER_ID);
 function requireBytes(what: string, v: unknown, len?: number): Uint8Array {
   if (!(v instanceof Uint8Array) || (len !== undefined && v.length !== len)) {
     const got = v instanceof Uint8Array ? `${v.length} bytes` : typeof v;
-    throw new EncodeError('SM2_ARGUMENT', `${what} must be ${len === undefined ? 'a Uint8Array' : `${len} bytes`}, got ${got}`);
+    throw new EncodeError(
+      'SM2_ARGUMENT',
+      `${what} must be ${len === undefined ? 'a Uint8Array' : `${len} bytes`}, got ${got}`,
+    );
   }
   return v;
 }
@@ -65,7 +68,11 @@ export function checkPrivateKey(privateKey: unknown): Uint8Array {
   }
   const d = bytesToBigInt(privateKey);
   if (d < 1n || d > N - 2n) {
-    throw new EncodeError('SM2_PRIVATE_KEY_INVALID', 'SM2 private key must be in [1, n-2]', 'generate keys with sm2GenerateKeyPair');
+    throw new EncodeError(
+      'SM2_PRIVATE_KEY_INVALID',
+      'SM2 private key must be in [1, n-2]',
+      'generate keys with sm2GenerateKeyPair',
+    );
   }
   return privateKey;
 }
@@ -101,7 +108,11 @@ export function createSm2Api(backend: Sm2Backend, limits?: Sm2KeyCacheLimits): S
   const idBytes = (userId: string | Uint8Array | undefined): Uint8Array =>
     userId === undefined ? DEFAULT_ID : encodeUserId(userId);
 
-  const verifyWith = (publicKey: Uint8Array, digestOf: (za: (id: Uint8Array) => Uint8Array) => Uint8Array, signature: Uint8Array): boolean => {
+  const verifyWith = (
+    publicKey: Uint8Array,
+    digestOf: (za: (id: Uint8Array) => Uint8Array) => Uint8Array,
+    signature: Uint8Array,
+  ): boolean => {
     const entry = keys.lookup(publicKey); // malformed key: DecodeError, whatever the signature
     const sig = normalizeSignature(signature);
     const e = digestOf((id) => keys.za(entry, id));

@@ -38,7 +38,15 @@ export const SM2P256V1: Readonly<Sm2CurveParams> = Object.freeze({
 });
 
 export function createSm2Curve(params: Sm2CurveParams, name: string): Sm2Curve {
-  const Point = weierstrass({ p: params.p, n: params.n, h: 1n, a: params.a, b: params.b, Gx: params.Gx, Gy: params.Gy });
+  const Point = weierstrass({
+    p: params.p,
+    n: params.n,
+    h: 1n,
+    a: params.a,
+    b: params.b,
+    Gx: params.Gx,
+    Gy: params.Gy,
+  });
   const zaCurveBytes = new Uint8Array(128);
   [params.a, params.b, params.Gx, params.Gy].forEach((v, i) => zaCurveBytes.set(bigIntToBytes(v, 32), 32 * i));
   return Object.freeze({ name, params: Object.freeze({ ...params }), Point, zaCurveBytes });
@@ -58,7 +66,10 @@ export function encodeUserId(userId: string | Uint8Array): Uint8Array {
   else if (userId instanceof Uint8Array) bytes = userId;
   else throw new EncodeError('SM2_USER_ID_TYPE', 'SM2 user id must be a string or a Uint8Array');
   if (bytes.length > MAX_ID_BYTES) {
-    throw new EncodeError('SM2_USER_ID_TOO_LONG', `SM2 user id is ${bytes.length} bytes; at most ${MAX_ID_BYTES} fit ENTL`);
+    throw new EncodeError(
+      'SM2_USER_ID_TOO_LONG',
+      `SM2 user id is ${bytes.length} bytes; at most ${MAX_ID_BYTES} fit ENTL`,
+    );
   }
   return bytes;
 }

@@ -31,7 +31,10 @@ export const DEFAULT_SM2_CACHE_LIMITS: Readonly<Sm2KeyCacheLimits> = Object.free
 });
 
 /** The JS backend's tables are ten times bigger, so fewer are kept. */
-export const JS_SM2_CACHE_LIMITS: Readonly<Sm2KeyCacheLimits> = Object.freeze({ ...DEFAULT_SM2_CACHE_LIMITS, maxTables: 16 });
+export const JS_SM2_CACHE_LIMITS: Readonly<Sm2KeyCacheLimits> = Object.freeze({
+  ...DEFAULT_SM2_CACHE_LIMITS,
+  maxTables: 16,
+});
 
 export interface Sm2KeyEntry {
   readonly id: string;
@@ -58,15 +61,25 @@ export function checkPublicKeyShape(publicKey: unknown): asserts publicKey is Ui
     throw new DecodeError('SM2_PUBLIC_KEY_INFINITY', 'SM2 public key is the point at infinity', 'the key is invalid');
   }
   if (publicKey.length !== 65) {
-    throw new DecodeError('SM2_PUBLIC_KEY_LENGTH', `SM2 public key must be 65 bytes (04||x||y), got ${publicKey.length}`,
-      'send the uncompressed point; compressed keys are not accepted on the wire');
+    throw new DecodeError(
+      'SM2_PUBLIC_KEY_LENGTH',
+      `SM2 public key must be 65 bytes (04||x||y), got ${publicKey.length}`,
+      'send the uncompressed point; compressed keys are not accepted on the wire',
+    );
   }
   if (publicKey[0] !== 0x04) {
-    throw new DecodeError('SM2_PUBLIC_KEY_FORMAT', `SM2 public key must start with 04 (uncompressed), got ${publicKey[0]!.toString(16).padStart(2, '0')}`,
-      'send the uncompressed point 04||x||y');
+    throw new DecodeError(
+      'SM2_PUBLIC_KEY_FORMAT',
+      `SM2 public key must start with 04 (uncompressed), got ${publicKey[0]!.toString(16).padStart(2, '0')}`,
+      'send the uncompressed point 04||x||y',
+    );
   }
   if (publicKey.subarray(1).every((b) => b === 0)) {
-    throw new DecodeError('SM2_PUBLIC_KEY_INFINITY', 'SM2 public key 04||0||0 encodes the point at infinity', 'the key is invalid');
+    throw new DecodeError(
+      'SM2_PUBLIC_KEY_INFINITY',
+      'SM2 public key 04||0||0 encodes the point at infinity',
+      'the key is invalid',
+    );
   }
 }
 
@@ -76,12 +89,17 @@ export class Sm2KeyCache {
   private readonly signers = new Map<string, Uint8Array>();
   private readonly salt = randomBytes(32);
 
-  constructor(private readonly backend: Sm2Backend, private readonly limits: Sm2KeyCacheLimits = DEFAULT_SM2_CACHE_LIMITS) {}
+  constructor(
+    private readonly backend: Sm2Backend,
+    private readonly limits: Sm2KeyCacheLimits = DEFAULT_SM2_CACHE_LIMITS,
+  ) {}
 
   /** Validated entry for a public key (DecodeError when it is not a point of sm2p256v1). */
   lookup(publicKey: Uint8Array): Sm2KeyEntry {
-    const hit = publicKey instanceof Uint8Array && publicKey.length === 65 ? this.keys.get(keyString(publicKey)) : undefined;
-    if (hit !== undefined) { // only valid keys are ever cached
+    const hit =
+      publicKey instanceof Uint8Array && publicKey.length === 65 ? this.keys.get(keyString(publicKey)) : undefined;
+    if (hit !== undefined) {
+      // only valid keys are ever cached
       this.keys.delete(hit.id); // move to the most-recent end
       this.keys.set(hit.id, hit);
       return hit;
@@ -90,10 +108,21 @@ export class Sm2KeyCache {
     const id = keyString(publicKey);
     const handle = this.backend.importPublicKey(publicKey);
     if (handle === null) {
-      throw new DecodeError('SM2_PUBLIC_KEY_NOT_ON_CURVE', 'SM2 public key is not a point of sm2p256v1 (coordinate >= p or not on the curve)',
-        'the key bytes are corrupt or belong to another curve');
+      throw new DecodeError(
+        'SM2_PUBLIC_KEY_NOT_ON_CURVE',
+        'SM2 public key is not a point of sm2p256v1 (coordinate >= p or not on the curve)',
+        'the key bytes are corrupt or belong to another curve',
+      );
     }
-    const entry: Sm2KeyEntry = { id, publicKey: Uint8Array.from(publicKey), handle, uses: 0, tabled: false, released: false, za: new Map() };
+    const entry: Sm2KeyEntry = {
+      id,
+      publicKey: Uint8Array.from(publicKey),
+      handle,
+      uses: 0,
+      tabled: false,
+      released: false,
+      za: new Map(),
+    };
     this.keys.set(id, entry);
     if (this.keys.size > this.limits.maxKeys) this.evict(this.keys.keys().next().value as string);
     return entry;

@@ -25,8 +25,12 @@ function wrap<T>(fn: () => T): T {
     return fn();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    throw new CryptoError(typeof code === 'string' && code.startsWith('SM2_') ? code : 'SM2_NATIVE_FAILED',
-      `native SM2: ${(err as Error).message}`, '', { cause: err });
+    throw new CryptoError(
+      typeof code === 'string' && code.startsWith('SM2_') ? code : 'SM2_NATIVE_FAILED',
+      `native SM2: ${(err as Error).message}`,
+      '',
+      { cause: err },
+    );
   }
 }
 
@@ -43,7 +47,9 @@ export function loadNativeBackend(): Sm2Backend | string {
     publicFromPrivate: (d) => wrap(() => addon.publicFromPrivate(d)),
     signDigest: (d, e, k) => wrap(() => addon.signDigest(d, e, k)),
     importPublicKey: (pub) => wrap(() => addon.importPublicKey(pub)),
-    precompute: (key: Sm2KeyHandle) => { wrap(() => addon.precompute(key)); },
+    precompute: (key: Sm2KeyHandle) => {
+      wrap(() => addon.precompute(key));
+    },
     release: (key: Sm2KeyHandle) => wrap(() => addon.release(key)),
     verifyDigest: (key, e, sig) => wrap(() => addon.verifyDigest(key, e, sig)),
     mulAdd: (s, key, t) => wrap(() => addon.mulAdd(s, key, t)),

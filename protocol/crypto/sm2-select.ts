@@ -10,15 +10,22 @@ import { SM2_CURVE } from './sm2-core.js';
 
 const requested = process.env['CARDPOST_SM2_BACKEND'];
 if (requested !== undefined && requested !== '' && requested !== 'js' && requested !== 'native') {
-  throw new CryptoError('SM2_BACKEND_UNKNOWN', `CARDPOST_SM2_BACKEND=${requested} is not a backend`, "use 'native' or 'js', or unset it");
+  throw new CryptoError(
+    'SM2_BACKEND_UNKNOWN',
+    `CARDPOST_SM2_BACKEND=${requested} is not a backend`,
+    "use 'native' or 'js', or unset it",
+  );
 }
 
 const jsBackend = createJsBackend(SM2_CURVE);
 const native = requested === 'js' ? 'not tried: CARDPOST_SM2_BACKEND=js' : loadNativeBackend();
 
 if (requested === 'native' && typeof native === 'string') {
-  throw new CryptoError('SM2_NATIVE_UNAVAILABLE', `CARDPOST_SM2_BACKEND=native but ${native}`,
-    'run `npm install` (or `node scripts/build-native.mjs`) with a C compiler available');
+  throw new CryptoError(
+    'SM2_NATIVE_UNAVAILABLE',
+    `CARDPOST_SM2_BACKEND=native but ${native}`,
+    'run `npm install` (or `node scripts/build-native.mjs`) with a C compiler available',
+  );
 }
 
 /** The backend every SM2 operation uses. */

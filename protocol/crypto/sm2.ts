@@ -20,7 +20,13 @@ import { createSm2Api, checkPrivateKey, type KeyPair, type Sm2SignOptions, type 
 import { DecodeError } from '../errors.js';
 import { bytesEqual } from '../bytes.js';
 import {
-  OID_SM2P256V1, privateKeyFromPkcs8, privateKeyToPkcs8, publicKeyFromSpki, publicKeyToSpki, signatureFromDer, signatureToDer,
+  OID_SM2P256V1,
+  privateKeyFromPkcs8,
+  privateKeyToPkcs8,
+  publicKeyFromSpki,
+  publicKeyToSpki,
+  signatureFromDer,
+  signatureToDer,
 } from './ec-encoding.js';
 
 export { SM2_DEFAULT_USER_ID } from './sm2-core.js';
@@ -64,12 +70,21 @@ export function sm2Sign(privateKey: Uint8Array, message: Uint8Array, opts?: Sm2S
 }
 
 /** Signs a precomputed 32-byte digest e (see sm2MessageDigest). */
-export function sm2SignDigest(privateKey: Uint8Array, digest: Uint8Array, opts?: Pick<Sm2SignOptions, 'testK'>): Uint8Array {
+export function sm2SignDigest(
+  privateKey: Uint8Array,
+  digest: Uint8Array,
+  opts?: Pick<Sm2SignOptions, 'testK'>,
+): Uint8Array {
   return api.signDigest(privateKey, digest, opts);
 }
 
 /** true iff signature (raw or DER) is valid for message, publicKey and userId. DecodeError for a malformed key. */
-export function sm2Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, opts?: Sm2VerifyOptions): boolean {
+export function sm2Verify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  opts?: Sm2VerifyOptions,
+): boolean {
   return api.verify(publicKey, message, signature, opts);
 }
 
@@ -117,7 +132,11 @@ export function sm2PrivateKeyFromPkcs8(der: Uint8Array): KeyPair {
     throw new DecodeError('SM2_PKCS8_INVALID', 'PKCS#8: private key is not in [1, n-2]', 'the key file is corrupt');
   }
   if (decoded.publicKey !== undefined && !bytesEqual(decoded.publicKey, publicKey)) {
-    throw new DecodeError('SM2_PKCS8_INVALID', 'PKCS#8: embedded public key does not match the private key', 'the key file is corrupt');
+    throw new DecodeError(
+      'SM2_PKCS8_INVALID',
+      'PKCS#8: embedded public key does not match the private key',
+      'the key file is corrupt',
+    );
   }
   return { privateKey: decoded.privateKey, publicKey };
 }

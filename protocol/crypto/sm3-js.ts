@@ -20,7 +20,14 @@ function compress(v: Uint32Array, block: Uint8Array, off: number, w: Uint32Array
     const x = w[j - 16]! ^ w[j - 9]! ^ rotl(w[j - 3]!, 15);
     w[j] = (x ^ rotl(x, 15) ^ rotl(x, 23) ^ rotl(w[j - 13]!, 7) ^ w[j - 6]!) >>> 0;
   }
-  let a = v[0]!, b = v[1]!, c = v[2]!, d = v[3]!, e = v[4]!, f = v[5]!, g = v[6]!, h = v[7]!;
+  let a = v[0]!,
+    b = v[1]!,
+    c = v[2]!,
+    d = v[3]!,
+    e = v[4]!,
+    f = v[5]!,
+    g = v[6]!,
+    h = v[7]!;
   for (let j = 0; j < 64; j++) {
     const a12 = rotl(a, 12);
     const ss1 = rotl((a12 + e + TJ[j]!) >>> 0, 7);

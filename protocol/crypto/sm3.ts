@@ -29,7 +29,10 @@ export function sm3Concat(...parts: Uint8Array[]): Uint8Array {
     for (const p of parts) len += p.length;
     const all = new Uint8Array(len);
     let off = 0;
-    for (const p of parts) { all.set(p, off); off += p.length; }
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
     return sm3Portable(all);
   }
   const h = createHash('sm3');

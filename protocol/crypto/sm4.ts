@@ -12,13 +12,17 @@ import { CryptoError, DecodeError, EncodeError } from '../errors.js';
 import { bytesEqual } from '../bytes.js';
 import { Ghash } from './ghash.js';
 
-const SBOX = Uint8Array.from(Buffer.from(
-  'd690e9fecce13db716b614c228fb2c052b679a762abe04c3aa441326498606999c4250f491ef987a33540b43edcfac62' +
-  'e4b31ca9c908e89580df94fa758f3fa64707a7fcf37317ba83593c19e6854fa8686b81b27164da8bf8eb0f4b70569d35' +
-  '1e240e5e6358d1a225227c3b01217887d40046579fd327524c3602e7a0c4c89eeabf8ad240c738b5a3f7f2cef96115a1' +
-  'e0ae5da49b341a55ad933230f58cb1e31df6e22e8266ca60c02923ab0d534e6fd5db3745defd8e2f03ff6a726d6c5b51' +
-  '8d1baf92bbddbc7f11d95c411f105ad80ac13188a5cd7bbd2d74d012b8e5b4b08969974a0c96777e65b9f109c56ec684' +
-  '18f07dec3adc4d2079ee5f3ed7cb3948', 'hex'));
+const SBOX = Uint8Array.from(
+  Buffer.from(
+    'd690e9fecce13db716b614c228fb2c052b679a762abe04c3aa441326498606999c4250f491ef987a33540b43edcfac62' +
+      'e4b31ca9c908e89580df94fa758f3fa64707a7fcf37317ba83593c19e6854fa8686b81b27164da8bf8eb0f4b70569d35' +
+      '1e240e5e6358d1a225227c3b01217887d40046579fd327524c3602e7a0c4c89eeabf8ad240c738b5a3f7f2cef96115a1' +
+      'e0ae5da49b341a55ad933230f58cb1e31df6e22e8266ca60c02923ab0d534e6fd5db3745defd8e2f03ff6a726d6c5b51' +
+      '8d1baf92bbddbc7f11d95c411f105ad80ac13188a5cd7bbd2d74d012b8e5b4b08969974a0c96777e65b9f109c56ec684' +
+      '18f07dec3adc4d2079ee5f3ed7cb3948',
+    'hex',
+  ),
+);
 
 const FK = [0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc];
 
@@ -33,9 +37,12 @@ for (let i = 0; i < 32; i++) {
 }
 
 // Round T-tables: T(x) = L(tau(x)) with L(B) = B ^ B<<<2 ^ B<<<10 ^ B<<<18 ^ B<<<24, split per input byte
-const T0 = new Uint32Array(256), T1 = new Uint32Array(256), T2 = new Uint32Array(256), T3 = new Uint32Array(256);
+const T0 = new Uint32Array(256),
+  T1 = new Uint32Array(256),
+  T2 = new Uint32Array(256),
+  T3 = new Uint32Array(256);
 for (let i = 0; i < 256; i++) {
-  const b = SBOX[i]! << 24 >>> 0;
+  const b = (SBOX[i]! << 24) >>> 0;
   const l = (b ^ rotl(b, 2) ^ rotl(b, 10) ^ rotl(b, 18) ^ rotl(b, 24)) >>> 0;
   T0[i] = l;
   T1[i] = rotl(l, 24);
@@ -44,8 +51,9 @@ for (let i = 0; i < 256; i++) {
 }
 
 function tauKey(x: number): number {
-  const b = ((SBOX[x >>> 24]! << 24) | (SBOX[(x >>> 16) & 0xff]! << 16) | (SBOX[(x >>> 8) & 0xff]! << 8) |
-    SBOX[x & 0xff]!) >>> 0;
+  const b =
+    ((SBOX[x >>> 24]! << 24) | (SBOX[(x >>> 16) & 0xff]! << 16) | (SBOX[(x >>> 8) & 0xff]! << 8) | SBOX[x & 0xff]!) >>>
+    0;
   return (b ^ rotl(b, 13) ^ rotl(b, 23)) >>> 0; // L'
 }
 
@@ -83,12 +91,18 @@ function readU32(b: Uint8Array, off: number): number {
 }
 
 function writeU32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 24; b[off + 1] = v >>> 16; b[off + 2] = v >>> 8; b[off + 3] = v;
+  b[off] = v >>> 24;
+  b[off + 1] = v >>> 16;
+  b[off + 2] = v >>> 8;
+  b[off + 3] = v;
 }
 
 /** One block: out[outOff..+16] = SM4(rk, inp[inOff..+16]); inp and out may be the same array. */
 function cryptBlock(rk: Uint32Array, inp: Uint8Array, inOff: number, out: Uint8Array, outOff: number): void {
-  let x0 = readU32(inp, inOff), x1 = readU32(inp, inOff + 4), x2 = readU32(inp, inOff + 8), x3 = readU32(inp, inOff + 12);
+  let x0 = readU32(inp, inOff),
+    x1 = readU32(inp, inOff + 4),
+    x2 = readU32(inp, inOff + 8),
+    x3 = readU32(inp, inOff + 12);
   for (let i = 0; i < 32; i += 4) {
     let t = x1 ^ x2 ^ x3 ^ rk[i]!;
     x0 ^= T0[t >>> 24]! ^ T1[(t >>> 16) & 0xff]! ^ T2[(t >>> 8) & 0xff]! ^ T3[t & 0xff]!;
@@ -99,7 +113,10 @@ function cryptBlock(rk: Uint32Array, inp: Uint8Array, inOff: number, out: Uint8A
     t = x0 ^ x1 ^ x2 ^ rk[i + 3]!;
     x3 ^= T0[t >>> 24]! ^ T1[(t >>> 16) & 0xff]! ^ T2[(t >>> 8) & 0xff]! ^ T3[t & 0xff]!;
   }
-  writeU32(out, outOff, x3); writeU32(out, outOff + 4, x2); writeU32(out, outOff + 8, x1); writeU32(out, outOff + 12, x0);
+  writeU32(out, outOff, x3);
+  writeU32(out, outOff + 4, x2);
+  writeU32(out, outOff + 8, x1);
+  writeU32(out, outOff + 12, x0);
 }
 
 function requireBlock(block: Uint8Array): void {
@@ -141,18 +158,26 @@ const MODES: readonly Sm4Mode[] = ['ecb', 'cbc', 'ofb', 'cfb', 'ctr'];
 
 function checkOptions(opts: Sm4Options): { mode: Sm4Mode; iv: Uint8Array; padding: Sm4Padding } {
   if (opts === null || typeof opts !== 'object' || !MODES.includes(opts.mode)) {
-    throw new EncodeError('SM4_MODE', `unknown SM4 mode ${JSON.stringify(opts?.mode)}`, `use one of ${MODES.join(', ')}`);
+    throw new EncodeError(
+      'SM4_MODE',
+      `unknown SM4 mode ${JSON.stringify(opts?.mode)}`,
+      `use one of ${MODES.join(', ')}`,
+    );
   }
   const padding = opts.padding ?? 'none';
   if (padding !== 'none' && padding !== 'pkcs7') {
     throw new EncodeError('SM4_PADDING', `unknown padding ${JSON.stringify(padding)}`, "use 'none' or 'pkcs7'");
   }
   if (opts.mode === 'ecb') {
-    if (opts.iv !== undefined) throw new EncodeError('SM4_IV_UNUSED', 'ECB takes no IV', 'drop the iv option or pick a chained mode');
+    if (opts.iv !== undefined)
+      throw new EncodeError('SM4_IV_UNUSED', 'ECB takes no IV', 'drop the iv option or pick a chained mode');
     return { mode: opts.mode, iv: new Uint8Array(16), padding };
   }
   if (!(opts.iv instanceof Uint8Array) || opts.iv.length !== 16) {
-    throw new EncodeError('SM4_IV_LENGTH', `SM4-${opts.mode.toUpperCase()} needs a 16-byte iv, got ${describe(opts.iv)}`);
+    throw new EncodeError(
+      'SM4_IV_LENGTH',
+      `SM4-${opts.mode.toUpperCase()} needs a 16-byte iv, got ${describe(opts.iv)}`,
+    );
   }
   return { mode: opts.mode, iv: opts.iv, padding };
 }
@@ -173,8 +198,11 @@ function pkcs7Unpad(data: Uint8Array): Uint8Array {
     if (i <= n) bad |= data[data.length - i]! ^ n;
   }
   if (bad !== 0) {
-    throw new CryptoError('SM4_PADDING_INVALID', 'decryption failed: bad PKCS#7 padding',
-      'wrong key or iv, or the ciphertext was altered');
+    throw new CryptoError(
+      'SM4_PADDING_INVALID',
+      'decryption failed: bad PKCS#7 padding',
+      'wrong key or iv, or the ciphertext was altered',
+    );
   }
   return data.subarray(0, data.length - n);
 }
@@ -251,8 +279,11 @@ export function sm4Encrypt(key: Sm4KeyInput, data: Uint8Array, opts: Sm4Options)
   if (!(data instanceof Uint8Array)) throw new EncodeError('SM4_INPUT_TYPE', 'data must be a Uint8Array');
   const input = padding === 'pkcs7' ? pkcs7Pad(data) : data;
   if ((mode === 'ecb' || mode === 'cbc') && input.length % 16 !== 0) {
-    throw new EncodeError('SM4_NOT_BLOCK_ALIGNED', `SM4-${mode.toUpperCase()} without padding needs a multiple of 16 bytes, got ${data.length}`,
-      "pass padding: 'pkcs7' or pad the data yourself");
+    throw new EncodeError(
+      'SM4_NOT_BLOCK_ALIGNED',
+      `SM4-${mode.toUpperCase()} without padding needs a multiple of 16 bytes, got ${data.length}`,
+      "pass padding: 'pkcs7' or pad the data yourself",
+    );
   }
   return runMode(k, mode, iv, input, true);
 }
@@ -267,8 +298,11 @@ export function sm4Decrypt(key: Sm4KeyInput, data: Uint8Array, opts: Sm4Options)
   if (!(data instanceof Uint8Array)) throw new EncodeError('SM4_INPUT_TYPE', 'data must be a Uint8Array');
   const blockMode = mode === 'ecb' || mode === 'cbc';
   if ((blockMode && data.length % 16 !== 0) || (padding === 'pkcs7' && (data.length === 0 || data.length % 16 !== 0))) {
-    throw new DecodeError('SM4_CIPHERTEXT_LENGTH', `SM4-${mode.toUpperCase()} ciphertext of ${data.length} bytes is not whole 16-byte blocks`,
-      'the ciphertext was truncated or is not SM4 output');
+    throw new DecodeError(
+      'SM4_CIPHERTEXT_LENGTH',
+      `SM4-${mode.toUpperCase()} ciphertext of ${data.length} bytes is not whole 16-byte blocks`,
+      'the ciphertext was truncated or is not SM4 output',
+    );
   }
   const plain = runMode(k, mode, iv, data, false);
   return padding === 'pkcs7' ? pkcs7Unpad(plain) : plain;
@@ -286,7 +320,10 @@ export interface Sm4GcmResult {
 
 function gcmSetup(k: Sm4Key, iv: Uint8Array): { h: Uint8Array; j0: Uint8Array } {
   if (!(iv instanceof Uint8Array) || iv.length === 0) {
-    throw new EncodeError('SM4_GCM_IV_LENGTH', `SM4-GCM needs a non-empty iv (12 bytes recommended), got ${describe(iv)}`);
+    throw new EncodeError(
+      'SM4_GCM_IV_LENGTH',
+      `SM4-GCM needs a non-empty iv (12 bytes recommended), got ${describe(iv)}`,
+    );
   }
   const h = new Uint8Array(16);
   cryptBlock(k.enc, h, 0, h, 0);
@@ -330,7 +367,12 @@ function requireBytes(name: string, v: unknown): Uint8Array {
 }
 
 /** SM4-GCM authenticated encryption. Never reuse an iv with the same key. */
-export function sm4GcmEncrypt(key: Sm4KeyInput, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array = new Uint8Array(0)): Sm4GcmResult {
+export function sm4GcmEncrypt(
+  key: Sm4KeyInput,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+): Sm4GcmResult {
   const k = expand(key);
   const { h, j0 } = gcmSetup(k, iv);
   const ciphertext = gctr(k, j0, requireBytes('plaintext', plaintext));
@@ -338,7 +380,13 @@ export function sm4GcmEncrypt(key: Sm4KeyInput, iv: Uint8Array, plaintext: Uint8
 }
 
 /** SM4-GCM authenticated decryption; CryptoError SM4_GCM_AUTH_FAILED when the tag does not match. */
-export function sm4GcmDecrypt(key: Sm4KeyInput, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Uint8Array {
+export function sm4GcmDecrypt(
+  key: Sm4KeyInput,
+  iv: Uint8Array,
+  ciphertext: Uint8Array,
+  aad: Uint8Array,
+  tag: Uint8Array,
+): Uint8Array {
   const k = expand(key);
   const { h, j0 } = gcmSetup(k, iv);
   requireBytes('ciphertext', ciphertext);
@@ -348,8 +396,11 @@ export function sm4GcmDecrypt(key: Sm4KeyInput, iv: Uint8Array, ciphertext: Uint
   }
   const expected = gcmTag(k, h, j0, requireBytes('aad', aad), ciphertext);
   if (!bytesEqual(expected, tag)) {
-    throw new CryptoError('SM4_GCM_AUTH_FAILED', 'SM4-GCM authentication failed',
-      'wrong key, iv or associated data, or the message was altered');
+    throw new CryptoError(
+      'SM4_GCM_AUTH_FAILED',
+      'SM4-GCM authentication failed',
+      'wrong key, iv or associated data, or the message was altered',
+    );
   }
   return gctr(k, j0, ciphertext);
 }

@@ -75,7 +75,8 @@ export const HID_ERRORS = Object.freeze({
     hint: 'split the exchange into smaller messages',
   },
   HID_CHANNEL_BUSY: {
-    meaning: 'an INIT packet from another channel while one message is being received (single-channel mode), or no free channel slot',
+    meaning:
+      'an INIT packet from another channel while one message is being received (single-channel mode), or no free channel slot',
     hint: 'retry after the current exchange completes (CTAPHID clients retry on CHANNEL_BUSY)',
   },
   HID_MSG_TIMEOUT: {
@@ -106,7 +107,8 @@ function decodeError(code: HidErrorCode, message: string): DecodeError {
 }
 
 function checkCid(cid: number): void {
-  if (!Number.isInteger(cid) || cid < 0 || cid > 0xffffffff) throw encodeError('HID_BAD_ARGUMENT', `CID ${String(cid)} is not a 32-bit unsigned integer`);
+  if (!Number.isInteger(cid) || cid < 0 || cid > 0xffffffff)
+    throw encodeError('HID_BAD_ARGUMENT', `CID ${String(cid)} is not a 32-bit unsigned integer`);
 }
 
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
@@ -118,11 +120,15 @@ const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 export function packetize(cid: number, cmd: number, payload: Uint8Array): Uint8Array[] {
   checkCid(cid);
   if (!Number.isInteger(cmd) || cmd < 0 || cmd > 0x7f) {
-    throw encodeError('HID_BAD_ARGUMENT', `command ${String(cmd)} is not 0x00–0x7f (pass it without the 0x80 INIT bit)`);
+    throw encodeError(
+      'HID_BAD_ARGUMENT',
+      `command ${String(cmd)} is not 0x00–0x7f (pass it without the 0x80 INIT bit)`,
+    );
   }
   if (!(payload instanceof Uint8Array)) throw encodeError('HID_BAD_ARGUMENT', 'payload must be a Uint8Array');
   const n = payload.length;
-  if (n > HID_MAX_MESSAGE) throw encodeError('HID_MESSAGE_TOO_LONG', `message of ${n} bytes exceeds the HID maximum of ${HID_MAX_MESSAGE}`);
+  if (n > HID_MAX_MESSAGE)
+    throw encodeError('HID_MESSAGE_TOO_LONG', `message of ${n} bytes exceeds the HID maximum of ${HID_MAX_MESSAGE}`);
   const reports: Uint8Array[] = [];
   const first = new Uint8Array(HID_REPORT_SIZE);
   writeCid(first, cid);
@@ -162,7 +168,8 @@ export function withReportId(report: Uint8Array, reportId = 0): Uint8Array {
   if (!(report instanceof Uint8Array) || report.length !== HID_REPORT_SIZE) {
     throw encodeError('HID_BAD_ARGUMENT', `a report must be ${HID_REPORT_SIZE} bytes`);
   }
-  if (!Number.isInteger(reportId) || reportId < 0 || reportId > 255) throw encodeError('HID_BAD_ARGUMENT', `report id ${reportId} is not a byte`);
+  if (!Number.isInteger(reportId) || reportId < 0 || reportId > 255)
+    throw encodeError('HID_BAD_ARGUMENT', `report id ${reportId} is not a byte`);
   const out = new Uint8Array(HID_REPORT_SIZE + 1);
   out[0] = reportId;
   out.set(report, 1);
@@ -183,22 +190,27 @@ export interface InitResponse {
 
 /** The single INIT request report: INIT on `cid` (normally broadcast) with an 8-byte nonce. */
 export function initRequestPacket(nonce: Uint8Array, cid = HID_BROADCAST_CID): Uint8Array {
-  if (!(nonce instanceof Uint8Array) || nonce.length !== 8) throw encodeError('HID_BAD_ARGUMENT', 'the INIT nonce must be 8 bytes');
+  if (!(nonce instanceof Uint8Array) || nonce.length !== 8)
+    throw encodeError('HID_BAD_ARGUMENT', 'the INIT nonce must be 8 bytes');
   return packetize(cid, HidCommand.INIT, nonce)[0]!;
 }
 
 /** Nonce from an INIT request payload; throws DecodeError HID_BAD_PAYLOAD unless exactly 8 bytes. */
 export function parseInitRequest(payload: Uint8Array): Uint8Array {
-  if (payload.length !== 8) throw decodeError('HID_BAD_PAYLOAD', `INIT request payload is ${payload.length} bytes; it must be 8 (the nonce)`);
+  if (payload.length !== 8)
+    throw decodeError('HID_BAD_PAYLOAD', `INIT request payload is ${payload.length} bytes; it must be 8 (the nonce)`);
   return payload.slice();
 }
 
 /** 17-byte INIT response payload: nonce(8) | CID(4) | version | major | minor | build | capabilities. */
 export function encodeInitResponse(r: InitResponse): Uint8Array {
-  if (!(r.nonce instanceof Uint8Array) || r.nonce.length !== 8) throw encodeError('HID_BAD_ARGUMENT', 'the INIT nonce must be 8 bytes');
+  if (!(r.nonce instanceof Uint8Array) || r.nonce.length !== 8)
+    throw encodeError('HID_BAD_ARGUMENT', 'the INIT nonce must be 8 bytes');
   checkCid(r.cid);
   const bytes = [r.protocolVersion, r.major, r.minor, r.build, r.capabilities];
-  for (const b of bytes) if (!Number.isInteger(b) || b < 0 || b > 255) throw encodeError('HID_BAD_ARGUMENT', `INIT response field ${b} is not a byte`);
+  for (const b of bytes)
+    if (!Number.isInteger(b) || b < 0 || b > 255)
+      throw encodeError('HID_BAD_ARGUMENT', `INIT response field ${b} is not a byte`);
   const out = new Uint8Array(17);
   out.set(r.nonce, 0);
   writeCid(out.subarray(8, 12), r.cid);
@@ -207,7 +219,8 @@ export function encodeInitResponse(r: InitResponse): Uint8Array {
 }
 
 export function parseInitResponse(payload: Uint8Array): InitResponse {
-  if (payload.length !== 17) throw decodeError('HID_BAD_PAYLOAD', `INIT response payload is ${payload.length} bytes; it must be 17`);
+  if (payload.length !== 17)
+    throw decodeError('HID_BAD_PAYLOAD', `INIT response payload is ${payload.length} bytes; it must be 17`);
   return {
     nonce: payload.slice(0, 8),
     cid: readCid(payload, 8),
@@ -221,23 +234,27 @@ export function parseInitResponse(payload: Uint8Array): InitResponse {
 
 /** One ERROR report on `cid` carrying a HidErrorByte. */
 export function errorPacket(cid: number, error: number): Uint8Array {
-  if (!Number.isInteger(error) || error < 0 || error > 255) throw encodeError('HID_BAD_ARGUMENT', `error code ${error} is not a byte`);
+  if (!Number.isInteger(error) || error < 0 || error > 255)
+    throw encodeError('HID_BAD_ARGUMENT', `error code ${error} is not a byte`);
   return packetize(cid, HidCommand.ERROR, Uint8Array.of(error))[0]!;
 }
 
 export function parseErrorPayload(payload: Uint8Array): number {
-  if (payload.length !== 1) throw decodeError('HID_BAD_PAYLOAD', `ERROR payload is ${payload.length} bytes; it must be 1`);
+  if (payload.length !== 1)
+    throw decodeError('HID_BAD_PAYLOAD', `ERROR payload is ${payload.length} bytes; it must be 1`);
   return payload[0]!;
 }
 
 /** One KEEPALIVE report on `cid` with a KeepaliveStatus. */
 export function keepalivePacket(cid: number, status: number): Uint8Array {
-  if (!Number.isInteger(status) || status < 0 || status > 255) throw encodeError('HID_BAD_ARGUMENT', `status ${status} is not a byte`);
+  if (!Number.isInteger(status) || status < 0 || status > 255)
+    throw encodeError('HID_BAD_ARGUMENT', `status ${status} is not a byte`);
   return packetize(cid, HidCommand.KEEPALIVE, Uint8Array.of(status))[0]!;
 }
 
 export function parseKeepalivePayload(payload: Uint8Array): number {
-  if (payload.length !== 1) throw decodeError('HID_BAD_PAYLOAD', `KEEPALIVE payload is ${payload.length} bytes; it must be 1`);
+  if (payload.length !== 1)
+    throw decodeError('HID_BAD_PAYLOAD', `KEEPALIVE payload is ${payload.length} bytes; it must be 1`);
   return payload[0]!;
 }
 
@@ -304,7 +321,7 @@ export class HidReassembler {
 
   constructor(options: HidReassemblerOptions = {}) {
     this.mode = options.mode ?? 'single';
-    this.maxChannels = this.mode === 'single' ? 1 : options.maxChannels ?? 8;
+    this.maxChannels = this.mode === 'single' ? 1 : (options.maxChannels ?? 8);
     this.maxMessage = options.maxMessageSize ?? HID_MAX_MESSAGE;
     this.timeoutMs = options.timeoutMs ?? 3000;
     this.acceptReportId = options.acceptReportId ?? true;
@@ -312,9 +329,13 @@ export class HidReassembler {
       throw encodeError('HID_BAD_ARGUMENT', `maxChannels must be 1…1024, got ${String(this.maxChannels)}`);
     }
     if (!Number.isInteger(this.maxMessage) || this.maxMessage < 0 || this.maxMessage > HID_MAX_MESSAGE) {
-      throw encodeError('HID_BAD_ARGUMENT', `maxMessageSize must be 0…${HID_MAX_MESSAGE}, got ${String(this.maxMessage)}`);
+      throw encodeError(
+        'HID_BAD_ARGUMENT',
+        `maxMessageSize must be 0…${HID_MAX_MESSAGE}, got ${String(this.maxMessage)}`,
+      );
     }
-    if (!(this.timeoutMs > 0)) throw encodeError('HID_BAD_ARGUMENT', `timeoutMs must be positive, got ${String(this.timeoutMs)}`);
+    if (!(this.timeoutMs > 0))
+      throw encodeError('HID_BAD_ARGUMENT', `timeoutMs must be positive, got ${String(this.timeoutMs)}`);
   }
 
   /** Channels with a message in progress. */
@@ -325,7 +346,8 @@ export class HidReassembler {
   /** When the earliest message in progress times out (ms, same clock as nowMs), or null if none. */
   nextDeadline(): number | null {
     let d: number | null = null;
-    for (const p of this.partials.values()) if (d === null || p.lastMs + this.timeoutMs < d) d = p.lastMs + this.timeoutMs;
+    for (const p of this.partials.values())
+      if (d === null || p.lastMs + this.timeoutMs < d) d = p.lastMs + this.timeoutMs;
     return d;
   }
 
@@ -342,8 +364,14 @@ export class HidReassembler {
     for (const [cid, p] of this.partials) {
       if (nowMs - p.lastMs >= this.timeoutMs) {
         this.partials.delete(cid);
-        events.push(this.error(cid, 'HID_MSG_TIMEOUT', HidErrorByte.MSG_TIMEOUT,
-          `message on channel ${hex8(cid)} stalled after ${p.filled} of ${p.buf.length} bytes`));
+        events.push(
+          this.error(
+            cid,
+            'HID_MSG_TIMEOUT',
+            HidErrorByte.MSG_TIMEOUT,
+            `message on channel ${hex8(cid)} stalled after ${p.filled} of ${p.buf.length} bytes`,
+          ),
+        );
       }
     }
     return events;
@@ -360,15 +388,25 @@ export class HidReassembler {
     let r = report;
     if (r.length === HID_REPORT_SIZE + 1 && this.acceptReportId && r[0] === 0) r = r.subarray(1);
     if (r.length !== HID_REPORT_SIZE) {
-      events.push(this.error(null, 'HID_BAD_REPORT', null, `report of ${report.length} bytes; expected ${HID_REPORT_SIZE}`));
+      events.push(
+        this.error(null, 'HID_BAD_REPORT', null, `report of ${report.length} bytes; expected ${HID_REPORT_SIZE}`),
+      );
       return events;
     }
     const cid = readCid(r, 0);
     const b4 = r[4]!;
     const isInit = (b4 & HID_TYPE_INIT) !== 0;
     if (cid === 0 || (cid === HID_BROADCAST_CID && isInit && (b4 & 0x7f) !== HidCommand.INIT)) {
-      events.push(this.error(cid, 'HID_INVALID_CHANNEL', HidErrorByte.INVALID_CHANNEL,
-        cid === 0 ? 'packet on reserved channel 00000000' : `command 0x${(b4 & 0x7f).toString(16)} on the broadcast channel (only INIT is allowed there)`));
+      events.push(
+        this.error(
+          cid,
+          'HID_INVALID_CHANNEL',
+          HidErrorByte.INVALID_CHANNEL,
+          cid === 0
+            ? 'packet on reserved channel 00000000'
+            : `command 0x${(b4 & 0x7f).toString(16)} on the broadcast channel (only INIT is allowed there)`,
+        ),
+      );
       return events;
     }
     const current = this.partials.get(cid);
@@ -376,20 +414,40 @@ export class HidReassembler {
     if (this.mode === 'single' && current === undefined && this.partials.size > 0) {
       // Busy with another channel: CTAPHID answers every packet from elsewhere with CHANNEL_BUSY.
       const [busyCid] = this.partials.keys();
-      events.push(this.error(cid, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY, `channel ${hex8(busyCid!)} is receiving a message`));
+      events.push(
+        this.error(
+          cid,
+          'HID_CHANNEL_BUSY',
+          HidErrorByte.CHANNEL_BUSY,
+          `channel ${hex8(busyCid!)} is receiving a message`,
+        ),
+      );
       return events;
     }
 
     if (!isInit) {
       const seq = b4;
       if (current === undefined) {
-        events.push(this.error(cid, 'HID_UNEXPECTED_CONT', null, `continuation packet SEQ ${seq} on channel ${hex8(cid)} with no message in progress`));
+        events.push(
+          this.error(
+            cid,
+            'HID_UNEXPECTED_CONT',
+            null,
+            `continuation packet SEQ ${seq} on channel ${hex8(cid)} with no message in progress`,
+          ),
+        );
         return events;
       }
       if (seq !== current.nextSeq) {
         this.partials.delete(cid);
-        events.push(this.error(cid, 'HID_INVALID_SEQ', HidErrorByte.INVALID_SEQ,
-          `continuation packet SEQ ${seq} on channel ${hex8(cid)}; expected ${current.nextSeq}`));
+        events.push(
+          this.error(
+            cid,
+            'HID_INVALID_SEQ',
+            HidErrorByte.INVALID_SEQ,
+            `continuation packet SEQ ${seq} on channel ${hex8(cid)}; expected ${current.nextSeq}`,
+          ),
+        );
         return events;
       }
       const n = Math.min(HID_CONT_DATA_SIZE, current.buf.length - current.filled);
@@ -409,8 +467,14 @@ export class HidReassembler {
     const cmd = b4 & 0x7f;
     const bcnt = (r[5]! << 8) | r[6]!;
     if (bcnt > this.maxMessage) {
-      events.push(this.error(cid, 'HID_INVALID_LEN', HidErrorByte.INVALID_LEN,
-        `message announces ${bcnt} bytes; the maximum is ${this.maxMessage}`));
+      events.push(
+        this.error(
+          cid,
+          'HID_INVALID_LEN',
+          HidErrorByte.INVALID_LEN,
+          `message announces ${bcnt} bytes; the maximum is ${this.maxMessage}`,
+        ),
+      );
       return events;
     }
     if (bcnt <= HID_INIT_DATA_SIZE) {
@@ -418,8 +482,14 @@ export class HidReassembler {
       return events;
     }
     if (this.partials.size >= this.maxChannels) {
-      events.push(this.error(cid, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY,
-        `${this.partials.size} messages already in progress (maxChannels ${this.maxChannels})`));
+      events.push(
+        this.error(
+          cid,
+          'HID_CHANNEL_BUSY',
+          HidErrorByte.CHANNEL_BUSY,
+          `${this.partials.size} messages already in progress (maxChannels ${this.maxChannels})`,
+        ),
+      );
       return events;
     }
     const buf = new Uint8Array(bcnt);

@@ -41,7 +41,8 @@ export interface Frame {
 /** Stable codes of frame errors (in decoder events, or thrown as EncodeError by encodeFrame). */
 export const FRAME_ERRORS = Object.freeze({
   FRAME_HEADER_CRC: {
-    meaning: 'a start marker was followed by a header whose CRC-8 does not match: line noise that looks like A5 5A, or a damaged header',
+    meaning:
+      'a start marker was followed by a header whose CRC-8 does not match: line noise that looks like A5 5A, or a damaged header',
     hint: 'usually line noise; the decoder resynchronises by itself. Persistent errors: check baud rate, cabling, grounding',
   },
   FRAME_BAD_TYPE: {
@@ -50,18 +51,20 @@ export const FRAME_ERRORS = Object.freeze({
   },
   FRAME_OVERSIZE: {
     meaning: 'the header CRC is valid but LEN exceeds the maximum payload (2048 bytes)',
-    hint: 'split the message or lower the peer\'s message size; the frame was skipped',
+    hint: "split the message or lower the peer's message size; the frame was skipped",
   },
   FRAME_BAD_LENGTH: {
     meaning: 'an ACK or NAK frame with a non-zero LEN (or, when encoding, with a payload)',
     hint: 'ACK/NAK frames carry no payload',
   },
   FRAME_PAYLOAD_CRC: {
-    meaning: 'the frame\'s CRC-32 does not match: payload or trailer damaged in transit (the header, checked by its own CRC, is probably intact)',
+    meaning:
+      "the frame's CRC-32 does not match: payload or trailer damaged in transit (the header, checked by its own CRC, is probably intact)",
     hint: 'the link layer may NAK this sequence number so the peer retransmits; persistent errors: check the line',
   },
   FRAME_INCOMPLETE: {
-    meaning: 'the link layer gave up on a frame whose header arrived but whose remaining bytes did not (abandonPartial)',
+    meaning:
+      'the link layer gave up on a frame whose header arrived but whose remaining bytes did not (abandonPartial)',
     hint: 'the peer stopped mid-frame or bytes were lost; the frame was skipped and parsing resumed after its start marker',
   },
   FRAME_BAD_SEQ: {
@@ -97,13 +100,20 @@ export function encodeFrame(frame: Frame): Uint8Array {
   if (type !== FRAME_DATA && type !== FRAME_ACK && type !== FRAME_NAK) {
     throw encodeError('FRAME_BAD_TYPE', `frame type ${String(type)} is not 1 (DATA), 2 (ACK) or 3 (NAK)`);
   }
-  if (!Number.isInteger(seq) || seq < 0 || seq > 255) throw encodeError('FRAME_BAD_SEQ', `frame SEQ ${String(seq)} is not 0…255`);
+  if (!Number.isInteger(seq) || seq < 0 || seq > 255)
+    throw encodeError('FRAME_BAD_SEQ', `frame SEQ ${String(seq)} is not 0…255`);
   if (!(payload instanceof Uint8Array)) throw encodeError('FRAME_BAD_INPUT', 'frame payload must be a Uint8Array');
   if (payload.length > MAX_PAYLOAD) {
-    throw encodeError('FRAME_OVERSIZE', `frame payload of ${payload.length} bytes exceeds the maximum of ${MAX_PAYLOAD}`);
+    throw encodeError(
+      'FRAME_OVERSIZE',
+      `frame payload of ${payload.length} bytes exceeds the maximum of ${MAX_PAYLOAD}`,
+    );
   }
   if (type !== FRAME_DATA && payload.length !== 0) {
-    throw encodeError('FRAME_BAD_LENGTH', `${type === FRAME_ACK ? 'ACK' : 'NAK'} frames carry no payload (got ${payload.length} bytes)`);
+    throw encodeError(
+      'FRAME_BAD_LENGTH',
+      `${type === FRAME_ACK ? 'ACK' : 'NAK'} frames carry no payload (got ${payload.length} bytes)`,
+    );
   }
   const len = payload.length;
   const out = new Uint8Array(FRAME_OVERHEAD + len);
@@ -158,7 +168,11 @@ export class FrameDecoder {
     const events: FrameEvent[] = [];
     if (!(chunk instanceof Uint8Array)) {
       this.stats.errors++;
-      events.push({ kind: 'error', code: 'FRAME_BAD_INPUT', message: 'FrameDecoder.push was given something other than a Uint8Array; ignored' });
+      events.push({
+        kind: 'error',
+        code: 'FRAME_BAD_INPUT',
+        message: 'FrameDecoder.push was given something other than a Uint8Array; ignored',
+      });
       return events;
     }
     let off = 0;
@@ -207,7 +221,11 @@ export class FrameDecoder {
         garbage = 0;
       }
     };
-    const fail = (code: FrameErrorCode, message: string, header?: { type: number; seq: number; length: number }): void => {
+    const fail = (
+      code: FrameErrorCode,
+      message: string,
+      header?: { type: number; seq: number; length: number },
+    ): void => {
       flush();
       this.stats.errors++;
       events.push(header ? { kind: 'error', code, message, ...header } : { kind: 'error', code, message });
@@ -218,8 +236,11 @@ export class FrameDecoder {
     if (abandonFirst) {
       // The buffer starts at the pending partial frame (or a lone A5); skip its first byte.
       if (end >= FRAME_HEADER_SIZE && b[0] === 0xa5 && b[1] === 0x5a) {
-        fail('FRAME_INCOMPLETE', `incomplete frame abandoned after ${end} of ${FRAME_OVERHEAD + ((b[4]! << 8) | b[5]!)} bytes`,
-          { type: b[2]!, seq: b[3]!, length: (b[4]! << 8) | b[5]! });
+        fail(
+          'FRAME_INCOMPLETE',
+          `incomplete frame abandoned after ${end} of ${FRAME_OVERHEAD + ((b[4]! << 8) | b[5]!)} bytes`,
+          { type: b[2]!, seq: b[3]!, length: (b[4]! << 8) | b[5]! },
+        );
       } else {
         garbage = 1;
         i = 1;
@@ -258,7 +279,11 @@ export class FrameDecoder {
         continue;
       }
       if (type !== FRAME_DATA && length !== 0) {
-        fail('FRAME_BAD_LENGTH', `${type === FRAME_ACK ? 'ACK' : 'NAK'} frame announces ${length} payload bytes; it must have none`, header);
+        fail(
+          'FRAME_BAD_LENGTH',
+          `${type === FRAME_ACK ? 'ACK' : 'NAK'} frame announces ${length} payload bytes; it must have none`,
+          header,
+        );
         continue;
       }
       const total = FRAME_OVERHEAD + length;
@@ -266,12 +291,19 @@ export class FrameDecoder {
       const p = i + FRAME_HEADER_SIZE + length;
       const expected = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
       if (crc32(b, i + 2, p) !== expected) {
-        fail('FRAME_PAYLOAD_CRC', `CRC-32 mismatch in ${type === FRAME_DATA ? 'DATA' : type === FRAME_ACK ? 'ACK' : 'NAK'} frame SEQ ${seq} (${length} payload bytes)`, header);
+        fail(
+          'FRAME_PAYLOAD_CRC',
+          `CRC-32 mismatch in ${type === FRAME_DATA ? 'DATA' : type === FRAME_ACK ? 'ACK' : 'NAK'} frame SEQ ${seq} (${length} payload bytes)`,
+          header,
+        );
         continue;
       }
       flush();
       this.stats.frames++;
-      events.push({ kind: 'frame', frame: { type: type as FrameType, seq, payload: b.slice(i + FRAME_HEADER_SIZE, p) } });
+      events.push({
+        kind: 'frame',
+        frame: { type: type as FrameType, seq, payload: b.slice(i + FRAME_HEADER_SIZE, p) },
+      });
       i += total;
     }
     flush();

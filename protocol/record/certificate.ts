@@ -46,29 +46,60 @@ export interface SigningKey {
 }
 
 const NAMES: Readonly<Record<string, string>> = {
-  0: 'type', 1: 'version', 2: 'serial', 3: 'issuerKeyId', 4: 'kind', 5: 'subjectId', 6: 'algorithm', 7: 'publicKey',
-  8: 'notBefore', 9: 'notAfter', 10: 'limits', 11: 'currency',
+  0: 'type',
+  1: 'version',
+  2: 'serial',
+  3: 'issuerKeyId',
+  4: 'kind',
+  5: 'subjectId',
+  6: 'algorithm',
+  7: 'publicKey',
+  8: 'notBefore',
+  9: 'notAfter',
+  10: 'limits',
+  11: 'currency',
 };
 
 /** Sign certificate fields with `issuer` (whose key id is filled in). */
 export function issueCertificate(issuer: SigningKey, f: Omit<CertificateFields, 'issuerKeyId'>): Certificate {
   if ((f.kind === CERT_KIND.CARD) !== (f.limits !== undefined && f.currency !== undefined)) {
-    throw new DecodeError('CERT_FIELDS', 'card certificates, and only they, carry limits and currency', 'set limits and currency for kind 2 only');
+    throw new DecodeError(
+      'CERT_FIELDS',
+      'card certificates, and only they, carry limits and currency',
+      'set limits and currency for kind 2 only',
+    );
   }
   const issuerKeyId = keyId(SIGNATURE_ALGORITHM_CODES[issuer.algorithm], issuer.publicKey);
   const body = buildMap([
-    [0, BODY_TYPE.CERTIFICATE], [1, CERT_VERSION], [2, f.serial], [3, issuerKeyId], [4, f.kind], [5, f.subjectId],
-    [6, f.algorithm], [7, f.publicKey], [8, f.notBefore], [9, f.notAfter],
-    [10, f.limits ? encodeLimits(f.limits) : undefined], [11, f.currency],
+    [0, BODY_TYPE.CERTIFICATE],
+    [1, CERT_VERSION],
+    [2, f.serial],
+    [3, issuerKeyId],
+    [4, f.kind],
+    [5, f.subjectId],
+    [6, f.algorithm],
+    [7, f.publicKey],
+    [8, f.notBefore],
+    [9, f.notAfter],
+    [10, f.limits ? encodeLimits(f.limits) : undefined],
+    [11, f.currency],
   ]);
   return decodeCertificate(signBody(issuer.algorithm, issuer.privateKey, body).envelope);
 }
 
 /** A self-signed issuer CA certificate (kind 1): the root a trust store holds. */
-export function selfSignedIssuer(key: SigningKey, f: { serial: Uint8Array; name: string; notBefore: number; notAfter: number }): Certificate {
+export function selfSignedIssuer(
+  key: SigningKey,
+  f: { serial: Uint8Array; name: string; notBefore: number; notAfter: number },
+): Certificate {
   return issueCertificate(key, {
-    serial: f.serial, kind: CERT_KIND.ISSUER_CA, subjectId: new TextEncoder().encode(f.name),
-    algorithm: SIGNATURE_ALGORITHM_CODES[key.algorithm], publicKey: key.publicKey, notBefore: f.notBefore, notAfter: f.notAfter,
+    serial: f.serial,
+    kind: CERT_KIND.ISSUER_CA,
+    subjectId: new TextEncoder().encode(f.name),
+    algorithm: SIGNATURE_ALGORITHM_CODES[key.algorithm],
+    publicKey: key.publicKey,
+    notBefore: f.notBefore,
+    notAfter: f.notAfter,
   });
 }
 
@@ -77,7 +108,8 @@ export function decodeCertificate(envelope: Uint8Array): Certificate {
   const env = decodeEnvelope(envelope, BODY_TYPE.CERTIFICATE, 'certificate', NAMES);
   const r = env.fields;
   const version = r.uint(1);
-  if (version !== CERT_VERSION) throw new DecodeError('CERT_VERSION', `certificate version ${version} is not supported`, 'update cardpost');
+  if (version !== CERT_VERSION)
+    throw new DecodeError('CERT_VERSION', `certificate version ${version} is not supported`, 'update cardpost');
   const f: CertificateFields = {
     serial: r.bytes(2, { minLength: 1, maxLength: 20 }),
     issuerKeyId: r.bytes(3, { length: 8 }),
@@ -93,20 +125,42 @@ export function decodeCertificate(envelope: Uint8Array): Certificate {
   r.done();
   signatureAlgorithmFromCode(f.algorithm);
   if (f.kind === CERT_KIND.CARD) {
-    if (!limits || currency === undefined) throw new DecodeError('CBOR_SCHEMA', 'certificate: a card certificate must carry limits and currency', 'the issuer tooling is broken');
-    if (f.subjectId.length !== CARD_ID_LENGTH) throw new DecodeError('CBOR_SCHEMA', 'certificate: a card certificate\'s subject is an 8-byte card id', 'the issuer tooling is broken');
+    if (!limits || currency === undefined)
+      throw new DecodeError(
+        'CBOR_SCHEMA',
+        'certificate: a card certificate must carry limits and currency',
+        'the issuer tooling is broken',
+      );
+    if (f.subjectId.length !== CARD_ID_LENGTH)
+      throw new DecodeError(
+        'CBOR_SCHEMA',
+        "certificate: a card certificate's subject is an 8-byte card id",
+        'the issuer tooling is broken',
+      );
     f.limits = readLimits(limits);
     f.currency = currency;
   } else if (limits || currency !== undefined) {
-    throw new DecodeError('CBOR_SCHEMA', 'certificate: only card certificates carry limits and currency', 'the issuer tooling is broken');
+    throw new DecodeError(
+      'CBOR_SCHEMA',
+      'certificate: only card certificates carry limits and currency',
+      'the issuer tooling is broken',
+    );
   }
-  if (f.notAfter < f.notBefore) throw new DecodeError('CBOR_SCHEMA', 'certificate: notAfter is before notBefore', 'the issuer tooling is broken');
+  if (f.notAfter < f.notBefore)
+    throw new DecodeError('CBOR_SCHEMA', 'certificate: notAfter is before notBefore', 'the issuer tooling is broken');
   return { ...f, body: env.body, signature: env.signature, envelope: envelope.slice() };
 }
 
 export type CertificateProblem =
-  | 'unknown-issuer' | 'issuer-not-ca' | 'bad-signature' | 'not-yet-valid' | 'expired' | 'wrong-kind'
-  | 'outlives-issuer' | 'issuer-not-yet-valid' | 'issuer-expired';
+  | 'unknown-issuer'
+  | 'issuer-not-ca'
+  | 'bad-signature'
+  | 'not-yet-valid'
+  | 'expired'
+  | 'wrong-kind'
+  | 'outlives-issuer'
+  | 'issuer-not-yet-valid'
+  | 'issuer-expired';
 export type CertificateCheck = { ok: true } | { ok: false; problem: CertificateProblem; detail: string };
 
 const isoDate = (t: number): string => new Date(t * 1000).toISOString();
@@ -116,26 +170,41 @@ const isoDate = (t: number): string => new Date(t * 1000).toISOString();
  * (Unix s; omitted on a card, which has no clock) that the issuer CA is valid; that the
  * certificate's validity lies within the CA's; and at `now` that the certificate is valid.
  */
-export function verifyCertificate(cert: Certificate, issuer: Certificate, opts: { now?: number; kind?: CertKind } = {}): CertificateCheck {
-  if (issuer.kind !== CERT_KIND.ISSUER_CA) return { ok: false, problem: 'issuer-not-ca', detail: 'the signing certificate is not an issuer CA' };
+export function verifyCertificate(
+  cert: Certificate,
+  issuer: Certificate,
+  opts: { now?: number; kind?: CertKind } = {},
+): CertificateCheck {
+  if (issuer.kind !== CERT_KIND.ISSUER_CA)
+    return { ok: false, problem: 'issuer-not-ca', detail: 'the signing certificate is not an issuer CA' };
   if (!bytesEqual(cert.issuerKeyId, keyId(issuer.algorithm, issuer.publicKey))) {
     return { ok: false, problem: 'unknown-issuer', detail: 'the certificate names another issuer key' };
   }
-  if (!verifyEnvelope(issuer.algorithm, issuer.publicKey, cert)) return { ok: false, problem: 'bad-signature', detail: 'the issuer signature does not verify' };
-  if (opts.kind !== undefined && cert.kind !== opts.kind) return { ok: false, problem: 'wrong-kind', detail: `kind ${cert.kind} where ${opts.kind} is required` };
+  if (!verifyEnvelope(issuer.algorithm, issuer.publicKey, cert))
+    return { ok: false, problem: 'bad-signature', detail: 'the issuer signature does not verify' };
+  if (opts.kind !== undefined && cert.kind !== opts.kind)
+    return { ok: false, problem: 'wrong-kind', detail: `kind ${cert.kind} where ${opts.kind} is required` };
   if (opts.now !== undefined) {
-    if (opts.now < issuer.notBefore) return { ok: false, problem: 'issuer-not-yet-valid', detail: `the issuer CA is valid from ${isoDate(issuer.notBefore)}` };
-    if (opts.now > issuer.notAfter) return { ok: false, problem: 'issuer-expired', detail: `the issuer CA expired ${isoDate(issuer.notAfter)}` };
+    if (opts.now < issuer.notBefore)
+      return {
+        ok: false,
+        problem: 'issuer-not-yet-valid',
+        detail: `the issuer CA is valid from ${isoDate(issuer.notBefore)}`,
+      };
+    if (opts.now > issuer.notAfter)
+      return { ok: false, problem: 'issuer-expired', detail: `the issuer CA expired ${isoDate(issuer.notAfter)}` };
   }
   // A CA cannot vouch beyond its own life: a window outside the issuer's is refused outright (no clock needed).
   if (cert.notBefore < issuer.notBefore || cert.notAfter > issuer.notAfter) {
     return {
-      ok: false, problem: 'outlives-issuer',
+      ok: false,
+      problem: 'outlives-issuer',
       detail: `valid ${isoDate(cert.notBefore)} … ${isoDate(cert.notAfter)}, outside its issuer CA's ${isoDate(issuer.notBefore)} … ${isoDate(issuer.notAfter)}`,
     };
   }
   if (opts.now !== undefined) {
-    if (opts.now < cert.notBefore) return { ok: false, problem: 'not-yet-valid', detail: `valid from ${isoDate(cert.notBefore)}` };
+    if (opts.now < cert.notBefore)
+      return { ok: false, problem: 'not-yet-valid', detail: `valid from ${isoDate(cert.notBefore)}` };
     if (opts.now > cert.notAfter) return { ok: false, problem: 'expired', detail: `expired ${isoDate(cert.notAfter)}` };
   }
   return { ok: true };
@@ -146,13 +215,19 @@ export function verifyCertificate(cert: Certificate, issuer: Certificate, opts: 
  * (issuer tools call this, so they never issue what verifyCertificate refuses). Throws
  * ISSUER_CA_EXPIRED when nothing is left, or when the CA is no longer valid at `now`.
  */
-export function capToIssuer(ca: Certificate, want: { notBefore: number; notAfter: number }, now?: number): { notBefore: number; notAfter: number } {
+export function capToIssuer(
+  ca: Certificate,
+  want: { notBefore: number; notAfter: number },
+  now?: number,
+): { notBefore: number; notAfter: number } {
   const notBefore = Math.max(want.notBefore, ca.notBefore);
   const notAfter = Math.min(want.notAfter, ca.notAfter);
   if (notBefore > notAfter || (now !== undefined && (now > ca.notAfter || now < ca.notBefore))) {
-    throw new CardpostError('ISSUER_CA_EXPIRED',
+    throw new CardpostError(
+      'ISSUER_CA_EXPIRED',
       `the issuer CA is valid ${isoDate(ca.notBefore)} … ${isoDate(ca.notAfter)}: it cannot issue a certificate for ${isoDate(want.notBefore)} … ${isoDate(want.notAfter)}`,
-      'renew the issuer CA (a new CA certificate in every trust store), then issue again');
+      'renew the issuer CA (a new CA certificate in every trust store), then issue again',
+    );
   }
   return { notBefore, notAfter };
 }

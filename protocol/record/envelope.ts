@@ -1,6 +1,12 @@
 import { DecodeError } from '../errors.js';
 import { MapReader, buildMap, decodeCanonical, encodeCanonical, type CborMap } from '../cbor/index.js';
-import { sign, verify, signatureAlgorithmFromCode, validatePublicKey, type SignatureAlgorithm } from '../crypto/index.js';
+import {
+  sign,
+  verify,
+  signatureAlgorithmFromCode,
+  validatePublicKey,
+  type SignatureAlgorithm,
+} from '../crypto/index.js';
 
 /**
  * The signed envelope every signed object uses (docs/protocol.md §7.1): `{1: body bstr, 2: signature bstr(64)}`,
@@ -20,13 +26,27 @@ export interface Envelope {
 }
 
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  return encodeCanonical(buildMap([[1, env.body], [2, env.signature]]));
+  return encodeCanonical(
+    buildMap([
+      [1, env.body],
+      [2, env.signature],
+    ]),
+  );
 }
 
 /** Strict parse of envelope bytes; returns the body decoded too, with its type checked. */
-export function decodeEnvelope(bytes: Uint8Array, expectedType: BodyType, what: string, names?: Readonly<Record<string, string>>): Envelope & { fields: MapReader } {
+export function decodeEnvelope(
+  bytes: Uint8Array,
+  expectedType: BodyType,
+  what: string,
+  names?: Readonly<Record<string, string>>,
+): Envelope & { fields: MapReader } {
   if (bytes.length > MAX_ENVELOPE_BYTES) {
-    throw new DecodeError('ENVELOPE_TOO_LONG', `${what}: ${bytes.length} bytes is over the ${MAX_ENVELOPE_BYTES}-byte limit`, 'this is not a cardpost signed object');
+    throw new DecodeError(
+      'ENVELOPE_TOO_LONG',
+      `${what}: ${bytes.length} bytes is over the ${MAX_ENVELOPE_BYTES}-byte limit`,
+      'this is not a cardpost signed object',
+    );
   }
   const outer = new MapReader(decodeCanonical(bytes), `${what} envelope`, { names: { 1: 'body', 2: 'signature' } });
   const body = outer.bytes(1, { minLength: 1 });
@@ -35,13 +55,21 @@ export function decodeEnvelope(bytes: Uint8Array, expectedType: BodyType, what: 
   const fields = new MapReader(decodeCanonical(body), what, names ? { names } : undefined);
   const type = fields.uint(0);
   if (type !== expectedType) {
-    throw new DecodeError('ENVELOPE_WRONG_TYPE', `${what}: body type ${type} where ${expectedType} was expected`, 'a signed object of another kind was given');
+    throw new DecodeError(
+      'ENVELOPE_WRONG_TYPE',
+      `${what}: body type ${type} where ${expectedType} was expected`,
+      'a signed object of another kind was given',
+    );
   }
   return { body, signature, fields };
 }
 
 /** Sign a body map (which must carry its type at key 0) and return the envelope bytes. */
-export function signBody(algorithm: SignatureAlgorithm, privateKey: Uint8Array, body: CborMap): { envelope: Uint8Array; body: Uint8Array } {
+export function signBody(
+  algorithm: SignatureAlgorithm,
+  privateKey: Uint8Array,
+  body: CborMap,
+): { envelope: Uint8Array; body: Uint8Array } {
   const bodyBytes = encodeCanonical(body);
   const signature = sign(algorithm, privateKey, bodyBytes);
   return { envelope: encodeEnvelope({ body: bodyBytes, signature }), body: bodyBytes };

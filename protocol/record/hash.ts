@@ -8,7 +8,11 @@ export const ZERO_HASH = new Uint8Array(32);
 export function suiteHash(algorithmCode: number, data: Uint8Array): Uint8Array {
   if (algorithmCode === SIGNATURE_ALGORITHM_CODES['sm2-sm3']) return sm3(data);
   if (algorithmCode === SIGNATURE_ALGORITHM_CODES['ecdsa-p256-sha256']) return sha256(data);
-  throw new DecodeError('SIGNATURE_ALGORITHM_UNKNOWN', `signature algorithm ${algorithmCode} is not defined`, 'use 1 (SM2-SM3) or 2 (ECDSA P-256)');
+  throw new DecodeError(
+    'SIGNATURE_ALGORITHM_UNKNOWN',
+    `signature algorithm ${algorithmCode} is not defined`,
+    'use 1 (SM2-SM3) or 2 (ECDSA P-256)',
+  );
 }
 
 /** Key id: the first 8 bytes of the suite hash of the public key. */

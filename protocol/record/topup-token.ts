@@ -27,17 +27,41 @@ export interface TopupTokenFields {
    */
   settledCounter: number;
 }
-export interface TopupToken extends TopupTokenFields { body: Uint8Array; signature: Uint8Array; envelope: Uint8Array }
+export interface TopupToken extends TopupTokenFields {
+  body: Uint8Array;
+  signature: Uint8Array;
+  envelope: Uint8Array;
+}
 
 const NAMES = {
-  0: 'type', 1: 'version', 2: 'cardId', 3: 'loadSeq', 4: 'amount', 5: 'currency', 6: 'validUntilCounter', 7: 'issuedAt', 8: 'resetOffline', 9: 'settledCounter',
+  0: 'type',
+  1: 'version',
+  2: 'cardId',
+  3: 'loadSeq',
+  4: 'amount',
+  5: 'currency',
+  6: 'validUntilCounter',
+  7: 'issuedAt',
+  8: 'resetOffline',
+  9: 'settledCounter',
 };
 
 /** Sign a token; settledCounter defaults to 0 (nothing settled: the totals are not lowered). */
-export function signTopupToken(authority: SigningKey, f: Omit<TopupTokenFields, 'settledCounter'> & { settledCounter?: number }): TopupToken {
+export function signTopupToken(
+  authority: SigningKey,
+  f: Omit<TopupTokenFields, 'settledCounter'> & { settledCounter?: number },
+): TopupToken {
   const body = buildMap([
-    [0, BODY_TYPE.TOPUP_TOKEN], [1, TOPUP_TOKEN_VERSION], [2, f.cardId], [3, f.loadSeq], [4, f.amount], [5, f.currency],
-    [6, f.validUntilCounter], [7, f.issuedAt], [8, f.resetOffline], [9, f.settledCounter ?? 0],
+    [0, BODY_TYPE.TOPUP_TOKEN],
+    [1, TOPUP_TOKEN_VERSION],
+    [2, f.cardId],
+    [3, f.loadSeq],
+    [4, f.amount],
+    [5, f.currency],
+    [6, f.validUntilCounter],
+    [7, f.issuedAt],
+    [8, f.resetOffline],
+    [9, f.settledCounter ?? 0],
   ]);
   return decodeTopupToken(signBody(authority.algorithm, authority.privateKey, body).envelope);
 }
@@ -48,7 +72,11 @@ export function decodeTopupToken(envelope: Uint8Array): TopupToken {
   const version = r.uint(1);
   // Version 1 reset the offline totals whatever the bank had seen: refused, never read leniently.
   if (version !== TOPUP_TOKEN_VERSION) {
-    throw new DecodeError('TOKEN_VERSION', `top-up token version ${version} is not supported (only ${TOPUP_TOKEN_VERSION})`, 'ask the bank for a new token');
+    throw new DecodeError(
+      'TOKEN_VERSION',
+      `top-up token version ${version} is not supported (only ${TOPUP_TOKEN_VERSION})`,
+      'ask the bank for a new token',
+    );
   }
   const f: TopupTokenFields = {
     cardId: r.bytes(2, { length: CARD_ID_LENGTH }),
@@ -64,6 +92,10 @@ export function decodeTopupToken(envelope: Uint8Array): TopupToken {
   return { ...f, body: env.body, signature: env.signature, envelope: envelope.slice() };
 }
 
-export function verifyTopupToken(token: TopupToken, authorityAlgorithm: number, authorityPublicKey: Uint8Array): boolean {
+export function verifyTopupToken(
+  token: TopupToken,
+  authorityAlgorithm: number,
+  authorityPublicKey: Uint8Array,
+): boolean {
   return verifyEnvelope(authorityAlgorithm, authorityPublicKey, token);
 }

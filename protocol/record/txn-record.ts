@@ -40,20 +40,47 @@ export interface SignedTxnRecord extends TxnRecordFields {
 }
 
 const NAMES: Readonly<Record<string, string>> = {
-  0: 'type', 1: 'version', 2: 'cardId', 3: 'counter', 4: 'amount', 5: 'currency', 6: 'merchantId', 7: 'terminalId',
-  8: 'time', 9: 'hostNonce', 10: 'balanceAfter', 11: 'prevHash', 12: 'algorithm', 13: 'cvm',
+  0: 'type',
+  1: 'version',
+  2: 'cardId',
+  3: 'counter',
+  4: 'amount',
+  5: 'currency',
+  6: 'merchantId',
+  7: 'terminalId',
+  8: 'time',
+  9: 'hostNonce',
+  10: 'balanceAfter',
+  11: 'prevHash',
+  12: 'algorithm',
+  13: 'cvm',
 };
 
 export function encodeTxnRecordBody(f: TxnRecordFields) {
   return buildMap([
-    [0, BODY_TYPE.TXN_RECORD], [1, RECORD_VERSION], [2, f.cardId], [3, f.counter], [4, f.amount], [5, f.currency],
-    [6, f.merchantId], [7, f.terminalId], [8, f.time], [9, f.hostNonce], [10, f.balanceAfter], [11, f.prevHash],
-    [12, f.algorithm], [13, f.cvm],
+    [0, BODY_TYPE.TXN_RECORD],
+    [1, RECORD_VERSION],
+    [2, f.cardId],
+    [3, f.counter],
+    [4, f.amount],
+    [5, f.currency],
+    [6, f.merchantId],
+    [7, f.terminalId],
+    [8, f.time],
+    [9, f.hostNonce],
+    [10, f.balanceAfter],
+    [11, f.prevHash],
+    [12, f.algorithm],
+    [13, f.cvm],
   ]);
 }
 
 /** The card's side: build and sign a record. */
-export function signTxnRecord(algorithm: SignatureAlgorithm, privateKey: Uint8Array, f: TxnRecordFields): SignedTxnRecord {
+export function signTxnRecord(
+  algorithm: SignatureAlgorithm,
+  privateKey: Uint8Array,
+  f: TxnRecordFields,
+): SignedTxnRecord {
   const { envelope } = signBody(algorithm, privateKey, encodeTxnRecordBody(f));
   return decodeTxnRecord(envelope); // one parse path for what we make and what we receive
 }
@@ -61,7 +88,11 @@ export function signTxnRecord(algorithm: SignatureAlgorithm, privateKey: Uint8Ar
 function readFields(r: MapReader): TxnRecordFields {
   const version = r.uint(1);
   if (version !== RECORD_VERSION) {
-    throw new DecodeError('RECORD_VERSION', `transaction record version ${version} is not supported`, 'update cardpost to read newer records');
+    throw new DecodeError(
+      'RECORD_VERSION',
+      `transaction record version ${version} is not supported`,
+      'update cardpost to read newer records',
+    );
   }
   const f: TxnRecordFields = {
     cardId: r.bytes(2, { length: CARD_ID_LENGTH }),
@@ -80,7 +111,11 @@ function readFields(r: MapReader): TxnRecordFields {
   r.done();
   signatureAlgorithmFromCode(f.algorithm); // unknown suites are refused here, not at verify time
   if (f.counter === 1 && !bytesEqual(f.prevHash, ZERO_HASH)) {
-    throw new DecodeError('RECORD_CHAIN_GENESIS', 'the first record of a card must have an all-zero prevHash', 'the card does not follow the protocol');
+    throw new DecodeError(
+      'RECORD_CHAIN_GENESIS',
+      'the first record of a card must have an all-zero prevHash',
+      'the card does not follow the protocol',
+    );
   }
   return f;
 }
@@ -89,7 +124,13 @@ function readFields(r: MapReader): TxnRecordFields {
 export function decodeTxnRecord(envelope: Uint8Array): SignedTxnRecord {
   const env = decodeEnvelope(envelope, BODY_TYPE.TXN_RECORD, 'transaction record', NAMES);
   const fields = readFields(env.fields);
-  return { ...fields, body: env.body, signature: env.signature, envelope: envelope.slice(), hash: suiteHash(fields.algorithm, env.body) };
+  return {
+    ...fields,
+    body: env.body,
+    signature: env.signature,
+    envelope: envelope.slice(),
+    hash: suiteHash(fields.algorithm, env.body),
+  };
 }
 
 /** Verify a record's signature under the card's public key (from its verified certificate). */
@@ -102,23 +143,34 @@ export function recordId(r: { cardId: Uint8Array; counter: number }): string {
   return `${toHex(r.cardId)}:${r.counter}`;
 }
 
-export type ChainCheck =
-  | { ok: true }
-  | { ok: false; reason: 'gap' | 'fork' | 'replay' | 'wrong-card'; detail: string };
+export type ChainCheck = { ok: true } | { ok: false; reason: 'gap' | 'fork' | 'replay' | 'wrong-card'; detail: string };
 
 /**
  * Does `record` continue the chain whose last known link is `prev` (counter and hash)?
  * `prev` undefined means "nothing known yet": only counter 1 links to genesis; a later record is
  * accepted as a new starting point by callers that allow it, so this reports a gap.
  */
-export function checkChainLink(prev: { cardId: Uint8Array; counter: number; hash: Uint8Array } | undefined, record: SignedTxnRecord): ChainCheck {
+export function checkChainLink(
+  prev: { cardId: Uint8Array; counter: number; hash: Uint8Array } | undefined,
+  record: SignedTxnRecord,
+): ChainCheck {
   if (!prev) {
-    return record.counter === 1 ? { ok: true } : { ok: false, reason: 'gap', detail: `first record seen has counter ${record.counter}` };
+    return record.counter === 1
+      ? { ok: true }
+      : { ok: false, reason: 'gap', detail: `first record seen has counter ${record.counter}` };
   }
-  if (!bytesEqual(prev.cardId, record.cardId)) return { ok: false, reason: 'wrong-card', detail: 'record is for another card' };
-  if (record.counter <= prev.counter) return { ok: false, reason: 'replay', detail: `counter ${record.counter} is not after ${prev.counter}` };
-  if (record.counter !== prev.counter + 1) return { ok: false, reason: 'gap', detail: `counters ${prev.counter + 1}..${record.counter - 1} are missing` };
-  if (!bytesEqual(record.prevHash, prev.hash)) return { ok: false, reason: 'fork', detail: `record ${recordId(record)} does not link to the previous record's hash` };
+  if (!bytesEqual(prev.cardId, record.cardId))
+    return { ok: false, reason: 'wrong-card', detail: 'record is for another card' };
+  if (record.counter <= prev.counter)
+    return { ok: false, reason: 'replay', detail: `counter ${record.counter} is not after ${prev.counter}` };
+  if (record.counter !== prev.counter + 1)
+    return { ok: false, reason: 'gap', detail: `counters ${prev.counter + 1}..${record.counter - 1} are missing` };
+  if (!bytesEqual(record.prevHash, prev.hash))
+    return {
+      ok: false,
+      reason: 'fork',
+      detail: `record ${recordId(record)} does not link to the previous record's hash`,
+    };
   return { ok: true };
 }
 

@@ -2,8 +2,15 @@ import { DecodeError, EncodeError } from '../errors.js';
 import { SerialLink, type SerialLinkOptions, type SerialLinkStats } from './link.js';
 import { TerminalLinkError } from './errors.js';
 import {
-  MAX_REQUEST_ID, answers, decodeMessage, encodeMessage, isRequest, peekRequest,
-  type RequestMessage, type ResponseMessage, type TerminalMessage,
+  MAX_REQUEST_ID,
+  answers,
+  decodeMessage,
+  encodeMessage,
+  isRequest,
+  peekRequest,
+  type RequestMessage,
+  type ResponseMessage,
+  type TerminalMessage,
 } from './messages.js';
 import { RequestCache } from './request-cache.js';
 
@@ -34,8 +41,16 @@ export interface TerminalChannelOptions {
 }
 
 /** A request to send: everything but the requestId, which the channel assigns. */
-export type OutgoingRequest = RequestMessage extends infer M ? (M extends RequestMessage ? Omit<M, 'requestId'> : never) : never;
-export type OutgoingResponse = ResponseMessage extends infer M ? (M extends ResponseMessage ? Omit<M, 'requestId'> : never) : never;
+export type OutgoingRequest = RequestMessage extends infer M
+  ? M extends RequestMessage
+    ? Omit<M, 'requestId'>
+    : never
+  : never;
+export type OutgoingResponse = ResponseMessage extends infer M
+  ? M extends ResponseMessage
+    ? Omit<M, 'requestId'>
+    : never
+  : never;
 
 export type ChannelEvent =
   /** A new request from the peer: answer it exactly once with respond(). Repeats never show up here. */
@@ -92,8 +107,14 @@ export class TerminalChannel {
   private started = false;
   private lastNow = 0;
   readonly stats: ChannelStats = {
-    requestsSent: 0, requestResends: 0, requestsFailed: 0, requestsReceived: 0, duplicateRequests: 0, responsesReplayed: 0,
-    invalidMessages: 0, heartbeatsSent: 0,
+    requestsSent: 0,
+    requestResends: 0,
+    requestsFailed: 0,
+    requestsReceived: 0,
+    duplicateRequests: 0,
+    responsesReplayed: 0,
+    invalidMessages: 0,
+    heartbeatsSent: 0,
   };
 
   constructor(options: TerminalChannelOptions = {}) {
@@ -104,19 +125,27 @@ export class TerminalChannel {
     this.peerTimeoutMs = options.peerTimeoutMs ?? 3 * this.heartbeatMs;
     this.cache = new RequestCache(options.cacheSize ?? 256);
     this.nextRequestId = options.firstRequestId ?? randomFirstId();
-    if (!Number.isSafeInteger(this.nextRequestId) || this.nextRequestId < 1) throw new RangeError('TerminalChannel: firstRequestId must be a positive safe integer');
+    if (!Number.isSafeInteger(this.nextRequestId) || this.nextRequestId < 1)
+      throw new RangeError('TerminalChannel: firstRequestId must be a positive safe integer');
   }
 
-  get linkStats(): SerialLinkStats { return this.link.stats; }
+  get linkStats(): SerialLinkStats {
+    return this.link.stats;
+  }
   /** Our requests still waiting for an answer. */
-  get pendingRequests(): number { return [...this.pending.values()].filter((p) => !p.internal).length; }
+  get pendingRequests(): number {
+    return [...this.pending.values()].filter((p) => !p.internal).length;
+  }
 
   /** The port opened: start a link epoch. Requests still pending are re-sent on their schedule. */
   start(nowMs: number): void {
     nowMs = this.clock(nowMs);
     this.link.start(nowMs);
     this.linkIds.clear();
-    for (const p of this.pending.values()) { p.linkId = undefined; p.resendAt = Math.min(p.resendAt, nowMs); }
+    for (const p of this.pending.values()) {
+      p.linkId = undefined;
+      p.resendAt = Math.min(p.resendAt, nowMs);
+    }
     this.started = true;
     this.startedMs = nowMs;
     this.lastSentMs = nowMs;
@@ -143,10 +172,20 @@ export class TerminalChannel {
     const full = { ...message, requestId } as RequestMessage;
     const bytes = encodeMessage(full);
     if (bytes.length > this.link.maxMessageSize) {
-      throw new TerminalLinkError('LINK_MESSAGE_TOO_LARGE', `${full.type} of ${bytes.length} bytes exceeds the link maximum of ${this.link.maxMessageSize}`);
+      throw new TerminalLinkError(
+        'LINK_MESSAGE_TOO_LARGE',
+        `${full.type} of ${bytes.length} bytes exceeds the link maximum of ${this.link.maxMessageSize}`,
+      );
     }
     const internal = full.type === 'HEARTBEAT';
-    const p: Pending = { message: full, bytes, deadline: nowMs + (opts.timeoutMs ?? this.requestTimeoutMs), resendAt: nowMs, linkId: undefined, internal };
+    const p: Pending = {
+      message: full,
+      bytes,
+      deadline: nowMs + (opts.timeoutMs ?? this.requestTimeoutMs),
+      resendAt: nowMs,
+      linkId: undefined,
+      internal,
+    };
     this.pending.set(requestId, p);
     this.stats.requestsSent++;
     this.transmit(p, nowMs);
@@ -189,7 +228,11 @@ export class TerminalChannel {
         this.abandon(id);
         if (!p.internal) {
           this.stats.requestsFailed++;
-          this.events.push({ kind: 'requestFailed', request: p.message, error: new TerminalLinkError('REQUEST_TIMEOUT', `${p.message.type} request ${id} got no answer in time`) });
+          this.events.push({
+            kind: 'requestFailed',
+            request: p.message,
+            error: new TerminalLinkError('REQUEST_TIMEOUT', `${p.message.type} request ${id} got no answer in time`),
+          });
         }
       } else if (this.started && p.linkId === undefined && nowMs >= p.resendAt) {
         this.stats.requestResends++;
@@ -201,7 +244,11 @@ export class TerminalChannel {
       this.request({ type: 'HEARTBEAT' }, nowMs, { timeoutMs: this.heartbeatMs });
     }
     const heard = this.link.lastHeardMs;
-    if (this.started && !this.peerLost && nowMs - Math.max(heard ?? this.startedMs, this.startedMs) >= this.peerTimeoutMs) {
+    if (
+      this.started &&
+      !this.peerLost &&
+      nowMs - Math.max(heard ?? this.startedMs, this.startedMs) >= this.peerTimeoutMs
+    ) {
       this.peerLost = true;
       this.events.push({ kind: 'peerLost' });
     }
@@ -210,7 +257,9 @@ export class TerminalChannel {
 
   nextDeadline(): number | null {
     let d = this.link.nextDeadline();
-    const at = (t: number) => { if (d === null || t < d) d = t; };
+    const at = (t: number) => {
+      if (d === null || t < d) d = t;
+    };
     for (const p of this.pending.values()) {
       at(p.deadline);
       if (this.started && p.linkId === undefined) at(p.resendAt);
@@ -222,7 +271,9 @@ export class TerminalChannel {
     return d;
   }
 
-  takeOutput(): Uint8Array[] { return this.link.takeOutput(); }
+  takeOutput(): Uint8Array[] {
+    return this.link.takeOutput();
+  }
 
   takeEvents(): ChannelEvent[] {
     const e = this.events;
@@ -253,7 +304,10 @@ export class TerminalChannel {
       return id;
     } catch (e) {
       // Queue full: the peer is not answering. The request's resend timer tries again later.
-      if (e instanceof TerminalLinkError) { this.events.push({ kind: 'protocolError', error: e }); return undefined; }
+      if (e instanceof TerminalLinkError) {
+        this.events.push({ kind: 'protocolError', error: e });
+        return undefined;
+      }
       throw e;
     }
   }
@@ -265,8 +319,11 @@ export class TerminalChannel {
       if (events.length === 0) break;
       for (const ev of events) {
         switch (ev.kind) {
-          case 'message': this.onMessage(ev.payload, nowMs); break;
-          case 'delivered': case 'failed': {
+          case 'message':
+            this.onMessage(ev.payload, nowMs);
+            break;
+          case 'delivered':
+          case 'failed': {
             const requestId = this.linkIds.get(ev.id);
             this.linkIds.delete(ev.id);
             const p = requestId === undefined ? undefined : this.pending.get(requestId);
@@ -277,12 +334,19 @@ export class TerminalChannel {
             }
             break;
           }
-          case 'sync': this.events.push({ kind: 'peerSync' }); break;
-          case 'frameError': break; // counted in link.stats; the link recovers by itself
+          case 'sync':
+            this.events.push({ kind: 'peerSync' });
+            break;
+          case 'frameError':
+            break; // counted in link.stats; the link recovers by itself
         }
       }
     }
-    if (this.link.lastHeardMs !== null && this.link.lastHeardMs >= this.startedMs && (this.peerLost || !this.heardOnce)) {
+    if (
+      this.link.lastHeardMs !== null &&
+      this.link.lastHeardMs >= this.startedMs &&
+      (this.peerLost || !this.heardOnce)
+    ) {
       this.heardOnce = true;
       this.peerLost = false;
       this.events.push({ kind: 'peerAlive' });
@@ -296,13 +360,20 @@ export class TerminalChannel {
     } catch (e) {
       if (!(e instanceof DecodeError) && !(e instanceof EncodeError)) throw e;
       this.stats.invalidMessages++;
-      this.events.push({ kind: 'protocolError', error: e instanceof DecodeError ? e : new DecodeError(e.code, e.message, e.hint) });
+      this.events.push({
+        kind: 'protocolError',
+        error: e instanceof DecodeError ? e : new DecodeError(e.code, e.message, e.hint),
+      });
       const peek = peekRequest(payload);
-      if (peek) this.respond(peek.requestId, { type: 'ERROR', code: 'BAD_MESSAGE', message: e.message.slice(0, 256) }, nowMs);
+      if (peek)
+        this.respond(peek.requestId, { type: 'ERROR', code: 'BAD_MESSAGE', message: e.message.slice(0, 256) }, nowMs);
       return;
     }
     if (isRequest(m)) {
-      if (m.type === 'HEARTBEAT') { this.sendRaw(encodeMessage({ type: 'OK', requestId: m.requestId }), nowMs); return; }
+      if (m.type === 'HEARTBEAT') {
+        this.sendRaw(encodeMessage({ type: 'OK', requestId: m.requestId }), nowMs);
+        return;
+      }
       const seen = this.cache.lookup(m.requestId);
       if (seen.state === 'new') {
         this.stats.requestsReceived++;

@@ -6,7 +6,8 @@ import { CardpostError } from '../errors.js';
  */
 export const TERMINAL_LINK_ERRORS = Object.freeze({
   LINK_RETRY_LIMIT: {
-    meaning: 'a DATA frame was sent and retransmitted the maximum number of times without an ACK: the peer is gone, or the line too noisy',
+    meaning:
+      'a DATA frame was sent and retransmitted the maximum number of times without an ACK: the peer is gone, or the line too noisy',
     hint: 'check that the terminal is powered and plugged in and the cable is sound; the host reconnects by itself',
   },
   LINK_MESSAGE_TOO_LARGE: {
@@ -18,7 +19,8 @@ export const TERMINAL_LINK_ERRORS = Object.freeze({
     hint: 'the terminal is not keeping up or is gone; wait for it to reconnect',
   },
   LINK_BAD_FRAGMENT: {
-    meaning: 'a DATA frame whose link byte is malformed (empty payload, reserved bits set) or a continuation without a first fragment',
+    meaning:
+      'a DATA frame whose link byte is malformed (empty payload, reserved bits set) or a continuation without a first fragment',
     hint: 'the peer speaks a different link version, or frames were lost; the link drops the fragment and recovers by itself',
   },
   LINK_PARTIAL_DROPPED: {

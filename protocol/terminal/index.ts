@@ -8,16 +8,47 @@ export type { TerminalLinkErrorCode } from './errors.js';
 export { SerialLink, LINK_MORE, LINK_CONT, LINK_SYNC } from './link.js';
 export type { SerialLinkOptions, SerialLinkStats, LinkEvent } from './link.js';
 export {
-  TERMINAL_PROTOCOL_VERSION, MSG, MAX_REQUEST_ID, LIMITS, SALE_OUTCOMES, SALE_STATUSES, PIN_OUTCOMES, BEEP_TONES, CARD_EVENTS,
-  PRINT_KINDS, TERMINAL_ERROR_CODES, RESPONSE_FOR, isRequest, isResponse, answers, messageFields, encodeMessage, decodeMessage,
+  TERMINAL_PROTOCOL_VERSION,
+  MSG,
+  MAX_REQUEST_ID,
+  LIMITS,
+  SALE_OUTCOMES,
+  SALE_STATUSES,
+  PIN_OUTCOMES,
+  BEEP_TONES,
+  CARD_EVENTS,
+  PRINT_KINDS,
+  TERMINAL_ERROR_CODES,
+  RESPONSE_FOR,
+  isRequest,
+  isResponse,
+  answers,
+  messageFields,
+  encodeMessage,
+  decodeMessage,
   peekRequest,
 } from './messages.js';
 export type {
-  MessageType, TerminalMessage, MessageOf, RequestType, RequestMessage, ResponseMessage, TerminalCapabilities, SaleOutcome,
-  SaleStatus, PinOutcomeName, TerminalErrorCode,
+  MessageType,
+  TerminalMessage,
+  MessageOf,
+  RequestType,
+  RequestMessage,
+  ResponseMessage,
+  TerminalCapabilities,
+  SaleOutcome,
+  SaleStatus,
+  PinOutcomeName,
+  TerminalErrorCode,
 } from './messages.js';
 export { RequestCache } from './request-cache.js';
 export type { CacheLookup } from './request-cache.js';
 export { TerminalChannel } from './channel.js';
-export type { TerminalChannelOptions, ChannelEvent, ChannelStats, OutgoingRequest, OutgoingResponse } from './channel.js';
+export type {
+  TerminalChannelOptions,
+  ChannelEvent,
+  ChannelStats,
+  OutgoingRequest,
+  OutgoingResponse,
+} from './channel.js';
 export { pinOutcomeFromSw } from './pin-entry.js';

@@ -1,6 +1,14 @@
 import {
-  FRAME_ACK, FRAME_DATA, FRAME_NAK, FrameDecoder, MAX_PAYLOAD, encodeAck, encodeData, encodeNak,
-  type FrameErrorCode, type FrameEvent,
+  FRAME_ACK,
+  FRAME_DATA,
+  FRAME_NAK,
+  FrameDecoder,
+  MAX_PAYLOAD,
+  encodeAck,
+  encodeData,
+  encodeNak,
+  type FrameErrorCode,
+  type FrameEvent,
 } from '../framing/serial-frame.js';
 import { TerminalLinkError, type TerminalLinkErrorCode } from './errors.js';
 
@@ -112,8 +120,20 @@ export class SerialLink {
   /** When a valid frame last came from the peer (for heartbeat time-outs); null before the first. */
   lastHeardMs: number | null = null;
   readonly stats: SerialLinkStats = {
-    framesSent: 0, dataFramesSent: 0, retransmissions: 0, acksSent: 0, naksSent: 0, naksReceived: 0, framesReceived: 0,
-    duplicatesReceived: 0, frameErrors: 0, garbageBytes: 0, messagesSent: 0, messagesReceived: 0, messagesFailed: 0, syncsReceived: 0,
+    framesSent: 0,
+    dataFramesSent: 0,
+    retransmissions: 0,
+    acksSent: 0,
+    naksSent: 0,
+    naksReceived: 0,
+    framesReceived: 0,
+    duplicatesReceived: 0,
+    frameErrors: 0,
+    garbageBytes: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    messagesFailed: 0,
+    syncsReceived: 0,
   };
 
   constructor(options: SerialLinkOptions = {}) {
@@ -127,10 +147,16 @@ export class SerialLink {
     if (!Number.isInteger(this.maxFragment) || this.maxFragment < 1 || this.maxFragment > MAX_PAYLOAD - 1) {
       throw new RangeError(`SerialLink: maxFragment must be 1…${MAX_PAYLOAD - 1}, got ${String(this.maxFragment)}`);
     }
-    for (const [k, v] of Object.entries({ ackTimeoutMs: this.ackTimeoutMs, interByteTimeoutMs: this.interByteTimeoutMs, maxMessageSize: this.maxMessageSize, maxQueue: this.maxQueue })) {
+    for (const [k, v] of Object.entries({
+      ackTimeoutMs: this.ackTimeoutMs,
+      interByteTimeoutMs: this.interByteTimeoutMs,
+      maxMessageSize: this.maxMessageSize,
+      maxQueue: this.maxQueue,
+    })) {
       if (!(v > 0)) throw new RangeError(`SerialLink: ${k} must be positive, got ${String(v)}`);
     }
-    if (!(this.maxRetries >= 0) || !(this.msPerByte >= 0)) throw new RangeError('SerialLink: maxRetries and msPerByte must be ≥ 0');
+    if (!(this.maxRetries >= 0) || !(this.msPerByte >= 0))
+      throw new RangeError('SerialLink: maxRetries and msPerByte must be ≥ 0');
   }
 
   /**
@@ -149,7 +175,8 @@ export class SerialLink {
   /** Fail everything queued or in flight with LINK_CLOSED (the port went away). */
   close(why = 'the serial port closed'): void {
     this.inFlight = undefined;
-    for (const m of this.queue.splice(0)) if (m.id !== 0) this.fail(m.id, 'LINK_CLOSED', `message ${m.id} not delivered: ${why}`);
+    for (const m of this.queue.splice(0))
+      if (m.id !== 0) this.fail(m.id, 'LINK_CLOSED', `message ${m.id} not delivered: ${why}`);
     this.lastSeq = null;
     this.partial = null;
     this.partialSize = 0;
@@ -160,9 +187,13 @@ export class SerialLink {
   send(payload: Uint8Array, nowMs: number): number {
     nowMs = this.clock(nowMs);
     if (payload.length > this.maxMessageSize) {
-      throw new TerminalLinkError('LINK_MESSAGE_TOO_LARGE', `message of ${payload.length} bytes exceeds the link maximum of ${this.maxMessageSize}`);
+      throw new TerminalLinkError(
+        'LINK_MESSAGE_TOO_LARGE',
+        `message of ${payload.length} bytes exceeds the link maximum of ${this.maxMessageSize}`,
+      );
     }
-    if (this.queue.length >= this.maxQueue) throw new TerminalLinkError('LINK_QUEUE_FULL', `${this.queue.length} messages already wait for the link`);
+    if (this.queue.length >= this.maxQueue)
+      throw new TerminalLinkError('LINK_QUEUE_FULL', `${this.queue.length} messages already wait for the link`);
     const fragments: Uint8Array[] = [];
     for (let off = 0; off < payload.length || fragments.length === 0; off += this.maxFragment) {
       const end = Math.min(payload.length, off + this.maxFragment);
@@ -271,7 +302,11 @@ export class SerialLink {
     if (f.retries >= this.maxRetries && m.id !== 0) {
       this.queue.shift();
       this.inFlight = undefined;
-      this.fail(m.id, 'LINK_RETRY_LIMIT', `message ${m.id}: frame SEQ ${f.seq} was not acknowledged after ${f.retries + 1} transmissions`);
+      this.fail(
+        m.id,
+        'LINK_RETRY_LIMIT',
+        `message ${m.id}: frame SEQ ${f.seq} was not acknowledged after ${f.retries + 1} transmissions`,
+      );
       this.pump(nowMs);
       return;
     }
@@ -299,7 +334,11 @@ export class SerialLink {
       } else if (ev.kind === 'error') {
         this.frameError(ev.code, ev.message);
         // The header passed its CRC-8, so SEQ is trustworthy: ask for that DATA frame again now.
-        if (ev.type === FRAME_DATA && ev.seq !== undefined && (ev.code === 'FRAME_PAYLOAD_CRC' || ev.code === 'FRAME_INCOMPLETE')) {
+        if (
+          ev.type === FRAME_DATA &&
+          ev.seq !== undefined &&
+          (ev.code === 'FRAME_PAYLOAD_CRC' || ev.code === 'FRAME_INCOMPLETE')
+        ) {
           this.emitFrame(encodeNak(ev.seq));
           this.stats.naksSent++;
         }
@@ -341,9 +380,16 @@ export class SerialLink {
   }
 
   private onData(seq: number, payload: Uint8Array): void {
-    if (payload.length === 0 || (payload[0]! & LINK_RESERVED) !== 0 || (payload[0]! & LINK_SYNC && payload.length !== 1)) {
+    if (
+      payload.length === 0 ||
+      (payload[0]! & LINK_RESERVED) !== 0 ||
+      (payload[0]! & LINK_SYNC && payload.length !== 1)
+    ) {
       // Not ACKed: a frame this link cannot read must not look delivered.
-      this.frameError('LINK_BAD_FRAGMENT', `DATA frame SEQ ${seq}: ${payload.length === 0 ? 'no link byte' : `link byte 0x${payload[0]!.toString(16)} is not valid`}`);
+      this.frameError(
+        'LINK_BAD_FRAGMENT',
+        `DATA frame SEQ ${seq}: ${payload.length === 0 ? 'no link byte' : `link byte 0x${payload[0]!.toString(16)} is not valid`}`,
+      );
       return;
     }
     const flags = payload[0]!;
@@ -365,12 +411,17 @@ export class SerialLink {
     this.lastSeq = seq;
     const fragment = payload.subarray(1);
     if (!(flags & LINK_CONT)) {
-      if (this.partial) this.frameError('LINK_PARTIAL_DROPPED', `a message was abandoned after ${this.partialSize} bytes: a new one started`);
+      if (this.partial)
+        this.frameError(
+          'LINK_PARTIAL_DROPPED',
+          `a message was abandoned after ${this.partialSize} bytes: a new one started`,
+        );
       this.partial = [];
       this.partialSize = 0;
       this.discarding = false;
     } else if (!this.partial) {
-      if (!this.discarding) this.frameError('LINK_BAD_FRAGMENT', `DATA frame SEQ ${seq}: a continuation without the start of its message`);
+      if (!this.discarding)
+        this.frameError('LINK_BAD_FRAGMENT', `DATA frame SEQ ${seq}: a continuation without the start of its message`);
       if (!(flags & LINK_MORE)) this.discarding = false;
       return;
     }
@@ -386,7 +437,10 @@ export class SerialLink {
     if (flags & LINK_MORE) return;
     const message = new Uint8Array(this.partialSize);
     let off = 0;
-    for (const p of this.partial) { message.set(p, off); off += p.length; }
+    for (const p of this.partial) {
+      message.set(p, off);
+      off += p.length;
+    }
     this.partial = null;
     this.partialSize = 0;
     this.stats.messagesReceived++;

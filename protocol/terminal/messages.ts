@@ -1,4 +1,12 @@
-import { MapReader, asText, buildMap, decodeCanonical, encodeCanonical, type CborKey, type CborValue } from '../cbor/index.js';
+import {
+  MapReader,
+  asText,
+  buildMap,
+  decodeCanonical,
+  encodeCanonical,
+  type CborKey,
+  type CborValue,
+} from '../cbor/index.js';
 import { DecodeError } from '../errors.js';
 
 /**
@@ -11,8 +19,23 @@ import { DecodeError } from '../errors.js';
 export const TERMINAL_PROTOCOL_VERSION = 1;
 
 export const MSG = Object.freeze({
-  HELLO: 1, INFO: 2, SALE_REQUEST: 3, SALE_STATUS: 4, SALE_RESULT: 5, DISPLAY: 6, BEEP: 7, CARD_EVENT: 8,
-  APDU: 9, APDU_RESPONSE: 10, PIN_ENTRY: 11, PIN_RESULT: 12, PRINT: 13, CANCEL: 14, HEARTBEAT: 15, OK: 16, ERROR: 17,
+  HELLO: 1,
+  INFO: 2,
+  SALE_REQUEST: 3,
+  SALE_STATUS: 4,
+  SALE_RESULT: 5,
+  DISPLAY: 6,
+  BEEP: 7,
+  CARD_EVENT: 8,
+  APDU: 9,
+  APDU_RESPONSE: 10,
+  PIN_ENTRY: 11,
+  PIN_RESULT: 12,
+  PRINT: 13,
+  CANCEL: 14,
+  HEARTBEAT: 15,
+  OK: 16,
+  ERROR: 17,
 } as const);
 export type MessageType = keyof typeof MSG;
 
@@ -60,12 +83,26 @@ export type PinOutcomeName = (typeof PIN_OUTCOMES)[number];
 export type TerminalMessage =
   | { type: 'HELLO'; requestId: number; protocolVersion: number; host?: string }
   | {
-    type: 'INFO'; requestId: number; protocolVersion: number; model: string; serial: string; firmware: string;
-    capabilities: TerminalCapabilities; cardPresent: boolean; atr?: Uint8Array;
-  }
+      type: 'INFO';
+      requestId: number;
+      protocolVersion: number;
+      model: string;
+      serial: string;
+      firmware: string;
+      capabilities: TerminalCapabilities;
+      cardPresent: boolean;
+      atr?: Uint8Array;
+    }
   | { type: 'SALE_REQUEST'; requestId: number; amount: number; currency: number; reference?: string }
   | { type: 'SALE_STATUS'; requestId: number; saleRequestId: number; status: SaleStatus }
-  | { type: 'SALE_RESULT'; requestId: number; outcome: SaleOutcome; message?: string; receiptId?: string; receipt?: string[] }
+  | {
+      type: 'SALE_RESULT';
+      requestId: number;
+      outcome: SaleOutcome;
+      message?: string;
+      receiptId?: string;
+      receipt?: string[];
+    }
   | { type: 'DISPLAY'; requestId: number; lines: string[] }
   | { type: 'BEEP'; requestId: number; tone: (typeof BEEP_TONES)[number]; count: number }
   | { type: 'CARD_EVENT'; requestId: number; event: (typeof CARD_EVENTS)[number]; atr?: Uint8Array }
@@ -83,14 +120,30 @@ export type MessageOf<T extends MessageType> = Extract<TerminalMessage, { type: 
 
 /** What answers each request type (besides ERROR, which may answer any). */
 export const RESPONSE_FOR = Object.freeze({
-  HELLO: 'INFO', SALE_REQUEST: 'SALE_RESULT', APDU: 'APDU_RESPONSE', PIN_ENTRY: 'PIN_RESULT',
-  SALE_STATUS: 'OK', DISPLAY: 'OK', BEEP: 'OK', CARD_EVENT: 'OK', PRINT: 'OK', CANCEL: 'OK', HEARTBEAT: 'OK',
+  HELLO: 'INFO',
+  SALE_REQUEST: 'SALE_RESULT',
+  APDU: 'APDU_RESPONSE',
+  PIN_ENTRY: 'PIN_RESULT',
+  SALE_STATUS: 'OK',
+  DISPLAY: 'OK',
+  BEEP: 'OK',
+  CARD_EVENT: 'OK',
+  PRINT: 'OK',
+  CANCEL: 'OK',
+  HEARTBEAT: 'OK',
 } as const satisfies Record<string, MessageType>);
 export type RequestType = keyof typeof RESPONSE_FOR;
 export type RequestMessage = MessageOf<RequestType>;
 export type ResponseMessage = MessageOf<'INFO' | 'SALE_RESULT' | 'APDU_RESPONSE' | 'PIN_RESULT' | 'OK' | 'ERROR'>;
 
-const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set(['INFO', 'SALE_RESULT', 'APDU_RESPONSE', 'PIN_RESULT', 'OK', 'ERROR']);
+const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set([
+  'INFO',
+  'SALE_RESULT',
+  'APDU_RESPONSE',
+  'PIN_RESULT',
+  'OK',
+  'ERROR',
+]);
 export function isResponse(m: TerminalMessage): m is ResponseMessage {
   return RESPONSE_TYPES.has(m.type);
 }
@@ -105,11 +158,24 @@ export function answers(request: RequestType, response: ResponseMessage): boolea
 const TYPE_NAMES = new Map<number, MessageType>(Object.entries(MSG).map(([k, v]) => [v, k as MessageType]));
 
 const NAMES: Readonly<Record<string, string>> = {
-  1: 'type', 2: 'requestId',
+  1: 'type',
+  2: 'requestId',
 };
 const FIELD_NAMES: { [T in MessageType]: Readonly<Record<number, string>> } = {
   HELLO: { 3: 'protocolVersion', 4: 'host' },
-  INFO: { 3: 'protocolVersion', 4: 'model', 5: 'serial', 6: 'firmware', 7: 'display', 8: 'pinPad', 9: 'cardSlot', 10: 'printer', 11: 'extendedLength', 12: 'cardPresent', 13: 'atr' },
+  INFO: {
+    3: 'protocolVersion',
+    4: 'model',
+    5: 'serial',
+    6: 'firmware',
+    7: 'display',
+    8: 'pinPad',
+    9: 'cardSlot',
+    10: 'printer',
+    11: 'extendedLength',
+    12: 'cardPresent',
+    13: 'atr',
+  },
   SALE_REQUEST: { 3: 'amount', 4: 'currency', 5: 'reference' },
   SALE_STATUS: { 3: 'saleRequestId', 4: 'status' },
   SALE_RESULT: { 3: 'outcome', 4: 'message', 5: 'receiptId', 6: 'receipt' },
@@ -139,29 +205,77 @@ const REQUEST_ID = { min: 1, max: MAX_REQUEST_ID };
 
 /** Encode a message as canonical CBOR. Throws EncodeError for values CBOR cannot carry (callers build valid messages). */
 export function encodeMessage(m: TerminalMessage): Uint8Array {
-  const e: [CborKey, CborValue][] = [[1, MSG[m.type]], [2, m.requestId]];
+  const e: [CborKey, CborValue][] = [
+    [1, MSG[m.type]],
+    [2, m.requestId],
+  ];
   switch (m.type) {
-    case 'HELLO': e.push([3, m.protocolVersion], [4, m.host]); break;
-    case 'INFO':
-      e.push([3, m.protocolVersion], [4, m.model], [5, m.serial], [6, m.firmware],
-        [7, buildMap([[1, m.capabilities.display.lines], [2, m.capabilities.display.columns]])],
-        [8, m.capabilities.pinPad], [9, m.capabilities.cardSlot], [10, m.capabilities.printer], [11, m.capabilities.extendedLength],
-        [12, m.cardPresent], [13, m.atr]);
+    case 'HELLO':
+      e.push([3, m.protocolVersion], [4, m.host]);
       break;
-    case 'SALE_REQUEST': e.push([3, m.amount], [4, m.currency], [5, m.reference]); break;
-    case 'SALE_STATUS': e.push([3, m.saleRequestId], [4, m.status]); break;
-    case 'SALE_RESULT': e.push([3, m.outcome], [4, m.message], [5, m.receiptId], [6, m.receipt]); break;
-    case 'DISPLAY': e.push([3, m.lines]); break;
-    case 'BEEP': e.push([3, m.tone], [4, m.count]); break;
-    case 'CARD_EVENT': e.push([3, m.event], [4, m.atr]); break;
-    case 'APDU': e.push([3, m.apdu]); break;
-    case 'APDU_RESPONSE': e.push([3, m.response]); break;
-    case 'PIN_ENTRY': e.push([3, m.amount], [4, m.currency], [5, m.triesLeft], [6, m.timeoutMs]); break;
-    case 'PIN_RESULT': e.push([3, m.outcome], [4, m.triesLeft]); break;
-    case 'PRINT': e.push([3, m.kind], [4, m.lines]); break;
-    case 'CANCEL': e.push([3, m.target]); break;
-    case 'HEARTBEAT': case 'OK': break;
-    case 'ERROR': e.push([3, m.code], [4, m.message]); break;
+    case 'INFO':
+      e.push(
+        [3, m.protocolVersion],
+        [4, m.model],
+        [5, m.serial],
+        [6, m.firmware],
+        [
+          7,
+          buildMap([
+            [1, m.capabilities.display.lines],
+            [2, m.capabilities.display.columns],
+          ]),
+        ],
+        [8, m.capabilities.pinPad],
+        [9, m.capabilities.cardSlot],
+        [10, m.capabilities.printer],
+        [11, m.capabilities.extendedLength],
+        [12, m.cardPresent],
+        [13, m.atr],
+      );
+      break;
+    case 'SALE_REQUEST':
+      e.push([3, m.amount], [4, m.currency], [5, m.reference]);
+      break;
+    case 'SALE_STATUS':
+      e.push([3, m.saleRequestId], [4, m.status]);
+      break;
+    case 'SALE_RESULT':
+      e.push([3, m.outcome], [4, m.message], [5, m.receiptId], [6, m.receipt]);
+      break;
+    case 'DISPLAY':
+      e.push([3, m.lines]);
+      break;
+    case 'BEEP':
+      e.push([3, m.tone], [4, m.count]);
+      break;
+    case 'CARD_EVENT':
+      e.push([3, m.event], [4, m.atr]);
+      break;
+    case 'APDU':
+      e.push([3, m.apdu]);
+      break;
+    case 'APDU_RESPONSE':
+      e.push([3, m.response]);
+      break;
+    case 'PIN_ENTRY':
+      e.push([3, m.amount], [4, m.currency], [5, m.triesLeft], [6, m.timeoutMs]);
+      break;
+    case 'PIN_RESULT':
+      e.push([3, m.outcome], [4, m.triesLeft]);
+      break;
+    case 'PRINT':
+      e.push([3, m.kind], [4, m.lines]);
+      break;
+    case 'CANCEL':
+      e.push([3, m.target]);
+      break;
+    case 'HEARTBEAT':
+    case 'OK':
+      break;
+    case 'ERROR':
+      e.push([3, m.code], [4, m.message]);
+      break;
   }
   return encodeCanonical(buildMap(e));
 }
@@ -172,43 +286,92 @@ export function decodeMessage(bytes: Uint8Array): TerminalMessage {
   const head = new MapReader(value, 'terminal message', { names: NAMES });
   const code = head.uint(1, { min: 1, max: 255 });
   const type = TYPE_NAMES.get(code);
-  if (!type) throw new DecodeError('CBOR_SCHEMA', `terminal message: unknown type ${code}`, 'the peer speaks a newer terminal protocol; update the host');
+  if (!type)
+    throw new DecodeError(
+      'CBOR_SCHEMA',
+      `terminal message: unknown type ${code}`,
+      'the peer speaks a newer terminal protocol; update the host',
+    );
   const r = new MapReader(value, `${type} message`, { names: { ...NAMES, ...FIELD_NAMES[type] } });
   r.uint(1);
   const requestId = r.uint(2, REQUEST_ID);
   let m: TerminalMessage;
   switch (type) {
-    case 'HELLO': m = { type, requestId, protocolVersion: r.uint(3, { min: 1, max: 255 }), ...opt('host', r.opt.text(4, { maxLength: LIMITS.text })) }; break;
+    case 'HELLO':
+      m = {
+        type,
+        requestId,
+        protocolVersion: r.uint(3, { min: 1, max: 255 }),
+        ...opt('host', r.opt.text(4, { maxLength: LIMITS.text })),
+      };
+      break;
     case 'INFO': {
       const d = r.map(7, { names: { 1: 'lines', 2: 'columns' } });
       const display = { lines: d.uint(1, { max: 64 }), columns: d.uint(2, { max: 256 }) };
       d.done();
       m = {
-        type, requestId, protocolVersion: r.uint(3, { min: 1, max: 255 }), model: r.text(4, { maxLength: LIMITS.model }),
-        serial: r.text(5, { maxLength: LIMITS.model }), firmware: r.text(6, { maxLength: LIMITS.model }),
-        capabilities: { display, pinPad: r.bool(8), cardSlot: r.bool(9), printer: r.bool(10), extendedLength: r.bool(11) },
-        cardPresent: r.bool(12), ...opt('atr', r.opt.bytes(13, { maxLength: 33 })),
+        type,
+        requestId,
+        protocolVersion: r.uint(3, { min: 1, max: 255 }),
+        model: r.text(4, { maxLength: LIMITS.model }),
+        serial: r.text(5, { maxLength: LIMITS.model }),
+        firmware: r.text(6, { maxLength: LIMITS.model }),
+        capabilities: {
+          display,
+          pinPad: r.bool(8),
+          cardSlot: r.bool(9),
+          printer: r.bool(10),
+          extendedLength: r.bool(11),
+        },
+        cardPresent: r.bool(12),
+        ...opt('atr', r.opt.bytes(13, { maxLength: 33 })),
       };
       break;
     }
     case 'SALE_REQUEST':
-      m = { type, requestId, amount: r.uint(3, AMOUNT), currency: r.uint(4, CURRENCY), ...opt('reference', r.opt.text(5, { maxLength: LIMITS.text })) };
-      break;
-    case 'SALE_STATUS': m = { type, requestId, saleRequestId: r.uint(3, REQUEST_ID), status: r.oneOf(4, SALE_STATUSES) }; break;
-    case 'SALE_RESULT':
       m = {
-        type, requestId, outcome: r.oneOf(3, SALE_OUTCOMES), ...opt('message', r.opt.text(4, { maxLength: LIMITS.text })),
-        ...opt('receiptId', r.opt.text(5, { maxLength: LIMITS.text })), ...opt('receipt', r.opt.arrayOf(6, line, { maxLength: LIMITS.printLines })),
+        type,
+        requestId,
+        amount: r.uint(3, AMOUNT),
+        currency: r.uint(4, CURRENCY),
+        ...opt('reference', r.opt.text(5, { maxLength: LIMITS.text })),
       };
       break;
-    case 'DISPLAY': m = { type, requestId, lines: r.arrayOf(3, line, { maxLength: LIMITS.displayLines }) }; break;
-    case 'BEEP': m = { type, requestId, tone: r.oneOf(3, BEEP_TONES), count: r.uint(4, { min: 1, max: 5 }) }; break;
-    case 'CARD_EVENT': m = { type, requestId, event: r.oneOf(3, CARD_EVENTS), ...opt('atr', r.opt.bytes(4, { maxLength: 33 })) }; break;
-    case 'APDU': m = { type, requestId, apdu: r.bytes(3, { minLength: 1, maxLength: LIMITS.apdu }) }; break;
-    case 'APDU_RESPONSE': m = { type, requestId, response: r.bytes(3, { minLength: 2, maxLength: LIMITS.apdu }) }; break;
+    case 'SALE_STATUS':
+      m = { type, requestId, saleRequestId: r.uint(3, REQUEST_ID), status: r.oneOf(4, SALE_STATUSES) };
+      break;
+    case 'SALE_RESULT':
+      m = {
+        type,
+        requestId,
+        outcome: r.oneOf(3, SALE_OUTCOMES),
+        ...opt('message', r.opt.text(4, { maxLength: LIMITS.text })),
+        ...opt('receiptId', r.opt.text(5, { maxLength: LIMITS.text })),
+        ...opt('receipt', r.opt.arrayOf(6, line, { maxLength: LIMITS.printLines })),
+      };
+      break;
+    case 'DISPLAY':
+      m = { type, requestId, lines: r.arrayOf(3, line, { maxLength: LIMITS.displayLines }) };
+      break;
+    case 'BEEP':
+      m = { type, requestId, tone: r.oneOf(3, BEEP_TONES), count: r.uint(4, { min: 1, max: 5 }) };
+      break;
+    case 'CARD_EVENT':
+      m = { type, requestId, event: r.oneOf(3, CARD_EVENTS), ...opt('atr', r.opt.bytes(4, { maxLength: 33 })) };
+      break;
+    case 'APDU':
+      m = { type, requestId, apdu: r.bytes(3, { minLength: 1, maxLength: LIMITS.apdu }) };
+      break;
+    case 'APDU_RESPONSE':
+      m = { type, requestId, response: r.bytes(3, { minLength: 2, maxLength: LIMITS.apdu }) };
+      break;
     case 'PIN_ENTRY':
       m = {
-        type, requestId, amount: r.uint(3, AMOUNT), currency: r.uint(4, CURRENCY), ...opt('triesLeft', r.opt.uint(5, { max: 15 })),
+        type,
+        requestId,
+        amount: r.uint(3, AMOUNT),
+        currency: r.uint(4, CURRENCY),
+        ...opt('triesLeft', r.opt.uint(5, { max: 15 })),
         timeoutMs: r.uint(6, { min: 1000, max: 600_000 }),
       };
       break;
@@ -218,10 +381,24 @@ export function decodeMessage(bytes: Uint8Array): TerminalMessage {
       m = { type, requestId, outcome, ...opt('triesLeft', triesLeft) };
       break;
     }
-    case 'PRINT': m = { type, requestId, kind: r.oneOf(3, PRINT_KINDS), lines: r.arrayOf(4, line, { minLength: 1, maxLength: LIMITS.printLines }) }; break;
-    case 'CANCEL': m = { type, requestId, target: r.uint(3, REQUEST_ID) }; break;
-    case 'HEARTBEAT': case 'OK': m = { type, requestId }; break;
-    case 'ERROR': m = { type, requestId, code: r.oneOf(3, ERROR_CODE_NAMES), message: r.text(4, { maxLength: 256 }) }; break;
+    case 'PRINT':
+      m = {
+        type,
+        requestId,
+        kind: r.oneOf(3, PRINT_KINDS),
+        lines: r.arrayOf(4, line, { minLength: 1, maxLength: LIMITS.printLines }),
+      };
+      break;
+    case 'CANCEL':
+      m = { type, requestId, target: r.uint(3, REQUEST_ID) };
+      break;
+    case 'HEARTBEAT':
+    case 'OK':
+      m = { type, requestId };
+      break;
+    case 'ERROR':
+      m = { type, requestId, code: r.oneOf(3, ERROR_CODE_NAMES), message: r.text(4, { maxLength: 256 }) };
+      break;
   }
   r.done();
   return m;
@@ -237,7 +414,8 @@ export function peekRequest(bytes: Uint8Array): { type: number; requestId: numbe
     if (!(v instanceof Map)) return undefined;
     const type = v.get(1);
     const requestId = v.get(2);
-    if (typeof type !== 'number' || typeof requestId !== 'number' || !Number.isSafeInteger(requestId) || requestId < 1) return undefined;
+    if (typeof type !== 'number' || typeof requestId !== 'number' || !Number.isSafeInteger(requestId) || requestId < 1)
+      return undefined;
     const name = TYPE_NAMES.get(type);
     if (name && RESPONSE_TYPES.has(name)) return undefined; // never answer a response
     return { type, requestId };

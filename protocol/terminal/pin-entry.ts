@@ -7,7 +7,8 @@ import type { PinEntryOutcome } from '../transport.js';
  */
 export function pinOutcomeFromSw(sw: number): PinEntryOutcome | undefined {
   if (sw === 0x9000) return { result: 'verified' };
-  if ((sw & 0xfff0) === 0x63c0) return (sw & 0x0f) === 0 ? { result: 'blocked' } : { result: 'wrong', triesLeft: sw & 0x0f };
+  if ((sw & 0xfff0) === 0x63c0)
+    return (sw & 0x0f) === 0 ? { result: 'blocked' } : { result: 'wrong', triesLeft: sw & 0x0f };
   if (sw === 0x6983) return { result: 'blocked' };
   return undefined;
 }

@@ -10,10 +10,13 @@ export class RequestCache {
   private readonly entries = new Map<number, Uint8Array | null>();
 
   constructor(readonly capacity = 256) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RequestCache: capacity must be a positive integer, got ${String(capacity)}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`RequestCache: capacity must be a positive integer, got ${String(capacity)}`);
   }
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   lookup(requestId: number): CacheLookup {
     const e = this.entries.get(requestId);

@@ -25,10 +25,16 @@ function hidKey(opts: { cardExtended: boolean }) {
         key.plug();
         await source.poll();
       },
-      close: async () => { source.close(); key.unplug(); },
+      close: async () => {
+        source.close();
+        key.unplug();
+      },
     };
   };
 }
 
-cardConformanceSuite('simulated USB HID key (MSG over CTAPHID-style packets), extended APDUs', hidKey({ cardExtended: true }));
+cardConformanceSuite(
+  'simulated USB HID key (MSG over CTAPHID-style packets), extended APDUs',
+  hidKey({ cardExtended: true }),
+);
 cardConformanceSuite('simulated USB HID key, short APDUs only (chaining)', hidKey({ cardExtended: false }));

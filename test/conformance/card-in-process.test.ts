@@ -10,11 +10,19 @@ function inProcess(opts: { readerExtended: boolean; cardExtended: boolean }) {
     reader.insert(applet);
     return {
       reader,
-      reinsert: async () => { reader.remove(); reader.insert(applet); },
-      close: async () => { reader.remove(); },
+      reinsert: async () => {
+        reader.remove();
+        reader.insert(applet);
+      },
+      close: async () => {
+        reader.remove();
+      },
     };
   };
 }
 
 cardConformanceSuite('in-process applet, extended APDUs', inProcess({ readerExtended: true, cardExtended: true }));
-cardConformanceSuite('in-process applet, short APDUs only (chaining)', inProcess({ readerExtended: false, cardExtended: false }));
+cardConformanceSuite(
+  'in-process applet, short APDUs only (chaining)',
+  inProcess({ readerExtended: false, cardExtended: false }),
+);

@@ -6,7 +6,9 @@ import { requireSystem } from '../support/system.js';
 import { cardConformanceSuite } from './card-suite.js';
 
 describe('card behind real pcscd (vpcd + libpcsclite + nfc-pcsc)', function () {
-  before(function () { requireSystem(this, missingPcscParts(), 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev'); });
+  before(function () {
+    requireSystem(this, missingPcscParts(), 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev');
+  });
 
   cardConformanceSuite('simulated card through pcscd', async () => {
     if (missingPcscParts().length > 0) return undefined;
@@ -25,7 +27,10 @@ describe('card behind real pcscd (vpcd + libpcsclite + nfc-pcsc)', function () {
         link.insert();
         await cardIn(reader);
       },
-      close: async () => { await link.remove(); await cardOut(reader).catch(() => undefined); },
+      close: async () => {
+        await link.remove();
+        await cardOut(reader).catch(() => undefined);
+      },
     };
   });
 });

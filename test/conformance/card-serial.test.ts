@@ -48,8 +48,10 @@ function serialSlot(extendedLength: boolean) {
   };
 }
 
-describe('card in a serial terminal\'s slot (socat pty pair)', function () {
-  before(function () { requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat'); });
+describe("card in a serial terminal's slot (socat pty pair)", function () {
+  before(function () {
+    requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat');
+  });
   cardConformanceSuite('simulated card in the simulated serial terminal, extended APDUs', serialSlot(true));
   cardConformanceSuite('simulated card in the simulated serial terminal, short APDUs (chaining)', serialSlot(false));
 });

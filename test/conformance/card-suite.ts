@@ -3,11 +3,26 @@ import { randomBytes } from 'node:crypto';
 import { ApduStatusError, SW, exchange, type ApduTransport } from '../../protocol/apdu/index.js';
 import { buildMap, encodeCanonical } from '../../protocol/cbor/index.js';
 import {
-  CARD_STATUS, CardClient, CardStatusError, LIFECYCLE, encodeCommandData, encodeSignTxnRequest, readCardInfo,
-  type CardInfo, type CardStatusName, type SignTxnRequest,
+  CARD_STATUS,
+  CardClient,
+  CardStatusError,
+  LIFECYCLE,
+  encodeCommandData,
+  encodeSignTxnRequest,
+  readCardInfo,
+  type CardInfo,
+  type CardStatusName,
+  type SignTxnRequest,
 } from '../../protocol/commands/index.js';
 import {
-  CERT_KIND, CVM, ZERO_HASH, checkChainLink, decodeCertificate, decodeTxnRecord, issueCertificate, verifyTxnRecord,
+  CERT_KIND,
+  CVM,
+  ZERO_HASH,
+  checkChainLink,
+  decodeCertificate,
+  decodeTxnRecord,
+  issueCertificate,
+  verifyTxnRecord,
   type SignedTxnRecord,
 } from '../../protocol/record/index.js';
 import { generateKeyPair } from '../../protocol/crypto/index.js';
@@ -43,7 +58,14 @@ async function refusedWith(p: Promise<unknown>, name: CardStatusName, retries?: 
 
 /** The purse fields that a refused command must leave untouched. */
 function purseOf(i: CardInfo) {
-  return { counter: i.counter, balance: i.balance, offlineAmount: i.offlineAmount, offlineCount: i.offlineCount, loadCounter: i.loadCounter, lastRecordHash: Buffer.from(i.lastRecordHash).toString('hex') };
+  return {
+    counter: i.counter,
+    balance: i.balance,
+    offlineAmount: i.offlineAmount,
+    offlineCount: i.offlineCount,
+    loadCounter: i.loadCounter,
+    lastRecordHash: Buffer.from(i.lastRecordHash).toString('hex'),
+  };
 }
 
 export function cardConformanceSuite(name: string, makeFixture: () => Promise<CardFixture | undefined>): void {
@@ -57,7 +79,13 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     const records: SignedTxnRecord[] = [];
 
     const sale = (amount: number, over: Partial<SignTxnRequest> = {}): SignTxnRequest => ({
-      amount, currency: 156, merchantId: 'M-0001', terminalId: 'T-01', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)), ...over,
+      amount,
+      currency: 156,
+      merchantId: 'M-0001',
+      terminalId: 'T-01',
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+      ...over,
     });
     const unchanged = async (action: () => Promise<unknown>, name: CardStatusName) => {
       const before = purseOf(await client.getInfo());
@@ -67,11 +95,16 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
 
     before(async function () {
       const f = await makeFixture();
-      if (!f) { this.skip(); return; }
+      if (!f) {
+        this.skip();
+        return;
+      }
       fx = f;
       client = new CardClient(fx.reader);
     });
-    after(async () => { await fx?.close(); });
+    after(async () => {
+      await fx?.close();
+    });
 
     it('answers SELECT with its protocol info, and 6A82 for another AID', async () => {
       const info = await client.select();
@@ -100,14 +133,36 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       const begin = await client.personalizeBegin({ cardId, algorithm: 1, issuer: issuer.certificate.envelope });
       const now = NOW();
       const cert = issueCertificate(issuer.key, {
-        serial: Uint8Array.of(9), kind: CERT_KIND.CARD, subjectId: cardId, algorithm: 1, publicKey: begin.publicKey,
-        notBefore: now, notAfter: now + 1000, limits: TEST_LIMITS, currency: 156,
+        serial: Uint8Array.of(9),
+        kind: CERT_KIND.CARD,
+        subjectId: cardId,
+        algorithm: 1,
+        publicKey: begin.publicKey,
+        notBefore: now,
+        notAfter: now + 1000,
+        limits: TEST_LIMITS,
+        currency: 156,
       });
-      await refusedWith(client.personalizeCommit({ certificate: cert.envelope, pin: ascii('0000'), puk: ascii('12345678'), authorisation: new Uint8Array(64) }), 'AUTHORISATION_INVALID');
+      await refusedWith(
+        client.personalizeCommit({
+          certificate: cert.envelope,
+          pin: ascii('0000'),
+          puk: ascii('12345678'),
+          authorisation: new Uint8Array(64),
+        }),
+        'AUTHORISATION_INVALID',
+      );
       const otherKey = generateKeyPair('sm2-sm3').publicKey;
       const wrong = issueCertificate(issuer.key, {
-        serial: Uint8Array.of(9), kind: CERT_KIND.CARD, subjectId: cardId, algorithm: 1, publicKey: otherKey,
-        notBefore: now, notAfter: now + 1000, limits: TEST_LIMITS, currency: 156,
+        serial: Uint8Array.of(9),
+        kind: CERT_KIND.CARD,
+        subjectId: cardId,
+        algorithm: 1,
+        publicKey: otherKey,
+        notBefore: now,
+        notAfter: now + 1000,
+        limits: TEST_LIMITS,
+        currency: 156,
       });
       const { sign } = await import('../../protocol/crypto/index.js');
       const { personalizationAuthorisationMessage } = await import('../../protocol/commands/index.js');
@@ -120,10 +175,21 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     it('is personalised by the issuer, then needs a PIN change before paying', async () => {
       const { personalizeCard } = await import('../../protocol/commands/index.js');
       const now = NOW();
-      const cert = await personalizeCard(client, { key: issuer.key, certificate: issuer.certificate }, {
-        cardId, algorithm: 'sm2-sm3', currency: 156, limits: TEST_LIMITS, pin: ascii('0000'), puk: ascii('12345678'),
-        notBefore: now - 60, notAfter: now + 86400, serial: Uint8Array.of(3),
-      });
+      const cert = await personalizeCard(
+        client,
+        { key: issuer.key, certificate: issuer.certificate },
+        {
+          cardId,
+          algorithm: 'sm2-sm3',
+          currency: 156,
+          limits: TEST_LIMITS,
+          pin: ascii('0000'),
+          puk: ascii('12345678'),
+          notBefore: now - 60,
+          notAfter: now + 86400,
+          serial: Uint8Array.of(3),
+        },
+      );
       const info = await client.getInfo();
       assert.equal(info.lifecycle, LIFECYCLE.PERSONALISED);
       assert.deepEqual(info.cardId, cardId);
@@ -134,7 +200,10 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       assert.deepEqual(info.limits, TEST_LIMITS);
       cardKey = info.publicKey!;
       await refusedWith(client.signTxn(sale(100)), 'PIN_CHANGE_REQUIRED');
-      await refusedWith(client.personalizeBegin({ cardId, algorithm: 1, issuer: issuer.certificate.envelope }), 'WRONG_STATE');
+      await refusedWith(
+        client.personalizeBegin({ cardId, algorithm: 1, issuer: issuer.certificate.envelope }),
+        'WRONG_STATE',
+      );
       await client.changePin(ascii('0000'), ascii('1234'));
       assert.equal((await client.getInfo()).lifecycle, LIFECYCLE.ACTIVE);
     });
@@ -143,13 +212,47 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       const t1 = issuer.topup(cardId, 1, 100_000);
       const r = await client.load({ token: t1.envelope, authority: issuer.authority.envelope });
       assert.deepEqual(r, { balance: 100_000, loadCounter: 1 });
-      await unchanged(() => client.load({ token: t1.envelope, authority: issuer.authority.envelope }), 'TOKEN_REPLAYED');
-      await unchanged(() => client.load({ token: issuer.topup(Uint8Array.from(randomBytes(8)), 2, 5).envelope, authority: issuer.authority.envelope }), 'TOKEN_WRONG_CARD');
-      await unchanged(() => client.load({ token: issuer.topup(cardId, 2, 5, { currency: 978 }).envelope, authority: issuer.authority.envelope }), 'TOKEN_WRONG_CARD');
+      await unchanged(
+        () => client.load({ token: t1.envelope, authority: issuer.authority.envelope }),
+        'TOKEN_REPLAYED',
+      );
+      await unchanged(
+        () =>
+          client.load({
+            token: issuer.topup(Uint8Array.from(randomBytes(8)), 2, 5).envelope,
+            authority: issuer.authority.envelope,
+          }),
+        'TOKEN_WRONG_CARD',
+      );
+      await unchanged(
+        () =>
+          client.load({
+            token: issuer.topup(cardId, 2, 5, { currency: 978 }).envelope,
+            authority: issuer.authority.envelope,
+          }),
+        'TOKEN_WRONG_CARD',
+      );
       const rogue = new TestIssuer();
-      await unchanged(() => client.load({ token: rogue.topup(cardId, 2, 5).envelope, authority: rogue.authority.envelope }), 'AUTHORITY_INVALID');
-      await unchanged(() => client.load({ token: issuer.topup(cardId, 2, 5, { key: rogue.authorityKey }).envelope, authority: issuer.authority.envelope }), 'TOKEN_SIGNATURE_INVALID');
-      await unchanged(() => client.load({ token: issuer.topup(cardId, 2, TEST_LIMITS.maxBalance).envelope, authority: issuer.authority.envelope }), 'BALANCE_LIMIT');
+      await unchanged(
+        () => client.load({ token: rogue.topup(cardId, 2, 5).envelope, authority: rogue.authority.envelope }),
+        'AUTHORITY_INVALID',
+      );
+      await unchanged(
+        () =>
+          client.load({
+            token: issuer.topup(cardId, 2, 5, { key: rogue.authorityKey }).envelope,
+            authority: issuer.authority.envelope,
+          }),
+        'TOKEN_SIGNATURE_INVALID',
+      );
+      await unchanged(
+        () =>
+          client.load({
+            token: issuer.topup(cardId, 2, TEST_LIMITS.maxBalance).envelope,
+            authority: issuer.authority.envelope,
+          }),
+        'BALANCE_LIMIT',
+      );
     });
 
     it('signs a sale below the no-PIN limit: a verifiable record starting the hash chain', async () => {
@@ -228,7 +331,10 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       for (let i = 0; i < 5; i++) records.push(decodeTxnRecord(await client.signTxn(sale(10 + i))));
       const all = await client.readJournalFrom(1);
       assert.equal(all.lastCounter, records.length);
-      assert.deepEqual(all.records.map((r) => Buffer.from(r).toString('hex')), records.map((r) => Buffer.from(r.envelope).toString('hex')));
+      assert.deepEqual(
+        all.records.map((r) => Buffer.from(r).toString('hex')),
+        records.map((r) => Buffer.from(r.envelope).toString('hex')),
+      );
       let prev: SignedTxnRecord | undefined;
       for (const env of all.records) {
         const r = decodeTxnRecord(env);
@@ -245,7 +351,11 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     it('refuses malformed, non-canonical and unknown input with its documented status, state unchanged', async () => {
       const before = purseOf(await client.getInfo());
       const cmd = async (data: Uint8Array) => {
-        const r = await exchange(fx.reader, { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data, le: 256 }, { extendedLength: false });
+        const r = await exchange(
+          fx.reader,
+          { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data, le: 256 },
+          { extendedLength: false },
+        );
         assert.equal(r.sw, SW.OK);
         return r.data[0];
       };
@@ -255,13 +365,24 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       const nonCanonical = Buffer.from(canon.replace(/^a60105/, 'a6011805'), 'hex');
       assert.notEqual(canon, nonCanonical.toString('hex'));
       assert.equal(await cmd(Uint8Array.from([0x03, ...nonCanonical])), CARD_STATUS.INVALID_CBOR.code);
-      assert.equal(await cmd(Uint8Array.from([0x03, 0xbf, 0x01, 0x05, 0xff])), CARD_STATUS.INVALID_CBOR.code, 'indefinite map');
-      assert.equal(await cmd(Uint8Array.from([0x03, ...encodeCanonical(good), 0x00])), CARD_STATUS.INVALID_CBOR.code, 'trailing byte');
-      const extra = new Map(good); extra.set(99, 1);
+      assert.equal(
+        await cmd(Uint8Array.from([0x03, 0xbf, 0x01, 0x05, 0xff])),
+        CARD_STATUS.INVALID_CBOR.code,
+        'indefinite map',
+      );
+      assert.equal(
+        await cmd(Uint8Array.from([0x03, ...encodeCanonical(good), 0x00])),
+        CARD_STATUS.INVALID_CBOR.code,
+        'trailing byte',
+      );
+      const extra = new Map(good);
+      extra.set(99, 1);
       assert.equal(await cmd(encodeCommandData(0x03, extra)), CARD_STATUS.INVALID_PARAMETER.code, 'unknown key');
-      const missing = new Map(good); missing.delete(6);
+      const missing = new Map(good);
+      missing.delete(6);
       assert.equal(await cmd(encodeCommandData(0x03, missing)), CARD_STATUS.INVALID_PARAMETER.code, 'missing key');
-      const wrongType = new Map(good); wrongType.set(1, 'five');
+      const wrongType = new Map(good);
+      wrongType.set(1, 'five');
       assert.equal(await cmd(encodeCommandData(0x03, wrongType)), CARD_STATUS.INVALID_PARAMETER.code, 'wrong type');
       assert.equal(await cmd(encodeCommandData(0x03, buildMap([[1, 0]]))), CARD_STATUS.INVALID_PARAMETER.code);
       assert.equal(await cmd(Uint8Array.of(0x7e)), CARD_STATUS.INVALID_COMMAND.code);
@@ -273,8 +394,16 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       assert.equal((await raw(fx.reader, '801000')).sw, SW.WRONG_LENGTH, 'truncated header');
       assert.equal((await raw(fx.reader, '80110000')).sw, SW.INS_NOT_SUPPORTED);
       assert.equal((await raw(fx.reader, '9010000001 01')).sw, SW.OK, 'first part of a chain');
-      assert.equal((await raw(fx.reader, '80CA000000')).sw, SW.LAST_COMMAND_OF_CHAIN_EXPECTED, 'another INS in the middle of a chain');
-      assert.equal((await raw(fx.reader, '1020008008 241234FFFFFFFFFF')).sw, SW.CHAINING_NOT_SUPPORTED, 'chaining is for the CBOR INS only');
+      assert.equal(
+        (await raw(fx.reader, '80CA000000')).sw,
+        SW.LAST_COMMAND_OF_CHAIN_EXPECTED,
+        'another INS in the middle of a chain',
+      );
+      assert.equal(
+        (await raw(fx.reader, '1020008008 241234FFFFFFFFFF')).sw,
+        SW.CHAINING_NOT_SUPPORTED,
+        'chaining is for the CBOR INS only',
+      );
       await client.select();
       assert.equal((await raw(fx.reader, 'C010000001 01')).sw, SW.CLA_NOT_SUPPORTED);
       assert.equal((await raw(fx.reader, '0020008004 24123456')).sw, SW.WRONG_LENGTH, 'PIN block of 4 bytes');
@@ -285,11 +414,19 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     it('carries long commands by chaining when extended APDUs are not used', async () => {
       // A GET_INFO request padded with a 1500-byte unknown field: must be reassembled, then refused as INVALID_PARAMETER.
       const big = encodeCommandData(0x01, buildMap([[1, new Uint8Array(1500)]]));
-      const r = await exchange(fx.reader, { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: big, le: 256 }, { extendedLength: false });
+      const r = await exchange(
+        fx.reader,
+        { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: big, le: 256 },
+        { extendedLength: false },
+      );
       assert.equal(r.sw, SW.OK);
       assert.equal(r.data[0], CARD_STATUS.INVALID_PARAMETER.code);
       // GET_INFO's answer is longer than 64 bytes: ask with Le=64 and follow 61xx
-      const info = await exchange(fx.reader, { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: Uint8Array.of(0x01), le: 64 }, { extendedLength: false });
+      const info = await exchange(
+        fx.reader,
+        { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: Uint8Array.of(0x01), le: 64 },
+        { extendedLength: false },
+      );
       assert.equal(info.sw, SW.OK);
       assert.ok(info.data.length > 64, 'info.data.length > 64');
       const { decodeResponseData } = await import('../../protocol/commands/index.js');
@@ -298,7 +435,11 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
 
     it('says 6A84 for a message over its maximum size', async () => {
       const { maxMessageSize } = await client.select();
-      const r = await exchange(fx.reader, { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: new Uint8Array(maxMessageSize + 1).fill(1), le: 256 }, { extendedLength: false });
+      const r = await exchange(
+        fx.reader,
+        { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: new Uint8Array(maxMessageSize + 1).fill(1), le: 256 },
+        { extendedLength: false },
+      );
       assert.ok(r.sw === SW.NOT_ENOUGH_MEMORY, `got ${r.sw.toString(16)}`);
       await client.select();
     });
@@ -306,7 +447,10 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
     it('a zero-amount top-up with resetOffline is an online sync: offline totals go to zero', async () => {
       const info = await client.getInfo();
       assert.equal(info.offlineCount, records.length);
-      const r = await client.load({ token: issuer.topup(cardId, info.loadCounter + 1, 0).envelope, authority: issuer.authority.envelope });
+      const r = await client.load({
+        token: issuer.topup(cardId, info.loadCounter + 1, 0).envelope,
+        authority: issuer.authority.envelope,
+      });
       assert.equal(r.loadCounter, info.loadCounter + 1);
       const after = await client.getInfo();
       assert.equal(after.offlineCount, 0);
@@ -314,15 +458,25 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       assert.equal(after.balance, info.balance);
     });
 
-    it('refuses an expired top-up token (by the card\'s own counter)', async () => {
+    it("refuses an expired top-up token (by the card's own counter)", async () => {
       const info = await client.getInfo();
-      await unchanged(() => client.load({ token: issuer.topup(cardId, info.loadCounter + 1, 5, { validUntilCounter: info.counter - 1 }).envelope, authority: issuer.authority.envelope }), 'TOKEN_EXPIRED');
+      await unchanged(
+        () =>
+          client.load({
+            token: issuer.topup(cardId, info.loadCounter + 1, 5, { validUntilCounter: info.counter - 1 }).envelope,
+            authority: issuer.authority.envelope,
+          }),
+        'TOKEN_EXPIRED',
+      );
     });
 
     it('the ApduStatusError of a failed SELECT names the problem', async () => {
       await fx.reinsert();
       const bogus = new CardClient({ extendedLength: false, transmit: async () => Uint8Array.of(0x6a, 0x82) });
-      await assert.rejects(bogus.select(), (e: unknown) => e instanceof ApduStatusError && /no cardpost application/.test(e.hint));
+      await assert.rejects(
+        bogus.select(),
+        (e: unknown) => e instanceof ApduStatusError && /no cardpost application/.test(e.hint),
+      );
       await client.select();
     });
   });

@@ -18,17 +18,31 @@ import { readSse as readEvents } from '../support/raw-http.js';
 type ErrorBody = { error: { code: string; message: string; hint: string; tokenFile?: string } };
 
 /** A raw HTTP request (fetch will not let a test set Host, or send arbitrary bytes as a body). */
-function raw(url: string, o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+function raw(
+  url: string,
+  o: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     // An explicit Content-Length: Node sends a GET body without framing otherwise, which is a broken request, not an API test.
     const length = o.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(o.body)) } : {};
-    const req = request({ host: u.hostname, port: Number(u.port), method: o.method ?? 'GET', path: o.path, headers: { ...length, ...o.headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: Number(u.port),
+        method: o.method ?? 'GET',
+        path: o.path,
+        headers: { ...length, ...o.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });
@@ -44,14 +58,17 @@ const KNOWN_API_BUGS: string[] = [];
 describe('daemon: the local HTTP API', function () {
   this.timeout(30_000);
   let f: DaemonFixture | undefined;
-  afterEach(async () => { await f?.stop(); f = undefined; });
+  afterEach(async () => {
+    await f?.stop();
+    f = undefined;
+  });
 
   it('no token → 401 naming the token file; a wrong token → 401; the token works', async () => {
     f = await DaemonFixture.start();
     const none = await fetch(`${f.url}/api/v1/status`);
     assert.equal(none.status, 401);
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer/);
-    const body = await none.json() as ErrorBody;
+    const body = (await none.json()) as ErrorBody;
     assert.equal(body.error.code, 'API_UNAUTHORISED');
     assert.equal(body.error.tokenFile, join(f.daemon.config.dataDir, 'api-token'));
     assert.ok(body.error.hint.includes(body.error.tokenFile!), 'the hint says where the token is');
@@ -87,10 +104,15 @@ describe('daemon: the local HTTP API', function () {
 
   it('pairing: a wrong token is 401; the right one sets an HttpOnly SameSite=Strict cookie that then authorises', async () => {
     f = await DaemonFixture.start();
-    const pair = (token: string) => fetch(`${f!.url}/api/v1/pair`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) });
+    const pair = (token: string) =>
+      fetch(`${f!.url}/api/v1/pair`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token }),
+      });
     const bad = await pair('not-the-token');
     assert.equal(bad.status, 401);
-    assert.equal((await bad.json() as ErrorBody).error.code, 'PAIRING_REFUSED');
+    assert.equal(((await bad.json()) as ErrorBody).error.code, 'PAIRING_REFUSED');
     assert.equal(bad.headers.get('set-cookie'), null);
     const good = await pair(f.token);
     assert.equal(good.status, 200);
@@ -109,15 +131,22 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     let saleId = '';
-    const collecting = readEvents(res, (ev) => ev.some((e) => e.event === 'sale' && (e.data as SaleSnapshot).state === 'done'));
+    const collecting = readEvents(res, (ev) =>
+      ev.some((e) => e.event === 'sale' && (e.data as SaleSnapshot).state === 'done'),
+    );
     await until(() => f!.daemon.engine.listenerCount('sale') > 0, 'the stream to be attached', 2000, 5);
     await new Promise((r) => setTimeout(r, 50));
     saleId = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 600 })).body.saleId;
     const events = await collecting;
     assert.equal(events[0]?.event, 'status', 'the first event is the whole picture');
     assert.equal((events[0]!.data as { terminalId: string }).terminalId, 'T-TEST-01');
-    const states = events.filter((e) => e.event === 'sale' && (e.data as SaleSnapshot).saleId === saleId).map((e) => (e.data as SaleSnapshot).state);
-    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['waiting_card', 'reading_card', 'signing', 'stored', 'done']);
+    const states = events
+      .filter((e) => e.event === 'sale' && (e.data as SaleSnapshot).saleId === saleId)
+      .map((e) => (e.data as SaleSnapshot).state);
+    assert.deepEqual(
+      states.filter((s, i) => s !== states[i - 1]),
+      ['waiting_card', 'reading_card', 'signing', 'stored', 'done'],
+    );
   });
 
   it('GET /metrics: Prometheus text; queue records and sales_total move after a sale', async () => {
@@ -129,16 +158,25 @@ describe('daemon: the local HTTP API', function () {
       assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
       return r.text();
     };
-    const sample = (text: string, name: string) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const sample = (text: string, name: string) =>
+      Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
     const before = await scrape();
     assert.match(before, /^# TYPE cardpost_queue_records gauge$/m);
-    assert.equal(sample(before, 'cardpost_queue_records{status="pending"}') + sample(before, 'cardpost_queue_records{status="sending"}'), 0);
+    assert.equal(
+      sample(before, 'cardpost_queue_records{status="pending"}') +
+        sample(before, 'cardpost_queue_records{status="sending"}'),
+      0,
+    );
     assert.ok(!/^cardpost_sales_total\{/m.test(before), 'no sale yet');
     const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 400 })).body;
     await f.waitForSale(s.saleId);
     const after = await scrape();
     assert.equal(sample(after, 'cardpost_sales_total{state="done"}'), 1);
-    assert.equal(sample(after, 'cardpost_queue_records{status="pending"}') + sample(after, 'cardpost_queue_records{status="sending"}'), 1);
+    assert.equal(
+      sample(after, 'cardpost_queue_records{status="pending"}') +
+        sample(after, 'cardpost_queue_records{status="sending"}'),
+      1,
+    );
     assert.equal(sample(after, 'cardpost_unsettled_amount{currency="156"}'), 400);
   });
 
@@ -147,9 +185,20 @@ describe('daemon: the local HTTP API', function () {
     const config = f.daemon.config;
     await f.daemon.stop();
     const lock = join(config.dataDir, DATA_FILES.info);
-    const start = () => Daemon.start({ config, log: createLogger('silent'), readers: [{ reader: f!.reader, kind: 'simulated' }] });
+    const start = () =>
+      Daemon.start({ config, log: createLogger('silent'), readers: [{ reader: f!.reader, kind: 'simulated' }] });
     // A live process that is not us holds the lock (what a running `cardpost daemon` leaves).
-    const lockOf = (pid: number) => JSON.stringify({ kind: LOCK_KIND, nonce: 'other', pid, procStart: null, bootId: null, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 });
+    const lockOf = (pid: number) =>
+      JSON.stringify({
+        kind: LOCK_KIND,
+        nonce: 'other',
+        pid,
+        procStart: null,
+        bootId: null,
+        url: 'http://127.0.0.1:1',
+        terminalId: 'T',
+        startedAt: 0,
+      });
     writeFileSync(lock, lockOf(process.ppid));
     await assert.rejects(start(), (e: unknown) => {
       assert.ok(e instanceof DaemonError, String(e));
@@ -157,7 +206,11 @@ describe('daemon: the local HTTP API', function () {
       assert.ok(e.message.includes(String(process.ppid)), 'the message names the pid');
       return true;
     });
-    assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, process.ppid, 'the refused start left the other daemon\'s file alone');
+    assert.equal(
+      JSON.parse(readFileSync(lock, 'utf8')).pid,
+      process.ppid,
+      "the refused start left the other daemon's file alone",
+    );
     // A pid that has exited: stale, taken over.
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     writeFileSync(lock, lockOf(dead));
@@ -167,35 +220,111 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(info.url, f.daemon.url);
   });
 
-  it('fuzz: random paths, query strings and bodies to every route: no 5xx but an unreachable bank\'s, never a crash, errors always {error:{code,message,hint}}', async () => {
+  it("fuzz: random paths, query strings and bodies to every route: no 5xx but an unreachable bank's, never a crash, errors always {error:{code,message,hint}}", async () => {
     f = await DaemonFixture.start();
     f.bank.setFaults({ down: true }); // reconciliation then meets a bank that answers 503: the daemon passes on 503 BANK_UNAVAILABLE (upstream), nothing else
     const seed = fuzzSeed(0xa91f);
     const rng = new Prng(seed);
     const auth = { Authorization: `Bearer ${f.token}` };
     const ROUTES: [string, string][] = [
-      ['GET', '/api/v1/health'], ['POST', '/api/v1/pair'], ['GET', '/api/v1/status'], ['GET', '/api/v1/readers'], ['GET', '/api/v1/readers/:name/card'],
-      ['POST', '/api/v1/readers/:name/apdu'], ['POST', '/api/v1/sales'], ['GET', '/api/v1/sales'], ['GET', '/api/v1/sales/:id'], ['POST', '/api/v1/sales/:id/pin'],
-      ['POST', '/api/v1/sales/:id/cancel'], ['GET', '/api/v1/queue'], ['GET', '/api/v1/queue/export'], ['GET', '/api/v1/settlement'], ['POST', '/api/v1/settlement'],
-      ['GET', '/api/v1/reconciliation'], ['GET', '/metrics'], ['GET', '/api/v1/nope'], ['DELETE', '/api/v1/sales'], ['PUT', '/api/v1/status'],
+      ['GET', '/api/v1/health'],
+      ['POST', '/api/v1/pair'],
+      ['GET', '/api/v1/status'],
+      ['GET', '/api/v1/readers'],
+      ['GET', '/api/v1/readers/:name/card'],
+      ['POST', '/api/v1/readers/:name/apdu'],
+      ['POST', '/api/v1/sales'],
+      ['GET', '/api/v1/sales'],
+      ['GET', '/api/v1/sales/:id'],
+      ['POST', '/api/v1/sales/:id/pin'],
+      ['POST', '/api/v1/sales/:id/cancel'],
+      ['GET', '/api/v1/queue'],
+      ['GET', '/api/v1/queue/export'],
+      ['GET', '/api/v1/settlement'],
+      ['POST', '/api/v1/settlement'],
+      ['GET', '/api/v1/reconciliation'],
+      ['GET', '/metrics'],
+      ['GET', '/api/v1/nope'],
+      ['DELETE', '/api/v1/sales'],
+      ['PUT', '/api/v1/status'],
     ];
-    const SEGMENTS = ['fixture%20reader', 'nope', '%00', '..', '%2e%2e', 'a'.repeat(500), '12345678-1234-1234-1234-123456789abc', '%ZZ', encodeURIComponent('😀'), encodeURIComponent("'; DROP TABLE sales;--")];
-    const QUERY = ['', '?status=pending', '?status=bogus', '?after=-1', '?after=1e99', '?limit=0', '?limit=100000', '?date=2030-02-30', '?date=2030-01-01', '?date=', '?x=1&x=2', '?%ZZ', '?status[]=a', '?limit=5&after=abc'];
+    const SEGMENTS = [
+      'fixture%20reader',
+      'nope',
+      '%00',
+      '..',
+      '%2e%2e',
+      'a'.repeat(500),
+      '12345678-1234-1234-1234-123456789abc',
+      '%ZZ',
+      encodeURIComponent('😀'),
+      encodeURIComponent("'; DROP TABLE sales;--"),
+    ];
+    const QUERY = [
+      '',
+      '?status=pending',
+      '?status=bogus',
+      '?after=-1',
+      '?after=1e99',
+      '?limit=0',
+      '?limit=100000',
+      '?date=2030-02-30',
+      '?date=2030-01-01',
+      '?date=',
+      '?x=1&x=2',
+      '?%ZZ',
+      '?status[]=a',
+      '?limit=5&after=abc',
+    ];
     const BODIES: (() => string | Buffer | undefined)[] = [
-      () => undefined, () => '', () => '{', () => 'null', () => '[]', () => '"str"', () => '{"amount":0}', () => '{"amount":-5}', () => '{"amount":1.5}',
-      () => '{"amount":"12"}', () => `{"amount":${rng.int(30_000) + 1}}`, () => '{"amount":1e400}', () => '{"amount":100,"currency":0}', () => '{"amount":100,"currency":1000}',
-      () => '{"amount":100,"extra":1}', () => '{"pin":"12"}', () => '{"pin":"abcd"}', () => '{"pin":"99999999999999999999999999999999999"}', () => '{"token":null}', () => '{"token":""}',
-      () => '{"apdu":"00A4040000"}', () => '{"apdu":"zz"}', () => '{"apdu":"80"}', () => `{"apdu":"${'00'.repeat(rng.int(300) + 4)}"}`, () => '{"__proto__":{"amount":1}}',
-      () => Buffer.from(rng.bytes(rng.int(200))), () => JSON.stringify({ amount: { $gt: 1 } }), () => 'x'.repeat(70_000),
+      () => undefined,
+      () => '',
+      () => '{',
+      () => 'null',
+      () => '[]',
+      () => '"str"',
+      () => '{"amount":0}',
+      () => '{"amount":-5}',
+      () => '{"amount":1.5}',
+      () => '{"amount":"12"}',
+      () => `{"amount":${rng.int(30_000) + 1}}`,
+      () => '{"amount":1e400}',
+      () => '{"amount":100,"currency":0}',
+      () => '{"amount":100,"currency":1000}',
+      () => '{"amount":100,"extra":1}',
+      () => '{"pin":"12"}',
+      () => '{"pin":"abcd"}',
+      () => '{"pin":"99999999999999999999999999999999999"}',
+      () => '{"token":null}',
+      () => '{"token":""}',
+      () => '{"apdu":"00A4040000"}',
+      () => '{"apdu":"zz"}',
+      () => '{"apdu":"80"}',
+      () => `{"apdu":"${'00'.repeat(rng.int(300) + 4)}"}`,
+      () => '{"__proto__":{"amount":1}}',
+      () => Buffer.from(rng.bytes(rng.int(200))),
+      () => JSON.stringify({ amount: { $gt: 1 } }),
+      () => 'x'.repeat(70_000),
     ];
-    const CONTENT_TYPES = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', ''];
+    const CONTENT_TYPES = [
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json; charset=latin1',
+      '',
+    ];
     const saleIds: string[] = [];
     const rounds = 400 * FUZZ_ROUNDS;
     let answered = 0;
     const violations = new Map<string, string>();
     for (let i = 0; i < rounds; i++) {
       const [method, template] = rng.pick(ROUTES);
-      const path = template.replace(':name', () => rng.pick(SEGMENTS)).replace(':id', () => (saleIds.length && rng.bool(0.5) ? rng.pick(saleIds) : rng.pick(SEGMENTS))) + rng.pick(QUERY);
+      const path =
+        template
+          .replace(':name', () => rng.pick(SEGMENTS))
+          .replace(':id', () => (saleIds.length && rng.bool(0.5) ? rng.pick(saleIds) : rng.pick(SEGMENTS))) +
+        rng.pick(QUERY);
       const body = method === 'GET' && rng.bool(0.8) ? undefined : rng.pick(BODIES)();
       const headers: Record<string, string> = rng.bool(0.9) ? { ...auth } : {};
       const ct = rng.pick(CONTENT_TYPES);
@@ -205,14 +334,29 @@ describe('daemon: the local HTTP API', function () {
       const r = await raw(f.url, { method, path, headers, ...(body !== undefined ? { body } : {}) });
       answered++;
       let e: ErrorBody | undefined;
-      if (r.status >= 400) { try { e = JSON.parse(r.text) as ErrorBody; } catch { /* not JSON: a violation below */ } }
-      const shaped = e !== undefined && typeof e.error?.code === 'string' && typeof e.error.message === 'string' && typeof e.error.hint === 'string';
+      if (r.status >= 400) {
+        try {
+          e = JSON.parse(r.text) as ErrorBody;
+        } catch {
+          /* not JSON: a violation below */
+        }
+      }
+      const shaped =
+        e !== undefined &&
+        typeof e.error?.code === 'string' &&
+        typeof e.error.message === 'string' &&
+        typeof e.error.hint === 'string';
       // A 5xx is the daemon failing, except an upstream bank failure passed on as such (502/503 BANK_*).
-      const upstream = shaped && (r.status === 502 || r.status === 503) && e!.error.code.startsWith('BANK_') && path.startsWith('/api/v1/reconciliation');
+      const upstream =
+        shaped &&
+        (r.status === 502 || r.status === 503) &&
+        e!.error.code.startsWith('BANK_') &&
+        path.startsWith('/api/v1/reconciliation');
       if ((r.status >= 500 && !upstream) || (r.status >= 400 && !shaped)) {
-        const code = (e as { error?: { code?: unknown } | string; code?: unknown } | undefined);
+        const code = e as { error?: { code?: unknown } | string; code?: unknown } | undefined;
         const key = `${r.status} ${typeof code?.error === 'object' ? String(code.error.code) : String(code?.code ?? '?')}`;
-        if (!violations.has(key)) violations.set(key, `${what()} headers ${JSON.stringify(headers)} → ${r.text.slice(0, 200)}`);
+        if (!violations.has(key))
+          violations.set(key, `${what()} headers ${JSON.stringify(headers)} → ${r.text.slice(0, 200)}`);
         continue;
       }
       if (r.status === 201) {
@@ -225,7 +369,11 @@ describe('daemon: the local HTTP API', function () {
     assert.equal(answered, rounds);
     // Known bugs, reported and pinned by the skipped tests below; anything else fails here.
     for (const known of KNOWN_API_BUGS) violations.delete(known);
-    assert.deepEqual([...violations].map(([k, v]) => `${k}: ${v}`), [], 'responses that break the API\'s error contract');
+    assert.deepEqual(
+      [...violations].map(([k, v]) => `${k}: ${v}`),
+      [],
+      "responses that break the API's error contract",
+    );
     assert.equal((await fetch(`${f.url}/api/v1/health`)).status, 200, 'the daemon is still up');
     assert.equal((await f.api('GET', '/api/v1/status')).status, 200);
   });
@@ -240,10 +388,27 @@ describe('daemon: the local HTTP API', function () {
     await new CardClient(fx.reader).select();
     await new CardClient(fx.reader).changePin(new TextEncoder().encode('1234'), new TextEncoder().encode(PIN));
     let logText = '';
-    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logText += chunk.toString('utf8'); cb(); } });
-    fx.daemon = await Daemon.start({ config: fx.daemon.config, log: createLogger('trace', sink), readers: [{ reader: fx.reader, kind: 'simulated' }] });
-    await fetch(`${fx.url}/api/v1/pair`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: fx.token }) });
-    await fetch(`${fx.url}/api/v1/pair`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: PIN }) });
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logText += chunk.toString('utf8');
+        cb();
+      },
+    });
+    fx.daemon = await Daemon.start({
+      config: fx.daemon.config,
+      log: createLogger('trace', sink),
+      readers: [{ reader: fx.reader, kind: 'simulated' }],
+    });
+    await fetch(`${fx.url}/api/v1/pair`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: fx.token }),
+    });
+    await fetch(`${fx.url}/api/v1/pair`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: PIN }),
+    });
     const s = (await fx.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 25_000 })).body;
     await until(() => fx.daemon.engine.get(s.saleId)?.state === 'pin', 'the PIN step', 5000, 5);
     await fx.api('POST', `/api/v1/sales/${s.saleId}/pin`, { pin: WRONG });
@@ -255,9 +420,18 @@ describe('daemon: the local HTTP API', function () {
     fx.daemon.worker.poke();
     await until(() => fx.daemon.store.statusCounts().settled.count === 1, 'settlement (more log lines)', 5000);
     await new Promise((r) => setTimeout(r, 50));
-    assert.ok(logText.includes('"sale stored"') && logText.includes('"batch settled"'), `the logger was used: ${logText}`);
+    assert.ok(
+      logText.includes('"sale stored"') && logText.includes('"batch settled"'),
+      `the logger was used: ${logText}`,
+    );
     const hex = (t: string) => Buffer.from(t).toString('hex');
-    for (const [name, secret] of [['PIN', PIN], ['wrong PIN', WRONG], ['PIN as hex', hex(PIN)], ['wrong PIN as hex', hex(WRONG)], ['token', fx.token]] as const) {
+    for (const [name, secret] of [
+      ['PIN', PIN],
+      ['wrong PIN', WRONG],
+      ['PIN as hex', hex(PIN)],
+      ['wrong PIN as hex', hex(WRONG)],
+      ['token', fx.token],
+    ] as const) {
       assert.ok(!logText.includes(secret), `the log contains the ${name}`);
     }
   });
@@ -266,9 +440,15 @@ describe('daemon: the local HTTP API', function () {
   it('an unknown reader name is a 4xx (404), not 503 READER_GONE', async () => {
     f = await DaemonFixture.start();
     const card = await f.api<ErrorBody>('GET', '/api/v1/readers/no-such-reader/card');
-    assert.ok(card.status >= 400 && card.status < 500, `GET card of an unknown reader → ${card.status} ${card.body.error.code}`);
+    assert.ok(
+      card.status >= 400 && card.status < 500,
+      `GET card of an unknown reader → ${card.status} ${card.body.error.code}`,
+    );
     const apdu = await f.api<ErrorBody>('POST', '/api/v1/readers/no-such-reader/apdu', { apdu: '00A40400' });
-    assert.ok(apdu.status >= 400 && apdu.status < 500, `POST apdu to an unknown reader → ${apdu.status} ${apdu.body.error.code}`);
+    assert.ok(
+      apdu.status >= 400 && apdu.status < 500,
+      `POST apdu to an unknown reader → ${apdu.status} ${apdu.body.error.code}`,
+    );
   });
 
   // Was a bug found by the fuzz test: router errors answered in fastify's own shape.

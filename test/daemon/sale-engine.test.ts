@@ -21,15 +21,18 @@ import { sleep, until } from '../support/settlement-helpers.js';
 
 type ErrorBody = { error: { code: string; message: string; hint: string } };
 
-
 const READER = encodeURIComponent('fixture reader');
 
 describe('daemon: the sale engine through the API', function () {
   this.timeout(30_000);
   let f: DaemonFixture | undefined;
-  afterEach(async () => { await f?.stop(); f = undefined; });
+  afterEach(async () => {
+    await f?.stop();
+    f = undefined;
+  });
 
-  const cardCounter = async (fx: DaemonFixture) => (await fx.api<{ counter: number }>('GET', `/api/v1/readers/${READER}/card`)).body.counter;
+  const cardCounter = async (fx: DaemonFixture) =>
+    (await fx.api<{ counter: number }>('GET', `/api/v1/readers/${READER}/card`)).body.counter;
 
   it('a PIN sale (above the no-PIN limit) with one wrong PIN: tries left 2, then the right PIN completes it', async () => {
     f = await DaemonFixture.start();
@@ -76,7 +79,10 @@ describe('daemon: the sale engine through the API', function () {
     let pulled = false;
     applet.transmit = (apdu: Uint8Array) => {
       const out = transmit(apdu);
-      if (!pulled && decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) { pulled = true; setImmediate(() => fx.reader.remove()); }
+      if (!pulled && decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) {
+        pulled = true;
+        setImmediate(() => fx.reader.remove());
+      }
       return out;
     };
     const id = (await fx.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 800 })).body.saleId;
@@ -96,7 +102,13 @@ describe('daemon: the sale engine through the API', function () {
   });
 
   it('a crash between the signature and the commit: after restart the next card session recovers the record, and it settles', async () => {
-    f = await DaemonFixture.start({ faults: { afterSign: () => { throw new Error('simulated process death before the SQLite commit'); } } });
+    f = await DaemonFixture.start({
+      faults: {
+        afterSign: () => {
+          throw new Error('simulated process death before the SQLite commit');
+        },
+      },
+    });
     const id = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 900 })).body.saleId;
     const end = await f.waitForSale(id);
     assert.notEqual(end.state, 'done', 'no receipt without a durable record');
@@ -110,7 +122,11 @@ describe('daemon: the sale engine through the API', function () {
     assert.equal(row.origin, 'recovered');
     assert.equal(row.amount, 900);
     f.daemon.worker.poke();
-    await until(() => f!.daemon.store.record(`${f!.cardId}:1`)?.status === 'settled', 'the recovered record to settle', 10_000);
+    await until(
+      () => f!.daemon.store.record(`${f!.cardId}:1`)?.status === 'settled',
+      'the recovered record to settle',
+      10_000,
+    );
     assert.ok(f.bank.settledRecord(f.cardId, 1), 'the bank has it');
   });
 
@@ -127,15 +143,24 @@ describe('daemon: the sale engine through the API', function () {
     await f.api('POST', `/api/v1/sales/${b.saleId}/cancel`);
     const end = await f.waitForSale(b.saleId);
     assert.equal(end.state, 'cancelled');
-    assert.equal((await f.api<ErrorBody>('POST', `/api/v1/sales/${b.saleId}/pin`, { pin: FIXTURE_PIN })).status, 404, 'a PIN for an ended sale is refused');
+    assert.equal(
+      (await f.api<ErrorBody>('POST', `/api/v1/sales/${b.saleId}/pin`, { pin: FIXTURE_PIN })).status,
+      404,
+      'a PIN for an ended sale is refused',
+    );
     assert.equal(await cardCounter(f), 0, 'nothing was signed');
     assert.equal(f.daemon.store.records().length, 0);
   });
 
   it('offline limits (per sale, unsettled amount, unsettled age) refuse with their codes and show in GET /api/v1/status', async () => {
-    f = await DaemonFixture.start({ config: { limits: { perSale: 20_000, unsettledAmount: 5_000, unsettledAgeHours: 0.0002 } } });
+    f = await DaemonFixture.start({
+      config: { limits: { perSale: 20_000, unsettledAmount: 5_000, unsettledAgeHours: 0.0002 } },
+    });
     f.bank.setFaults({ down: true });
-    const st = await f.api<{ limits: unknown; unsettled: { byCurrency: { currency: number; amount: number }[] } }>('GET', '/api/v1/status');
+    const st = await f.api<{ limits: unknown; unsettled: { byCurrency: { currency: number; amount: number }[] } }>(
+      'GET',
+      '/api/v1/status',
+    );
     assert.deepEqual(st.body.limits, { perSale: 20_000, unsettledAmount: 5_000, unsettledAgeHours: 0.0002 });
     const over = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 20_001 });
     assert.equal(over.status, 422);
@@ -145,8 +170,15 @@ describe('daemon: the sale engine through the API', function () {
     const sum = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 3_000 });
     assert.equal(sum.status, 422);
     assert.equal(sum.body.error.code, 'OFFLINE_LIMIT_UNSETTLED_AMOUNT');
-    const st2 = await f.api<{ unsettled: { byCurrency: { currency: number; amount: number }[] } }>('GET', '/api/v1/status');
-    assert.deepEqual(st2.body.unsettled.byCurrency.map((c) => [c.currency, c.amount]), [[156, 3_000]], 'the amount waiting is shown');
+    const st2 = await f.api<{ unsettled: { byCurrency: { currency: number; amount: number }[] } }>(
+      'GET',
+      '/api/v1/status',
+    );
+    assert.deepEqual(
+      st2.body.unsettled.byCurrency.map((c) => [c.currency, c.amount]),
+      [[156, 3_000]],
+      'the amount waiting is shown',
+    );
     await sleep(800); // the limit is 0.72 s
     const age = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 1_000 });
     assert.equal(age.status, 422);
@@ -172,7 +204,7 @@ describe('daemon: the sale engine through the API', function () {
     assert.equal(d.body.error.code, 'SALE_KEY_REUSED');
   });
 
-  it('a sale in another currency than the card\'s fails with CARD_CURRENCY_MISMATCH, nothing signed', async () => {
+  it("a sale in another currency than the card's fails with CARD_CURRENCY_MISMATCH, nothing signed", async () => {
     f = await DaemonFixture.start();
     const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1_000, currency: 840 })).body;
     const end = await f.waitForSale(s.saleId);
@@ -188,7 +220,11 @@ describe('daemon: the sale engine through the API', function () {
     await f.restart();
     const saved = join(f.daemon.config.dataDir, DATA_FILES.revocations);
     const savedSequence = () => (existsSync(saved) ? decodeRevocationList(readFileSync(saved)).sequence : 0);
-    await until(() => savedSequence() >= f!.bank.revocationList().sequence, 'the daemon to fetch (and keep) the new revocation list', 10_000);
+    await until(
+      () => savedSequence() >= f!.bank.revocationList().sequence,
+      'the daemon to fetch (and keep) the new revocation list',
+      10_000,
+    );
     const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 700 })).body;
     const end = await f.waitForSale(s.saleId);
     assert.equal(end.state, 'failed');
@@ -217,11 +253,22 @@ describe('daemon: the sale engine alone (short time-outs)', function () {
     reader = new InProcessReader({ name: 'r' });
     hub.add(reader, 'simulated');
     engine = new SaleEngine({
-      store, trust, hub, merchantId: 'M', terminalId: 'T-1', currency: 156, timeouts: { cardMs: 150, pinMs: 150 },
-      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+      store,
+      trust,
+      hub,
+      merchantId: 'M',
+      terminalId: 'T-1',
+      currency: 156,
+      timeouts: { cardMs: 150, pinMs: 150 },
+      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null },
+      online: () => false,
     });
   });
-  after(() => { engine.close(); store.close(); rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    engine.close();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('no card within the card time-out: timed_out', async () => {
     const s = engine.start({ amount: 100 });

@@ -6,8 +6,12 @@ import { until } from '../support/settlement-helpers.js';
 describe('daemon: the sale flow (in-process card, real SQLite, real HTTP)', function () {
   this.timeout(30_000);
   let f: DaemonFixture;
-  beforeEach(async () => { f = await DaemonFixture.start(); });
-  afterEach(async () => { await f.stop(); });
+  beforeEach(async () => {
+    f = await DaemonFixture.start();
+  });
+  afterEach(async () => {
+    await f.stop();
+  });
 
   it('a sale without PIN: waiting → signing → stored → done, receipt with the record id, stored before the receipt', async () => {
     const states: string[] = [];
@@ -23,7 +27,10 @@ describe('daemon: the sale flow (in-process card, real SQLite, real HTTP)', func
     assert.equal(done.receipt!.recordId, `${f.cardId}:1`);
     assert.equal(done.receipt!.amount, 1250);
     assert.ok(storedBeforeDone, 'the record was in SQLite when the receipt appeared');
-    assert.deepEqual(states.filter((s, i) => s !== states[i - 1]), ['waiting_card', 'reading_card', 'signing', 'stored', 'done']);
+    assert.deepEqual(
+      states.filter((s, i) => s !== states[i - 1]),
+      ['waiting_card', 'reading_card', 'signing', 'stored', 'done'],
+    );
   });
 });
 
@@ -31,7 +38,13 @@ describe('daemon: a sale interrupted after the card signed is completed by journ
   this.timeout(30_000);
   it('the record comes back from the card at its next use, and the interrupted sale is marked paid', async () => {
     let crash = true;
-    const f = await DaemonFixture.start({ faults: { afterSign: () => { if (crash) throw new Error('simulated crash before the commit'); } } });
+    const f = await DaemonFixture.start({
+      faults: {
+        afterSign: () => {
+          if (crash) throw new Error('simulated crash before the commit');
+        },
+      },
+    });
     try {
       const res = await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 990 });
       const failed = await f.waitForSale(res.body.saleId);
@@ -42,7 +55,12 @@ describe('daemon: a sale interrupted after the card signed is completed by journ
       crash = false;
       await f.restart();
       // The restarted daemon meets the card in its reader: that card session alone recovers the record.
-      await until(() => f.daemon.store.record(`${f.cardId}:1`) !== undefined, 'the record recovered at the card session that follows the restart', 15_000, 10);
+      await until(
+        () => f.daemon.store.record(`${f.cardId}:1`) !== undefined,
+        'the record recovered at the card session that follows the restart',
+        15_000,
+        10,
+      );
       const sale = await f.api<SaleSnapshot>('GET', `/api/v1/sales/${res.body.saleId}`);
       assert.equal(sale.body.state, 'done', JSON.stringify(sale.body));
       assert.equal(sale.body.receipt?.recordId, `${f.cardId}:1`);

@@ -28,7 +28,6 @@ import { saleWhere } from '../support/sale-wait.js';
 const MERCHANT = 'M-1';
 const TERMINAL = 'T-1';
 
-
 /** A reader whose every command fails at once with TIMEOUT while its card stays in (a reader gone bad). */
 class FailingReader extends InProcessReader {
   transmits = 0;
@@ -52,7 +51,9 @@ interface Counter {
   close(): void;
 }
 
-async function counter(o: { cardMs?: number; reader?: InProcessReader; journalCapacity?: number } = {}): Promise<Counter> {
+async function counter(
+  o: { cardMs?: number; reader?: InProcessReader; journalCapacity?: number } = {},
+): Promise<Counter> {
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-outcome-'));
   const issuer = initIssuerDir(join(dir, 'issuer'));
   const trust = new TrustStore();
@@ -64,35 +65,66 @@ async function counter(o: { cardMs?: number; reader?: InProcessReader; journalCa
   const readerB = new InProcessReader({ name: 'b', latencyMs: 5 });
   hub.add(readerB, 'simulated');
   const engine = new SaleEngine({
-    store, trust, hub, merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: o.cardMs ?? 5_000, pinMs: 5_000 },
-    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+    store,
+    trust,
+    hub,
+    merchantId: MERCHANT,
+    terminalId: TERMINAL,
+    currency: 156,
+    timeouts: { cardMs: o.cardMs ?? 5_000, pinMs: 5_000 },
+    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null },
+    online: () => false,
   });
   return {
-    dir, issuerDir: issuer.dir, trust, store, hub, reader, readerB, engine,
+    dir,
+    issuerDir: issuer.dir,
+    trust,
+    store,
+    hub,
+    reader,
+    readerB,
+    engine,
     async newCard() {
-      const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: true, ...(o.journalCapacity ? { journalCapacity: o.journalCapacity } : {}) });
+      const applet = new CardApplet(new Nvm(new MemoryBacking()), {
+        extendedLength: true,
+        ...(o.journalCapacity ? { journalCapacity: o.journalCapacity } : {}),
+      });
       await prepareSimCard(applet, { issuerDir: issuer.dir, pin: '2468', balance: 100_000, currency: 156 });
       return applet;
     },
-    close() { engine.close(); store.close(); rmSync(dir, { recursive: true, force: true }); },
+    close() {
+      engine.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
 /** Pull the card from the reader during the SIGN_TXN round trip: after the card acted (`signed`) or before it saw the command. */
-function pullDuringSign(reader: InProcessReader, applet: CardApplet, when: 'signed' | 'before'): { pulled: () => boolean } {
+function pullDuringSign(
+  reader: InProcessReader,
+  applet: CardApplet,
+  when: 'signed' | 'before',
+): { pulled: () => boolean } {
   let pulled = false;
   const isSign = (apdu: Uint8Array) => decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN;
   if (when === 'signed') {
     const transmit = applet.transmit.bind(applet);
     applet.transmit = (apdu: Uint8Array) => {
       const out = transmit(apdu);
-      if (!pulled && isSign(apdu)) { pulled = true; setImmediate(() => reader.remove()); }
+      if (!pulled && isSign(apdu)) {
+        pulled = true;
+        setImmediate(() => reader.remove());
+      }
       return out;
     };
   } else {
     const transmit = reader.transmit.bind(reader);
     reader.transmit = (apdu: Uint8Array) => {
-      if (!pulled && isSign(apdu)) { pulled = true; setImmediate(() => reader.remove()); }
+      if (!pulled && isSign(apdu)) {
+        pulled = true;
+        setImmediate(() => reader.remove());
+      }
       return transmit(apdu);
     };
   }
@@ -100,7 +132,12 @@ function pullDuringSign(reader: InProcessReader, applet: CardApplet, when: 'sign
 }
 
 /** Start a sale on reader r with the card in, and lose the SIGN_TXN answer (card pulled after it signed, or before it saw the command). */
-async function saleWithLostAnswer(c: Counter, applet: CardApplet, amount: number, when: 'signed' | 'before' = 'signed'): Promise<SaleSnapshot> {
+async function saleWithLostAnswer(
+  c: Counter,
+  applet: CardApplet,
+  amount: number,
+  when: 'signed' | 'before' = 'signed',
+): Promise<SaleSnapshot> {
   pullDuringSign(c.reader, applet, when);
   c.reader.insert(applet);
   const s = c.engine.start({ amount, reader: 'r' });
@@ -108,7 +145,10 @@ async function saleWithLostAnswer(c: Counter, applet: CardApplet, amount: number
 }
 
 /** Two cards: the one whose SIGN_TXN answer is lost in a sale on reader r, and another one. */
-async function lostAnswerAndAnotherCard(c: Counter, amount: number): Promise<{ payer: CardApplet; other: CardApplet; s: SaleSnapshot }> {
+async function lostAnswerAndAnotherCard(
+  c: Counter,
+  amount: number,
+): Promise<{ payer: CardApplet; other: CardApplet; s: SaleSnapshot }> {
   const payer = await c.newCard();
   const other = await c.newCard();
   return { payer, other, s: await saleWithLostAnswer(c, payer, amount) };
@@ -139,12 +179,21 @@ async function cardCounter(applet: CardApplet): Promise<number> {
 
 /** The card signs, outside the counter's sale, a record under that sale's nonce (a misbehaving card, or a tampered host). */
 async function signBehindTheSale(c: Counter, applet: CardApplet, saleId: string, amount: number): Promise<void> {
-  const { nonce } = c.store.db.prepare('SELECT host_nonce AS nonce FROM sales WHERE sale_id = ?').get(saleId) as { nonce: Buffer };
+  const { nonce } = c.store.db.prepare('SELECT host_nonce AS nonce FROM sales WHERE sale_id = ?').get(saleId) as {
+    nonce: Buffer;
+  };
   const side = new InProcessReader({ name: 'side' });
   side.insert(applet);
   const client = new CardClient(side);
   await client.select();
-  await client.signTxn({ amount, currency: 156, merchantId: MERCHANT, terminalId: TERMINAL, time: Math.floor(Date.now() / 1000), hostNonce: new Uint8Array(nonce) });
+  await client.signTxn({
+    amount,
+    currency: 156,
+    merchantId: MERCHANT,
+    terminalId: TERMINAL,
+    time: Math.floor(Date.now() / 1000),
+    hostNonce: new Uint8Array(nonce),
+  });
   side.remove();
 }
 
@@ -154,7 +203,14 @@ async function signElsewhere(applet: CardApplet, amount: number): Promise<void> 
   side.insert(applet);
   const client = new CardClient(side);
   await client.select();
-  await client.signTxn({ amount, currency: 156, merchantId: 'M-2', terminalId: 'T-2', time: Math.floor(Date.now() / 1000), hostNonce: randomBytes(16) });
+  await client.signTxn({
+    amount,
+    currency: 156,
+    merchantId: 'M-2',
+    terminalId: 'T-2',
+    time: Math.floor(Date.now() / 1000),
+    hostNonce: randomBytes(16),
+  });
   side.remove();
 }
 
@@ -164,15 +220,24 @@ const ENDED = ['done', 'failed', 'unconfirmed', 'cancelled', 'timed_out'];
 /** What the daemon has after a restart: a new engine on the same queue file (no reader). */
 function restartedEngine(c: Counter): SaleEngine {
   return new SaleEngine({
-    store: c.store, trust: c.trust, hub: new ReaderHub(), merchantId: MERCHANT, terminalId: TERMINAL, currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
-    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+    store: c.store,
+    trust: c.trust,
+    hub: new ReaderHub(),
+    merchantId: MERCHANT,
+    terminalId: TERMINAL,
+    currency: 156,
+    timeouts: { cardMs: 300, pinMs: 300 },
+    limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null },
+    online: () => false,
   });
 }
 
 /** Collect what escapes as an uncaught exception or unhandled rejection (mocha's own handler set aside meanwhile). */
 function catchEscapes(): { seen: unknown[]; restore: () => void } {
   const seen: unknown[] = [];
-  const on = (e: unknown) => { seen.push(e); };
+  const on = (e: unknown) => {
+    seen.push(e);
+  };
   const mocha = process.listeners('uncaughtException');
   process.removeAllListeners('uncaughtException');
   process.on('uncaughtException', on);
@@ -187,12 +252,19 @@ function catchEscapes(): { seen: unknown[]; restore: () => void } {
   };
 }
 
-const auditKinds = (c: Counter, kind: string) => c.store.db.prepare('SELECT subject, detail FROM audit WHERE kind = ?').all(kind) as { subject: string; detail: string }[];
+const auditKinds = (c: Counter, kind: string) =>
+  c.store.db.prepare('SELECT subject, detail FROM audit WHERE kind = ?').all(kind) as {
+    subject: string;
+    detail: string;
+  }[];
 
-describe('daemon: sale outcomes when the card\'s answer is lost or wrong', function () {
+describe("daemon: sale outcomes when the card's answer is lost or wrong", function () {
   this.timeout(20_000);
   let c: Counter | undefined;
-  afterEach(() => { c?.close(); c = undefined; });
+  afterEach(() => {
+    c?.close();
+    c = undefined;
+  });
 
   it('card pulled after it signed, then the merchant cancels: unconfirmed (not cancelled); the same card back turns it done, charged once', async () => {
     c = await counter();
@@ -214,7 +286,11 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const done = await saleWhere(c.engine, s.saleId, (x) => x.state === 'done');
     assert.equal(done.notice?.code, 'RECOVERED');
     assert.equal(done.receipt?.amount, 800);
-    assert.deepEqual(c.store.records().map((r) => [r.amount, r.status, r.saleId]), [[800, 'pending', s.saleId]], 'one record, to settle');
+    assert.deepEqual(
+      c.store.records().map((r) => [r.amount, r.status, r.saleId]),
+      [[800, 'pending', s.saleId]],
+      'one record, to settle',
+    );
     assert.equal(await cardCounter(applet), 1, 'charged once');
   });
 
@@ -270,7 +346,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(c.store.records().length, 1);
   });
 
-  it('a record under the live sale\'s nonce for another amount: no receipt, the record is held (never settled) and the chain goes on', async () => {
+  it("a record under the live sale's nonce for another amount: no receipt, the record is held (never settled) and the chain goes on", async () => {
     c = await counter();
     const applet = await c.newCard();
     c.reader.insert(applet);
@@ -284,9 +360,16 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.match(end.error!.message, /amount 1000 instead of 100/);
     assert.equal(end.receipt, null);
     const rows = c.store.records();
-    assert.deepEqual(rows.map((r) => [r.amount, r.status, r.reason]), [[1_000, 'held', 'RECORD_MISMATCH']]);
+    assert.deepEqual(
+      rows.map((r) => [r.amount, r.status, r.reason]),
+      [[1_000, 'held', 'RECORD_MISMATCH']],
+    );
     assert.equal(c.store.unsettled().count, 0, 'a held record is not waiting to settle');
-    assert.equal(c.store.nextBatch(() => 'b-1', 10), undefined, 'and never goes into a batch');
+    assert.equal(
+      c.store.nextBatch(() => 'b-1', 10),
+      undefined,
+      'and never goes into a batch',
+    );
     assert.equal(auditKinds(c, 'record-held').length, 1);
     const next = c.engine.start({ amount: 200 });
     const done = await saleWhere(c.engine, next.saleId, (x) => x.state === 'done');
@@ -309,10 +392,13 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(after.state, 'failed');
     assert.equal(after.error?.code, 'RECORD_MISMATCH');
     assert.equal(after.receipt, null);
-    assert.deepEqual(c.store.records().map((r) => [r.amount, r.status]), [[3_000, 'held']]);
+    assert.deepEqual(
+      c.store.records().map((r) => [r.amount, r.status]),
+      [[3_000, 'held']],
+    );
   });
 
-  it('a card at the counter\'s chain head but with another last record, or behind it: refused before it signs (CARD_CHAIN_DIVERGED)', async () => {
+  it("a card at the counter's chain head but with another last record, or behind it: refused before it signs (CARD_CHAIN_DIVERGED)", async () => {
     c = await counter();
     const applet = await c.newCard();
     c.reader.insert(applet);
@@ -328,12 +414,15 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(await cardCounter(applet), 1, 'nothing signed');
     c.store.db.prepare('UPDATE card_heads SET counter = 5 WHERE card_id = ?').run(cardId);
     const s2 = c.engine.start({ amount: 200 });
-    assert.equal((await saleWhere(c.engine, s2.saleId, (x) => x.state === 'failed')).error?.code, 'CARD_CHAIN_DIVERGED');
+    assert.equal(
+      (await saleWhere(c.engine, s2.saleId, (x) => x.state === 'failed')).error?.code,
+      'CARD_CHAIN_DIVERGED',
+    );
     assert.equal(await cardCounter(applet), 1);
     assert.equal(auditKinds(c, 'card-chain-diverged').length, 2);
   });
 
-  it('a signed answer that does not verify: the bytes are audited, the card\'s journal is read, and its genuine record pays the sale', async () => {
+  it("a signed answer that does not verify: the bytes are audited, the card's journal is read, and its genuine record pays the sale", async () => {
     c = await counter();
     const applet = await c.newCard();
     c.reader.insert(applet);
@@ -346,10 +435,17 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const s = c.engine.start({ amount: 400 });
     const checking = await saleWhere(c.engine, s.saleId, (x) => x.notice?.code === 'SALE_UNCONFIRMED');
     assert.ok(spoil.done());
-    assert.match(checking.notice!.message, /RECORD_BAD_SIGNATURE/, 'never "failed": the answer may have been spoiled on the way');
+    assert.match(
+      checking.notice!.message,
+      /RECORD_BAD_SIGNATURE/,
+      'never "failed": the answer may have been spoiled on the way',
+    );
     const refused = auditKinds(c, 'signed-answer-refused');
     assert.equal(refused.length, 1);
-    assert.ok((JSON.parse(refused[0]!.detail) as { envelope: string }).envelope.length > 100, 'the bytes the card sent are kept');
+    assert.ok(
+      (JSON.parse(refused[0]!.detail) as { envelope: string }).envelope.length > 100,
+      'the bytes the card sent are kept',
+    );
     // The card is still in: its journal is read, and holds the genuine record.
     const paid = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
     assert.equal(paid.notice?.code, 'RECOVERED');
@@ -362,7 +458,9 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c = await counter({ cardMs: 1_500, reader });
     reader.insert(await c.newCard());
     const deadlines = new Set<unknown>();
-    const watch = (x: SaleSnapshot) => { if (x.state === 'waiting_card') deadlines.add(x.deadline); };
+    const watch = (x: SaleSnapshot) => {
+      if (x.state === 'waiting_card') deadlines.add(x.deadline);
+    };
     c.engine.on('sale', watch);
     const t0 = Date.now();
     const s = c.engine.start({ amount: 100 });
@@ -370,7 +468,11 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c.engine.off('sale', watch);
     const took = Date.now() - t0;
     assert.equal(end.state, 'timed_out');
-    assert.equal(deadlines.size, 1, `one deadline, the one the wait began with, not pushed back by each try (${[...deadlines].join(', ')})`);
+    assert.equal(
+      deadlines.size,
+      1,
+      `one deadline, the one the wait began with, not pushed back by each try (${[...deadlines].join(', ')})`,
+    );
     assert.ok(reader.transmits >= 3, `the card was tried again (${reader.transmits})`);
     assert.ok(reader.transmits <= 12, `but not in a loop: ${reader.transmits} commands in ${took} ms`);
   });
@@ -387,7 +489,10 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     c.reader.insert(applet); // and back: nothing more happens to the sale, nothing is signed
     await c.engine.inspect('r'); // waits for the session the insertion began (the reader is held meanwhile)
     assert.equal(c.engine.get(s.saleId)?.state, 'done');
-    assert.deepEqual(c.store.records().map((r) => [r.counter, r.amount, r.saleId === s.saleId]), [[1, 800, true]]);
+    assert.deepEqual(
+      c.store.records().map((r) => [r.counter, r.amount, r.saleId === s.saleId]),
+      [[1, 800, true]],
+    );
     assert.equal(await cardCounter(applet), 1);
   });
 
@@ -405,8 +510,12 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     await c.engine.inspect('r'); // waits for the session the insertion began (the reader is held meanwhile)
     assert.equal(c.engine.get(s.saleId)?.state, 'done');
     const mine = c.store.records().filter((r) => r.saleId === s.saleId);
-    assert.deepEqual(mine.map((r) => [r.counter, r.amount]), [[1, 800]], 'one sale, one charge');
-    assert.equal(await cardCounter(applet), 2, 'the card: this sale and the other shop\'s, nothing more');
+    assert.deepEqual(
+      mine.map((r) => [r.counter, r.amount]),
+      [[1, 800]],
+      'one sale, one charge',
+    );
+    assert.equal(await cardCounter(applet), 2, "the card: this sale and the other shop's, nothing more");
   });
 
   it('answer lost, then the card signs elsewhere past what its journal keeps: the outcome cannot be read, so unconfirmed (never signed again)', async () => {
@@ -437,12 +546,18 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const transmit = applet.transmit.bind(applet);
     let closed = false;
     applet.transmit = (apdu: Uint8Array) => {
-      if (!closed && decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) { closed = true; c!.engine.close(); }
+      if (!closed && decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) {
+        closed = true;
+        c!.engine.close();
+      }
       return transmit(apdu);
     };
     c.reader.insert(applet);
     const s = c.engine.start({ amount: 800 });
-    for (let i = 0; c.store.records().length === 0; i++) { assert.ok(i < 500, 'the record is committed'); await sleep(20); }
+    for (let i = 0; c.store.records().length === 0; i++) {
+      assert.ok(i < 500, 'the record is committed');
+      await sleep(20);
+    }
     const again = restartedEngine(c);
     const read = again.get(s.saleId)!;
     assert.equal(read.state, 'done');
@@ -483,7 +598,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(await cardCounter(other), 0);
   });
 
-  it('answer lost, the card pays elsewhere past its journal and is then read at the other reader (which skips the gap): back at the sale\'s reader it is not signed again', async () => {
+  it("answer lost, the card pays elsewhere past its journal and is then read at the other reader (which skips the gap): back at the sale's reader it is not signed again", async () => {
     c = await counter({ journalCapacity: 2 });
     const applet = await c.newCard();
     const s = await saleWithLostAnswer(c, applet, 800);
@@ -537,7 +652,13 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
   it('the signing mark cannot be written: the card is never asked to pay, and the sale fails saying so', async () => {
     c = await counter();
     const applet = await c.newCard();
-    c.store.markSigning = () => { throw new StoreError('STORE_WRITE_FAILED', 'the queue database could not be written before the card was asked to pay (disk full); nothing was charged', 'check the disk'); };
+    c.store.markSigning = () => {
+      throw new StoreError(
+        'STORE_WRITE_FAILED',
+        'the queue database could not be written before the card was asked to pay (disk full); nothing was charged',
+        'check the disk',
+      );
+    };
     c.reader.insert(applet);
     const s = c.engine.start({ amount: 700 });
     const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
@@ -547,7 +668,7 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(await cardCounter(applet), 0);
   });
 
-  it('two records under the sale\'s nonce (its genuine one, and later one for another amount): the genuine one pays it, the other is held', async () => {
+  it("two records under the sale's nonce (its genuine one, and later one for another amount): the genuine one pays it, the other is held", async () => {
     c = await counter();
     const applet = await c.newCard();
     const s = await saleWithLostAnswer(c, applet, 800); // counter 1: this sale
@@ -557,11 +678,20 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const end = await saleWhere(c.engine, s.saleId, (x) => ENDED.includes(x.state));
     assert.equal(end.state, 'done');
     assert.equal(end.receipt?.amount, 800);
-    assert.deepEqual(c.store.records().filter((r) => r.saleId === s.saleId).map((r) => [r.counter, r.amount, r.status]), [[1, 800, 'pending'], [3, 5, 'held']]);
+    assert.deepEqual(
+      c.store
+        .records()
+        .filter((r) => r.saleId === s.saleId)
+        .map((r) => [r.counter, r.amount, r.status]),
+      [
+        [1, 800, 'pending'],
+        [3, 5, 'held'],
+      ],
+    );
     assert.equal(restartedEngine(c).get(s.saleId)?.state, 'done', 'read back the same');
   });
 
-  it('a record recovered after the terminal id was changed is still its sale\'s (found by nonce, matched against what the sale asked), never passed over', async () => {
+  it("a record recovered after the terminal id was changed is still its sale's (found by nonce, matched against what the sale asked), never passed over", async () => {
     c = await counter({ cardMs: 300 });
     const applet = await c.newCard();
     const s = await saleWithLostAnswer(c, applet, 700);
@@ -571,14 +701,25 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     const reader = new InProcessReader({ name: 'r2' });
     hub.add(reader, 'simulated');
     const renamed = new SaleEngine({
-      store: c.store, trust: c.trust, hub, merchantId: MERCHANT, terminalId: 'T-1-renamed', currency: 156, timeouts: { cardMs: 300, pinMs: 300 },
-      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null }, online: () => false,
+      store: c.store,
+      trust: c.trust,
+      hub,
+      merchantId: MERCHANT,
+      terminalId: 'T-1-renamed',
+      currency: 156,
+      timeouts: { cardMs: 300, pinMs: 300 },
+      limits: { perSale: null, unsettledAmount: null, unsettledAgeMs: null },
+      online: () => false,
     });
     try {
       reader.insert(applet);
       await renamed.inspect('r2');
       assert.equal(renamed.get(s.saleId)?.state, 'done');
-      assert.deepEqual(c.store.records().map((r) => [r.amount, r.status, r.terminalId]), [[700, 'pending', TERMINAL]], 'stored, to settle');
+      assert.deepEqual(
+        c.store.records().map((r) => [r.amount, r.status, r.terminalId]),
+        [[700, 'pending', TERMINAL]],
+        'stored, to settle',
+      );
     } finally {
       renamed.close();
     }
@@ -586,7 +727,10 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
 
   for (const [what, spoil] of [
     ['an unknown status word (6F00)', () => Uint8Array.of(0x6f, 0x00)],
-    ['its data cut short (CBOR that does not decode)', (out: Uint8Array) => Uint8Array.from([...out.subarray(0, 5), 0x90, 0x00])],
+    [
+      'its data cut short (CBOR that does not decode)',
+      (out: Uint8Array) => Uint8Array.from([...out.subarray(0, 5), 0x90, 0x00]),
+    ],
   ] as const) {
     it(`SIGN_TXN answered with ${what} after the card signed: the journal is read and the sale is paid, not ended at once`, async () => {
       c = await counter();
@@ -610,15 +754,23 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       const { payer, other, s } = await lostAnswerAndAnotherCard(c, 900);
       // The wrong card at r is read slowly; while it is, the paying card at b stores the record; then the wrong card is pulled.
       let release!: () => void;
-      const gate = new Promise<void>((r) => { release = r; });
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
       let held = false;
       const transmitOther = other.transmit.bind(other);
       other.transmit = (apdu: Uint8Array) => {
-        if (!held && decodeCommandApdu(apdu).data?.[0] === CMD.GET_INFO) { held = true; void gate.then(() => c!.reader.remove()); }
+        if (!held && decodeCommandApdu(apdu).data?.[0] === CMD.GET_INFO) {
+          held = true;
+          void gate.then(() => c!.reader.remove());
+        }
         return transmitOther(apdu);
       };
       const transmitR = c.reader.transmit.bind(c.reader);
-      c.reader.transmit = async (apdu: Uint8Array) => { if (held) await gate; return transmitR(apdu); };
+      c.reader.transmit = async (apdu: Uint8Array) => {
+        if (held) await gate;
+        return transmitR(apdu);
+      };
       c.reader.insert(other);
       await saleWhere(c.engine, s.saleId, (x) => x.state === 'reading_card');
       const stored = new Promise<void>((r) => c!.engine.once('recovered', () => r()));
@@ -641,7 +793,11 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       assert.deepEqual(seen.map(String), [], 'nothing escaped');
       assert.equal(c.engine.get(t.saleId)?.state, 'timed_out');
       assert.doesNotThrow(() => c!.engine.start({ amount: 6, reader: 'r' }), 'the reader is free for the next sale');
-      assert.equal(c.store.sale(t.saleId)?.state, 'timed_out', 'the state held in memory is written once the file is free');
+      assert.equal(
+        c.store.sale(t.saleId)?.state,
+        'timed_out',
+        'the state held in memory is written once the file is free',
+      );
     } finally {
       escapes.restore();
     }
@@ -655,7 +811,10 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
       const applet = await c.newCard();
       const transmit = applet.transmit.bind(applet);
       applet.transmit = (apdu: Uint8Array) => {
-        if (decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) { c!.engine.close(); setImmediate(() => c!.reader.remove()); }
+        if (decodeCommandApdu(apdu).data?.[0] === CMD.SIGN_TXN) {
+          c!.engine.close();
+          setImmediate(() => c!.reader.remove());
+        }
         return transmit(apdu);
       };
       c.reader.insert(applet);
@@ -683,7 +842,11 @@ describe('daemon: sale outcomes when the card\'s answer is lost or wrong', funct
     assert.equal(c.engine.get(first.saleId)?.state, 'done', 'the first sale is paid');
     assert.equal(await cardCounter(applet), 1, 'charged once');
     const third = c.engine.start({ amount: 50, reader: 'r' });
-    assert.equal((await saleWhere(c.engine, third.saleId, (x) => ENDED.includes(x.state))).state, 'done', 'another purchase is charged as usual');
+    assert.equal(
+      (await saleWhere(c.engine, third.saleId, (x) => ENDED.includes(x.state))).state,
+      'done',
+      'another purchase is charged as usual',
+    );
     assert.equal(await cardCounter(applet), 2);
   });
 });

@@ -18,7 +18,10 @@ const today = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
 describe('daemon: settlement to the simulated bank (real HTTP, faults)', function () {
   this.timeout(150_000);
   let f: DaemonFixture | undefined;
-  afterEach(async () => { await f?.stop(); f = undefined; });
+  afterEach(async () => {
+    await f?.stop();
+    f = undefined;
+  });
 
   it('300 records through 5xx, time-outs, answers lost after commit and an outage: all settle, each exactly once, never under two batch ids', async () => {
     f = await DaemonFixture.start({ config: { bank: { timeoutMs: 1000, batchSize: 20 } }, insert: false });
@@ -28,7 +31,9 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     const sends: { batchId: string; body: string; otherInFlight: number }[] = [];
     const bank = fx.daemon.bank;
     const original = bank.submitBatch.bind(bank);
-    const otherOpen = store.db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM batches WHERE state = 'sending' AND batch_id != ?");
+    const otherOpen = store.db.prepare<[string], { n: number }>(
+      "SELECT COUNT(*) AS n FROM batches WHERE state = 'sending' AND batch_id != ?",
+    );
     bank.submitBatch = (batchId, body, n) => {
       sends.push({ batchId, body: Buffer.from(body).toString(), otherInFlight: otherOpen.get(batchId)!.n });
       return original(batchId, body, n);
@@ -40,14 +45,20 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
 
     fx.bank.setFaults({ errorRate: 0.3, timeoutRate: 0.1, dropAfterCommitRate: 0.3, seed: 4242 });
     const cards = forgeCards(fx, 6);
-    const records = Array.from({ length: 300 }, (_, i) => cards[i % cards.length]!.sign({ terminalId: TERMINAL, amount: 1 + (i % 97) }));
+    const records = Array.from({ length: 300 }, (_, i) =>
+      cards[i % cards.length]!.sign({ terminalId: TERMINAL, amount: 1 + (i % 97) }),
+    );
     storeAll(store, records);
     fx.daemon.worker.poke();
 
     await until(() => store.statusCounts().settled.count >= 100, 'a third settled under faults', 60_000);
     fx.bank.setFaults({ down: true });
     const sinceDown = statuses.length; // a time-out fault before this may already have shown "offline": look only after
-    await until(() => statuses.slice(sinceDown).some((s) => !s.online), 'the worker to notice the bank is down', 10_000);
+    await until(
+      () => statuses.slice(sinceDown).some((s) => !s.online),
+      'the worker to notice the bank is down',
+      10_000,
+    );
     await sleep(600);
     const settledWhileDown = store.statusCounts().settled.count;
     await sleep(400);
@@ -56,7 +67,11 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     await until(() => store.statusCounts().settled.count === 300, 'everything to settle after the outage', 60_000);
 
     const counts = store.statusCounts();
-    assert.equal(counts.duplicate.count, 0, 'no duplicate verdict: every retry re-sent the same batch id, so the bank replayed its answer');
+    assert.equal(
+      counts.duplicate.count,
+      0,
+      'no duplicate verdict: every retry re-sent the same batch id, so the bank replayed its answer',
+    );
     assert.equal(counts.rejected.count, 0);
     assert.equal(counts.pending.count + counts.sending.count, 0);
 
@@ -65,29 +80,49 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     const hostRows = store.records({ limit: 1000 });
     const hostBatch = new Map(hostRows.map((r) => [r.recordId, r.batchId]));
     assert.deepEqual(ledger.settled.map((s) => s.recordId).sort(), [...hostBatch.keys()].sort());
-    for (const s of ledger.settled) assert.equal(s.batchId, hostBatch.get(s.recordId), `${s.recordId}: host and bank name the same batch`);
+    for (const s of ledger.settled)
+      assert.equal(s.batchId, hostBatch.get(s.recordId), `${s.recordId}: host and bank name the same batch`);
 
     // Never re-sent under a new id while one is in flight; every attempt of an id sent the same bytes.
-    assert.ok(sends.every((s) => s.otherInFlight === 0), 'a new batch was only ever sent with no other batch open');
+    assert.ok(
+      sends.every((s) => s.otherInFlight === 0),
+      'a new batch was only ever sent with no other batch open',
+    );
     const bodies = new Map<string, Set<string>>();
     for (const s of sends) bodies.set(s.batchId, (bodies.get(s.batchId) ?? new Set()).add(s.body));
     for (const [id, set] of bodies) assert.equal(set.size, 1, `batch ${id} was re-sent with different bytes`);
     const batchOfRecord = new Map<string, Set<string>>();
     for (const [id, set] of bodies) {
-      for (const env of (JSON.parse([...set][0]!) as { records: string[] }).records) batchOfRecord.set(env, (batchOfRecord.get(env) ?? new Set()).add(id));
+      for (const env of (JSON.parse([...set][0]!) as { records: string[] }).records)
+        batchOfRecord.set(env, (batchOfRecord.get(env) ?? new Set()).add(id));
     }
     assert.equal(batchOfRecord.size, 300);
-    assert.ok([...batchOfRecord.values()].every((s) => s.size === 1), 'no record was ever sent under two batch ids');
-    assert.ok(sends.length > bodies.size, `faults made the worker retry (${sends.length} sends for ${bodies.size} batches)`);
-    assert.ok(outcomes.some((o) => o.replayed), 'at least one answer lost after commit was replayed by the bank (Idempotent-Replayed)');
-    assert.equal(outcomes.reduce((n, o) => n + o.accepted, 0), 300);
+    assert.ok(
+      [...batchOfRecord.values()].every((s) => s.size === 1),
+      'no record was ever sent under two batch ids',
+    );
+    assert.ok(
+      sends.length > bodies.size,
+      `faults made the worker retry (${sends.length} sends for ${bodies.size} batches)`,
+    );
+    assert.ok(
+      outcomes.some((o) => o.replayed),
+      'at least one answer lost after commit was replayed by the bank (Idempotent-Replayed)',
+    );
+    assert.equal(
+      outcomes.reduce((n, o) => n + o.accepted, 0),
+      300,
+    );
   });
 
   it('a crash between sending a batch and applying its answer: after restart the same batch id is re-sent, the bank replays, nothing twice', async () => {
     f = await DaemonFixture.start({ insert: false });
     await f.daemon.worker.stop(); // the "process" sends by hand below, then dies
     const cards = forgeCards(f, 2);
-    storeAll(f.daemon.store, Array.from({ length: 12 }, (_, i) => cards[i % 2]!.sign({ terminalId: TERMINAL, amount: 50 + i })));
+    storeAll(
+      f.daemon.store,
+      Array.from({ length: 12 }, (_, i) => cards[i % 2]!.sign({ terminalId: TERMINAL, amount: 50 + i })),
+    );
     const batch = f.daemon.store.nextBatch(() => randomBytes(16).toString('hex'), 500)!;
     const first = await f.daemon.bank.submitBatch(batch.batchId, batch.body, batch.records);
     assert.equal(first.replayed, false);
@@ -111,21 +146,43 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
     const [good, revoked, foreign] = forgeCards(f, 3) as [ForgedCard, ForgedCard, ForgedCard];
     f.bank.revokeCard(revoked.cardId);
     const recs = [
-      good.sign({ terminalId: TERMINAL }), revoked.sign({ terminalId: TERMINAL }), foreign.sign({ terminalId: 'T-OTHER-9' }),
-      good.sign({ terminalId: TERMINAL }), revoked.sign({ terminalId: TERMINAL }), good.sign({ terminalId: TERMINAL }),
+      good.sign({ terminalId: TERMINAL }),
+      revoked.sign({ terminalId: TERMINAL }),
+      foreign.sign({ terminalId: 'T-OTHER-9' }),
+      good.sign({ terminalId: TERMINAL }),
+      revoked.sign({ terminalId: TERMINAL }),
+      good.sign({ terminalId: TERMINAL }),
     ];
     storeAll(f.daemon.store, recs);
     f.daemon.worker.poke();
     const store = f.daemon.store;
-    await until(() => store.statusCounts().pending.count + store.statusCounts().sending.count === 0, 'every record to get a verdict');
+    await until(
+      () => store.statusCounts().pending.count + store.statusCounts().sending.count === 0,
+      'every record to get a verdict',
+    );
     const by = (c: ForgedCard) => store.records().filter((r) => r.cardId === c.cardId);
-    assert.deepEqual(by(good).map((r) => r.status), ['settled', 'settled', 'settled']);
-    assert.deepEqual(by(revoked).map((r) => [r.status, r.reason]), [['rejected', 'REVOKED'], ['rejected', 'REVOKED']]);
-    assert.deepEqual(by(foreign).map((r) => [r.status, r.reason]), [['rejected', 'WRONG_TERMINAL']]);
+    assert.deepEqual(
+      by(good).map((r) => r.status),
+      ['settled', 'settled', 'settled'],
+    );
+    assert.deepEqual(
+      by(revoked).map((r) => [r.status, r.reason]),
+      [
+        ['rejected', 'REVOKED'],
+        ['rejected', 'REVOKED'],
+      ],
+    );
+    assert.deepEqual(
+      by(foreign).map((r) => [r.status, r.reason]),
+      [['rejected', 'WRONG_TERMINAL']],
+    );
     const q = await f.api<{ records: { recordId: string; advice?: string }[] }>('GET', '/api/v1/queue?status=rejected');
     assert.equal(q.status, 200);
     assert.equal(q.body.records.length, 3);
-    assert.ok(q.body.records.every((r) => typeof r.advice === 'string' && r.advice.length > 0), 'each rejected record carries advice for the merchant');
+    assert.ok(
+      q.body.records.every((r) => typeof r.advice === 'string' && r.advice.length > 0),
+      'each rejected record carries advice for the merchant',
+    );
     // and the queue goes on
     storeAll(store, [good.sign({ terminalId: TERMINAL })]);
     f.daemon.worker.poke();
@@ -135,7 +192,10 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
   it('reconciliation: match after settlement; a host row tampered with is reported as a mismatch', async () => {
     f = await DaemonFixture.start({ insert: false });
     const [card] = forgeCards(f, 1) as [ForgedCard];
-    storeAll(f.daemon.store, Array.from({ length: 5 }, (_, i) => card.sign({ terminalId: TERMINAL, amount: 100 * (i + 1) })));
+    storeAll(
+      f.daemon.store,
+      Array.from({ length: 5 }, (_, i) => card.sign({ terminalId: TERMINAL, amount: 100 * (i + 1) })),
+    );
     f.daemon.worker.poke();
     const store = f.daemon.store;
     await until(() => store.statusCounts().settled.count === 5, 'settlement');
@@ -144,7 +204,9 @@ describe('daemon: settlement to the simulated bank (real HTTP, faults)', functio
       const rec = await f.daemon.reconcile(day);
       assert.equal(rec.match, true, `${day}: ${JSON.stringify(rec.lines)}`);
     }
-    const total = (await Promise.all(days.map((d) => f!.daemon.reconcile(d)))).flatMap((r) => r.lines).reduce((n, l) => n + l.bank.amount, 0);
+    const total = (await Promise.all(days.map((d) => f!.daemon.reconcile(d))))
+      .flatMap((r) => r.lines)
+      .reduce((n, l) => n + l.bank.amount, 0);
     assert.equal(total, 1500);
 
     const victim = store.records()[2]!;
@@ -183,15 +245,28 @@ describe('daemon: settlement worker backoff (stub bank)', function () {
     let fail: BankError | undefined = new BankError('BANK_UNAVAILABLE', 'bank answered 503', 'retry', 'unknown', 503);
     let sends = 0;
     const stub = {
-      url: 'stub', health: async () => ({ ok: true }),
+      url: 'stub',
+      health: async () => ({ ok: true }),
       submitBatch: async (batchId: string, _body: Uint8Array, n: number) => {
         sends++;
         if (fail) throw fail;
-        return { batchId, settledAt: 1_900_000_000, replayed: false, verdicts: Array.from({ length: n }, () => ({ verdict: 'accepted' as const, recordId: `${card.cardId}:1` })) };
+        return {
+          batchId,
+          settledAt: 1_900_000_000,
+          replayed: false,
+          verdicts: Array.from({ length: n }, () => ({ verdict: 'accepted' as const, recordId: `${card.cardId}:1` })),
+        };
       },
     } as unknown as BankClient;
     const T0 = 1_000_000;
-    worker = new SettlementWorker({ store, bank: stub, backoff: { baseMs: 10_000, maxMs: 40_000 }, random: () => 0.5, clock: () => T0, healthIntervalMs: 60_000 });
+    worker = new SettlementWorker({
+      store,
+      bank: stub,
+      backoff: { baseMs: 10_000, maxMs: 40_000 },
+      random: () => 0.5,
+      clock: () => T0,
+      healthIntervalMs: 60_000,
+    });
     const failures: number[] = [];
     worker.on('attemptFailed', () => failures.push(Date.now()));
     worker.start();

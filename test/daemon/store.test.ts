@@ -44,13 +44,18 @@ describe('daemon: HostStore (SQLite queue)', function () {
   });
 
   /** Store records in one outer transaction (one fsync), as a test shortcut. */
-  const storeAll = (records: ReturnType<ForgedCard['sign']>[]) => store.db.transaction(() => records.map((r) => store.storeRecord(r, { origin: 'sale' })))();
+  const storeAll = (records: ReturnType<ForgedCard['sign']>[]) =>
+    store.db.transaction(() => records.map((r) => store.storeRecord(r, { origin: 'sale' })))();
 
   describe('opening and migrations', () => {
     it('a fresh file is migrated to the newest schema (user_version) in WAL mode', () => {
       assert.equal(store.db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
       assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(store.db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL: a commit is on disk when it returns');
+      assert.equal(
+        store.db.pragma('synchronous', { simple: true }),
+        2,
+        'synchronous=FULL: a commit is on disk when it returns',
+      );
     });
 
     it('reopening keeps the data and does not re-run migrations', () => {
@@ -64,32 +69,71 @@ describe('daemon: HostStore (SQLite queue)', function () {
 
     it('a version-1 file with records, a batch in flight and a sale is migrated: every row kept, held and sign_card_id usable', () => {
       const file = join(dir, 'v1.sqlite');
-      const v1 = openDatabase(file, MIGRATIONS.filter((m) => m.version === 1));
+      const v1 = openDatabase(
+        file,
+        MIGRATIONS.filter((m) => m.version === 1),
+      );
       // Rows as version 1 wrote them (today's HostStore speaks the newest schema only).
       const card = ForgedCard.issue(issuer.key);
-      const insert = v1.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time, host_nonce,
+      const insert =
+        v1.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time, host_nonce,
         balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, status, batch_id, stored_at) VALUES (?, ?, ?, ?, 156, 'M', ?, 1, ?, 0, 0, ?, ?, ?, 'sale', 's1', ?, ?, 1)`);
       [1, 2, 3].forEach((n) => {
         const r = card.sign({ terminalId: TERMINAL, amount: n * 100 });
-        insert.run(`${card.cardId}:${n}`, card.cardId, n, n * 100, TERMINAL, r.hostNonce, r.hash, r.prevHash, r.envelope, n < 3 ? 'sending' : 'pending', n < 3 ? 'b-1' : null);
+        insert.run(
+          `${card.cardId}:${n}`,
+          card.cardId,
+          n,
+          n * 100,
+          TERMINAL,
+          r.hostNonce,
+          r.hash,
+          r.prevHash,
+          r.envelope,
+          n < 3 ? 'sending' : 'pending',
+          n < 3 ? 'b-1' : null,
+        );
       });
-      v1.prepare(`INSERT INTO batches (batch_id, state, body, records, created_at) VALUES ('b-1', 'sending', x'7b7d', 2, 1)`).run();
-      v1.prepare(`INSERT INTO sales (sale_id, host_nonce, amount, currency, state, created_at, updated_at) VALUES ('s1', x'07', 100, 156, 'done', 1, 1)`).run();
+      v1.prepare(
+        `INSERT INTO batches (batch_id, state, body, records, created_at) VALUES ('b-1', 'sending', x'7b7d', 2, 1)`,
+      ).run();
+      v1.prepare(
+        `INSERT INTO sales (sale_id, host_nonce, amount, currency, state, created_at, updated_at) VALUES ('s1', x'07', 100, 156, 'done', 1, 1)`,
+      ).run();
       const before = v1.prepare('SELECT * FROM records ORDER BY seq').all();
       v1.close();
       const db = openDatabase(file);
       const store2 = new HostStore(db);
       try {
         assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
-        assert.deepEqual(db.prepare('SELECT * FROM records ORDER BY seq').all(), before, 'every record row, byte for byte');
-        assert.deepEqual(store2.records().map((r) => r.status), ['sending', 'sending', 'pending']);
+        assert.deepEqual(
+          db.prepare('SELECT * FROM records ORDER BY seq').all(),
+          before,
+          'every record row, byte for byte',
+        );
+        assert.deepEqual(
+          store2.records().map((r) => r.status),
+          ['sending', 'sending', 'pending'],
+        );
         assert.equal(store2.inFlightBatch()?.batchId, 'b-1', 'the batch in flight is still the one to re-send');
-        const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'").all() as { name: string }[]).map((r) => r.name).sort();
-        assert.ok(indexes.includes('records_by_status') && indexes.includes('records_by_settled'), `indexes rebuilt: ${indexes.join(', ')}`);
+        const indexes = (
+          db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records'").all() as {
+            name: string;
+          }[]
+        )
+          .map((r) => r.name)
+          .sort();
+        assert.ok(
+          indexes.includes('records_by_status') && indexes.includes('records_by_settled'),
+          `indexes rebuilt: ${indexes.join(', ')}`,
+        );
         assert.equal(store2.sale('s1')?.signCardId, null);
         store2.updateSale('s1', { state: 'done', signCardId: card.cardId });
         assert.equal(store2.sale('s1')?.signCardId, card.cardId);
-        store2.storeRecord(card.sign({ terminalId: TERMINAL, amount: 50 }), { origin: 'recovered', hold: { reason: 'RECORD_MISMATCH', detail: 'amount 50 instead of 5' } });
+        store2.storeRecord(card.sign({ terminalId: TERMINAL, amount: 50 }), {
+          origin: 'recovered',
+          hold: { reason: 'RECORD_MISMATCH', detail: 'amount 50 instead of 5' },
+        });
         assert.equal(store2.statusCounts().held.count, 1);
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
       } finally {
@@ -102,7 +146,11 @@ describe('daemon: HostStore (SQLite queue)', function () {
       store.close();
       expectStoreError(() => open(), 'STORE_TOO_NEW');
       const raw = new Database(join(dir, 'queue.sqlite'), { readonly: true });
-      assert.equal(raw.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version + 5, 'the version was not lowered');
+      assert.equal(
+        raw.pragma('user_version', { simple: true }),
+        MIGRATIONS.at(-1)!.version + 5,
+        'the version was not lowered',
+      );
       raw.close();
       store = open('other.sqlite'); // afterEach closes something
     });
@@ -141,7 +189,10 @@ describe('daemon: HostStore (SQLite queue)', function () {
       const fork = card.signAt(1, first.prevHash, { terminalId: TERMINAL, amount: 999 });
       store.storeRecord(first, { origin: 'sale' });
       expectStoreError(() => store.storeRecord(fork, { origin: 'recovered' }), 'RECORD_FORK');
-      const audit = store.db.prepare("SELECT subject, detail FROM audit WHERE kind = 'record-fork'").all() as { subject: string; detail: string }[];
+      const audit = store.db.prepare("SELECT subject, detail FROM audit WHERE kind = 'record-fork'").all() as {
+        subject: string;
+        detail: string;
+      }[];
       assert.equal(audit.length, 1, 'the fork is written to the audit log even though the store was refused');
       const detail = JSON.parse(audit[0]!.detail) as { stored: string; offered: string; envelope: string };
       assert.equal(audit[0]!.subject, `${card.cardId}:1`);
@@ -164,7 +215,10 @@ describe('daemon: HostStore (SQLite queue)', function () {
       const r4 = card.sign({ terminalId: 'T-OTHER' });
       store.passOver(r4);
       // A passed-over record was verified like any other: it grounds the head (security.md C3), unlike GET_INFO's word.
-      assert.deepEqual({ ...store.cardHead(card.cardId)!, hash: toHex(store.cardHead(card.cardId)!.hash) }, { counter: 4, hash: toHex(r4.hash), source: 'record' });
+      assert.deepEqual(
+        { ...store.cardHead(card.cardId)!, hash: toHex(store.cardHead(card.cardId)!.hash) },
+        { counter: 4, hash: toHex(r4.hash), source: 'record' },
+      );
       assert.equal(store.lastStoredCounter(card.cardId), 3, 'a passed-over record is not ours');
     });
 
@@ -180,7 +234,10 @@ describe('daemon: HostStore (SQLite queue)', function () {
   });
 
   describe('batches', () => {
-    const newId = (() => { let n = 0; return () => (++n).toString(16).padStart(32, '0'); })();
+    const newId = (() => {
+      let n = 0;
+      return () => (++n).toString(16).padStart(32, '0');
+    })();
 
     it('nextBatch: the in-flight batch again, byte for byte, until answered; then the next, within the limit', () => {
       const card = ForgedCard.issue(issuer.key);
@@ -195,33 +252,60 @@ describe('daemon: HostStore (SQLite queue)', function () {
       const afterRestart = store.nextBatch(() => assert.fail('no new id after a restart either'), 3)!;
       assert.equal(afterRestart.batchId, b1.batchId);
       assert.deepEqual(Buffer.from(afterRestart.body), Buffer.from(b1.body));
-      const body = JSON.parse(Buffer.from(b1.body).toString()) as { batchId: string; records: string[]; certificates: string[] };
+      const body = JSON.parse(Buffer.from(b1.body).toString()) as {
+        batchId: string;
+        records: string[];
+        certificates: string[];
+      };
       assert.equal(body.batchId, b1.batchId);
       assert.equal(body.records.length, 3);
-      assert.deepEqual(store.records({ status: 'sending' }).map((r) => r.counter), [1, 2, 3]);
-      store.applyVerdicts(b1.batchId, store.records({ status: 'sending' }).map((r) => ({ verdict: 'accepted', recordId: r.recordId })), 1_900_000_000);
+      assert.deepEqual(
+        store.records({ status: 'sending' }).map((r) => r.counter),
+        [1, 2, 3],
+      );
+      store.applyVerdicts(
+        b1.batchId,
+        store.records({ status: 'sending' }).map((r) => ({ verdict: 'accepted', recordId: r.recordId })),
+        1_900_000_000,
+      );
       const b2 = store.nextBatch(newId, 3)!;
       assert.notEqual(b2.batchId, b1.batchId);
-      assert.deepEqual(store.records({ status: 'sending' }).map((r) => r.counter), [4, 5, 6]);
+      assert.deepEqual(
+        store.records({ status: 'sending' }).map((r) => r.counter),
+        [4, 5, 6],
+      );
       assert.equal(store.inFlightBatch()?.batchId, b2.batchId);
     });
 
-    it('a card\'s certificate rides along until a batch carrying its record is answered accepted', () => {
+    it("a card's certificate rides along until a batch carrying its record is answered accepted", () => {
       const a = ForgedCard.issue(issuer.key);
       const b = ForgedCard.issue(issuer.key);
-      const recs = [a.sign({ terminalId: TERMINAL }), b.sign({ terminalId: TERMINAL }), a.sign({ terminalId: TERMINAL }), b.sign({ terminalId: TERMINAL })];
+      const recs = [
+        a.sign({ terminalId: TERMINAL }),
+        b.sign({ terminalId: TERMINAL }),
+        a.sign({ terminalId: TERMINAL }),
+        b.sign({ terminalId: TERMINAL }),
+      ];
       storeAll(recs);
       store.observeCard(a.cardId, 0, new Uint8Array(32), a.certificate.envelope);
       store.observeCard(b.cardId, 0, new Uint8Array(32), b.certificate.envelope);
-      const certsOf = (batch: { body: Uint8Array }) => (JSON.parse(Buffer.from(batch.body).toString()) as { certificates: string[] }).certificates.sort();
+      const certsOf = (batch: { body: Uint8Array }) =>
+        (JSON.parse(Buffer.from(batch.body).toString()) as { certificates: string[] }).certificates.sort();
       const b64 = (c: ForgedCard) => Buffer.from(c.certificate.envelope).toString('base64url');
       const first = store.nextBatch(newId, 2)!;
       assert.deepEqual(certsOf(first), [b64(a), b64(b)].sort(), 'both cards, each once');
       // a accepted, b rejected: only a's certificate is acknowledged
       const rows = store.records({ status: 'sending' });
-      store.applyVerdicts(first.batchId, [{ verdict: 'accepted', recordId: rows[0]!.recordId }, { verdict: 'rejected', recordId: rows[1]!.recordId, reason: 'REVOKED' }], 1_900_000_000);
+      store.applyVerdicts(
+        first.batchId,
+        [
+          { verdict: 'accepted', recordId: rows[0]!.recordId },
+          { verdict: 'rejected', recordId: rows[1]!.recordId, reason: 'REVOKED' },
+        ],
+        1_900_000_000,
+      );
       const second = store.nextBatch(newId, 2)!;
-      assert.deepEqual(certsOf(second), [b64(b)], 'a\'s certificate was acknowledged; b\'s is still sent');
+      assert.deepEqual(certsOf(second), [b64(b)], "a's certificate was acknowledged; b's is still sent");
     });
 
     it('applyVerdicts refuses an answer that does not match the batch and applies nothing', () => {
@@ -239,7 +323,11 @@ describe('daemon: HostStore (SQLite queue)', function () {
       assert.equal(store.statusCounts().settled.count, 0);
       assert.equal(store.inFlightBatch()?.batchId, batch.batchId, 'the batch stays in flight');
       // a null recordId (undecodable record at the bank) is accepted in place
-      store.applyVerdicts(batch.batchId, [ok[0]!, { verdict: 'rejected', recordId: null, reason: 'MALFORMED' }, ok[2]!], 1);
+      store.applyVerdicts(
+        batch.batchId,
+        [ok[0]!, { verdict: 'rejected', recordId: null, reason: 'MALFORMED' }, ok[2]!],
+        1,
+      );
       assert.equal(store.statusCounts().settled.count, 2);
     });
 
@@ -248,9 +336,15 @@ describe('daemon: HostStore (SQLite queue)', function () {
       storeAll(Array.from({ length: 5 }, () => card.sign({ terminalId: TERMINAL })));
       const batch = store.nextBatch(newId, 3)!;
       const ids = store.records({ status: 'sending' }).map((r) => r.recordId);
-      const counts = store.applyVerdicts(batch.batchId, [
-        { verdict: 'accepted', recordId: ids[0]! }, { verdict: 'rejected', recordId: ids[1]!, reason: 'BAD_SIGNATURE', detail: 'no' }, { verdict: 'duplicate', recordId: ids[2]! },
-      ], 1_900_000_000);
+      const counts = store.applyVerdicts(
+        batch.batchId,
+        [
+          { verdict: 'accepted', recordId: ids[0]! },
+          { verdict: 'rejected', recordId: ids[1]!, reason: 'BAD_SIGNATURE', detail: 'no' },
+          { verdict: 'duplicate', recordId: ids[2]! },
+        ],
+        1_900_000_000,
+      );
       assert.deepEqual(counts, { accepted: 1, duplicate: 1, rejected: 1 });
       const rejected = store.record(ids[1]!)!;
       assert.equal(rejected.status, 'rejected');
@@ -259,27 +353,49 @@ describe('daemon: HostStore (SQLite queue)', function () {
       assert.equal(store.record(ids[2]!)!.status, 'duplicate');
       const next = store.nextBatch(newId, 3)!;
       assert.equal(next.records, 2, 'the rest goes on; the rejected record is final and never re-sent');
-      assert.deepEqual(store.records({ status: 'sending' }).map((r) => r.counter), [4, 5]);
-      const audit = store.db.prepare("SELECT subject FROM audit WHERE kind = 'record-rejected'").all() as { subject: string }[];
-      assert.deepEqual(audit.map((a) => a.subject), [ids[1]], 'the rejection is in the audit log');
+      assert.deepEqual(
+        store.records({ status: 'sending' }).map((r) => r.counter),
+        [4, 5],
+      );
+      const audit = store.db.prepare("SELECT subject FROM audit WHERE kind = 'record-rejected'").all() as {
+        subject: string;
+      }[];
+      assert.deepEqual(
+        audit.map((a) => a.subject),
+        [ids[1]],
+        'the rejection is in the audit log',
+      );
     });
 
-    it('settledTotals counts accepted records by the bank\'s UTC settlement day and currency', () => {
+    it("settledTotals counts accepted records by the bank's UTC settlement day and currency", () => {
       const cny = ForgedCard.issue(issuer.key, { currency: 156 });
       const usd = ForgedCard.issue(issuer.key, { currency: 840 });
       storeAll([
-        cny.sign({ terminalId: TERMINAL, amount: 100 }), usd.sign({ terminalId: TERMINAL, amount: 7, currency: 840 }), cny.sign({ terminalId: TERMINAL, amount: 250 }),
+        cny.sign({ terminalId: TERMINAL, amount: 100 }),
+        usd.sign({ terminalId: TERMINAL, amount: 7, currency: 840 }),
+        cny.sign({ terminalId: TERMINAL, amount: 250 }),
         cny.sign({ terminalId: TERMINAL, amount: 1000 }),
       ]);
       const [day1] = utcDayBounds('2030-01-15');
       const settleBatch = (n: number, at: number, verdicts: RecordVerdict['verdict'][]) => {
         const b = store.nextBatch(newId, n)!;
         const ids = store.records({ status: 'sending' }).map((r) => r.recordId);
-        store.applyVerdicts(b.batchId, ids.map((recordId, i) => ({ verdict: verdicts[i]!, recordId, ...(verdicts[i] === 'rejected' ? { reason: 'X' } : {}) })), at);
+        store.applyVerdicts(
+          b.batchId,
+          ids.map((recordId, i) => ({
+            verdict: verdicts[i]!,
+            recordId,
+            ...(verdicts[i] === 'rejected' ? { reason: 'X' } : {}),
+          })),
+          at,
+        );
       };
       settleBatch(2, day1 + 86399, ['accepted', 'accepted']); // last second of the 15th
       settleBatch(2, day1 + 86400, ['accepted', 'rejected']); // first second of the 16th; one rejected
-      assert.deepEqual(store.settledTotals(...utcDayBounds('2030-01-15')), [{ currency: 156, count: 1, amount: 100 }, { currency: 840, count: 1, amount: 7 }]);
+      assert.deepEqual(store.settledTotals(...utcDayBounds('2030-01-15')), [
+        { currency: 156, count: 1, amount: 100 },
+        { currency: 840, count: 1, amount: 7 },
+      ]);
       assert.deepEqual(store.settledTotals(...utcDayBounds('2030-01-16')), [{ currency: 156, count: 1, amount: 250 }]);
       assert.deepEqual(store.settledTotals(...utcDayBounds('2030-01-14')), []);
     });

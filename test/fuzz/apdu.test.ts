@@ -15,8 +15,17 @@
  */
 import assert from 'node:assert/strict';
 import {
-  ChainAssembler, CLA_CHAINING_BIT, decodeCommandApdu, decodeResponseApdu, encodeCommandApdu, encodeResponseApdu, exchange,
-  type ApduTransport, type CommandApdu, type ExchangeOptions, type LengthEncoding,
+  ChainAssembler,
+  CLA_CHAINING_BIT,
+  decodeCommandApdu,
+  decodeResponseApdu,
+  encodeCommandApdu,
+  encodeResponseApdu,
+  exchange,
+  type ApduTransport,
+  type CommandApdu,
+  type ExchangeOptions,
+  type LengthEncoding,
 } from '../../protocol/apdu/index.js';
 import { bytesEqual, concatBytes, toHex } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
@@ -25,7 +34,6 @@ import { fuzzSeed, FUZZ_ROUNDS, hexSeed, explain } from '../support/fuzz.js';
 
 const SEED = fuzzSeed(0xa9d0_f022);
 const ROUNDS = FUZZ_ROUNDS;
-
 
 /** Run a decoder: its result, or the DecodeError it threw. Anything else fails the test with the input. */
 function decodeOrError<T>(what: string, input: Uint8Array, decode: (b: Uint8Array) => T): T | DecodeError {
@@ -49,11 +57,15 @@ function randomCommand(rng: Prng, apduCase: ApduCase, form: LengthEncoding): Com
   const maxData = form === 'short' ? 255 : 65535;
   const maxLe = form === 'short' ? 256 : 65536;
   if (apduCase === 3 || apduCase === 4) {
-    const n = rng.bool(0.1) ? rng.pick([1, 2, 255, 256, maxData]) : 1 + rng.int(form === 'short' ? 255 : rng.bool(0.8) ? 600 : 5000);
+    const n = rng.bool(0.1)
+      ? rng.pick([1, 2, 255, 256, maxData])
+      : 1 + rng.int(form === 'short' ? 255 : rng.bool(0.8) ? 600 : 5000);
     cmd.data = rng.bytes(Math.min(n, maxData));
   }
   if (apduCase === 2 || apduCase === 4) {
-    cmd.le = rng.bool(0.3) ? rng.pick([1, 2, 255, 256, 257, maxLe - 1, maxLe].filter((x) => x <= maxLe)) : 1 + rng.int(maxLe);
+    cmd.le = rng.bool(0.3)
+      ? rng.pick([1, 2, 255, 256, 257, maxLe - 1, maxLe].filter((x) => x <= maxLe))
+      : 1 + rng.int(maxLe);
   }
   return cmd;
 }
@@ -64,13 +76,18 @@ function mutateApdu(rng: Prng, src: Uint8Array): Uint8Array {
   const rounds = rng.bool(0.8) ? 1 : 2 + rng.int(2);
   for (let r = 0; r < rounds; r++) {
     switch (rng.int(11)) {
-      case 0: { // bit flips anywhere
+      case 0: {
+        // bit flips anywhere
         const n = 1 + rng.int(3);
         for (let i = 0; i < n && b.length > 0; i++) b[rng.int(b.length)]! ^= 1 << rng.int(8);
         break;
       }
-      case 1: b.length = rng.int(b.length + 1); break; // truncation
-      case 2: b.push(...rng.pick([[0], [0, 0], [0xff], Array.from(rng.bytes(1 + rng.int(4)))])); break; // extension
+      case 1:
+        b.length = rng.int(b.length + 1);
+        break; // truncation
+      case 2:
+        b.push(...rng.pick([[0], [0, 0], [0xff], Array.from(rng.bytes(1 + rng.int(4)))]));
+        break; // extension
       case 3: // short Lc (or the extended marker) changed
         if (b.length > 4) b[4] = rng.pick([0, 1, 0xff, (b[4]! + 1) & 0xff, (b[4]! + 0xff) & 0xff, rng.int(256)]);
         break;
@@ -86,11 +103,20 @@ function mutateApdu(rng: Prng, src: Uint8Array): Uint8Array {
           else b[b.length - 1] = rng.pick([0, 1, 0xff, rng.int(256)]);
         }
         break;
-      case 6: if (b.length >= 4) b.splice(4, 0, 0); break; // insert an extended-length marker
-      case 7: if (b.length > 4) b.splice(4, 1); break; // remove the byte after the header
-      case 8: if (b.length > 0) b.splice(rng.int(b.length), 1 + rng.int(3)); break; // deletion
-      case 9: if (b.length > 0) b.splice(rng.int(b.length + 1), 0, ...rng.bytes(1 + rng.int(3))); break; // insertion
-      default: { // body replaced by random bytes of a nearby length
+      case 6:
+        if (b.length >= 4) b.splice(4, 0, 0);
+        break; // insert an extended-length marker
+      case 7:
+        if (b.length > 4) b.splice(4, 1);
+        break; // remove the byte after the header
+      case 8:
+        if (b.length > 0) b.splice(rng.int(b.length), 1 + rng.int(3));
+        break; // deletion
+      case 9:
+        if (b.length > 0) b.splice(rng.int(b.length + 1), 0, ...rng.bytes(1 + rng.int(3)));
+        break; // insertion
+      default: {
+        // body replaced by random bytes of a nearby length
         const body = rng.bytes(Math.max(0, b.length - 4 + rng.int(5) - 2));
         b.length = Math.min(b.length, 4);
         b.push(...body);
@@ -102,7 +128,11 @@ function mutateApdu(rng: Prng, src: Uint8Array): Uint8Array {
 
 // ---------------------------------------------------------------- checks
 
-interface CommandStats { accepted: number; rejected: number; reservedCla: number }
+interface CommandStats {
+  accepted: number;
+  rejected: number;
+  reservedCla: number;
+}
 
 /** decodeCommandApdu on one input; accepted commands must be well-formed and re-encode to the same bytes. */
 function checkCommand(bytes: Uint8Array, stats: CommandStats): void {
@@ -115,11 +145,21 @@ function checkCommand(bytes: Uint8Array, stats: CommandStats): void {
   stats.accepted++;
   const maxData = r.form === 'short' ? 255 : 65535;
   const maxLe = r.form === 'short' ? 256 : 65536;
-  for (const [k, v] of [['cla', r.cla], ['ins', r.ins], ['p1', r.p1], ['p2', r.p2]] as const) {
+  for (const [k, v] of [
+    ['cla', r.cla],
+    ['ins', r.ins],
+    ['p1', r.p1],
+    ['p2', r.p2],
+  ] as const) {
     assert.ok(Number.isInteger(v) && v >= 0 && v <= 0xff, `${k} ${v} is not a byte for ${toHex(bytes)}`);
   }
-  if (r.data !== undefined) assert.ok(r.data.length >= 1 && r.data.length <= maxData, `data of ${r.data.length} bytes in a ${r.form} APDU ${toHex(bytes)}`);
-  if (r.le !== undefined) assert.ok(Number.isInteger(r.le) && r.le >= 1 && r.le <= maxLe, `Le ${r.le} in a ${r.form} APDU ${toHex(bytes)}`);
+  if (r.data !== undefined)
+    assert.ok(
+      r.data.length >= 1 && r.data.length <= maxData,
+      `data of ${r.data.length} bytes in a ${r.form} APDU ${toHex(bytes)}`,
+    );
+  if (r.le !== undefined)
+    assert.ok(Number.isInteger(r.le) && r.le >= 1 && r.le <= maxLe, `Le ${r.le} in a ${r.form} APDU ${toHex(bytes)}`);
   if (r.cla === 0xff) {
     // Known: the decoder accepts the PPS class byte that the encoder refuses (see the skipped test below).
     stats.reservedCla++;
@@ -160,7 +200,10 @@ describe(`fuzz: APDU decoders (seed ${hexSeed(SEED)})`, function () {
       checkCommand(rng.bytes(len), stats);
     }
     // Random bytes that happen to be APDUs: every 4-byte and 5-byte input, a good share of the rest.
-    assert.ok(stats.accepted > 500 && stats.rejected > 500, `accepted ${stats.accepted}, rejected ${stats.rejected}: generator too weak`);
+    assert.ok(
+      stats.accepted > 500 && stats.rejected > 500,
+      `accepted ${stats.accepted}, rejected ${stats.rejected}: generator too weak`,
+    );
   });
 
   it(`valid encodings of all four cases, short and extended, decode to themselves; their mutants only fail with DecodeError (seed ${hexSeed(SEED + 1)})`, () => {
@@ -173,7 +216,8 @@ describe(`fuzz: APDU decoders (seed ${hexSeed(SEED)})`, function () {
           const cmd = randomCommand(rng, apduCase, form);
           const bytes = encodeCommandApdu(cmd, form);
           const back = decodeOrError('decodeCommandApdu', bytes, decodeCommandApdu);
-          if (back instanceof DecodeError) assert.fail(`valid case ${apduCase} ${form} APDU refused: ${back.message} (${toHex(bytes)})`);
+          if (back instanceof DecodeError)
+            assert.fail(`valid case ${apduCase} ${form} APDU refused: ${back.message} (${toHex(bytes)})`);
           // case 1 has no length field, so it reads back as the short form
           const expected = { ...cmd, form: apduCase === 1 ? 'short' : form };
           assert.deepStrictEqual(back, expected, `case ${apduCase} ${form}: ${toHex(bytes)}`);
@@ -187,7 +231,10 @@ describe(`fuzz: APDU decoders (seed ${hexSeed(SEED)})`, function () {
       }
     }
     assert.equal(valid, 8_000 * ROUNDS, 'every valid command was checked');
-    assert.ok(stats.accepted > 2_000 && stats.rejected > 2_000, `accepted ${stats.accepted}, rejected ${stats.rejected} mutants`);
+    assert.ok(
+      stats.accepted > 2_000 && stats.rejected > 2_000,
+      `accepted ${stats.accepted}, rejected ${stats.rejected} mutants`,
+    );
   });
 
   // Regression test (this fuzzer found the bug; fixed): decodeCommandApdu accepts CLA FF, which ISO 7816-3/4
@@ -208,7 +255,10 @@ describe(`fuzz: APDU decoders (seed ${hexSeed(SEED)})`, function () {
     for (let i = 0; i < 5_000 * ROUNDS; i++) {
       const input = rng.bool(0.5)
         ? rng.bytes(rng.bool(0.5) ? rng.int(4) : rng.int(600))
-        : mutateApdu(rng, encodeResponseApdu(rng.bytes(rng.int(300)), rng.pick([0x9000, 0x6100, 0x6c10, 0x6a80, rng.int(0x10000)])));
+        : mutateApdu(
+            rng,
+            encodeResponseApdu(rng.bytes(rng.int(300)), rng.pick([0x9000, 0x6100, 0x6c10, 0x6a80, rng.int(0x10000)])),
+          );
       if (checkResponse(input) === 'rejected') rejected++;
     }
     assert.ok(rejected > 100, `only ${rejected} short responses generated`);
@@ -221,8 +271,10 @@ describe(`fuzz: APDU decoders (seed ${hexSeed(SEED)})`, function () {
 function randomPart(rng: Prng): CommandApdu {
   const cla = rng.pick([0x90, 0x90, 0x90, 0x80, 0x80, 0x10, 0x00, 0x94, rng.int(256)]);
   const part: CommandApdu = {
-    cla, ins: rng.bool(0.85) ? 0x10 : rng.pick([0x20, 0xc0, rng.int(256)]),
-    p1: rng.bool(0.9) ? 0 : rng.int(256), p2: rng.bool(0.9) ? 0 : rng.int(256),
+    cla,
+    ins: rng.bool(0.85) ? 0x10 : rng.pick([0x20, 0xc0, rng.int(256)]),
+    p1: rng.bool(0.9) ? 0 : rng.int(256),
+    p2: rng.bool(0.9) ? 0 : rng.int(256),
   };
   const n = rng.bool(0.1) ? 0 : rng.bool(0.1) ? rng.pick([1, 255, 256, 1024, 2048, 2049]) : rng.int(300);
   if (n > 0) part.data = rng.bytes(n);
@@ -270,7 +322,12 @@ describe(`fuzz: ChainAssembler (seed ${hexSeed(SEED + 3)})`, function () {
         const ctx = `round ${round} step ${step} (bound ${maxBytes}, part ${describePart(part)})`;
         const data = part.data ?? new Uint8Array(0);
         const size = parts.reduce((n, p) => n + p.length, 0) + data.length;
-        const expectError = head !== undefined && head !== headKey(part) ? 'APDU_CHAIN_BROKEN' : size > maxBytes ? 'APDU_CHAIN_TOO_LONG' : undefined;
+        const expectError =
+          head !== undefined && head !== headKey(part)
+            ? 'APDU_CHAIN_BROKEN'
+            : size > maxBytes
+              ? 'APDU_CHAIN_TOO_LONG'
+              : undefined;
         let out;
         try {
           out = asm.push(part);
@@ -296,17 +353,31 @@ describe(`fuzz: ChainAssembler (seed ${hexSeed(SEED + 3)})`, function () {
         assert.equal(out.kind, 'complete', `${ctx}: the last part must complete the chain`);
         if (out.kind !== 'complete') continue;
         const whole = concatBytes(...parts, data);
-        assert.ok(out.command.data !== undefined && out.command.data.length <= maxBytes, `${ctx}: completed command over the bound`);
-        assert.equal(toHex(out.command.data ?? new Uint8Array(0)), toHex(whole), `${ctx}: reassembly differs from the parts`);
+        assert.ok(
+          out.command.data !== undefined && out.command.data.length <= maxBytes,
+          `${ctx}: completed command over the bound`,
+        );
+        assert.equal(
+          toHex(out.command.data ?? new Uint8Array(0)),
+          toHex(whole),
+          `${ctx}: reassembly differs from the parts`,
+        );
         assert.equal(out.command.cla, part.cla & ~CLA_CHAINING_BIT, `${ctx}: CLA`);
-        assert.deepStrictEqual([out.command.ins, out.command.p1, out.command.p2, out.command.le], [part.ins, part.p1, part.p2, part.le], `${ctx}: header/Le`);
+        assert.deepStrictEqual(
+          [out.command.ins, out.command.p1, out.command.p2, out.command.le],
+          [part.ins, part.p1, part.p2, part.le],
+          `${ctx}: header/Le`,
+        );
         assert.equal(asm.inProgress, false, `${ctx}: still in progress after completing`);
         head = undefined;
         parts = [];
         chainsCompleted++;
       }
     }
-    assert.ok(chainsCompleted > 100 && errors > 100, `completed ${chainsCompleted} chains, ${errors} errors: generator too weak`);
+    assert.ok(
+      chainsCompleted > 100 && errors > 100,
+      `completed ${chainsCompleted} chains, ${errors} errors: generator too weak`,
+    );
   });
 
   it(`fed any sequence of parts: only DecodeError, never holds or returns more than its bound (seed ${hexSeed(SEED + 4)})`, () => {
@@ -328,7 +399,10 @@ describe(`fuzz: ChainAssembler (seed ${hexSeed(SEED + 3)})`, function () {
           }
         } catch (e) {
           if (!(e instanceof DecodeError)) assert.fail(`${ctx}: non-DecodeError ${explain(e)}`);
-          assert.ok(e.code === 'APDU_CHAIN_BROKEN' || e.code === 'APDU_CHAIN_TOO_LONG', `${ctx}: unexpected code ${e.code}`);
+          assert.ok(
+            e.code === 'APDU_CHAIN_BROKEN' || e.code === 'APDU_CHAIN_TOO_LONG',
+            `${ctx}: unexpected code ${e.code}`,
+          );
         }
         checkBound(asm, maxBytes, ctx);
       }
@@ -345,12 +419,21 @@ describe(`fuzz: ChainAssembler (seed ${hexSeed(SEED + 3)})`, function () {
   // chain, so the card is not affected; any other user of the class is.
   it('an unchained command outside a chain leaves no trace in the next chain', () => {
     const asm = new ChainAssembler(100);
-    const cmd = (cla: number, n: number): CommandApdu => ({ cla, ins: 0x10, p1: 0, p2: 0, data: new Uint8Array(n).fill(0xaa) });
+    const cmd = (cla: number, n: number): CommandApdu => ({
+      cla,
+      ins: 0x10,
+      p1: 0,
+      p2: 0,
+      data: new Uint8Array(n).fill(0xaa),
+    });
     const first = asm.push(cmd(0x80, 30));
     assert.equal(first.kind, 'complete', 'a lone command completes at once');
     assert.equal(asm.push(cmd(0x90, 10)).kind, 'more', 'first part of a chain');
     const last = asm.push(cmd(0x80, 5));
-    assert.ok(last.kind === 'complete' && last.command.data?.length === 15, `reassembled ${last.kind === 'complete' ? last.command.data?.length : '?'} bytes instead of 15`);
+    assert.ok(
+      last.kind === 'complete' && last.command.data?.length === 15,
+      `reassembled ${last.kind === 'complete' ? last.command.data?.length : '?'} bytes instead of 15`,
+    );
     const fresh = new ChainAssembler(100);
     for (let i = 0; i < 4; i++) {
       assert.doesNotThrow(() => fresh.push(cmd(0x80, 30)), `lone 30-byte command #${i + 1} refused`);
@@ -365,7 +448,10 @@ const TRANSMIT_BOUND = 300;
 const RUNAWAY = 5_000;
 
 class Runaway extends Error {
-  constructor() { super(`exchange() made more than ${RUNAWAY} transmits`); this.name = 'Runaway'; }
+  constructor() {
+    super(`exchange() made more than ${RUNAWAY} transmits`);
+    this.name = 'Runaway';
+  }
 }
 
 type Hostility = 'random' | 'random-status' | 'endless-61-full' | 'endless-6c' | 'refuse-chain' | 'mixed';
@@ -375,7 +461,11 @@ function sw(code: number): Uint8Array {
 }
 
 /** A transport answering as a broken or malicious card does; it checks what the host sends on the way. */
-function hostileTransport(rng: Prng, mode: Hostility, shortChunks = false): ApduTransport & { calls: number; sent: Uint8Array[] } {
+function hostileTransport(
+  rng: Prng,
+  mode: Hostility,
+  shortChunks = false,
+): ApduTransport & { calls: number; sent: Uint8Array[] } {
   const t = {
     calls: 0,
     sent: [] as Uint8Array[],
@@ -385,18 +475,27 @@ function hostileTransport(rng: Prng, mode: Hostility, shortChunks = false): Apdu
       t.sent.push(apdu);
       const d = decodeOrError('decodeCommandApdu (host side)', apdu, decodeCommandApdu);
       if (d instanceof DecodeError) assert.fail(`exchange() sent a malformed APDU ${toHex(apdu)}: ${d.message}`);
-      const m: Hostility = mode === 'mixed' ? rng.pick(['random', 'random-status', 'endless-61-full', 'endless-6c', 'refuse-chain']) : mode;
+      const m: Hostility =
+        mode === 'mixed'
+          ? rng.pick(['random', 'random-status', 'endless-61-full', 'endless-6c', 'refuse-chain'])
+          : mode;
       switch (m) {
-        case 'random': return rng.bytes(rng.bool(0.3) ? rng.int(3) : rng.int(300));
+        case 'random':
+          return rng.bytes(rng.bool(0.3) ? rng.int(3) : rng.int(300));
         case 'random-status': // plausible bodies with status words that drive the ISO machinery
-          return concatBytes(rng.bytes(rng.int(rng.bool(0.8) ? 300 : 3)),
-            sw(rng.pick([0x9000, 0x6100 | rng.int(256), 0x6c00 | rng.int(256), 0x6a80, 0x6883, rng.int(0x10000)])));
+          return concatBytes(
+            rng.bytes(rng.int(rng.bool(0.8) ? 300 : 3)),
+            sw(rng.pick([0x9000, 0x6100 | rng.int(256), 0x6c00 | rng.int(256), 0x6a80, 0x6883, rng.int(0x10000)])),
+          );
         case 'endless-61-full': // a card streaming a never-ending response, full chunks every time
           return concatBytes(rng.bytes(shortChunks ? rng.int(4) : 256 + rng.int(40)), sw(0x6100 | rng.int(256)));
         case 'endless-6c':
           return concatBytes(rng.bytes(rng.int(20)), sw(0x6c00 | rng.int(256)));
         default: // refuse-chain: random status for every part
-          return concatBytes(rng.bytes(rng.int(8)), sw(rng.pick([0x9000, 0x9000, 0x6883, 0x6700, 0x6100 | rng.int(256), rng.int(0x10000)])));
+          return concatBytes(
+            rng.bytes(rng.int(8)),
+            sw(rng.pick([0x9000, 0x9000, 0x6883, 0x6700, 0x6100 | rng.int(256), rng.int(0x10000)])),
+          );
       }
     },
   };
@@ -405,15 +504,22 @@ function hostileTransport(rng: Prng, mode: Hostility, shortChunks = false): Apdu
 
 function randomExchangeCommand(rng: Prng): CommandApdu {
   const cmd: CommandApdu = {
-    cla: rng.pick([0x00, 0x01, 0x04, 0x0c, 0x40, 0x80, 0x84, 0xa0, 0xe0]), ins: rng.pick([0xa4, 0x10, 0x20, 0xb0, rng.int(0x100)]),
-    p1: rng.int(256), p2: rng.int(256),
+    cla: rng.pick([0x00, 0x01, 0x04, 0x0c, 0x40, 0x80, 0x84, 0xa0, 0xe0]),
+    ins: rng.pick([0xa4, 0x10, 0x20, 0xb0, rng.int(0x100)]),
+    p1: rng.int(256),
+    p2: rng.int(256),
   };
   if (rng.bool(0.7)) cmd.data = rng.bytes(1 + rng.int(rng.bool(0.7) ? 255 : 3000));
   if (rng.bool(0.7)) cmd.le = rng.pick([1, 16, 256, 257, 4096, 65536, 1 + rng.int(65536)]);
   return cmd;
 }
 
-async function runExchange(rng: Prng, mode: Hostility, ctx: string, shortChunks = false): Promise<{ calls: number; outcome: 'resolved' | 'rejected' }> {
+async function runExchange(
+  rng: Prng,
+  mode: Hostility,
+  ctx: string,
+  shortChunks = false,
+): Promise<{ calls: number; outcome: 'resolved' | 'rejected' }> {
   const cmd = randomExchangeCommand(rng);
   const opts: ExchangeOptions = { extendedLength: rng.bool() };
   if (rng.bool(0.5)) opts.maxResponseBytes = rng.pick([1, 256, 4096, 65536]);
@@ -429,10 +535,16 @@ async function runExchange(rng: Prng, mode: Hostility, ctx: string, shortChunks 
   } catch (e) {
     if (e instanceof Runaway) assert.fail(`${what}: ${e.message} — exchange() does not bound its GET RESPONSE loop`);
     if (!(e instanceof DecodeError)) assert.fail(`${what}: rejected with a non-DecodeError ${explain(e)}`);
-    assert.ok(e.code === 'APDU_RESPONSE_SHORT' || e.code === 'APDU_RESPONSE_TOO_LONG', `${what}: unexpected code ${e.code}`);
+    assert.ok(
+      e.code === 'APDU_RESPONSE_SHORT' || e.code === 'APDU_RESPONSE_TOO_LONG',
+      `${what}: unexpected code ${e.code}`,
+    );
     outcome = 'rejected';
   }
-  assert.ok(transport.calls <= TRANSMIT_BOUND, `${what}: ${transport.calls} transmits, over the bound ${TRANSMIT_BOUND}`);
+  assert.ok(
+    transport.calls <= TRANSMIT_BOUND,
+    `${what}: ${transport.calls} transmits, over the bound ${TRANSMIT_BOUND}`,
+  );
   return { calls: transport.calls, outcome };
 }
 
@@ -450,7 +562,10 @@ describe(`fuzz: exchange() against hostile transports (seed ${hexSeed(SEED + 5)}
       tally[outcome]++;
       maxCalls = Math.max(maxCalls, calls);
     }
-    assert.ok(tally.resolved > 100 && tally.rejected > 100, `resolved ${tally.resolved}, rejected ${tally.rejected}: generator too weak`);
+    assert.ok(
+      tally.resolved > 100 && tally.rejected > 100,
+      `resolved ${tally.resolved}, rejected ${tally.rejected}: generator too weak`,
+    );
     assert.ok(maxCalls > 100, `longest exchange only ${maxCalls} transmits: the 61xx loop was not exercised`);
   });
 
@@ -467,7 +582,13 @@ describe(`fuzz: exchange() against hostile transports (seed ${hexSeed(SEED + 5)}
 
   it('endless 6Cxx is retried a bounded number of times, and the last answer returned', async () => {
     let calls = 0;
-    const t: ApduTransport = { async transmit() { calls++; if (calls > RUNAWAY) throw new Runaway(); return sw(0x6c05); } };
+    const t: ApduTransport = {
+      async transmit() {
+        calls++;
+        if (calls > RUNAWAY) throw new Runaway();
+        return sw(0x6c05);
+      },
+    };
     const r = await exchange(t, { cla: 0, ins: 0xb0, p1: 0, p2: 0, le: 1 }, { extendedLength: false });
     assert.equal(r.sw, 0x6c05, 'the last 6Cxx is handed to the caller');
     assert.ok(calls <= 3, `${calls} transmits for a card that always answers 6Cxx`);

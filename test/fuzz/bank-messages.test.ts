@@ -1,9 +1,24 @@
 import { strict as assert } from 'node:assert';
 import { toHex } from '../../protocol/bytes.js';
 import {
-  BANK_DECODE_CODES, BankDecodeError, MAX_RECORDS_PER_BATCH, REJECT_REASONS, VERDICTS, decodeBatchRequest, decodeBatchRequestBytes,
-  decodeBatchResponse, decodeTopupAnswer, decodeTopupRequest, decodeTopupRequestBytes, encodeBatchRequest, encodeBatchResponse,
-  encodeTopupAnswer, encodeTopupRequest, parseJsonBytes, type BatchResponse, type RecordResult,
+  BANK_DECODE_CODES,
+  BankDecodeError,
+  MAX_RECORDS_PER_BATCH,
+  REJECT_REASONS,
+  VERDICTS,
+  decodeBatchRequest,
+  decodeBatchRequestBytes,
+  decodeBatchResponse,
+  decodeTopupAnswer,
+  decodeTopupRequest,
+  decodeTopupRequestBytes,
+  encodeBatchRequest,
+  encodeBatchResponse,
+  encodeTopupAnswer,
+  encodeTopupRequest,
+  parseJsonBytes,
+  type BatchResponse,
+  type RecordResult,
 } from '../../protocol/bank/index.js';
 import { signTopupToken } from '../../protocol/record/index.js';
 import { FUZZ_ROUNDS, attempt, fuzzSeed, hexSeed } from '../support/fuzz.js';
@@ -27,7 +42,10 @@ const json = (v: unknown): string => JSON.stringify(v)?.slice(0, 300) ?? String(
 function decodeOrError<T>(what: string, input: unknown, fn: () => T): T | BankDecodeError {
   const out = attempt(what, () => json(input), fn);
   if (out instanceof Error) {
-    assert.ok(out instanceof BankDecodeError, `${what}: a DecodeError that is not a BankDecodeError for ${json(input)}: ${out.code} ${out.message}`);
+    assert.ok(
+      out instanceof BankDecodeError,
+      `${what}: a DecodeError that is not a BankDecodeError for ${json(input)}: ${out.code} ${out.message}`,
+    );
     assert.ok(CODES.includes(out.code), `${what}: code ${out.code} is not one of BANK_DECODE_CODES`);
     assert.ok(out.message.length > 0 && out.hint.length > 0, `${what}: a message and a hint`);
   }
@@ -36,15 +54,41 @@ function decodeOrError<T>(what: string, input: unknown, fn: () => T): T | BankDe
 
 function randomJson(rng: Prng, depth = 0): unknown {
   switch (rng.int(depth > 2 ? 7 : 9)) {
-    case 0: return null;
-    case 1: return rng.bool();
-    case 2: return rng.pick([0, 1, -1, 0.5, 2 ** 53, -(2 ** 53), 1e308, 999, 1000, 4294967295, 4294967296, rng.int(100)]);
-    case 3: return rng.pick(['', 'a', '0'.repeat(32), hex(rng, 16), hex(rng, 8), 'MALFORMED', 'accepted', '__proto__', '\u0000', '中文', 'x'.repeat(9000)]);
-    case 4: return hex(rng, rng.int(20));
-    case 5: return rng.int(1 << 20);
-    case 6: return `${hex(rng, 8)}:${rng.int(10)}`;
-    case 7: return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: rng.int(4) }, () => [rng.pick(['a', 'index', 'batchId', 'records', 'cardId', '__proto__', 'amount']), randomJson(rng, depth + 1)]));
+    case 0:
+      return null;
+    case 1:
+      return rng.bool();
+    case 2:
+      return rng.pick([0, 1, -1, 0.5, 2 ** 53, -(2 ** 53), 1e308, 999, 1000, 4294967295, 4294967296, rng.int(100)]);
+    case 3:
+      return rng.pick([
+        '',
+        'a',
+        '0'.repeat(32),
+        hex(rng, 16),
+        hex(rng, 8),
+        'MALFORMED',
+        'accepted',
+        '__proto__',
+        '\u0000',
+        '中文',
+        'x'.repeat(9000),
+      ]);
+    case 4:
+      return hex(rng, rng.int(20));
+    case 5:
+      return rng.int(1 << 20);
+    case 6:
+      return `${hex(rng, 8)}:${rng.int(10)}`;
+    case 7:
+      return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: rng.int(4) }, () => [
+          rng.pick(['a', 'index', 'batchId', 'records', 'cardId', '__proto__', 'amount']),
+          randomJson(rng, depth + 1),
+        ]),
+      );
   }
 }
 
@@ -57,7 +101,10 @@ function mutate(rng: Prng, v: unknown): unknown {
     else if (r === 1 && a.length) a.push(a[rng.int(a.length)]);
     else if (r === 2) return [];
     else if (r === 3) a.push(randomJson(rng));
-    else if (a.length) { const i = rng.int(a.length); a[i] = mutate(rng, a[i]); }
+    else if (a.length) {
+      const i = rng.int(a.length);
+      a[i] = mutate(rng, a[i]);
+    }
     return a;
   }
   if (v !== null && typeof v === 'object') {
@@ -67,7 +114,10 @@ function mutate(rng: Prng, v: unknown): unknown {
     if (r === 0 && keys.length) delete o[rng.pick(keys)];
     else if (r === 1) o[rng.pick(['extra', 'reason', 'detail', 'validForPayments', 'token'])] = randomJson(rng);
     else if (r === 2 && keys.length) o[rng.pick(keys)] = randomJson(rng);
-    else if (keys.length) { const k = rng.pick(keys); o[k] = mutate(rng, o[k]); }
+    else if (keys.length) {
+      const k = rng.pick(keys);
+      o[k] = mutate(rng, o[k]);
+    }
     return o;
   }
   if (typeof v === 'number') return rng.pick([v + 1, v - 1, -v, v + 0.5, String(v), null]);
@@ -89,7 +139,8 @@ function mutants(rng: Prng, valid: unknown): unknown {
 function mutatedText(rng: Prng, valid: unknown): Uint8Array {
   const bytes = new TextEncoder().encode(JSON.stringify(valid));
   const out = bytes.slice(0, rng.bool(0.2) ? rng.int(bytes.length + 1) : bytes.length);
-  for (let n = rng.int(3); n >= 0 && out.length; n--) out[rng.int(out.length)] = rng.pick([0x22, 0x7b, 0x7d, 0x2c, 0x30, 0xff, 0xc3, rng.int(256)]);
+  for (let n = rng.int(3); n >= 0 && out.length; n--)
+    out[rng.int(out.length)] = rng.pick([0x22, 0x7b, 0x7d, 0x2c, 0x30, 0xff, 0xc3, rng.int(256)]);
   return out;
 }
 
@@ -99,14 +150,26 @@ function randomResponse(rng: Prng): BatchResponse {
     const verdict = rng.pick(VERDICTS);
     const recordId = verdict === 'rejected' && rng.bool(0.2) ? null : `${hex(rng, 8)}:${1 + rng.int(5000)}`;
     return {
-      index, recordId, verdict, ...(verdict === 'rejected' ? { reason: rng.pick(REJECT_REASONS) } : {}),
+      index,
+      recordId,
+      verdict,
+      ...(verdict === 'rejected' ? { reason: rng.pick(REJECT_REASONS) } : {}),
       ...(verdict !== 'accepted' || rng.bool(0.1) ? { detail: `detail ${rng.int(100)}` } : {}),
     };
   });
   const counts = { accepted: 0, duplicate: 0, rejected: 0 };
   for (const r of results) counts[r.verdict]++;
-  const amount: Record<string, number | string> = counts.accepted ? { 156: 1 + rng.int(10_000), ...(rng.bool(0.2) ? { 840: '9007199254740993' } : {}) } : {};
-  return { batchId: hex(rng, 16), terminalId: `T-${rng.int(9)}`, settledAt: 1_790_000_000 + rng.int(1000), results, counts, accepted: { count: counts.accepted, amount } };
+  const amount: Record<string, number | string> = counts.accepted
+    ? { 156: 1 + rng.int(10_000), ...(rng.bool(0.2) ? { 840: '9007199254740993' } : {}) }
+    : {};
+  return {
+    batchId: hex(rng, 16),
+    terminalId: `T-${rng.int(9)}`,
+    settledAt: 1_790_000_000 + rng.int(1000),
+    results,
+    counts,
+    accepted: { count: counts.accepted, amount },
+  };
 }
 
 describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, function () {
@@ -116,21 +179,37 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
     const rng = new Prng(SEED);
     for (let i = 0; i < CASES; i++) {
       const batchId = hex(rng, 16);
-      const bytes = encodeBatchRequest({ batchId, records: Array.from({ length: 1 + rng.int(4) }, () => rng.bytes(1 + rng.int(200))), certificates: Array.from({ length: rng.int(3) }, () => rng.bytes(60)) });
+      const bytes = encodeBatchRequest({
+        batchId,
+        records: Array.from({ length: 1 + rng.int(4) }, () => rng.bytes(1 + rng.int(200))),
+        certificates: Array.from({ length: rng.int(3) }, () => rng.bytes(60)),
+      });
       const valid = parseJsonBytes(bytes);
       const v = valid as { records: string[]; certificates: string[] };
-      assert.equal(Buffer.from(bytes).toString(), JSON.stringify({ batchId, records: v.records, certificates: v.certificates }), 'the bytes of docs/bank-api.md §4.1');
+      assert.equal(
+        Buffer.from(bytes).toString(),
+        JSON.stringify({ batchId, records: v.records, certificates: v.certificates }),
+        'the bytes of docs/bank-api.md §4.1',
+      );
       const ok = decodeBatchRequestBytes(bytes, { idempotencyKey: batchId.toUpperCase() });
       assert.deepEqual(ok, valid, 'a valid request decodes to itself');
       for (const input of [mutants(rng, valid), randomJson(rng)]) {
-        const out = decodeOrError('decodeBatchRequest', input, () => decodeBatchRequest(input, rng.bool() ? { idempotencyKey: batchId } : {}));
+        const out = decodeOrError('decodeBatchRequest', input, () =>
+          decodeBatchRequest(input, rng.bool() ? { idempotencyKey: batchId } : {}),
+        );
         if (!(out instanceof Error)) {
           assert.ok(out.records.length >= 1 && out.records.length <= MAX_RECORDS_PER_BATCH);
-          assert.deepEqual(decodeBatchRequest(JSON.parse(JSON.stringify(out))), out, 'what decodes, decodes again the same');
+          assert.deepEqual(
+            decodeBatchRequest(JSON.parse(JSON.stringify(out))),
+            out,
+            'what decodes, decodes again the same',
+          );
         }
       }
       const text = mutatedText(rng, valid);
-      decodeOrError('decodeBatchRequestBytes', Buffer.from(text).toString('latin1'), () => decodeBatchRequestBytes(text));
+      decodeOrError('decodeBatchRequestBytes', Buffer.from(text).toString('latin1'), () =>
+        decodeBatchRequestBytes(text),
+      );
     }
   });
 
@@ -146,7 +225,8 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
         const expect = rng.bool() ? { batchId: r.batchId, records: r.results.length } : {};
         const out = decodeOrError('decodeBatchResponse', input, () => decodeBatchResponse(input, expect));
         if (!(out instanceof Error)) {
-          for (const x of out.results) assert.equal(x.reason !== undefined, x.verdict === 'rejected', 'a reason exactly for a rejection');
+          for (const x of out.results)
+            assert.equal(x.reason !== undefined, x.verdict === 'rejected', 'a reason exactly for a rejection');
           assert.deepEqual(decodeBatchResponse(JSON.parse(encodeBatchResponse(out))), out);
         }
       }
@@ -156,7 +236,13 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
   it('top-up request: valid ones round-trip; random and mutated JSON give a request or a typed DecodeError', () => {
     const rng = new Prng(SEED + 2);
     for (let i = 0; i < CASES; i++) {
-      const req = { cardId: hex(rng, 8), loadSeq: 1 + rng.int(1000), amount: rng.int(1_000_000), currency: 1 + rng.int(999), ...(rng.bool() ? { validForPayments: 1 + rng.int(5000) } : {}) };
+      const req = {
+        cardId: hex(rng, 8),
+        loadSeq: 1 + rng.int(1000),
+        amount: rng.int(1_000_000),
+        currency: 1 + rng.int(999),
+        ...(rng.bool() ? { validForPayments: 1 + rng.int(5000) } : {}),
+      };
       const bytes = encodeTopupRequest(req);
       assert.deepEqual(decodeTopupRequestBytes(bytes), { validForPayments: 1000, ...req });
       const valid = parseJsonBytes(bytes);
@@ -165,7 +251,9 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
         if (!(out instanceof Error)) assert.deepEqual(decodeTopupRequestBytes(encodeTopupRequest(out)), out);
       }
       const text = mutatedText(rng, valid);
-      decodeOrError('decodeTopupRequestBytes', Buffer.from(text).toString('latin1'), () => decodeTopupRequestBytes(text));
+      decodeOrError('decodeTopupRequestBytes', Buffer.from(text).toString('latin1'), () =>
+        decodeTopupRequestBytes(text),
+      );
     }
   });
 
@@ -173,13 +261,31 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
     const rng = new Prng(SEED + 3);
     const issuer = new TestIssuer();
     const answers = Array.from({ length: 4 }, (_, i) => {
-      const f = { cardId: rng.bytes(8), loadSeq: 1 + i, amount: i * 500, currency: 156, validUntilCounter: 1000 + i, issuedAt: 1_790_000_000 + i, resetOffline: true, settledCounter: i * 3 };
+      const f = {
+        cardId: rng.bytes(8),
+        loadSeq: 1 + i,
+        amount: i * 500,
+        currency: 156,
+        validUntilCounter: 1000 + i,
+        issuedAt: 1_790_000_000 + i,
+        resetOffline: true,
+        settledCounter: i * 3,
+      };
       const token = signTopupToken(issuer.authorityKey, f);
-      const text = encodeTopupAnswer({ ...f, cardId: toHex(f.cardId), token: token.envelope, authority: issuer.authority.envelope });
+      const text = encodeTopupAnswer({
+        ...f,
+        cardId: toHex(f.cardId),
+        token: token.envelope,
+        authority: issuer.authority.envelope,
+      });
       const back = decodeTopupAnswer(JSON.parse(text));
       assert.equal(back.settledCounter, f.settledCounter);
       assert.deepEqual(back.token.envelope, token.envelope);
-      assert.equal(encodeTopupAnswer({ ...back, token: back.token.envelope, authority: back.authority.envelope }), text, 'byte for byte');
+      assert.equal(
+        encodeTopupAnswer({ ...back, token: back.token.envelope, authority: back.authority.envelope }),
+        text,
+        'byte for byte',
+      );
       return JSON.parse(text) as Record<string, unknown>;
     });
     let decoded = 0;

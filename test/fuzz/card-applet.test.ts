@@ -27,20 +27,43 @@
  */
 import assert from 'node:assert/strict';
 import {
-  CLA_CHAINING_BIT, decodeCommandApdu, decodeResponseApdu, encodeCommandApdu, type CommandApdu, type LengthEncoding,
+  CLA_CHAINING_BIT,
+  decodeCommandApdu,
+  decodeResponseApdu,
+  encodeCommandApdu,
+  type CommandApdu,
+  type LengthEncoding,
 } from '../../protocol/apdu/index.js';
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
+import { CborTagged, decodeCanonical, type CborKey, type CborMap, type CborValue } from '../../protocol/cbor/index.js';
 import {
-  CborTagged, decodeCanonical, type CborKey, type CborMap, type CborValue,
-} from '../../protocol/cbor/index.js';
-import {
-  CARD_AID, CMD, CardClient, LIFECYCLE, MAX_COUNTER, encodeChangePinRequest, encodeCommandData, encodeLoadRequest,
-  encodePersonalizeBeginRequest, encodePersonalizeCommitRequest, encodePinBlock, encodeReadJournalRequest, encodeSignTxnRequest,
-  encodeUnblockPinRequest, encodeVerifyPinRequest, readRecordResponse, readSignTxnRequest, type SignTxnRequest,
+  CARD_AID,
+  CMD,
+  CardClient,
+  LIFECYCLE,
+  MAX_COUNTER,
+  encodeChangePinRequest,
+  encodeCommandData,
+  encodeLoadRequest,
+  encodePersonalizeBeginRequest,
+  encodePersonalizeCommitRequest,
+  encodePinBlock,
+  encodeReadJournalRequest,
+  encodeSignTxnRequest,
+  encodeUnblockPinRequest,
+  encodeVerifyPinRequest,
+  readRecordResponse,
+  readSignTxnRequest,
+  type SignTxnRequest,
 } from '../../protocol/commands/index.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import {
-  ZERO_HASH, checkChainLink, decodeTxnRecord, recordAnswersRequest, verifyTxnRecord, type SignedTxnRecord,
+  ZERO_HASH,
+  checkChainLink,
+  decodeTxnRecord,
+  recordAnswersRequest,
+  verifyTxnRecord,
+  type SignedTxnRecord,
 } from '../../protocol/record/index.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
 import type { CardCommands, CommandOutcome } from '../../device-sim/card/card-commands.js';
@@ -59,10 +82,13 @@ const LOADED = 100_000;
 const TOPUP = 50_000;
 const INTERNAL_ERROR_STATUS = 0x7f;
 
-
 // ---------------------------------------------------------------- the checked card
 
-interface Observed { command: number; params: CborMap | undefined; outcome: CommandOutcome }
+interface Observed {
+  command: number;
+  params: CborMap | undefined;
+  outcome: CommandOutcome;
+}
 
 /** A card applet whose every answer is checked, with the signs it made recorded. */
 class CheckedCard {
@@ -118,10 +144,14 @@ class CheckedCard {
     return new CardClient({ extendedLength: true, transmit: async (a) => this.transmit(a, 'client') });
   }
 
-  purse(): Purse { return readPurse(this.applet.nvm); }
+  purse(): Purse {
+    return readPurse(this.applet.nvm);
+  }
 
   /** What the last CardCommands.run call saw and answered (set by the spy). */
-  private observed(): Observed | undefined { return this.lastRun; }
+  private observed(): Observed | undefined {
+    return this.lastRun;
+  }
 
   transmit(apdu: Uint8Array, what: string): Uint8Array {
     this.transmits++;
@@ -139,14 +169,21 @@ class CheckedCard {
     const { data, sw } = decodeResponseApdu(rsp);
     this.statusWords.set(sw, (this.statusWords.get(sw) ?? 0) + 1);
     const internal = this.internal.map(explain).join('\n---\n');
-    assert.ok(this.internal.length === 0 && sw !== 0x6f00, `${ctx}: internal exception (SW ${sw.toString(16)}): ${internal || 'none recorded'}`);
+    assert.ok(
+      this.internal.length === 0 && sw !== 0x6f00,
+      `${ctx}: internal exception (SW ${sw.toString(16)}): ${internal || 'none recorded'}`,
+    );
     const sw1 = sw >> 8;
     assert.ok((sw1 >= 0x61 && sw1 <= 0x6f) || sw1 === 0x90, `${ctx}: ${sw.toString(16)} is not a status word`);
     assert.notEqual(this.observed()?.outcome.status, INTERNAL_ERROR_STATUS, `${ctx}: CBOR status INTERNAL_ERROR`);
 
     // Le is respected (GET RESPONSE without Le gets up to 256 bytes, as the applet documents)
     let cmd: (CommandApdu & { form: LengthEncoding }) | undefined;
-    try { cmd = decodeCommandApdu(apdu); } catch { cmd = undefined; }
+    try {
+      cmd = decodeCommandApdu(apdu);
+    } catch {
+      cmd = undefined;
+    }
     if (cmd) {
       const room = cmd.le ?? (cmd.ins === 0xc0 ? 256 : 0);
       assert.ok(data.length <= room, `${ctx}: ${data.length} data bytes for Le ${cmd.le}`);
@@ -160,21 +197,30 @@ class CheckedCard {
     const run = this.observed();
     if (after.loadCounter !== before.loadCounter) {
       assert.ok(this.expectLoad !== undefined, `${ctx}: a LOAD succeeded that the test did not send unchanged`);
-      assert.ok(run !== undefined && run.command === CMD.LOAD && run.outcome.status === 0, `${ctx}: load counter moved without a successful LOAD`);
+      assert.ok(
+        run !== undefined && run.command === CMD.LOAD && run.outcome.status === 0,
+        `${ctx}: load counter moved without a successful LOAD`,
+      );
       assert.equal(after.loadCounter, before.loadCounter + 1, `${ctx}: load counter step`);
       assert.equal(after.balance, before.balance + this.expectLoad, `${ctx}: loaded amount`);
       assert.equal(after.counter, before.counter, `${ctx}: a LOAD moved the transaction counter`);
       this.loaded += this.expectLoad;
     } else if (after.counter !== before.counter) {
       assert.equal(after.counter, before.counter + 1, `${ctx}: counter jumped ${before.counter} → ${after.counter}`);
-      assert.ok(run !== undefined && run.command === CMD.SIGN_TXN && run.outcome.status === 0, `${ctx}: counter moved without a successful SIGN_TXN`);
+      assert.ok(
+        run !== undefined && run.command === CMD.SIGN_TXN && run.outcome.status === 0,
+        `${ctx}: counter moved without a successful SIGN_TXN`,
+      );
       const q = readSignTxnRequest(run.params ?? new Map()); // the card parsed it, so must we
       const rec = decodeTxnRecord(readRecordResponse(run.outcome.result ?? new Map()));
       assert.equal(recordAnswersRequest(rec, q), undefined, `${ctx}: the record does not answer the request`);
       assert.equal(rec.counter, after.counter, `${ctx}: record counter`);
       assert.equal(rec.balanceAfter, after.balance, `${ctx}: record balance`);
       assert.equal(before.balance - q.amount, after.balance, `${ctx}: balance moved by another amount than the sale`);
-      assert.ok(bytesEqual(rec.prevHash, before.lastHash) && bytesEqual(rec.hash, after.lastHash), `${ctx}: hash chain`);
+      assert.ok(
+        bytesEqual(rec.prevHash, before.lastHash) && bytesEqual(rec.hash, after.lastHash),
+        `${ctx}: hash chain`,
+      );
       this.signed.push(rec);
     } else {
       assert.equal(after.balance, before.balance, `${ctx}: balance changed without a sign or a load`);
@@ -182,7 +228,14 @@ class CheckedCard {
     }
 
     // what a host sees: a complete answer to an unchained SIGN_TXN
-    if (cmd && cmd.ins === 0x10 && (cmd.cla & CLA_CHAINING_BIT) === 0 && cmd.data?.[0] === CMD.SIGN_TXN && sw === 0x9000 && data[0] === 0) {
+    if (
+      cmd &&
+      cmd.ins === 0x10 &&
+      (cmd.cla & CLA_CHAINING_BIT) === 0 &&
+      cmd.data?.[0] === CMD.SIGN_TXN &&
+      sw === 0x9000 &&
+      data[0] === 0
+    ) {
       try {
         const rec = decodeTxnRecord(readRecordResponse(decodeCanonical(data.subarray(1))));
         this.answered.set(rec.counter, rec.envelope);
@@ -209,14 +262,34 @@ function mutateBytes(rng: Prng, src: Uint8Array): Uint8Array {
   const b = Array.from(src);
   const i = b.length ? rng.int(b.length) : 0;
   switch (rng.int(8)) {
-    case 0: if (b.length) b[i]! ^= 1 << rng.int(8); break;
-    case 1: b.length = rng.int(b.length + 1); break;
-    case 2: b.splice(i, 0, ...rng.bytes(1 + rng.int(3))); break;
-    case 3: b.splice(i, 1 + rng.int(3)); break;
-    case 4: if (b.length) b[i] = rng.pick([0x00, 0x01, 0x17, 0x18, 0x1b, 0x40, 0x5f, 0x7f, 0x9f, 0xa0, 0xbf, 0xf6, 0xff]); break;
-    case 5: b.push(...rng.bytes(1 + rng.int(4))); break;
-    case 6: { const j = rng.int(b.length + 1); b.splice(i, 0, ...b.slice(j, j + rng.int(8))); break; }
-    default: if (b.length > 1) { const j = rng.int(b.length); [b[i], b[j]] = [b[j]!, b[i]!]; }
+    case 0:
+      if (b.length) b[i]! ^= 1 << rng.int(8);
+      break;
+    case 1:
+      b.length = rng.int(b.length + 1);
+      break;
+    case 2:
+      b.splice(i, 0, ...rng.bytes(1 + rng.int(3)));
+      break;
+    case 3:
+      b.splice(i, 1 + rng.int(3));
+      break;
+    case 4:
+      if (b.length) b[i] = rng.pick([0x00, 0x01, 0x17, 0x18, 0x1b, 0x40, 0x5f, 0x7f, 0x9f, 0xa0, 0xbf, 0xf6, 0xff]);
+      break;
+    case 5:
+      b.push(...rng.bytes(1 + rng.int(4)));
+      break;
+    case 6: {
+      const j = rng.int(b.length + 1);
+      b.splice(i, 0, ...b.slice(j, j + rng.int(8)));
+      break;
+    }
+    default:
+      if (b.length > 1) {
+        const j = rng.int(b.length);
+        [b[i], b[j]] = [b[j]!, b[i]!];
+      }
   }
   return Uint8Array.from(b);
 }
@@ -225,29 +298,51 @@ function mutateBytes(rng: Prng, src: Uint8Array): Uint8Array {
 function mutateApdu(rng: Prng, src: Uint8Array): Uint8Array {
   const b = Array.from(src);
   switch (rng.int(6)) {
-    case 0: b[rng.int(4)] = rng.pick([0x00, 0x80, 0x90, 0x10, 0xc0, 0xa4, 0x20, 0xff, rng.int(256)]); break;
-    case 1: if (b.length > 4) b[4] = rng.pick([0, 1, 0xff, (b[4]! + 1) & 0xff, rng.int(256)]); break;
-    case 2: if (b.length > 4) b[b.length - 1] = rng.int(256); break;
-    case 3: b.length = Math.max(0, b.length - 1 - rng.int(3)); break;
-    case 4: b.push(...rng.bytes(1 + rng.int(3))); break;
-    default: return mutateBytes(rng, src);
+    case 0:
+      b[rng.int(4)] = rng.pick([0x00, 0x80, 0x90, 0x10, 0xc0, 0xa4, 0x20, 0xff, rng.int(256)]);
+      break;
+    case 1:
+      if (b.length > 4) b[4] = rng.pick([0, 1, 0xff, (b[4]! + 1) & 0xff, rng.int(256)]);
+      break;
+    case 2:
+      if (b.length > 4) b[b.length - 1] = rng.int(256);
+      break;
+    case 3:
+      b.length = Math.max(0, b.length - 1 - rng.int(3));
+      break;
+    case 4:
+      b.push(...rng.bytes(1 + rng.int(3)));
+      break;
+    default:
+      return mutateBytes(rng, src);
   }
   return Uint8Array.from(b);
 }
 
 function randomScalar(rng: Prng): CborValue {
   switch (rng.int(11)) {
-    case 0: return rng.int(24);
-    case 1: return rng.pick([0, 1, 255, 999, 1000, 5000, 5001, 200_000, 200_001, MAX_COUNTER, Number.MAX_SAFE_INTEGER]);
-    case 2: return -1 - rng.int(100);
-    case 3: return rng.pick([2n ** 53n, 2n ** 64n - 1n]);
-    case 4: return rng.pick([0.5, NaN]);
-    case 5: return rng.bytes(rng.pick([0, 4, 8, 12, 15, 16, 17, 32, 64, 65]));
-    case 6: return rng.pick(['', 'M', 'x'.repeat(32), 'x'.repeat(33), '水']);
-    case 7: return rng.pick([true, false, null, undefined]);
-    case 8: return ascii(String(rng.int(10 ** 6)).padStart(4, '0'));
-    case 9: return new CborTagged(1, rng.int(10));
-    default: return [rng.bytes(4)];
+    case 0:
+      return rng.int(24);
+    case 1:
+      return rng.pick([0, 1, 255, 999, 1000, 5000, 5001, 200_000, 200_001, MAX_COUNTER, Number.MAX_SAFE_INTEGER]);
+    case 2:
+      return -1 - rng.int(100);
+    case 3:
+      return rng.pick([2n ** 53n, 2n ** 64n - 1n]);
+    case 4:
+      return rng.pick([0.5, NaN]);
+    case 5:
+      return rng.bytes(rng.pick([0, 4, 8, 12, 15, 16, 17, 32, 64, 65]));
+    case 6:
+      return rng.pick(['', 'M', 'x'.repeat(32), 'x'.repeat(33), '水']);
+    case 7:
+      return rng.pick([true, false, null, undefined]);
+    case 8:
+      return ascii(String(rng.int(10 ** 6)).padStart(4, '0'));
+    case 9:
+      return new CborTagged(1, rng.int(10));
+    default:
+      return [rng.bytes(4)];
   }
 }
 
@@ -265,16 +360,25 @@ function mutateMessage(rng: Prng, src: CborMap): CborMap {
   const key = keys.length ? rng.pick(keys) : 1;
   const old = m.get(key);
   switch (rng.int(5)) {
-    case 0: m.delete(key); break;
-    case 1: m.set(rng.pick<CborKey>([0, 7, 9, -1, 'x']), randomScalar(rng)); break;
-    case 2: m.set(key, randomScalar(rng)); break;
+    case 0:
+      m.delete(key);
+      break;
+    case 1:
+      m.set(rng.pick<CborKey>([0, 7, 9, -1, 'x']), randomScalar(rng));
+      break;
+    case 2:
+      m.set(key, randomScalar(rng));
+      break;
     case 3:
       if (typeof old === 'number') m.set(key, rng.pick([old + 1, old - 1, 0, old * 1000, -old]));
       else if (old instanceof Uint8Array) m.set(key, rng.bool() ? mutateBytes(rng, old) : old.subarray(1));
-      else if (typeof old === 'string') m.set(key, rng.pick([old + 'x', '', [...old].slice(1).join(''), 'y'.repeat(40)]));
+      else if (typeof old === 'string')
+        m.set(key, rng.pick([old + 'x', '', [...old].slice(1).join(''), 'y'.repeat(40)]));
       else m.set(key, randomScalar(rng));
       break;
-    default: m.delete(key); m.set(String(key), old);
+    default:
+      m.delete(key);
+      m.set(String(key), old);
   }
   return m;
 }
@@ -295,11 +399,18 @@ function sale(s: StormState): SignTxnRequest {
     return rng.bool() ? s.lastSale : { ...s.lastSale, amount: s.lastSale.amount + 1 };
   }
   // mostly small sales, some above the no-PIN limit (5000), a few over the per-transaction limit
-  const amount = rng.bool(0.8) ? 1 + rng.int(400) : rng.bool(0.75) ? 5001 + rng.int(4000) : rng.pick([0, 200_001, 1_000_000]);
+  const amount = rng.bool(0.8)
+    ? 1 + rng.int(400)
+    : rng.bool(0.75)
+      ? 5001 + rng.int(4000)
+      : rng.pick([0, 200_001, 1_000_000]);
   const q: SignTxnRequest = {
-    amount: Math.max(1, amount), currency: rng.bool(0.95) ? 156 : rng.pick([978, 840]),
-    merchantId: `M-${rng.int(1000)}`, terminalId: rng.bool(0.9) ? `T-${rng.int(100)}` : '收银台'.repeat(1 + rng.int(3)),
-    time: 1_750_000_000 + rng.int(10_000_000), hostNonce: rng.bytes(16),
+    amount: Math.max(1, amount),
+    currency: rng.bool(0.95) ? 156 : rng.pick([978, 840]),
+    merchantId: `M-${rng.int(1000)}`,
+    terminalId: rng.bool(0.9) ? `T-${rng.int(100)}` : '收银台'.repeat(1 + rng.int(3)),
+    time: 1_750_000_000 + rng.int(10_000_000),
+    hostNonce: rng.bytes(16),
   };
   s.lastSale = q;
   return q;
@@ -308,17 +419,58 @@ function sale(s: StormState): SignTxnRequest {
 /** A CBOR command's data (command byte || map), valid for the card's protocol. */
 function validCborData(s: StormState): Uint8Array {
   const { rng } = s;
-  const pinOrWrong = (): Uint8Array => (rng.bool(0.6) ? PIN : ascii(String(rng.int(10 ** 6)).padStart(4 + rng.int(3), '0')));
-  switch (rng.pick(['sign', 'sign', 'sign', 'sign', 'info', 'journal', 'verify', 'change', 'unblock', 'load', 'begin', 'commit'])) {
-    case 'sign': return encodeCommandData(CMD.SIGN_TXN, encodeSignTxnRequest(sale(s)));
-    case 'info': return encodeCommandData(CMD.GET_INFO, rng.bool(0.8) ? undefined : new Map());
-    case 'journal': return encodeCommandData(CMD.READ_JOURNAL, encodeReadJournalRequest(rng.bool() ? { fromCounter: rng.int(120) } : { fromCounter: rng.int(3), maxRecords: 1 + rng.int(5) }));
-    case 'verify': return encodeCommandData(CMD.VERIFY_PIN, encodeVerifyPinRequest(pinOrWrong()));
-    case 'change': return encodeCommandData(CMD.CHANGE_PIN, encodeChangePinRequest(pinOrWrong(), PIN));
-    case 'unblock': return encodeCommandData(CMD.UNBLOCK_PIN, encodeUnblockPinRequest(rng.bool(0.8) ? PUK : ascii('87654321'), PIN));
-    case 'load': return mutateLoad(s);
-    case 'begin': return encodeCommandData(CMD.PERSONALIZE_BEGIN, encodePersonalizeBeginRequest({ cardId: s.cardId, algorithm: 1, issuer: s.issuer.certificate.envelope }));
-    default: return encodeCommandData(CMD.PERSONALIZE_COMMIT, encodePersonalizeCommitRequest({ certificate: s.issuer.authority.envelope, pin: PIN, puk: PUK, authorisation: rng.bytes(64) }));
+  const pinOrWrong = (): Uint8Array =>
+    rng.bool(0.6) ? PIN : ascii(String(rng.int(10 ** 6)).padStart(4 + rng.int(3), '0'));
+  switch (
+    rng.pick([
+      'sign',
+      'sign',
+      'sign',
+      'sign',
+      'info',
+      'journal',
+      'verify',
+      'change',
+      'unblock',
+      'load',
+      'begin',
+      'commit',
+    ])
+  ) {
+    case 'sign':
+      return encodeCommandData(CMD.SIGN_TXN, encodeSignTxnRequest(sale(s)));
+    case 'info':
+      return encodeCommandData(CMD.GET_INFO, rng.bool(0.8) ? undefined : new Map());
+    case 'journal':
+      return encodeCommandData(
+        CMD.READ_JOURNAL,
+        encodeReadJournalRequest(
+          rng.bool() ? { fromCounter: rng.int(120) } : { fromCounter: rng.int(3), maxRecords: 1 + rng.int(5) },
+        ),
+      );
+    case 'verify':
+      return encodeCommandData(CMD.VERIFY_PIN, encodeVerifyPinRequest(pinOrWrong()));
+    case 'change':
+      return encodeCommandData(CMD.CHANGE_PIN, encodeChangePinRequest(pinOrWrong(), PIN));
+    case 'unblock':
+      return encodeCommandData(CMD.UNBLOCK_PIN, encodeUnblockPinRequest(rng.bool(0.8) ? PUK : ascii('87654321'), PIN));
+    case 'load':
+      return mutateLoad(s);
+    case 'begin':
+      return encodeCommandData(
+        CMD.PERSONALIZE_BEGIN,
+        encodePersonalizeBeginRequest({ cardId: s.cardId, algorithm: 1, issuer: s.issuer.certificate.envelope }),
+      );
+    default:
+      return encodeCommandData(
+        CMD.PERSONALIZE_COMMIT,
+        encodePersonalizeCommitRequest({
+          certificate: s.issuer.authority.envelope,
+          pin: PIN,
+          puk: PUK,
+          authorisation: rng.bytes(64),
+        }),
+      );
   }
 }
 
@@ -327,19 +479,44 @@ function mutateLoad(s: StormState): Uint8Array {
   const { rng, issuer, cardId } = s;
   let data: Uint8Array;
   switch (rng.int(5)) {
-    case 0: data = encodeCommandData(CMD.LOAD, encodeLoadRequest({ token: issuer.topup(cardId, 1, 5000).envelope, authority: issuer.authority.envelope })); break; // replay of seq 1
-    case 1: data = encodeCommandData(CMD.LOAD, encodeLoadRequest({ token: issuer.topup(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), 2, 5000).envelope, authority: issuer.authority.envelope })); break;
-    case 2: { // the right token, a damaged authority certificate
+    case 0:
+      data = encodeCommandData(
+        CMD.LOAD,
+        encodeLoadRequest({ token: issuer.topup(cardId, 1, 5000).envelope, authority: issuer.authority.envelope }),
+      );
+      break; // replay of seq 1
+    case 1:
+      data = encodeCommandData(
+        CMD.LOAD,
+        encodeLoadRequest({
+          token: issuer.topup(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), 2, 5000).envelope,
+          authority: issuer.authority.envelope,
+        }),
+      );
+      break;
+    case 2: {
+      // the right token, a damaged authority certificate
       const m = loadParts(s.genuineLoad);
-      data = encodeCommandData(CMD.LOAD, encodeLoadRequest({ token: m.token, authority: mutateBytes(rng, m.authority) }));
+      data = encodeCommandData(
+        CMD.LOAD,
+        encodeLoadRequest({ token: m.token, authority: mutateBytes(rng, m.authority) }),
+      );
       break;
     }
-    case 3: { // a damaged token
+    case 3: {
+      // a damaged token
       const m = loadParts(s.genuineLoad);
-      data = encodeCommandData(CMD.LOAD, encodeLoadRequest({ token: mutateBytes(rng, m.token), authority: rng.bool(0.8) ? m.authority : issuer.certificate.envelope }));
+      data = encodeCommandData(
+        CMD.LOAD,
+        encodeLoadRequest({
+          token: mutateBytes(rng, m.token),
+          authority: rng.bool(0.8) ? m.authority : issuer.certificate.envelope,
+        }),
+      );
       break;
     }
-    default: data = mutateBytes(rng, s.genuineLoad);
+    default:
+      data = mutateBytes(rng, s.genuineLoad);
   }
   return bytesEqual(data, s.genuineLoad) ? encodeCommandData(CMD.LOAD) : data;
 
@@ -360,8 +537,11 @@ function cborData(s: StormState): Uint8Array {
   const { rng } = s;
   const valid = validCborData(s);
   switch (rng.int(6)) {
-    case 0: case 1: return valid;
-    case 2: { // one field changed
+    case 0:
+    case 1:
+      return valid;
+    case 2: {
+      // one field changed
       let map: CborValue;
       try {
         map = decodeCanonical(valid.subarray(1));
@@ -376,26 +556,37 @@ function cborData(s: StormState): Uint8Array {
         throw e;
       }
     }
-    case 3: return mutateBytes(rng, valid);
-    case 4: { // another command byte, random parameters
+    case 3:
+      return mutateBytes(rng, valid);
+    case 4: {
+      // another command byte, random parameters
       try {
-        return encodeCommandData(rng.bool(0.8) ? rng.int(12) : rng.int(256), rng.bool(0.2) ? undefined : randomMap(rng));
+        return encodeCommandData(
+          rng.bool(0.8) ? rng.int(12) : rng.int(256),
+          rng.bool(0.2) ? undefined : randomMap(rng),
+        );
       } catch (e) {
         if (e instanceof EncodeError) return Uint8Array.of(rng.int(12));
         throw e;
       }
     }
-    default: return rng.bool(0.3) ? new Uint8Array(0) : rng.bytes(1 + rng.int(60));
+    default:
+      return rng.bool(0.3) ? new Uint8Array(0) : rng.bytes(1 + rng.int(60));
   }
 }
 
 function pinBlock(rng: Prng): Uint8Array {
   switch (rng.int(5)) {
-    case 0: return encodePinBlock(PIN);
-    case 1: return encodePinBlock(ascii(String(rng.int(10 ** 8)).padStart(4 + rng.int(5), '0')));
-    case 2: return mutateBytes(rng, encodePinBlock(PIN));
-    case 3: return rng.bytes(8);
-    default: return rng.bytes(rng.int(20));
+    case 0:
+      return encodePinBlock(PIN);
+    case 1:
+      return encodePinBlock(ascii(String(rng.int(10 ** 8)).padStart(4 + rng.int(5), '0')));
+    case 2:
+      return mutateBytes(rng, encodePinBlock(PIN));
+    case 3:
+      return rng.bytes(8);
+    default:
+      return rng.bytes(rng.int(20));
   }
 }
 
@@ -406,14 +597,25 @@ function nextStep(s: StormState): { what: string; apdus: Uint8Array[] } {
   const roll = rng.int(100);
   if (roll < 6) return { what: 'random bytes', apdus: [rng.bytes(rng.bool(0.8) ? rng.int(12) : rng.int(300))] };
   if (roll < 12) {
-    const cmd: CommandApdu = { cla: rng.pick([0x00, 0x80, 0x90, 0x10, 0x84, 0x01, rng.int(255)]), ins: rng.int(256), p1: rng.int(256), p2: rng.int(256) };
+    const cmd: CommandApdu = {
+      cla: rng.pick([0x00, 0x80, 0x90, 0x10, 0x84, 0x01, rng.int(255)]),
+      ins: rng.int(256),
+      p1: rng.int(256),
+      p2: rng.int(256),
+    };
     if (rng.bool()) cmd.data = rng.bytes(1 + rng.int(300));
     const le = randomLe(rng);
     if (le !== undefined) cmd.le = le;
     return { what: 'random command', apdus: [apdu(rng, cmd)] };
   }
   if (roll < 17) {
-    const cmd: CommandApdu = { cla: 0x00, ins: 0xa4, p1: rng.bool(0.9) ? 0x04 : rng.int(256), p2: rng.pick([0x00, 0x0c, 0x00, rng.int(256)]), data: rng.bool(0.85) ? CARD_AID : mutateBytes(rng, CARD_AID) };
+    const cmd: CommandApdu = {
+      cla: 0x00,
+      ins: 0xa4,
+      p1: rng.bool(0.9) ? 0x04 : rng.int(256),
+      p2: rng.pick([0x00, 0x0c, 0x00, rng.int(256)]),
+      data: rng.bool(0.85) ? CARD_AID : mutateBytes(rng, CARD_AID),
+    };
     if (cmd.data!.length === 0) delete cmd.data;
     const le = randomLe(rng);
     if (le !== undefined) cmd.le = le;
@@ -421,16 +623,29 @@ function nextStep(s: StormState): { what: string; apdus: Uint8Array[] } {
   }
   if (roll < 27) {
     const cmd: CommandApdu = { cla: 0x00, ins: 0x20, p1: 0x00, p2: 0x80 };
-    if (rng.bool(0.9)) { const b = pinBlock(rng); if (b.length) cmd.data = b; }
+    if (rng.bool(0.9)) {
+      const b = pinBlock(rng);
+      if (b.length) cmd.data = b;
+    }
     return { what: 'ISO VERIFY', apdus: [mutate(apdu(rng, cmd))] };
   }
   if (roll < 30) {
     const ins = rng.pick([0x24, 0x2c]);
-    const first = ins === 0x24 ? (rng.bool(0.5) ? encodePinBlock(PIN) : pinBlock(rng)) : rng.bool(0.5) ? encodePinBlock(PUK) : pinBlock(rng);
+    const first =
+      ins === 0x24
+        ? rng.bool(0.5)
+          ? encodePinBlock(PIN)
+          : pinBlock(rng)
+        : rng.bool(0.5)
+          ? encodePinBlock(PUK)
+          : pinBlock(rng);
     const data = Uint8Array.from([...first, ...(rng.bool(0.8) ? encodePinBlock(PIN) : pinBlock(rng))]);
     const cmd: CommandApdu = { cla: 0x00, ins, p1: 0x00, p2: 0x80 };
     if (data.length) cmd.data = data;
-    return { what: ins === 0x24 ? 'ISO CHANGE REFERENCE DATA' : 'ISO RESET RETRY COUNTER', apdus: [mutate(apdu(rng, cmd))] };
+    return {
+      what: ins === 0x24 ? 'ISO CHANGE REFERENCE DATA' : 'ISO RESET RETRY COUNTER',
+      apdus: [mutate(apdu(rng, cmd))],
+    };
   }
   if (roll < 36) {
     const cmd: CommandApdu = { cla: rng.pick([0x00, 0x80, 0x00, 0x90]), ins: 0xc0, p1: 0, p2: 0 };
@@ -458,14 +673,26 @@ function nextStep(s: StormState): { what: string; apdus: Uint8Array[] } {
   if (rng.bool(0.3)) {
     const i = rng.int(parts.length);
     switch (rng.int(5)) {
-      case 0: parts.splice(i, 1); break;
-      case 1: parts.splice(i, 0, parts[i]!); break;
-      case 2: parts[i] = { ...parts[i]!, p1: 1 }; break;
-      case 3: parts.splice(i, 0, { cla: 0x00, ins: 0x20, p1: 0, p2: 0x80 }); break;
-      default: parts.length = i; // the chain never ends
+      case 0:
+        parts.splice(i, 1);
+        break;
+      case 1:
+        parts.splice(i, 0, parts[i]!);
+        break;
+      case 2:
+        parts[i] = { ...parts[i]!, p1: 1 };
+        break;
+      case 3:
+        parts.splice(i, 0, { cla: 0x00, ins: 0x20, p1: 0, p2: 0x80 });
+        break;
+      default:
+        parts.length = i; // the chain never ends
     }
   }
-  return { what: `chained CBOR command ${data[0]!.toString(16)} in ${parts.length} parts`, apdus: parts.map((p) => mutate(encodeCommandApdu(p, 'short'))) };
+  return {
+    what: `chained CBOR command ${data[0]!.toString(16)} in ${parts.length} parts`,
+    apdus: parts.map((p) => mutate(encodeCommandApdu(p, 'short'))),
+  };
 }
 
 /**
@@ -475,7 +702,13 @@ function nextStep(s: StormState): { what: string; apdus: Uint8Array[] } {
 function maintenance(): Uint8Array[] {
   return [
     encodeCommandApdu({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x0c, data: CARD_AID }),
-    encodeCommandApdu({ cla: 0x00, ins: 0x2c, p1: 0x00, p2: 0x80, data: Uint8Array.from([...encodePinBlock(PUK), ...encodePinBlock(PIN)]) }),
+    encodeCommandApdu({
+      cla: 0x00,
+      ins: 0x2c,
+      p1: 0x00,
+      p2: 0x80,
+      data: Uint8Array.from([...encodePinBlock(PUK), ...encodePinBlock(PIN)]),
+    }),
   ];
 }
 
@@ -506,7 +739,10 @@ describe(`fuzz: card applet APDU storm (seed ${hexSeed(SEED)})`, function () {
       if (step % 250 === 249 && card.purse().balance < TOPUP) {
         // a genuine top-up that keeps the offline totals (so the offline limits get reached too)
         card.expectLoad = TOPUP;
-        card.transmit(encodeCommandApdu({ cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: state.genuineLoad, le: 256 }), `step ${step} top-up`);
+        card.transmit(
+          encodeCommandApdu({ cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: state.genuineLoad, le: 256 }),
+          `step ${step} top-up`,
+        );
         card.expectLoad = undefined;
         loads++;
         state.genuineLoad = loadCommand(issuer, cardId, 2 + loads);
@@ -523,8 +759,14 @@ describe(`fuzz: card applet APDU storm (seed ${hexSeed(SEED)})`, function () {
     const sw = card.statusWords;
     const seen = (code: number) => sw.get(code) ?? 0;
     assert.ok(card.signed.length >= 10, `only ${card.signed.length} sales were signed`);
-    assert.ok(seen(0x9000) > 500 && seen(0x6700) > 50 && seen(0x6a80) > 20, `status words: ${JSON.stringify([...sw].map(([k, v]) => [k.toString(16), v]))}`);
-    assert.ok([...sw.keys()].some((k) => k >> 8 === 0x61) && [...sw.keys()].some((k) => (k & 0xfff0) === 0x63c0), 'no 61xx or 63Cx seen');
+    assert.ok(
+      seen(0x9000) > 500 && seen(0x6700) > 50 && seen(0x6a80) > 20,
+      `status words: ${JSON.stringify([...sw].map(([k, v]) => [k.toString(16), v]))}`,
+    );
+    assert.ok(
+      [...sw.keys()].some((k) => k >> 8 === 0x61) && [...sw.keys()].some((k) => (k & 0xfff0) === 0x63c0),
+      'no 61xx or 63Cx seen',
+    );
 
     // invariants, through the card's own interface
     const host = card.client();
@@ -537,7 +779,11 @@ describe(`fuzz: card applet APDU storm (seed ${hexSeed(SEED)})`, function () {
     const spent = records.reduce((n, r) => n + r.amount, 0);
     const total = LOADED + card.loaded;
     assert.equal(card.loaded, loads * TOPUP, 'every genuine top-up went through, and nothing else');
-    assert.equal(info.balance + spent, total, `balance ${info.balance} + spent ${spent} is not the loaded total ${total}`);
+    assert.equal(
+      info.balance + spent,
+      total,
+      `balance ${info.balance} + spent ${spent} is not the loaded total ${total}`,
+    );
     assert.equal(info.loadCounter, 1 + loads, 'no LOAD but the genuine ones succeeded');
     assert.equal(info.offlineCount, records.length, 'offline count');
     assert.equal(info.offlineAmount, spent, 'offline amount');
@@ -549,33 +795,51 @@ describe(`fuzz: card applet APDU storm (seed ${hexSeed(SEED)})`, function () {
       assert.ok(link.ok, `record ${i + 1}: ${link.ok ? '' : `${link.reason}: ${link.detail}`}`);
       assert.equal(r.counter, i + 1, `record ${i + 1} counter`);
       const gap = r.balanceAfter - (balance - r.amount);
-      assert.ok(gap >= 0 && gap % TOPUP === 0, `record ${i + 1}: balanceAfter ${r.balanceAfter} after ${balance} − ${r.amount}`);
+      assert.ok(
+        gap >= 0 && gap % TOPUP === 0,
+        `record ${i + 1}: balanceAfter ${r.balanceAfter} after ${balance} − ${r.amount}`,
+      );
       toppedUp += gap / TOPUP;
       balance = r.balanceAfter;
       assert.ok(verifyTxnRecord(r, cert.publicKey), `record ${i + 1} does not verify under the card certificate`);
       assert.ok(bytesEqual(r.envelope, card.signed[i]!.envelope), `record ${i + 1} differs from the one signed`);
       prev = r;
     }
-    assert.ok(bytesEqual(info.lastRecordHash, prev ? prev.hash : ZERO_HASH), 'lastRecordHash is the hash of the last record');
-    assert.equal(toppedUp + (info.balance - balance) / TOPUP, loads, 'the records\' balances account for every top-up');
+    assert.ok(
+      bytesEqual(info.lastRecordHash, prev ? prev.hash : ZERO_HASH),
+      'lastRecordHash is the hash of the last record',
+    );
+    assert.equal(toppedUp + (info.balance - balance) / TOPUP, loads, "the records' balances account for every top-up");
     for (const [counter, env] of card.answered) {
-      assert.ok(bytesEqual(journal.records[counter - 1] ?? new Uint8Array(0), env), `record ${counter} handed to the host is not in the journal`);
+      assert.ok(
+        bytesEqual(journal.records[counter - 1] ?? new Uint8Array(0), env),
+        `record ${counter} handed to the host is not in the journal`,
+      );
     }
     assert.ok(card.answered.size > 0, 'no complete SIGN_TXN answer was seen');
     assert.ok(apdus >= steps, `${apdus} APDUs sent`);
-    assert.ok(lifecycles.has(LIFECYCLE.ACTIVE) && info.lifecycle !== LIFECYCLE.BLANK, `lifecycles seen ${[...lifecycles].join(', ')}, final ${info.lifecycle}`);
+    assert.ok(
+      lifecycles.has(LIFECYCLE.ACTIVE) && info.lifecycle !== LIFECYCLE.BLANK,
+      `lifecycles seen ${[...lifecycles].join(', ')}, final ${info.lifecycle}`,
+    );
   });
 
   it(`a blank card under personalisation attempts: never throws, never 6F00, stays blank, then personalises normally (seed ${hexSeed(SEED + 1)})`, async () => {
     const rng = new Prng(SEED + 1);
     const card = new CheckedCard(32);
     const cardId = rng.bytes(8);
-    const genuineLoad = encodeCommandData(CMD.LOAD, encodeLoadRequest({ token: issuer.topup(cardId, 1, 5000).envelope, authority: issuer.authority.envelope }));
+    const genuineLoad = encodeCommandData(
+      CMD.LOAD,
+      encodeLoadRequest({ token: issuer.topup(cardId, 1, 5000).envelope, authority: issuer.authority.envelope }),
+    );
     const state: StormState = { rng, issuer, cardId, genuineLoad, lastSale: undefined };
     // a pending personalisation to aim the COMMIT mutations at
     const select = encodeCommandApdu({ cla: 0, ins: 0xa4, p1: 4, p2: 0, data: CARD_AID, le: 256 });
     card.transmit(select, 'SELECT');
-    const begin = encodeCommandData(CMD.PERSONALIZE_BEGIN, encodePersonalizeBeginRequest({ cardId, algorithm: 1, issuer: issuer.certificate.envelope }));
+    const begin = encodeCommandData(
+      CMD.PERSONALIZE_BEGIN,
+      encodePersonalizeBeginRequest({ cardId, algorithm: 1, issuer: issuer.certificate.envelope }),
+    );
     card.transmit(encodeCommandApdu({ cla: 0x80, ins: 0x10, p1: 0, p2: 0, data: begin, le: 256 }), 'PERSONALIZE_BEGIN');
     const steps = 1_500 * ROUNDS;
     for (let step = 0; step < steps; step++) {
@@ -583,7 +847,11 @@ describe(`fuzz: card applet APDU storm (seed ${hexSeed(SEED)})`, function () {
       const { what, apdus } = nextStep(state);
       for (const a of apdus) card.transmit(a, `step ${step} (${what}, seed ${hexSeed(SEED + 1)})`);
     }
-    assert.equal(card.applet.lifecycle(), LIFECYCLE.BLANK, 'the card left the blank state without a valid authorisation');
+    assert.equal(
+      card.applet.lifecycle(),
+      LIFECYCLE.BLANK,
+      'the card left the blank state without a valid authorisation',
+    );
     assert.equal(card.signed.length, 0, 'a blank card signed');
     const client = card.client();
     card.setup = true;

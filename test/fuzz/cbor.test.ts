@@ -3,7 +3,13 @@ import { Decoder as CborXDecoder, Encoder as CborXEncoder, Tag as CborXTag } fro
 import { toHex } from '../../protocol/bytes.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
-  CborTagged, decodeCanonical, encodeCanonical, toDiagnostic, type CborKey, type CborValue, type DecodeLimits,
+  CborTagged,
+  decodeCanonical,
+  encodeCanonical,
+  toDiagnostic,
+  type CborKey,
+  type CborValue,
+  type DecodeLimits,
 } from '../../protocol/cbor/index.js';
 import { Prng } from '../support/prng.js';
 
@@ -36,38 +42,73 @@ function check(bytes: Uint8Array, limits?: DecodeLimits): 'accepted' | 'rejected
 function randomValue(rng: Prng, depth: number, tags: readonly number[] = [0, 1, 23, 24, 32, 1000, 55799]): CborValue {
   const scalar = (): CborValue => {
     switch (rng.int(14)) {
-      case 0: return rng.int(24);
-      case 1: return rng.int(0x10000) - 0x8000;
-      case 2: return (rng.next() + 1) * (rng.bool() ? 1 : -1);
-      case 3: { const v = rng.next() * 0x200000 + rng.int(0x200000); return rng.bool() ? v : -v; }
+      case 0:
+        return rng.int(24);
+      case 1:
+        return rng.int(0x10000) - 0x8000;
+      case 2:
+        return (rng.next() + 1) * (rng.bool() ? 1 : -1);
+      case 3: {
+        const v = rng.next() * 0x200000 + rng.int(0x200000);
+        return rng.bool() ? v : -v;
+      }
       case 4: {
         const big = BigInt(rng.next()) * BigInt(rng.next() >>> 1);
         return rng.bool() ? 2n ** 53n + big : -(2n ** 53n) - 1n - big;
       }
-      case 5: return rng.pick([0.5, -1.5, 1.1, 1e300, -1e-300, Infinity, -Infinity, NaN, 65504.5, 2 ** -24, 3.4028234663852886e38, 2 ** 60, 2 ** -149]);
-      case 6: return (rng.float() - 0.5) * 2 ** rng.range(-60, 60);
-      case 7: return rng.bytes(rng.int(40));
-      case 8: return String.fromCharCode(...Array.from({ length: rng.int(30) }, () => 0x20 + rng.int(95)));
-      case 9: return rng.pick(['', 'é', '水', '😀', 'ü水😀', 'x'.repeat(300), '\ufeff', '\u0000', '\u{10FFFF}']);
-      case 10: return rng.pick([true, false, null, undefined]);
-      case 11: return Math.fround((rng.float() - 0.5) * 1000);
-      case 12: return rng.bytes(rng.int(300));
-      default: return rng.int(1_000_000_000);
+      case 5:
+        return rng.pick([
+          0.5,
+          -1.5,
+          1.1,
+          1e300,
+          -1e-300,
+          Infinity,
+          -Infinity,
+          NaN,
+          65504.5,
+          2 ** -24,
+          3.4028234663852886e38,
+          2 ** 60,
+          2 ** -149,
+        ]);
+      case 6:
+        return (rng.float() - 0.5) * 2 ** rng.range(-60, 60);
+      case 7:
+        return rng.bytes(rng.int(40));
+      case 8:
+        return String.fromCharCode(...Array.from({ length: rng.int(30) }, () => 0x20 + rng.int(95)));
+      case 9:
+        return rng.pick(['', 'é', '水', '😀', 'ü水😀', 'x'.repeat(300), '\ufeff', '\u0000', '\u{10FFFF}']);
+      case 10:
+        return rng.pick([true, false, null, undefined]);
+      case 11:
+        return Math.fround((rng.float() - 0.5) * 1000);
+      case 12:
+        return rng.bytes(rng.int(300));
+      default:
+        return rng.int(1_000_000_000);
     }
   };
   const v = depth <= 0 ? null : rng.int(6);
   switch (v) {
-    case 0: return Array.from({ length: rng.int(6) }, () => randomValue(rng, depth - 1, tags));
+    case 0:
+      return Array.from({ length: rng.int(6) }, () => randomValue(rng, depth - 1, tags));
     case 1: {
       const m = new Map<CborKey, CborValue>();
       const n = rng.int(7);
       for (let i = 0; i < n; i++) {
-        const k: CborKey = rng.bool(0.7) ? rng.int(40) - 10 : rng.bool(0.9) ? rng.pick(['a', 'b', 'id', 'type', 'zz', '水', 'é']) : 2n ** 63n + BigInt(rng.next());
+        const k: CborKey = rng.bool(0.7)
+          ? rng.int(40) - 10
+          : rng.bool(0.9)
+            ? rng.pick(['a', 'b', 'id', 'type', 'zz', '水', 'é'])
+            : 2n ** 63n + BigInt(rng.next());
         m.set(k, randomValue(rng, depth - 1, tags));
       }
       return m;
     }
-    case 2: return new CborTagged(rng.pick(tags), randomValue(rng, depth - 1, tags));
+    case 2:
+      return new CborTagged(rng.pick(tags), randomValue(rng, depth - 1, tags));
     default: {
       const s = scalar();
       return Object.is(s, -0) ? 0 : s;
@@ -78,13 +119,16 @@ function randomValue(rng: Prng, depth: number, tags: readonly number[] = [0, 1, 
 function mutate(rng: Prng, src: Uint8Array): Uint8Array {
   const b = Uint8Array.from(src);
   switch (rng.int(9)) {
-    case 0: { // bit flips
+    case 0: {
+      // bit flips
       const n = 1 + rng.int(3);
       for (let i = 0; i < n && b.length > 0; i++) b[rng.int(b.length)]! ^= 1 << rng.int(8);
       return b;
     }
-    case 1: return b.subarray(0, rng.int(b.length + 1)); // truncation
-    case 2: { // insertion
+    case 1:
+      return b.subarray(0, rng.int(b.length + 1)); // truncation
+    case 2: {
+      // insertion
       const at = rng.int(b.length + 1);
       const ins = rng.bytes(1 + rng.int(4));
       const out = new Uint8Array(b.length + ins.length);
@@ -93,7 +137,8 @@ function mutate(rng: Prng, src: Uint8Array): Uint8Array {
       out.set(b.subarray(at), at + ins.length);
       return out;
     }
-    case 3: { // deletion
+    case 3: {
+      // deletion
       if (b.length < 2) return b;
       const at = rng.int(b.length);
       const n = 1 + rng.int(Math.min(4, b.length - at));
@@ -102,7 +147,8 @@ function mutate(rng: Prng, src: Uint8Array): Uint8Array {
       out.set(b.subarray(at + n), at);
       return out;
     }
-    case 4: { // length-field inflation: turn some head into a 4- or 8-byte argument claiming a huge count
+    case 4: {
+      // length-field inflation: turn some head into a 4- or 8-byte argument claiming a huge count
       if (b.length === 0) return b;
       const at = rng.int(b.length);
       const major = b[at]! & 0xe0;
@@ -113,18 +159,23 @@ function mutate(rng: Prng, src: Uint8Array): Uint8Array {
       out.set(b.subarray(at + 1), at + wide.length);
       return out;
     }
-    case 5: { // small length tweak: ±1 on an additional-info value
+    case 5: {
+      // small length tweak: ±1 on an additional-info value
       if (b.length === 0) return b;
       const at = rng.int(b.length);
       b[at] = (b[at]! & 0xe0) | ((b[at]! + (rng.bool() ? 1 : 31)) & 0x1f);
       return b;
     }
-    case 6: { // interesting bytes
+    case 6: {
+      // interesting bytes
       if (b.length === 0) return b;
-      b[rng.int(b.length)] = rng.pick([0x00, 0x17, 0x18, 0x1f, 0x5f, 0x7f, 0x9f, 0xbf, 0xff, 0xf8, 0xf9, 0xfa, 0xfb, 0x1c, 0xc2, 0xd8]);
+      b[rng.int(b.length)] = rng.pick([
+        0x00, 0x17, 0x18, 0x1f, 0x5f, 0x7f, 0x9f, 0xbf, 0xff, 0xf8, 0xf9, 0xfa, 0xfb, 0x1c, 0xc2, 0xd8,
+      ]);
       return b;
     }
-    case 7: { // duplicate a slice (creates repeated keys, trailing bytes)
+    case 7: {
+      // duplicate a slice (creates repeated keys, trailing bytes)
       const at = rng.int(b.length + 1);
       const len = rng.int(Math.min(8, b.length - at) + 1);
       const out = new Uint8Array(b.length + len);
@@ -133,7 +184,8 @@ function mutate(rng: Prng, src: Uint8Array): Uint8Array {
       out.set(b.subarray(at + len), at + 2 * len);
       return out;
     }
-    default: { // swap two bytes (reorders keys)
+    default: {
+      // swap two bytes (reorders keys)
       if (b.length < 2) return b;
       const i = rng.int(b.length);
       const j = rng.int(b.length);
@@ -239,7 +291,12 @@ describe('fuzz: cbor properties', function () {
   });
 
   it('whatever cbor-x emits is either rejected or accepted as exactly canonical', () => {
-    const cborxEnc = new CborXEncoder({ mapsAsObjects: false, useRecords: false, variableMapSize: true, tagUint8Array: false } as never);
+    const cborxEnc = new CborXEncoder({
+      mapsAsObjects: false,
+      useRecords: false,
+      variableMapSize: true,
+      tagUint8Array: false,
+    } as never);
     const rng = new Prng(SEED + 6);
     let accepted = 0;
     for (let i = 0; i < 2_000; i++) {

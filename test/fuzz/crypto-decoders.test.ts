@@ -9,9 +9,23 @@ import { strict as assert } from 'node:assert';
 import { CryptoError, DecodeError } from '../../protocol/errors.js';
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
 import {
-  p256GenerateKeyPair, p256Sign, p256SignatureFromDer, p256SignatureToDer, p256Verify, signatureAlgorithmFromCode,
-  sm2PrivateKeyFromPkcs8, sm2PrivateKeyToPkcs8, sm2PublicKeyFromSpki, sm2PublicKeyToSpki, sm2SignatureFromDer, sm2SignatureToDer,
-  sm2ValidatePublicKey, sm4Decrypt, sm4Encrypt, sm4GcmDecrypt, sm4GcmEncrypt,
+  p256GenerateKeyPair,
+  p256Sign,
+  p256SignatureFromDer,
+  p256SignatureToDer,
+  p256Verify,
+  signatureAlgorithmFromCode,
+  sm2PrivateKeyFromPkcs8,
+  sm2PrivateKeyToPkcs8,
+  sm2PublicKeyFromSpki,
+  sm2PublicKeyToSpki,
+  sm2SignatureFromDer,
+  sm2SignatureToDer,
+  sm2ValidatePublicKey,
+  sm4Decrypt,
+  sm4Encrypt,
+  sm4GcmDecrypt,
+  sm4GcmEncrypt,
 } from '../../protocol/crypto/index.js';
 import { createSm2Api } from '../../protocol/crypto/sm2-api.js';
 import { availableSm2Backends } from '../../protocol/crypto/sm2-select.js';
@@ -22,10 +36,27 @@ const SEED = 0xc0ffee;
 /** Deterministic random source (xorshift32). */
 class Rng {
   private x: number;
-  constructor(seed: number) { this.x = seed >>> 0 || 1; }
-  u32(): number { let x = this.x; x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; this.x = x; return x; }
-  int(n: number): number { return this.u32() % n; }
-  bytes(n: number): Uint8Array { const b = new Uint8Array(n); for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff; return b; }
+  constructor(seed: number) {
+    this.x = seed >>> 0 || 1;
+  }
+  u32(): number {
+    let x = this.x;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    this.x = x;
+    return x;
+  }
+  int(n: number): number {
+    return this.u32() % n;
+  }
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = this.u32() & 0xff;
+    return b;
+  }
 
   /** A random mutation of a valid input: the kinds of damage a decoder meets in the wild. */
   mutate(valid: Uint8Array): Uint8Array {
@@ -34,15 +65,35 @@ class Rng {
     for (let k = 0; k < rounds; k++) {
       const i = b.length ? this.int(b.length) : 0;
       switch (this.int(9)) {
-        case 0: if (b.length) b[i]! ^= 1 << this.int(8); break; // bit flip
-        case 1: if (b.length) b[i] = this.int(256); break; // byte replace
-        case 2: b.splice(i, 0, this.int(256)); break; // insert
-        case 3: b.splice(i, 1); break; // delete
-        case 4: b.length = this.int(b.length + 1); break; // truncate
-        case 5: b.push(...this.bytes(1 + this.int(4))); break; // trailing junk
-        case 6: if (b.length) b[i] = [0x00, 0x7f, 0x80, 0x81, 0x82, 0xff][this.int(6)]!; break; // boundary values
-        case 7: b.splice(i, 0, ...b.slice(this.int(b.length + 1), this.int(b.length + 1))); break; // duplicate a span
-        default: if (b.length > 1) { const j = this.int(b.length); [b[i], b[j]] = [b[j]!, b[i]!]; } // swap
+        case 0:
+          if (b.length) b[i]! ^= 1 << this.int(8);
+          break; // bit flip
+        case 1:
+          if (b.length) b[i] = this.int(256);
+          break; // byte replace
+        case 2:
+          b.splice(i, 0, this.int(256));
+          break; // insert
+        case 3:
+          b.splice(i, 1);
+          break; // delete
+        case 4:
+          b.length = this.int(b.length + 1);
+          break; // truncate
+        case 5:
+          b.push(...this.bytes(1 + this.int(4)));
+          break; // trailing junk
+        case 6:
+          if (b.length) b[i] = [0x00, 0x7f, 0x80, 0x81, 0x82, 0xff][this.int(6)]!;
+          break; // boundary values
+        case 7:
+          b.splice(i, 0, ...b.slice(this.int(b.length + 1), this.int(b.length + 1)));
+          break; // duplicate a span
+        default:
+          if (b.length > 1) {
+            const j = this.int(b.length);
+            [b[i], b[j]] = [b[j]!, b[i]!];
+          } // swap
       }
     }
     return Uint8Array.from(b);
@@ -79,11 +130,17 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
   const sigs = Array.from({ length: 4 }, () => api.sign(kp.privateKey, msg));
   const ders = sigs.map((s) => sm2SignatureToDer(s));
   // DER with short r/s and high bits, to reach the padding/sign-byte paths
-  ders.push(sm2SignatureToDer(new Uint8Array(64).fill(0x80, 0, 1)), sm2SignatureToDer(new Uint8Array(64).fill(1, 31, 32).fill(0xff, 32)));
+  ders.push(
+    sm2SignatureToDer(new Uint8Array(64).fill(0x80, 0, 1)),
+    sm2SignatureToDer(new Uint8Array(64).fill(1, 31, 32).fill(0xff, 32)),
+  );
 
   it('SM2 and P-256 DER signatures: only DecodeError; accepted input re-encodes identically', () => {
     const rng = new Rng(SEED);
-    for (const [from, to] of [[sm2SignatureFromDer, sm2SignatureToDer], [p256SignatureFromDer, p256SignatureToDer]] as const) {
+    for (const [from, to] of [
+      [sm2SignatureFromDer, sm2SignatureToDer],
+      [p256SignatureFromDer, p256SignatureToDer],
+    ] as const) {
       const ok = fuzz(rng, 4000, ders, (input) => {
         const raw = from(input);
         assert.equal(raw.length, 64);
@@ -131,7 +188,10 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
         assert.equal(typeof result, 'boolean');
         if (result) {
           // only an unmodified signature (raw or its DER) may verify
-          assert.ok(sigs.some((s) => bytesEqual(s, sig) || bytesEqual(sm2SignatureToDer(s), sig)), `false accept ${toHex(sig)}`);
+          assert.ok(
+            sigs.some((s) => bytesEqual(s, sig) || bytesEqual(sm2SignatureToDer(s), sig)),
+            `false accept ${toHex(sig)}`,
+          );
         }
       });
       assert.equal(ok, 1500, 'signature problems are booleans, not exceptions');
@@ -150,7 +210,9 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
       if (result) assert.ok(bytesEqual(sig, s) || bytesEqual(sig, p256SignatureToDer(s)));
     });
     assert.equal(ok, 2000);
-    fuzz(rng, 1500, [p.publicKey], (key) => { p256Verify(key, msg, s); });
+    fuzz(rng, 1500, [p.publicKey], (key) => {
+      p256Verify(key, msg, s);
+    });
   });
 
   it('SM4 ciphertexts: CBC/PKCS#7 and GCM give plaintext, DecodeError or CryptoError', () => {
@@ -158,7 +220,9 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
     const key = rng.bytes(16);
     const iv = rng.bytes(16);
     const cbc = [sm4Encrypt(key, msg, { mode: 'cbc', iv, padding: 'pkcs7' })];
-    fuzz(rng, 3000, cbc, (ct) => { sm4Decrypt(key, ct, { mode: 'cbc', iv, padding: 'pkcs7' }); });
+    fuzz(rng, 3000, cbc, (ct) => {
+      sm4Decrypt(key, ct, { mode: 'cbc', iv, padding: 'pkcs7' });
+    });
     const nonce = rng.bytes(12);
     const sealed = sm4GcmEncrypt(key, nonce, msg, iv);
     const ok = fuzz(rng, 2000, [sealed.ciphertext], (ct) => {
@@ -166,7 +230,9 @@ describe(`fuzz: crypto decoders (seed 0x${SEED.toString(16)})`, function () {
       assert.deepEqual(pt, msg); // only the genuine ciphertext authenticates
     });
     assert.ok(ok < 2000, 'ok < 2000');
-    fuzz(rng, 2000, [sealed.tag], (tag) => { sm4GcmDecrypt(key, nonce, sealed.ciphertext, iv, tag); });
+    fuzz(rng, 2000, [sealed.tag], (tag) => {
+      sm4GcmDecrypt(key, nonce, sealed.ciphertext, iv, tag);
+    });
   });
 
   it('algorithm codes from the wire: known or DecodeError', () => {

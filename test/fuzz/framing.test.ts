@@ -1,9 +1,22 @@
 import assert from 'node:assert/strict';
 import { concatBytes, toHex } from '../../protocol/bytes.js';
 import {
-  FRAME_DATA, FRAME_ERRORS, FRAME_OVERHEAD, FrameDecoder, HID_ERRORS, HID_MAX_MESSAGE, HidReassembler, MAX_FRAME_SIZE,
-  MAX_PAYLOAD, crc8Smbus, encodeFrame, packetize, withReportId,
-  type Frame, type FrameEvent, type HidEvent,
+  FRAME_DATA,
+  FRAME_ERRORS,
+  FRAME_OVERHEAD,
+  FrameDecoder,
+  HID_ERRORS,
+  HID_MAX_MESSAGE,
+  HidReassembler,
+  MAX_FRAME_SIZE,
+  MAX_PAYLOAD,
+  crc8Smbus,
+  encodeFrame,
+  packetize,
+  withReportId,
+  type Frame,
+  type FrameEvent,
+  type HidEvent,
 } from '../../protocol/framing/index.js';
 import { Prng } from '../support/prng.js';
 
@@ -65,8 +78,10 @@ function drain(dec: FrameDecoder, chunks: Uint8Array[]): FrameEvent[] {
 
 function checkEvents(events: FrameEvent[]): void {
   for (const e of events) {
-    if (e.kind === 'garbage') assert.ok(Number.isInteger(e.bytes) && e.bytes > 0, 'Number.isInteger(e.bytes) && e.bytes > 0');
-    else if (e.kind === 'error') assert.ok(e.code in FRAME_ERRORS && e.message.length > 0, 'e.code in FRAME_ERRORS && e.message.length > 0');
+    if (e.kind === 'garbage')
+      assert.ok(Number.isInteger(e.bytes) && e.bytes > 0, 'Number.isInteger(e.bytes) && e.bytes > 0');
+    else if (e.kind === 'error')
+      assert.ok(e.code in FRAME_ERRORS && e.message.length > 0, 'e.code in FRAME_ERRORS && e.message.length > 0');
     else assert.ok(e.frame.payload.length <= MAX_PAYLOAD, 'e.frame.payload.length <= MAX_PAYLOAD');
   }
 }
@@ -126,10 +141,18 @@ describe('fuzz: serial frame decoder', function () {
         if (rng.bool(0.35)) {
           damagedTotal++;
           switch (rng.int(4)) {
-            case 0: bytes[rng.int(bytes.length)]! ^= 1 << rng.int(8); break; // one bit flip
-            case 1: for (let k = 0; k < 3; k++) bytes[rng.int(bytes.length)] = rng.int(256); break; // burst of bytes
-            case 2: parts.push(bytes.subarray(0, rng.int(bytes.length))); continue; // truncated (lost bytes)
-            default: bytes.set(rng.bytes(Math.min(6, bytes.length)), rng.int(Math.max(1, bytes.length - 6))); break;
+            case 0:
+              bytes[rng.int(bytes.length)]! ^= 1 << rng.int(8);
+              break; // one bit flip
+            case 1:
+              for (let k = 0; k < 3; k++) bytes[rng.int(bytes.length)] = rng.int(256);
+              break; // burst of bytes
+            case 2:
+              parts.push(bytes.subarray(0, rng.int(bytes.length)));
+              continue; // truncated (lost bytes)
+            default:
+              bytes.set(rng.bytes(Math.min(6, bytes.length)), rng.int(Math.max(1, bytes.length - 6)));
+              break;
           }
           parts.push(bytes);
           continue;
@@ -170,8 +193,13 @@ describe('fuzz: HID reassembler', function () {
 
   function checkHid(events: HidEvent[]): void {
     for (const e of events) {
-      if (e.kind === 'error') assert.ok(e.code in HID_ERRORS && e.message.length > 0, 'e.code in HID_ERRORS && e.message.length > 0');
-      else assert.ok(e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80, 'e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80');
+      if (e.kind === 'error')
+        assert.ok(e.code in HID_ERRORS && e.message.length > 0, 'e.code in HID_ERRORS && e.message.length > 0');
+      else
+        assert.ok(
+          e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80,
+          'e.payload.length <= HID_MAX_MESSAGE && e.cmd >= 0 && e.cmd < 0x80',
+        );
     }
   }
 
@@ -201,7 +229,10 @@ describe('fuzz: HID reassembler', function () {
         }
         const events = r.push(rep, rng.bool(0.01) ? Number.NaN : now);
         checkHid(events);
-        assert.ok(r.busyChannels().length <= (mode === 'single' ? 1 : 4), 'r.busyChannels().length <= (mode === \'single\' ? 1 : 4)');
+        assert.ok(
+          r.busyChannels().length <= (mode === 'single' ? 1 : 4),
+          "r.busyChannels().length <= (mode === 'single' ? 1 : 4)",
+        );
         if (rng.bool(0.05)) checkHid(r.expire(now));
       }
     }
@@ -214,7 +245,11 @@ describe('fuzz: HID reassembler', function () {
       const r = new HidReassembler({ mode: 'concurrent', maxChannels: 1024 });
       const channels = [0x100 + rng.int(100), 0x200 + rng.int(100), 0x300 + rng.int(100)];
       const queues = channels.map((cid) => {
-        const msgs = Array.from({ length: 1 + rng.int(3) }, () => ({ cid, cmd: rng.int(0x80), payload: rng.bytes(rng.bool(0.1) ? HID_MAX_MESSAGE : rng.int(500)) }));
+        const msgs = Array.from({ length: 1 + rng.int(3) }, () => ({
+          cid,
+          cmd: rng.int(0x80),
+          payload: rng.bytes(rng.bool(0.1) ? HID_MAX_MESSAGE : rng.int(500)),
+        }));
         return { msgs, reports: msgs.flatMap((m) => packetize(m.cid, m.cmd, m.payload)) };
       });
       const got: string[] = [];
@@ -236,7 +271,11 @@ describe('fuzz: HID reassembler', function () {
       const sent = queues.flatMap((q) => q.msgs.map((m) => `${m.cid}/${m.cmd}/${toHex(m.payload)}`));
       assert.deepStrictEqual([...got].sort(), [...sent].sort());
       for (const cid of channels) {
-        assert.deepStrictEqual(got.filter((g) => g.startsWith(`${cid}/`)), sent.filter((s) => s.startsWith(`${cid}/`)), 'per-channel order');
+        assert.deepStrictEqual(
+          got.filter((g) => g.startsWith(`${cid}/`)),
+          sent.filter((s) => s.startsWith(`${cid}/`)),
+          'per-channel order',
+        );
       }
       delivered += sent.length;
     }

@@ -3,7 +3,15 @@ import { buildMap, type CborValue } from '../../protocol/cbor/index.js';
 import { DecodeError } from '../../protocol/errors.js';
 import { encodeData, encodeAck, encodeNak } from '../../protocol/framing/index.js';
 import {
-  LINK_CONT, LINK_MORE, LINK_SYNC, MSG, SerialLink, TerminalChannel, decodeMessage, encodeMessage, peekRequest,
+  LINK_CONT,
+  LINK_MORE,
+  LINK_SYNC,
+  MSG,
+  SerialLink,
+  TerminalChannel,
+  decodeMessage,
+  encodeMessage,
+  peekRequest,
 } from '../../protocol/terminal/index.js';
 import { Prng } from '../support/prng.js';
 import { FUZZ_ROUNDS, attempt, fuzzSeed, hexSeed, tryEncode } from '../support/fuzz.js';
@@ -19,20 +27,41 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 function randomValue(rng: Prng, depth = 0): CborValue {
   switch (rng.int(depth > 2 ? 6 : 8)) {
-    case 0: return rng.int(2 ** 32);
-    case 1: return rng.bool(0.5) ? rng.int(20) : -rng.int(20);
-    case 2: return rng.bytes(rng.int(40));
-    case 3: return rng.pick(['', 'approved', 'wrong', 'verified', 'inserted', 'receipt', 'NO_CARD', 'x'.repeat(70), '请插卡']);
-    case 4: return rng.bool();
-    case 5: return null;
-    case 6: return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
-    default: return buildMap(Array.from({ length: rng.int(4) }, (_, i) => [i + 1, randomValue(rng, depth + 1)] as const));
+    case 0:
+      return rng.int(2 ** 32);
+    case 1:
+      return rng.bool(0.5) ? rng.int(20) : -rng.int(20);
+    case 2:
+      return rng.bytes(rng.int(40));
+    case 3:
+      return rng.pick([
+        '',
+        'approved',
+        'wrong',
+        'verified',
+        'inserted',
+        'receipt',
+        'NO_CARD',
+        'x'.repeat(70),
+        '请插卡',
+      ]);
+    case 4:
+      return rng.bool();
+    case 5:
+      return null;
+    case 6:
+      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
+    default:
+      return buildMap(Array.from({ length: rng.int(4) }, (_, i) => [i + 1, randomValue(rng, depth + 1)] as const));
   }
 }
 
 /** A map that looks like a message: a real type, a requestId, and plausible fields 3…13. */
 function plausibleMessage(rng: Prng): Uint8Array | undefined {
-  const entries: [number, CborValue][] = [[1, rng.pick(Object.values(MSG))], [2, rng.bool(0.9) ? 1 + rng.int(1000) : randomValue(rng)]];
+  const entries: [number, CborValue][] = [
+    [1, rng.pick(Object.values(MSG))],
+    [2, rng.bool(0.9) ? 1 + rng.int(1000) : randomValue(rng)],
+  ];
   for (let k = 3; k <= 13; k++) if (rng.bool(0.4)) entries.push([k, randomValue(rng)]);
   return tryEncode(buildMap(entries));
 }
@@ -43,9 +72,14 @@ function mutate(rng: Prng, b: Uint8Array): Uint8Array {
   for (let i = 0; i < n && out.length > 0; i++) {
     const at = rng.int(out.length);
     switch (rng.int(3)) {
-      case 0: out[at] = rng.int(256); break;
-      case 1: out[at]! ^= 1 << rng.int(8); break;
-      default: return out.subarray(0, at);
+      case 0:
+        out[at] = rng.int(256);
+        break;
+      case 1:
+        out[at]! ^= 1 << rng.int(8);
+        break;
+      default:
+        return out.subarray(0, at);
     }
   }
   return out;
@@ -59,15 +93,24 @@ describe(`fuzz: serial terminal decoders (seed ${hexSeed(SEED)})`, function () {
     const valid = EXAMPLES.map(encodeMessage);
     let accepted = 0;
     for (let i = 0; i < 20_000 * FUZZ_ROUNDS; i++) {
-      const input = i % 3 === 0 ? rng.bytes(rng.int(64)) : i % 3 === 1 ? plausibleMessage(rng) : mutate(rng, rng.pick(valid));
+      const input =
+        i % 3 === 0 ? rng.bytes(rng.int(64)) : i % 3 === 1 ? plausibleMessage(rng) : mutate(rng, rng.pick(valid));
       if (!input) continue;
-      const r = attempt('decodeMessage', () => hex(input), () => decodeMessage(input));
+      const r = attempt(
+        'decodeMessage',
+        () => hex(input),
+        () => decodeMessage(input),
+      );
       if (!(r instanceof DecodeError)) {
         accepted++;
         assert.deepEqual(encodeMessage(r), input, `accepted input must be canonical and round-trip: ${hex(input)}`);
       }
       const peek = peekRequest(input);
-      if (peek) assert.ok(Number.isSafeInteger(peek.requestId) && peek.requestId >= 1, 'peekRequest gives a valid id or nothing');
+      if (peek)
+        assert.ok(
+          Number.isSafeInteger(peek.requestId) && peek.requestId >= 1,
+          'peekRequest gives a valid id or nothing',
+        );
     }
     assert.ok(accepted > 100, `some fuzz inputs were valid messages (${accepted})`);
   });
@@ -82,16 +125,30 @@ describe(`fuzz: serial terminal decoders (seed ${hexSeed(SEED)})`, function () {
         let chunk: Uint8Array;
         const flags = rng.pick([0, LINK_MORE, LINK_CONT, LINK_CONT | LINK_MORE, LINK_SYNC, rng.int(256)]);
         switch (rng.int(5)) {
-          case 0: chunk = encodeData(rng.int(256), Uint8Array.from([flags, ...rng.bytes(rng.int(120))])); break;
-          case 1: chunk = rng.bool(0.5) ? encodeAck(rng.int(256)) : encodeNak(rng.int(256)); break;
-          case 2: chunk = encodeData(rng.int(256), new Uint8Array(0)); break;
-          case 3: chunk = mutate(rng, encodeData(rng.int(256), Uint8Array.from([flags, ...rng.bytes(rng.int(60))]))); break;
-          default: chunk = rng.bytes(rng.int(200));
+          case 0:
+            chunk = encodeData(rng.int(256), Uint8Array.from([flags, ...rng.bytes(rng.int(120))]));
+            break;
+          case 1:
+            chunk = rng.bool(0.5) ? encodeAck(rng.int(256)) : encodeNak(rng.int(256));
+            break;
+          case 2:
+            chunk = encodeData(rng.int(256), new Uint8Array(0));
+            break;
+          case 3:
+            chunk = mutate(rng, encodeData(rng.int(256), Uint8Array.from([flags, ...rng.bytes(rng.int(60))])));
+            break;
+          default:
+            chunk = rng.bytes(rng.int(200));
         }
         now += rng.int(30);
         link.receive(chunk, now);
         if (rng.bool(0.1)) link.poll(now + 1000);
-        if (rng.bool(0.05)) try { link.send(rng.bytes(rng.int(300)), now); } catch { /* queue full is fine here */ }
+        if (rng.bool(0.05))
+          try {
+            link.send(rng.bytes(rng.int(300)), now);
+          } catch {
+            /* queue full is fine here */
+          }
         for (const e of link.takeEvents()) {
           if (e.kind === 'message') assert.ok(e.payload.length <= 4096, 'reassembly bounded by maxMessageSize');
         }
@@ -109,7 +166,11 @@ describe(`fuzz: serial terminal decoders (seed ${hexSeed(SEED)})`, function () {
       let seq = 0;
       let requests = 0;
       for (let i = 0; i < 200; i++) {
-        const body = rng.bool(0.3) ? rng.pick(valid) : rng.bool(0.5) ? plausibleMessage(rng) : mutate(rng, rng.pick(valid));
+        const body = rng.bool(0.3)
+          ? rng.pick(valid)
+          : rng.bool(0.5)
+            ? plausibleMessage(rng)
+            : mutate(rng, rng.pick(valid));
         if (!body || body.length > 2000) continue;
         seq = (seq + 1) & 0xff;
         const stream = encodeData(seq, Uint8Array.from([0, ...body]));

@@ -29,27 +29,52 @@ describe('kill -9: the daemon killed at random points during sales and settlemen
     c = await CounterProcesses.create(env, 1);
     await c.startCard('100000.00');
   });
-  after(async () => { await c?.stop(); });
+  after(async () => {
+    await c?.stop();
+  });
 
   it(`${SALES} sales and settlements with ≥ ${MIN_KILLS} kills: every signed record reaches the bank once, the host agrees with the card`, async () => {
     const prng = new Prng(Number(process.env.KILL9_SEED ?? 9));
     const rnd = () => prng.next() / 2 ** 32;
-    let kills = 0, crashAfterSign = 0, done = 0, attempts = 0, restarts = 0;
+    let kills = 0,
+      crashAfterSign = 0,
+      done = 0,
+      attempts = 0,
+      restarts = 0;
     const deaths: string[] = [];
     const start = async () => {
       // One run in three with the fault hook: the process kills itself right after the card signed.
       const faults = rnd() < 0.35 ? { CARDPOST_TEST_FAULTS: JSON.stringify({ killAfterSign: 0.25 }) } : {};
       const d = await c.startDaemon(faults).catch(async (e: Error) => {
         const { execFileSync } = await import('node:child_process');
-        const log = (() => { try { return execFileSync('tail', ['-n', '40', env.logFile]).toString(); } catch { return '(no pcscd log)'; } })();
+        const log = (() => {
+          try {
+            return execFileSync('tail', ['-n', '40', env.logFile]).toString();
+          } catch {
+            return '(no pcscd log)';
+          }
+        })();
         if (process.env.KILL9_GDB && c.daemon) {
-          try { console.log(execFileSync('gdb', ['-p', String(c.daemon.child.pid), '-batch', '-ex', 'thread apply all bt 12'], { timeout: 60_000 }).toString()); } catch (x) { console.log('gdb failed', x); }
+          try {
+            console.log(
+              execFileSync('gdb', ['-p', String(c.daemon.child.pid), '-batch', '-ex', 'thread apply all bt 12'], {
+                timeout: 60_000,
+              }).toString(),
+            );
+          } catch (x) {
+            console.log('gdb failed', x);
+          }
         }
         throw new Error(`${e.message}\nafter ${attempts} attempts, ${kills} kills\npcscd log:\n${log}`);
       });
       restarts++;
       d.child.once('exit', (code, signal) => {
-        if (signal === 'SIGKILL') { kills++; deaths.push(d.lines.some((l) => l.startsWith('test fault: SIGKILL after the card signed')) ? 'after-sign' : 'random'); }
+        if (signal === 'SIGKILL') {
+          kills++;
+          deaths.push(
+            d.lines.some((l) => l.startsWith('test fault: SIGKILL after the card signed')) ? 'after-sign' : 'random',
+          );
+        }
       });
       await c.waitForReader(30_000);
     };
@@ -57,16 +82,28 @@ describe('kill -9: the daemon killed at random points during sales and settlemen
     const started = Date.now();
     while (attempts < SALES || kills < MIN_KILLS) {
       const d = c.daemon!;
-      if (d.child.exitCode !== null || d.child.signalCode !== null) { await start(); continue; }
+      if (d.child.exitCode !== null || d.child.signalCode !== null) {
+        await start();
+        continue;
+      }
       attempts++;
-      if (process.env.KILL9_VERBOSE && attempts % 10 === 0) console.log(`      … ${attempts} attempts, ${done} done, ${kills} kills`);
+      if (process.env.KILL9_VERBOSE && attempts % 10 === 0)
+        console.log(`      … ${attempts} attempts, ${done} done, ${kills} kills`);
       // Now and then a kill at a random moment in the next ~150 ms: mid-sale, mid-commit, mid-batch.
-      if (rnd() < 0.12) setTimeout(() => { void c.kill9(d); }, Math.floor(rnd() * 150));
+      if (rnd() < 0.12)
+        setTimeout(
+          () => {
+            void c.kill9(d);
+          },
+          Math.floor(rnd() * 150),
+        );
       if (attempts % 10 === 0) void c.api('POST', '/api/v1/settlement').catch(() => undefined);
       let res: { status: number; body: SaleSnapshot };
       try {
         res = await c.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1 + Math.floor(rnd() * 9000) }, 5000);
-      } catch { continue; } // the daemon is dead or dying
+      } catch {
+        continue;
+      } // the daemon is dead or dying
       if (res.status !== 201) {
         // A sale left live by a kill is impossible (the new process starts empty); anything else is a bug.
         assert.fail(`sale refused: ${res.status} ${JSON.stringify(res.body)}`);
@@ -94,24 +131,44 @@ describe('kill -9: the daemon killed at random points during sales and settlemen
 
     // The bank: every counter 1..N of this card, each exactly once, amounts matching the card's spend.
     const bank = new Database(join(c.dir, 'bank.sqlite'), { readonly: true });
-    const settled = bank.prepare('SELECT counter, amount FROM settled_records WHERE card_id = ? ORDER BY counter').all(card.cardId) as { counter: number; amount: number }[];
+    const settled = bank
+      .prepare('SELECT counter, amount FROM settled_records WHERE card_id = ? ORDER BY counter')
+      .all(card.cardId) as { counter: number; amount: number }[];
     const evidence = (bank.prepare('SELECT COUNT(*) AS n FROM evidence').get() as { n: number }).n;
     bank.close();
-    assert.deepEqual(settled.map((r) => r.counter), Array.from({ length: card.counter }, (_, i) => i + 1), 'the bank holds every record the card signed, once');
+    assert.deepEqual(
+      settled.map((r) => r.counter),
+      Array.from({ length: card.counter }, (_, i) => i + 1),
+      'the bank holds every record the card signed, once',
+    );
     assert.equal(evidence, 0, 'no double spend or broken chain seen by the bank');
     const spent = settled.reduce((n, r) => n + r.amount, 0);
     assert.equal(spent, 10_000_000 - card.balance, 'the bank settled exactly what the card paid');
 
     // The host: the same records, all final at the bank, none refused.
     const host = new Database(join(c.dataDir, 'queue.sqlite'), { readonly: true });
-    const rows = host.prepare('SELECT counter, status, origin FROM records WHERE card_id = ? ORDER BY counter').all(card.cardId) as { counter: number; status: string; origin: string }[];
+    const rows = host
+      .prepare('SELECT counter, status, origin FROM records WHERE card_id = ? ORDER BY counter')
+      .all(card.cardId) as { counter: number; status: string; origin: string }[];
     host.close();
-    assert.deepEqual(rows.map((r) => r.counter), settled.map((r) => r.counter), 'host and bank hold the same records');
-    assert.ok(rows.every((r) => r.status === 'settled' || r.status === 'duplicate'), `all settled: ${JSON.stringify(rows.filter((r) => r.status !== 'settled'))}`);
+    assert.deepEqual(
+      rows.map((r) => r.counter),
+      settled.map((r) => r.counter),
+      'host and bank hold the same records',
+    );
+    assert.ok(
+      rows.every((r) => r.status === 'settled' || r.status === 'duplicate'),
+      `all settled: ${JSON.stringify(rows.filter((r) => r.status !== 'settled'))}`,
+    );
     const recovered = rows.filter((r) => r.origin === 'recovered').length;
     assert.ok(kills >= MIN_KILLS, `${kills} kills`);
-    assert.ok(crashAfterSign > 0 && recovered >= crashAfterSign, `each kill after a signature left a record for journal recovery (${crashAfterSign} kills, ${recovered} recovered)`);
-    console.log(`      kill -9: ${attempts} sale attempts, ${done} receipts, ${card.counter} records signed, ${recovered} recovered from the card journal, ` +
-      `${kills} kills (${crashAfterSign} between the card's signature and the commit), ${restarts} daemon starts, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    assert.ok(
+      crashAfterSign > 0 && recovered >= crashAfterSign,
+      `each kill after a signature left a record for journal recovery (${crashAfterSign} kills, ${recovered} recovered)`,
+    );
+    console.log(
+      `      kill -9: ${attempts} sale attempts, ${done} receipts, ${card.counter} records signed, ${recovered} recovered from the card journal, ` +
+        `${kills} kills (${crashAfterSign} between the card's signature and the commit), ${restarts} daemon starts, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   });
 });

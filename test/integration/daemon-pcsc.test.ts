@@ -9,12 +9,21 @@ import { CounterProcesses } from '../support/counter-processes.js';
 import { FINAL_STATES, type SaleSnapshot } from '../../host/sale/sale-types.js';
 
 /** Run the cardpost CLI against the counter's data dir. */
-function cli(c: CounterProcesses, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  c: CounterProcesses,
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CARDPOST_BIN, ...args, '--data-dir', c.dataDir]);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(input ?? '');
   });
@@ -34,7 +43,9 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     await c.startDaemon();
     await c.waitForReader();
   });
-  after(async () => { await c?.stop(); });
+  after(async () => {
+    await c?.stop();
+  });
 
   it('cardpost sale: receipt after the durable store; cardpost queue; cardpost settle; cardpost reconcile', async () => {
     const sale = await cli(c, ['sale', '--amount', '12.50']);
@@ -51,19 +62,33 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.match(settle.stdout, /nothing waiting to settle/);
     const rec = await cli(c, ['reconcile', '--json']);
     assert.equal(rec.code, 0, rec.stdout + rec.stderr);
-    const r = JSON.parse(rec.stdout) as { match: boolean; lines: { currency: number; host: { count: number; amount: number } }[] };
+    const r = JSON.parse(rec.stdout) as {
+      match: boolean;
+      lines: { currency: number; host: { count: number; amount: number } }[];
+    };
     assert.ok(r.match, `host and bank agree: ${rec.stdout}`);
-    assert.deepEqual(r.lines.map((l) => [l.currency, l.host.count, l.host.amount]), [[156, 2, 16_250]]);
+    assert.deepEqual(
+      r.lines.map((l) => [l.currency, l.host.count, l.host.amount]),
+      [[156, 2, 16_250]],
+    );
     const exported = await cli(c, ['queue', 'export']);
-    const ex = JSON.parse(exported.stdout) as { records: { recordId: string; envelope: string; certificate: string }[] };
+    const ex = JSON.parse(exported.stdout) as {
+      records: { recordId: string; envelope: string; certificate: string }[];
+    };
     assert.equal(ex.records.length, 2);
-    assert.ok(ex.records.every((x) => x.envelope.length > 100 && x.certificate.length > 100), 'export carries records and certificates');
+    assert.ok(
+      ex.records.every((x) => x.envelope.length > 100 && x.certificate.length > 100),
+      'export carries records and certificates',
+    );
   });
 
   it('cardpost readers, card info and apdu go through the daemon to the PC/SC reader', async () => {
     const readers = await cli(c, ['readers', '--json']);
     const list = JSON.parse(readers.stdout) as { name: string; kind: string; cardPresent: boolean }[];
-    assert.ok(list.some((r) => r.name === c.readerName && r.kind === 'pcsc' && r.cardPresent), readers.stdout);
+    assert.ok(
+      list.some((r) => r.name === c.readerName && r.kind === 'pcsc' && r.cardPresent),
+      readers.stdout,
+    );
     const info = await cli(c, ['card', 'info', '--json', '--reader', c.readerName]);
     assert.equal(info.code, 0, info.stderr);
     assert.equal((JSON.parse(info.stdout) as { counter: number }).counter, 2);
@@ -71,7 +96,7 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(apdu.code, 0, apdu.stderr);
     assert.match(apdu.stdout.trim(), /^[0-9A-F]{22}9000$/, 'SELECT answered in full: 61xx followed by GET RESPONSE');
     const raw = await cli(c, ['apdu', '00A404000AF043415244504F535401', '--raw', '--reader', c.readerName]);
-    assert.match(raw.stdout.trim(), /^61[0-9A-F]{2}$/, 'with --raw the card\'s first answer comes back as is');
+    assert.match(raw.stdout.trim(), /^61[0-9A-F]{2}$/, "with --raw the card's first answer comes back as is");
   });
 
   it('survives pcscd restarting: the reader comes back and the next sale works', async function () {
@@ -84,7 +109,13 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(done?.state, 'done', JSON.stringify(done));
   });
 
-  const cardNow = async () => (await c.api<{ cardId: string; counter: number }>('GET', `/api/v1/readers/${encodeURIComponent(c.readerName)}/card`)).body;
+  const cardNow = async () =>
+    (
+      await c.api<{ cardId: string; counter: number }>(
+        'GET',
+        `/api/v1/readers/${encodeURIComponent(c.readerName)}/card`,
+      )
+    ).body;
 
   /** Start a sale and poll until it waits for the card again after its SIGN_TXN answer was lost (never ending, within 15 s). */
   async function saleBackToWaiting(amount: number): Promise<{ id: string; back: SaleSnapshot; startedAt: number }> {
@@ -112,17 +143,32 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     assert.equal(back.notice!.code, 'SALE_UNCONFIRMED', JSON.stringify(back.notice));
     assert.match(back.notice!.message, /CARD_REMOVED/, JSON.stringify(back.notice));
     assert.match(back.notice!.hint, /\S/, 'the counter is told what to do');
-    assert.ok(c.card!.lines.slice(seen).some((l) => /card 0: removed/.test(l)), 'the card left the reader during SIGN_TXN');
+    assert.ok(
+      c.card!.lines.slice(seen).some((l) => /card 0: removed/.test(l)),
+      'the card left the reader during SIGN_TXN',
+    );
     const noticedMs = Date.now() - started;
     c.card!.send('insert');
     const done = await c.saleOutcome(id);
     assert.equal(done?.state, 'done', JSON.stringify(done));
-    assert.equal(done!.receipt!.recordId, `${before.cardId}:${before.counter + 1}`, 'the record the card signed before the pull, not a second one');
+    assert.equal(
+      done!.receipt!.recordId,
+      `${before.cardId}:${before.counter + 1}`,
+      'the record the card signed before the pull, not a second one',
+    );
     const after = await card();
     assert.equal(after.counter, before.counter + 1, 'the card was charged once');
-    const q = (await c.api<{ records: { recordId: string; origin: string; saleId: string | null }[] }>('GET', '/api/v1/queue?limit=1000')).body;
+    const q = (
+      await c.api<{ records: { recordId: string; origin: string; saleId: string | null }[] }>(
+        'GET',
+        '/api/v1/queue?limit=1000',
+      )
+    ).body;
     const mine = q.records.filter((r) => r.saleId === id);
-    assert.deepEqual(mine.map((r) => [r.recordId, r.origin]), [[done!.receipt!.recordId, 'recovered']]);
+    assert.deepEqual(
+      mine.map((r) => [r.recordId, r.origin]),
+      [[done!.receipt!.recordId, 'recovered']],
+    );
     assert.ok(noticedMs < 15_000, `noticed in ${noticedMs} ms`);
   });
 
@@ -134,14 +180,22 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     const { id, back, startedAt } = await saleBackToWaiting(460);
     assert.equal(back.notice!.code, 'SALE_UNCONFIRMED');
     const waited = Date.now() - startedAt;
-    assert.match(back.notice!.message, /TIMEOUT: .* (did not answer within 3 s|is still busy with a command that never answered)/, JSON.stringify(back.notice));
+    assert.match(
+      back.notice!.message,
+      /TIMEOUT: .* (did not answer within 3 s|is still busy with a command that never answered)/,
+      JSON.stringify(back.notice),
+    );
     assert.ok(waited >= 2_500, `the watchdog, not another error, ended the wait (${waited} ms)`);
     c.card!.send('remove');
     await c.card!.waitFor(/card 0: removed/);
     c.card!.send('insert');
     const done = await c.saleOutcome(id);
     assert.equal(done?.state, 'done', JSON.stringify(done));
-    assert.equal(done!.receipt!.recordId, `${before.cardId}:${before.counter + 1}`, 'the record the card signed before it hung');
+    assert.equal(
+      done!.receipt!.recordId,
+      `${before.cardId}:${before.counter + 1}`,
+      'the record the card signed before it hung',
+    );
     assert.equal((await card()).counter, before.counter + 1, 'the card was charged once');
   });
 
@@ -166,7 +220,12 @@ describe('daemon end to end through real pcscd + vpcd + simulated card + simulat
     const done = await c.saleOutcome(res.body.saleId);
     assert.equal(done?.state, 'done', JSON.stringify(done));
     assert.equal(done?.receipt?.pinVerified, true);
-    if (env.owned) assert.match(readFileSync(env.logFile, 'utf8'), /Card ATR: 3B 08 43 41 52 44 50 4F 53 54/, 'pcscd saw the T=0-only ATR');
+    if (env.owned)
+      assert.match(
+        readFileSync(env.logFile, 'utf8'),
+        /Card ATR: 3B 08 43 41 52 44 50 4F 53 54/,
+        'pcscd saw the T=0-only ATR',
+      );
   });
 
   it('the token is required and its file is private', async () => {

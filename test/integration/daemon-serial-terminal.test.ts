@@ -21,7 +21,9 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
   let f: DaemonFixture;
   let sim: SimTerminal;
 
-  before(function () { requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat'); });
+  before(function () {
+    requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat');
+  });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-term-'));
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
@@ -39,7 +41,7 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
   it('a sale keyed on the terminal, PIN on its pad, card in its slot: stored by the host, receipt printed by the terminal', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
     for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) {
-      assert.ok(i < 300, 'the terminal\'s slot appears as a reader with the card');
+      assert.ok(i < 300, "the terminal's slot appears as a reader with the card");
       await new Promise((r) => setTimeout(r, 50));
     }
     sim.pressPin('9999', FIXTURE_PIN); // one wrong try, then the right PIN, typed on the terminal
@@ -57,12 +59,19 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     assert.match(printed, new RegExp(`Record ${recordId}`));
     assert.match(printed, /PIN verified/);
     const sale = f.daemon.store.recentSales(1)[0]!;
-    assert.equal(sale.requestKey?.startsWith('terminal:SIM-7:'), true, `the sale is keyed on the terminal's request id: ${JSON.stringify(f.daemon.store.recentSales(5))}`);
+    assert.equal(
+      sale.requestKey?.startsWith('terminal:SIM-7:'),
+      true,
+      `the sale is keyed on the terminal's request id: ${JSON.stringify(f.daemon.store.recentSales(5))}`,
+    );
   });
 
   it('the same request re-sent after a daemon restart is answered from the stored sale, not charged again', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
-    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 300, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) {
+      assert.ok(i < 300, 'slot ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const first = await sim.sale(500);
     assert.equal((first as { outcome?: string }).outcome, 'approved');
     const key = f.daemon.store.recentSales(1)[0]!.requestKey!;
@@ -71,33 +80,59 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     const again = f.daemon.engine.start({ amount: 500, currency: 156, requestKey: key });
     assert.equal(again.state, 'done');
     assert.equal(again.receipt?.recordId, `${f.cardId}:1`);
-    assert.equal(f.daemon.store.statusCounts().pending.count + f.daemon.store.statusCounts().settled.count + f.daemon.store.statusCounts().sending.count, 1, 'one record only');
+    assert.equal(
+      f.daemon.store.statusCounts().pending.count +
+        f.daemon.store.statusCounts().settled.count +
+        f.daemon.store.statusCounts().sending.count,
+      1,
+      'one record only',
+    );
   });
 
   it('the line cut right after the card signed: a clear error, reconnection, the record from the journal, one charge', async () => {
     const reader = `serial terminal ${join(dir, 'host')}`;
-    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) { assert.ok(i < 300, 'slot ready'); await new Promise((r) => setTimeout(r, 50)); }
+    for (let i = 0; !f.daemon.hub.info(reader)?.cardPresent; i++) {
+      assert.ok(i < 300, 'slot ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // The card in the slot signs, and the cable is pulled before the answer can travel back.
     let cut = true;
     const applet = f.applet;
     const isSignTxn = (a: Uint8Array) => a[1] === 0x10 && a.length > 5 && (a[4] === 0 ? a[7] : a[5]) === 0x03;
     sim.remove();
     sim.insert({
-      atr: () => applet.atr(), powerOn: () => applet.powerOn(), powerOff: () => applet.powerOff(),
-      transmit: (a) => { const r = applet.transmit(a); if (cut && isSignTxn(a)) { cut = false; void pty.kill(); } return r; },
+      atr: () => applet.atr(),
+      powerOn: () => applet.powerOn(),
+      powerOff: () => applet.powerOff(),
+      transmit: (a) => {
+        const r = applet.transmit(a);
+        if (cut && isSignTxn(a)) {
+          cut = false;
+          void pty.kill();
+        }
+        return r;
+      },
     });
     const notices: string[] = [];
-    f.daemon.engine.on('sale', (s) => { if (s.notice) notices.push(`${s.notice.code} ${s.notice.message}`); });
+    f.daemon.engine.on('sale', (s) => {
+      if (s.notice) notices.push(`${s.notice.code} ${s.notice.message}`);
+    });
     const pending = sim.sale(800);
-    for (let i = 0; cut; i++) { assert.ok(i < 600, 'the card signed'); await new Promise((r) => setTimeout(r, 25)); }
+    for (let i = 0; cut; i++) {
+      assert.ok(i < 600, 'the card signed');
+      await new Promise((r) => setTimeout(r, 25));
+    }
     // The card may have paid: the sale waits for it, saying why (the terminal is gone).
-    for (let i = 0; !notices.some((n) => /^SALE_UNCONFIRMED .*READER_GONE/.test(n)); i++) { assert.ok(i < 600, `the host says the terminal is gone (${notices})`); await new Promise((r) => setTimeout(r, 25)); }
+    for (let i = 0; !notices.some((n) => /^SALE_UNCONFIRMED .*READER_GONE/.test(n)); i++) {
+      assert.ok(i < 600, `the host says the terminal is gone (${notices})`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term')); // plugged back in
     const result = await pending;
     assert.equal((result as { outcome?: string }).outcome, 'approved', JSON.stringify(result));
     assert.equal((result as { receiptId?: string }).receiptId, `${f.cardId}:1`);
     const rec = f.daemon.store.record(`${f.cardId}:1`)!;
-    assert.equal(rec.origin, 'recovered', 'the record came back from the card\'s journal');
+    assert.equal(rec.origin, 'recovered', "the record came back from the card's journal");
     assert.equal(f.daemon.store.records().length, 1, 'one record, one charge');
   });
 
@@ -108,11 +143,24 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     await f.stop();
     const noisy: TerminalChannelOptions = {
       link: { ackTimeoutMs: 12, interByteTimeoutMs: 5, msPerByte: 0, maxFragment: 80, maxRetries: 20 },
-      resendMs: 400, heartbeatMs: 1000, peerTimeoutMs: 5000, requestTimeoutMs: 20_000,
+      resendMs: 400,
+      heartbeatMs: 1000,
+      peerTimeoutMs: 5000,
+      requestTimeoutMs: 20_000,
     };
-    f = await DaemonFixture.start({ insert: false, balance: 1_000_000, serialChannel: noisy, config: { readers: { pcsc: false, serial: [join(dir, 'host')] } } });
+    f = await DaemonFixture.start({
+      insert: false,
+      balance: 1_000_000,
+      serialChannel: noisy,
+      config: { readers: { pcsc: false, serial: [join(dir, 'host')] } },
+    });
     const rates = { flip: 0.01, drop: 0.001, dup: 0.0005, garbage: 0.005, split: 0.05, merge: 0.02 };
-    sim = new SimTerminal({ path: join(dir, 'term'), serial: 'SIM-NOISY', channel: noisy, faults: { send: rates, receive: rates, seed: 0xc0ffee } }).start();
+    sim = new SimTerminal({
+      path: join(dir, 'term'),
+      serial: 'SIM-NOISY',
+      channel: noisy,
+      faults: { send: rates, receive: rates, seed: 0xc0ffee },
+    }).start();
     sim.insert(f.applet);
     const before = await cardState(f);
     const t0 = Date.now();
@@ -128,14 +176,25 @@ describe('daemon with a serial POS terminal over a real pty pair', function () {
     const after = await cardState(f);
     const records = f.daemon.store.records({ limit: 1000 });
     const approved = results.filter((r) => r === 'approved').length;
-    const send = sim.sendFaults.stats, receive = sim.receiveFaults.stats;
-    console.log(`      500 sales through the daemon in ${(ms / 1000).toFixed(1)} s; terminal: ${sim.channel.stats.duplicateRequests} repeated requests ` +
-      `(${sim.channel.stats.responsesReplayed} answered from cache); faults injected: send ${JSON.stringify(send)} receive ${JSON.stringify(receive)}`);
+    const send = sim.sendFaults.stats,
+      receive = sim.receiveFaults.stats;
+    console.log(
+      `      500 sales through the daemon in ${(ms / 1000).toFixed(1)} s; terminal: ${sim.channel.stats.duplicateRequests} repeated requests ` +
+        `(${sim.channel.stats.responsesReplayed} answered from cache); faults injected: send ${JSON.stringify(send)} receive ${JSON.stringify(receive)}`,
+    );
     assert.equal(approved, 500, `every sale approved: ${[...new Set(results)].join(', ')}`);
-    assert.equal(records.length, 500, 'one stored record per sale in the daemon\'s SQLite queue (zero lost)');
-    assert.equal(after.counter - before.counter, 500, 'the card counter advanced exactly once per stored record (zero double charges)');
+    assert.equal(records.length, 500, "one stored record per sale in the daemon's SQLite queue (zero lost)");
+    assert.equal(
+      after.counter - before.counter,
+      500,
+      'the card counter advanced exactly once per stored record (zero double charges)',
+    );
     assert.equal(before.balance - after.balance, total, 'the balance fell by exactly the sales');
-    assert.equal(records.reduce((n, r) => n + r.amount, 0), total, 'the stored amounts are the sales');
+    assert.equal(
+      records.reduce((n, r) => n + r.amount, 0),
+      total,
+      'the stored amounts are the sales',
+    );
     assert.ok(send.flipped + receive.flipped > 1000, 'the line really was noisy');
   });
 });

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { decodeCommandApdu } from '../../protocol/apdu/index.js';
 import { CMD, CardClient, INS, encodePinBlock } from '../../protocol/commands/index.js';
 import { TrustStore } from '../../protocol/record/index.js';
-import { SerialLink, decodeMessage, type TerminalChannelOptions, type TerminalMessage } from '../../protocol/terminal/index.js';
+import {
+  SerialLink,
+  decodeMessage,
+  type TerminalChannelOptions,
+  type TerminalMessage,
+} from '../../protocol/terminal/index.js';
 import { TransportError } from '../../protocol/transport.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
@@ -20,7 +25,10 @@ import { TestSaleDesk } from '../support/terminal-sale.js';
 const PIN = '739158';
 const FAST: TerminalChannelOptions = {
   link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0, maxFragment: 240, maxRetries: 8 },
-  resendMs: 400, heartbeatMs: 400, peerTimeoutMs: 1500, requestTimeoutMs: 10_000,
+  resendMs: 400,
+  heartbeatMs: 400,
+  peerTimeoutMs: 1500,
+  requestTimeoutMs: 10_000,
 };
 const until = async (cond: () => boolean, ms: number, what: string) => {
   const end = Date.now() + ms;
@@ -36,7 +44,17 @@ async function issuedCard(issuer: TestIssuer, balance = 5_000_000): Promise<Card
   const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
   const cardId = Uint8Array.from(randomBytes(8));
   applet.powerOn();
-  await issuer.issue(client, { cardId, pin: PIN, limits: { perTransaction: 200_000, noPin: 5_000, offlineAmount: 10_000_000, offlineCount: 1000, maxBalance: 10_000_000 } });
+  await issuer.issue(client, {
+    cardId,
+    pin: PIN,
+    limits: {
+      perTransaction: 200_000,
+      noPin: 5_000,
+      offlineAmount: 10_000_000,
+      offlineCount: 1000,
+      maxBalance: 10_000_000,
+    },
+  });
   await client.load({ token: issuer.topup(cardId, 1, balance).envelope, authority: issuer.authority.envelope });
   applet.powerOff();
   return applet;
@@ -78,20 +96,42 @@ describe('serial terminal over a real pty pair (socat)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function rig(opts: { channel?: TerminalChannelOptions; simChannel?: TerminalChannelOptions; faults?: ConstructorParameters<typeof SimTerminal>[0]['faults']; card?: SlotCard } = {}) {
+  function rig(
+    opts: {
+      channel?: TerminalChannelOptions;
+      simChannel?: TerminalChannelOptions;
+      faults?: ConstructorParameters<typeof SimTerminal>[0]['faults'];
+      card?: SlotCard;
+    } = {},
+  ) {
     const hostIn: Buffer[] = [];
     const sim = new SimTerminal({
-      path: join(dir, 'term'), serial: 'SIM-0042', printerFile: join(dir, 'receipts.txt'), channel: opts.simChannel ?? opts.channel ?? FAST,
+      path: join(dir, 'term'),
+      serial: 'SIM-0042',
+      printerFile: join(dir, 'receipts.txt'),
+      channel: opts.simChannel ?? opts.channel ?? FAST,
       ...(opts.faults ? { faults: opts.faults } : {}),
     }).start();
     if (opts.card) sim.insert(opts.card);
-    const host = new SerialTerminal({ path: join(dir, 'host'), channel: opts.channel ?? FAST, reopenMinMs: 50, reopenMaxMs: 400, pathCheckMs: 100, tap: (d, b) => { if (d === 'in') hostIn.push(Buffer.from(b)); } });
+    const host = new SerialTerminal({
+      path: join(dir, 'host'),
+      channel: opts.channel ?? FAST,
+      reopenMinMs: 50,
+      reopenMaxMs: 400,
+      pathCheckMs: 100,
+      tap: (d, b) => {
+        if (d === 'in') hostIn.push(Buffer.from(b));
+      },
+    });
     host.start();
-    cleanups.push(async () => { await host.close(); await sim.stop(); });
+    cleanups.push(async () => {
+      await host.close();
+      await sim.stop();
+    });
     return { sim, host, hostIn };
   }
 
-  it('HELLO: the host connects and learns the terminal\'s model, serial and capabilities', async () => {
+  it("HELLO: the host connects and learns the terminal's model, serial and capabilities", async () => {
     const applet = await issuedCard(issuer);
     const { host } = rig({ card: applet });
     const cards: number[] = [];
@@ -99,7 +139,13 @@ describe('serial terminal over a real pty pair (socat)', function () {
     const info = await host.whenConnected(5000);
     assert.equal(info.serial, 'SIM-0042');
     assert.equal(info.model, 'cardpost SIM-POS');
-    assert.deepEqual(info.capabilities, { display: { lines: 4, columns: 20 }, pinPad: true, cardSlot: true, printer: true, extendedLength: true });
+    assert.deepEqual(info.capabilities, {
+      display: { lines: 4, columns: 20 },
+      pinPad: true,
+      cardSlot: true,
+      printer: true,
+      extendedLength: true,
+    });
     assert.ok(host.cardReader.cardPresent, 'card in the slot');
     assert.ok(cards.length === 1 && cards[0]! > 0, 'card event with ATR');
     await host.display(['Hello', '你好']);
@@ -126,7 +172,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
     assert.equal((await client.select()).protocolVersion, 1);
   });
 
-  it('PIN entry on the terminal\'s pad: outcomes and tries come back, the PIN never reaches the host', async () => {
+  it("PIN entry on the terminal's pad: outcomes and tries come back, the PIN never reaches the host", async () => {
     const applet = await issuedCard(issuer);
     const { host, sim, hostIn } = rig({ card: applet });
     await host.whenConnected(5000);
@@ -134,8 +180,13 @@ describe('serial terminal over a real pty pair (socat)', function () {
     await client.select();
     sim.pressPin('000000', PIN);
     const pad = host.cardReader.pinPad;
-    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), { result: 'wrong', triesLeft: 2 });
-    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000, triesLeft: 2 }), { result: 'verified' });
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), {
+      result: 'wrong',
+      triesLeft: 2,
+    });
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000, triesLeft: 2 }), {
+      result: 'verified',
+    });
     assert.equal((await client.getInfo()).pinVerified, true, 'the card says verified');
     // cancelled by the host while the customer hesitates
     const ac = new AbortController();
@@ -151,9 +202,15 @@ describe('serial terminal over a real pty pair (socat)', function () {
     }
     // and no message the host decoded has a PIN field or value
     const seen = messagesIn(all);
-    assert.ok(seen.filter((m) => m.type === 'PIN_RESULT').length >= 2, `the captured stream decodes (${seen.map((m) => m.type).join(',')})`);
+    assert.ok(
+      seen.filter((m) => m.type === 'PIN_RESULT').length >= 2,
+      `the captured stream decodes (${seen.map((m) => m.type).join(',')})`,
+    );
     for (const m of seen) {
-      assert.ok(!JSON.stringify(m, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)).includes(PIN), `message ${m.type} mentions the PIN`);
+      assert.ok(
+        !JSON.stringify(m, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)).includes(PIN),
+        `message ${m.type} mentions the PIN`,
+      );
     }
   });
 
@@ -176,7 +233,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
     assert.equal((await cardCounter(applet)).counter, desk.records[0]!.counter);
   });
 
-  it('the port vanishes and node-serialport emits no \'close\' (its issues #2043, #2351): the path check notices, and the host reconnects when it is back', async () => {
+  it("the port vanishes and node-serialport emits no 'close' (its issues #2043, #2351): the path check notices, and the host reconnects when it is back", async () => {
     const applet = await issuedCard(issuer);
     // A heartbeat time-out far away, so only the path check can notice (however slow socat is to die).
     const { host } = rig({ card: applet, channel: { ...FAST, peerTimeoutMs: 60_000 } });
@@ -218,11 +275,16 @@ describe('serial terminal over a real pty pair (socat)', function () {
     // Kill the line right after the card signed, before its answer can travel back.
     let cut = false;
     const card: SlotCard = {
-      atr: () => applet.atr(), powerOn: () => applet.powerOn(), powerOff: () => applet.powerOff(),
+      atr: () => applet.atr(),
+      powerOn: () => applet.powerOn(),
+      powerOff: () => applet.powerOff(),
       transmit: (apdu) => {
         const r = applet.transmit(apdu);
         const c = decodeCommandApdu(apdu);
-        if (!cut && c.ins === INS.CBOR && c.data?.[0] === CMD.SIGN_TXN) { cut = true; pty!.process.kill('SIGKILL'); }
+        if (!cut && c.ins === INS.CBOR && c.data?.[0] === CMD.SIGN_TXN) {
+          cut = true;
+          pty!.process.kill('SIGKILL');
+        }
         return r;
       },
     };
@@ -236,18 +298,28 @@ describe('serial terminal over a real pty pair (socat)', function () {
     assert.equal(disconnects[0]!.code, 'TERMINAL_DISCONNECTED');
     assert.ok(disconnects[0]!.hint.length > 0, 'with a hint');
     await desk.idle();
-    assert.ok(desk.errors.some((e) => e instanceof TransportError && e.code === 'READER_GONE'), `the sale's APDU failed with READER_GONE: ${desk.errors.map(String).join('; ')}`);
+    assert.ok(
+      desk.errors.some((e) => e instanceof TransportError && e.code === 'READER_GONE'),
+      `the sale's APDU failed with READER_GONE: ${desk.errors.map(String).join('; ')}`,
+    );
     assert.equal(desk.records.length, 0, 'nothing stored yet: the record was signed but its answer lost');
     // re-plug: a new pty pair at the same paths
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
     await host.whenConnected(10_000);
     const r1 = await first; // the terminal re-sent its SALE_REQUEST; the host answers from its cache
     assert.equal(r1.type, 'SALE_RESULT');
-    assert.ok(r1.type === 'SALE_RESULT' && r1.outcome === 'unconfirmed', `the interrupted sale was reported unconfirmed (the card may have paid), not failed, not approved twice: ${JSON.stringify(r1)}`);
+    assert.ok(
+      r1.type === 'SALE_RESULT' && r1.outcome === 'unconfirmed',
+      `the interrupted sale was reported unconfirmed (the card may have paid), not failed, not approved twice: ${JSON.stringify(r1)}`,
+    );
     const r2 = await sim.sale(3_000);
     assert.ok(r2.type === 'SALE_RESULT' && r2.outcome === 'approved', 'the next sale works');
     assert.equal(desk.recovered, 1, 'the record signed during the cut came back from the card journal');
-    assert.deepEqual(desk.records.map((r) => r.amount), [2_000, 3_000], 'both records stored, in chain order');
+    assert.deepEqual(
+      desk.records.map((r) => r.amount),
+      [2_000, 3_000],
+      'both records stored, in chain order',
+    );
     assert.equal((await cardCounter(applet)).counter, desk.records[1]!.counter, 'card counter = stored records');
   });
 });

@@ -8,11 +8,22 @@ describe('cardpost sim bank (CLI)', function () {
   this.timeout(90_000); // each step starts Node with tsx
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-simbank-'));
   let bank: CliProcess | undefined;
-  after(async () => { await bank?.stop(); });
+  after(async () => {
+    await bank?.stop();
+  });
 
   it('serves health and the signed revocation list on loopback, and refuses bad options with exit 2', async () => {
     assert.equal((await runCardpost(['issuer', 'init', '--dir', join(dir, 'issuer')])).code, 0, 'issuer init');
-    bank = new CliProcess(['sim', 'bank', '--issuer', join(dir, 'issuer'), '--listen', '127.0.0.1:0', '--db', join(dir, 'bank.sqlite')]);
+    bank = new CliProcess([
+      'sim',
+      'bank',
+      '--issuer',
+      join(dir, 'issuer'),
+      '--listen',
+      '127.0.0.1:0',
+      '--db',
+      join(dir, 'bank.sqlite'),
+    ]);
     const line = await bank.waitFor(/bank listening on/);
     const url = /(http:\/\/[^ ]+)/.exec(line)![1]!;
     const health = await fetch(`${url}/v1/health`);

@@ -21,12 +21,18 @@ async function scriptor(reader: string, apdus: string[]): Promise<string[]> {
   const responses: string[] = [];
   let current: string[] | undefined;
   for (const line of stdout.split('\n')) {
-    if (line.startsWith('> ') && !line.startsWith('> RESET')) { current = []; continue; }
+    if (line.startsWith('> ') && !line.startsWith('> RESET')) {
+      current = [];
+      continue;
+    }
     if (!current) continue;
     const text = line.startsWith('< ') ? line.slice(2) : line;
     const [bytes, rest] = text.split(' : ');
     current.push(...(bytes!.match(/[0-9A-F]{2}/g) ?? []));
-    if (rest !== undefined) { responses.push(current.join('')); current = undefined; }
+    if (rest !== undefined) {
+      responses.push(current.join(''));
+      current = undefined;
+    }
   }
   return responses;
 }
@@ -34,7 +40,12 @@ async function scriptor(reader: string, apdus: string[]): Promise<string[]> {
 /** pcscd polls the vpcd slot: a card that just connected may take a moment to be seen. */
 async function scriptorWhenPresent(reader: string, apdus: string[]): Promise<string[]> {
   for (let i = 0; ; i++) {
-    try { return await scriptor(reader, apdus); } catch (e) { if (i > 40) throw e; await new Promise((r) => setTimeout(r, 250)); }
+    try {
+      return await scriptor(reader, apdus);
+    } catch (e) {
+      if (i > 40) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 }
 
@@ -45,14 +56,31 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-simcard-'));
 
   before(async function () {
-    requireSystem(this, [...missingPcscParts(), ...(which('scriptor') ? [] : ['pcsc-tools'])], 'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools');
+    requireSystem(
+      this,
+      [...missingPcscParts(), ...(which('scriptor') ? [] : ['pcsc-tools'])],
+      'apt-get install pcscd vsmartcard-vpcd libpcsclite-dev pcsc-tools',
+    );
     env = await PcscdEnv.get();
     const init = await runCardpost(['issuer', 'init', '--dir', join(dir, 'issuer')]);
     assert.equal(init.code, 0, init.stderr);
-    sim = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(1)}`, '--state', join(dir, 'card.json'), '--issuer', join(dir, 'issuer'), '--balance', '88.00']);
+    sim = new CliProcess([
+      'sim',
+      'card',
+      '--vpcd',
+      `127.0.0.1:${env.port(1)}`,
+      '--state',
+      join(dir, 'card.json'),
+      '--issuer',
+      join(dir, 'issuer'),
+      '--balance',
+      '88.00',
+    ]);
     await sim.waitFor(/card 0: inserted/);
   });
-  after(async () => { await sim?.stop(); });
+  after(async () => {
+    await sim?.stop();
+  });
 
   it('scriptor selects the application and reads GET_INFO through pcscd', async () => {
     const [select, info1, info2] = await scriptorWhenPresent(env.readerName(1), [
@@ -82,7 +110,10 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
     await sim.waitFor(/card 0: removed/);
     await cardOut(reader);
     await new Promise((r) => setTimeout(r, 1500));
-    await assert.rejects(scriptor(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']), /No smartcard|Transaction failed/);
+    await assert.rejects(
+      scriptor(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']),
+      /No smartcard|Transaction failed/,
+    );
     sim.send('insert');
     await cardIn(reader);
     const [select] = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00']);
@@ -97,13 +128,26 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
       if (i > 100) throw new Error('the simulated card did not reconnect');
       await new Promise((r) => setTimeout(r, 100));
     }
-    const responses = await scriptorWhenPresent(env.readerName(1), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
+    const responses = await scriptorWhenPresent(env.readerName(1), [
+      '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00',
+      '80 10 00 00 01 01 00',
+      '80 C0 00 00 00',
+    ]);
     const body = Buffer.from(responses[1]!.slice(0, -4) + responses[2]!.slice(0, -4), 'hex');
     assert.equal(readCardInfo(decodeResponseData(body).result).balance, 8800);
   });
 
   it('cardpost card personalize makes a blank card in a PC/SC reader into a paying card, through APDUs; PIN from a file, PUK from stdin, neither on argv', async () => {
-    const blank = new CliProcess(['sim', 'card', '--vpcd', `127.0.0.1:${env.port(0)}`, '--state', join(dir, 'blank.json'), '--blank-for', join(dir, 'issuer')]);
+    const blank = new CliProcess([
+      'sim',
+      'card',
+      '--vpcd',
+      `127.0.0.1:${env.port(0)}`,
+      '--state',
+      join(dir, 'blank.json'),
+      '--blank-for',
+      join(dir, 'issuer'),
+    ]);
     try {
       await blank.waitFor(/card 0: inserted \(blank card bound to its issuer/);
       const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(0), 10_000);
@@ -111,24 +155,54 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
       // The issuer's secrets never on a command line (ps, shell history): the PIN from a 0600 file, the PUK piped in.
       const pinFile = join(dir, 'transport-pin');
       writeFileSync(pinFile, '2468\n', { mode: 0o600 });
-      const args = ['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0), '--card-id', '00112233445566ff', '--pin-file', pinFile, '--puk-stdin'];
-      assert.ok(!args.some((a) => a.includes('2468') || a.includes('86420975')), 'no PIN or PUK in the spawned process\'s argv');
+      const args = [
+        'card',
+        'personalize',
+        '--issuer',
+        join(dir, 'issuer'),
+        '--reader',
+        env.readerName(0),
+        '--card-id',
+        '00112233445566ff',
+        '--pin-file',
+        pinFile,
+        '--puk-stdin',
+      ];
+      assert.ok(
+        !args.some((a) => a.includes('2468') || a.includes('86420975')),
+        "no PIN or PUK in the spawned process's argv",
+      );
       const r = await runCardpost(args, '86420975\n');
       assert.equal(r.code, 0, `personalize failed: ${r.stderr}`);
       assert.match(r.stdout, /personalised card 00112233445566ff/);
-      assert.ok(!r.stdout.includes('2468') && !r.stdout.includes('86420975'), 'secrets the issuer gave are not printed back');
-      const [, info1, info2] = await scriptorWhenPresent(env.readerName(0), ['00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '80 10 00 00 01 01 00', '80 C0 00 00 00']);
+      assert.ok(
+        !r.stdout.includes('2468') && !r.stdout.includes('86420975'),
+        'secrets the issuer gave are not printed back',
+      );
+      const [, info1, info2] = await scriptorWhenPresent(env.readerName(0), [
+        '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00',
+        '80 10 00 00 01 01 00',
+        '80 C0 00 00 00',
+      ]);
       const body = Buffer.from(info1!.slice(0, -4) + info2!.slice(0, -4), 'hex');
       const info = readCardInfo(decodeResponseData(body).result);
       assert.equal(info.lifecycle, LIFECYCLE.PERSONALISED, 'the transport PIN must be changed by the holder');
       assert.equal(Buffer.from(info.cardId!).toString('hex'), '00112233445566ff');
-      const again = await runCardpost(['card', 'personalize', '--issuer', join(dir, 'issuer'), '--reader', env.readerName(0)]);
+      const again = await runCardpost([
+        'card',
+        'personalize',
+        '--issuer',
+        join(dir, 'issuer'),
+        '--reader',
+        env.readerName(0),
+      ]);
       assert.equal(again.code, 3, 'a personalised card refuses a second personalisation');
       assert.match(again.stderr, /WRONG_STATE/);
       // The card holds the PIN from the file and the PUK from stdin: ISO VERIFY (format 2 block of 2468), then
       // RESET RETRY COUNTER with the PUK block of 86420975 and a new PIN 1357.
       const [, verify, unblock] = await scriptorWhenPresent(env.readerName(0), [
-        '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00', '00 20 00 80 08 24 24 68 FF FF FF FF FF',
+        '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00',
+        '00 20 00 80 08 24 24 68 FF FF FF FF FF',
         '00 2C 00 80 10 28 86 42 09 75 FF FF FF 24 13 57 FF FF FF FF FF',
       ]);
       assert.equal(verify, '9000', 'the transport PIN is the one from --pin-file');

@@ -16,7 +16,9 @@ describe('cardpost sim terminal (CLI) on a socat pty pair', function () {
   let pty: PtyPair | undefined;
   let sim: CliProcess | undefined;
   let host: SerialTerminal | undefined;
-  before(function () { requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat'); });
+  before(function () {
+    requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat');
+  });
   after(async () => {
     await host?.close();
     await sim?.stop();
@@ -27,8 +29,26 @@ describe('cardpost sim terminal (CLI) on a socat pty pair', function () {
   it('keys sales on stdin; the host signs them over the slot (PIN from the pad) and the receipts are printed', async () => {
     assert.equal((await runCardpost(['issuer', 'init', '--dir', join(dir, 'issuer')])).code, 0, 'issuer init');
     pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
-    sim = new CliProcess(['sim', 'terminal', '--port', join(dir, 'term'), '--issuer', join(dir, 'issuer'), '--card-state', join(dir, 'card.nvm'),
-      '--pin', '2468', '--printer', join(dir, 'receipts.txt'), '--serial', 'SIM-CLI', '--fault-flip', '0.002', '--seed', '7']);
+    sim = new CliProcess([
+      'sim',
+      'terminal',
+      '--port',
+      join(dir, 'term'),
+      '--issuer',
+      join(dir, 'issuer'),
+      '--card-state',
+      join(dir, 'card.nvm'),
+      '--pin',
+      '2468',
+      '--printer',
+      join(dir, 'receipts.txt'),
+      '--serial',
+      'SIM-CLI',
+      '--fault-flip',
+      '0.002',
+      '--seed',
+      '7',
+    ]);
     await sim.waitFor(/commands: sale/);
     const trust = new TrustStore();
     trust.addIssuer(openIssuerDir(join(dir, 'issuer')).ca.certificate);
@@ -39,7 +59,10 @@ describe('cardpost sim terminal (CLI) on a socat pty pair', function () {
     await sim.waitFor(/sale approved/);
     sim.send('sale 150.00'); // above the no-PIN limit: the terminal types --pin on its pad
     await sim.waitFor(/sale approved receipt .*-2\b/);
-    assert.deepEqual(desk.records.map((r) => r.amount), [1250, 15000]);
+    assert.deepEqual(
+      desk.records.map((r) => r.amount),
+      [1250, 15000],
+    );
     assert.deepEqual(desk.pinOutcomes, ['verified']);
     const receipts = readFileSync(join(dir, 'receipts.txt'), 'utf8');
     assert.match(receipts, /amount 12\.50 156/);

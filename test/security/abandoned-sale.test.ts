@@ -26,7 +26,8 @@ describe('security: a sale whose client went away is cancelled and charges no ca
   let f: DaemonFixture | undefined;
   const procs: CliProcess[] = [];
   afterEach(async () => {
-    for (const p of procs.splice(0)) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    for (const p of procs.splice(0))
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await f?.stop();
     f = undefined;
   });
@@ -57,10 +58,21 @@ describe('security: a sale whose client went away is cancelled and charges no ca
     assert.equal(sale.amount, 250);
     // the CLI follows its sale: alive past the time-out while the command runs
     await sleep(FOLLOW_MS + 2000);
-    assert.equal(f.daemon.engine.get(sale.saleId)?.state, 'waiting_card', 'a sale followed by its running command stays');
-    await new Promise<void>((resolve) => { cli.child.once('exit', () => resolve()); cli.child.kill('SIGKILL'); });
+    assert.equal(
+      f.daemon.engine.get(sale.saleId)?.state,
+      'waiting_card',
+      'a sale followed by its running command stays',
+    );
+    await new Promise<void>((resolve) => {
+      cli.child.once('exit', () => resolve());
+      cli.child.kill('SIGKILL');
+    });
     const killedAt = Date.now();
-    const ended = await f.waitForSale(sale.saleId, ['cancelled', 'timed_out', 'failed', 'done', 'unconfirmed'], ABANDON_BOUND_MS);
+    const ended = await f.waitForSale(
+      sale.saleId,
+      ['cancelled', 'timed_out', 'failed', 'done', 'unconfirmed'],
+      ABANDON_BOUND_MS,
+    );
     assert.equal(ended.state, 'cancelled');
     assert.equal(ended.error?.code, 'SALE_ABANDONED');
     assert.ok(Date.now() - killedAt < ABANDON_BOUND_MS);
@@ -68,7 +80,11 @@ describe('security: a sale whose client went away is cancelled and charges no ca
 
     // the next card, inserted for another purpose, pays nothing
     f.reader.insert(f.applet);
-    await until(() => f!.daemon.hub.list().every((r) => !r.busy) && f!.daemon.hub.list().some((r) => r.cardPresent), 'the card session at insertion to end', 10_000);
+    await until(
+      () => f!.daemon.hub.list().every((r) => !r.busy) && f!.daemon.hub.list().some((r) => r.cardPresent),
+      'the card session at insertion to end',
+      10_000,
+    );
     await sleep(300);
     f.reader.remove();
     const after = await cardState();
@@ -83,7 +99,10 @@ describe('security: a sale whose client went away is cancelled and charges no ca
     const sale = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 250 })).body;
     const until2x = Date.now() + 2 * FOLLOW_MS;
     while (Date.now() < until2x) {
-      const s: { status: number; body: SaleSnapshot } = await f.api<SaleSnapshot>('GET', `/api/v1/sales/${sale.saleId}`);
+      const s: { status: number; body: SaleSnapshot } = await f.api<SaleSnapshot>(
+        'GET',
+        `/api/v1/sales/${sale.saleId}`,
+      );
       assert.equal(s.body.state, 'waiting_card', `the followed sale ended: ${JSON.stringify(s.body.error)}`);
       await sleep(1000);
     }
@@ -95,7 +114,10 @@ describe('security: a sale whose client went away is cancelled and charges no ca
   it('a sale with an open counter event stream stays alive, and ends abandoned within seconds of the stream closing', async () => {
     f = await DaemonFixture.start({ insert: false, config: { sale: { followTimeoutMs: FOLLOW_MS } } });
     const ac = new AbortController();
-    const stream = await fetch(`${f.url}/api/v1/events`, { headers: { Authorization: `Bearer ${f.token}` }, signal: ac.signal });
+    const stream = await fetch(`${f.url}/api/v1/events`, {
+      headers: { Authorization: `Bearer ${f.token}` },
+      signal: ac.signal,
+    });
     assert.equal(stream.status, 200);
     const sale = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 250 })).body;
     await sleep(2 * FOLLOW_MS);
@@ -108,7 +130,7 @@ describe('security: a sale whose client went away is cancelled and charges no ca
     assert.ok(ended.updatedAt >= closedAt, 'ended after the stream closed, not before');
   });
 
-  it('a customer display\'s event stream does not keep a sale alive', async () => {
+  it("a customer display's event stream does not keep a sale alive", async () => {
     f = await DaemonFixture.start({ insert: false, config: { sale: { followTimeoutMs: FOLLOW_MS } } });
     const { cookie } = await pairCookie(f.url, f.token, 'display');
     const ac = new AbortController();
@@ -117,7 +139,11 @@ describe('security: a sale whose client went away is cancelled and charges no ca
       assert.equal(stream.status, 200);
       const sale = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 250 })).body;
       // the display also polls the sale it shows: that does not follow it either
-      const poll = setInterval(() => { void fetch(`${f!.url}/api/v1/sales/${sale.saleId}`, { headers: { Cookie: cookie } }).then((r) => r.text()).catch(() => undefined); }, 500);
+      const poll = setInterval(() => {
+        void fetch(`${f!.url}/api/v1/sales/${sale.saleId}`, { headers: { Cookie: cookie } })
+          .then((r) => r.text())
+          .catch(() => undefined);
+      }, 500);
       try {
         const ended = await f.waitForSale(sale.saleId, ['cancelled', 'timed_out', 'failed'], ABANDON_BOUND_MS);
         assert.equal(ended.error?.code, 'SALE_ABANDONED');

@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { generateKeyPair, SIGNATURE_ALGORITHM_CODES, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
 import { toHex } from '../../protocol/bytes.js';
 import {
-  CERT_KIND, CVM, ZERO_HASH, issueCertificate, signTxnRecord, type Certificate, type SignedTxnRecord, type SigningKey,
+  CERT_KIND,
+  CVM,
+  ZERO_HASH,
+  issueCertificate,
+  signTxnRecord,
+  type Certificate,
+  type SignedTxnRecord,
+  type SigningKey,
 } from '../../protocol/record/index.js';
 import { SimBank } from '../../device-sim/bank/index.js';
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
@@ -26,15 +33,32 @@ function paperCard(issuer: { key: SigningKey; algorithm: SignatureAlgorithm }) {
   const cardId = Uint8Array.from(randomBytes(8));
   const now = NOW();
   const certificate = issueCertificate(issuer.key, {
-    serial: Uint8Array.of(7, 7), kind: CERT_KIND.CARD, subjectId: cardId, algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
-    publicKey: key.publicKey, notBefore: now - 60, notAfter: now + 365 * DAY, limits: TEST_LIMITS, currency: 156,
+    serial: Uint8Array.of(7, 7),
+    kind: CERT_KIND.CARD,
+    subjectId: cardId,
+    algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
+    publicKey: key.publicKey,
+    notBefore: now - 60,
+    notAfter: now + 365 * DAY,
+    limits: TEST_LIMITS,
+    currency: 156,
   });
   let prevHash: Uint8Array = ZERO_HASH;
   let counter = 0;
   const pay = (amount: number, terminalId: string): SignedTxnRecord => {
     const r = signTxnRecord(key.algorithm, key.privateKey, {
-      cardId, counter: ++counter, amount, currency: 156, merchantId: 'M-shop', terminalId, time: NOW(),
-      hostNonce: Uint8Array.from(randomBytes(16)), balanceAfter: 10_000, prevHash, algorithm: SIGNATURE_ALGORITHM_CODES[key.algorithm], cvm: CVM.NONE,
+      cardId,
+      counter: ++counter,
+      amount,
+      currency: 156,
+      merchantId: 'M-shop',
+      terminalId,
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+      balanceAfter: 10_000,
+      prevHash,
+      algorithm: SIGNATURE_ALGORITHM_CODES[key.algorithm],
+      cvm: CVM.NONE,
     });
     prevHash = r.hash;
     return r;
@@ -47,8 +71,13 @@ function issuerService(issuer: TestIssuer, url: string, name = 'issuer back offi
   const key: SigningKey = { algorithm: issuer.algorithm, ...generateKeyPair(issuer.algorithm) };
   const now = NOW();
   const certificate: Certificate = issueCertificate(issuer.key, {
-    serial: Uint8Array.of(9, 9), kind: CERT_KIND.ISSUER_SERVICE, subjectId: ascii(name), algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
-    publicKey: key.publicKey, notBefore: now - DAY, notAfter: now + 365 * DAY,
+    serial: Uint8Array.of(9, 9),
+    kind: CERT_KIND.ISSUER_SERVICE,
+    subjectId: ascii(name),
+    algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
+    publicKey: key.publicKey,
+    notBefore: now - DAY,
+    notAfter: now + 365 * DAY,
   });
   return new BankTerminalClient({ baseUrl: url, key, certificate });
 }
@@ -65,7 +94,9 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cardpost-bank-access-'));
     bank = new SimBank({
-      dbPath: path.join(dir, 'bank.sqlite'), issuerCertificate: issuer.certificate, authority: { key: issuer.authorityKey, certificate: issuer.authority },
+      dbPath: path.join(dir, 'bank.sqlite'),
+      issuerCertificate: issuer.certificate,
+      authority: { key: issuer.authorityKey, certificate: issuer.authority },
     });
     url = (await bank.listen()).url;
     t1 = new BankTerminalClient({ baseUrl: url, ...issuer.terminal('T-01') });
@@ -77,9 +108,16 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
   });
 
   async function settle(client: BankTerminalClient, records: SignedTxnRecord[], cert: Certificate): Promise<void> {
-    const res = await client.submitBatch(randomBytes(16).toString('hex'), records.map((r) => r.envelope), [cert.envelope]);
+    const res = await client.submitBatch(
+      randomBytes(16).toString('hex'),
+      records.map((r) => r.envelope),
+      [cert.envelope],
+    );
     assert.equal(res.status, 200, res.text);
-    assert.ok(res.json().results.every((r: { verdict: string }) => r.verdict === 'accepted'), res.text);
+    assert.ok(
+      res.json().results.every((r: { verdict: string }) => r.verdict === 'accepted'),
+      res.text,
+    );
   }
 
   it('another terminal gets exactly the answer for a record that does not exist (404 RECORD_NOT_FOUND)', async () => {
@@ -110,12 +148,15 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
     assert.equal((await t2.request('GET', `/v1/records/${card.hex}/1`)).status, 404);
   });
 
-  it('the issuer, with an issuer-service (kind 5) certificate, reads any card\'s record', async () => {
+  it("the issuer, with an issuer-service (kind 5) certificate, reads any card's record", async () => {
     const card = paperCard(issuer);
     await settle(t1, [card.pay(100, 'T-01')], card.certificate);
     await settle(t2, [card.pay(200, 'T-02')], card.certificate);
     const svc = issuerService(issuer, url);
-    for (const [n, terminal] of [[1, 'T-01'], [2, 'T-02']] as const) {
+    for (const [n, terminal] of [
+      [1, 'T-01'],
+      [2, 'T-02'],
+    ] as const) {
       const res = await svc.request('GET', `/v1/records/${card.hex}/${n}`);
       assert.equal(res.status, 200, res.text);
       assert.equal(res.json().terminalId, terminal);
@@ -126,7 +167,11 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
   it('an issuer-service certificate cannot settle, top up or reconcile (401 AUTH_CERT_INVALID), nor can one of another issuer read', async () => {
     const card = paperCard(issuer);
     const svc = issuerService(issuer, url);
-    const batch = await svc.submitBatch(randomBytes(16).toString('hex'), [card.pay(100, 'issuer back office').envelope], [card.certificate.envelope]);
+    const batch = await svc.submitBatch(
+      randomBytes(16).toString('hex'),
+      [card.pay(100, 'issuer back office').envelope],
+      [card.certificate.envelope],
+    );
     assert.equal(batch.status, 401, batch.text);
     assert.equal(batch.json().error.code, 'AUTH_CERT_INVALID');
     assert.match(batch.json().error.hint, /terminal/);
@@ -144,7 +189,9 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
   it('the issuer tools make the issuer-service key and certificate (issueIssuerService), and the bank accepts it for reads', async () => {
     const material = initIssuerDir(path.join(dir, 'issuer'));
     const own = new SimBank({
-      dbPath: path.join(dir, 'own.sqlite'), issuerCertificate: material.ca.certificate, authority: material.authority,
+      dbPath: path.join(dir, 'own.sqlite'),
+      issuerCertificate: material.ca.certificate,
+      authority: material.authority,
     });
     try {
       const { url: ownUrl } = await own.listen();
@@ -154,9 +201,16 @@ describe('security #12 hole 6: a settled record is readable only by its terminal
       assert.ok(svc.certificate.notAfter <= material.ca.certificate.notAfter, 'capped to the CA');
       const card = paperCard({ key: material.ca.key, algorithm: material.ca.key.algorithm });
       const t7 = new BankTerminalClient({ baseUrl: ownUrl, ...term });
-      const res = await t7.submitBatch(randomBytes(16).toString('hex'), [card.pay(300, 'T-07').envelope], [card.certificate.envelope]);
+      const res = await t7.submitBatch(
+        randomBytes(16).toString('hex'),
+        [card.pay(300, 'T-07').envelope],
+        [card.certificate.envelope],
+      );
       assert.equal(res.json().results[0].verdict, 'accepted', res.text);
-      const read = await new BankTerminalClient({ baseUrl: ownUrl, ...svc }).request('GET', `/v1/records/${card.hex}/1`);
+      const read = await new BankTerminalClient({ baseUrl: ownUrl, ...svc }).request(
+        'GET',
+        `/v1/records/${card.hex}/1`,
+      );
       assert.equal(read.status, 200, read.text);
       assert.equal(read.json().amount, 300);
     } finally {

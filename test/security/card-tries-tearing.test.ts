@@ -1,6 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { CardClient, CardStatusError, INS, LIFECYCLE, PIN_REFERENCE, encodePinBlock, type CardInfo } from '../../protocol/commands/index.js';
+import {
+  CardClient,
+  CardStatusError,
+  INS,
+  LIFECYCLE,
+  PIN_REFERENCE,
+  encodePinBlock,
+  type CardInfo,
+} from '../../protocol/commands/index.js';
 import { encodeCommandApdu } from '../../protocol/apdu/index.js';
 import { buildMap, encodeCanonical } from '../../protocol/cbor/index.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
@@ -29,7 +37,8 @@ function power(backing: MemoryBacking) {
 }
 
 const block2 = (a: string, b: string) => Uint8Array.from([...encodePinBlock(ascii(a)), ...encodePinBlock(ascii(b))]);
-const isoApdu = (ins: number, data: Uint8Array) => encodeCommandApdu({ cla: 0x00, ins, p1: 0, p2: PIN_REFERENCE, data });
+const isoApdu = (ins: number, data: Uint8Array) =>
+  encodeCommandApdu({ cla: 0x00, ins, p1: 0, p2: PIN_REFERENCE, data });
 
 /** Send an ISO PIN command and return its status word (PowerLoss propagates). */
 async function iso(c: ReturnType<typeof power>, ins: number, data: Uint8Array): Promise<number> {
@@ -39,7 +48,13 @@ async function iso(c: ReturnType<typeof power>, ins: number, data: Uint8Array): 
 
 /** Run a CBOR command, returning 'ok' or the status name it was refused with. */
 async function outcome(p: Promise<unknown>): Promise<string> {
-  try { await p; return 'ok'; } catch (e) { if (e instanceof CardStatusError) return e.statusName; throw e; }
+  try {
+    await p;
+    return 'ok';
+  } catch (e) {
+    if (e instanceof CardStatusError) return e.statusName;
+    throw e;
+  }
 }
 
 interface Attempt {
@@ -53,7 +68,11 @@ const attempts: Attempt[] = [
   { name: 'CBOR VERIFY_PIN', kind: 'pin', run: (c, s) => outcome(c.client.verifyPin(ascii(s))) },
   { name: 'ISO VERIFY', kind: 'pin', run: (c, s) => iso(c, INS.VERIFY, encodePinBlock(ascii(s))) },
   { name: 'CBOR CHANGE_PIN', kind: 'pin', run: (c, s) => outcome(c.client.changePin(ascii(s), ascii(NEW_PIN))) },
-  { name: 'ISO CHANGE REFERENCE DATA', kind: 'pin', run: (c, s) => iso(c, INS.CHANGE_REFERENCE_DATA, block2(s, NEW_PIN)) },
+  {
+    name: 'ISO CHANGE REFERENCE DATA',
+    kind: 'pin',
+    run: (c, s) => iso(c, INS.CHANGE_REFERENCE_DATA, block2(s, NEW_PIN)),
+  },
   { name: 'CBOR UNBLOCK_PIN', kind: 'puk', run: (c, s) => outcome(c.client.unblockPin(ascii(s), ascii(NEW_PIN))) },
   { name: 'ISO RESET RETRY COUNTER', kind: 'puk', run: (c, s) => iso(c, INS.RESET_RETRY_COUNTER, block2(s, NEW_PIN)) },
 ];
@@ -70,7 +89,8 @@ async function info(c: ReturnType<typeof power>): Promise<CardInfo> {
 function checkConsistent(i: CardInfo, where: string): void {
   assert.ok(i.pinRetries >= 0 && i.pinRetries <= 3, `${where}: PIN tries ${i.pinRetries} out of range`);
   assert.ok(i.pukRetries >= 0 && i.pukRetries <= 10, `${where}: PUK tries ${i.pukRetries} out of range`);
-  if (i.pukRetries === 0) assert.equal(i.lifecycle, LIFECYCLE.TERMINATED, `${where}: PUK tries 0 on a card that is not terminated`);
+  if (i.pukRetries === 0)
+    assert.equal(i.lifecycle, LIFECYCLE.TERMINATED, `${where}: PUK tries 0 on a card that is not terminated`);
   if (i.pinRetries === 0 && i.lifecycle !== LIFECYCLE.TERMINATED) {
     assert.equal(i.lifecycle, LIFECYCLE.PIN_BLOCKED, `${where}: PIN tries 0 on a card that is not blocked`);
   }
@@ -82,12 +102,19 @@ async function checkNeverAccepts(backing: MemoryBacking, kind: 'pin' | 'puk', wh
     const c = power(backing.clone());
     await c.client.select();
     const r = await a.run(c, right(kind));
-    assert.ok(r !== 'ok' && r !== 0x9000, `${where}: ${a.name} accepted the right ${kind.toUpperCase()} with tries at 0`);
+    assert.ok(
+      r !== 'ok' && r !== 0x9000,
+      `${where}: ${a.name} accepted the right ${kind.toUpperCase()} with tries at 0`,
+    );
     const again = await a.run(c, wrong(kind)); // a further wrong try must not push the counter below 0
     assert.ok(again !== 'ok' && again !== 0x9000, `${where}: ${a.name} accepted a wrong ${kind.toUpperCase()}`);
     checkConsistent(await info(c), `${where}, then ${a.name}`);
     const i = await info(c);
-    assert.equal(kind === 'pin' ? i.pinRetries : i.pukRetries, 0, `${where}: tries moved off 0 after a refused attempt`);
+    assert.equal(
+      kind === 'pin' ? i.pinRetries : i.pukRetries,
+      0,
+      `${where}: tries moved off 0 after a refused attempt`,
+    );
   }
 }
 
@@ -109,7 +136,8 @@ describe('security #12 hole 5: the last PIN / PUK try survives a power cut at ev
     const q = power(lastPuk);
     await issuer.issue(q.client, { cardId: Uint8Array.from(randomBytes(8)), pin: PIN, puk: PUK });
     await q.client.select();
-    for (let k = 0; k < 9; k++) assert.equal(await outcome(q.client.unblockPin(ascii('87654321'), ascii(NEW_PIN))), 'PUK_INVALID');
+    for (let k = 0; k < 9; k++)
+      assert.equal(await outcome(q.client.unblockPin(ascii('87654321'), ascii(NEW_PIN))), 'PUK_INVALID');
     const i = await info(q);
     assert.equal(i.pukRetries, 1);
     assert.equal(i.lifecycle, LIFECYCLE.ACTIVE);
@@ -132,17 +160,27 @@ describe('security #12 hole 5: the last PIN / PUK try survives a power cut at ev
           const card = power(backing);
           await card.client.select();
           card.nvm.cutPowerAfter(cut);
-          await assert.rejects(a.run(card, given), (e: unknown) => e instanceof PowerLoss, `power loss at write ${cut}/${writes}`);
+          await assert.rejects(
+            a.run(card, given),
+            (e: unknown) => e instanceof PowerLoss,
+            `power loss at write ${cut}/${writes}`,
+          );
           const where = `${a.name} (${secret}) cut at write ${cut}/${writes}`;
           const reborn = power(backing);
           const s = await info(reborn);
           checkConsistent(s, where);
           const tries = a.kind === 'pin' ? s.pinRetries : s.pukRetries;
           const untouched = tries === 1 && s.lifecycle === before.lifecycle;
-          const spent = tries === 0 && s.lifecycle === (a.kind === 'pin' ? LIFECYCLE.PIN_BLOCKED : LIFECYCLE.TERMINATED);
+          const spent =
+            tries === 0 && s.lifecycle === (a.kind === 'pin' ? LIFECYCLE.PIN_BLOCKED : LIFECYCLE.TERMINATED);
           // A right secret may also have completed (tries restored) if the cut hit the command's very end.
-          const done = secret === 'right' && (a.kind === 'pin' ? s.pinRetries === 3 : s.pukRetries === 10 && s.lifecycle === LIFECYCLE.ACTIVE);
-          assert.ok(untouched || spent || done, `${where}: inconsistent state ${JSON.stringify({ lifecycle: s.lifecycle, pin: s.pinRetries, puk: s.pukRetries })}`);
+          const done =
+            secret === 'right' &&
+            (a.kind === 'pin' ? s.pinRetries === 3 : s.pukRetries === 10 && s.lifecycle === LIFECYCLE.ACTIVE);
+          assert.ok(
+            untouched || spent || done,
+            `${where}: inconsistent state ${JSON.stringify({ lifecycle: s.lifecycle, pin: s.pinRetries, puk: s.pukRetries })}`,
+          );
           if (spent) await checkNeverAccepts(backing, a.kind, where);
         }
       });
@@ -155,7 +193,10 @@ describe('security #12 hole 5: the last PIN / PUK try survives a power cut at ev
       const c = power(backing);
       await c.client.select();
       const r = await a.run(c, wrong(a.kind));
-      assert.ok(r === (a.kind === 'pin' ? 'PIN_BLOCKED' : 'PUK_BLOCKED') || r === 0x6983, `${a.name}: last wrong try answered ${String(r)}`);
+      assert.ok(
+        r === (a.kind === 'pin' ? 'PIN_BLOCKED' : 'PUK_BLOCKED') || r === 0x6983,
+        `${a.name}: last wrong try answered ${String(r)}`,
+      );
       const i = await info(c);
       checkConsistent(i, a.name);
       await checkNeverAccepts(backing, a.kind, a.name);

@@ -1,7 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { decodeCommandApdu } from '../../protocol/apdu/index.js';
-import { CLA_PROPRIETARY, CMD, INS, decodeResponseData, encodeCardInfo, encodeResponseData, readCardInfo } from '../../protocol/commands/index.js';
+import {
+  CLA_PROPRIETARY,
+  CMD,
+  INS,
+  decodeResponseData,
+  encodeCardInfo,
+  encodeResponseData,
+  readCardInfo,
+} from '../../protocol/commands/index.js';
 import type { CardApplet } from '../../device-sim/card/applet.js';
 import type { VirtualCard } from '../../device-sim/reader/vpcd-link.js';
 import { DaemonFixture } from '../support/daemon-fixture.js';
@@ -38,10 +46,12 @@ function emulatorOf(genuine: CardApplet, claim: { counter: number; lastRecordHas
   };
 }
 
-describe('security: only signed records move a card\'s chain head (issue #12, hole 3)', function () {
+describe("security: only signed records move a card's chain head (issue #12, hole 3)", function () {
   this.timeout(30_000);
   let f: DaemonFixture;
-  afterEach(async () => { await f?.stop(); });
+  afterEach(async () => {
+    await f?.stop();
+  });
 
   const sale = async (amount = 1250): Promise<SaleSnapshot> => {
     const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount })).body;
@@ -58,13 +68,17 @@ describe('security: only signed records move a card\'s chain head (issue #12, ho
   it('an emulator seen first with a made-up counter does not lock out the genuine card', async () => {
     f = await DaemonFixture.start({ insert: false });
     await showEmulator({ counter: 1_000_000, lastRecordHash: Uint8Array.from(randomBytes(32)) });
-    assert.equal(f.daemon.store.cardHead(f.cardId)?.counter, 1_000_000, 'the emulator was seen (as an unsigned observation)');
+    assert.equal(
+      f.daemon.store.cardHead(f.cardId)?.counter,
+      1_000_000,
+      'the emulator was seen (as an unsigned observation)',
+    );
     f.reader.insert(f.applet);
     const done = await sale();
     assert.equal(done.state, 'done', `the genuine card pays: ${JSON.stringify(done.error)}`);
     assert.equal(done.receipt?.counter, 1);
     const head = f.daemon.store.cardHead(f.cardId)!;
-    assert.deepEqual([head.counter, head.source], [1, 'record'], 'the head is the genuine card\'s signed record');
+    assert.deepEqual([head.counter, head.source], [1, 'record'], "the head is the genuine card's signed record");
   });
 
   it('an emulator seen after genuine sales does not lock out the genuine card, whose chain goes on', async () => {

@@ -23,48 +23,75 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
   }
 }
 
-interface ErrorBody { error: { code: string; message: string; hint: string } }
-interface StatusBody { clock: { code: string; fault: string; message: string; hint: string } | null }
+interface ErrorBody {
+  error: { code: string; message: string; hint: string };
+}
+interface StatusBody {
+  clock: { code: string; fault: string; message: string; hint: string } | null;
+}
 
 describe('security: the counter refuses sales while its clock is wrong (issue #12, hole 4)', function () {
   this.timeout(30_000);
 
   describe('the rule (clock-check.ts)', () => {
     const now = Date.UTC(2026, 11, 6, 12);
-    const facts = (o: Partial<ClockFacts>): ClockFacts => ({ nowMs: now, newestRecordMs: undefined, bank: undefined, ...o });
+    const facts = (o: Partial<ClockFacts>): ClockFacts => ({
+      nowMs: now,
+      newestRecordMs: undefined,
+      bank: undefined,
+      ...o,
+    });
     it('a counter that never met the bank and holds no records: nothing to compare with, no problem', () => {
       assert.equal(checkClock(facts({}), BOUNDS), undefined);
     });
     it('behind its newest stored record (beyond a minute): behind-records', () => {
       assert.equal(checkClock(facts({ newestRecordMs: now + 61_000 }), BOUNDS)?.fault, 'behind-records');
-      assert.equal(checkClock(facts({ newestRecordMs: now + 30_000 }), BOUNDS), undefined, 'an NTP step is not a wrong clock');
+      assert.equal(
+        checkClock(facts({ newestRecordMs: now + 30_000 }), BOUNDS),
+        undefined,
+        'an NTP step is not a wrong clock',
+      );
     });
-    it('behind the bank\'s time at the last contact: behind-bank (the clock set back 31 days while offline)', () => {
-      const p = checkClock(facts({ nowMs: now - 31 * DAY, bank: { bankMs: now - 3_600_000, localMs: now - 3_600_000 } }), BOUNDS);
+    it("behind the bank's time at the last contact: behind-bank (the clock set back 31 days while offline)", () => {
+      const p = checkClock(
+        facts({ nowMs: now - 31 * DAY, bank: { bankMs: now - 3_600_000, localMs: now - 3_600_000 } }),
+        BOUNDS,
+      );
       assert.equal(p?.fault, 'behind-bank');
       assert.equal(p?.code, 'CLOCK_WRONG');
       assert.match(p!.hint, /date and time/);
     });
-    it('off the bank\'s clock by more than the bound at the last contact: off-bank, slow or fast', () => {
-      assert.match(checkClock(facts({ bank: { bankMs: now, localMs: now - 301_000 } }), BOUNDS)!.message, /5 minutes slow/);
-      assert.match(checkClock(facts({ nowMs: now + 400_000, bank: { bankMs: now, localMs: now + 400_000 } }), BOUNDS)!.message, /7 minutes fast/);
+    it("off the bank's clock by more than the bound at the last contact: off-bank, slow or fast", () => {
+      assert.match(
+        checkClock(facts({ bank: { bankMs: now, localMs: now - 301_000 } }), BOUNDS)!.message,
+        /5 minutes slow/,
+      );
+      assert.match(
+        checkClock(facts({ nowMs: now + 400_000, bank: { bankMs: now, localMs: now + 400_000 } }), BOUNDS)!.message,
+        /7 minutes fast/,
+      );
       assert.equal(checkClock(facts({ bank: { bankMs: now, localMs: now + 299_000 } }), BOUNDS), undefined);
     });
     it('longer than the bound since the last contact: bank-too-long-ago', () => {
-      assert.equal(checkClock(facts({ bank: { bankMs: now - 15 * DAY, localMs: now - 15 * DAY } }), BOUNDS)?.fault, 'bank-too-long-ago');
+      assert.equal(
+        checkClock(facts({ bank: { bankMs: now - 15 * DAY, localMs: now - 15 * DAY } }), BOUNDS)?.fault,
+        'bank-too-long-ago',
+      );
       assert.equal(checkClock(facts({ bank: { bankMs: now - 13 * DAY, localMs: now - 13 * DAY } }), BOUNDS), undefined);
     });
   });
 
   describe('the daemon', () => {
     let f: DaemonFixture;
-    afterEach(async () => { await f?.stop(); });
+    afterEach(async () => {
+      await f?.stop();
+    });
 
     it('clock set 31 days back while offline: the sale is refused CLOCK_WRONG before the card is asked; status says why; set right, it pays', async () => {
       let offset = 0;
       f = await DaemonFixture.start({ clock: () => Date.now() + offset });
       const clockFile = join(f.dir, 'data', 'bank-clock.json');
-      await until(() => existsSync(clockFile), 'the bank\'s time to be seen and kept on disk', 10_000);
+      await until(() => existsSync(clockFile), "the bank's time to be seen and kept on disk", 10_000);
       const kept = JSON.parse(readFileSync(clockFile, 'utf8')) as { bankMs: number; localMs: number };
       assert.ok(Math.abs(kept.bankMs - Date.now()) < 60_000, `the bank's time is kept: ${JSON.stringify(kept)}`);
       assert.equal((await f.api<StatusBody>('GET', '/api/v1/status')).body.clock, null, 'the clock is right');
@@ -84,9 +111,17 @@ describe('security: the counter refuses sales while its clock is wrong (issue #1
       assert.equal(f.daemon.store.records({}).length, 0);
 
       offset = 0;
-      assert.equal((await f.daemon.engine.inspect(f.reader.name)).counter, counterBefore, 'the card was not asked to pay');
+      assert.equal(
+        (await f.daemon.engine.inspect(f.reader.name)).counter,
+        counterBefore,
+        'the card was not asked to pay',
+      );
       const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1250 })).body;
-      assert.equal((await f.waitForSale(s.saleId)).state, 'done', 'with the clock right the counter sells again, offline');
+      assert.equal(
+        (await f.waitForSale(s.saleId)).state,
+        'done',
+        'with the clock right the counter sells again, offline',
+      );
     });
 
     it('a clock 10 minutes fast at a bank contact: sales refused (off-bank) until a contact shows it right', async () => {
@@ -94,18 +129,29 @@ describe('security: the counter refuses sales while its clock is wrong (issue #1
       f = await DaemonFixture.start({ clock: () => Date.now() + offset });
       await until(() => existsSync(join(f.dir, 'data', 'bank-clock.json')), 'the first bank contact', 10_000);
       offset = 10 * 60_000;
-      await until(async () => (await f.api<StatusBody>('GET', '/api/v1/status')).body.clock?.fault === 'off-bank', 'the next health check to show the skew', 10_000);
+      await until(
+        async () => (await f.api<StatusBody>('GET', '/api/v1/status')).body.clock?.fault === 'off-bank',
+        'the next health check to show the skew',
+        10_000,
+      );
       const refused = await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 1250 });
       assert.equal(refused.body.error.code, 'CLOCK_WRONG');
       offset = 0;
-      await until(async () => (await f.api<StatusBody>('GET', '/api/v1/status')).body.clock === null, 'a contact with the clock right', 10_000);
+      await until(
+        async () => (await f.api<StatusBody>('GET', '/api/v1/status')).body.clock === null,
+        'a contact with the clock right',
+        10_000,
+      );
       const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1250 })).body;
       assert.equal((await f.waitForSale(s.saleId)).state, 'done');
     });
 
     it('the clock set back behind a stored sale (no bank contact to compare with): behind-records', async () => {
       let offset = 0;
-      f = await DaemonFixture.start({ clock: () => Date.now() + offset, config: { bank: { url: 'http://127.0.0.1:9' } } });
+      f = await DaemonFixture.start({
+        clock: () => Date.now() + offset,
+        config: { bank: { url: 'http://127.0.0.1:9' } },
+      });
       const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1250 })).body;
       assert.equal((await f.waitForSale(s.saleId)).state, 'done');
       offset = -2 * DAY;

@@ -1,6 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initIssuerDir, issueTerminal } from '../../host/issuer/issuer-dir.js';
@@ -13,22 +22,44 @@ import { CliProcess, runCardpost } from '../support/cli.js';
 const TERMINAL = 'T-FILES-01';
 
 /** The docs' layout that used to lose its config: `<dir>/daemon.json` with "dataDir": "." (the config's own folder). */
-function counterDir(configName = 'daemon.json', extra: Record<string, unknown> = {}): { dir: string; config: string; bytes: Buffer } {
+function counterDir(
+  configName = 'daemon.json',
+  extra: Record<string, unknown> = {},
+): { dir: string; config: string; bytes: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-files-'));
   const issuer = initIssuerDir(join(dir, 'issuer'), { name: 'daemon files issuer' });
   issueTerminal(issuer, TERMINAL, join(dir, 'terminal'));
   const config = join(dir, configName);
   // Pretty-printed with a trailing newline and a key order of its own: byte-identical means untouched.
-  writeFileSync(config, JSON.stringify({
-    dataDir: '.', terminalDir: './terminal', merchantId: 'M-FILES', bank: { url: 'http://127.0.0.1:9', healthIntervalMs: 60_000 },
-    api: { port: 0 }, readers: { pcsc: false }, log: { level: 'silent' }, ...extra,
-  }, null, 4) + '\n', { mode: 0o640 });
+  writeFileSync(
+    config,
+    JSON.stringify(
+      {
+        dataDir: '.',
+        terminalDir: './terminal',
+        merchantId: 'M-FILES',
+        bank: { url: 'http://127.0.0.1:9', healthIntervalMs: 60_000 },
+        api: { port: 0 },
+        readers: { pcsc: false },
+        log: { level: 'silent' },
+        ...extra,
+      },
+      null,
+      4,
+    ) + '\n',
+    { mode: 0o640 },
+  );
   return { dir, config, bytes: readFileSync(config) };
 }
 
-const start = (configFile: string) => Daemon.start({ config: loadConfig({ file: configFile, env: {} }), log: createLogger('silent') });
+const start = (configFile: string) =>
+  Daemon.start({ config: loadConfig({ file: configFile, env: {} }), log: createLogger('silent') });
 
-function rejectsWith<E extends Error & { code: string; hint: string }>(type: new (...a: never[]) => E, code: string, mention?: RegExp) {
+function rejectsWith<E extends Error & { code: string; hint: string }>(
+  type: new (...a: never[]) => E,
+  code: string,
+  mention?: RegExp,
+) {
   return (e: unknown) => {
     assert.ok(e instanceof type, `expected ${type.name} ${code}, got ${String(e)}`);
     assert.equal(e.code, code, e.message);
@@ -38,7 +69,17 @@ function rejectsWith<E extends Error & { code: string; hint: string }>(type: new
   };
 }
 
-const lockJson = (o: Record<string, unknown>) => JSON.stringify({ kind: LOCK_KIND, nonce: 'n-other', procStart: null, bootId: null, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0, ...o });
+const lockJson = (o: Record<string, unknown>) =>
+  JSON.stringify({
+    kind: LOCK_KIND,
+    nonce: 'n-other',
+    procStart: null,
+    bootId: null,
+    url: 'http://127.0.0.1:1',
+    terminalId: 'T',
+    startedAt: 0,
+    ...o,
+  });
 
 describe('security: the daemon never writes or deletes a file it did not make (issue 12 item 11)', function () {
   this.timeout(60_000);
@@ -90,7 +131,10 @@ describe('security: the daemon never writes or deletes a file it did not make (i
   it('refuses to start when a data file would be the config file (same name, or a symlink to it): CONFIG_DATA_FILE_COLLISION, exit 2, nothing written', async () => {
     const c = counterDir(DATA_FILES.info); // a config named like the lock, in the data directory
     dir = c.dir;
-    await assert.rejects(start(c.config), rejectsWith(ConfigError, 'CONFIG_DATA_FILE_COLLISION', /would be its own config file.*dataDir/s));
+    await assert.rejects(
+      start(c.config),
+      rejectsWith(ConfigError, 'CONFIG_DATA_FILE_COLLISION', /would be its own config file.*dataDir/s),
+    );
     assert.deepEqual(readFileSync(c.config), c.bytes);
     assert.ok(!existsSync(join(c.dir, DATA_FILES.db)), 'refused before anything was created');
 
@@ -99,7 +143,10 @@ describe('security: the daemon never writes or deletes a file it did not make (i
     mkdirSync(join(d.dir, 'data'));
     symlinkSync(d.config, join(d.dir, 'data', DATA_FILES.token));
     try {
-      await assert.rejects(start(d.config), rejectsWith(ConfigError, 'CONFIG_DATA_FILE_COLLISION', new RegExp(DATA_FILES.token)));
+      await assert.rejects(
+        start(d.config),
+        rejectsWith(ConfigError, 'CONFIG_DATA_FILE_COLLISION', new RegExp(DATA_FILES.token)),
+      );
       assert.deepEqual(readFileSync(d.config), d.bytes);
       // The CLI: one line saying what to do, exit 2 (bad input).
       const r = await runCardpost(['daemon', '--config', c.config]);
@@ -126,7 +173,7 @@ describe('security: the daemon never writes or deletes a file it did not make (i
     assert.equal(readFileSync(foreign, 'utf8'), '{"pid": 1, "url": "http://127.0.0.1:1"}');
   });
 
-  it('at stop the lock is removed only while it is still this daemon\'s (its nonce)', async () => {
+  it("at stop the lock is removed only while it is still this daemon's (its nonce)", async () => {
     const c = counterDir('cardpost.json');
     dir = c.dir;
     daemon = await start(c.config);
@@ -148,7 +195,10 @@ describe('security: the daemon never writes or deletes a file it did not make (i
     const parentStart = processStartTime(process.ppid);
     if (parentStart !== null) {
       writeFileSync(lock, lockJson({ pid: process.ppid, procStart: parentStart }));
-      await assert.rejects(start(c.config), rejectsWith(DaemonError, 'DAEMON_RUNNING', new RegExp(`pid ${process.ppid}`)));
+      await assert.rejects(
+        start(c.config),
+        rejectsWith(DaemonError, 'DAEMON_RUNNING', new RegExp(`pid ${process.ppid}`)),
+      );
       // The same live pid, but a process that started at another time: not the daemon that wrote the lock.
       writeFileSync(lock, lockJson({ pid: process.ppid, procStart: String(Number(parentStart) + 1) }));
       daemon = await start(c.config);
@@ -168,19 +218,28 @@ describe('security: the daemon never writes or deletes a file it did not make (i
     assert.equal(findDaemon(c.dir).info.pid, process.pid);
   });
 
-  it('an older cardpost daemon\'s lock (daemon.json {pid, url}) of a live process refuses; a dead one is ignored and never deleted', async () => {
+  it("an older cardpost daemon's lock (daemon.json {pid, url}) of a live process refuses; a dead one is ignored and never deleted", async () => {
     const c = counterDir('cardpost.json');
     dir = c.dir;
     const legacy = join(c.dir, 'daemon.json');
     const live = JSON.stringify({ pid: process.ppid, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 });
     writeFileSync(legacy, live);
     await assert.rejects(start(c.config), rejectsWith(DaemonError, 'DAEMON_RUNNING', /older cardpost daemon/));
-    const dead = JSON.stringify({ pid: spawnSync(process.execPath, ['-e', '0']).pid!, url: 'http://127.0.0.1:1', terminalId: 'T', startedAt: 0 });
+    const dead = JSON.stringify({
+      pid: spawnSync(process.execPath, ['-e', '0']).pid!,
+      url: 'http://127.0.0.1:1',
+      terminalId: 'T',
+      startedAt: 0,
+    });
     writeFileSync(legacy, dead);
     daemon = await start(c.config);
     await daemon.stop();
     daemon = undefined;
     assert.equal(readFileSync(legacy, 'utf8'), dead, 'not ours to delete');
-    assert.deepEqual(readdirSync(c.dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left behind');
+    assert.deepEqual(
+      readdirSync(c.dir).filter((f) => f.endsWith('.tmp')),
+      [],
+      'no temporary file left behind',
+    );
   });
 });

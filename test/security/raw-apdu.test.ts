@@ -3,8 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { encodeCommandApdu } from '../../protocol/apdu/index.js';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import {
-  CARD_AID, CMD, CardClient, INS, PIN_REFERENCE, decodeResponseData, encodeChangePinRequest, encodeCommandData, encodePinBlock, encodeReadJournalRequest,
-  encodeSignTxnRequest, encodeVerifyPinRequest, readCardInfo, type CardInfo,
+  CARD_AID,
+  CMD,
+  CardClient,
+  INS,
+  PIN_REFERENCE,
+  decodeResponseData,
+  encodeChangePinRequest,
+  encodeCommandData,
+  encodePinBlock,
+  encodeReadJournalRequest,
+  encodeSignTxnRequest,
+  encodeVerifyPinRequest,
+  readCardInfo,
+  type CardInfo,
 } from '../../protocol/commands/index.js';
 import type { CborMap } from '../../protocol/cbor/index.js';
 import type { SaleSnapshot } from '../../host/sale/sale-types.js';
@@ -17,8 +29,10 @@ type ErrorBody = { error: { code: string; message: string } };
 const hex = (b: Uint8Array) => toHex(b).toUpperCase();
 const ascii = (s: string) => new TextEncoder().encode(s);
 /** One of the card's CBOR commands as an APDU (docs/protocol.md §4); `cla` 0x90 makes it a chained part. */
-const cbor = (command: number, params?: CborMap, cla = 0x80) => hex(encodeCommandApdu({ cla, ins: INS.CBOR, p1: 0, p2: 0, data: encodeCommandData(command, params), le: 256 }));
-const iso = (ins: number, data?: Uint8Array, p2 = PIN_REFERENCE) => hex(encodeCommandApdu({ cla: 0x00, ins, p1: 0, p2, ...(data ? { data } : {}) }));
+const cbor = (command: number, params?: CborMap, cla = 0x80) =>
+  hex(encodeCommandApdu({ cla, ins: INS.CBOR, p1: 0, p2: 0, data: encodeCommandData(command, params), le: 256 }));
+const iso = (ins: number, data?: Uint8Array, p2 = PIN_REFERENCE) =>
+  hex(encodeCommandApdu({ cla: 0x00, ins, p1: 0, p2, ...(data ? { data } : {}) }));
 
 /**
  * Issue #12 hole 2 (high): after a PIN sale the card stayed selected with its PIN verified, and a
@@ -29,10 +43,14 @@ const iso = (ins: number, data?: Uint8Array, p2 = PIN_REFERENCE) => hex(encodeCo
 describe('security: a PIN verified for one sale signs nothing else (issue #12 hole 2)', function () {
   this.timeout(60_000);
   let f: DaemonFixture | undefined;
-  afterEach(async () => { await f?.stop(); f = undefined; });
+  afterEach(async () => {
+    await f?.stop();
+    f = undefined;
+  });
 
   const apduPath = () => `/api/v1/readers/${encodeURIComponent(f!.reader.name)}/apdu`;
-  const send = (apdu: string, raw = false) => f!.api<ApduAnswer & ErrorBody>('POST', apduPath(), { apdu, ...(raw ? { raw: true } : {}) });
+  const send = (apdu: string, raw = false) =>
+    f!.api<ApduAnswer & ErrorBody>('POST', apduPath(), { apdu, ...(raw ? { raw: true } : {}) });
 
   /** GET_INFO through the raw-APDU route (a read it still allows). */
   async function infoViaRoute(): Promise<CardInfo> {
@@ -55,9 +73,15 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
     return done;
   }
 
-  const signTxn = (amount: number) => encodeSignTxnRequest({
-    amount, currency: 156, merchantId: 'M-TEST', terminalId: 'T-TEST-01', time: Math.floor(Date.now() / 1000), hostNonce: Uint8Array.from(randomBytes(16)),
-  });
+  const signTxn = (amount: number) =>
+    encodeSignTxnRequest({
+      amount,
+      currency: 156,
+      merchantId: 'M-TEST',
+      terminalId: 'T-TEST-01',
+      time: Math.floor(Date.now() / 1000),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+    });
   const storedRecords = () => f!.daemon.store.records({ afterSeq: 0, limit: 1000 }).length;
 
   it('after a PIN sale, SIGN_TXN through the raw-APDU route is refused 403 RAW_APDU_REFUSED (plain, raw: true, chained) and signs nothing', async () => {
@@ -69,8 +93,12 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
     const data = encodeCommandData(CMD.SIGN_TXN, signTxn(150_000));
     const firstPart = hex(encodeCommandApdu({ cla: 0x90, ins: INS.CBOR, p1: 0, p2: 0, data: data.subarray(0, 8) }));
     const attempts: [string, string, boolean][] = [
-      ['SIGN_TXN', sign, false], ['SIGN_TXN raw', sign, true], ['SIGN_TXN, first chained part', firstPart, false], ['SIGN_TXN, first chained part, raw', firstPart, true],
-      ['SIGN_TXN with CLA 0x84', cbor(CMD.SIGN_TXN, signTxn(150_000), 0x84), false], ['SIGN_TXN with CLA 0x81', cbor(CMD.SIGN_TXN, signTxn(150_000), 0x81), true],
+      ['SIGN_TXN', sign, false],
+      ['SIGN_TXN raw', sign, true],
+      ['SIGN_TXN, first chained part', firstPart, false],
+      ['SIGN_TXN, first chained part, raw', firstPart, true],
+      ['SIGN_TXN with CLA 0x84', cbor(CMD.SIGN_TXN, signTxn(150_000), 0x84), false],
+      ['SIGN_TXN with CLA 0x81', cbor(CMD.SIGN_TXN, signTxn(150_000), 0x81), true],
       ['SIGN_TXN with CLA 0x00', cbor(CMD.SIGN_TXN, signTxn(150_000), 0x00), false],
     ];
     for (const [what, apdu, raw] of attempts) {
@@ -79,12 +107,15 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
       assert.equal(r.body.error.code, 'RAW_APDU_REFUSED', what);
     }
     const after = await infoViaRoute();
-    assert.equal(after.counter, before.counter, 'the card\'s counter did not move');
-    assert.equal(after.balance, before.balance, 'the card\'s balance did not move');
+    assert.equal(after.counter, before.counter, "the card's counter did not move");
+    assert.equal(after.balance, before.balance, "the card's balance did not move");
     assert.deepEqual(after.lastRecordHash, before.lastRecordHash);
     assert.equal(storedRecords(), records, 'no record was stored');
     // the next card session recovers nothing from the journal: the card signed nothing
-    const inspected = await f.api<{ counter: number; recovered: string[] }>('GET', `/api/v1/readers/${encodeURIComponent(f.reader.name)}/card`);
+    const inspected = await f.api<{ counter: number; recovered: string[] }>(
+      'GET',
+      `/api/v1/readers/${encodeURIComponent(f.reader.name)}/card`,
+    );
     assert.equal(inspected.status, 200);
     assert.deepEqual(inspected.body.recovered, []);
     assert.equal(inspected.body.counter, before.counter);
@@ -100,8 +131,18 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
     const info = await card.getInfo();
     assert.equal(info.pinVerified, false, 'the card still holds the PIN verified for the finished sale');
     const counter = info.counter;
-    await assert.rejects(card.signTxn({ amount: 150_000, currency: 156, merchantId: 'M-TEST', terminalId: 'T-TEST-01', time: Math.floor(Date.now() / 1000), hostNonce: Uint8Array.from(randomBytes(16)) }),
-      (e: Error & { code?: string }) => e.code === 'CARD_PIN_REQUIRED', 'an amount above the no-PIN limit needs the PIN again');
+    await assert.rejects(
+      card.signTxn({
+        amount: 150_000,
+        currency: 156,
+        merchantId: 'M-TEST',
+        terminalId: 'T-TEST-01',
+        time: Math.floor(Date.now() / 1000),
+        hostNonce: Uint8Array.from(randomBytes(16)),
+      }),
+      (e: Error & { code?: string }) => e.code === 'CARD_PIN_REQUIRED',
+      'an amount above the no-PIN limit needs the PIN again',
+    );
     assert.equal((await card.getInfo()).counter, counter);
     // the control: GET_INFO does report a verified PIN (so "false" above is the card's state, not a blind field)
     await card.select();
@@ -124,14 +165,32 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
       ['ISO VERIFY (wrong PIN)', iso(INS.VERIFY, encodePinBlock(wrong))],
       ['ISO VERIFY (right PIN)', iso(INS.VERIFY, encodePinBlock(ascii(FIXTURE_PIN)))],
       ['ISO VERIFY (tries query)', iso(INS.VERIFY)],
-      ['ISO CHANGE REFERENCE DATA', iso(INS.CHANGE_REFERENCE_DATA, Uint8Array.from([...encodePinBlock(wrong), ...encodePinBlock(ascii('4321'))]))],
-      ['ISO RESET RETRY COUNTER', iso(INS.RESET_RETRY_COUNTER, Uint8Array.from([...encodePinBlock(ascii('12345678')), ...encodePinBlock(ascii('4321'))]))],
+      [
+        'ISO CHANGE REFERENCE DATA',
+        iso(INS.CHANGE_REFERENCE_DATA, Uint8Array.from([...encodePinBlock(wrong), ...encodePinBlock(ascii('4321'))])),
+      ],
+      [
+        'ISO RESET RETRY COUNTER',
+        iso(
+          INS.RESET_RETRY_COUNTER,
+          Uint8Array.from([...encodePinBlock(ascii('12345678')), ...encodePinBlock(ascii('4321'))]),
+        ),
+      ],
       ['VERIFY_PIN', cbor(CMD.VERIFY_PIN, encodeVerifyPinRequest(wrong))],
       ['LOAD', cbor(CMD.LOAD, new Map([[1, new Uint8Array(64)]]))],
       ['PERSONALIZE_BEGIN', cbor(CMD.PERSONALIZE_BEGIN, new Map([[1, new Uint8Array(8)]]))],
       ['PERSONALIZE_COMMIT', cbor(CMD.PERSONALIZE_COMMIT, new Map([[1, new Uint8Array(8)]]))],
       ['CHANGE_PIN', cbor(CMD.CHANGE_PIN, encodeChangePinRequest(wrong, ascii('4321')))],
-      ['UNBLOCK_PIN', cbor(CMD.UNBLOCK_PIN, new Map([[1, ascii('12345678')], [2, ascii('4321')]]))],
+      [
+        'UNBLOCK_PIN',
+        cbor(
+          CMD.UNBLOCK_PIN,
+          new Map([
+            [1, ascii('12345678')],
+            [2, ascii('4321')],
+          ]),
+        ),
+      ],
       ['an unknown CBOR command', cbor(0x7e)],
       ['a CBOR APDU without a command byte', '80100000'],
       ['GET_INFO as a chained part', cbor(CMD.GET_INFO, undefined, 0x90)],
@@ -144,7 +203,9 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
         assert.equal(r.body.error.code, 'RAW_APDU_REFUSED', what);
       }
     }
-    const select = await send(hex(encodeCommandApdu({ cla: 0x00, ins: INS.SELECT, p1: 0x04, p2: 0x00, data: CARD_AID, le: 256 })));
+    const select = await send(
+      hex(encodeCommandApdu({ cla: 0x00, ins: INS.SELECT, p1: 0x04, p2: 0x00, data: CARD_AID, le: 256 })),
+    );
     assert.equal(select.status, 200, JSON.stringify(select.body));
     assert.equal(select.body.sw, '9000');
     const journal = await send(cbor(CMD.READ_JOURNAL, encodeReadJournalRequest({ fromCounter: 0 })));

@@ -41,7 +41,16 @@ const POST_BODIES: Readonly<Record<string, string | null>> = {
   '/api/v1/settlement': null,
 };
 /** The routes anyone may call (health, pairing, the pages and their assets): every other route needs a credential. */
-const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/api/v1/health', '/api/v1/pair', '/', '/counter', '/counter.html', '/customer', '/customer.html', '/ui/:file']);
+const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  '/api/v1/health',
+  '/api/v1/pair',
+  '/',
+  '/counter',
+  '/counter.html',
+  '/customer',
+  '/customer.html',
+  '/ui/:file',
+]);
 /** Query strings a route's schema requires. */
 const QUERIES: Readonly<Record<string, string>> = { '/api/v1/reconciliation': '?date=2024-01-01' };
 
@@ -64,21 +73,81 @@ function systematicSpellings(path: string, port: number): string[] {
     }
   }
   const segs = path.split('/').slice(1);
-  const at = (k: number, insert: string) => '/' + [...segs.slice(0, k), insert, ...segs.slice(k)].filter((s) => s !== null).join('/');
+  const at = (k: number, insert: string) =>
+    '/' + [...segs.slice(0, k), insert, ...segs.slice(k)].filter((s) => s !== null).join('/');
   for (let k = 0; k <= segs.length; k++) {
-    out.push(at(k, '.'), at(k, '%2e'), at(k, '%2E'), at(k, 'x/..'), at(k, 'x/%2e%2e'), at(k, 'x/.%2e'), at(k, 'x/%2E.'), at(k, ''), at(k, '/'), at(k, '%2f'));
+    out.push(
+      at(k, '.'),
+      at(k, '%2e'),
+      at(k, '%2E'),
+      at(k, 'x/..'),
+      at(k, 'x/%2e%2e'),
+      at(k, 'x/.%2e'),
+      at(k, 'x/%2E.'),
+      at(k, ''),
+      at(k, '/'),
+      at(k, '%2f'),
+    );
     if (k < segs.length && segs[k]) {
       const seg = segs[k]!;
       const swap = (s: string) => '/' + [...segs.slice(0, k), s, ...segs.slice(k + 1)].join('/');
-      out.push(swap(seg.toUpperCase()), swap(seg[0]!.toUpperCase() + seg.slice(1)), swap(seg + ';'), swap(seg + ';x=1'), swap(seg + ';jsessionid=a'), swap(seg + '%3b'),
-        swap(seg + '%00'), swap(seg + '%20'), swap(seg + '.'), swap(seg + '~'), swap(seg + '%09'), swap(`${seg}/..%2f${seg}`), swap(`..;/${seg}`));
+      out.push(
+        swap(seg.toUpperCase()),
+        swap(seg[0]!.toUpperCase() + seg.slice(1)),
+        swap(seg + ';'),
+        swap(seg + ';x=1'),
+        swap(seg + ';jsessionid=a'),
+        swap(seg + '%3b'),
+        swap(seg + '%00'),
+        swap(seg + '%20'),
+        swap(seg + '.'),
+        swap(seg + '~'),
+        swap(seg + '%09'),
+        swap(`${seg}/..%2f${seg}`),
+        swap(`..;/${seg}`),
+      );
     }
   }
-  out.push(path + '/', path + '//', path + '/.', path + '/..', path + '%2f', path + '?', path + '??', path + '?a=b&a=c', path + '?%00', path + '#', path + '#frag',
-    path + '?#x', path + '%3f', path + '%23', path + '/?', path + '&', path + ';', path.toUpperCase(), path.replaceAll('/', '\\'), path.replaceAll('/', '%2f'),
-    path.replaceAll('/', '%2F'), path.replaceAll('/', '//'), path.replace('/', '/\\'), '/.' + path, '/..' + path, '/%2e%2e' + path, '/%2e' + path,
-    `//${path}`, `//127.0.0.1:${port}${path}`, `http://127.0.0.1:${port}${path}`, `HTTP://127.0.0.1:${port}${path}`, `http://localhost${path}`,
-    `https://127.0.0.1:${port}${path}`, `http://user:pw@127.0.0.1:${port}${path}`, `http:${path}`, `*${path}`, path.slice(1), '*');
+  out.push(
+    path + '/',
+    path + '//',
+    path + '/.',
+    path + '/..',
+    path + '%2f',
+    path + '?',
+    path + '??',
+    path + '?a=b&a=c',
+    path + '?%00',
+    path + '#',
+    path + '#frag',
+    path + '?#x',
+    path + '%3f',
+    path + '%23',
+    path + '/?',
+    path + '&',
+    path + ';',
+    path.toUpperCase(),
+    path.replaceAll('/', '\\'),
+    path.replaceAll('/', '%2f'),
+    path.replaceAll('/', '%2F'),
+    path.replaceAll('/', '//'),
+    path.replace('/', '/\\'),
+    '/.' + path,
+    '/..' + path,
+    '/%2e%2e' + path,
+    '/%2e' + path,
+    `//${path}`,
+    `//127.0.0.1:${port}${path}`,
+    `http://127.0.0.1:${port}${path}`,
+    `HTTP://127.0.0.1:${port}${path}`,
+    `http://localhost${path}`,
+    `https://127.0.0.1:${port}${path}`,
+    `http://user:pw@127.0.0.1:${port}${path}`,
+    `http:${path}`,
+    `*${path}`,
+    path.slice(1),
+    '*',
+  );
   return out;
 }
 
@@ -89,22 +158,60 @@ function randomSpelling(path: string, port: number, rng: Prng): string {
   for (let r = 0; r < rounds; r++) {
     const i = rng.int(Math.max(1, p.length));
     switch (rng.int(12)) {
-      case 0: { // encode a random run of characters
+      case 0: {
+        // encode a random run of characters
         const n = 1 + rng.int(6);
         p = p.slice(0, i) + [...p.slice(i, i + n)].map((c) => pct(c, rng.bool())).join('') + p.slice(i + n);
         break;
       }
-      case 1: p = p.replace(/%([0-9a-fA-F]{2})/, '%25$1'); break; // double encoding of the first escape
-      case 2: p = p.slice(0, i) + rng.pick(['/./', '/../', '/%2e%2e/', '/%2e/', '//', '/.%2e/', '%2f', '%2F', '\\', '/;/']) + p.slice(i); break;
-      case 3: p = [...p].map((c) => (rng.bool(0.3) ? UNRESERVED_CASE(c, rng) : c)).join(''); break;
-      case 4: p = p.replace(/\/(?=[^/]*$)/, `/${rng.pick(['', ';a', ';', '%3b'])}`) + rng.pick([';x=1', ';', '']); break;
-      case 5: p = rng.pick([`http://127.0.0.1:${port}`, `http://localhost:${port}`, '//127.0.0.1', '//', 'HtTp://[::1]']) + p; break;
-      case 6: p += rng.pick(['?', '?x', '?date=2024-01-01&x=%00', '#', '#/../metrics', '?/../', '%3fx', '?' + 'a'.repeat(rng.int(300))]); break;
-      case 7: p += rng.pick(['/', '//', '/.', '%20', '.', '%00']); break;
-      case 8: p = p.slice(0, i) + pct(p[i] ?? '/', rng.bool()).replace('%', '%25') + p.slice(i + 1); break;
-      case 9: p = p.replace(/\/[^/]+/, (s) => `/x${s}/..${s}`); break;
-      case 10: p = p.slice(0, i) + rng.pick(['%c0%af', '%e0%80%af', '%ef%bc%8f', '%u002f', '%%', '%2', '%zz', 'ı', 'ſ']) + p.slice(i); break;
-      default: p = p.replaceAll('/', rng.pick(['/', '//', '/./', '\\'])); break;
+      case 1:
+        p = p.replace(/%([0-9a-fA-F]{2})/, '%25$1');
+        break; // double encoding of the first escape
+      case 2:
+        p =
+          p.slice(0, i) +
+          rng.pick(['/./', '/../', '/%2e%2e/', '/%2e/', '//', '/.%2e/', '%2f', '%2F', '\\', '/;/']) +
+          p.slice(i);
+        break;
+      case 3:
+        p = [...p].map((c) => (rng.bool(0.3) ? UNRESERVED_CASE(c, rng) : c)).join('');
+        break;
+      case 4:
+        p = p.replace(/\/(?=[^/]*$)/, `/${rng.pick(['', ';a', ';', '%3b'])}`) + rng.pick([';x=1', ';', '']);
+        break;
+      case 5:
+        p = rng.pick([`http://127.0.0.1:${port}`, `http://localhost:${port}`, '//127.0.0.1', '//', 'HtTp://[::1]']) + p;
+        break;
+      case 6:
+        p += rng.pick([
+          '?',
+          '?x',
+          '?date=2024-01-01&x=%00',
+          '#',
+          '#/../metrics',
+          '?/../',
+          '%3fx',
+          '?' + 'a'.repeat(rng.int(300)),
+        ]);
+        break;
+      case 7:
+        p += rng.pick(['/', '//', '/.', '%20', '.', '%00']);
+        break;
+      case 8:
+        p = p.slice(0, i) + pct(p[i] ?? '/', rng.bool()).replace('%', '%25') + p.slice(i + 1);
+        break;
+      case 9:
+        p = p.replace(/\/[^/]+/, (s) => `/x${s}/..${s}`);
+        break;
+      case 10:
+        p =
+          p.slice(0, i) +
+          rng.pick(['%c0%af', '%e0%80%af', '%ef%bc%8f', '%u002f', '%%', '%2', '%zz', 'ı', 'ſ']) +
+          p.slice(i);
+        break;
+      default:
+        p = p.replaceAll('/', rng.pick(['/', '//', '/./', '\\']));
+        break;
     }
   }
   return p;
@@ -135,23 +242,41 @@ describe('security: request-target fuzzer over every route of the local API (iss
 
   const headersFor = (c: Credential): Record<string, string> => {
     switch (c) {
-      case 'none': return {};
-      case 'wrongToken': return { Authorization: `Bearer ${randomBytes(32).toString('base64url')}` };
-      case 'token': return { Authorization: `Bearer ${f!.token}` };
-      default: return { Cookie: cookies[c]! };
+      case 'none':
+        return {};
+      case 'wrongToken':
+        return { Authorization: `Bearer ${randomBytes(32).toString('base64url')}` };
+      case 'token':
+        return { Authorization: `Bearer ${f!.token}` };
+      default:
+        return { Cookie: cookies[c]! };
     }
   };
   const available = (c: Credential): boolean => (c !== 'display' && c !== 'counter') || cookies[c] !== undefined;
   const accessOf = (entered: string): unknown => routes.find((r) => `${r.method} ${r.url}` === entered)?.access;
-  const concrete = (url: string): string => url.replace(':name', encodeURIComponent(f!.reader.name)).replace(':id', SALE_ID).replace(':file', 'common.js') + (QUERIES[url] ?? '');
+  const concrete = (url: string): string =>
+    url.replace(':name', encodeURIComponent(f!.reader.name)).replace(':id', SALE_ID).replace(':file', 'common.js') +
+    (QUERIES[url] ?? '');
   const routeList = () => routes.filter((r) => r.method !== 'HEAD');
 
   /** One request, sequential, so that what the probe saw belongs to it alone. */
-  async function send(agent: Agent, method: string, target: string, credential: Credential, body: string | null | undefined): Promise<{ res: RawResponse | undefined; entered: string[] }> {
+  async function send(
+    agent: Agent,
+    method: string,
+    target: string,
+    credential: Credential,
+    body: string | null | undefined,
+  ): Promise<{ res: RawResponse | undefined; entered: string[] }> {
     reached.length = 0;
     let res: RawResponse | undefined;
     try {
-      res = await httpRaw(port, { method, target, agent, headers: headersFor(credential), ...(method === 'POST' && body ? { body } : {}) });
+      res = await httpRaw(port, {
+        method,
+        target,
+        agent,
+        headers: headersFor(credential),
+        ...(method === 'POST' && body ? { body } : {}),
+      });
     } catch {
       res = undefined; // the connection was closed without an answer (Node's parser refused the request line)
     }
@@ -162,24 +287,41 @@ describe('security: request-target fuzzer over every route of the local API (iss
     assert.ok(cookies.display && cookies.counter, 'pairing with scope display and counter gave a cookie each');
     assert.ok(routeList().length >= 20, `only ${routeList().length} routes seen`);
     for (const r of routeList()) {
-      if (r.method === 'POST') assert.ok(r.url in POST_BODIES, `POST ${r.url} is not in POST_BODIES of this fuzzer: add a body its schema accepts`);
+      if (r.method === 'POST')
+        assert.ok(
+          r.url in POST_BODIES,
+          `POST ${r.url} is not in POST_BODIES of this fuzzer: add a body its schema accepts`,
+        );
       assert.doesNotMatch(concrete(r.url), /\/:/, `${r.url} has a parameter the fuzzer does not fill`);
       if (PUBLIC_ROUTES.has(r.url)) assert.equal(r.access, 'public', `${r.method} ${r.url} is public`);
-      else assert.ok(Array.isArray(r.access) && r.access.length > 0, `${r.method} ${r.url} declares the scopes it accepts (it declares ${JSON.stringify(r.access)})`);
+      else
+        assert.ok(
+          Array.isArray(r.access) && r.access.length > 0,
+          `${r.method} ${r.url} declares the scopes it accepts (it declares ${JSON.stringify(r.access)})`,
+        );
     }
   });
 
-  it('the canonical spelling with an admitting credential reaches each route\'s handler (the fuzzer is not vacuous)', async () => {
+  it("the canonical spelling with an admitting credential reaches each route's handler (the fuzzer is not vacuous)", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       for (const r of routes) {
-        const creds = (['token', 'counter', 'display', 'none'] as const).filter((c) => admitted(r.access, c) && available(c));
-        assert.ok(creds.length > 0, `${r.method} ${r.url}: no credential admits it (declared access ${JSON.stringify(r.access)})`);
+        const creds = (['token', 'counter', 'display', 'none'] as const).filter(
+          (c) => admitted(r.access, c) && available(c),
+        );
+        assert.ok(
+          creds.length > 0,
+          `${r.method} ${r.url}: no credential admits it (declared access ${JSON.stringify(r.access)})`,
+        );
         for (const c of creds) {
           const t0 = Date.now();
           const { res, entered } = await send(agent, r.method, concrete(r.url), c, POST_BODIES[r.url]);
           if (process.env.FUZZ_VERBOSE) console.log(r.method, r.url, c, res?.status, Date.now() - t0);
-          assert.deepEqual(entered, [`${r.method} ${r.url}`], `${r.method} ${concrete(r.url)} with ${c}: answered ${res?.status} ${res?.text.slice(0, 200)}`);
+          assert.deepEqual(
+            entered,
+            [`${r.method} ${r.url}`],
+            `${r.method} ${concrete(r.url)} with ${c}: answered ${res?.status} ${res?.text.slice(0, 200)}`,
+          );
         }
       }
     } finally {
@@ -213,18 +355,38 @@ describe('security: request-target fuzzer over every route of the local API (iss
           const credential = rng.pick(pool);
           targets.add(`${method} ${target}`);
           requests++;
-          const { res, entered: e } = await send(agent, method, target, credential, POST_BODIES[r.url] ?? (method === 'POST' ? '{}' : null));
+          const { res, entered: e } = await send(
+            agent,
+            method,
+            target,
+            credential,
+            POST_BODIES[r.url] ?? (method === 'POST' ? '{}' : null),
+          );
           entered += e.length;
           const k = res ? String(res.status) : 'closed';
           answers.set(k, (answers.get(k) ?? 0) + 1);
           for (const h of e) {
-            if (!admitted(accessOf(h), credential)) findings.push(`${method} ${JSON.stringify(target)} with ${credential} entered ${h} (answered ${res?.status})`);
+            if (!admitted(accessOf(h), credential))
+              findings.push(
+                `${method} ${JSON.stringify(target)} with ${credential} entered ${h} (answered ${res?.status})`,
+              );
           }
           // Independent of the probe: a protected route's spelling answered with success to a credential it does not admit.
-          if (res && res.status < 300 && !PUBLIC_ROUTES.has(r.url) && !admitted(r.access, credential) && e.every((h) => accessOf(h) !== 'public')) {
-            findings.push(`${method} ${JSON.stringify(target)} with ${credential} answered ${res.status}: ${res.text.slice(0, 120)}`);
+          if (
+            res &&
+            res.status < 300 &&
+            !PUBLIC_ROUTES.has(r.url) &&
+            !admitted(r.access, credential) &&
+            e.every((h) => accessOf(h) !== 'public')
+          ) {
+            findings.push(
+              `${method} ${JSON.stringify(target)} with ${credential} answered ${res.status}: ${res.text.slice(0, 120)}`,
+            );
           }
-          if (res && res.status >= 500) findings.push(`${method} ${JSON.stringify(target)} with ${credential} answered ${res.status}: ${res.text.slice(0, 120)}`);
+          if (res && res.status >= 500)
+            findings.push(
+              `${method} ${JSON.stringify(target)} with ${credential} answered ${res.status}: ${res.text.slice(0, 120)}`,
+            );
           if (findings.length >= 25) break;
         }
         if (findings.length >= 25) break;
@@ -232,7 +394,10 @@ describe('security: request-target fuzzer over every route of the local API (iss
     } finally {
       agent.destroy();
     }
-    const byStatus = [...answers].sort().map(([k, n]) => `${k}: ${n}`).join(', ');
+    const byStatus = [...answers]
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
     const summary = `seed ${hexSeed(SEED)} (reproduce: FUZZ_SEED=${hexSeed(SEED)}); ${requests} requests, ${targets.size} distinct targets, ${entered} handler entries (public routes), answers {${byStatus}}, ${Date.now() - started} ms`;
     assert.deepEqual(findings, [], `request-target fuzzer findings, ${summary}`);
     assert.ok(targets.size >= MIN_TARGETS, `only ${targets.size} distinct request targets; ${summary}`);

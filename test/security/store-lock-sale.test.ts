@@ -31,7 +31,12 @@ describe('security: a sale whose record meets a locked queue database (issue #12
           // Another program takes the write lock just as the record is to be stored.
           locker = new Database(join(f.dir, 'data', 'queue.sqlite'));
           locker.exec('BEGIN IMMEDIATE');
-          released = new Promise((r) => setTimeout(() => { locker!.exec('ROLLBACK'); r(); }, lockMs));
+          released = new Promise((r) =>
+            setTimeout(() => {
+              locker!.exec('ROLLBACK');
+              r();
+            }, lockMs),
+          );
         },
       },
     });

@@ -31,16 +31,29 @@ process.stdout.write('locked\\n');
 process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.stdout.write('released\\n'); process.exit(0); });`;
   const child = spawn(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, LOCK_FILE: file } });
   let out = '';
-  const saw = (what: string) => new Promise<void>((resolve, reject) => {
-    const check = () => { if (out.includes(what)) { child.stdout.off('data', onData); resolve(); } };
-    const onData = (c: Buffer) => { out += c.toString(); check(); };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before "${what}": ${out}`)));
-    check();
-  });
+  const saw = (what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (out.includes(what)) {
+          child.stdout.off('data', onData);
+          resolve();
+        }
+      };
+      const onData = (c: Buffer) => {
+        out += c.toString();
+        check();
+      };
+      child.stdout.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`the lock holder exited (${code}) before "${what}": ${out}`)));
+      check();
+    });
   let err = '';
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  await saw('locked').catch((e: Error) => { throw new Error(`${e.message} ${err}`); });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  await saw('locked').catch((e: Error) => {
+    throw new Error(`${e.message} ${err}`);
+  });
   let released = false;
   return {
     child,
@@ -68,8 +81,16 @@ function timed(fn: () => unknown): { ms: number; error: unknown } {
 function assertUnavailable(e: unknown, what: string): asserts e is StoreError {
   assert.ok(e instanceof StoreError, `${what}: expected StoreError ${STORE_UNAVAILABLE}, got ${String(e)}`);
   assert.equal(e.code, STORE_UNAVAILABLE, `${what}: code`);
-  assert.match(e.message, /the queue database is locked or failing \(SQLITE_BUSY/, `${what}: the message says what is wrong`);
-  assert.match(e.hint, /try again in a moment.*(other program|holds the queue file)/, `${what}: the hint says what to do`);
+  assert.match(
+    e.message,
+    /the queue database is locked or failing \(SQLITE_BUSY/,
+    `${what}: the message says what is wrong`,
+  );
+  assert.match(
+    e.hint,
+    /try again in a moment.*(other program|holds the queue file)/,
+    `${what}: the hint says what to do`,
+  );
 }
 
 describe('security: a write-locked queue database never freezes the daemon (issue 12 item 9)', function () {
@@ -92,18 +113,34 @@ describe('security: a write-locked queue database never freezes the daemon (issu
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('every write a sale makes, under another process\'s write lock: each throws STORE_UNAVAILABLE within 100 ms, the event loop never stalls, nothing half-written', async () => {
+  it("every write a sale makes, under another process's write lock: each throws STORE_UNAVAILABLE within 100 ms, the event loop never stalls, nothing half-written", async () => {
     const card = ForgedCard.issue(issuer.key);
     const other = ForgedCard.issue(issuer.key);
     const r1 = card.sign({ terminalId: TERMINAL, amount: 150 });
     const r2 = card.sign({ terminalId: TERMINAL, amount: 250 });
     store.observeCard(card.cardId, 0, new Uint8Array(32), card.certificate.envelope);
-    store.createSale({ saleId: 's1', hostNonce: new Uint8Array(16).fill(1), amount: 250, currency: 156, state: 'waiting_card' });
+    store.createSale({
+      saleId: 's1',
+      hostNonce: new Uint8Array(16).fill(1),
+      amount: 250,
+      currency: 156,
+      state: 'waiting_card',
+    });
     store.storeRecord(r1, { origin: 'sale' });
     lock = await lockInChild(file);
 
     const writes: [string, () => unknown][] = [
-      ['createSale', () => store.createSale({ saleId: 's2', hostNonce: new Uint8Array(16).fill(2), amount: 99, currency: 156, state: 'waiting_card' })],
+      [
+        'createSale',
+        () =>
+          store.createSale({
+            saleId: 's2',
+            hostNonce: new Uint8Array(16).fill(2),
+            amount: 99,
+            currency: 156,
+            state: 'waiting_card',
+          }),
+      ],
       ['updateSale', () => store.updateSale('s1', { state: 'reading_card', reader: 'r' })],
       ['markSigning', () => store.markSigning('s1', card.cardId)],
       ['storeRecord', () => store.storeRecord(r2, { origin: 'sale', saleId: 's1' })],
@@ -129,7 +166,11 @@ describe('security: a write-locked queue database never freezes the daemon (issu
 
     await lock.release();
     lock = undefined;
-    assert.deepEqual(store.records().map((r) => [r.counter, r.amount]), [[1, 150]], 'the record stored before the lock is there, nothing half-written after');
+    assert.deepEqual(
+      store.records().map((r) => [r.counter, r.amount]),
+      [[1, 150]],
+      'the record stored before the lock is there, nothing half-written after',
+    );
     assert.equal(store.sale('s2'), undefined, 'the refused createSale left nothing');
     assert.equal(store.sale('s1')?.state, 'waiting_card');
     assert.equal(store.cardHead(card.cardId)?.counter, 1);
@@ -142,16 +183,30 @@ describe('security: a write-locked queue database never freezes the daemon (issu
   it('retryStore: retries with timers while the lock is held (the event loop keeps ticking), stores the signed record once the lock goes, exactly once', async () => {
     const card = ForgedCard.issue(issuer.key);
     const record = card.sign({ terminalId: TERMINAL, amount: 1234 });
-    store.createSale({ saleId: 's1', hostNonce: new Uint8Array(16).fill(1), amount: 1234, currency: 156, state: 'signing' });
+    store.createSale({
+      saleId: 's1',
+      hostNonce: new Uint8Array(16).fill(1),
+      amount: 1234,
+      currency: 156,
+      state: 'signing',
+    });
     lock = await lockInChild(file);
     const held = lock;
     let maxGap = 0;
     let last = performance.now();
-    const ticker = setInterval(() => { const t = performance.now(); maxGap = Math.max(maxGap, t - last); last = t; }, 5);
+    const ticker = setInterval(() => {
+      const t = performance.now();
+      maxGap = Math.max(maxGap, t - last);
+      last = t;
+    }, 5);
     const retries: number[] = [];
     const started = performance.now();
     const stored = retryStore(() => store.storeRecord(record, { origin: 'sale', saleId: 's1' }), {
-      budgetMs: 15_000, onRetry: (e, attempt) => { assert.equal(e.code, STORE_UNAVAILABLE); retries.push(attempt); },
+      budgetMs: 15_000,
+      onRetry: (e, attempt) => {
+        assert.equal(e.code, STORE_UNAVAILABLE);
+        retries.push(attempt);
+      },
     });
     setTimeout(() => void held.release(), 600);
     const res = await stored;
@@ -163,7 +218,11 @@ describe('security: a write-locked queue database never freezes the daemon (issu
     assert.ok(maxGap < MAX_BLOCK_MS, `the event loop stalled ${maxGap.toFixed(0)} ms while retrying`);
     assert.equal(store.records().length, 1);
     assert.equal(store.records()[0]!.amount, 1234);
-    assert.equal((await retryStore(() => store.storeRecord(record, { origin: 'sale', saleId: 's1' }))).already, true, 'the same record again is a no-op');
+    assert.equal(
+      (await retryStore(() => store.storeRecord(record, { origin: 'sale', saleId: 's1' }))).already,
+      true,
+      'the same record again is a no-op',
+    );
     assert.equal(store.records().length, 1, 'stored exactly once');
   });
 
@@ -172,10 +231,13 @@ describe('security: a write-locked queue database never freezes the daemon (issu
     const record = card.sign({ terminalId: TERMINAL });
     lock = await lockInChild(file);
     let t0 = performance.now();
-    await assert.rejects(retryStore(() => store.storeRecord(record, { origin: 'sale' }), { budgetMs: 300 }), (e: unknown) => {
-      assertUnavailable(e, 'after the budget');
-      return true;
-    });
+    await assert.rejects(
+      retryStore(() => store.storeRecord(record, { origin: 'sale' }), { budgetMs: 300 }),
+      (e: unknown) => {
+        assertUnavailable(e, 'after the budget');
+        return true;
+      },
+    );
     const spent = performance.now() - t0;
     assert.ok(spent >= 290 && spent < 2000, `gave up after ${spent.toFixed(0)} ms (budget 300)`);
 
@@ -183,12 +245,21 @@ describe('security: a write-locked queue database never freezes the daemon (issu
     const reason = new Error('sale cancelled');
     setTimeout(() => ac.abort(reason), 100);
     t0 = performance.now();
-    await assert.rejects(retryStore(() => store.storeRecord(record, { origin: 'sale' }), { budgetMs: 30_000, signal: ac.signal }), (e: unknown) => e === reason);
+    await assert.rejects(
+      retryStore(() => store.storeRecord(record, { origin: 'sale' }), { budgetMs: 30_000, signal: ac.signal }),
+      (e: unknown) => e === reason,
+    );
     assert.ok(performance.now() - t0 < 1000, 'the abort ends the wait');
 
     let calls = 0;
     const fork = new StoreError('RECORD_FORK', 'two records', 'keep both');
-    await assert.rejects(retryStore(() => { calls++; throw fork; }), (e: unknown) => e === fork);
+    await assert.rejects(
+      retryStore(() => {
+        calls++;
+        throw fork;
+      }),
+      (e: unknown) => e === fork,
+    );
     assert.equal(calls, 1, 'a final error is not retried');
     await lock.release();
     lock = undefined;
@@ -200,7 +271,9 @@ describe('security: a write-locked queue database never freezes the daemon (issu
     try {
       lock = await lockInChild(join(f.daemon.config.dataDir, DATA_FILES.db));
       const t0 = performance.now();
-      const refused = await f.api<{ error: { code: string; message: string; hint: string } }>('POST', '/api/v1/sales', { amount: 100 });
+      const refused = await f.api<{ error: { code: string; message: string; hint: string } }>('POST', '/api/v1/sales', {
+        amount: 100,
+      });
       const ms = performance.now() - t0;
       assert.ok(ms < 1000, `the refusal took ${ms.toFixed(0)} ms`);
       assert.equal(refused.status, 503, 'service unavailable: try again in a moment');

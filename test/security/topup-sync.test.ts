@@ -29,7 +29,11 @@ describe('security #12 hole 7: a top-up resets offline totals only up to what th
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'cardpost-topup-'));
-    bank = new SimBank({ dbPath: path.join(dir, 'bank.sqlite'), issuerCertificate: issuer.certificate, authority: { key: issuer.authorityKey, certificate: issuer.authority } });
+    bank = new SimBank({
+      dbPath: path.join(dir, 'bank.sqlite'),
+      issuerCertificate: issuer.certificate,
+      authority: { key: issuer.authorityKey, certificate: issuer.authority },
+    });
     const { url } = await bank.listen();
     terminal = new BankTerminalClient({ baseUrl: url, ...issuer.terminal('T-01') });
     other = new BankTerminalClient({ baseUrl: url, ...issuer.terminal('T-02') });
@@ -48,7 +52,16 @@ describe('security #12 hole 7: a top-up resets offline totals only up to what th
     await client.load({ token: issuer.topup(cardId, 1, 100_000).envelope, authority: issuer.authority.envelope });
     const records: Uint8Array[] = [];
     for (const amount of amounts) {
-      records.push(await client.signTxn({ amount, currency: 156, merchantId: 'M', terminalId: 'T-01', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) }));
+      records.push(
+        await client.signTxn({
+          amount,
+          currency: 156,
+          merchantId: 'M',
+          terminalId: 'T-01',
+          time: NOW(),
+          hostNonce: Uint8Array.from(randomBytes(16)),
+        }),
+      );
     }
     return { client, cardId, hex: toHex(cardId), certificate, records };
   }
@@ -56,18 +69,34 @@ describe('security #12 hole 7: a top-up resets offline totals only up to what th
   async function settle(records: Uint8Array[], cert: Certificate): Promise<void> {
     const res = await terminal.submitBatch(randomBytes(16).toString('hex'), records, [cert.envelope]);
     assert.equal(res.status, 200, res.text);
-    assert.ok(res.json().results.every((r: { verdict: string }) => r.verdict === 'accepted'), res.text);
+    assert.ok(
+      res.json().results.every((r: { verdict: string }) => r.verdict === 'accepted'),
+      res.text,
+    );
   }
 
   /** Ask the bank for a token (from `by`) and LOAD it; the card's info after. */
-  async function topupAndLoad(card: Awaited<ReturnType<typeof paidCard>>, amount: number, by = terminal): Promise<{ info: CardInfo; settledCounter: number }> {
+  async function topupAndLoad(
+    card: Awaited<ReturnType<typeof paidCard>>,
+    amount: number,
+    by = terminal,
+  ): Promise<{ info: CardInfo; settledCounter: number }> {
     await card.client.select();
     const before = await card.client.getInfo();
-    const res = await by.topup(`k-${randomBytes(4).toString('hex')}`, { cardId: card.hex, loadSeq: before.loadCounter + 1, amount, currency: 156 });
+    const res = await by.topup(`k-${randomBytes(4).toString('hex')}`, {
+      cardId: card.hex,
+      loadSeq: before.loadCounter + 1,
+      amount,
+      currency: 156,
+    });
     assert.equal(res.status, 200, res.text);
     const body = res.json();
     const token = new Uint8Array(Buffer.from(body.token, 'base64url'));
-    assert.equal(decodeTopupToken(token).settledCounter, body.settledCounter, 'the answer states the token\'s settledCounter');
+    assert.equal(
+      decodeTopupToken(token).settledCounter,
+      body.settledCounter,
+      "the answer states the token's settledCounter",
+    );
     await card.client.load({ token, authority: new Uint8Array(Buffer.from(body.authority, 'base64url')) });
     return { info: await card.client.getInfo(), settledCounter: body.settledCounter };
   }
@@ -96,37 +125,68 @@ describe('security #12 hole 7: a top-up resets offline totals only up to what th
     assert.equal(sync.info.balance, first.info.balance, 'a sync moves no money');
   });
 
-  it('never raises the totals: a token settled below the card\'s last sync leaves them as they are', async () => {
+  it("never raises the totals: a token settled below the card's last sync leaves them as they are", async () => {
     const card = await paidCard([100, 250]);
     await settle(card.records, card.certificate);
     assert.equal((await topupAndLoad(card, 0)).info.offlineCount, 0);
-    await card.client.signTxn({ amount: 70, currency: 156, merchantId: 'M', terminalId: 'T-01', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) });
+    await card.client.signTxn({
+      amount: 70,
+      currency: 156,
+      merchantId: 'M',
+      terminalId: 'T-01',
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+    });
     // an authority token that says "nothing settled" must not count the already-synced records again
     const info = await card.client.getInfo();
-    await card.client.load({ token: issuer.topup(card.cardId, info.loadCounter + 1, 0, { settledCounter: 0 }).envelope, authority: issuer.authority.envelope });
+    await card.client.load({
+      token: issuer.topup(card.cardId, info.loadCounter + 1, 0, { settledCounter: 0 }).envelope,
+      authority: issuer.authority.envelope,
+    });
     const after = await card.client.getInfo();
     assert.equal(after.offlineCount, 1);
     assert.equal(after.offlineAmount, 70);
   });
 
   it('where the journal no longer reaches back to the settled counter, the amount is kept (the count is provable)', async () => {
-    const card = await paidCard(Array.from({ length: 20 }, (_, i) => 10 + i), 16);
+    const card = await paidCard(
+      Array.from({ length: 20 }, (_, i) => 10 + i),
+      16,
+    );
     await settle([card.records[0]!], card.certificate);
     const { info, settledCounter } = await topupAndLoad(card, 1);
     assert.equal(settledCounter, 1);
     assert.equal(info.offlineCount, 19, 'records 2..20 are unsettled: counted from the counters alone');
-    assert.equal(info.offlineAmount, Array.from({ length: 20 }, (_, i) => 10 + i).reduce((a, b) => a + b), 'the journal holds 5..20 only: the amount is not lowered');
+    assert.equal(
+      info.offlineAmount,
+      Array.from({ length: 20 }, (_, i) => 10 + i).reduce((a, b) => a + b),
+      'the journal holds 5..20 only: the amount is not lowered',
+    );
   });
 
   it('a version 1 token (which reset everything) is refused with INVALID_PARAMETER and changes nothing', async () => {
     const card = await paidCard([300]);
     await card.client.select();
     const info = await card.client.getInfo();
-    const v1 = signBody(issuer.authorityKey.algorithm, issuer.authorityKey.privateKey, buildMap([
-      [0, BODY_TYPE.TOPUP_TOKEN], [1, 1], [2, card.cardId], [3, info.loadCounter + 1], [4, 1], [5, 156], [6, 0xffff_ffff], [7, NOW()], [8, true],
-    ]));
-    await assert.rejects(card.client.load({ token: v1.envelope, authority: issuer.authority.envelope }),
-      (e: unknown) => e instanceof CardStatusError && e.statusName === 'INVALID_PARAMETER');
+    const v1 = signBody(
+      issuer.authorityKey.algorithm,
+      issuer.authorityKey.privateKey,
+      buildMap([
+        [0, BODY_TYPE.TOPUP_TOKEN],
+        [1, 1],
+        [2, card.cardId],
+        [3, info.loadCounter + 1],
+        [4, 1],
+        [5, 156],
+        [6, 0xffff_ffff],
+        [7, NOW()],
+        [8, true],
+      ]),
+    );
+    await assert.rejects(
+      card.client.load({ token: v1.envelope, authority: issuer.authority.envelope }),
+      (e: unknown) => e instanceof CardStatusError && e.statusName === 'INVALID_PARAMETER',
+    );
     assert.deepEqual(await card.client.getInfo(), info);
   });
 

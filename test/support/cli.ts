@@ -31,27 +31,50 @@ export class CliProcess {
     const seen = this.lines.find((l) => re.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re}; output so far:\n${this.lines.join('\n')}`)), timeoutMs);
-      this.waiters.push({ re, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      const t = setTimeout(
+        () => reject(new Error(`timed out waiting for ${re}; output so far:\n${this.lines.join('\n')}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(t);
+          resolve(l);
+        },
+      });
     });
   }
 
-  send(line: string): void { this.child.stdin.write(line + '\n'); }
+  send(line: string): void {
+    this.child.stdin.write(line + '\n');
+  }
 
   async stop(): Promise<number | null> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
-    return new Promise((resolve) => { this.child.once('exit', (code) => resolve(code)); this.child.kill('SIGTERM'); });
+    return new Promise((resolve) => {
+      this.child.once('exit', (code) => resolve(code));
+      this.child.kill('SIGTERM');
+    });
   }
 }
 
 /** Run cardpost to completion. */
-export function runCardpost(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCardpost(
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CARDPOST_BIN, ...args]);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input); else child.stdin.end();
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
   });
 }

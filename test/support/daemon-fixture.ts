@@ -36,51 +36,110 @@ export class DaemonFixture {
     private readonly faults: SaleFaultHooks | undefined,
   ) {}
 
-  static async start(o: { config?: ConfigInput; faults?: SaleFaultHooks; balance?: number; readerLatencyMs?: number; insert?: boolean; serialChannel?: TerminalChannelOptions; clock?: () => number } = {}): Promise<DaemonFixture> {
+  static async start(
+    o: {
+      config?: ConfigInput;
+      faults?: SaleFaultHooks;
+      balance?: number;
+      readerLatencyMs?: number;
+      insert?: boolean;
+      serialChannel?: TerminalChannelOptions;
+      clock?: () => number;
+    } = {},
+  ): Promise<DaemonFixture> {
     const dir = mkdtempSync(join(tmpdir(), 'cardpost-daemon-'));
     const issuer = initIssuerDir(join(dir, 'issuer'), { name: 'fixture issuer' });
     issueTerminal(issuer, 'T-TEST-01', join(dir, 'terminal'));
-    const bank = new SimBank({ dbPath: join(dir, 'bank.sqlite'), issuerCertificate: issuer.ca.certificate, authority: issuer.authority, faults: { seed: 7 } });
+    const bank = new SimBank({
+      dbPath: join(dir, 'bank.sqlite'),
+      issuerCertificate: issuer.ca.certificate,
+      authority: issuer.authority,
+      faults: { seed: 7 },
+    });
     const { url: bankUrl } = await bank.listen({ host: '127.0.0.1', port: 0 });
     const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: true });
-    const made = await prepareSimCard(applet, { issuerDir: issuer.dir, pin: FIXTURE_PIN, balance: o.balance ?? 500_000, currency: 156 });
+    const made = await prepareSimCard(applet, {
+      issuerDir: issuer.dir,
+      pin: FIXTURE_PIN,
+      balance: o.balance ?? 500_000,
+      currency: 156,
+    });
     const reader = new InProcessReader({ name: 'fixture reader', latencyMs: o.readerLatencyMs ?? 0 });
     const configInput: ConfigInput = {
-      dataDir: join(dir, 'data'), terminalDir: join(dir, 'terminal'), merchantId: 'M-TEST', currency: 156,
+      dataDir: join(dir, 'data'),
+      terminalDir: join(dir, 'terminal'),
+      merchantId: 'M-TEST',
+      currency: 156,
       authorityCertificate: join(issuer.dir, 'authority.cert'),
       ...o.config,
       // Tests drive sales through the engine's events, not by following them over the API as clients
       // do: the longest follow time-out, so only test/security/abandoned-sale.test.ts meets the default.
       sale: { followTimeoutMs: 60_000, ...o.config?.sale },
-      bank: { url: bankUrl, healthIntervalMs: 200, backoffBaseMs: 20, backoffMaxMs: 300, timeoutMs: 2000, ...o.config?.bank },
+      bank: {
+        url: bankUrl,
+        healthIntervalMs: 200,
+        backoffBaseMs: 20,
+        backoffMaxMs: 300,
+        timeoutMs: 2000,
+        ...o.config?.bank,
+      },
       api: { port: 0, ...o.config?.api },
       readers: { pcsc: false, ...o.config?.readers },
     };
     const daemon = await Daemon.start({
-      config: loadConfig({ overrides: configInput, env: {} }), log: createLogger('silent'),
-      readers: [{ reader, kind: 'simulated' }], ...(o.faults ? { faults: o.faults } : {}), ...(o.serialChannel ? { serialChannel: o.serialChannel } : {}), ...(o.clock ? { clock: o.clock } : {}),
+      config: loadConfig({ overrides: configInput, env: {} }),
+      log: createLogger('silent'),
+      readers: [{ reader, kind: 'simulated' }],
+      ...(o.faults ? { faults: o.faults } : {}),
+      ...(o.serialChannel ? { serialChannel: o.serialChannel } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
     });
     if (o.insert !== false) reader.insert(applet);
     const token = (await import('node:fs')).readFileSync(join(dir, 'data', 'api-token'), 'utf8').trim();
-    return new DaemonFixture(dir, issuer, bank, bankUrl, reader, applet, made.cardId, daemon, token, configInput, o.faults);
+    return new DaemonFixture(
+      dir,
+      issuer,
+      bank,
+      bankUrl,
+      reader,
+      applet,
+      made.cardId,
+      daemon,
+      token,
+      configInput,
+      o.faults,
+    );
   }
 
-  get url(): string { return this.daemon.url; }
+  get url(): string {
+    return this.daemon.url;
+  }
 
   /** Stop and start the daemon on the same data directory (the card and bank stay as they are). */
   async restart(o: { faults?: SaleFaultHooks } = {}): Promise<void> {
     await this.daemon.stop();
     const faults = o.faults ?? this.faults;
     this.daemon = await Daemon.start({
-      config: loadConfig({ overrides: this.configInput, env: {} }), log: createLogger('silent'),
-      readers: [{ reader: this.reader, kind: 'simulated' }], ...(faults ? { faults } : {}),
+      config: loadConfig({ overrides: this.configInput, env: {} }),
+      log: createLogger('silent'),
+      readers: [{ reader: this.reader, kind: 'simulated' }],
+      ...(faults ? { faults } : {}),
     });
   }
 
-  async api<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
+  async api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
     const res = await fetch(this.url + path, {
       method,
-      headers: { Authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      headers: {
+        Authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -92,10 +151,23 @@ export class DaemonFixture {
     return new Promise((resolve, reject) => {
       const engine = this.daemon.engine;
       const check = (s: SaleSnapshot | undefined) => {
-        if (s && s.saleId === saleId && states.includes(s.state)) { cleanup(); resolve(s); }
+        if (s && s.saleId === saleId && states.includes(s.state)) {
+          cleanup();
+          resolve(s);
+        }
       };
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`sale ${saleId} did not reach ${states.join('/')} in ${timeoutMs} ms (now ${engine.get(saleId)?.state})`)); }, timeoutMs);
-      const cleanup = () => { clearTimeout(timer); engine.off('sale', check); };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `sale ${saleId} did not reach ${states.join('/')} in ${timeoutMs} ms (now ${engine.get(saleId)?.state})`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        engine.off('sale', check);
+      };
       engine.on('sale', check);
       check(engine.get(saleId));
     });

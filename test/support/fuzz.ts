@@ -27,7 +27,11 @@ export function attempt<T>(what: string, input: () => string, fn: () => T): T | 
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = Math.max(STACK_LIMIT, 20);
     let again: unknown = e;
-    try { fn(); } catch (e2) { again = e2; } // the same input again, for a stack
+    try {
+      fn();
+    } catch (e2) {
+      again = e2;
+    } // the same input again, for a stack
     Error.stackTraceLimit = limit;
     return assert.fail(`${what} threw a non-DecodeError for ${input()}: ${explain(again)}`);
   }

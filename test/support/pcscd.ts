@@ -30,7 +30,10 @@ function pcscdAnswers(): Promise<boolean> {
   if (!existsSync(PCSCD_SOCKET)) return Promise.resolve(false);
   return new Promise((resolve) => {
     const s = createConnection(PCSCD_SOCKET);
-    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -54,19 +57,31 @@ export class PcscdEnv {
     return this.owned ? `${READER_PREFIX} 00 0${slot}` : `Virtual PCD 00 0${slot}`;
   }
 
-  port(slot: number): number { return VPCD_PORT + slot; }
+  port(slot: number): number {
+    return VPCD_PORT + slot;
+  }
 
   async start(): Promise<void> {
     if (!this.owned) return;
     mkdirSync(this.confDir, { recursive: true });
-    writeFileSync(join(this.confDir, 'vpcd'), [
-      `FRIENDLYNAME "${READER_PREFIX}"`, `DEVICENAME /dev/null:${VPCD_PORT}`, `LIBPATH ${VPCD_DRIVER}`, `CHANNELID ${VPCD_PORT}`, '',
-    ].join('\n'));
+    writeFileSync(
+      join(this.confDir, 'vpcd'),
+      [
+        `FRIENDLYNAME "${READER_PREFIX}"`,
+        `DEVICENAME /dev/null:${VPCD_PORT}`,
+        `LIBPATH ${VPCD_DRIVER}`,
+        `CHANNELID ${VPCD_PORT}`,
+        '',
+      ].join('\n'),
+    );
     const log = openSync(this.logFile, 'a');
-    this.child = spawn(which('pcscd')!, ['--foreground', '--info', '-c', this.confDir], { stdio: ['ignore', log, log] });
+    this.child = spawn(which('pcscd')!, ['--foreground', '--info', '-c', this.confDir], {
+      stdio: ['ignore', log, log],
+    });
     const deadline = Date.now() + 10_000;
     while (!(await pcscdAnswers())) {
-      if (Date.now() > deadline || this.child.exitCode !== null) throw new Error(`pcscd did not start; see ${this.logFile}`);
+      if (Date.now() > deadline || this.child.exitCode !== null)
+        throw new Error(`pcscd did not start; see ${this.logFile}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     await waitForPort(VPCD_PORT, 10_000);
@@ -78,17 +93,28 @@ export class PcscdEnv {
     this.source = undefined;
     const child = this.child;
     if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
     this.child = undefined;
   }
 
   async restart(): Promise<void> {
     if (!this.owned) throw new Error('cannot restart a pcscd these tests did not start');
     // A PC/SC context does not outlive its pcscd: the next readers() opens a fresh one.
-    try { this.source?.close(); } catch { /* the old context is already dead */ }
+    try {
+      this.source?.close();
+    } catch {
+      /* the old context is already dead */
+    }
     this.source = undefined;
     const child = this.child;
-    if (child && child.exitCode === null) await new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+    if (child && child.exitCode === null)
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
     this.child = undefined;
     await this.start();
   }
@@ -105,7 +131,9 @@ export class PcscdEnv {
     if (!PcscdEnv.instance) {
       const env = new PcscdEnv(!(await pcscdAnswers()));
       await env.start();
-      process.once('exit', () => { env.child?.kill('SIGTERM'); });
+      process.once('exit', () => {
+        env.child?.kill('SIGTERM');
+      });
       PcscdEnv.instance = env;
     }
     return PcscdEnv.instance;
@@ -117,7 +145,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   for (;;) {
     // pcscd's vpcd listens as soon as the driver loads; a probe connection would look like a card,
     // so only check the port in /proc/net/tcp instead of connecting.
-    const tcp = readFileSync('/proc/net/tcp', 'utf8') + (existsSync('/proc/net/tcp6') ? readFileSync('/proc/net/tcp6', 'utf8') : '');
+    const tcp =
+      readFileSync('/proc/net/tcp', 'utf8') +
+      (existsSync('/proc/net/tcp6') ? readFileSync('/proc/net/tcp6', 'utf8') : '');
     const hex = port.toString(16).toUpperCase().padStart(4, '0');
     if (new RegExp(`:${hex} [0-9A-F:]+ 0A `).test(tcp)) return;
     if (Date.now() > deadline) throw new Error(`vpcd is not listening on port ${port}`);
@@ -129,16 +159,27 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 export function cardIn(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
   if (reader.cardPresent) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no card appeared in ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
-    reader.once('card', () => { clearTimeout(t); resolve(); });
+    const t = setTimeout(
+      () => reject(new Error(`no card appeared in ${reader.name} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    reader.once('card', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
 export function cardOut(reader: PcscCardReader, timeoutMs = 10_000): Promise<void> {
   if (!reader.cardPresent) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the card did not leave ${reader.name} within ${timeoutMs} ms`)), timeoutMs);
-    reader.once('removed', () => { clearTimeout(t); resolve(); });
+    const t = setTimeout(
+      () => reject(new Error(`the card did not leave ${reader.name} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    reader.once('removed', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
-

@@ -52,7 +52,8 @@ export class Prng {
     // rejection sampling: no modulo bias
     const limit = Math.floor(0x1_0000_0000 / max) * max;
     let x: number;
-    do x = this.next(); while (x >= limit);
+    do x = this.next();
+    while (x >= limit);
     return x % max;
   }
 

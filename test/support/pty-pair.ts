@@ -7,14 +7,23 @@ import { which } from './system.js';
  * the two ends of a serial cable for the terminal tests. kill() removes both ptys (an unplug);
  * starting a new pair on the same paths is a re-plug.
  */
-export interface PtyPair { a: string; b: string; process: ChildProcess; kill(): Promise<void> }
+export interface PtyPair {
+  a: string;
+  b: string;
+  process: ChildProcess;
+  kill(): Promise<void>;
+}
 
 export const socatPath = (): string | undefined => which('socat');
 
 export async function startPtyPair(a: string, b: string, timeoutMs = 5000): Promise<PtyPair> {
-  const socat = spawn(socatPath() ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const socat = spawn(socatPath() ?? 'socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
-  socat.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  socat.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = new Promise<void>((resolve) => socat.once('exit', () => resolve()));
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(a) || !existsSync(b)) {
@@ -25,7 +34,14 @@ export async function startPtyPair(a: string, b: string, timeoutMs = 5000): Prom
     await new Promise((r) => setTimeout(r, 10));
   }
   return {
-    a, b, process: socat,
-    kill: async () => { if (socat.exitCode === null && socat.signalCode === null) { socat.kill('SIGTERM'); await exited; } },
+    a,
+    b,
+    process: socat,
+    kill: async () => {
+      if (socat.exitCode === null && socat.signalCode === null) {
+        socat.kill('SIGTERM');
+        await exited;
+      }
+    },
   };
 }

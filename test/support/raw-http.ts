@@ -7,24 +7,55 @@ import { connect } from 'node:net';
  * included), and a bare socket when the whole request line must be controlled.
  */
 
-export interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; text: string }
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
 
 /** One request; an event stream (text/event-stream) is closed once its headers are in. */
-export function httpRaw(port: number, o: { method?: string; target: string; headers?: Record<string, string>; body?: string; agent?: Agent; timeoutMs?: number }): Promise<RawResponse> {
+export function httpRaw(
+  port: number,
+  o: {
+    method?: string;
+    target: string;
+    headers?: Record<string, string>;
+    body?: string;
+    agent?: Agent;
+    timeoutMs?: number;
+  },
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const length = o.body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(o.body)) } : {};
-    const req = request({ host: '127.0.0.1', port, method: o.method ?? 'GET', path: o.target, headers: { ...length, ...o.headers }, ...(o.agent ? { agent: o.agent } : {}) }, (res) => {
-      if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
-        res.destroy();
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '' });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error(`no answer to ${o.method ?? 'GET'} ${o.target}`)));
+    const length =
+      o.body !== undefined
+        ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(o.body)) }
+        : {};
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: o.method ?? 'GET',
+        path: o.target,
+        headers: { ...length, ...o.headers },
+        ...(o.agent ? { agent: o.agent } : {}),
+      },
+      (res) => {
+        if (String(res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '' });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(o.timeoutMs ?? 10_000, () =>
+      req.destroy(new Error(`no answer to ${o.method ?? 'GET'} ${o.target}`)),
+    );
     req.on('error', reject);
     req.end(o.body);
   });
@@ -43,12 +74,20 @@ export function socketRequest(port: number, head: string, body = ''): Promise<{ 
     });
     let out = '';
     s.setTimeout(10_000, () => s.destroy(new Error(`no answer to ${head.split('\r\n')[0]}`)));
-    s.on('data', (c: Buffer) => { out += c.toString('utf8'); });
+    s.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+    });
     s.on('error', reject);
     s.on('close', () => {
-      if (out === '') { resolve({ status: 0, text: '' }); return; } // closed without an answer
+      if (out === '') {
+        resolve({ status: 0, text: '' });
+        return;
+      } // closed without an answer
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(out);
-      if (!m) { reject(new Error(`not an HTTP answer to ${head.split('\r\n')[0]}: ${JSON.stringify(out.slice(0, 200))}`)); return; }
+      if (!m) {
+        reject(new Error(`not an HTTP answer to ${head.split('\r\n')[0]}: ${JSON.stringify(out.slice(0, 200))}`));
+        return;
+      }
       resolve({ status: Number(m[1]), text: out });
     });
   });
@@ -61,22 +100,37 @@ export function socketJson<T = unknown>(text: string): T {
 }
 
 /** Pair a page: `name=value` of the cookie the daemon set (throws when it set none). */
-export async function pairCookie(url: string, token: string, scope?: 'counter' | 'display'): Promise<{ cookie: string; setCookie: string; status: number; body: unknown }> {
-  const res = await fetch(`${url}/api/v1/pair`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, ...(scope ? { scope } : {}) }) });
+export async function pairCookie(
+  url: string,
+  token: string,
+  scope?: 'counter' | 'display',
+): Promise<{ cookie: string; setCookie: string; status: number; body: unknown }> {
+  const res = await fetch(`${url}/api/v1/pair`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token, ...(scope ? { scope } : {}) }),
+  });
   const setCookie = res.headers.get('set-cookie') ?? '';
   const text = await res.text();
   const body: unknown = text ? JSON.parse(text) : undefined;
-  if (res.status !== 200 || !setCookie) throw new Error(`pairing (${scope ?? 'default'}) answered ${res.status} ${text}`);
+  if (res.status !== 200 || !setCookie)
+    throw new Error(`pairing (${scope ?? 'default'}) answered ${res.status} ${text}`);
   return { cookie: setCookie.split(';')[0]!, setCookie, status: res.status, body };
 }
 
 /** Server-Sent Events from a fetch body until `stop` says so (or the time runs out). */
-export async function readSse(res: Response, stop: (events: { event: string; data: unknown }[]) => boolean, timeoutMs = 10_000): Promise<{ event: string; data: unknown }[]> {
+export async function readSse(
+  res: Response,
+  stop: (events: { event: string; data: unknown }[]) => boolean,
+  timeoutMs = 10_000,
+): Promise<{ event: string; data: unknown }[]> {
   const events: { event: string; data: unknown }[] = [];
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
-  const timer = setTimeout(() => { void reader.cancel(); }, timeoutMs);
+  const timer = setTimeout(() => {
+    void reader.cancel();
+  }, timeoutMs);
   try {
     while (!stop(events)) {
       const { value, done } = await reader.read();

@@ -16,15 +16,26 @@ export function forgeCards(f: DaemonFixture, n: number): ForgedCard[] {
 
 /** Store many records in one transaction (one fsync): a fast way to fill the queue. */
 export function storeAll(store: HostStore, records: SignedTxnRecord[]): void {
-  store.db.transaction(() => { for (const r of records) store.storeRecord(r, { origin: 'sale' }); })();
+  store.db.transaction(() => {
+    for (const r of records) store.storeRecord(r, { origin: 'sale' });
+  })();
 }
 
 /** The simulated bank's ledger, opened read-only beside the running bank. */
-export function bankLedger(f: DaemonFixture): { settled: { recordId: string; batchId: string; amount: number }[]; batches: string[] } {
+export function bankLedger(f: DaemonFixture): {
+  settled: { recordId: string; batchId: string; amount: number }[];
+  batches: string[];
+} {
   const db = new Database(join(f.dir, 'bank.sqlite'), { readonly: true, fileMustExist: true });
   try {
-    const settled = db.prepare("SELECT card_id || ':' || counter AS recordId, batch_id AS batchId, amount FROM settled_records ORDER BY card_id, counter").all() as { recordId: string; batchId: string; amount: number }[];
-    const batches = (db.prepare('SELECT batch_id AS b FROM batches ORDER BY received_at, batch_id').all() as { b: string }[]).map((r) => r.b);
+    const settled = db
+      .prepare(
+        "SELECT card_id || ':' || counter AS recordId, batch_id AS batchId, amount FROM settled_records ORDER BY card_id, counter",
+      )
+      .all() as { recordId: string; batchId: string; amount: number }[];
+    const batches = (
+      db.prepare('SELECT batch_id AS b FROM batches ORDER BY received_at, batch_id').all() as { b: string }[]
+    ).map((r) => r.b);
     return { settled, batches };
   } finally {
     db.close();

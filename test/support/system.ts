@@ -26,5 +26,10 @@ export function requireSystem(ctx: Mocha.Context, missing: string[], install: st
 }
 
 export function commandWorks(cmd: string, args: string[]): boolean {
-  try { execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 }); return true; } catch { return false; }
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore', timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
 }

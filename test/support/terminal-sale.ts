@@ -23,11 +23,21 @@ export class TestSaleDesk {
   private session: CardSession | undefined;
   private busy: Promise<void> = Promise.resolve();
 
-  constructor(private readonly terminal: SerialTerminal, private readonly trust: TrustStore, private readonly opts: { merchantId?: string } = {}) {
-    terminal.on('saleRequest', (sale) => { this.busy = this.busy.then(() => this.handle(sale)); });
+  constructor(
+    private readonly terminal: SerialTerminal,
+    private readonly trust: TrustStore,
+    private readonly opts: { merchantId?: string } = {},
+  ) {
+    terminal.on('saleRequest', (sale) => {
+      this.busy = this.busy.then(() => this.handle(sale));
+    });
     // A new card contact (insert, reconnect) needs a fresh session, and with it journal recovery.
-    terminal.cardReader.on('removed', () => { this.session = undefined; });
-    terminal.cardReader.on('card', () => { this.session = undefined; });
+    terminal.cardReader.on('removed', () => {
+      this.session = undefined;
+    });
+    terminal.cardReader.on('card', () => {
+      this.session = undefined;
+    });
   }
 
   private store(r: SignedTxnRecord): void {
@@ -41,7 +51,10 @@ export class TestSaleDesk {
   private async openSession(): Promise<CardSession> {
     if (this.session) return this.session;
     const s = await CardSession.open(this.terminal.cardReader, this.trust, { now: NOW() });
-    for (const r of await s.recover(this.heads.get(s.cardId))) { this.store(r); this.recovered++; }
+    for (const r of await s.recover(this.heads.get(s.cardId))) {
+      this.store(r);
+      this.recovered++;
+    }
     this.session = s;
     return s;
   }
@@ -49,10 +62,17 @@ export class TestSaleDesk {
   private async handle(sale: SaleRequest): Promise<void> {
     const key = `${sale.terminalSerial}/${sale.requestId}`;
     const done = this.bySale.get(key);
-    if (done) { sale.respond(this.answer(done)); return; }
+    if (done) {
+      sale.respond(this.answer(done));
+      return;
+    }
     const request = {
-      amount: sale.amount, currency: sale.currency, merchantId: this.opts.merchantId ?? 'M-0001', terminalId: sale.terminalSerial || 'T-serial',
-      time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)),
+      amount: sale.amount,
+      currency: sale.currency,
+      merchantId: this.opts.merchantId ?? 'M-0001',
+      terminalId: sale.terminalSerial || 'T-serial',
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
     };
     let signSent = false;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -60,10 +80,16 @@ export class TestSaleDesk {
         const s = await this.openSession();
         if (sale.amount > (s.info.limits?.noPin ?? 0) && !s.info.pinVerified) {
           const pad = this.terminal.cardReader.pinPad;
-          const outcome = await pad.enterPin({ amount: sale.amount, currency: sale.currency, timeoutMs: 60_000, triesLeft: s.info.pinRetries }, sale.signal);
+          const outcome = await pad.enterPin(
+            { amount: sale.amount, currency: sale.currency, timeoutMs: 60_000, triesLeft: s.info.pinRetries },
+            sale.signal,
+          );
           this.pinOutcomes.push(outcome.result);
           if (outcome.result !== 'verified') {
-            sale.respond({ outcome: outcome.result === 'cancelled' ? 'cancelled' : 'declined', message: `PIN ${outcome.result}` });
+            sale.respond({
+              outcome: outcome.result === 'cancelled' ? 'cancelled' : 'declined',
+              message: `PIN ${outcome.result}`,
+            });
             return;
           }
           s.info.pinVerified = true;
@@ -77,28 +103,54 @@ export class TestSaleDesk {
       } catch (e) {
         this.errors.push(e);
         this.session = undefined;
-        if (e instanceof CardStatusError) { sale.respond({ outcome: 'declined', message: e.code.slice(0, 64) }); return; } // the card signed nothing
+        if (e instanceof CardStatusError) {
+          sale.respond({ outcome: 'declined', message: e.code.slice(0, 64) });
+          return;
+        } // the card signed nothing
         // Lost answer or link trouble: the card may have signed. Recover before saying anything.
         if (!this.terminal.connected) break;
         try {
           const s = await this.openSession();
-          const mine = this.records.find((r) => toHex(r.hostNonce) === toHex(request.hostNonce) && toHex(r.cardId) === s.cardId);
-          if (mine) { this.bySale.set(key, mine); sale.respond(this.answer(mine)); return; }
-        } catch (e2) { this.errors.push(e2); this.session = undefined; }
+          const mine = this.records.find(
+            (r) => toHex(r.hostNonce) === toHex(request.hostNonce) && toHex(r.cardId) === s.cardId,
+          );
+          if (mine) {
+            this.bySale.set(key, mine);
+            sale.respond(this.answer(mine));
+            return;
+          }
+        } catch (e2) {
+          this.errors.push(e2);
+          this.session = undefined;
+        }
       }
     }
     // SIGN_TXN went out and no answer came back: the card may have paid (never "failed").
-    sale.respond(signSent ? { outcome: 'unconfirmed', message: 'Card may have paid: insert it again' } : { outcome: 'failed', message: 'card or terminal unavailable' });
+    sale.respond(
+      signSent
+        ? { outcome: 'unconfirmed', message: 'Card may have paid: insert it again' }
+        : { outcome: 'failed', message: 'card or terminal unavailable' },
+    );
   }
 
   private answer(r: SignedTxnRecord) {
     const receiptId = `${toHex(r.cardId)}-${r.counter}`;
     return {
-      outcome: 'approved' as const, receiptId, message: 'paid / 已付款',
-      receipt: ['cardpost receipt', `card ${toHex(r.cardId)}`, `counter ${r.counter}`, `amount ${(r.amount / 100).toFixed(2)} ${r.currency}`, `receipt ${receiptId}`],
+      outcome: 'approved' as const,
+      receiptId,
+      message: 'paid / 已付款',
+      receipt: [
+        'cardpost receipt',
+        `card ${toHex(r.cardId)}`,
+        `counter ${r.counter}`,
+        `amount ${(r.amount / 100).toFixed(2)} ${r.currency}`,
+        `receipt ${receiptId}`,
+      ],
     };
   }
 
   /** Wait until every queued sale was handled. */
-  idle(): Promise<void> { return this.busy; }
+  idle(): Promise<void> {
+    return this.busy;
+  }
 }

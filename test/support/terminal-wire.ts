@@ -19,11 +19,18 @@ export class Wire {
   private inTransit: { at: number; to: 'a' | 'b'; bytes: Uint8Array }[] = [];
   bytesCarried = 0;
 
-  constructor(readonly a: Endpoint, readonly b: Endpoint, private readonly opts: { delayMs?: number; fault?: Fault } = {}) {}
+  constructor(
+    readonly a: Endpoint,
+    readonly b: Endpoint,
+    private readonly opts: { delayMs?: number; fault?: Fault } = {},
+  ) {}
 
   /** Move output of both sides onto the wire. */
   flush(): void {
-    for (const [from, to, ep] of [['a', 'b', this.a], ['b', 'a', this.b]] as const) {
+    for (const [from, to, ep] of [
+      ['a', 'b', this.a],
+      ['b', 'a', this.b],
+    ] as const) {
       for (const frame of ep.takeOutput()) {
         this.bytesCarried += frame.length;
         const parts = this.opts.fault ? this.opts.fault(frame, from) : [frame];
@@ -41,7 +48,9 @@ export class Wire {
       for (const t of due) (t.to === 'a' ? this.a : this.b).receive(t.bytes, this.now);
       return true;
     }
-    const times = [this.a.nextDeadline(), this.b.nextDeadline(), ...this.inTransit.map((t) => t.at)].filter((t): t is number => t !== null);
+    const times = [this.a.nextDeadline(), this.b.nextDeadline(), ...this.inTransit.map((t) => t.at)].filter(
+      (t): t is number => t !== null,
+    );
     if (times.length === 0) return false;
     this.now = Math.max(this.now, Math.min(...times));
     this.a.poll(this.now);

@@ -12,7 +12,15 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -24,7 +32,10 @@ export interface PageGlobals {
   document: {
     cookie: string;
     documentElement: { lang: string };
-    addEventListener(type: 'securitypolicyviolation', l: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+    addEventListener(
+      type: 'securitypolicyviolation',
+      l: (e: { violatedDirective: string; blockedURI: string }) => void,
+    ): void;
   };
   localStorage: object;
   sessionStorage: object;
@@ -33,7 +44,12 @@ export interface PageGlobals {
 }
 
 interface AxeResult {
-  violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[]; failureSummary?: string }[] }[];
+  violations: {
+    id: string;
+    impact: string | null;
+    help: string;
+    nodes: { target: unknown[]; failureSummary?: string }[];
+  }[];
   passes: unknown[];
 }
 
@@ -54,16 +70,36 @@ const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
  * the enhanced (7:1) contrast rule, which must pass too. The full result goes to test-artifacts/axe/.
  */
 export async function assertAccessible(page: Page, name: string, o: { aaa?: boolean } = {}): Promise<void> {
-  assert.ok(await page.evaluate(() => (globalThis as unknown as PageGlobals).axe !== undefined), 'axe-core was injected (watch() before goto)');
+  assert.ok(
+    await page.evaluate(() => (globalThis as unknown as PageGlobals).axe !== undefined),
+    'axe-core was injected (watch() before goto)',
+  );
   const result = await page.evaluate(async (aaa: boolean) => {
     const g = globalThis as unknown as PageGlobals;
-    const r = await g.axe!.run(g.document, { rules: { 'color-contrast-enhanced': { enabled: aaa } }, resultTypes: ['violations'] });
-    return { violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: JSON.stringify(n.target), summary: n.failureSummary ?? '' })) })), passes: r.passes.length };
+    const r = await g.axe!.run(g.document, {
+      rules: { 'color-contrast-enhanced': { enabled: aaa } },
+      resultTypes: ['violations'],
+    });
+    return {
+      violations: r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => ({ target: JSON.stringify(n.target), summary: n.failureSummary ?? '' })),
+      })),
+      passes: r.passes.length,
+    };
   }, o.aaa === true);
   mkdirSync(AXE_DIR, { recursive: true });
   writeFileSync(join(AXE_DIR, `${name}.json`), JSON.stringify(result, null, 2));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical' || v.id === 'color-contrast-enhanced');
-  assert.equal(bad.length, 0, `axe on ${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target).join(', ')}`).join('; ')}`);
+  const bad = result.violations.filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical' || v.id === 'color-contrast-enhanced',
+  );
+  assert.equal(
+    bad.length,
+    0,
+    `axe on ${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target).join(', ')}`).join('; ')}`,
+  );
 }
 
 /**
@@ -77,11 +113,15 @@ export async function watch(page: Page): Promise<{ problems: string[]; console: 
   const w = { problems: [] as string[], console: [] as string[] };
   page.on('pageerror', (e) => w.problems.push(`page error: ${e.message}`));
   page.on('console', (m) => w.console.push(`${m.type()}: ${m.text()}`));
-  await page.exposeFunction('__cspViolation', (d: string) => { w.problems.push(`CSP violation: ${d}`); });
+  await page.exposeFunction('__cspViolation', (d: string) => {
+    w.problems.push(`CSP violation: ${d}`);
+  });
   await page.addInitScript({ path: AXE_PATH });
   await page.addInitScript(() => {
     const g = globalThis as unknown as PageGlobals;
-    g.document.addEventListener('securitypolicyviolation', (e) => g.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+    g.document.addEventListener('securitypolicyviolation', (e) =>
+      g.__cspViolation(`${e.violatedDirective} ${e.blockedURI}`),
+    );
   });
   return w;
 }

@@ -3,7 +3,15 @@ import { existsSync } from 'node:fs';
 import type { APIResponse, Browser, BrowserContext, Page } from 'playwright-core';
 import { DaemonFixture, FIXTURE_PIN } from '../support/daemon-fixture.js';
 import { requireSystem } from '../support/system.js';
-import { CHROMIUM, assertAccessible, launchChromium, pairedContext, screenshot, watch, type PageGlobals } from './browser.js';
+import {
+  CHROMIUM,
+  assertAccessible,
+  launchChromium,
+  pairedContext,
+  screenshot,
+  watch,
+  type PageGlobals,
+} from './browser.js';
 
 /**
  * The counter page and the customer display in a real headless Chromium against a whole counter
@@ -21,8 +29,13 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     requireSystem(this, existsSync(CHROMIUM) ? [] : ['chromium'], 'apt-get install chromium');
     browser = await launchChromium();
   });
-  after(async () => { await browser?.close(); });
-  beforeEach(async () => { f = await DaemonFixture.start(); watched = []; });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    f = await DaemonFixture.start();
+    watched = [];
+  });
   afterEach(async function () {
     await ctx?.close();
     ctx = undefined;
@@ -41,7 +54,8 @@ describe('ui: counter page and customer display (headless Chromium)', function (
   }
 
   const text = (page: Page, sel: string) => page.locator(sel).innerText();
-  const until = (page: Page, sel: string, timeout = 10_000) => page.locator(sel).first().waitFor({ state: 'visible', timeout });
+  const until = (page: Page, sel: string, timeout = 10_000) =>
+    page.locator(sel).first().waitFor({ state: 'visible', timeout });
 
   it('pairing: without the cookie both pages ask for the token; a wrong token is refused, the right one pairs', async () => {
     ctx = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
@@ -69,8 +83,18 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await counter.keyboard.press('Enter');
     await until(counter, '#app');
     await until(counter, '#net.net-online');
-    assert.equal(await counter.evaluate(() => (globalThis as unknown as PageGlobals).document.cookie.includes('cardpost_')), false, 'the session cookie is HttpOnly');
-    assert.equal(await counter.evaluate(() => JSON.stringify((globalThis as unknown as PageGlobals).localStorage)).then((s) => s.includes(f.token)), false, 'the token is not kept by the page');
+    assert.equal(
+      await counter.evaluate(() => (globalThis as unknown as PageGlobals).document.cookie.includes('cardpost_')),
+      false,
+      'the session cookie is HttpOnly',
+    );
+    assert.equal(
+      await counter
+        .evaluate(() => JSON.stringify((globalThis as unknown as PageGlobals).localStorage))
+        .then((s) => s.includes(f.token)),
+      false,
+      'the token is not kept by the page',
+    );
 
     // The customer display in the same browser is paired too (same cookie) once reloaded.
     await customer.reload();
@@ -78,17 +102,30 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     assert.equal(await text(customer, '#primary'), '欢迎光临');
   });
 
-  it('pages are served as files with their content types, CSP default-src \'self\' and no-store HTML', async () => {
+  it("pages are served as files with their content types, CSP default-src 'self' and no-store HTML", async () => {
     ctx = await browser!.newContext();
-    for (const [path, type] of [['/', 'text/html'], ['/customer', 'text/html'], ['/ui/counter.js', 'text/javascript'], ['/ui/customer.css', 'text/css'], ['/ui/favicon.svg', 'image/svg+xml']] as const) {
+    for (const [path, type] of [
+      ['/', 'text/html'],
+      ['/customer', 'text/html'],
+      ['/ui/counter.js', 'text/javascript'],
+      ['/ui/customer.css', 'text/css'],
+      ['/ui/favicon.svg', 'image/svg+xml'],
+    ] as const) {
       const res: APIResponse = await ctx.request.get(f.url + path);
       assert.equal(res.status(), 200, `${path} is served`);
       const h = res.headers();
       assert.ok(h['content-type']?.startsWith(type), `${path} is ${type} (got ${h['content-type']})`);
-      assert.ok(h['content-security-policy']?.startsWith("default-src 'self'"), `${path} has the CSP (got ${h['content-security-policy']})`);
+      assert.ok(
+        h['content-security-policy']?.startsWith("default-src 'self'"),
+        `${path} has the CSP (got ${h['content-security-policy']})`,
+      );
       if (type === 'text/html') assert.equal(h['cache-control'], 'no-store', `${path} is not cached`);
     }
-    assert.equal((await ctx.request.get(f.url + '/ui/../api/v1/status')).status(), 401, 'no way past the API token through the asset route');
+    assert.equal(
+      (await ctx.request.get(f.url + '/ui/../api/v1/status')).status(),
+      401,
+      'no way past the API token through the asset route',
+    );
     assert.equal((await ctx.request.get(f.url + '/ui/nothing.js')).status(), 404, 'unknown asset');
   });
 
@@ -105,7 +142,11 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     assert.equal(await text(counter, '#receipt-record'), `${f.cardId}:1`, 'the receipt shows the record id');
     assert.equal(await text(counter, '#receipt-amount'), '¥12.50');
     assert.match(await text(counter, '#receipt-settlement'), /online/);
-    assert.equal(await text(counter, '#steps [data-step="pin"]'), 'No PIN', 'a sale under the no-PIN limit shows the PIN step skipped');
+    assert.equal(
+      await text(counter, '#steps [data-step="pin"]'),
+      'No PIN',
+      'a sale under the no-PIN limit shows the PIN step skipped',
+    );
     await screenshot(counter, 'counter-04-done');
     await assertAccessible(counter, 'counter-done');
 
@@ -170,7 +211,10 @@ describe('ui: counter page and customer display (headless Chromium)', function (
 
     // The PIN went nowhere but the API: not in storage, not in the console.
     for (const page of [counter, customer]) {
-      const stored = await page.evaluate(() => { const g = globalThis as unknown as PageGlobals; return JSON.stringify(g.localStorage) + JSON.stringify(g.sessionStorage); });
+      const stored = await page.evaluate(() => {
+        const g = globalThis as unknown as PageGlobals;
+        return JSON.stringify(g.localStorage) + JSON.stringify(g.sessionStorage);
+      });
       assert.ok(!stored.includes(FIXTURE_PIN) && !stored.includes('9999'), 'no PIN in web storage');
     }
     const logged = watched.flatMap((w) => w.console).join('\n');
@@ -185,7 +229,10 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     let pulled = false;
     fx.applet.transmit = (apdu: Uint8Array) => {
       const out = transmit(apdu);
-      if (!pulled && apdu[1] === 0x10 && (apdu[4] === 0 ? apdu[7] : apdu[5]) === 0x03) { pulled = true; setImmediate(() => fx.reader.remove()); } // SIGN_TXN
+      if (!pulled && apdu[1] === 0x10 && (apdu[4] === 0 ? apdu[7] : apdu[5]) === 0x03) {
+        pulled = true;
+        setImmediate(() => fx.reader.remove());
+      } // SIGN_TXN
       return out;
     };
     ctx = await pairedContext(browser!, f.url, f.token);
@@ -205,7 +252,11 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await counter.keyboard.press('Escape');
     await until(counter, '#sale-state[data-state="unconfirmed"]');
     assert.match(await text(counter, '#sale-state'), /NOT CONFIRMED/);
-    assert.match(await text(counter, '#sale-error-hint'), /same card/, 'the merchant is told not to charge again and what to do');
+    assert.match(
+      await text(counter, '#sale-error-hint'),
+      /same card/,
+      'the merchant is told not to charge again and what to do',
+    );
     await until(customer, '#display[data-state="unconfirmed"]');
     assert.equal(await text(customer, '#primary'), '付款未确认，请重新插入同一张卡片');
     await screenshot(counter, 'counter-11-unconfirmed');
@@ -251,9 +302,14 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await customer.bringToFront();
     await customer.keyboard.press('Tab');
     await customer.keyboard.press('Enter');
-    await customer.locator('#primary', { hasText: 'Paid ¥12.50 — will settle when back online' }).waitFor({ timeout: 5000 });
+    await customer
+      .locator('#primary', { hasText: 'Paid ¥12.50 — will settle when back online' })
+      .waitFor({ timeout: 5000 });
     assert.equal(await text(customer, '#secondary'), '已付款 ¥12.50 — 网络恢复后自动结算');
-    assert.equal(await customer.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang), 'en');
+    assert.equal(
+      await customer.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.lang),
+      'en',
+    );
     await screenshot(customer, 'customer-07-paid-offline-en');
     await assertAccessible(customer, 'customer-paid-offline-en', { aaa: true });
 
@@ -261,7 +317,9 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     // is back. (Pressed before the bank returns, so the worker's own retry cannot have settled it first.)
     await counter.bringToFront();
     await counter.keyboard.press('F8');
-    await counter.locator('#settle-msg', { hasText: 'Sent 0 of 1. The bank is offline: the rest settles when it is back.' }).waitFor({ timeout: 10_000 });
+    await counter
+      .locator('#settle-msg', { hasText: 'Sent 0 of 1. The bank is offline: the rest settles when it is back.' })
+      .waitFor({ timeout: 10_000 });
     assert.equal(await counter.locator('#pending-count').getAttribute('data-count'), '1', 'still waiting');
     // Bank back: the banner and the count clear, and the run the merchant started says it finished.
     f.bank.setFaults({ down: false });

@@ -8,8 +8,21 @@ import { buildMap, decodeCanonical, encodeCanonical } from '../../protocol/cbor/
 import { generateKeyPair, SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { toHex } from '../../protocol/bytes.js';
 import {
-  CERT_KIND, CVM, ZERO_HASH, keyId, decodeRevocationList, decodeTopupToken, encodeEnvelope, issueCertificate, signTxnRecord,
-  verifyRevocationList, verifyTopupToken, type Certificate, type SignedTxnRecord, type SigningKey, type TxnRecordFields,
+  CERT_KIND,
+  CVM,
+  ZERO_HASH,
+  keyId,
+  decodeRevocationList,
+  decodeTopupToken,
+  encodeEnvelope,
+  issueCertificate,
+  signTxnRecord,
+  verifyRevocationList,
+  verifyTopupToken,
+  type Certificate,
+  type SignedTxnRecord,
+  type SigningKey,
+  type TxnRecordFields,
 } from '../../protocol/record/index.js';
 import { SimBank, REJECT_REASON, type BatchResponse, type SimBankOptions } from '../../device-sim/bank/index.js';
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
@@ -30,28 +43,49 @@ class PaperCard {
   balance = 900_000;
   private static serial = 500;
 
-  constructor(issuer: TestIssuer, o: { cardId?: Uint8Array; notBefore?: number; notAfter?: number; currency?: number; issuerKey?: SigningKey } = {}) {
+  constructor(
+    issuer: TestIssuer,
+    o: { cardId?: Uint8Array; notBefore?: number; notAfter?: number; currency?: number; issuerKey?: SigningKey } = {},
+  ) {
     this.key = { algorithm: issuer.algorithm, ...generateKeyPair(issuer.algorithm) };
     this.cardId = o.cardId ?? Uint8Array.from(randomBytes(8));
     const now = NOW();
     const s = PaperCard.serial++;
     this.certificate = issueCertificate(o.issuerKey ?? issuer.key, {
-      serial: Uint8Array.of(s >> 8, s & 0xff), kind: CERT_KIND.CARD, subjectId: this.cardId, algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
-      publicKey: this.key.publicKey, notBefore: o.notBefore ?? now - 90 * DAY, notAfter: o.notAfter ?? now + 365 * DAY,
-      limits: TEST_LIMITS, currency: o.currency ?? 156,
+      serial: Uint8Array.of(s >> 8, s & 0xff),
+      kind: CERT_KIND.CARD,
+      subjectId: this.cardId,
+      algorithm: SIGNATURE_ALGORITHM_CODES[issuer.algorithm],
+      publicKey: this.key.publicKey,
+      notBefore: o.notBefore ?? now - 90 * DAY,
+      notAfter: o.notAfter ?? now + 365 * DAY,
+      limits: TEST_LIMITS,
+      currency: o.currency ?? 156,
     });
   }
 
-  get hex(): string { return toHex(this.cardId); }
+  get hex(): string {
+    return toHex(this.cardId);
+  }
 
   /** The next record of the chain (or, with `counter`/`prevHash` given, any record: the chain is not advanced then). */
   pay(amount: number, o: Partial<TxnRecordFields> = {}): SignedTxnRecord {
     const advance = o.counter === undefined && o.prevHash === undefined;
     const counter = o.counter ?? this.counter + 1;
     const f: TxnRecordFields = {
-      cardId: this.cardId, counter, amount, currency: 156, merchantId: 'M-canteen', terminalId: 'T-01', time: NOW(),
-      hostNonce: Uint8Array.from(randomBytes(16)), balanceAfter: Math.max(0, this.balance - amount), prevHash: this.prevHash,
-      algorithm: SIGNATURE_ALGORITHM_CODES[this.key.algorithm], cvm: amount > TEST_LIMITS.noPin ? CVM.OFFLINE_PIN : CVM.NONE, ...o,
+      cardId: this.cardId,
+      counter,
+      amount,
+      currency: 156,
+      merchantId: 'M-canteen',
+      terminalId: 'T-01',
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+      balanceAfter: Math.max(0, this.balance - amount),
+      prevHash: this.prevHash,
+      algorithm: SIGNATURE_ALGORITHM_CODES[this.key.algorithm],
+      cvm: amount > TEST_LIMITS.noPin ? CVM.OFFLINE_PIN : CVM.NONE,
+      ...o,
     };
     const r = signTxnRecord(this.key.algorithm, this.key.privateKey, f);
     if (advance) {
@@ -76,8 +110,10 @@ interface Fixture {
 async function start(extra: Partial<SimBankOptions> = {}, issuer = new TestIssuer()): Promise<Fixture> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cardpost-bank-'));
   const opts: SimBankOptions = {
-    dbPath: path.join(dir, 'bank.sqlite'), issuerCertificate: issuer.certificate,
-    authority: { key: issuer.authorityKey, certificate: issuer.authority }, ...extra,
+    dbPath: path.join(dir, 'bank.sqlite'),
+    issuerCertificate: issuer.certificate,
+    authority: { key: issuer.authorityKey, certificate: issuer.authority },
+    ...extra,
   };
   const bank = new SimBank(opts);
   const { url } = await bank.listen({ host: '127.0.0.1', port: 0 });
@@ -92,18 +128,32 @@ async function stop(f: Fixture | undefined): Promise<void> {
   rmSync(f.dir, { recursive: true, force: true });
 }
 
-async function settleOk(f: Fixture, records: SignedTxnRecord[], certs: Certificate[], client = f.client): Promise<BatchResponse> {
-  const res = await client.submitBatch(batchId(), records.map((r) => r.envelope), certs.map((c) => c.envelope));
+async function settleOk(
+  f: Fixture,
+  records: SignedTxnRecord[],
+  certs: Certificate[],
+  client = f.client,
+): Promise<BatchResponse> {
+  const res = await client.submitBatch(
+    batchId(),
+    records.map((r) => r.envelope),
+    certs.map((c) => c.envelope),
+  );
   assert.equal(res.status, 200, res.text);
   return res.json<BatchResponse>();
 }
 
-const verdicts = (b: BatchResponse): string[] => b.results.map((r) => r.verdict === 'rejected' ? `rejected:${r.reason}` : r.verdict);
+const verdicts = (b: BatchResponse): string[] =>
+  b.results.map((r) => (r.verdict === 'rejected' ? `rejected:${r.reason}` : r.verdict));
 
 describe('simulated bank: settlement verdicts', function () {
   let f: Fixture;
-  beforeEach(async () => { f = await start(); });
-  afterEach(async () => { await stop(f); });
+  beforeEach(async () => {
+    f = await start();
+  });
+  afterEach(async () => {
+    await stop(f);
+  });
 
   it('accepts a valid batch, one verdict per record in order, with totals and record status', async () => {
     const a = new PaperCard(f.issuer);
@@ -111,7 +161,10 @@ describe('simulated bank: settlement verdicts', function () {
     const recs = [a.pay(1200), b.pay(300), a.pay(4500), b.pay(7000)];
     const res = await settleOk(f, recs, [a.certificate, b.certificate]);
     assert.deepEqual(verdicts(res), ['accepted', 'accepted', 'accepted', 'accepted']);
-    assert.deepEqual(res.results.map((r) => r.recordId), [`${a.hex}:1`, `${b.hex}:1`, `${a.hex}:2`, `${b.hex}:2`]);
+    assert.deepEqual(
+      res.results.map((r) => r.recordId),
+      [`${a.hex}:1`, `${b.hex}:1`, `${a.hex}:2`, `${b.hex}:2`],
+    );
     assert.deepEqual(res.accepted, { count: 4, amount: { 156: 13_000 } });
     assert.deepEqual(res.counts, { accepted: 4, duplicate: 0, rejected: 0 });
     assert.equal(res.terminalId, 'T-01');
@@ -139,13 +192,31 @@ describe('simulated bank: settlement verdicts', function () {
     const good1 = a.pay(1000);
     const thief = { algorithm: a.key.algorithm, ...generateKeyPair(a.key.algorithm) };
     const forged = signTxnRecord(thief.algorithm, thief.privateKey, {
-      cardId: a.cardId, counter: 2, amount: 50, currency: 156, merchantId: 'M-canteen', terminalId: 'T-01', time: NOW(),
-      hostNonce: new Uint8Array(16), balanceAfter: 1, prevHash: good1.hash, algorithm: good1.algorithm, cvm: CVM.NONE,
+      cardId: a.cardId,
+      counter: 2,
+      amount: 50,
+      currency: 156,
+      merchantId: 'M-canteen',
+      terminalId: 'T-01',
+      time: NOW(),
+      hostNonce: new Uint8Array(16),
+      balanceAfter: 1,
+      prevHash: good1.hash,
+      algorithm: good1.algorithm,
+      cvm: CVM.NONE,
     });
     const honest2 = a.pay(2000);
-    const tamperedBody = encodeCanonical(buildMap([...(decodeCanonical(honest2.body) as Map<number, never>)].map(([k, v]) => [k, k === 4 ? 1 : v] as const)));
+    const tamperedBody = encodeCanonical(
+      buildMap(
+        [...(decodeCanonical(honest2.body) as Map<number, never>)].map(([k, v]) => [k, k === 4 ? 1 : v] as const),
+      ),
+    );
     const tampered = encodeEnvelope({ body: tamperedBody, signature: honest2.signature });
-    const res = await f.client.submitBatch(batchId(), [good1.envelope, forged.envelope, tampered], [a.certificate.envelope]);
+    const res = await f.client.submitBatch(
+      batchId(),
+      [good1.envelope, forged.envelope, tampered],
+      [a.certificate.envelope],
+    );
     const body = res.json<BatchResponse>();
     assert.deepEqual(verdicts(body), ['accepted', 'rejected:BAD_SIGNATURE', 'rejected:BAD_SIGNATURE']);
     assert.equal(body.accepted.count, 1);
@@ -192,7 +263,10 @@ describe('simulated bank: settlement verdicts', function () {
     assert.equal(crlRes.headers.get('content-type'), 'application/cbor');
     const crl = decodeRevocationList(new Uint8Array(await crlRes.arrayBuffer()));
     assert.ok(crl.sequence > seqBefore, 'crl.sequence > seqBefore');
-    assert.ok(verifyRevocationList(crl, f.issuer.authority.algorithm, f.issuer.authority.publicKey), 'verifyRevocationList(crl, f.issuer.authority.algorithm, f.issuer.authority.publicKey)');
+    assert.ok(
+      verifyRevocationList(crl, f.issuer.authority.algorithm, f.issuer.authority.publicKey),
+      'verifyRevocationList(crl, f.issuer.authority.algorithm, f.issuer.authority.publicKey)',
+    );
     assert.deepEqual(crl.issuerKeyId, keyId(f.issuer.certificate.algorithm, f.issuer.certificate.publicKey));
     assert.deepEqual(crl.revoked.map(toHex), [a.hex]);
     const etag = crlRes.headers.get('etag')!;
@@ -227,7 +301,13 @@ describe('simulated bank: settlement verdicts', function () {
     const afterExpiry = b.pay(100, { time: now - 5 * DAY });
     const inValidity = b.pay(100, { counter: 2, time: now - 15 * DAY });
     const res = await settleOk(f, [old, future, ok, afterExpiry, inValidity], [a.certificate, b.certificate]);
-    assert.deepEqual(verdicts(res), ['rejected:RECORD_EXPIRED', 'rejected:RECORD_EXPIRED', 'accepted', 'rejected:CERT_EXPIRED', 'accepted']);
+    assert.deepEqual(verdicts(res), [
+      'rejected:RECORD_EXPIRED',
+      'rejected:RECORD_EXPIRED',
+      'accepted',
+      'rejected:CERT_EXPIRED',
+      'accepted',
+    ]);
   });
 
   it('checks chain continuity with whatever neighbours are settled, in any order', async () => {
@@ -240,9 +320,18 @@ describe('simulated bank: settlement verdicts', function () {
     // a 3 whose prevHash is not the settled 2's hash
     const bad3 = a.pay(300, { counter: 3, prevHash: new Uint8Array(32).fill(7) });
     const res = await settleOk(f, [fork4, bad3, recs[3]!, recs[2]!, recs[0]!], []);
-    assert.deepEqual(verdicts(res), ['rejected:CHAIN_BROKEN', 'rejected:CHAIN_BROKEN', 'accepted', 'accepted', 'accepted']);
+    assert.deepEqual(verdicts(res), [
+      'rejected:CHAIN_BROKEN',
+      'rejected:CHAIN_BROKEN',
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
     assert.equal(f.bank.settledRecords(a.hex).length, 5);
-    assert.deepEqual(f.bank.evidence().map((e) => e.kind), ['chain-broken', 'chain-broken']);
+    assert.deepEqual(
+      f.bank.evidence().map((e) => e.kind),
+      ['chain-broken', 'chain-broken'],
+    );
   });
 
   it('refuses records of another terminal, of unknown issuers, without certificates, malformed or over the limits', async () => {
@@ -251,28 +340,47 @@ describe('simulated bank: settlement verdicts', function () {
     const alien = new PaperCard(otherIssuer);
     const nocert = new PaperCard(f.issuer);
     const wrongKind = new PaperCard(f.issuer);
-    const fakeCert = issueCertificate(f.issuer.key, { // a terminal certificate whose subject looks like the card id
-      serial: Uint8Array.of(9), kind: CERT_KIND.TERMINAL, subjectId: wrongKind.cardId, algorithm: wrongKind.certificate.algorithm,
-      publicKey: wrongKind.key.publicKey, notBefore: NOW() - 100, notAfter: NOW() + 100,
+    const fakeCert = issueCertificate(f.issuer.key, {
+      // a terminal certificate whose subject looks like the card id
+      serial: Uint8Array.of(9),
+      kind: CERT_KIND.TERMINAL,
+      subjectId: wrongKind.cardId,
+      algorithm: wrongKind.certificate.algorithm,
+      publicKey: wrongKind.key.publicKey,
+      notBefore: NOW() - 100,
+      notAfter: NOW() + 100,
     });
     const usd = new PaperCard(f.issuer, { currency: 840 });
     const big = new PaperCard(f.issuer);
-    const res = await settleOk(f, [
-      a.pay(100, { terminalId: 'T-02' }),
-      alien.pay(100),
-      nocert.pay(100),
-      wrongKind.pay(100),
-      usd.pay(100),
-      big.pay(TEST_LIMITS.perTransaction + 1, { counter: 1, prevHash: ZERO_HASH }),
-      big.pay(TEST_LIMITS.noPin + 1, { counter: 1, prevHash: ZERO_HASH, cvm: CVM.NONE }),
-    ], [a.certificate, alien.certificate, fakeCert, usd.certificate, big.certificate]);
+    const res = await settleOk(
+      f,
+      [
+        a.pay(100, { terminalId: 'T-02' }),
+        alien.pay(100),
+        nocert.pay(100),
+        wrongKind.pay(100),
+        usd.pay(100),
+        big.pay(TEST_LIMITS.perTransaction + 1, { counter: 1, prevHash: ZERO_HASH }),
+        big.pay(TEST_LIMITS.noPin + 1, { counter: 1, prevHash: ZERO_HASH, cvm: CVM.NONE }),
+      ],
+      [a.certificate, alien.certificate, fakeCert, usd.certificate, big.certificate],
+    );
     assert.deepEqual(verdicts(res), [
-      'rejected:WRONG_TERMINAL', 'rejected:CERT_UNKNOWN_ISSUER', 'rejected:CERT_MISSING', 'rejected:CERT_INVALID',
-      'rejected:CURRENCY_UNSUPPORTED', 'rejected:OVER_LIMIT', 'rejected:OVER_LIMIT',
+      'rejected:WRONG_TERMINAL',
+      'rejected:CERT_UNKNOWN_ISSUER',
+      'rejected:CERT_MISSING',
+      'rejected:CERT_INVALID',
+      'rejected:CURRENCY_UNSUPPORTED',
+      'rejected:OVER_LIMIT',
+      'rejected:OVER_LIMIT',
     ]);
     const mal = await f.client.request('POST', '/v1/batches', {
       idempotencyKey: '0'.repeat(32),
-      body: { batchId: '0'.repeat(32), records: ['not base64!', 'AAAA', Buffer.from(a.certificate.envelope).toString('base64url')], certificates: ['%%'] },
+      body: {
+        batchId: '0'.repeat(32),
+        records: ['not base64!', 'AAAA', Buffer.from(a.certificate.envelope).toString('base64url')],
+        certificates: ['%%'],
+      },
     });
     assert.equal(mal.status, 200, mal.text);
     const m = mal.json<BatchResponse>();
@@ -284,9 +392,17 @@ describe('simulated bank: settlement verdicts', function () {
     const cards = Array.from({ length: 10 }, () => new PaperCard(f.issuer));
     const recs: SignedTxnRecord[] = [];
     for (let i = 0; i < 100; i++) for (const c of cards) recs.push(c.pay(10));
-    const res = await settleOk(f, recs, cards.map((c) => c.certificate));
+    const res = await settleOk(
+      f,
+      recs,
+      cards.map((c) => c.certificate),
+    );
     assert.equal(res.accepted.count, 1000);
-    const tooMany = await f.client.submitBatch(batchId(), [...recs, recs[0]!].map((r) => r.envelope), []);
+    const tooMany = await f.client.submitBatch(
+      batchId(),
+      [...recs, recs[0]!].map((r) => r.envelope),
+      [],
+    );
     assert.equal(tooMany.status, 400);
     assert.equal(tooMany.json().error.code, 'BATCH_TOO_LARGE');
   });
@@ -294,8 +410,12 @@ describe('simulated bank: settlement verdicts', function () {
 
 describe('simulated bank: terminal authentication', function () {
   let f: Fixture;
-  beforeEach(async () => { f = await start(); });
-  afterEach(async () => { await stop(f); });
+  beforeEach(async () => {
+    f = await start();
+  });
+  afterEach(async () => {
+    await stop(f);
+  });
 
   const code = async (p: Promise<{ status: number; json(): any }>): Promise<string> => {
     const r = await p;
@@ -303,9 +423,19 @@ describe('simulated bank: terminal authentication', function () {
   };
 
   it('builds the canonical string exactly as documented', () => {
-    assert.equal(canonicalRequestString({ method: 'post', path: '/v1/batches', date: 1790000000, idempotencyKey: 'k', body: '' }),
-      'POST\n/v1/batches\n1790000000\nk\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    assert.equal(canonicalRequestString({ method: 'GET', path: '/v1/reconciliation?date=2026-05-01', date: 1, body: undefined }).split('\n')[3], '');
+    assert.equal(
+      canonicalRequestString({ method: 'post', path: '/v1/batches', date: 1790000000, idempotencyKey: 'k', body: '' }),
+      'POST\n/v1/batches\n1790000000\nk\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
+    assert.equal(
+      canonicalRequestString({
+        method: 'GET',
+        path: '/v1/reconciliation?date=2026-05-01',
+        date: 1,
+        body: undefined,
+      }).split('\n')[3],
+      '',
+    );
   });
 
   it('refuses unauthenticated, forged, tampered, expired-date and replayed-late requests with 401', async () => {
@@ -323,30 +453,64 @@ describe('simulated bank: terminal authentication', function () {
     assert.equal(await code(forger.request('GET', day)), '401 AUTH_BAD_SIGNATURE');
     // tampered: signed for one path, sent to another
     const h = signTerminalRequest({ method: 'GET', path: day, key: f.term.key, certificate: f.term.certificate });
-    assert.equal(await code(fetch(`${f.url}/v1/reconciliation?date=2026-01-02`, { headers: h }).then(wrap)), '401 AUTH_BAD_SIGNATURE');
+    assert.equal(
+      await code(fetch(`${f.url}/v1/reconciliation?date=2026-01-02`, { headers: h }).then(wrap)),
+      '401 AUTH_BAD_SIGNATURE',
+    );
     // tampered body
     const key = batchId();
-    const signed = signTerminalRequest({ method: 'POST', path: '/v1/batches', body: '{"batchId":"x"}', idempotencyKey: key, key: f.term.key, certificate: f.term.certificate });
-    const tampered = await fetch(`${f.url}/v1/batches`, { method: 'POST', headers: { ...signed, 'Content-Type': 'application/json' }, body: '{"batchId":"y"}' }).then(wrap);
+    const signed = signTerminalRequest({
+      method: 'POST',
+      path: '/v1/batches',
+      body: '{"batchId":"x"}',
+      idempotencyKey: key,
+      key: f.term.key,
+      certificate: f.term.certificate,
+    });
+    const tampered = await fetch(`${f.url}/v1/batches`, {
+      method: 'POST',
+      headers: { ...signed, 'Content-Type': 'application/json' },
+      body: '{"batchId":"y"}',
+    }).then(wrap);
     assert.equal(`${tampered.status} ${tampered.json().error.code}`, '401 AUTH_BAD_SIGNATURE');
     // a replay of a captured request after the 300 s window
     assert.equal(await code(f.client.request('GET', day, { date: NOW() - 301 })), '401 AUTH_DATE_SKEW');
     assert.equal(await code(f.client.request('GET', day, { date: NOW() + 301 })), '401 AUTH_DATE_SKEW');
     assert.equal(await code(f.client.request('GET', day, { date: NOW() - 299 })), '200');
     // garbage headers
-    assert.equal(await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Date': '12abc' } })), '401 AUTH_MALFORMED');
-    assert.equal(await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Signature': 'AAAA' } })), '401 AUTH_MALFORMED');
-    assert.equal(await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Terminal-Cert': 'AAAA' } })), '401 AUTH_CERT_INVALID');
+    assert.equal(
+      await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Date': '12abc' } })),
+      '401 AUTH_MALFORMED',
+    );
+    assert.equal(
+      await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Signature': 'AAAA' } })),
+      '401 AUTH_MALFORMED',
+    );
+    assert.equal(
+      await code(f.client.request('GET', day, { headers: { 'X-Cardpost-Terminal-Cert': 'AAAA' } })),
+      '401 AUTH_CERT_INVALID',
+    );
   });
 
   it('refuses terminal certificates of unknown issuers, expired, or of the wrong kind; accepts P-256 terminals', async () => {
     const day = '/v1/reconciliation?date=2026-01-01';
     const stranger = new TestIssuer().terminal('T-01');
-    assert.equal(await code(new BankTerminalClient({ baseUrl: f.url, ...stranger }).request('GET', day)), '401 AUTH_CERT_UNKNOWN_ISSUER');
+    assert.equal(
+      await code(new BankTerminalClient({ baseUrl: f.url, ...stranger }).request('GET', day)),
+      '401 AUTH_CERT_UNKNOWN_ISSUER',
+    );
     const expired = f.issuer.terminal('T-01', { notBefore: NOW() - 100 * DAY, notAfter: NOW() - DAY });
-    assert.equal(await code(new BankTerminalClient({ baseUrl: f.url, ...expired }).request('GET', day)), '401 AUTH_CERT_EXPIRED');
+    assert.equal(
+      await code(new BankTerminalClient({ baseUrl: f.url, ...expired }).request('GET', day)),
+      '401 AUTH_CERT_EXPIRED',
+    );
     const card = new PaperCard(f.issuer);
-    assert.equal(await code(new BankTerminalClient({ baseUrl: f.url, key: card.key, certificate: card.certificate }).request('GET', day)), '401 AUTH_CERT_INVALID');
+    assert.equal(
+      await code(
+        new BankTerminalClient({ baseUrl: f.url, key: card.key, certificate: card.certificate }).request('GET', day),
+      ),
+      '401 AUTH_CERT_INVALID',
+    );
     const p256 = f.issuer.terminal('T-p256', { algorithm: 'ecdsa-p256-sha256' });
     const ok = await new BankTerminalClient({ baseUrl: f.url, ...p256 }).request('GET', day);
     assert.equal(ok.status, 200);
@@ -356,7 +520,7 @@ describe('simulated bank: terminal authentication', function () {
   it('leaves health and the revocation list open', async () => {
     const h = await fetch(`${f.url}/v1/health`);
     assert.equal(h.status, 200);
-    const body = await h.json() as { status: string; time: number };
+    const body = (await h.json()) as { status: string; time: number };
     assert.equal(body.status, 'ok');
     assert.ok(Math.abs(body.time - NOW()) < 5, 'Math.abs(body.time - NOW()) < 5');
     assert.equal((await fetch(`${f.url}/v1/revocations`)).status, 200);
@@ -373,7 +537,10 @@ async function wrap(r: Response): Promise<{ status: number; json(): any; headers
 
 describe('simulated bank: idempotency and crash safety', function () {
   let f: Fixture | undefined;
-  afterEach(async () => { await stop(f); f = undefined; });
+  afterEach(async () => {
+    await stop(f);
+    f = undefined;
+  });
 
   it('replays the stored response byte for byte for the same key and body; 422 for another body; 400 without a key', async () => {
     f = await start();
@@ -388,7 +555,9 @@ describe('simulated bank: idempotency and crash safety', function () {
     assert.equal(second.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(second.bytes, first.bytes);
     // the key is case-insensitive hex and may be sent as a structured-field string
-    const quoted = await f.client.submitBatch(id, recs, [a.certificate.envelope], { idempotencyKey: `"${id.toUpperCase()}"` });
+    const quoted = await f.client.submitBatch(id, recs, [a.certificate.envelope], {
+      idempotencyKey: `"${id.toUpperCase()}"`,
+    });
     assert.equal(quoted.status, 200, quoted.text);
     assert.deepEqual(quoted.bytes, first.bytes);
 
@@ -399,9 +568,15 @@ describe('simulated bank: idempotency and crash safety', function () {
 
     const noKey = await f.client.request('POST', '/v1/batches', { body: { batchId: id, records: [] } });
     assert.equal(`${noKey.status} ${noKey.json().error.code}`, '400 IDEMPOTENCY_KEY_MISSING');
-    const mismatch = await f.client.request('POST', '/v1/batches', { idempotencyKey: batchId(), body: { batchId: id, records: ['AA'] } });
+    const mismatch = await f.client.request('POST', '/v1/batches', {
+      idempotencyKey: batchId(),
+      body: { batchId: id, records: ['AA'] },
+    });
     assert.equal(`${mismatch.status} ${mismatch.json().error.code}`, '400 BATCH_ID_MISMATCH');
-    const badKey = await f.client.request('POST', '/v1/batches', { idempotencyKey: 'abc', body: { batchId: id, records: ['AA'] } });
+    const badKey = await f.client.request('POST', '/v1/batches', {
+      idempotencyKey: 'abc',
+      body: { batchId: id, records: ['AA'] },
+    });
     assert.equal(`${badKey.status} ${badKey.json().error.code}`, '400 IDEMPOTENCY_KEY_INVALID');
   });
 
@@ -462,7 +637,9 @@ describe('simulated bank: kill -9', function () {
     const child = path.join(dir, 'bank-child.mts');
     const bankModule = new URL('../../device-sim/bank/index.ts', import.meta.url).href;
     const recordModule = new URL('../../protocol/record/index.ts', import.meta.url).href;
-    writeFileSync(child, `
+    writeFileSync(
+      child,
+      `
       import { SimBank } from ${JSON.stringify(bankModule)};
       import { decodeCertificate } from ${JSON.stringify(recordModule)};
       const c = JSON.parse(process.argv[2]);
@@ -472,15 +649,26 @@ describe('simulated bank: kill -9', function () {
         faults: { dropAfterCommitRate: 1 } });
       const { port } = await bank.listen({ port: 0 });
       console.log('PORT ' + port);
-    `);
-    const config = JSON.stringify({ dbPath, ca: hex(issuer.certificate.envelope), auth: hex(issuer.authority.envelope), alg: issuer.authorityKey.algorithm,
-      priv: hex(issuer.authorityKey.privateKey), pub: hex(issuer.authorityKey.publicKey) });
+    `,
+    );
+    const config = JSON.stringify({
+      dbPath,
+      ca: hex(issuer.certificate.envelope),
+      auth: hex(issuer.authority.envelope),
+      alg: issuer.authorityKey.algorithm,
+      priv: hex(issuer.authorityKey.privateKey),
+      pub: hex(issuer.authorityKey.publicKey),
+    });
     const proc = spawn(process.execPath, ['--import', 'tsx', child, config], { stdio: ['ignore', 'pipe', 'inherit'] });
     let f2: SimBank | undefined;
     try {
       const port = await new Promise<number>((resolve, reject) => {
         let out = '';
-        proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /PORT (\d+)/.exec(out); if (m) resolve(Number(m[1])); });
+        proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /PORT (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
         proc.once('exit', (code) => reject(new Error(`bank child exited ${code}`)));
       });
       const term = issuer.terminal('T-01');
@@ -492,9 +680,15 @@ describe('simulated bank: kill -9', function () {
       proc.kill('SIGKILL');
       await new Promise((r) => proc.once('exit', r));
 
-      f2 = new SimBank({ dbPath, issuerCertificate: issuer.certificate, authority: { key: issuer.authorityKey, certificate: issuer.authority } });
+      f2 = new SimBank({
+        dbPath,
+        issuerCertificate: issuer.certificate,
+        authority: { key: issuer.authorityKey, certificate: issuer.authority },
+      });
       const { url } = await f2.listen({ port: 0 });
-      const retry = await new BankTerminalClient({ baseUrl: url, ...term }).submitBatch(id, recs, [a.certificate.envelope]);
+      const retry = await new BankTerminalClient({ baseUrl: url, ...term }).submitBatch(id, recs, [
+        a.certificate.envelope,
+      ]);
       assert.equal(retry.status, 200);
       assert.equal(retry.headers.get('idempotent-replayed'), 'true');
       assert.deepEqual(verdicts(retry.json()), ['accepted', 'accepted']);
@@ -509,41 +703,75 @@ describe('simulated bank: kill -9', function () {
 
 describe('simulated bank: top-ups and reconciliation', function () {
   let f: Fixture;
-  beforeEach(async () => { f = await start(); });
-  afterEach(async () => { await stop(f); });
+  beforeEach(async () => {
+    f = await start();
+  });
+  afterEach(async () => {
+    await stop(f);
+  });
 
   it('issues a verifiable top-up token bounded by the settled counter; idempotent; conflicts refused', async () => {
     const a = new PaperCard(f.issuer);
     await settleOk(f, [a.pay(100), a.pay(100), a.pay(100)], [a.certificate]);
-    const res = await f.client.topup('topup-1', { cardId: a.hex, loadSeq: 1, amount: 50_000, currency: 156, validForPayments: 20 });
+    const res = await f.client.topup('topup-1', {
+      cardId: a.hex,
+      loadSeq: 1,
+      amount: 50_000,
+      currency: 156,
+      validForPayments: 20,
+    });
     assert.equal(res.status, 200, res.text);
     const body = res.json();
     const token = decodeTopupToken(new Uint8Array(Buffer.from(body.token, 'base64url')));
     assert.deepEqual(new Uint8Array(Buffer.from(body.authority, 'base64url')), f.issuer.authority.envelope);
-    assert.ok(verifyTopupToken(token, f.issuer.authority.algorithm, f.issuer.authority.publicKey), 'verifyTopupToken(token, f.issuer.authority.algorithm, f.issuer.authority.publicKey)');
+    assert.ok(
+      verifyTopupToken(token, f.issuer.authority.algorithm, f.issuer.authority.publicKey),
+      'verifyTopupToken(token, f.issuer.authority.algorithm, f.issuer.authority.publicKey)',
+    );
     assert.equal(token.validUntilCounter, 3 + 20);
     assert.equal(token.amount, 50_000);
     assert.equal(token.loadSeq, 1);
     assert.equal(token.resetOffline, true);
     assert.deepEqual(token.cardId, a.cardId);
 
-    const replay = await f.client.topup('topup-1', { cardId: a.hex, loadSeq: 1, amount: 50_000, currency: 156, validForPayments: 20 });
+    const replay = await f.client.topup('topup-1', {
+      cardId: a.hex,
+      loadSeq: 1,
+      amount: 50_000,
+      currency: 156,
+      validForPayments: 20,
+    });
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(replay.bytes, res.bytes);
     // another key, same load: the same token
     const same = await f.client.topup('topup-1-again', { cardId: a.hex, loadSeq: 1, amount: 50_000, currency: 156 });
     assert.equal(same.json().token, body.token);
-    const conflict = await f.client.topup('topup-1-other', { cardId: a.hex, loadSeq: 1, amount: 60_000, currency: 156 });
+    const conflict = await f.client.topup('topup-1-other', {
+      cardId: a.hex,
+      loadSeq: 1,
+      amount: 60_000,
+      currency: 156,
+    });
     assert.equal(`${conflict.status} ${conflict.json().error.code}`, '409 TOPUP_CONFLICT');
     const reuse = await f.client.topup('topup-1', { cardId: a.hex, loadSeq: 2, amount: 1, currency: 156 });
     assert.equal(`${reuse.status} ${reuse.json().error.code}`, '422 IDEMPOTENCY_KEY_REUSED');
     const wrongCur = await f.client.topup('topup-usd', { cardId: a.hex, loadSeq: 2, amount: 1, currency: 840 });
     assert.equal(`${wrongCur.status} ${wrongCur.json().error.code}`, '422 CURRENCY_UNSUPPORTED');
-    const unknownCard = await f.client.topup('topup-new', { cardId: '00112233445566ff', loadSeq: 1, amount: 1, currency: 156 });
-    assert.equal(decodeTopupToken(new Uint8Array(Buffer.from(unknownCard.json().token, 'base64url'))).validUntilCounter, 1000);
+    const unknownCard = await f.client.topup('topup-new', {
+      cardId: '00112233445566ff',
+      loadSeq: 1,
+      amount: 1,
+      currency: 156,
+    });
+    assert.equal(
+      decodeTopupToken(new Uint8Array(Buffer.from(unknownCard.json().token, 'base64url'))).validUntilCounter,
+      1000,
+    );
     const bad = await f.client.topup('topup-bad', { cardId: a.hex, loadSeq: 0, amount: 1, currency: 156 });
     assert.equal(`${bad.status} ${bad.json().error.code}`, '400 BODY_SCHEMA');
-    const noKey = await f.client.request('POST', '/v1/topups', { body: { cardId: a.hex, loadSeq: 2, amount: 1, currency: 156 } });
+    const noKey = await f.client.request('POST', '/v1/topups', {
+      body: { cardId: a.hex, loadSeq: 2, amount: 1, currency: 156 },
+    });
     assert.equal(`${noKey.status} ${noKey.json().error.code}`, '400 IDEMPOTENCY_KEY_MISSING');
   });
 
@@ -563,18 +791,34 @@ describe('simulated bank: top-ups and reconciliation', function () {
     const r = await f.client.request('GET', `/v1/reconciliation?date=${today}`);
     assert.equal(r.status, 200);
     assert.deepEqual(r.json(), {
-      date: today, terminalId: 'T-01',
-      totals: [{ currency: 156, count: 2, amount: 350 }, { currency: 840, count: 1, amount: 1000 }],
+      date: today,
+      terminalId: 'T-01',
+      totals: [
+        { currency: 156, count: 2, amount: 350 },
+        { currency: 840, count: 1, amount: 1000 },
+      ],
     });
     // settled tomorrow: counts for tomorrow only
     now += DAY;
     await settleOk(f, [a.pay(1)], []);
     const tomorrow = new Date(now * 1000).toISOString().slice(0, 10);
-    assert.deepEqual((await f.client.request('GET', `/v1/reconciliation?date=${tomorrow}`)).json().totals, [{ currency: 156, count: 1, amount: 1 }]);
+    assert.deepEqual((await f.client.request('GET', `/v1/reconciliation?date=${tomorrow}`)).json().totals, [
+      { currency: 156, count: 1, amount: 1 },
+    ]);
     const range = await f.client.request('GET', `/v1/reconciliation?from=${today}&to=${tomorrow}`);
-    assert.deepEqual(range.json().totals, [{ currency: 156, count: 3, amount: 351 }, { currency: 840, count: 1, amount: 1000 }]);
+    assert.deepEqual(range.json().totals, [
+      { currency: 156, count: 3, amount: 351 },
+      { currency: 840, count: 1, amount: 1000 },
+    ]);
     assert.equal(range.json().from, today);
-    for (const q of ['', '?date=2026-02-30', '?date=yesterday', `?date=${today}&from=${today}`, `?from=${tomorrow}&to=${today}`, '?date=a&date=b']) {
+    for (const q of [
+      '',
+      '?date=2026-02-30',
+      '?date=yesterday',
+      `?date=${today}&from=${today}`,
+      `?from=${tomorrow}&to=${today}`,
+      '?date=a&date=b',
+    ]) {
       const bad = await f.client.request('GET', `/v1/reconciliation${q}`);
       assert.equal(`${bad.status} ${bad.json().error.code}`, '400 QUERY_INVALID', q);
     }
@@ -583,7 +827,10 @@ describe('simulated bank: top-ups and reconciliation', function () {
 
 describe('simulated bank: fault injection', function () {
   let f: Fixture | undefined;
-  afterEach(async () => { await stop(f); f = undefined; });
+  afterEach(async () => {
+    await stop(f);
+    f = undefined;
+  });
 
   it('errorRate answers 500/503 before doing anything, reproducibly from the seed', async () => {
     f = await start({ faults: { errorRate: 0.5, seed: 42 } });
@@ -597,7 +844,10 @@ describe('simulated bank: fault injection', function () {
     f.bank.setFaults({ seed: 42 });
     assert.deepEqual(await run(), first);
     assert.ok(first.includes(200) && first.some((s) => s >= 500), first.join());
-    assert.ok(first.every((s) => [200, 500, 503].includes(s)), 'first.every((s) => [200, 500, 503].includes(s))');
+    assert.ok(
+      first.every((s) => [200, 500, 503].includes(s)),
+      'first.every((s) => [200, 500, 503].includes(s))',
+    );
     f.bank.setFaults({ errorRate: 1 });
     const res = await f.client.submitBatch(batchId(), [a.pay(100).envelope], [a.certificate.envelope]);
     assert.ok(res.status === 500 || res.status === 503, 'res.status === 500 || res.status === 503');
@@ -621,11 +871,17 @@ describe('simulated bank: fault injection', function () {
     f = await start({ faults: { latencyMs: 150 } });
     let t0 = performance.now();
     assert.equal((await fetch(`${f.url}/v1/health`)).status, 200);
-    { const waited = performance.now() - t0; assert.ok(waited >= 130, `answered after ${waited} ms`); }
+    {
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 130, `answered after ${waited} ms`);
+    }
     f.bank.setFaults({ latencyMs: 0, timeoutRate: 1 });
     t0 = performance.now();
     await assert.rejects(fetch(`${f.url}/v1/health`, { signal: AbortSignal.timeout(300) }), /abort|timeout/i);
-    { const waited = performance.now() - t0; assert.ok(waited >= 250, `gave up after ${waited} ms`); }
+    {
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 250, `gave up after ${waited} ms`);
+    }
     // one more left hanging: close() must still finish promptly
     const hanging = fetch(`${f.url}/v1/health`).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
@@ -637,27 +893,59 @@ describe('simulated bank: fault injection', function () {
 
   it('the admin endpoint exists only when enabled and changes faults', async () => {
     f = await start({ faults: { adminEndpoint: true } });
-    const set = await fetch(`${f.url}/v1/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ down: true }) });
+    const set = await fetch(`${f.url}/v1/_faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ down: true }),
+    });
     assert.equal(set.status, 200);
     assert.equal(((await set.json()) as { down: boolean }).down, true);
     assert.equal((await fetch(`${f.url}/v1/health`)).status, 503);
-    const bad = await fetch(`${f.url}/v1/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"errorRate": 2}' });
+    const bad = await fetch(`${f.url}/v1/_faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"errorRate": 2}',
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'FAULTS_INVALID');
-    const noAdmin = await fetch(`${f.url}/v1/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"adminEndpoint": false}' });
+    const noAdmin = await fetch(`${f.url}/v1/_faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"adminEndpoint": false}',
+    });
     assert.equal(noAdmin.status, 400);
-    await fetch(`${f.url}/v1/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"down": false}' });
+    await fetch(`${f.url}/v1/_faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"down": false}',
+    });
     assert.equal((await fetch(`${f.url}/v1/health`)).status, 200);
     await stop(f);
     f = await start();
-    assert.equal((await fetch(`${f.url}/v1/_faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"down": true}' })).status, 404);
+    assert.equal(
+      (
+        await fetch(`${f.url}/v1/_faults`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"down": true}',
+        })
+      ).status,
+      404,
+    );
   });
 
   it('refuses a bad configuration at construction', () => {
     const issuer = new TestIssuer();
-    const base = { dbPath: ':memory:', issuerCertificate: issuer.certificate, authority: { key: issuer.authorityKey, certificate: issuer.authority } };
+    const base = {
+      dbPath: ':memory:',
+      issuerCertificate: issuer.certificate,
+      authority: { key: issuer.authorityKey, certificate: issuer.authority },
+    };
     assert.throws(() => new SimBank({ ...base, issuerCertificate: issuer.authority }), /TRUST_ANCHOR|issuer CA/);
-    assert.throws(() => new SimBank({ ...base, authority: { key: issuer.key, certificate: issuer.authority } }), /does not match/);
+    assert.throws(
+      () => new SimBank({ ...base, authority: { key: issuer.key, certificate: issuer.authority } }),
+      /does not match/,
+    );
     const t = issuer.terminal('T');
     assert.throws(() => new SimBank({ ...base, authority: t }), /kind/);
     assert.throws(() => new SimBank({ ...base, faults: { errorRate: -1 } }), /errorRate/);
@@ -674,9 +962,12 @@ describe('simulated bank: documentation', function () {
     }
     const src = readFileSync('device-sim/bank/sim-bank.ts', 'utf8');
     const codes = new Set([
-      ...[...src.matchAll(/(?:authError\(|badRequest\(|HttpError\((?:\d{3}|status), )'([A-Z_]+)'/g)].map((m) => m[1]!),
-      ...[...src.matchAll(/\['([A-Z_]+)', /g)].map((m) => m[1]!),
-      'BATCH_TOO_LARGE', 'FAULTS_INVALID',
+      ...[...src.matchAll(/(?:authError\(\s*|badRequest\(\s*|HttpError\(\s*(?:\d{3}|status),\s*)'([A-Z_]+)'/g)].map(
+        (m) => m[1]!,
+      ),
+      ...[...src.matchAll(/\[\s*'([A-Z_]+)',\s/g)].map((m) => m[1]!),
+      'BATCH_TOO_LARGE',
+      'FAULTS_INVALID',
     ]);
     assert.ok(codes.size > 25, `${codes.size} codes found`);
     for (const c of codes) {

@@ -17,7 +17,14 @@ function newCard(journalCapacity = 32) {
   return new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
 }
 
-const sale = (amount: number) => ({ amount, currency: 156, merchantId: 'M', terminalId: 'T', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) });
+const sale = (amount: number) => ({
+  amount,
+  currency: 156,
+  merchantId: 'M',
+  terminalId: 'T',
+  time: NOW(),
+  hostNonce: Uint8Array.from(randomBytes(16)),
+});
 
 describe('card: offline limits, terminal states, journal wrap', () => {
   const issuer = new TestIssuer();
@@ -25,7 +32,10 @@ describe('card: offline limits, terminal states, journal wrap', () => {
   it('enforces the cumulative offline count and amount until a top-up syncs it', async () => {
     const client = newCard();
     const cardId = Uint8Array.from(randomBytes(8));
-    await issuer.issue(client, { cardId, limits: { perTransaction: 1000, noPin: 1000, offlineAmount: 2500, offlineCount: 3, maxBalance: 100_000 } });
+    await issuer.issue(client, {
+      cardId,
+      limits: { perTransaction: 1000, noPin: 1000, offlineAmount: 2500, offlineCount: 3, maxBalance: 100_000 },
+    });
     await client.load({ token: issuer.topup(cardId, 1, 10_000).envelope, authority: issuer.authority.envelope });
     await client.signTxn(sale(1000));
     await client.signTxn(sale(1000));
@@ -45,7 +55,10 @@ describe('card: offline limits, terminal states, journal wrap', () => {
     await client.load({ token: issuer.topup(cardId, 1, 1000).envelope, authority: issuer.authority.envelope });
     await client.signTxn(sale(10));
     for (let i = 9; i >= 1; i--) {
-      await assert.rejects(client.unblockPin(ascii('00000000'), ascii('1111')), (e: unknown) => e instanceof CardStatusError && e.statusName === 'PUK_INVALID' && e.retries === i);
+      await assert.rejects(
+        client.unblockPin(ascii('00000000'), ascii('1111')),
+        (e: unknown) => e instanceof CardStatusError && e.statusName === 'PUK_INVALID' && e.retries === i,
+      );
     }
     await refused(client.unblockPin(ascii('00000000'), ascii('1111')), 'PUK_BLOCKED');
     const info = await client.getInfo();
@@ -67,7 +80,10 @@ describe('card: offline limits, terminal states, journal wrap', () => {
     const page = await client.readJournal(1);
     assert.equal(page.oldestCounter, 4);
     assert.equal(page.lastCounter, 7);
-    assert.deepEqual(page.records.map((r) => decodeTxnRecord(r).counter), [4, 5, 6, 7]);
+    assert.deepEqual(
+      page.records.map((r) => decodeTxnRecord(r).counter),
+      [4, 5, 6, 7],
+    );
   });
 
   it('rejects a PIN of the wrong format without spending a try', async () => {
@@ -97,7 +113,14 @@ describe('card: offline limits, terminal states, journal wrap', () => {
     const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
     const rogue = new TestIssuer();
     await client.select();
-    await refused(client.personalizeBegin({ cardId: Uint8Array.from(randomBytes(8)), algorithm: 1, issuer: rogue.certificate.envelope }), 'CERTIFICATE_INVALID');
+    await refused(
+      client.personalizeBegin({
+        cardId: Uint8Array.from(randomBytes(8)),
+        algorithm: 1,
+        issuer: rogue.certificate.envelope,
+      }),
+      'CERTIFICATE_INVALID',
+    );
     assert.equal((await client.getInfo()).lifecycle, LIFECYCLE.BLANK, 'still blank');
     await issuer.issue(client, { cardId: Uint8Array.from(randomBytes(8)) });
     assert.equal((await client.getInfo()).lifecycle, LIFECYCLE.ACTIVE, 'its own issuer personalises it');

@@ -9,7 +9,14 @@ import { InProcessReader } from '../../device-sim/reader/in-process-reader.js';
 import { CardSession, CardSessionError, type ChainHead } from '../../host/session/card-session.js';
 import { TestIssuer, NOW } from '../support/issuer.js';
 
-const sale = (amount: number) => ({ amount, currency: 156, merchantId: 'M-1', terminalId: 'T-1', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) });
+const sale = (amount: number) => ({
+  amount,
+  currency: 156,
+  merchantId: 'M-1',
+  terminalId: 'T-1',
+  time: NOW(),
+  hostNonce: Uint8Array.from(randomBytes(16)),
+});
 
 async function issuedCard(issuer: TestIssuer, latencyMs = 0) {
   const applet = new CardApplet(new Nvm(new MemoryBacking()));
@@ -44,7 +51,10 @@ describe('host card session: trust, record checks, journal recovery', () => {
     await assert.rejects(CardSession.open(reader, trust, { now: NOW() }), refused('CARD_UNKNOWN_ISSUER'));
     const { reader: r2, cardId } = await issuedCard(issuer);
     await assert.rejects(CardSession.open(r2, trust, { now: NOW() + 6 * 365 * 86400 }), refused('CARD_EXPIRED')); // card: 5 years
-    await assert.rejects(CardSession.open(r2, trust, { now: NOW() + 20 * 365 * 86400 }), refused('CARD_ISSUER_EXPIRED')); // its CA: 10 years
+    await assert.rejects(
+      CardSession.open(r2, trust, { now: NOW() + 20 * 365 * 86400 }),
+      refused('CARD_ISSUER_EXPIRED'),
+    ); // its CA: 10 years
     const revoking = new TrustStore();
     revoking.addIssuer(issuer.certificate);
     revoking.revoke(cardId);
@@ -65,7 +75,11 @@ describe('host card session: trust, record checks, journal recovery', () => {
     assert.equal(recovered.length, 1, 'one record to recover');
     assert.equal(recovered[0]!.amount, 250, 'the lost sale');
     assert.equal(recovered[0]!.counter, r1.counter + 1, 'continues the chain');
-    assert.deepEqual(await again.recover({ counter: recovered[0]!.counter, hash: recovered[0]!.hash }), [], 'nothing more');
+    assert.deepEqual(
+      await again.recover({ counter: recovered[0]!.counter, hash: recovered[0]!.hash }),
+      [],
+      'nothing more',
+    );
   });
 
   it('a forked chain head is refused during recovery', async () => {
@@ -73,10 +87,13 @@ describe('host card session: trust, record checks, journal recovery', () => {
     const s = await CardSession.open(reader, trust, { now: NOW() });
     const r1 = await s.sign(sale(100), undefined);
     await s.sign(sale(100), { counter: r1.counter, hash: r1.hash });
-    await assert.rejects(s.recover({ counter: r1.counter, hash: new Uint8Array(32).fill(1) }), refused('RECORD_CHAIN_FORK'));
+    await assert.rejects(
+      s.recover({ counter: r1.counter, hash: new Uint8Array(32).fill(1) }),
+      refused('RECORD_CHAIN_FORK'),
+    );
   });
 
-  it('says plainly when the card no longer holds the records after the host\'s head', async () => {
+  it("says plainly when the card no longer holds the records after the host's head", async () => {
     const applet = new CardApplet(new Nvm(new MemoryBacking()), { journalCapacity: 4 });
     const reader = new InProcessReader();
     reader.insert(applet);

@@ -22,12 +22,16 @@ function power(backing: MemoryBacking) {
   return { nvm, applet, client };
 }
 
-interface Snapshot { info: CardInfo; journal: SignedTxnRecord[] }
+interface Snapshot {
+  info: CardInfo;
+  journal: SignedTxnRecord[];
+}
 
 async function snapshot(client: CardClient): Promise<Snapshot> {
   await client.select();
   const info = await client.getInfo();
-  const journal = info.lifecycle === LIFECYCLE.BLANK ? [] : (await client.readJournalFrom(1)).records.map(decodeTxnRecord);
+  const journal =
+    info.lifecycle === LIFECYCLE.BLANK ? [] : (await client.readJournalFrom(1)).records.map(decodeTxnRecord);
   return { info, journal };
 }
 
@@ -52,9 +56,10 @@ function checkInvariants(s: Snapshot, loaded: number): void {
     prev = r;
   }
   if (prev) {
-    assert.deepEqual(info.lastRecordHash, prev.hash, 'last hash is the last record\'s');
+    assert.deepEqual(info.lastRecordHash, prev.hash, "last hash is the last record's");
   }
-  if (info.lifecycle !== LIFECYCLE.BLANK) assert.equal(info.balance + spent, loaded, 'balance + journal amounts = loads');
+  if (info.lifecycle !== LIFECYCLE.BLANK)
+    assert.equal(info.balance + spent, loaded, 'balance + journal amounts = loads');
 }
 
 describe('card tearing: power cut after every NVM write of every writing command', function () {
@@ -71,7 +76,14 @@ describe('card tearing: power cut after every NVM write of every writing command
     await client.load({ token: issuer.topup(cardId, 1, 50_000).envelope, authority: issuer.authority.envelope });
     loaded = 50_000;
     for (const amount of [100, 250]) {
-      await client.signTxn({ amount, currency: 156, merchantId: 'M', terminalId: 'T', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) });
+      await client.signTxn({
+        amount,
+        currency: 156,
+        merchantId: 'M',
+        terminalId: 'T',
+        time: NOW(),
+        hostNonce: Uint8Array.from(randomBytes(16)),
+      });
     }
   });
 
@@ -84,18 +96,45 @@ describe('card tearing: power cut after every NVM write of every writing command
     loadedAfter?: number;
   }
 
-  const sale = { amount: 6_000, currency: 156, merchantId: 'M', terminalId: 'T', time: 1_800_000_000, hostNonce: new Uint8Array(16).fill(3) };
+  const sale = {
+    amount: 6_000,
+    currency: 156,
+    merchantId: 'M',
+    terminalId: 'T',
+    time: 1_800_000_000,
+    hostNonce: new Uint8Array(16).fill(3),
+  };
   const cases: Case[] = [
-    { name: 'SIGN_TXN (PIN verified)', from: () => active, prepare: async (c) => { await c.verifyPin(ascii('1234')); }, run: (c) => c.signTxn(sale) },
+    {
+      name: 'SIGN_TXN (PIN verified)',
+      from: () => active,
+      prepare: async (c) => {
+        await c.verifyPin(ascii('1234'));
+      },
+      run: (c) => c.signTxn(sale),
+    },
     { name: 'SIGN_TXN (no PIN)', from: () => active, run: (c) => c.signTxn({ ...sale, amount: 300 }) },
-    { name: 'LOAD', from: () => active, run: (c) => c.load({ token: issuer.topup(cardId, 2, 7_000).envelope, authority: issuer.authority.envelope }), loadedAfter: 7_000 },
+    {
+      name: 'LOAD',
+      from: () => active,
+      run: (c) => c.load({ token: issuer.topup(cardId, 2, 7_000).envelope, authority: issuer.authority.envelope }),
+      loadedAfter: 7_000,
+    },
     { name: 'VERIFY_PIN (right)', from: () => active, run: (c) => c.verifyPin(ascii('1234')) },
-    { name: 'VERIFY_PIN (wrong)', from: () => active, run: (c) => c.verifyPin(ascii('9999')).catch((e: unknown) => { if (!(e instanceof CardStatusError)) throw e; }) },
+    {
+      name: 'VERIFY_PIN (wrong)',
+      from: () => active,
+      run: (c) =>
+        c.verifyPin(ascii('9999')).catch((e: unknown) => {
+          if (!(e instanceof CardStatusError)) throw e;
+        }),
+    },
     { name: 'ISO VERIFY (wrong)', from: () => active, run: (c) => c.isoVerify(ascii('9999')) },
     { name: 'CHANGE_PIN', from: () => active, run: (c) => c.changePin(ascii('1234'), ascii('2468')) },
     { name: 'UNBLOCK_PIN', from: () => active, run: (c) => c.unblockPin(ascii('12345678'), ascii('1357')) },
     {
-      name: 'PERSONALIZE (BEGIN + COMMIT)', from: () => new MemoryBacking(),
+      name: 'PERSONALIZE (BEGIN + COMMIT)',
+      from: () => new MemoryBacking(),
       run: (c) => issuer.issue(c, { cardId: Uint8Array.from(randomBytes(8)) }),
     },
   ];
@@ -119,7 +158,11 @@ describe('card tearing: power cut after every NVM write of every writing command
         await card.client.select();
         await k.prepare?.(card.client);
         card.nvm.cutPowerAfter(cut);
-        await assert.rejects(k.run(card.client), (e: unknown) => e instanceof PowerLoss, `power loss at write ${cut}/${writes}`);
+        await assert.rejects(
+          k.run(card.client),
+          (e: unknown) => e instanceof PowerLoss,
+          `power loss at write ${cut}/${writes}`,
+        );
         const reborn = power(backing);
         const s = await snapshot(reborn.client);
         const same = JSON.stringify(comparable(s));
@@ -130,11 +173,19 @@ describe('card tearing: power cut after every NVM write of every writing command
         // personalisation case is three commands (BEGIN, COMMIT, CHANGE_PIN): it may stop between them.
         if (!isBefore && !isAfter) {
           const minusOne = (field: 'pinRetries' | 'pukRetries') =>
-            JSON.stringify(comparable({ ...before, info: { ...before.info, [field]: before.info[field] - 1 } })) === same;
-          const betweenPersoCommands = k.name.startsWith('PERSONALIZE') && s.info.lifecycle === LIFECYCLE.PERSONALISED
-            && s.info.counter === 0 && s.info.balance === 0 && s.info.pinRetries >= 2 && s.info.pukRetries === 10;
-          assert.ok(minusOne('pinRetries') || minusOne('pukRetries') || betweenPersoCommands,
-            `write ${cut}/${writes}: state is neither before, after, nor before with one try spent: ${same.slice(0, 300)}`);
+            JSON.stringify(comparable({ ...before, info: { ...before.info, [field]: before.info[field] - 1 } })) ===
+            same;
+          const betweenPersoCommands =
+            k.name.startsWith('PERSONALIZE') &&
+            s.info.lifecycle === LIFECYCLE.PERSONALISED &&
+            s.info.counter === 0 &&
+            s.info.balance === 0 &&
+            s.info.pinRetries >= 2 &&
+            s.info.pukRetries === 10;
+          assert.ok(
+            minusOne('pinRetries') || minusOne('pukRetries') || betweenPersoCommands,
+            `write ${cut}/${writes}: state is neither before, after, nor before with one try spent: ${same.slice(0, 300)}`,
+          );
         }
         checkInvariants(s, (isAfter ? (k.loadedAfter ?? 0) : 0) + baseLoaded);
       }

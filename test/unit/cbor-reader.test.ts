@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import {
-  MapReader, asBytes, asMap, asUint, buildMap, decodeCanonical, encodeCanonical, utf8Length,
-  CborTagged, type CborKey, type CborValue,
+  MapReader,
+  asBytes,
+  asMap,
+  asUint,
+  buildMap,
+  decodeCanonical,
+  encodeCanonical,
+  utf8Length,
+  CborTagged,
+  type CborKey,
+  type CborValue,
 } from '../../protocol/cbor/index.js';
 
 const map = (...entries: [CborKey, CborValue][]): Map<CborKey, CborValue> => new Map(entries);
@@ -20,7 +29,16 @@ function schemaError(fn: () => unknown, pattern: RegExp): void {
 const NAMES = { 1: 'amount', 2: 'currency', 3: 'nonce', 4: 'memo', 5: 'flags', 6: 'lines', 7: 'meta', 8: 'big' };
 
 describe('cbor: MapReader', () => {
-  const msg = map([1, 1250], [2, 156], [3, new Uint8Array(16)], [4, '咖啡'], [5, true], [6, [1, 2, 3]], [7, map(['v', 1])], [8, 2n ** 60n]);
+  const msg = map(
+    [1, 1250],
+    [2, 156],
+    [3, new Uint8Array(16)],
+    [4, '咖啡'],
+    [5, true],
+    [6, [1, 2, 3]],
+    [7, map(['v', 1])],
+    [8, 2n ** 60n],
+  );
 
   it('reads every field type of a valid message', () => {
     const r = new MapReader(decodeCanonical(encodeCanonical(msg)), 'SIGN_TXN request', { names: NAMES });
@@ -29,7 +47,10 @@ describe('cbor: MapReader', () => {
     assert.equal(r.bytes(3, { length: 16 }).length, 16);
     assert.equal(r.text(4, { maxLength: 6 }), '咖啡');
     assert.equal(r.bool(5), true);
-    assert.deepStrictEqual(r.arrayOf(6, (v, what) => asUint(v, what, { max: 9 }), { maxLength: 3 }), [1, 2, 3]);
+    assert.deepStrictEqual(
+      r.arrayOf(6, (v, what) => asUint(v, what, { max: 9 }), { maxLength: 3 }),
+      [1, 2, 3],
+    );
     const meta = r.map(7);
     assert.equal(meta.int('v'), 1);
     meta.done();
@@ -41,8 +62,14 @@ describe('cbor: MapReader', () => {
 
   it('names the message, the field and what was wrong', () => {
     const r = new MapReader(msg, 'SIGN_TXN request', { names: NAMES });
-    schemaError(() => r.text(1), /^SIGN_TXN request: field 1 \(amount\) must be a text string; got the unsigned integer 1250$/);
-    schemaError(() => r.bytes(3, { length: 32 }), /field 3 \(nonce\) must be a byte string of exactly 32 bytes; got 16 bytes/);
+    schemaError(
+      () => r.text(1),
+      /^SIGN_TXN request: field 1 \(amount\) must be a text string; got the unsigned integer 1250$/,
+    );
+    schemaError(
+      () => r.bytes(3, { length: 32 }),
+      /field 3 \(nonce\) must be a byte string of exactly 32 bytes; got 16 bytes/,
+    );
     schemaError(() => r.bytes(3, { maxLength: 8 }), /at most 8 bytes/);
     schemaError(() => r.bytes(3, { minLength: 20 }), /at least 20 bytes/);
     schemaError(() => r.text(4, { maxLength: 5 }), /at most 5 UTF-8 bytes; got 6 UTF-8 bytes/);
@@ -55,7 +82,10 @@ describe('cbor: MapReader', () => {
     schemaError(() => r.map(6), /field 6 \(lines\) must be a map; got an array of 3 elements/);
     schemaError(() => r.array(7), /must be an array; got a map of 1 entry/);
     schemaError(() => r.array(6, { length: 2 }), /exactly 2 elements/);
-    schemaError(() => r.arrayOf(6, (v, what) => asUint(v, what, { max: 2 })), /field 6 \(lines\)\[2\] must be at most 2; got 3/);
+    schemaError(
+      () => r.arrayOf(6, (v, what) => asUint(v, what, { max: 2 })),
+      /field 6 \(lines\)\[2\] must be at most 2; got 3/,
+    );
     schemaError(() => r.uint(8), /must be an unsigned integer of at most 2\^53−1; got 1152921504606846976/);
     schemaError(() => r.map(7).text('v'), /SIGN_TXN request: field 7 \(meta\): field "v" must be a text string/);
   });
@@ -99,7 +129,10 @@ describe('cbor: MapReader', () => {
   });
 
   it('rejects non-map messages', () => {
-    schemaError(() => new MapReader([1], 'VERIFY_PIN request'), /^VERIFY_PIN request must be a map; got an array of 1 element$/);
+    schemaError(
+      () => new MapReader([1], 'VERIFY_PIN request'),
+      /^VERIFY_PIN request must be a map; got an array of 1 element$/,
+    );
     schemaError(() => asMap(null, 'x'), /must be a map; got null/);
     schemaError(() => asMap(new CborTagged(1, 0), 'x'), /got tag 1/);
     schemaError(() => asBytes('ab', 'x'), /must be a byte string; got a text string of 2 bytes/);
@@ -113,9 +146,27 @@ describe('cbor: MapReader', () => {
 
 describe('cbor: buildMap', () => {
   it('omits undefined values (optional fields) and rejects duplicate keys', () => {
-    const m = buildMap([[1, 5], [2, undefined], [3, 'x']]);
+    const m = buildMap([
+      [1, 5],
+      [2, undefined],
+      [3, 'x'],
+    ]);
     assert.deepStrictEqual([...m.keys()], [1, 3]);
-    assert.throws(() => buildMap([[1, 1], [1, 2]]), (e: unknown) => e instanceof EncodeError && e.code === 'CBOR_DUPLICATE_KEY');
-    assert.throws(() => buildMap([[1, undefined], [1, 2]]), (e: unknown) => e instanceof EncodeError);
+    assert.throws(
+      () =>
+        buildMap([
+          [1, 1],
+          [1, 2],
+        ]),
+      (e: unknown) => e instanceof EncodeError && e.code === 'CBOR_DUPLICATE_KEY',
+    );
+    assert.throws(
+      () =>
+        buildMap([
+          [1, undefined],
+          [1, 2],
+        ]),
+      (e: unknown) => e instanceof EncodeError,
+    );
   });
 });

@@ -3,9 +3,20 @@ import { Decoder as CborXDecoder, Tag as CborXTag } from 'cbor-x';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import {
-  CBOR_ERRORS, CborTagged, compareBytes, compareKeys, decodeCanonical, encodeCanonical, encodeKey,
-  halfBitsExact, halfToNumber, shortestFloatWidth, toDiagnostic,
-  type CborKey, type CborValue, type DecodeLimits,
+  CBOR_ERRORS,
+  CborTagged,
+  compareBytes,
+  compareKeys,
+  decodeCanonical,
+  encodeCanonical,
+  encodeKey,
+  halfBitsExact,
+  halfToNumber,
+  shortestFloatWidth,
+  toDiagnostic,
+  type CborKey,
+  type CborValue,
+  type DecodeLimits,
 } from '../../protocol/cbor/index.js';
 import { utf8Short } from '../../protocol/cbor/decode.js';
 import { Prng } from '../support/prng.js';
@@ -42,26 +53,58 @@ function encodeRejects(v: unknown, code: string): EncodeError {
 
 /** Appendix A items whose value our canonical encoder must map to exactly the listed bytes. */
 const APPENDIX_A_CANONICAL: [CborValue, string][] = [
-  [0, '00'], [1, '01'], [10, '0a'], [23, '17'], [24, '1818'], [25, '1819'], [100, '1864'],
-  [1000, '1903e8'], [1000000, '1a000f4240'], [1000000000000, '1b000000e8d4a51000'],
-  [18446744073709551615n, '1bffffffffffffffff'], [-18446744073709551616n, '3bffffffffffffffff'],
-  [-1, '20'], [-10, '29'], [-100, '3863'], [-1000, '3903e7'],
-  [1.1, 'fb3ff199999999999a'], [1.5, 'f93e00'], [3.4028234663852886e+38, 'fa7f7fffff'],
-  [1.0e+300, 'fb7e37e43c8800759c'], [5.960464477539063e-8, 'f90001'], [0.00006103515625, 'f90400'],
-  [-4.1, 'fbc010666666666666'], [Infinity, 'f97c00'], [NaN, 'f97e00'], [-Infinity, 'f9fc00'],
-  [false, 'f4'], [true, 'f5'], [null, 'f6'], [undefined, 'f7'],
+  [0, '00'],
+  [1, '01'],
+  [10, '0a'],
+  [23, '17'],
+  [24, '1818'],
+  [25, '1819'],
+  [100, '1864'],
+  [1000, '1903e8'],
+  [1000000, '1a000f4240'],
+  [1000000000000, '1b000000e8d4a51000'],
+  [18446744073709551615n, '1bffffffffffffffff'],
+  [-18446744073709551616n, '3bffffffffffffffff'],
+  [-1, '20'],
+  [-10, '29'],
+  [-100, '3863'],
+  [-1000, '3903e7'],
+  [1.1, 'fb3ff199999999999a'],
+  [1.5, 'f93e00'],
+  [3.4028234663852886e38, 'fa7f7fffff'],
+  [1.0e300, 'fb7e37e43c8800759c'],
+  [5.960464477539063e-8, 'f90001'],
+  [0.00006103515625, 'f90400'],
+  [-4.1, 'fbc010666666666666'],
+  [Infinity, 'f97c00'],
+  [NaN, 'f97e00'],
+  [-Infinity, 'f9fc00'],
+  [false, 'f4'],
+  [true, 'f5'],
+  [null, 'f6'],
+  [undefined, 'f7'],
   [new CborTagged(0, '2013-03-21T20:04:00Z'), 'c074323031332d30332d32315432303a30343a30305a'],
   [new CborTagged(1, 1363896240), 'c11a514b67b0'],
   [new CborTagged(1, 1363896240.5), 'c1fb41d452d9ec200000'],
   [new CborTagged(23, fromHex('01020304')), 'd74401020304'],
   [new CborTagged(24, fromHex('6449455446')), 'd818456449455446'],
   [new CborTagged(32, 'http://www.example.com'), 'd82076687474703a2f2f7777772e6578616d706c652e636f6d'],
-  [new Uint8Array(0), '40'], [fromHex('01020304'), '4401020304'],
-  ['', '60'], ['a', '6161'], ['IETF', '6449455446'], ['"\\', '62225c'], ['\u00fc', '62c3bc'],
-  ['\u6c34', '63e6b0b4'], ['\ud800\udd51', '64f0908591'],
-  [[], '80'], [[1, 2, 3], '83010203'], [[1, [2, 3], [4, 5]], '8301820203820405'],
+  [new Uint8Array(0), '40'],
+  [fromHex('01020304'), '4401020304'],
+  ['', '60'],
+  ['a', '6161'],
+  ['IETF', '6449455446'],
+  ['"\\', '62225c'],
+  ['\u00fc', '62c3bc'],
+  ['\u6c34', '63e6b0b4'],
+  ['\ud800\udd51', '64f0908591'],
+  [[], '80'],
+  [[1, 2, 3], '83010203'],
+  [[1, [2, 3], [4, 5]], '8301820203820405'],
   [Array.from({ length: 25 }, (_, i) => i + 1), '98190102030405060708090a0b0c0d0e0f101112131415161718181819'],
-  [new Map(), 'a0'], [map([1, 2], [3, 4]), 'a201020304'], [map(['a', 1], ['b', [2, 3]]), 'a26161016162820203'],
+  [new Map(), 'a0'],
+  [map([1, 2], [3, 4]), 'a201020304'],
+  [map(['a', 1], ['b', [2, 3]]), 'a26161016162820203'],
   [['a', map(['b', 'c'])], '826161a161626163'],
   [map(['a', 'A'], ['b', 'B'], ['c', 'C'], ['d', 'D'], ['e', 'E']), 'a56161614161626142616361436164614461656145'],
 ];
@@ -141,11 +184,26 @@ describe('cbor: RFC 8949 Appendix A', () => {
 
 describe('cbor: integers', () => {
   const cases: [CborValue, string][] = [
-    [23, '17'], [24, '1818'], [255, '18ff'], [256, '190100'], [65535, '19ffff'], [65536, '1a00010000'],
-    [0xffffffff, '1affffffff'], [0x100000000, '1b0000000100000000'], [Number.MAX_SAFE_INTEGER, '1b001fffffffffffff'],
-    [-24, '37'], [-25, '3818'], [-256, '38ff'], [-257, '390100'], [-65537, '3a00010000'],
-    [-0x100000000, '3affffffff'], [-0x100000001, '3b0000000100000000'], [-Number.MAX_SAFE_INTEGER, '3b001ffffffffffffe'],
-    [2n ** 53n, '1b0020000000000000'], [-(2n ** 53n), '3b001fffffffffffff'], [2n ** 63n, '1b8000000000000000'],
+    [23, '17'],
+    [24, '1818'],
+    [255, '18ff'],
+    [256, '190100'],
+    [65535, '19ffff'],
+    [65536, '1a00010000'],
+    [0xffffffff, '1affffffff'],
+    [0x100000000, '1b0000000100000000'],
+    [Number.MAX_SAFE_INTEGER, '1b001fffffffffffff'],
+    [-24, '37'],
+    [-25, '3818'],
+    [-256, '38ff'],
+    [-257, '390100'],
+    [-65537, '3a00010000'],
+    [-0x100000000, '3affffffff'],
+    [-0x100000001, '3b0000000100000000'],
+    [-Number.MAX_SAFE_INTEGER, '3b001ffffffffffffe'],
+    [2n ** 53n, '1b0020000000000000'],
+    [-(2n ** 53n), '3b001fffffffffffff'],
+    [2n ** 63n, '1b8000000000000000'],
   ];
   for (const [v, hex] of cases) {
     it(`${String(v)} ⇄ ${hex}`, () => {
@@ -176,7 +234,17 @@ describe('cbor: integers', () => {
   });
 
   it('rejects non-shortest integer arguments at every width', () => {
-    for (const hex of ['1817', '190017', '1900ff', '1a0000ffff', '1b00000000ffffffff', '3817', '39001f', '3a0000ffff', '3b00000000ffffffff']) {
+    for (const hex of [
+      '1817',
+      '190017',
+      '1900ff',
+      '1a0000ffff',
+      '1b00000000ffffffff',
+      '3817',
+      '39001f',
+      '3a0000ffff',
+      '3b00000000ffffffff',
+    ]) {
       rejects(hex, 'CBOR_NON_CANONICAL');
     }
   });
@@ -184,11 +252,23 @@ describe('cbor: integers', () => {
 
 describe('cbor: floats (preferred serialisation)', () => {
   const cases: [number, string][] = [
-    [0.5, 'f93800'], [-0.5, 'f9b800'], [65504.5, 'fa477fe080'], [1 / 3, 'fb3fd5555555555555'],
-    [2 ** -24, 'f90001'], [2 ** -25, 'fa33000000'], [2 ** -149, 'fa00000001'], [2 ** -150, 'fb3690000000000000'],
-    [3 * 2 ** -24, 'f90003'], [1.0009765625, 'f93c01'], [1.00048828125, 'fa3f801000'], [65520.5, 'fa477ff080'],
-    [Number.MIN_VALUE, 'fb0000000000000001'], [Number.MAX_VALUE, 'fb7fefffffffffffff'], [0.1, 'fb3fb999999999999a'],
-    [1e-7, 'fb3e7ad7f29abcaf48'], [16777217.5, 'fb4170000018000000'],
+    [0.5, 'f93800'],
+    [-0.5, 'f9b800'],
+    [65504.5, 'fa477fe080'],
+    [1 / 3, 'fb3fd5555555555555'],
+    [2 ** -24, 'f90001'],
+    [2 ** -25, 'fa33000000'],
+    [2 ** -149, 'fa00000001'],
+    [2 ** -150, 'fb3690000000000000'],
+    [3 * 2 ** -24, 'f90003'],
+    [1.0009765625, 'f93c01'],
+    [1.00048828125, 'fa3f801000'],
+    [65520.5, 'fa477ff080'],
+    [Number.MIN_VALUE, 'fb0000000000000001'],
+    [Number.MAX_VALUE, 'fb7fefffffffffffff'],
+    [0.1, 'fb3fb999999999999a'],
+    [1e-7, 'fb3e7ad7f29abcaf48'],
+    [16777217.5, 'fb4170000018000000'],
   ];
   for (const [v, hex] of cases) {
     it(`${v} ⇄ ${hex}`, () => {
@@ -225,13 +305,23 @@ describe('cbor: floats (preferred serialisation)', () => {
 
 describe('cbor: strings', () => {
   it('uses shortest lengths at the boundaries', () => {
-    for (const [n, head] of [[23, '77'], [24, '7818'], [255, '78ff'], [256, '790100'], [65535, '79ffff'], [65536, '7a00010000']] as const) {
+    for (const [n, head] of [
+      [23, '77'],
+      [24, '7818'],
+      [255, '78ff'],
+      [256, '790100'],
+      [65535, '79ffff'],
+      [65536, '7a00010000'],
+    ] as const) {
       const s = 'x'.repeat(n);
       const hex = enc(s);
       assert.equal(hex.slice(0, head.length), head);
       assert.equal(dec(hex), s);
       const b = new Uint8Array(n);
-      assert.equal(enc(b).slice(0, head.length), (parseInt(head.slice(0, 2), 16) - 0x20).toString(16).padStart(2, '0') + head.slice(2));
+      assert.equal(
+        enc(b).slice(0, head.length),
+        (parseInt(head.slice(0, 2), 16) - 0x20).toString(16).padStart(2, '0') + head.slice(2),
+      );
     }
   });
 
@@ -261,8 +351,15 @@ describe('cbor: strings', () => {
 
   it('rejects invalid UTF-8 on decode', () => {
     for (const hex of [
-      '61ff', '61c0', '6180', '62c0af' /* overlong '/' */, '63eda080' /* encoded surrogate */,
-      '64f4908080' /* above U+10FFFF */, '62c328', '63e28228', '64f0908028',
+      '61ff',
+      '61c0',
+      '6180',
+      '62c0af' /* overlong '/' */,
+      '63eda080' /* encoded surrogate */,
+      '64f4908080' /* above U+10FFFF */,
+      '62c328',
+      '63e28228',
+      '64f0908028',
     ]) {
       rejects(hex, 'CBOR_INVALID_UTF8');
     }
@@ -295,7 +392,9 @@ describe('cbor: strict UTF-8 (short-string decoder vs TextDecoder)', () => {
 
   it('agrees with TextDecoder on 200 000 random 3–8 byte inputs biased towards UTF-8 structure', () => {
     const rng = new Prng(8);
-    const leads = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff];
+    const leads = [
+      0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff,
+    ];
     const conts = [0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0x41, 0xc0];
     let valid = 0;
     const te = new TextEncoder();
@@ -315,7 +414,8 @@ describe('cbor: strict UTF-8 (short-string decoder vs TextDecoder)', () => {
       } else {
         const n = 3 + rng.int(6);
         b = new Uint8Array(n);
-        for (let j = 0; j < n; j++) b[j] = rng.bool(0.4) ? rng.pick(leads) : rng.bool(0.8) ? rng.pick(conts) : rng.int(256);
+        for (let j = 0; j < n; j++)
+          b[j] = rng.bool(0.4) ? rng.pick(leads) : rng.bool(0.8) ? rng.pick(conts) : rng.int(256);
       }
       const ours = utf8Short(b, 0, b.length);
       assert.equal(ours, reference(b), toHex(b));
@@ -367,10 +467,14 @@ describe('cbor: map key order', () => {
   it('CTAP2 and RFC 7049 orders differ from RFC 8949 for mixed key types (why keys are int/text only)', () => {
     const items: CborValue[] = [10, 100, -1, 'z', 'aa', [100], [-1], false];
     const encoded = items.map((v) => encodeCanonical(v));
-    assert.deepStrictEqual([...encoded].sort(ctap2Compare).map((b) => toDiagnostic(decodeCanonical(b))),
-      ['10', '100', '-1', '"z"', '"aa"', '[-1]', '[100]', 'false']);
-    assert.deepStrictEqual([...encoded].sort(rfc7049Compare).map((b) => toDiagnostic(decodeCanonical(b))),
-      ['10', '-1', 'false', '100', '"z"', '[-1]', '"aa"', '[100]']);
+    assert.deepStrictEqual(
+      [...encoded].sort(ctap2Compare).map((b) => toDiagnostic(decodeCanonical(b))),
+      ['10', '100', '-1', '"z"', '"aa"', '[-1]', '[100]', 'false'],
+    );
+    assert.deepStrictEqual(
+      [...encoded].sort(rfc7049Compare).map((b) => toDiagnostic(decodeCanonical(b))),
+      ['10', '-1', 'false', '100', '"z"', '[-1]', '"aa"', '[100]'],
+    );
   });
 
   it('for integer and text keys, RFC 8949 bytewise order equals CTAP2 order (random keys)', () => {
@@ -378,12 +482,20 @@ describe('cbor: map key order', () => {
     const boundary = [0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
     const randKey = (): CborKey => {
       switch (rng.int(6)) {
-        case 0: return rng.pick(boundary);
-        case 1: return -1 - Math.min(rng.pick(boundary), Number.MAX_SAFE_INTEGER - 1);
-        case 2: return rng.int(1000) - 500;
-        case 3: return rng.bool() ? BigInt(rng.next()) * 2n ** 32n + BigInt(rng.next()) : -1n - BigInt(rng.next()) * 2n ** 32n;
-        case 4: return String.fromCharCode(...Array.from({ length: rng.int(30) }, () => 0x61 + rng.int(26)));
-        default: return rng.pick(['', 'é', 'z', 'aa', 'ab', '水', '😀', 'x'.repeat(24), 'x'.repeat(256)]);
+        case 0:
+          return rng.pick(boundary);
+        case 1:
+          return -1 - Math.min(rng.pick(boundary), Number.MAX_SAFE_INTEGER - 1);
+        case 2:
+          return rng.int(1000) - 500;
+        case 3:
+          return rng.bool()
+            ? BigInt(rng.next()) * 2n ** 32n + BigInt(rng.next())
+            : -1n - BigInt(rng.next()) * 2n ** 32n;
+        case 4:
+          return String.fromCharCode(...Array.from({ length: rng.int(30) }, () => 0x61 + rng.int(26)));
+        default:
+          return rng.pick(['', 'é', 'z', 'aa', 'ab', '水', '😀', 'x'.repeat(24), 'x'.repeat(256)]);
       }
     };
     for (let round = 0; round < 300; round++) {
@@ -452,7 +564,25 @@ describe('cbor: map key order', () => {
 describe('cbor: decoder rejection rules', () => {
   it('rejects empty and truncated input', () => {
     rejects('', 'CBOR_TRUNCATED');
-    for (const hex of ['18', '19ff', '1aff', '1b00', '42ff', '62', '7818', '82', '8201', 'a1', 'a101', 'c1', 'f9', 'fa0000', 'fb00', 'f8', '5a00010000']) {
+    for (const hex of [
+      '18',
+      '19ff',
+      '1aff',
+      '1b00',
+      '42ff',
+      '62',
+      '7818',
+      '82',
+      '8201',
+      'a1',
+      'a101',
+      'c1',
+      'f9',
+      'fa0000',
+      'fb00',
+      'f8',
+      '5a00010000',
+    ]) {
       rejects(hex, 'CBOR_TRUNCATED');
     }
   });
@@ -473,7 +603,18 @@ describe('cbor: decoder rejection rules', () => {
   });
 
   it('rejects indefinite lengths for every string/container type', () => {
-    for (const hex of ['5fff', '7fff', '9fff', 'bfff', '5f4101ff', '7f6161ff', '9f01ff', 'bf0102ff', '819fff', 'a1019fff']) {
+    for (const hex of [
+      '5fff',
+      '7fff',
+      '9fff',
+      'bfff',
+      '5f4101ff',
+      '7f6161ff',
+      '9f01ff',
+      'bf0102ff',
+      '819fff',
+      'a1019fff',
+    ]) {
       rejects(hex, 'CBOR_INDEFINITE_LENGTH');
     }
   });
@@ -486,11 +627,22 @@ describe('cbor: decoder rejection rules', () => {
   });
 
   it('rejects unsupported simple values and the invalid two-byte forms', () => {
-    for (const hex of ['e0', 'f3', 'f800', 'f813', 'f814', 'f817', 'f818', 'f81f', 'f820', 'f8ff']) rejects(hex, 'CBOR_UNSUPPORTED_SIMPLE');
+    for (const hex of ['e0', 'f3', 'f800', 'f813', 'f814', 'f817', 'f818', 'f81f', 'f820', 'f8ff'])
+      rejects(hex, 'CBOR_UNSUPPORTED_SIMPLE');
   });
 
   it('rejects non-shortest lengths and tags', () => {
-    for (const hex of ['5800', '5817' + '00'.repeat(23), '590001' + '00', '7800', '9800', 'b800', 'd800' + '00', 'd90017' + '00', '5a00000001' + '00']) {
+    for (const hex of [
+      '5800',
+      '5817' + '00'.repeat(23),
+      '590001' + '00',
+      '7800',
+      '9800',
+      'b800',
+      'd800' + '00',
+      'd90017' + '00',
+      '5a00000001' + '00',
+    ]) {
       rejects(hex, 'CBOR_NON_CANONICAL');
     }
   });
@@ -534,7 +686,10 @@ describe('cbor: decoder rejection rules', () => {
     rejects('00', 'CBOR_BAD_OPTIONS', { maxDepth: 1000 });
     rejects('00', 'CBOR_BAD_OPTIONS', { maxBytes: 1.5 });
     for (const bad of ['00', null, undefined, [0], new ArrayBuffer(1)]) {
-      assert.throws(() => decodeCanonical(bad as unknown as Uint8Array), (e: unknown) => e instanceof DecodeError && e.code === 'CBOR_NOT_BYTES');
+      assert.throws(
+        () => decodeCanonical(bad as unknown as Uint8Array),
+        (e: unknown) => e instanceof DecodeError && e.code === 'CBOR_NOT_BYTES',
+      );
     }
   });
 
@@ -580,7 +735,10 @@ describe('cbor: encoder', () => {
     assert.equal(enc(deep), '81'.repeat(15) + '80');
     encodeRejects([deep], 'CBOR_TOO_DEEP');
     assert.equal(toHex(encodeCanonical([deep], { maxDepth: 17 })), '81'.repeat(16) + '80');
-    assert.throws(() => encodeCanonical(1, { maxDepth: 0 }), (e: unknown) => e instanceof EncodeError && e.code === 'CBOR_BAD_OPTIONS');
+    assert.throws(
+      () => encodeCanonical(1, { maxDepth: 0 }),
+      (e: unknown) => e instanceof EncodeError && e.code === 'CBOR_BAD_OPTIONS',
+    );
   });
 
   it('validates tags: rejects bignum tags, negative/fractional/oversized tag numbers; accepts 64-bit tags', () => {
@@ -610,11 +768,54 @@ describe('cbor: encoder', () => {
 
 /** Representative values for round trips and the cbor-x cross-check. */
 const SAMPLES: CborValue[] = [
-  0, 1, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, -1, -24, -25, -Number.MAX_SAFE_INTEGER,
-  2n ** 53n, 2n ** 64n - 1n, -(2n ** 53n), -(2n ** 64n), 0.5, -1.5, 1.1, 1e300, 65504.5, 2 ** -24, 2 ** 60, Infinity, -Infinity, NaN,
-  '', 'a', 'x'.repeat(24), 'x'.repeat(256), 'ü水😀', '\ufeff', new Uint8Array(0), new Uint8Array(300).fill(5),
-  true, false, null, undefined, [], [1, [2, [3, [4]]]], new Map(), map([1, 'a'], [-1, 'b'], ['k', [new Map()]]),
-  new CborTagged(1000, map([1, 2])), new CborTagged(23, new Uint8Array([1])), new CborTagged(100000, [1.5, 'x']),
+  0,
+  1,
+  23,
+  24,
+  255,
+  256,
+  65535,
+  65536,
+  2 ** 32 - 1,
+  2 ** 32,
+  Number.MAX_SAFE_INTEGER,
+  -1,
+  -24,
+  -25,
+  -Number.MAX_SAFE_INTEGER,
+  2n ** 53n,
+  2n ** 64n - 1n,
+  -(2n ** 53n),
+  -(2n ** 64n),
+  0.5,
+  -1.5,
+  1.1,
+  1e300,
+  65504.5,
+  2 ** -24,
+  2 ** 60,
+  Infinity,
+  -Infinity,
+  NaN,
+  '',
+  'a',
+  'x'.repeat(24),
+  'x'.repeat(256),
+  'ü水😀',
+  '\ufeff',
+  new Uint8Array(0),
+  new Uint8Array(300).fill(5),
+  true,
+  false,
+  null,
+  undefined,
+  [],
+  [1, [2, [3, [4]]]],
+  new Map(),
+  map([1, 'a'], [-1, 'b'], ['k', [new Map()]]),
+  new CborTagged(1000, map([1, 2])),
+  new CborTagged(23, new Uint8Array([1])),
+  new CborTagged(100000, [1.5, 'x']),
 ];
 
 describe('cbor: cross-check with cbor-x', () => {
@@ -653,8 +854,17 @@ describe('cbor: round trips', () => {
 
   it('a SIGN_TXN-like map round-trips and is insertion-order independent', () => {
     const fields: [CborKey, CborValue][] = [
-      [1, 1], [2, fromHex('f00102030405060708')], [3, 48213], [4, 1250], [5, 156], [6, 'M-000123'], [7, 'T-07'],
-      [8, 1_732_190_000], [9, new Uint8Array(16).fill(7)], [10, 98750], [11, new Uint8Array(32).fill(9)],
+      [1, 1],
+      [2, fromHex('f00102030405060708')],
+      [3, 48213],
+      [4, 1250],
+      [5, 156],
+      [6, 'M-000123'],
+      [7, 'T-07'],
+      [8, 1_732_190_000],
+      [9, new Uint8Array(16).fill(7)],
+      [10, 98750],
+      [11, new Uint8Array(32).fill(9)],
     ];
     const a = encodeCanonical(new Map(fields));
     const b = encodeCanonical(new Map([...fields].reverse()));
@@ -665,8 +875,10 @@ describe('cbor: round trips', () => {
 
 describe('cbor: diagnostic notation', () => {
   it('renders values readably', () => {
-    assert.equal(toDiagnostic(map([1, 1500], [3, fromHex('00ff')], [4, 'café'], [5, [true, null, undefined]], [-1, 1.5])),
-      '{1: 1500, 3: h\'00ff\', 4: "café", 5: [true, null, undefined], -1: 1.5}');
+    assert.equal(
+      toDiagnostic(map([1, 1500], [3, fromHex('00ff')], [4, 'café'], [5, [true, null, undefined]], [-1, 1.5])),
+      '{1: 1500, 3: h\'00ff\', 4: "café", 5: [true, null, undefined], -1: 1.5}',
+    );
     assert.equal(toDiagnostic(new CborTagged(1, 2n ** 64n - 1n)), '1(18446744073709551615)');
     assert.equal(toDiagnostic(new Uint8Array(100), 8), "h'00000000'…(100 bytes)");
   });
@@ -678,6 +890,7 @@ function fromCborX(v: unknown): CborValue {
   if (Array.isArray(v)) return v.map(fromCborX);
   if (v instanceof Map) return new Map([...v].map(([k, x]) => [k as CborKey, fromCborX(x)]));
   if (v instanceof CborXTag) return new CborTagged(v.tag, fromCborX(v.value));
-  if (typeof v === 'bigint' && v >= BigInt(-Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
+  if (typeof v === 'bigint' && v >= BigInt(-Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+    return Number(v);
   return v as CborValue;
 }

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,12 +33,20 @@ function build(why: string): void {
   assert.equal(r.status, 0, `node scripts/build-cli.mjs failed:\n${r.stdout}${r.stderr}`);
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** bin/cardpost.mjs with CARDPOST_CLI=build|sources (the build: rebuilt once if a source changed meanwhile). */
 function cardpost(from: 'build' | 'sources', args: string[]): Run {
   const run = (): Run => {
-    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CARDPOST_CLI: from }, timeout: 15_000 });
+    const r = spawnSync(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, CARDPOST_CLI: from },
+      timeout: 15_000,
+    });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   const r = run();
@@ -59,7 +77,10 @@ describe('the compiled CLI (npm ci → dist/, run by bin/cardpost.mjs)', functio
   it('is complete: one module per source, the manifest listing them all', () => {
     const state = buildState();
     if (!state.fresh) build(state.reason);
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'dist', 'manifest.json'), 'utf8')) as { version: number; sources: string[] };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'dist', 'manifest.json'), 'utf8')) as {
+      version: number;
+      sources: string[];
+    };
     assert.equal(manifest.version, MANIFEST_VERSION, 'manifest version');
     assert.deepEqual(manifest.sources, listSources(), 'the build compiled every source');
     for (const s of manifest.sources) {
@@ -80,8 +101,19 @@ describe('the compiled CLI (npm ci → dist/, run by bin/cardpost.mjs)', functio
   });
 
   it('loading command modules lazily changes no output', async () => {
-    const cases = [['sale', '--help'], ['help', 'card'], ['card', '--help'], ['sim', 'card', '--help'], ['issues'], ['sal'],
-      ['--version'], [], ['--bogus'], ['crypto', 'sm3', '616263'], ['crypto', 'sm2-verify', '--key', '00', '--msg', '00', '--sig', '00']];
+    const cases = [
+      ['sale', '--help'],
+      ['help', 'card'],
+      ['card', '--help'],
+      ['sim', 'card', '--help'],
+      ['issues'],
+      ['sal'],
+      ['--version'],
+      [],
+      ['--bogus'],
+      ['crypto', 'sm3', '616263'],
+      ['crypto', 'sm2-verify', '--key', '00', '--msg', '00', '--sig', '00'],
+    ];
     for (const args of cases) {
       assert.deepEqual(cardpost('build', args), await inProcess(args), `cardpost ${args.join(' ')}`);
     }
@@ -96,8 +128,14 @@ describe('the compiled CLI (npm ci → dist/, run by bin/cardpost.mjs)', functio
         else if (e.name.endsWith('.js')) {
           const text = readFileSync(join(ROOT, 'dist', rel), 'utf8');
           // Any other use of the module's location is one this check cannot follow: look at it, then teach it here.
-          const other = text.replace(/new URL\(\s*(['"`])[^'"`$]+\1\s*,\s*import\.meta\.url\s*\)|createRequire\(import\.meta\.url\)/g, '');
-          assert.ok(!other.includes('import.meta'), `dist/${rel} finds something from import.meta another way: check it resolves from dist/`);
+          const other = text.replace(
+            /new URL\(\s*(['"`])[^'"`$]+\1\s*,\s*import\.meta\.url\s*\)|createRequire\(import\.meta\.url\)/g,
+            '',
+          );
+          assert.ok(
+            !other.includes('import.meta'),
+            `dist/${rel} finds something from import.meta another way: check it resolves from dist/`,
+          );
           for (const m of text.matchAll(/new URL\(\s*(['"`])([^'"`$]+)\1\s*,\s*import\.meta\.url\s*\)/g)) {
             const fromDist = join(ROOT, 'dist', dirname(rel), m[2]!);
             const fromSources = join(ROOT, dirname(rel), m[2]!);
@@ -112,9 +150,16 @@ describe('the compiled CLI (npm ci → dist/, run by bin/cardpost.mjs)', functio
         }
       }
     };
-    for (const dir of readdirSync(join(ROOT, 'dist'), { withFileTypes: true })) if (dir.isDirectory() && !dir.isSymbolicLink()) walk(dir.name);
-    assert.ok(found.some((f) => f.includes('../ui/')), `the pages' folder is among them: ${found.join('; ')}`);
-    assert.ok(found.some((f) => f.includes('cardpost_crypto.node')), `the native addon is among them: ${found.join('; ')}`);
+    for (const dir of readdirSync(join(ROOT, 'dist'), { withFileTypes: true }))
+      if (dir.isDirectory() && !dir.isSymbolicLink()) walk(dir.name);
+    assert.ok(
+      found.some((f) => f.includes('../ui/')),
+      `the pages' folder is among them: ${found.join('; ')}`,
+    );
+    assert.ok(
+      found.some((f) => f.includes('cardpost_crypto.node')),
+      `the native addon is among them: ${found.join('; ')}`,
+    );
   });
 
   it('uses the same SM2 backend as the sources (the native addon resolves from dist/)', async () => {
@@ -135,11 +180,19 @@ describe('the compiled CLI (npm ci → dist/, run by bin/cardpost.mjs)', functio
       utimesSync(join(root, 'host', 'cli', 'a.ts'), past, past);
       utimesSync(join(root, 'host', 'cli', 'types.d.ts'), past, past);
       assert.deepEqual(buildState(root), { fresh: false, reason: 'the CLI is not built' });
-      const manifest = { version: MANIFEST_VERSION, startedAt: Date.now() - 1_000, sources: ['host/cli/a.ts'], commands: [] };
+      const manifest = {
+        version: MANIFEST_VERSION,
+        startedAt: Date.now() - 1_000,
+        sources: ['host/cli/a.ts'],
+        commands: [],
+      };
       writeFileSync(join(root, 'dist', 'manifest.json'), JSON.stringify(manifest));
       assert.equal(buildState(root).fresh, true, 'fresh');
       utimesSync(join(root, 'host', 'cli', 'a.ts'), new Date(), new Date());
-      assert.match((buildState(root) as { reason: string }).reason, /older than the sources \(host\/cli\/a\.ts changed\)/);
+      assert.match(
+        (buildState(root) as { reason: string }).reason,
+        /older than the sources \(host\/cli\/a\.ts changed\)/,
+      );
       utimesSync(join(root, 'host', 'cli', 'a.ts'), past, past);
       writeFileSync(join(root, 'host', 'b.ts'), '');
       utimesSync(join(root, 'host', 'b.ts'), past, past);

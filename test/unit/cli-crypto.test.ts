@@ -22,8 +22,15 @@ const VEC = {
 
 describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
   it('sm3 HEX → digest', async () => {
-    assert.deepEqual(await cli('crypto', 'sm3', '616263'), { code: 0, out: '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0', err: '' });
-    assert.equal((await cli('crypto', 'sm3', '')).out, '1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b');
+    assert.deepEqual(await cli('crypto', 'sm3', '616263'), {
+      code: 0,
+      out: '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0',
+      err: '',
+    });
+    assert.equal(
+      (await cli('crypto', 'sm3', '')).out,
+      '1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b',
+    );
   });
 
   it('sm2-keygen → JSON key pair that signs and verifies', async () => {
@@ -36,7 +43,11 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
 
   it('sm2-verify accepts the published signature, raw and DER, by message or digest', async () => {
     for (const sig of [VEC.sig, VEC.der]) {
-      assert.deepEqual(await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', sig), { code: 0, out: 'valid', err: '' });
+      assert.deepEqual(await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', sig), {
+        code: 0,
+        out: 'valid',
+        err: '',
+      });
       assert.equal((await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--digest', VEC.e, '--sig', sig)).code, 0);
     }
   });
@@ -44,22 +55,62 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
   it('sm2-sign with --digest signs e itself; --id changes Z_A', async () => {
     const byDigest = (await cli('crypto', 'sm2-sign', '--key', VEC.d, '--digest', VEC.e)).out;
     assert.equal((await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', byDigest)).code, 0);
-    const otherId = (await cli('crypto', 'sm2-sign', '--key', VEC.d, '--msg', VEC.msg, '--id', 'ALICE123@YAHOO.COM')).out;
+    const otherId = (await cli('crypto', 'sm2-sign', '--key', VEC.d, '--msg', VEC.msg, '--id', 'ALICE123@YAHOO.COM'))
+      .out;
     assert.equal((await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', otherId)).code, 1);
-    assert.equal((await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--id', 'ALICE123@YAHOO.COM', '--sig', otherId)).code, 0);
+    assert.equal(
+      (
+        await cli(
+          'crypto',
+          'sm2-verify',
+          '--key',
+          VEC.pub,
+          '--msg',
+          VEC.msg,
+          '--id',
+          'ALICE123@YAHOO.COM',
+          '--sig',
+          otherId,
+        )
+      ).code,
+      0,
+    );
   });
 
   it('interoperates with sm-crypto through the CLI both ways', async () => {
     const kp = smCrypto.generateKeyPairHex();
     const theirs = smCrypto.doSignature('cafe', kp.privateKey, { hash: true, der: false });
-    assert.equal((await cli('crypto', 'sm2-verify', '--key', kp.publicKey, '--msg', Buffer.from('cafe').toString('hex'), '--sig', theirs)).code, 0);
-    const ours = (await cli('crypto', 'sm2-sign', '--key', kp.privateKey, '--msg', Buffer.from('cafe').toString('hex'))).out;
-    assert.equal(smCrypto.doVerifySignature('cafe', ours, kp.publicKey, { hash: true, der: false }), true, 'sm-crypto verifies ours');
+    assert.equal(
+      (
+        await cli(
+          'crypto',
+          'sm2-verify',
+          '--key',
+          kp.publicKey,
+          '--msg',
+          Buffer.from('cafe').toString('hex'),
+          '--sig',
+          theirs,
+        )
+      ).code,
+      0,
+    );
+    const ours = (await cli('crypto', 'sm2-sign', '--key', kp.privateKey, '--msg', Buffer.from('cafe').toString('hex')))
+      .out;
+    assert.equal(
+      smCrypto.doVerifySignature('cafe', ours, kp.publicKey, { hash: true, der: false }),
+      true,
+      'sm-crypto verifies ours',
+    );
   });
 
   it('exit 1 for an invalid signature', async () => {
     const bad = VEC.sig.slice(0, -1) + (VEC.sig.endsWith('a') ? 'b' : 'a');
-    assert.deepEqual(await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', bad), { code: 1, out: 'invalid', err: '' });
+    assert.deepEqual(await cli('crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', bad), {
+      code: 1,
+      out: 'invalid',
+      err: '',
+    });
   });
 
   it('sm4-encrypt / sm4-decrypt, ECB and CBC', async () => {
@@ -67,9 +118,14 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
     assert.equal((await cli('crypto', 'sm4-encrypt', '--key', key, key)).out, '681edf34d206965e86b3e94f536e4246');
     assert.equal((await cli('crypto', 'sm4-decrypt', '--key', key, '681edf34d206965e86b3e94f536e4246')).out, key);
     const iv = '000102030405060708090a0b0c0d0e0f';
-    const ct = (await cli('crypto', 'sm4-encrypt', '--key', key, '--mode', 'cbc', '--iv', iv, '--padding', 'pkcs7', '68656c6c6f')).out;
+    const ct = (
+      await cli('crypto', 'sm4-encrypt', '--key', key, '--mode', 'cbc', '--iv', iv, '--padding', 'pkcs7', '68656c6c6f')
+    ).out;
     assert.equal(ct.length, 32);
-    assert.equal((await cli('crypto', 'sm4-decrypt', '--key', key, '--mode', 'cbc', '--iv', iv, '--padding', 'pkcs7', ct)).out, '68656c6c6f');
+    assert.equal(
+      (await cli('crypto', 'sm4-decrypt', '--key', key, '--mode', 'cbc', '--iv', iv, '--padding', 'pkcs7', ct)).out,
+      '68656c6c6f',
+    );
   });
 
   const usage: Array<[string, string[], RegExp]> = [
@@ -78,7 +134,11 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
     ['short key', ['crypto', 'sm2-sign', '--key', '01', '--msg', '00'], /32 bytes/],
     ['both msg and digest', ['crypto', 'sm2-sign', '--key', VEC.d, '--msg', '00', '--digest', VEC.e], /exactly one/],
     ['neither msg nor digest', ['crypto', 'sm2-verify', '--key', VEC.pub, '--sig', VEC.sig], /exactly one/],
-    ['public key off the curve', ['crypto', 'sm2-verify', '--key', '04' + '11'.repeat(64), '--msg', '00', '--sig', VEC.sig], /./],
+    [
+      'public key off the curve',
+      ['crypto', 'sm2-verify', '--key', '04' + '11'.repeat(64), '--msg', '00', '--sig', VEC.sig],
+      /./,
+    ],
     ['cbc without iv', ['crypto', 'sm4-encrypt', '--key', '00'.repeat(16), '--mode', 'cbc', '00'.repeat(16)], /--iv/],
     ['partial block without padding', ['crypto', 'sm4-encrypt', '--key', '00'.repeat(16), '0011'], /./],
     ['unknown mode', ['crypto', 'sm4-encrypt', '--key', '00'.repeat(16), '--mode', 'xts', '00'], /./],
@@ -95,8 +155,14 @@ describe('cardpost crypto (CLI for firmware and QA engineers)', () => {
 
   it('the installed bin keeps the exit codes (0, 1, 2) as a process', async function () {
     this.timeout(60_000); // three processes, each starting Node with tsx
-    assert.equal((await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', VEC.sig])).code, 0);
-    assert.equal((await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', '00', '--sig', VEC.sig])).code, 1);
+    assert.equal(
+      (await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', VEC.msg, '--sig', VEC.sig])).code,
+      0,
+    );
+    assert.equal(
+      (await runCardpost(['crypto', 'sm2-verify', '--key', VEC.pub, '--msg', '00', '--sig', VEC.sig])).code,
+      1,
+    );
     const bad = await runCardpost(['crypto', 'sm3', 'zz']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr.trim().split('\n').length, 1, `one line: ${bad.stderr}`);

@@ -8,8 +8,20 @@ import { p256 as nobleP256 } from '@noble/curves/nist.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import {
-  SIGNATURE_ALGORITHM_CODES, generateKeyPair, p256GenerateKeyPair, p256PublicFromPrivate, p256Sign, p256SignatureFromDer,
-  p256SignatureToDer, p256ValidatePublicKey, p256Verify, sign, signatureAlgorithmFromCode, sm2MessageDigest, validatePublicKey, verify,
+  SIGNATURE_ALGORITHM_CODES,
+  generateKeyPair,
+  p256GenerateKeyPair,
+  p256PublicFromPrivate,
+  p256Sign,
+  p256SignatureFromDer,
+  p256SignatureToDer,
+  p256ValidatePublicKey,
+  p256Verify,
+  sign,
+  signatureAlgorithmFromCode,
+  sm2MessageDigest,
+  validatePublicKey,
+  verify,
   type SignatureAlgorithm,
 } from '../../protocol/crypto/index.js';
 import { bigIntToBytes, bytesToBigInt } from '../../protocol/crypto/random.js';
@@ -25,7 +37,8 @@ describe('ECDSA P-256 / SHA-256', () => {
   const rfc = {
     d: 'C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721',
     pub: '0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB67903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299',
-    sample: 'EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8',
+    sample:
+      'EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8',
     test: 'F1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083',
   };
 
@@ -62,8 +75,17 @@ describe('ECDSA P-256 / SHA-256', () => {
     const sig = p256Sign(kp.privateKey, msg);
     const r = bytesToBigInt(sig.subarray(0, 32));
     const s = bytesToBigInt(sig.subarray(32));
-    for (const [rr, ss] of [[0n, s], [r, 0n], [r + N < 1n << 256n ? r + N : N, s], [N, s], [r, N]] as [bigint, bigint][]) {
-      assert.equal(p256Verify(kp.publicKey, msg, new Uint8Array([...bigIntToBytes(rr, 32), ...bigIntToBytes(ss, 32)])), false);
+    for (const [rr, ss] of [
+      [0n, s],
+      [r, 0n],
+      [r + N < 1n << 256n ? r + N : N, s],
+      [N, s],
+      [r, N],
+    ] as [bigint, bigint][]) {
+      assert.equal(
+        p256Verify(kp.publicKey, msg, new Uint8Array([...bigIntToBytes(rr, 32), ...bigIntToBytes(ss, 32)])),
+        false,
+      );
     }
     for (const bad of [new Uint8Array(0), new Uint8Array(63), new Uint8Array(65), Uint8Array.of(0x30, 0x00)]) {
       assert.equal(p256Verify(kp.publicKey, msg, bad), false);
@@ -76,13 +98,21 @@ describe('ECDSA P-256 / SHA-256', () => {
     const kp = p256GenerateKeyPair();
     const flipped = Uint8Array.from(kp.publicKey);
     flipped[64]! ^= 1;
-    for (const [key, code] of [[kp.publicKey.subarray(0, 33), 'P256_PUBLIC_KEY_LENGTH'], [new Uint8Array([5, ...kp.publicKey.subarray(1)]), 'P256_PUBLIC_KEY_FORMAT'],
-      [flipped, 'P256_PUBLIC_KEY_NOT_ON_CURVE'], [new Uint8Array([4, ...new Uint8Array(64)]), 'P256_PUBLIC_KEY_NOT_ON_CURVE']] as [Uint8Array, string][]) {
+    for (const [key, code] of [
+      [kp.publicKey.subarray(0, 33), 'P256_PUBLIC_KEY_LENGTH'],
+      [new Uint8Array([5, ...kp.publicKey.subarray(1)]), 'P256_PUBLIC_KEY_FORMAT'],
+      [flipped, 'P256_PUBLIC_KEY_NOT_ON_CURVE'],
+      [new Uint8Array([4, ...new Uint8Array(64)]), 'P256_PUBLIC_KEY_NOT_ON_CURVE'],
+    ] as [Uint8Array, string][]) {
       throwsCode(() => p256ValidatePublicKey(key), DecodeError, code);
       throwsCode(() => p256Verify(key, new Uint8Array(1), new Uint8Array(64)), DecodeError, code);
     }
-    for (const d of [0n, N]) throwsCode(() => p256Sign(bigIntToBytes(d, 32), new Uint8Array(1)), EncodeError, 'P256_PRIVATE_KEY_INVALID');
-    assert.ok(bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N, 'bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N');
+    for (const d of [0n, N])
+      throwsCode(() => p256Sign(bigIntToBytes(d, 32), new Uint8Array(1)), EncodeError, 'P256_PRIVATE_KEY_INVALID');
+    assert.ok(
+      bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N,
+      'bytesToBigInt(kp.privateKey) >= 1n && bytesToBigInt(kp.privateKey) < N',
+    );
   });
 });
 
@@ -91,7 +121,8 @@ describe('signature facade', () => {
     assert.deepEqual({ ...SIGNATURE_ALGORITHM_CODES }, { 'sm2-sm3': 1, 'ecdsa-p256-sha256': 2 });
     assert.equal(signatureAlgorithmFromCode(1), 'sm2-sm3');
     assert.equal(signatureAlgorithmFromCode(2), 'ecdsa-p256-sha256');
-    for (const c of [0, 3, -1, 1.5, 255, Number.NaN]) throwsCode(() => signatureAlgorithmFromCode(c), DecodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
+    for (const c of [0, 3, -1, 1.5, 255, Number.NaN])
+      throwsCode(() => signatureAlgorithmFromCode(c), DecodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
   });
 
   for (const alg of Object.keys(SIGNATURE_ALGORITHM_CODES) as SignatureAlgorithm[]) {
@@ -105,7 +136,11 @@ describe('signature facade', () => {
       assert.equal(verify(alg, kp.publicKey, msg, sig, { userId: 'card-43' }), alg === 'ecdsa-p256-sha256');
       assert.equal(verify(alg, kp.publicKey, msg, sig), alg === 'ecdsa-p256-sha256');
       assert.equal(verify(alg, kp.publicKey, enc.encode('tampered'), sig, { userId: 'card-42' }), false);
-      throwsCode(() => validatePublicKey(alg, kp.publicKey.subarray(1)), DecodeError, alg === 'sm2-sm3' ? 'SM2_PUBLIC_KEY_LENGTH' : 'P256_PUBLIC_KEY_LENGTH');
+      throwsCode(
+        () => validatePublicKey(alg, kp.publicKey.subarray(1)),
+        DecodeError,
+        alg === 'sm2-sm3' ? 'SM2_PUBLIC_KEY_LENGTH' : 'P256_PUBLIC_KEY_LENGTH',
+      );
     });
   }
 
@@ -124,7 +159,11 @@ describe('signature facade', () => {
     const bad = 'rsa' as SignatureAlgorithm;
     throwsCode(() => generateKeyPair(bad), EncodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
     throwsCode(() => sign(bad, new Uint8Array(32), new Uint8Array(1)), EncodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
-    throwsCode(() => verify(bad, new Uint8Array(65), new Uint8Array(1), new Uint8Array(64)), EncodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
+    throwsCode(
+      () => verify(bad, new Uint8Array(65), new Uint8Array(1), new Uint8Array(64)),
+      EncodeError,
+      'SIGNATURE_ALGORITHM_UNKNOWN',
+    );
     throwsCode(() => validatePublicKey(bad, new Uint8Array(65)), EncodeError, 'SIGNATURE_ALGORITHM_UNKNOWN');
   });
 });

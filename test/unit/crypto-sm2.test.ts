@@ -28,7 +28,11 @@ function prng(seed: number): (n: number) => Uint8Array {
   return (n) => {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
       out[i] = x & 0xff;
     }
     return out;
@@ -36,7 +40,11 @@ function prng(seed: number): (n: number) => Uint8Array {
 }
 
 const raw = (r: bigint, s: bigint): Uint8Array => new Uint8Array([...bigIntToBytes(r, 32), ...bigIntToBytes(s, 32)]);
-const flip = (b: Uint8Array, i: number, bit = 1): Uint8Array => { const c = Uint8Array.from(b); c[i]! ^= bit; return c; };
+const flip = (b: Uint8Array, i: number, bit = 1): Uint8Array => {
+  const c = Uint8Array.from(b);
+  c[i]! ^= bit;
+  return c;
+};
 const throwsCode = (fn: () => unknown, type: new (...a: never[]) => Error, code: string): void => {
   assert.throws(fn, (e: unknown) => e instanceof type && (e as { code?: string }).code === code);
 };
@@ -82,7 +90,8 @@ for (const backend of backends) {
 
     it('rejects a tampered message, signature, key or user id', () => {
       for (let i = 0; i < msg.length; i += 37) assert.equal(api.verify(kp.publicKey, flip(msg, i), sig), false);
-      for (let i = 0; i < 64; i += 5) assert.equal(api.verify(kp.publicKey, msg, flip(sig, i, 1 << (i % 8))), false, `sig byte ${i}`);
+      for (let i = 0; i < 64; i += 5)
+        assert.equal(api.verify(kp.publicKey, msg, flip(sig, i, 1 << (i % 8))), false, `sig byte ${i}`);
       assert.equal(api.verify(api.generateKeyPair().publicKey, msg, sig), false);
       assert.equal(api.verify(kp.publicKey, msg, sig, { userId: '1234567812345679' }), false);
       assert.equal(api.verify(kp.publicKey, msg, sig, { userId: '' }), false);
@@ -97,22 +106,46 @@ for (const backend of backends) {
         assert.equal(api.verify(kp.publicKey, msg, s), id === '1234567812345678');
       }
       throwsCode(() => api.sign(kp.privateKey, msg, { userId: 'x'.repeat(8192) }), EncodeError, 'SM2_USER_ID_TOO_LONG');
-      throwsCode(() => api.verify(kp.publicKey, msg, sig, { userId: 5 as unknown as string }), EncodeError, 'SM2_USER_ID_TYPE');
+      throwsCode(
+        () => api.verify(kp.publicKey, msg, sig, { userId: 5 as unknown as string }),
+        EncodeError,
+        'SM2_USER_ID_TYPE',
+      );
     });
 
     it('range checks: r or s = 0, >= n, and r + s = n are rejected', () => {
       const r = bytesToBigInt(sig.subarray(0, 32));
       const s = bytesToBigInt(sig.subarray(32));
-      for (const [rr, ss] of [[0n, s], [r, 0n], [0n, 0n], [N, s], [r, N], [r + N < 1n << 256n ? r + N : N, s], [r, s + N < 1n << 256n ? s + N : N],
-        [(1n << 256n) - 1n, s], [r, (1n << 256n) - 1n], [r, N - r], [1n, N - 1n]] as [bigint, bigint][]) {
+      for (const [rr, ss] of [
+        [0n, s],
+        [r, 0n],
+        [0n, 0n],
+        [N, s],
+        [r, N],
+        [r + N < 1n << 256n ? r + N : N, s],
+        [r, s + N < 1n << 256n ? s + N : N],
+        [(1n << 256n) - 1n, s],
+        [r, (1n << 256n) - 1n],
+        [r, N - r],
+        [1n, N - 1n],
+      ] as [bigint, bigint][]) {
         assert.equal(api.verify(kp.publicKey, msg, raw(rr, ss)), false, `r=${rr.toString(16)} s=${ss.toString(16)}`);
         assert.equal(api.verifyDigest(kp.publicKey, api.messageDigest(kp.publicKey, msg), raw(rr, ss)), false);
       }
     });
 
     it('malformed signatures make verify return false, never throw', () => {
-      for (const bad of [new Uint8Array(0), new Uint8Array(63), new Uint8Array(65), rnd(70), rnd(72), Uint8Array.of(0x30, 0),
-        Uint8Array.of(0x30, 0x80, 0, 0), flip(pub.sm2SignatureToDer(sig), 0, 0x01), new Uint8Array([...pub.sm2SignatureToDer(sig), 0])]) {
+      for (const bad of [
+        new Uint8Array(0),
+        new Uint8Array(63),
+        new Uint8Array(65),
+        rnd(70),
+        rnd(72),
+        Uint8Array.of(0x30, 0),
+        Uint8Array.of(0x30, 0x80, 0, 0),
+        flip(pub.sm2SignatureToDer(sig), 0, 0x01),
+        new Uint8Array([...pub.sm2SignatureToDer(sig), 0]),
+      ]) {
         assert.equal(api.verify(kp.publicKey, msg, bad), false);
       }
       throwsCode(() => api.verify(kp.publicKey, msg, 'abc' as unknown as Uint8Array), EncodeError, 'SM2_ARGUMENT');
@@ -165,7 +198,8 @@ for (const backend of backends) {
         throwsCode(() => api.publicFromPrivate(bigIntToBytes(d, 32)), EncodeError, 'SM2_PRIVATE_KEY_INVALID');
       }
       throwsCode(() => api.sign(new Uint8Array(31).fill(1), msg), EncodeError, 'SM2_PRIVATE_KEY_INVALID');
-      for (const k of [0n, N, -1n]) throwsCode(() => api.sign(kp.privateKey, msg, { testK: k }), EncodeError, 'SM2_TEST_K_INVALID');
+      for (const k of [0n, N, -1n])
+        throwsCode(() => api.sign(kp.privateKey, msg, { testK: k }), EncodeError, 'SM2_TEST_K_INVALID');
       throwsCode(() => api.signDigest(kp.privateKey, new Uint8Array(31)), EncodeError, 'SM2_ARGUMENT');
       throwsCode(() => api.verifyDigest(kp.publicKey, new Uint8Array(33), sig), EncodeError, 'SM2_ARGUMENT');
     });
@@ -197,7 +231,11 @@ for (const backend of backends) {
       const check = (s: bigint, t: bigint): void => {
         const want = G.multiplyUnsafe(s % N).add(Pt.multiplyUnsafe(t % N));
         const got = api.mulAdd(bigIntToBytes(s, 32), k.publicKey, bigIntToBytes(t, 32));
-        assert.equal(got === null ? null : toHex(got), want.is0() ? null : toHex(want.toBytes(false)), `s=${s.toString(16)} t=${t.toString(16)}`);
+        assert.equal(
+          got === null ? null : toHex(got),
+          want.is0() ? null : toHex(want.toBytes(false)),
+          `s=${s.toString(16)} t=${t.toString(16)}`,
+        );
       };
       const edge: bigint[] = [0n, 1n, 2n, 8n, 9n, 15n, 16n, 17n, N - 1n, N, N + 1n, (1n << 256n) - 1n, 1n << 255n];
       for (let dt = -40n; dt <= 40n; dt++) edge.push(N + dt); // t = n - 6 doubles inside the native chain, t = n cancels
@@ -207,12 +245,12 @@ for (const backend of backends) {
       for (let i = 0; i < 40; i++) check(bytesToBigInt(r(32)), bytesToBigInt(r(32)));
       // s*G = -t*P: identity; s*G = t*P: the final addition doubles
       const d = bytesToBigInt(k.privateKey);
-      check((N - (5n * d) % N) % N, 5n);
+      check((N - ((5n * d) % N)) % N, 5n);
       check((5n * d) % N, 5n);
       // again with the per-key table built
       for (let i = 0; i < 4; i++) api.verify(k.publicKey, msg, sig);
       for (const t of edge) check(7n, t);
-      check((N - (5n * d) % N) % N, 5n);
+      check((N - ((5n * d) % N)) % N, 5n);
       check((5n * d) % N, 5n);
       for (let i = 0; i < 20; i++) check(bytesToBigInt(r(32)), bytesToBigInt(r(32)));
     });
@@ -243,7 +281,10 @@ for (const backend of backends) {
       assert.deepEqual(api.za(kp.publicKey), pub.sm3(zPre));
       assert.deepEqual(api.messageDigest(kp.publicKey, msg), pub.sm3(new Uint8Array([...pub.sm3(zPre), ...msg])));
       assert.equal(api.verifyDigest(kp.publicKey, api.messageDigest(kp.publicKey, msg), sig), true);
-      assert.deepEqual(api.verify(kp.publicKey, msg, api.signDigest(kp.privateKey, api.messageDigest(kp.publicKey, msg))), true);
+      assert.deepEqual(
+        api.verify(kp.publicKey, msg, api.signDigest(kp.privateKey, api.messageDigest(kp.publicKey, msg))),
+        true,
+      );
     });
   });
 }
@@ -253,14 +294,18 @@ describe('SM2 across implementations', function () {
   const apis = backends.map((b) => createSm2Api(b));
   const rnd = prng(42);
 
-  it('every backend verifies every other backend\'s signatures', () => {
+  it("every backend verifies every other backend's signatures", () => {
     for (const signer of apis) {
       for (let i = 0; i < 5; i++) {
         const k = signer.generateKeyPair();
         const m = rnd(200);
         const s = signer.sign(k.privateKey, m, { userId: i % 2 ? 'card-7' : undefined });
         for (const verifier of apis) {
-          assert.equal(verifier.verify(k.publicKey, m, s, { userId: i % 2 ? 'card-7' : undefined }), true, `${signer.backend} -> ${verifier.backend}`);
+          assert.equal(
+            verifier.verify(k.publicKey, m, s, { userId: i % 2 ? 'card-7' : undefined }),
+            true,
+            `${signer.backend} -> ${verifier.backend}`,
+          );
         }
       }
     }
@@ -276,7 +321,10 @@ describe('SM2 across implementations', function () {
         const pk = Buffer.from(k.publicKey, 'hex');
         assert.equal(api.verify(pk, Uint8Array.from(m), Buffer.from(s, 'hex')), true);
         assert.equal(api.verify(pk, Uint8Array.from(m), Buffer.from(sDer, 'hex')), true);
-        assert.deepEqual(api.publicFromPrivate(Buffer.from(k.privateKey.padStart(64, '0'), 'hex')), Uint8Array.from(pk));
+        assert.deepEqual(
+          api.publicFromPrivate(Buffer.from(k.privateKey.padStart(64, '0'), 'hex')),
+          Uint8Array.from(pk),
+        );
       }
     }
   });
@@ -288,7 +336,12 @@ describe('SM2 across implementations', function () {
         const m = rnd(200);
         const s = api.sign(k.privateKey, m);
         assert.ok(smCrypto.sm2.doVerifySignature(Array.from(m), toHex(s), toHex(k.publicKey), { hash: true }));
-        assert.ok(smCrypto.sm2.doVerifySignature(Array.from(m), toHex(pub.sm2SignatureToDer(s)), toHex(k.publicKey), { hash: true, der: true }));
+        assert.ok(
+          smCrypto.sm2.doVerifySignature(Array.from(m), toHex(pub.sm2SignatureToDer(s)), toHex(k.publicKey), {
+            hash: true,
+            der: true,
+          }),
+        );
       }
     }
   });
@@ -296,8 +349,16 @@ describe('SM2 across implementations', function () {
   it('OpenSSL (node:crypto, which uses an empty user id) interoperates with userId ""', () => {
     for (const api of apis) {
       const k = api.generateKeyPair();
-      const keyObj = crypto.createPublicKey({ key: Buffer.from(pub.sm2PublicKeyToSpki(k.publicKey)), format: 'der', type: 'spki' });
-      const privObj = crypto.createPrivateKey({ key: Buffer.from(pub.sm2PrivateKeyToPkcs8(k.privateKey)), format: 'der', type: 'pkcs8' });
+      const keyObj = crypto.createPublicKey({
+        key: Buffer.from(pub.sm2PublicKeyToSpki(k.publicKey)),
+        format: 'der',
+        type: 'spki',
+      });
+      const privObj = crypto.createPrivateKey({
+        key: Buffer.from(pub.sm2PrivateKeyToPkcs8(k.privateKey)),
+        format: 'der',
+        type: 'pkcs8',
+      });
       const m = rnd(200);
       const ours = api.sign(k.privateKey, m, { userId: '' });
       assert.ok(crypto.verify('sm3', m, keyObj, Buffer.from(pub.sm2SignatureToDer(ours))));
@@ -315,7 +376,9 @@ describe('SM2 key encodings', () => {
   it('SPKI round-trips and matches OpenSSL byte for byte', () => {
     const spki = pub.sm2PublicKeyToSpki(kp.publicKey);
     assert.deepEqual(pub.sm2PublicKeyFromSpki(spki), kp.publicKey);
-    const viaOpenssl = crypto.createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' });
+    const viaOpenssl = crypto
+      .createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' })
+      .export({ type: 'spki', format: 'der' });
     assert.equal(toHex(viaOpenssl), toHex(spki));
     assert.ok(toHex(spki).includes('06082a811ccf5501822d'), 'OID 1.2.156.10197.1.301');
     assert.ok(toHex(spki).includes('06072a8648ce3d0201'), 'id-ecPublicKey');
@@ -329,16 +392,31 @@ describe('SM2 key encodings', () => {
     // and keys made by OpenSSL import here
     const gen = crypto.generateKeyPairSync('ec', { namedCurve: 'SM2' });
     const imported = pub.sm2PrivateKeyFromPkcs8(gen.privateKey.export({ type: 'pkcs8', format: 'der' }));
-    assert.deepEqual(imported.publicKey, pub.sm2PublicKeyFromSpki(gen.publicKey.export({ type: 'spki', format: 'der' })));
+    assert.deepEqual(
+      imported.publicKey,
+      pub.sm2PublicKeyFromSpki(gen.publicKey.export({ type: 'spki', format: 'der' })),
+    );
   });
 
   it('rejects SPKI for another curve or with explicit parameters', () => {
     const p256 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    throwsCode(() => pub.sm2PublicKeyFromSpki(p256.publicKey.export({ type: 'spki', format: 'der' })), DecodeError, 'SM2_SPKI_INVALID');
+    throwsCode(
+      () => pub.sm2PublicKeyFromSpki(p256.publicKey.export({ type: 'spki', format: 'der' })),
+      DecodeError,
+      'SM2_SPKI_INVALID',
+    );
     const explicit = crypto.generateKeyPairSync('ec', { namedCurve: 'SM2', paramEncoding: 'explicit' });
-    throwsCode(() => pub.sm2PublicKeyFromSpki(explicit.publicKey.export({ type: 'spki', format: 'der' })), DecodeError, 'SM2_SPKI_INVALID');
+    throwsCode(
+      () => pub.sm2PublicKeyFromSpki(explicit.publicKey.export({ type: 'spki', format: 'der' })),
+      DecodeError,
+      'SM2_SPKI_INVALID',
+    );
     const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 });
-    throwsCode(() => pub.sm2PublicKeyFromSpki(rsa.publicKey.export({ type: 'spki', format: 'der' })), DecodeError, 'SM2_SPKI_INVALID');
+    throwsCode(
+      () => pub.sm2PublicKeyFromSpki(rsa.publicKey.export({ type: 'spki', format: 'der' })),
+      DecodeError,
+      'SM2_SPKI_INVALID',
+    );
     // well-formed SPKI carrying a point that is not on the curve
     const spki = pub.sm2PublicKeyToSpki(kp.publicKey);
     spki[spki.length - 1]! ^= 1;
@@ -355,7 +433,11 @@ describe('SM2 key encodings', () => {
       throwsCode(() => pub.sm2PrivateKeyFromPkcs8(bad), DecodeError, 'SM2_PKCS8_INVALID');
     }
     const p256 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    throwsCode(() => pub.sm2PrivateKeyFromPkcs8(p256.privateKey.export({ type: 'pkcs8', format: 'der' })), DecodeError, 'SM2_PKCS8_INVALID');
+    throwsCode(
+      () => pub.sm2PrivateKeyFromPkcs8(p256.privateKey.export({ type: 'pkcs8', format: 'der' })),
+      DecodeError,
+      'SM2_PKCS8_INVALID',
+    );
     throwsCode(() => pub.sm2PrivateKeyToPkcs8(new Uint8Array(32)), EncodeError, 'SM2_PRIVATE_KEY_INVALID');
   });
 
@@ -373,7 +455,11 @@ describe('SM2 key encodings', () => {
     const good = pub.sm2SignatureToDer(raw(0x80n, 0x7fn)); // 30 07 02 02 00 80 02 01 7f
     assert.equal(toHex(good), '3007020200800201' + '7f');
     const bad = [
-      '', '30', '3000', '300602010102', '30070202008002017f00', // trailing byte
+      '',
+      '30',
+      '3000',
+      '300602010102',
+      '30070202008002017f00', // trailing byte
       '3008020200800201007f', // non-minimal s (leading zero before 0x7f)
       '30070202ff8002017f', // negative r
       '300702020080020000', // zero-length? (length 0 integer)
@@ -388,7 +474,8 @@ describe('SM2 key encodings', () => {
       '3005020200800201', // length says 5
       '1f070202008002017f', // high tag number form
     ];
-    for (const hex of bad) throwsCode(() => pub.sm2SignatureFromDer(Buffer.from(hex, 'hex')), DecodeError, 'SM2_SIGNATURE_DER_INVALID');
+    for (const hex of bad)
+      throwsCode(() => pub.sm2SignatureFromDer(Buffer.from(hex, 'hex')), DecodeError, 'SM2_SIGNATURE_DER_INVALID');
     throwsCode(() => pub.sm2SignatureToDer(new Uint8Array(63)), EncodeError, 'SM2_SIGNATURE_RAW_LENGTH');
   });
 });
@@ -399,16 +486,24 @@ describe('SM2 public module', () => {
     if (process.env['REQUIRE_SYSTEM'] === '1') {
       assert.equal(nativeSm2Unavailable, undefined, `native SM2 backend did not load: ${nativeSm2Unavailable}`);
       assert.equal(pub.sm2Backend(), 'native');
-      assert.ok(backends.some((b) => b.name === 'native'), 'backends.some((b) => b.name === \'native\')');
+      assert.ok(
+        backends.some((b) => b.name === 'native'),
+        "backends.some((b) => b.name === 'native')",
+      );
     }
   });
 
   it('CARDPOST_SM2_BACKEND=js forces the JS backend; an unknown value is refused', function () {
     this.timeout(30_000);
     const root = fileURLToPath(new URL('../../', import.meta.url));
-    const script = "import('./protocol/crypto/index.ts').then((m) => console.log(m.sm2Backend()), (e) => console.log(e.code))";
-    const run = (value: string): string => execFileSync(process.execPath, ['--import', 'tsx', '-e', script],
-      { cwd: root, env: { ...process.env, CARDPOST_SM2_BACKEND: value }, encoding: 'utf8' }).trim();
+    const script =
+      "import('./protocol/crypto/index.ts').then((m) => console.log(m.sm2Backend()), (e) => console.log(e.code))";
+    const run = (value: string): string =>
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        cwd: root,
+        env: { ...process.env, CARDPOST_SM2_BACKEND: value },
+        encoding: 'utf8',
+      }).trim();
     assert.equal(run('js'), 'js');
     assert.equal(run('nonsense'), 'SM2_BACKEND_UNKNOWN');
   });

@@ -9,7 +9,14 @@ import crypto from 'node:crypto';
 import { CryptoError, DecodeError, EncodeError } from '../../protocol/errors.js';
 import { toHex } from '../../protocol/bytes.js';
 import {
-  Sm4Key, sm4Decrypt, sm4DecryptBlock, sm4Encrypt, sm4EncryptBlock, sm4GcmDecrypt, sm4GcmEncrypt, sm3,
+  Sm4Key,
+  sm4Decrypt,
+  sm4DecryptBlock,
+  sm4Encrypt,
+  sm4EncryptBlock,
+  sm4GcmDecrypt,
+  sm4GcmEncrypt,
+  sm3,
 } from '../../protocol/crypto/index.js';
 import { sm3Portable } from '../../protocol/crypto/sm3-js.js';
 import type { Sm4Mode } from '../../protocol/crypto/sm4.js';
@@ -19,7 +26,11 @@ function prng(seed: number): (n: number) => Uint8Array {
   return (n) => {
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
-      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
       out[i] = x & 0xff;
     }
     return out;
@@ -29,7 +40,14 @@ const throwsCode = (fn: () => unknown, type: new (...a: never[]) => Error, code:
   assert.throws(fn, (e: unknown) => e instanceof type && (e as { code?: string }).code === code);
 };
 
-function openssl(mode: Sm4Mode, key: Uint8Array, iv: Uint8Array | null, data: Uint8Array, encrypt: boolean, pad: boolean): Uint8Array {
+function openssl(
+  mode: Sm4Mode,
+  key: Uint8Array,
+  iv: Uint8Array | null,
+  data: Uint8Array,
+  encrypt: boolean,
+  pad: boolean,
+): Uint8Array {
   const c = encrypt ? crypto.createCipheriv(`sm4-${mode}`, key, iv) : crypto.createDecipheriv(`sm4-${mode}`, key, iv);
   c.setAutoPadding(pad);
   return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
@@ -62,7 +80,11 @@ describe('SM4 modes against OpenSSL', () => {
 
   it('ctr: the 128-bit counter wraps like OpenSSL', () => {
     const key = rnd(16);
-    for (const ivHex of ['ffffffffffffffffffffffffffffffff', '00000000000000000000000000fffffe', '0000000000000000ffffffffffffffff']) {
+    for (const ivHex of [
+      'ffffffffffffffffffffffffffffffff',
+      '00000000000000000000000000fffffe',
+      '0000000000000000ffffffffffffffff',
+    ]) {
       const iv = Buffer.from(ivHex, 'hex');
       const pt = rnd(80);
       assert.equal(toHex(sm4Encrypt(key, pt, { mode: 'ctr', iv })), toHex(openssl('ctr', key, iv, pt, true, false)));
@@ -87,15 +109,31 @@ describe('SM4 error contract', () => {
   const iv = new Uint8Array(16);
 
   it('caller mistakes are EncodeErrors', () => {
-    throwsCode(() => sm4Encrypt(new Uint8Array(15), new Uint8Array(16), { mode: 'ecb' }), EncodeError, 'SM4_KEY_LENGTH');
+    throwsCode(
+      () => sm4Encrypt(new Uint8Array(15), new Uint8Array(16), { mode: 'ecb' }),
+      EncodeError,
+      'SM4_KEY_LENGTH',
+    );
     throwsCode(() => new Sm4Key(new Uint8Array(32)), EncodeError, 'SM4_KEY_LENGTH');
     throwsCode(() => sm4Encrypt(key, new Uint8Array(16), { mode: 'cbc' }), EncodeError, 'SM4_IV_LENGTH');
-    throwsCode(() => sm4Encrypt(key, new Uint8Array(16), { mode: 'ctr', iv: new Uint8Array(12) }), EncodeError, 'SM4_IV_LENGTH');
+    throwsCode(
+      () => sm4Encrypt(key, new Uint8Array(16), { mode: 'ctr', iv: new Uint8Array(12) }),
+      EncodeError,
+      'SM4_IV_LENGTH',
+    );
     throwsCode(() => sm4Encrypt(key, new Uint8Array(16), { mode: 'ecb', iv }), EncodeError, 'SM4_IV_UNUSED');
     throwsCode(() => sm4Encrypt(key, new Uint8Array(16), { mode: 'xts' as Sm4Mode }), EncodeError, 'SM4_MODE');
-    throwsCode(() => sm4Encrypt(key, new Uint8Array(16), { mode: 'ecb', padding: 'zero' as 'none' }), EncodeError, 'SM4_PADDING');
+    throwsCode(
+      () => sm4Encrypt(key, new Uint8Array(16), { mode: 'ecb', padding: 'zero' as 'none' }),
+      EncodeError,
+      'SM4_PADDING',
+    );
     for (const mode of ['ecb', 'cbc'] as Sm4Mode[]) {
-      throwsCode(() => sm4Encrypt(key, new Uint8Array(17), mode === 'ecb' ? { mode } : { mode, iv }), EncodeError, 'SM4_NOT_BLOCK_ALIGNED');
+      throwsCode(
+        () => sm4Encrypt(key, new Uint8Array(17), mode === 'ecb' ? { mode } : { mode, iv }),
+        EncodeError,
+        'SM4_NOT_BLOCK_ALIGNED',
+      );
     }
     throwsCode(() => sm4EncryptBlock(key, new Uint8Array(15)), EncodeError, 'SM4_BLOCK_LENGTH');
     throwsCode(() => sm4GcmEncrypt(key, new Uint8Array(0), new Uint8Array(1)), EncodeError, 'SM4_GCM_IV_LENGTH');
@@ -103,8 +141,16 @@ describe('SM4 error contract', () => {
 
   it('impossible ciphertexts are DecodeErrors, failed decryption is a CryptoError', () => {
     throwsCode(() => sm4Decrypt(key, new Uint8Array(17), { mode: 'cbc', iv }), DecodeError, 'SM4_CIPHERTEXT_LENGTH');
-    throwsCode(() => sm4Decrypt(key, new Uint8Array(0), { mode: 'cbc', iv, padding: 'pkcs7' }), DecodeError, 'SM4_CIPHERTEXT_LENGTH');
-    throwsCode(() => sm4Decrypt(key, new Uint8Array(20), { mode: 'ctr', iv, padding: 'pkcs7' }), DecodeError, 'SM4_CIPHERTEXT_LENGTH');
+    throwsCode(
+      () => sm4Decrypt(key, new Uint8Array(0), { mode: 'cbc', iv, padding: 'pkcs7' }),
+      DecodeError,
+      'SM4_CIPHERTEXT_LENGTH',
+    );
+    throwsCode(
+      () => sm4Decrypt(key, new Uint8Array(20), { mode: 'ctr', iv, padding: 'pkcs7' }),
+      DecodeError,
+      'SM4_CIPHERTEXT_LENGTH',
+    );
     // a block that decrypts to bad padding
     let badPad = 0;
     for (let i = 0; i < 50; i++) {
@@ -112,7 +158,10 @@ describe('SM4 error contract', () => {
       try {
         sm4Decrypt(key, ct, { mode: 'cbc', iv, padding: 'pkcs7' });
       } catch (err) {
-        assert.ok(err instanceof CryptoError && err.code === 'SM4_PADDING_INVALID', 'err instanceof CryptoError && err.code === \'SM4_PADDING_INVALID\'');
+        assert.ok(
+          err instanceof CryptoError && err.code === 'SM4_PADDING_INVALID',
+          "err instanceof CryptoError && err.code === 'SM4_PADDING_INVALID'",
+        );
         badPad++;
       }
     }
@@ -167,7 +216,11 @@ describe('SM4-GCM', () => {
     const aad = rnd(20);
     const pt = rnd(48);
     const { ciphertext, tag } = sm4GcmEncrypt(key, iv, pt, aad);
-    const flip = (b: Uint8Array, i: number): Uint8Array => { const c = Uint8Array.from(b); c[i]! ^= 1; return c; };
+    const flip = (b: Uint8Array, i: number): Uint8Array => {
+      const c = Uint8Array.from(b);
+      c[i]! ^= 1;
+      return c;
+    };
     const attempts: [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array][] = [
       [flip(key, 0), iv, ciphertext, aad, tag],
       [key, flip(iv, 11), ciphertext, aad, tag],
@@ -177,7 +230,8 @@ describe('SM4-GCM', () => {
       [key, iv, ciphertext, aad.subarray(1), tag],
       [key, iv, ciphertext, aad, flip(tag, 15)],
     ];
-    for (const [k, v, c, a, t] of attempts) throwsCode(() => sm4GcmDecrypt(k, v, c, a, t), CryptoError, 'SM4_GCM_AUTH_FAILED');
+    for (const [k, v, c, a, t] of attempts)
+      throwsCode(() => sm4GcmDecrypt(k, v, c, a, t), CryptoError, 'SM4_GCM_AUTH_FAILED');
     throwsCode(() => sm4GcmDecrypt(key, iv, ciphertext, aad, tag.subarray(0, 12)), DecodeError, 'SM4_GCM_TAG_LENGTH');
   });
 });

@@ -10,8 +10,16 @@ import crypto from 'node:crypto';
 import smCrypto from 'sm-crypto';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import {
-  sm3, sm4Encrypt, sm4Decrypt, sm4EncryptBlock, sm4DecryptBlock, sm4GcmEncrypt, sm4GcmDecrypt, Sm4Key,
-  sm2SignatureToDer, sm2SignatureFromDer,
+  sm3,
+  sm4Encrypt,
+  sm4Decrypt,
+  sm4EncryptBlock,
+  sm4DecryptBlock,
+  sm4GcmEncrypt,
+  sm4GcmDecrypt,
+  Sm4Key,
+  sm2SignatureToDer,
+  sm2SignatureFromDer,
 } from '../../protocol/crypto/index.js';
 import { sm3Portable } from '../../protocol/crypto/sm3-js.js';
 import { SM2P256V1, SM2_CURVE, createSm2Curve } from '../../protocol/crypto/sm2-core.js';
@@ -37,7 +45,9 @@ let loadError: unknown;
 try {
   vectors = JSON.parse(readFileSync(VECTOR_URL, 'utf8')) as Vector[];
   if (existsSync(SHARED_URL) && readFileSync(SHARED_URL, 'utf8') !== readFileSync(VECTOR_URL, 'utf8')) {
-    throw new Error('test/vectors/sm2-sm3-sm4.json differs from shared/vectors/sm2-sm3-sm4.json: copy the shared file again');
+    throw new Error(
+      'test/vectors/sm2-sm3-sm4.json differs from shared/vectors/sm2-sm3-sm4.json: copy the shared file again',
+    );
   }
 } catch (err) {
   loadError = err;
@@ -72,7 +82,9 @@ describe('crypto vectors (shared/vectors/sm2-sm3-sm4.json)', () => {
   describe('SM2 curve parameters', () => {
     for (const v of byAlgorithm('SM2-curve')) {
       it(v.name, () => {
-        const { p, a, b, n, Gx, Gy } = Object.fromEntries(['p', 'a', 'b', 'n', 'Gx', 'Gy'].map((k) => [k, big(str(v, k))]));
+        const { p, a, b, n, Gx, Gy } = Object.fromEntries(
+          ['p', 'a', 'b', 'n', 'Gx', 'Gy'].map((k) => [k, big(str(v, k))]),
+        );
         assert.deepEqual({ p, a, b, n, Gx, Gy }, { ...SM2P256V1 }, 'our constants match the standard');
         assert.equal(str(v, 'h'), '1');
         const onCurve = (x: bigint, y: bigint): boolean => (y * y - (x * x * x + a! * x + b!)) % p! === 0n;
@@ -85,7 +97,11 @@ describe('crypto vectors (shared/vectors/sm2-sm3-sm4.json)', () => {
         for (const backend of availableSm2Backends()) {
           const one = new Uint8Array(32);
           one[31] = 1;
-          assert.equal(toHex(backend.publicFromPrivate(one)), '04' + lower(str(v, 'Gx')) + lower(str(v, 'Gy')), backend.name);
+          assert.equal(
+            toHex(backend.publicFromPrivate(one)),
+            '04' + lower(str(v, 'Gx')) + lower(str(v, 'Gy')),
+            backend.name,
+          );
         }
       });
       it(`${v.name}: the mis-copied Gy in the note is not on the curve`, () => {
@@ -101,7 +117,7 @@ describe('crypto vectors (shared/vectors/sm2-sm3-sm4.json)', () => {
         const p = SM2P256V1.p;
         const x = SM2P256V1.Gx;
         for (const y of [big(wrong), big(wrong.slice(0, 64)), big(wrong.slice(1))]) {
-          assert.notEqual(((y * y - (x * x * x + SM2P256V1.a * x + SM2P256V1.b)) % p + p) % p, 0n);
+          assert.notEqual((((y * y - (x * x * x + SM2P256V1.a * x + SM2P256V1.b)) % p) + p) % p, 0n);
         }
         // and the backends refuse such a "generator" as a public key
         for (const backend of availableSm2Backends()) {
@@ -200,13 +216,24 @@ describe('crypto vectors (shared/vectors/sm2-sm3-sm4.json)', () => {
           // getPublicKeyFromPrivateKey exists at runtime but not in @types/sm-crypto
           const smc = smCrypto.sm2 as unknown as { getPublicKeyFromPrivateKey(d: string): string };
           assert.equal(smc.getPublicKeyFromPrivateKey(lower(str(v, 'private_key_hex'))), pubHex);
-          assert.ok(smCrypto.sm2.doVerifySignature(Array.from(msg), lower(exp(v, 'signature_raw_hex')), pubHex,
-            { hash: true, userId: str(v, 'user_id') }));
+          assert.ok(
+            smCrypto.sm2.doVerifySignature(Array.from(msg), lower(exp(v, 'signature_raw_hex')), pubHex, {
+              hash: true,
+              userId: str(v, 'user_id'),
+            }),
+          );
         });
       } else {
         it(`${v.name} [JS, curve from the vector]`, () => {
           const c = v.inputs['curve'] as Record<string, string>;
-          const params = { p: big(c['p']!), a: big(c['a']!), b: big(c['b']!), n: big(c['n']!), Gx: big(c['Gx']!), Gy: big(c['Gy']!) };
+          const params = {
+            p: big(c['p']!),
+            a: big(c['a']!),
+            b: big(c['b']!),
+            n: big(c['n']!),
+            Gx: big(c['Gx']!),
+            Gy: big(c['Gy']!),
+          };
           const sm2 = sm2OnCurve(params, 'GB/T 32918.2 Fp-256 example');
           const d = fromHex(str(v, 'private_key_hex'));
           const msg = new TextEncoder().encode(str(v, 'message'));

@@ -28,7 +28,10 @@ function tableRows(text: string): string[][] {
   for (const line of text.split('\n')) {
     const t = line.trim();
     if (!t.startsWith('|') || !t.endsWith('|')) continue;
-    const cells = t.slice(1, -1).split('|').map((c) => c.trim());
+    const cells = t
+      .slice(1, -1)
+      .split('|')
+      .map((c) => c.trim());
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
     rows.push(cells);
   }
@@ -46,8 +49,14 @@ describe('docs/protocol.md is in step with the code', () => {
       const row = rows.find((r) => unquote(r[0] ?? '') === name);
       assert.ok(row !== undefined, `§5 table has no row for ${name}`);
       const code = `0x${hex2(info.code)}`;
-      assert.ok(row.some((c) => unquote(c).toLowerCase() === code), `§5 row ${name} must give the code ${code}; row: ${row.join(' | ')}`);
-      assert.ok(row.includes(info.meaning), `§5 row ${name} must give the meaning "${info.meaning}"; row: ${row.join(' | ')}`);
+      assert.ok(
+        row.some((c) => unquote(c).toLowerCase() === code),
+        `§5 row ${name} must give the code ${code}; row: ${row.join(' | ')}`,
+      );
+      assert.ok(
+        row.includes(info.meaning),
+        `§5 row ${name} must give the meaning "${info.meaning}"; row: ${row.join(' | ')}`,
+      );
     }
     const names = new Set(Object.keys(CARD_STATUS));
     for (const r of rows.slice(1)) {
@@ -60,7 +69,11 @@ describe('docs/protocol.md is in step with the code', () => {
     for (const [name, byte] of Object.entries(CMD)) {
       const row = rows.find((r) => unquote(r[1] ?? '') === name);
       assert.ok(row !== undefined, `§4 command table has no row for ${name}`);
-      assert.equal(unquote(row[0] ?? '').toLowerCase(), hex2(byte), `§4 gives ${name} the byte ${row[0]}, the code says ${hex2(byte)}`);
+      assert.equal(
+        unquote(row[0] ?? '').toLowerCase(),
+        hex2(byte),
+        `§4 gives ${name} the byte ${row[0]}, the code says ${hex2(byte)}`,
+      );
     }
   });
 
@@ -68,7 +81,10 @@ describe('docs/protocol.md is in step with the code', () => {
     const codes = [...Object.keys(CBOR_ERRORS), ...Object.keys(FRAME_ERRORS), ...Object.keys(HID_ERRORS)];
     assert.ok(codes.length > 30, `expected the three error tables to be non-trivial, got ${codes.length} codes`);
     for (const code of codes) {
-      assert.ok(new RegExp(`\\b${escapeRe(code)}\\b`).test(protocolMd), `docs/protocol.md does not mention the error code ${code}`);
+      assert.ok(
+        new RegExp(`\\b${escapeRe(code)}\\b`).test(protocolMd),
+        `docs/protocol.md does not mention the error code ${code}`,
+      );
     }
   });
 
@@ -85,10 +101,17 @@ describe('docs/protocol.md is in step with the code', () => {
       .filter((n) => Number.isInteger(n) && n > 0);
     const headings = [...protocolMd.matchAll(/^## (\d+)\. /gm)].map((m) => Number(m[1]));
     assert.ok(toc.length > 0, 'the table of contents at the top of docs/protocol.md has no numbered rows');
-    assert.deepEqual(headings, toc, `section headings ${headings.join(',')} must match the table of contents ${toc.join(',')}`);
+    assert.deepEqual(
+      headings,
+      toc,
+      `section headings ${headings.join(',')} must match the table of contents ${toc.join(',')}`,
+    );
     for (const leftover of ['STATUS_TABLE', '<!-- §8', '_draft/']) {
       assert.ok(!protocolMd.includes(leftover), `docs/protocol.md still contains "${leftover}"`);
     }
-    assert.ok(!existsSync(`${docsDir}_draft`), 'docs/_draft/ must not exist: its content belongs in protocol.md and architecture.md');
+    assert.ok(
+      !existsSync(`${docsDir}_draft`),
+      'docs/_draft/ must not exist: its content belongs in protocol.md and architecture.md',
+    );
   });
 });

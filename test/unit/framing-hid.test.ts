@@ -2,17 +2,39 @@ import assert from 'node:assert/strict';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { DecodeError, EncodeError } from '../../protocol/errors.js';
 import {
-  HID_BROADCAST_CID, HID_ERRORS, HID_MAX_MESSAGE, HID_REPORT_SIZE, HidCapability, HidCommand, HidErrorByte,
-  HidReassembler, KeepaliveStatus, encodeInitResponse, errorPacket, initRequestPacket, keepalivePacket, packetize,
-  parseErrorPayload, parseInitRequest, parseInitResponse, parseKeepalivePayload, withReportId,
-  type HidEvent, type HidReassemblerOptions,
+  HID_BROADCAST_CID,
+  HID_ERRORS,
+  HID_MAX_MESSAGE,
+  HID_REPORT_SIZE,
+  HidCapability,
+  HidCommand,
+  HidErrorByte,
+  HidReassembler,
+  KeepaliveStatus,
+  encodeInitResponse,
+  errorPacket,
+  initRequestPacket,
+  keepalivePacket,
+  packetize,
+  parseErrorPayload,
+  parseInitRequest,
+  parseInitResponse,
+  parseKeepalivePayload,
+  withReportId,
+  type HidEvent,
+  type HidReassemblerOptions,
 } from '../../protocol/framing/index.js';
 import { Prng } from '../support/prng.js';
 
 const CID = 0x12345678;
 const CID2 = 0xcafe0001;
 
-function feed(reports: Uint8Array[], opts?: HidReassemblerOptions, start = 0, step = 1): { events: HidEvent[]; r: HidReassembler } {
+function feed(
+  reports: Uint8Array[],
+  opts?: HidReassemblerOptions,
+  start = 0,
+  step = 1,
+): { events: HidEvent[]; r: HidReassembler } {
   const r = new HidReassembler(opts);
   const events: HidEvent[] = [];
   let t = start;
@@ -24,7 +46,9 @@ function feed(reports: Uint8Array[], opts?: HidReassemblerOptions, start = 0, st
 }
 const messages = (events: HidEvent[]): HidEvent[] => events.filter((e) => e.kind === 'message');
 const errors = (events: HidEvent[]): [number | null, string, number | null][] =>
-  events.flatMap((e) => (e.kind === 'error' ? [[e.cid, e.code, e.hidError] as [number | null, string, number | null]] : []));
+  events.flatMap((e) =>
+    e.kind === 'error' ? [[e.cid, e.code, e.hidError] as [number | null, string, number | null]] : [],
+  );
 
 function report(cid: number, byte4: number, rest: number[] = []): Uint8Array {
   const r = new Uint8Array(64);
@@ -36,7 +60,15 @@ function report(cid: number, byte4: number, rest: number[] = []): Uint8Array {
 
 describe('framing: HID packetize', () => {
   const rng = new Prng(21);
-  for (const [size, count] of [[0, 1], [1, 1], [57, 1], [58, 2], [116, 2], [117, 3], [HID_MAX_MESSAGE, 129]] as const) {
+  for (const [size, count] of [
+    [0, 1],
+    [1, 1],
+    [57, 1],
+    [58, 2],
+    [116, 2],
+    [117, 3],
+    [HID_MAX_MESSAGE, 129],
+  ] as const) {
     it(`splits a ${size}-byte message into ${count} report(s) and reassembles it`, () => {
       const payload = rng.bytes(size);
       const reports = packetize(CID, HidCommand.CBOR, payload);
@@ -50,7 +82,10 @@ describe('framing: HID packetize', () => {
       // zero padding after the data
       const last = reports[reports.length - 1]!;
       const used = count === 1 ? 7 + size : 5 + (size - 57 - 59 * (count - 2));
-      assert.ok(last.subarray(used).every((b) => b === 0), 'last.subarray(used).every((b) => b === 0)');
+      assert.ok(
+        last.subarray(used).every((b) => b === 0),
+        'last.subarray(used).every((b) => b === 0)',
+      );
       const { events } = feed(reports);
       assert.deepStrictEqual(events, [{ kind: 'message', cid: CID, cmd: HidCommand.CBOR, payload }]);
     });
@@ -65,7 +100,11 @@ describe('framing: HID packetize', () => {
       [() => packetize(CID, 1, [1] as unknown as Uint8Array), 'HID_BAD_ARGUMENT'],
     ];
     for (const [fn, code] of bad) {
-      assert.throws(fn, (e: unknown) => e instanceof EncodeError && e.code === code && HID_ERRORS[code as keyof typeof HID_ERRORS].hint === e.hint);
+      assert.throws(
+        fn,
+        (e: unknown) =>
+          e instanceof EncodeError && e.code === code && HID_ERRORS[code as keyof typeof HID_ERRORS].hint === e.hint,
+      );
     }
   });
 
@@ -83,7 +122,11 @@ describe('framing: HID packetize', () => {
 describe('framing: HID reassembly errors', () => {
   it('rejects reports that are not 64 bytes (or 65 with report id 0)', () => {
     for (const len of [0, 1, 4, 63, 66, 128]) {
-      assert.deepStrictEqual(errors(feed([new Uint8Array(len)]).events), [[null, 'HID_BAD_REPORT', null]], `length ${len}`);
+      assert.deepStrictEqual(
+        errors(feed([new Uint8Array(len)]).events),
+        [[null, 'HID_BAD_REPORT', null]],
+        `length ${len}`,
+      );
     }
     const withId1 = new Uint8Array(65);
     withId1[0] = 1;
@@ -98,7 +141,10 @@ describe('framing: HID reassembly errors', () => {
   it('drops a message on a wrong SEQ with INVALID_SEQ; its later CONTs are spurious', () => {
     const reports = packetize(CID, HidCommand.CBOR, new Uint8Array(200));
     const { events, r } = feed([reports[0]!, reports[2]!, reports[3]!]);
-    assert.deepStrictEqual(errors(events), [[CID, 'HID_INVALID_SEQ', HidErrorByte.INVALID_SEQ], [CID, 'HID_UNEXPECTED_CONT', null]]);
+    assert.deepStrictEqual(errors(events), [
+      [CID, 'HID_INVALID_SEQ', HidErrorByte.INVALID_SEQ],
+      [CID, 'HID_UNEXPECTED_CONT', null],
+    ]);
     assert.deepStrictEqual(r.busyChannels(), []);
     const dup = feed([reports[0]!, reports[1]!, reports[1]!]);
     assert.deepStrictEqual(errors(dup.events), [[CID, 'HID_INVALID_SEQ', HidErrorByte.INVALID_SEQ]]);
@@ -109,12 +155,18 @@ describe('framing: HID reassembly errors', () => {
     const b = packetize(CID, HidCommand.PING, new Uint8Array(70).fill(2));
     const { events } = feed([a[0]!, a[1]!, ...b]);
     assert.deepStrictEqual(errors(events), []);
-    assert.deepStrictEqual(events, [{ kind: 'message', cid: CID, cmd: HidCommand.PING, payload: new Uint8Array(70).fill(2) }]);
+    assert.deepStrictEqual(events, [
+      { kind: 'message', cid: CID, cmd: HidCommand.PING, payload: new Uint8Array(70).fill(2) },
+    ]);
   });
 
   it('answers INVALID_LEN for BCNT over the maximum (7609, or a configured lower limit)', () => {
-    assert.deepStrictEqual(errors(feed([report(CID, 0x90, [0x1d, 0xba])]).events), [[CID, 'HID_INVALID_LEN', HidErrorByte.INVALID_LEN]]);
-    assert.deepStrictEqual(errors(feed([report(CID, 0x90, [0xff, 0xff])]).events), [[CID, 'HID_INVALID_LEN', HidErrorByte.INVALID_LEN]]);
+    assert.deepStrictEqual(errors(feed([report(CID, 0x90, [0x1d, 0xba])]).events), [
+      [CID, 'HID_INVALID_LEN', HidErrorByte.INVALID_LEN],
+    ]);
+    assert.deepStrictEqual(errors(feed([report(CID, 0x90, [0xff, 0xff])]).events), [
+      [CID, 'HID_INVALID_LEN', HidErrorByte.INVALID_LEN],
+    ]);
     const ok = feed(packetize(CID, HidCommand.CBOR, new Uint8Array(1024)), { maxMessageSize: 1024 });
     assert.equal(messages(ok.events).length, 1);
     const tooBig = feed(packetize(CID, HidCommand.CBOR, new Uint8Array(1025)), { maxMessageSize: 1024 });
@@ -122,12 +174,16 @@ describe('framing: HID reassembly errors', () => {
   });
 
   it('answers INVALID_CHANNEL on CID 0 and for non-INIT commands on the broadcast CID', () => {
-    assert.deepStrictEqual(errors(feed(packetize(0, HidCommand.PING, new Uint8Array(1))).events), [[0, 'HID_INVALID_CHANNEL', HidErrorByte.INVALID_CHANNEL]]);
-    assert.deepStrictEqual(errors(feed(packetize(HID_BROADCAST_CID, HidCommand.CBOR, new Uint8Array(1))).events),
-      [[HID_BROADCAST_CID, 'HID_INVALID_CHANNEL', HidErrorByte.INVALID_CHANNEL]]);
+    assert.deepStrictEqual(errors(feed(packetize(0, HidCommand.PING, new Uint8Array(1))).events), [
+      [0, 'HID_INVALID_CHANNEL', HidErrorByte.INVALID_CHANNEL],
+    ]);
+    assert.deepStrictEqual(errors(feed(packetize(HID_BROADCAST_CID, HidCommand.CBOR, new Uint8Array(1))).events), [
+      [HID_BROADCAST_CID, 'HID_INVALID_CHANNEL', HidErrorByte.INVALID_CHANNEL],
+    ]);
     const nonce = fromHex('0011223344556677');
-    assert.deepStrictEqual(messages(feed([initRequestPacket(nonce)]).events),
-      [{ kind: 'message', cid: HID_BROADCAST_CID, cmd: HidCommand.INIT, payload: nonce }]);
+    assert.deepStrictEqual(messages(feed([initRequestPacket(nonce)]).events), [
+      { kind: 'message', cid: HID_BROADCAST_CID, cmd: HidCommand.INIT, payload: nonce },
+    ]);
   });
 });
 
@@ -150,7 +206,8 @@ describe('framing: HID channels', () => {
   it('single mode (device) answers CHANNEL_BUSY to every packet of another channel meanwhile', () => {
     const { events } = feed(interleaved);
     assert.deepStrictEqual(errors(events), [
-      [CID2, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY], [CID2, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY],
+      [CID2, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY],
+      [CID2, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY],
       [CID2, 'HID_CHANNEL_BUSY', HidErrorByte.CHANNEL_BUSY],
     ]);
     assert.deepStrictEqual(messages(events), [{ kind: 'message', cid: CID, cmd: HidCommand.CBOR, payload: a }]);
@@ -204,12 +261,18 @@ describe('framing: HID time-outs (no timers: the caller passes the time)', () =>
     const r = new HidReassembler({ timeoutMs: 1000 });
     r.push(p[0]!, 0);
     const events = r.push(p[1]!, 1500);
-    assert.deepStrictEqual(errors(events), [[CID, 'HID_MSG_TIMEOUT', HidErrorByte.MSG_TIMEOUT], [CID, 'HID_UNEXPECTED_CONT', null]]);
+    assert.deepStrictEqual(errors(events), [
+      [CID, 'HID_MSG_TIMEOUT', HidErrorByte.MSG_TIMEOUT],
+      [CID, 'HID_UNEXPECTED_CONT', null],
+    ]);
     // and a new INIT from another channel after the time-out is served, not CHANNEL_BUSY
     const r2 = new HidReassembler({ timeoutMs: 1000 });
     r2.push(p[0]!, 0);
     const other = r2.push(packetize(CID2, HidCommand.PING, new Uint8Array(1))[0]!, 1000);
-    assert.deepStrictEqual(other.map((e) => e.kind), ['error', 'message']);
+    assert.deepStrictEqual(
+      other.map((e) => e.kind),
+      ['error', 'message'],
+    );
   });
   it('a non-finite clock value counts as the last valid time, so no channel is wedged', () => {
     const r = new HidReassembler({ timeoutMs: 1000 });
@@ -227,13 +290,27 @@ describe('framing: HID helper packets', () => {
     const req = initRequestPacket(nonce);
     assert.equal(toHex(req.subarray(0, 15)), 'ffffffff860008' + '0102030405060708');
     assert.deepStrictEqual(parseInitRequest(nonce), nonce);
-    assert.throws(() => parseInitRequest(new Uint8Array(7)), (e: unknown) => e instanceof DecodeError && e.code === 'HID_BAD_PAYLOAD');
+    assert.throws(
+      () => parseInitRequest(new Uint8Array(7)),
+      (e: unknown) => e instanceof DecodeError && e.code === 'HID_BAD_PAYLOAD',
+    );
     assert.throws(() => initRequestPacket(new Uint8Array(9)), EncodeError);
-    const resp = { nonce, cid: CID, protocolVersion: 2, major: 1, minor: 4, build: 9, capabilities: HidCapability.CBOR | HidCapability.NMSG };
+    const resp = {
+      nonce,
+      cid: CID,
+      protocolVersion: 2,
+      major: 1,
+      minor: 4,
+      build: 9,
+      capabilities: HidCapability.CBOR | HidCapability.NMSG,
+    };
     const payload = encodeInitResponse(resp);
     assert.equal(toHex(payload), '0102030405060708' + '12345678' + '02' + '01' + '04' + '09' + '0c');
     assert.deepStrictEqual(parseInitResponse(payload), resp);
-    assert.throws(() => parseInitResponse(new Uint8Array(16)), (e: unknown) => e instanceof DecodeError && e.code === 'HID_BAD_PAYLOAD');
+    assert.throws(
+      () => parseInitResponse(new Uint8Array(16)),
+      (e: unknown) => e instanceof DecodeError && e.code === 'HID_BAD_PAYLOAD',
+    );
     assert.throws(() => encodeInitResponse({ ...resp, build: 256 }), EncodeError);
   });
 
@@ -243,8 +320,22 @@ describe('framing: HID helper packets', () => {
     const ka = keepalivePacket(CID, KeepaliveStatus.UPNEEDED);
     assert.equal(toHex(ka.subarray(0, 8)), '12345678' + 'bb' + '0001' + '02');
     const { events } = feed([err, ka], { mode: 'concurrent' });
-    assert.deepStrictEqual(events.map((e) => (e.kind === 'message' ? [e.cmd, e.kind === 'message' && e.cmd === HidCommand.ERROR ? parseErrorPayload(e.payload) : parseKeepalivePayload(e.payload)] : e)),
-      [[HidCommand.ERROR, HidErrorByte.CHANNEL_BUSY], [HidCommand.KEEPALIVE, KeepaliveStatus.UPNEEDED]]);
+    assert.deepStrictEqual(
+      events.map((e) =>
+        e.kind === 'message'
+          ? [
+              e.cmd,
+              e.kind === 'message' && e.cmd === HidCommand.ERROR
+                ? parseErrorPayload(e.payload)
+                : parseKeepalivePayload(e.payload),
+            ]
+          : e,
+      ),
+      [
+        [HidCommand.ERROR, HidErrorByte.CHANNEL_BUSY],
+        [HidCommand.KEEPALIVE, KeepaliveStatus.UPNEEDED],
+      ],
+    );
     assert.throws(() => parseErrorPayload(new Uint8Array(2)), DecodeError);
     assert.throws(() => parseKeepalivePayload(new Uint8Array(0)), DecodeError);
     assert.throws(() => errorPacket(CID, 300), EncodeError);

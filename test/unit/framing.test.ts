@@ -3,9 +3,23 @@ import zlib from 'node:zlib';
 import { concatBytes, fromHex, toHex } from '../../protocol/bytes.js';
 import { EncodeError } from '../../protocol/errors.js';
 import {
-  FRAME_ACK, FRAME_DATA, FRAME_ERRORS, FRAME_NAK, FRAME_OVERHEAD, FrameDecoder, MAX_FRAME_SIZE, MAX_PAYLOAD,
-  crc16CcittFalse, crc32, crc8Smbus, encodeAck, encodeData, encodeFrame, encodeNak,
-  type Frame, type FrameEvent,
+  FRAME_ACK,
+  FRAME_DATA,
+  FRAME_ERRORS,
+  FRAME_NAK,
+  FRAME_OVERHEAD,
+  FrameDecoder,
+  MAX_FRAME_SIZE,
+  MAX_PAYLOAD,
+  crc16CcittFalse,
+  crc32,
+  crc8Smbus,
+  encodeAck,
+  encodeData,
+  encodeFrame,
+  encodeNak,
+  type Frame,
+  type FrameEvent,
 } from '../../protocol/framing/index.js';
 import { Prng } from '../support/prng.js';
 
@@ -64,7 +78,11 @@ const GOLDEN: [string, Frame, string][] = [
   ['ACK 0', { type: FRAME_ACK, seq: 0, payload: new Uint8Array(0) }, 'a55a020000002c8e3ac89e'],
   ['NAK 7', { type: FRAME_NAK, seq: 7, payload: new Uint8Array(0) }, 'a55a030700002c2e8dd997'],
   ['DATA 1 {}', { type: FRAME_DATA, seq: 1, payload: fromHex('a0') }, 'a55a010100017aa0453a0315'],
-  ['DATA 42 01 {1: 1250}', { type: FRAME_DATA, seq: 42, payload: fromHex('01a1011904e2') }, 'a55a012a0006c001a1011904e2ff3cb770'],
+  [
+    'DATA 42 01 {1: 1250}',
+    { type: FRAME_DATA, seq: 42, payload: fromHex('01a1011904e2') },
+    'a55a012a0006c001a1011904e2ff3cb770',
+  ],
 ];
 
 function decodeAll(chunks: Uint8Array[]): { events: FrameEvent[]; dec: FrameDecoder } {
@@ -74,7 +92,8 @@ function decodeAll(chunks: Uint8Array[]): { events: FrameEvent[]; dec: FrameDeco
   return { events, dec };
 }
 const framesOf = (events: FrameEvent[]): Frame[] => events.flatMap((e) => (e.kind === 'frame' ? [e.frame] : []));
-const garbageOf = (events: FrameEvent[]): number => events.reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0);
+const garbageOf = (events: FrameEvent[]): number =>
+  events.reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0);
 const errorsOf = (events: FrameEvent[]): string[] => events.flatMap((e) => (e.kind === 'error' ? [e.code] : []));
 const data = (seq: number, payload: Uint8Array): Frame => ({ type: FRAME_DATA, seq, payload });
 
@@ -100,8 +119,11 @@ describe('framing: serial frame encoding', () => {
 
   it('round-trips 0-, 1- and 2048-byte payloads, ACK and NAK at every SEQ edge', () => {
     const frames: Frame[] = [
-      data(0, new Uint8Array(0)), data(1, Uint8Array.of(0xa5)), data(255, new Uint8Array(MAX_PAYLOAD).fill(0x5a)),
-      { type: FRAME_ACK, seq: 255, payload: new Uint8Array(0) }, { type: FRAME_NAK, seq: 0, payload: new Uint8Array(0) },
+      data(0, new Uint8Array(0)),
+      data(1, Uint8Array.of(0xa5)),
+      data(255, new Uint8Array(MAX_PAYLOAD).fill(0x5a)),
+      { type: FRAME_ACK, seq: 255, payload: new Uint8Array(0) },
+      { type: FRAME_NAK, seq: 0, payload: new Uint8Array(0) },
     ];
     const { events } = decodeAll(frames.map(encodeFrame));
     assert.deepStrictEqual(framesOf(events), frames);
@@ -122,19 +144,25 @@ describe('framing: serial frame encoding', () => {
       [{ type: 1, seq: 0, payload: [1, 2] }, 'FRAME_BAD_INPUT'],
     ];
     for (const [frame, code] of bad) {
-      assert.throws(() => encodeFrame(frame as Frame), (e: unknown) => {
-        assert.ok(e instanceof EncodeError, 'e instanceof EncodeError');
-        assert.equal(e.code, code);
-        assert.ok(e.hint && code in FRAME_ERRORS, 'e.hint && code in FRAME_ERRORS');
-        return true;
-      });
+      assert.throws(
+        () => encodeFrame(frame as Frame),
+        (e: unknown) => {
+          assert.ok(e instanceof EncodeError, 'e instanceof EncodeError');
+          assert.equal(e.code, code);
+          assert.ok(e.hint && code in FRAME_ERRORS, 'e.hint && code in FRAME_ERRORS');
+          return true;
+        },
+      );
     }
   });
 });
 
 describe('framing: serial frame decoder', () => {
   const stream = [
-    encodeData(1, ascii('first')), encodeAck(9), encodeData(2, new Uint8Array(700).fill(0xa5)), encodeNak(2),
+    encodeData(1, ascii('first')),
+    encodeAck(9),
+    encodeData(2, new Uint8Array(700).fill(0xa5)),
+    encodeNak(2),
     encodeData(3, Uint8Array.of(0xa5, 0x5a, 0xa5, 0x5a)),
   ];
   const whole = concatBytes(...stream);
@@ -187,8 +215,10 @@ describe('framing: serial frame decoder', () => {
     const g3 = fromHex('5a5aff');
     const { events, dec } = decodeAll([concatBytes(g1, stream[0]!, g2, stream[1]!, g3)]);
     assert.deepStrictEqual(events, [
-      { kind: 'garbage', bytes: 4 }, { kind: 'frame', frame: expected[0] },
-      { kind: 'garbage', bytes: 3 }, { kind: 'frame', frame: expected[1] },
+      { kind: 'garbage', bytes: 4 },
+      { kind: 'frame', frame: expected[0] },
+      { kind: 'garbage', bytes: 3 },
+      { kind: 'frame', frame: expected[1] },
       { kind: 'garbage', bytes: 3 },
     ]);
     assert.equal(dec.stats.garbageBytes, 10);
@@ -209,7 +239,10 @@ describe('framing: serial frame decoder', () => {
     assert.deepStrictEqual(framesOf(events), [expected[0]]);
     assert.equal(garbageOf(events), noise.length);
     // error comes at the false start, then its bytes as garbage, then the frame
-    assert.deepStrictEqual(events.map((e) => e.kind), ['error', 'garbage', 'frame']);
+    assert.deepStrictEqual(
+      events.map((e) => e.kind),
+      ['error', 'garbage', 'frame'],
+    );
   });
 
   it('reports a corrupted byte in each part of a frame and resynchronises', () => {
@@ -223,12 +256,19 @@ describe('framing: serial frame decoder', () => {
       if (pos < 2) assert.deepStrictEqual(codes, [], `SOF byte ${pos}: no start marker, so just garbage`);
       else if (pos < 7) assert.deepStrictEqual(codes, ['FRAME_HEADER_CRC'], `header byte ${pos}`);
       else assert.deepStrictEqual(codes, ['FRAME_PAYLOAD_CRC'], `payload/CRC byte ${pos}`);
-      assert.deepStrictEqual(framesOf(events), [framesOf(decodeAll([after]).events)[0]], `frame after damage at ${pos}`);
+      assert.deepStrictEqual(
+        framesOf(events),
+        [framesOf(decodeAll([after]).events)[0]],
+        `frame after damage at ${pos}`,
+      );
       assert.equal(garbageOf(events), frame.length);
       assert.equal(dec.pending(), 0);
       if (pos >= 7) {
         const err = events.find((e) => e.kind === 'error');
-        assert.ok(err && err.kind === 'error' && err.seq === 5 && err.type === FRAME_DATA, 'payload CRC errors carry the (CRC-8 checked) header');
+        assert.ok(
+          err && err.kind === 'error' && err.seq === 5 && err.type === FRAME_DATA,
+          'payload CRC errors carry the (CRC-8 checked) header',
+        );
       }
     }
   });
@@ -277,7 +317,10 @@ describe('framing: serial frame decoder', () => {
       const { events, dec } = decodeAll([concatBytes(h, stream[1]!)]);
       assert.deepStrictEqual(errorsOf(events), [code]);
       const err = events.find((e) => e.kind === 'error');
-      assert.ok(err?.kind === 'error' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0, 'err?.kind === \'error\' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0');
+      assert.ok(
+        err?.kind === 'error' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0,
+        "err?.kind === 'error' && err.seq === 1 && FRAME_ERRORS[err.code].hint.length > 0",
+      );
       assert.deepStrictEqual(framesOf(events), [expected[1]]);
       assert.equal(dec.pending(), 0);
     }
@@ -318,7 +361,7 @@ describe('framing: serial frame decoder', () => {
     const [e] = dec.push(f);
     f[7] = 0;
     dec.push(encodeData(2, ascii('xyz')));
-    assert.ok(e?.kind === 'frame', 'e?.kind === \'frame\'');
+    assert.ok(e?.kind === 'frame', "e?.kind === 'frame'");
     assert.deepStrictEqual(e.frame.payload, ascii('abc'));
   });
 

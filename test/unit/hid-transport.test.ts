@@ -6,7 +6,13 @@ import * as realNodeHid from 'node-hid';
 import { encodeCommandApdu } from '../../protocol/apdu/index.js';
 import { CARD_AID, CardClient } from '../../protocol/commands/index.js';
 import {
-  HID_BROADCAST_CID, HidCommand, HidErrorByte, initRequestPacket, packetize, parseInitResponse, withReportId,
+  HID_BROADCAST_CID,
+  HidCommand,
+  HidErrorByte,
+  initRequestPacket,
+  packetize,
+  parseInitResponse,
+  withReportId,
 } from '../../protocol/framing/hid-packet.js';
 import * as hidKey from '../../protocol/framing/hid-key.js';
 
@@ -17,7 +23,13 @@ import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimHidKey, SimNodeHid, type SimHidKeyOptions } from '../../device-sim/hid/index.js';
 import {
-  HidKeySource, HidLink, HidTransportError, loadNodeHid, type HidCardReader, type HidCardReaderOptions, type NodeHidModule,
+  HidKeySource,
+  HidLink,
+  HidTransportError,
+  loadNodeHid,
+  type HidCardReader,
+  type HidCardReaderOptions,
+  type NodeHidModule,
 } from '../../host/transports/hid/index.js';
 import { CardSession, type ChainHead } from '../../host/session/card-session.js';
 import { TestIssuer, NOW } from '../support/issuer.js';
@@ -28,7 +40,10 @@ void realFits;
 
 const SELECT = encodeCommandApdu({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: CARD_AID, le: 256 });
 /** A long APDU (several CONT packets): SELECT of an unknown 300-byte AID, answered 6A82. */
-const LONG = encodeCommandApdu({ cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: new Uint8Array(300).fill(0xab), le: 256 }, 'extended');
+const LONG = encodeCommandApdu(
+  { cla: 0x00, ins: 0xa4, p1: 0x04, p2: 0x00, data: new Uint8Array(300).fill(0xab), le: 256 },
+  'extended',
+);
 const sw = (r: Uint8Array): number => (r[r.length - 2]! << 8) | r[r.length - 1]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,11 +83,16 @@ async function rawHandle(hid: SimNodeHid) {
     const nonce = Uint8Array.from(randomBytes(8));
     await send(initRequestPacket(nonce));
     let cid = 0;
-    await until('INIT answer', () => on(HID_BROADCAST_CID).some((r) => {
-      const init = parseInitResponse(r.slice(7, 24));
-      if (Buffer.compare(init.nonce, nonce) === 0) { cid = init.cid; return true; }
-      return false;
-    }));
+    await until('INIT answer', () =>
+      on(HID_BROADCAST_CID).some((r) => {
+        const init = parseInitResponse(r.slice(7, 24));
+        if (Buffer.compare(init.nonce, nonce) === 0) {
+          cid = init.cid;
+          return true;
+        }
+        return false;
+      }),
+    );
     return cid;
   };
   return { dev, got, send, on, allocate };
@@ -94,8 +114,16 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       assert.deepEqual(hid.devices(d.vendorId, d.productId).length, 1, 'devices(vid, pid) filters');
       assert.deepEqual(hid.devices(0x1234, 1), [], 'other ids are not listed');
       const sync = new hid.HID(d.path!);
-      assert.equal(sync.write([0, ...initRequestPacket(new Uint8Array(8))]), 65, 'write returns the byte count incl. the report id');
-      assert.throws(() => sync.write('nope' as unknown as number[]), TypeError, 'non-array data is a TypeError, as in node-hid');
+      assert.equal(
+        sync.write([0, ...initRequestPacket(new Uint8Array(8))]),
+        65,
+        'write returns the byte count incl. the report id',
+      );
+      assert.throws(
+        () => sync.write('nope' as unknown as number[]),
+        TypeError,
+        'non-array data is a TypeError, as in node-hid',
+      );
       sync.close();
       key.unplug();
       assert.deepEqual(hid.devices(), [], 'an unplugged key is not listed');
@@ -112,15 +140,32 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       assert.ok(key.allocatedChannels().includes(cid), 'the key allocated the channel');
       const last = () => raw.on(cid).at(-1)!;
       const count = () => raw.on(cid).length;
-      const ask = async (r: Uint8Array) => { const n = count(); await raw.send(r); await until('an answer', () => count() > n); return last(); };
+      const ask = async (r: Uint8Array) => {
+        const n = count();
+        await raw.send(r);
+        await until('an answer', () => count() > n);
+        return last();
+      };
       const ping = await ask(packetize(cid, HidCommand.PING, Uint8Array.of(1, 2, 3))[0]!);
       assert.deepEqual([...ping.subarray(4, 10)], [0x80 | HidCommand.PING, 0, 3, 1, 2, 3], 'PING echoes');
-      assert.equal((await ask(packetize(cid, HidCommand.WINK, new Uint8Array(0))[0]!))[4], 0x80 | HidCommand.WINK, 'WINK answered');
+      assert.equal(
+        (await ask(packetize(cid, HidCommand.WINK, new Uint8Array(0))[0]!))[4],
+        0x80 | HidCommand.WINK,
+        'WINK answered',
+      );
       assert.equal(key.stats.winks, 1, 'wink counted');
       const bad = await ask(packetize(cid, 0x10, Uint8Array.of(1))[0]!);
-      assert.deepEqual([bad[4], bad[7]], [0x80 | HidCommand.ERROR, HidErrorByte.INVALID_CMD], 'CBOR (0x10) is not offered: INVALID_CMD');
+      assert.deepEqual(
+        [bad[4], bad[7]],
+        [0x80 | HidCommand.ERROR, HidErrorByte.INVALID_CMD],
+        'CBOR (0x10) is not offered: INVALID_CMD',
+      );
       const badInit = await ask(packetize(cid, HidCommand.INIT, Uint8Array.of(1, 2))[0]!);
-      assert.deepEqual([badInit[4], badInit[7]], [0x80 | HidCommand.ERROR, HidErrorByte.INVALID_LEN], 'INIT with a 2-byte nonce');
+      assert.deepEqual(
+        [badInit[4], badInit[7]],
+        [0x80 | HidCommand.ERROR, HidErrorByte.INVALID_LEN],
+        'INIT with a 2-byte nonce',
+      );
       const stranger = 0x01020304 === cid ? 0x01020305 : 0x01020304;
       await raw.send(packetize(stranger, HidCommand.PING, Uint8Array.of(1))[0]!);
       await until('INVALID_CHANNEL', () => raw.on(stranger).length === 1);
@@ -154,7 +199,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       await a.send(packetize(cid, HidCommand.CANCEL, new Uint8Array(0))[0]!);
       await sleep(250);
       assert.equal(key.stats.cardCommands, 0, 'the card never saw the command');
-      assert.ok(a.on(cid).every((r) => r[4] === (0x80 | HidCommand.KEEPALIVE)), 'no answer but keepalives');
+      assert.ok(
+        a.on(cid).every((r) => r[4] === (0x80 | HidCommand.KEEPALIVE)),
+        'no answer but keepalives',
+      );
     });
   });
 
@@ -163,7 +211,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       const { reader, key, source } = await setup();
       assert.equal(reader.cardPresent, true, 'card present while plugged');
       assert.equal(sw(await reader.transmit(SELECT)), 0x9000, 'SELECT over HID');
-      assert.ok(reader.channel !== undefined && key.allocatedChannels().includes(reader.channel), 'the reader uses the channel the key allocated');
+      assert.ok(
+        reader.channel !== undefined && key.allocatedChannels().includes(reader.channel),
+        'the reader uses the channel the key allocated',
+      );
       assert.equal(sw(await reader.transmit(LONG)), 0x6a82, 'a multi-packet APDU');
       source.close();
     });
@@ -186,7 +237,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       const t0 = performance.now();
       await assert.rejects(reader.transmit(SELECT), transportError('TIMEOUT'));
       const took = performance.now() - t0;
-      assert.ok(took >= 590 && took < 1400, `time-out after the 600 ms silence, not at the card's answer (1500 ms); took ${took.toFixed(0)} ms`);
+      assert.ok(
+        took >= 590 && took < 1400,
+        `time-out after the 600 ms silence, not at the card's answer (1500 ms); took ${took.toFixed(0)} ms`,
+      );
       key.faults.sendKeepalive = true;
       key.faults.cardLatencyMs = 0;
       await sleep(1100); // the abandoned command finishes on the key
@@ -197,7 +251,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
     it('caps the wait at maxProcessingMs however many keepalives arrive', async () => {
       const { reader, source } = await setup({ key: { cardLatencyMs: 2000 }, reader: { maxProcessingMs: 300 } });
       const t0 = performance.now();
-      await assert.rejects(reader.transmit(SELECT), (e: unknown) => transportError('TIMEOUT')(e) && /more than 300 ms/.test((e as Error).message));
+      await assert.rejects(
+        reader.transmit(SELECT),
+        (e: unknown) => transportError('TIMEOUT')(e) && /more than 300 ms/.test((e as Error).message),
+      );
       assert.ok(performance.now() - t0 < 1500, 'gave up well before the card answers (2000 ms)');
       source.close();
     });
@@ -224,7 +281,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       key.faults.toHost = (r) => !(r[4] === 0 && conts++ === 0); // lose CONT SEQ 0 of the next multi-packet answer
       const t0 = performance.now();
       await assert.rejects(link.call(HidCommand.PING, new Uint8Array(200).fill(5)), transportError('TIMEOUT'));
-      assert.ok(performance.now() - t0 < 2500, 'INVALID_SEQ on the answer is noticed without waiting for the 5 s silence time-out');
+      assert.ok(
+        performance.now() - t0 < 2500,
+        'INVALID_SEQ on the answer is noticed without waiting for the 5 s silence time-out',
+      );
       key.faults.toHost = undefined;
       assert.equal((await link.call(HidCommand.PING, Uint8Array.of(1))).length, 1, 'recovers');
       assert.notEqual(link.channel, before, 'a fresh channel after a time-out');
@@ -237,10 +297,15 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       const { reader: a, key, hid, source } = await setup({ key: { cardLatencyMs: 15 } });
       const sourceB = await HidKeySource.open({ hid, pollIntervalMs: 0 });
       const b = sourceB.list()[0]!;
-      const run = async (r: HidCardReader) => { for (let i = 0; i < 8; i++) assert.equal(sw(await r.transmit(SELECT)), 0x9000, 'SELECT'); };
+      const run = async (r: HidCardReader) => {
+        for (let i = 0; i < 8; i++) assert.equal(sw(await r.transmit(SELECT)), 0x9000, 'SELECT');
+      };
       await Promise.all([run(a), run(b)]);
       assert.notEqual(a.channel, b.channel, 'each program has its own channel');
-      assert.ok((key.stats.errors.LINK_BUSY ?? 0) > 0, `the key answered CHANNEL_BUSY (${JSON.stringify(key.stats.errors)})`);
+      assert.ok(
+        (key.stats.errors.LINK_BUSY ?? 0) > 0,
+        `the key answered CHANNEL_BUSY (${JSON.stringify(key.stats.errors)})`,
+      );
       assert.equal(key.stats.cardCommands, 16, 'every command ran exactly once');
       source.close();
       sourceB.close();
@@ -252,8 +317,11 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       const cid = await other.allocate();
       key.faults.cardLatencyMs = 1000;
       await other.send(packetize(cid, HidCommand.MSG, SELECT)[0]!);
-      await assert.rejects(reader.transmit(SELECT), (e: unknown) =>
-        transportError('TIMEOUT')(e) && e instanceof HidTransportError && e.hidError === HidErrorByte.CHANNEL_BUSY);
+      await assert.rejects(
+        reader.transmit(SELECT),
+        (e: unknown) =>
+          transportError('TIMEOUT')(e) && e instanceof HidTransportError && e.hidError === HidErrorByte.CHANNEL_BUSY,
+      );
       source.close();
       key.unplug();
     });
@@ -276,13 +344,19 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       reader.on('card', () => events.push('card'));
       let n = 0;
       key.faults.fromHost = (r) => {
-        if (r[4] === 1) { key.unplug(); return false; } // CONT SEQ 1 of the long APDU never arrives
+        if (r[4] === 1) {
+          key.unplug();
+          return false;
+        } // CONT SEQ 1 of the long APDU never arrives
         n++;
         return true;
       };
       const t0 = performance.now();
       await assert.rejects(reader.transmit(LONG), transportError('CARD_REMOVED'));
-      assert.ok(performance.now() - t0 < 2500, `prompt, not at the 5 s time-out (${(performance.now() - t0).toFixed(0)} ms)`);
+      assert.ok(
+        performance.now() - t0 < 2500,
+        `prompt, not at the 5 s time-out (${(performance.now() - t0).toFixed(0)} ms)`,
+      );
       assert.ok(n >= 2, 'the key had seen part of the message');
       assert.deepEqual(events, ['removed', 'end'], 'removed then end');
       assert.equal(reader.cardPresent, false, 'no card while unplugged');
@@ -307,11 +381,24 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
 
       const { reader, key, source } = await setup({ applet, reader: { responseTimeoutMs: 5000 } });
       const session = await CardSession.open(reader, trust, { now: NOW() });
-      const sale = (amount: number) => ({ amount, currency: 156, merchantId: 'M-1', terminalId: 'T-1', time: NOW(), hostNonce: Uint8Array.from(randomBytes(16)) });
+      const sale = (amount: number) => ({
+        amount,
+        currency: 156,
+        merchantId: 'M-1',
+        terminalId: 'T-1',
+        time: NOW(),
+        hostNonce: Uint8Array.from(randomBytes(16)),
+      });
       const r1 = await session.sign(sale(100), undefined);
       const head: ChainHead = { counter: r1.counter, hash: r1.hash };
       // The card signs, then the key is pulled as the first packet of the answer leaves it.
-      key.faults.toHost = (r) => { if (r[4] === (0x80 | HidCommand.MSG)) { key.unplug(); return false; } return true; };
+      key.faults.toHost = (r) => {
+        if (r[4] === (0x80 | HidCommand.MSG)) {
+          key.unplug();
+          return false;
+        }
+        return true;
+      };
       const t0 = performance.now();
       await assert.rejects(session.sign(sale(250), head), transportError('CARD_REMOVED'));
       assert.ok(performance.now() - t0 < 2500, 'prompt, not at the 5 s time-out');
@@ -325,7 +412,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       const t1 = performance.now();
       await assert.rejects(reader.transmit(SELECT), transportError('CARD_REMOVED'));
       const took = performance.now() - t1;
-      assert.ok(took >= 100 && took < 2500, `failed at the unplug, not at the card's answer or a time-out (${took.toFixed(0)} ms)`);
+      assert.ok(
+        took >= 100 && took < 2500,
+        `failed at the unplug, not at the card's answer or a time-out (${took.toFixed(0)} ms)`,
+      );
       assert.equal(key.stats.cardCommands, ran, 'the card never ran the command');
       key.faults.cardLatencyMs = 0;
       key.plug();
@@ -343,8 +433,14 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       await client.select();
       applet.nvm.cutPowerAfter(0); // the next NVM write dies
       const issuer = new TestIssuer();
-      await assert.rejects(client.personalizeBegin({ cardId: Uint8Array.from(randomBytes(8)), algorithm: 1, issuer: issuer.certificate.envelope }),
-        transportError('CARD_REMOVED'));
+      await assert.rejects(
+        client.personalizeBegin({
+          cardId: Uint8Array.from(randomBytes(8)),
+          algorithm: 1,
+          issuer: issuer.certificate.envelope,
+        }),
+        transportError('CARD_REMOVED'),
+      );
       assert.equal(reader.cardPresent, false, 'the key is gone');
       source.close();
     });
@@ -362,7 +458,10 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
       key.unplug();
       await removed;
       assert.deepEqual(source.list(), [], 'detached');
-      await assert.rejects(source.waitForReader(() => true, 50), transportError('TIMEOUT'));
+      await assert.rejects(
+        source.waitForReader(() => true, 50),
+        transportError('TIMEOUT'),
+      );
       source.close();
     });
 
@@ -375,9 +474,15 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
     });
 
     it('says TRANSPORT_UNAVAILABLE with an install hint when node-hid cannot load; the real node-hid loads here', async () => {
-      await assert.rejects(loadNodeHid(() => Promise.reject(new Error("Cannot find module 'node-hid'"))), (e: unknown) =>
-        transportError('TRANSPORT_UNAVAILABLE')(e) && /npm install node-hid/.test((e as TransportError).hint));
-      await assert.rejects(loadNodeHid(() => Promise.resolve({})), transportError('TRANSPORT_UNAVAILABLE'));
+      await assert.rejects(
+        loadNodeHid(() => Promise.reject(new Error("Cannot find module 'node-hid'"))),
+        (e: unknown) =>
+          transportError('TRANSPORT_UNAVAILABLE')(e) && /npm install node-hid/.test((e as TransportError).hint),
+      );
+      await assert.rejects(
+        loadNodeHid(() => Promise.resolve({})),
+        transportError('TRANSPORT_UNAVAILABLE'),
+      );
       // No /dev/hidraw on these machines: the real module loads and lists no card key.
       const source = await HidKeySource.open({ pollIntervalMs: 0 });
       assert.deepEqual(source.list(), [], 'no real card keys here');
@@ -395,7 +500,13 @@ describe('USB HID card key: simulated key (node-hid surface) and host transport'
     says(`**${hidKey.HID_RESPONSE_TIMEOUT_MS} ms**`, 'response time-out');
     says(`**${hidKey.HID_MAX_PROCESSING_MS / 1000} s**`, 'processing cap');
     says(`**${hidKey.HID_BUSY_RETRY_MS / 1000} s**`, 'busy retry');
-    says(`starting at ${hidKey.HID_BUSY_BACKOFF_MIN_MS} ms, doubling up to ${hidKey.HID_BUSY_BACKOFF_MAX_MS} ms`, 'backoff');
-    says(`\`0x${hidKey.SIM_HID_VENDOR_ID.toString(16)}\`/\`0x${hidKey.SIM_HID_PRODUCT_ID.toString(16).padStart(4, '0')}\``, 'simulated key ids');
+    says(
+      `starting at ${hidKey.HID_BUSY_BACKOFF_MIN_MS} ms, doubling up to ${hidKey.HID_BUSY_BACKOFF_MAX_MS} ms`,
+      'backoff',
+    );
+    says(
+      `\`0x${hidKey.SIM_HID_VENDOR_ID.toString(16)}\`/\`0x${hidKey.SIM_HID_PRODUCT_ID.toString(16).padStart(4, '0')}\``,
+      'simulated key ids',
+    );
   });
 });

@@ -13,7 +13,13 @@ import { DATA_FILES } from '../../host/daemon/daemon.js';
  */
 const read = (p: string) => readFileSync(fileURLToPath(new URL(`../../${p}`, import.meta.url)), 'utf8');
 /** The API's sources: server.ts (hooks, error answers), context.ts and one plugin per resource in routes/. */
-const API_FILES = ['host/api/server.ts', 'host/api/context.ts', ...readdirSync(fileURLToPath(new URL('../../host/api/routes/', import.meta.url))).filter((n) => n.endsWith('.ts')).map((n) => `host/api/routes/${n}`)];
+const API_FILES = [
+  'host/api/server.ts',
+  'host/api/context.ts',
+  ...readdirSync(fileURLToPath(new URL('../../host/api/routes/', import.meta.url)))
+    .filter((n) => n.endsWith('.ts'))
+    .map((n) => `host/api/routes/${n}`),
+];
 const server = API_FILES.map(read).join('\n');
 const errorsMd = read('docs/errors.md');
 const events = read('host/api/events.ts');
@@ -24,11 +30,16 @@ const yaml = read('docs/host-api.openapi.yaml');
 
 /** `app.get('/api/v1/readers/:name/card'` → { method: 'get', path: '/api/v1/readers/{name}/card' } */
 function routesOf(source: string): { method: string; path: string }[] {
-  return [...source.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*'([^']+)'/g)]
-    .map((m) => ({ method: m[1]!, path: m[2]!.replace(/:([A-Za-z_]\w*)/g, '{$1}') }));
+  return [...source.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*'([^']+)'/g)].map((m) => ({
+    method: m[1]!,
+    path: m[2]!.replace(/:([A-Za-z_]\w*)/g, '{$1}'),
+  }));
 }
 
-interface YamlProblem { line: number; problem: string }
+interface YamlProblem {
+  line: number;
+  problem: string;
+}
 
 /**
  * The subset of YAML this file uses: block mappings and sequences indented by two spaces, flow
@@ -92,10 +103,24 @@ function scanLine(s: string): { depth: number; unterminated: boolean } {
       continue;
     }
     if (c === '#' && (i === 0 || s[i - 1] === ' ')) break;
-    if (c === '{' || c === '[') { depth++; atStart = true; continue; }
-    if (c === '}' || c === ']') { depth--; atStart = false; continue; }
-    if (c === ',' && depth > 0) { atStart = true; continue; }
-    if (c === ':' && (i + 1 === s.length || s[i + 1] === ' ')) { atStart = true; continue; }
+    if (c === '{' || c === '[') {
+      depth++;
+      atStart = true;
+      continue;
+    }
+    if (c === '}' || c === ']') {
+      depth--;
+      atStart = false;
+      continue;
+    }
+    if (c === ',' && depth > 0) {
+      atStart = true;
+      continue;
+    }
+    if (c === ':' && (i + 1 === s.length || s[i + 1] === ' ')) {
+      atStart = true;
+      continue;
+    }
     if (c === '-' && atStart && s[i + 1] === ' ') continue;
     atStart = false;
   }
@@ -130,7 +155,10 @@ describe('docs/host-api.md and host-api.openapi.yaml are in step with host/api',
 
   it('finds the routes of server.ts', () => {
     assert.ok(routes.length >= 15, `expected the API's routes in host/api/server.ts, found ${routes.length}`);
-    assert.ok(routes.some((r) => r.path === '/api/v1/readers/{name}/card'), 'the :name parameter must come out as {name}');
+    assert.ok(
+      routes.some((r) => r.path === '/api/v1/readers/{name}/card'),
+      'the :name parameter must come out as {name}',
+    );
   });
 
   it('the OpenAPI file is well-formed YAML of the shape an OpenAPI 3.1 document needs', () => {
@@ -143,13 +171,19 @@ describe('docs/host-api.md and host-api.openapi.yaml are in step with host/api',
     const paths = new Set(keysUnder(yaml, 'paths', 2));
     for (const r of routes) {
       assert.ok(paths.has(r.path), `OpenAPI paths lack ${r.path} (${r.method.toUpperCase()} in server.ts)`);
-      assert.ok(pathItem(yaml, r.path).includes(`    ${r.method}:`), `OpenAPI path ${r.path} lacks operation ${r.method}`);
+      assert.ok(
+        pathItem(yaml, r.path).includes(`    ${r.method}:`),
+        `OpenAPI path ${r.path} lacks operation ${r.method}`,
+      );
     }
   });
 
   it('every route of server.ts is in host-api.md', () => {
     for (const r of routes) {
-      assert.ok(md.includes(`${r.method.toUpperCase()} ${r.path}`), `host-api.md does not describe ${r.method.toUpperCase()} ${r.path}`);
+      assert.ok(
+        md.includes(`${r.method.toUpperCase()} ${r.path}`),
+        `host-api.md does not describe ${r.method.toUpperCase()} ${r.path}`,
+      );
     }
   });
 
@@ -167,26 +201,39 @@ describe('docs/host-api.md and host-api.openapi.yaml are in step with host/api',
       assert.ok(section > 0, `components.${kind} exists for $ref ${name}`);
       const rest = yaml.split('\n').slice(section + 1);
       const end = rest.findIndex((l) => /^ {0,2}\S/.test(l));
-      assert.ok(rest.slice(0, end < 0 ? undefined : end).includes(`    ${name}:`), `$ref #/components/${kind}/${name} has no target`);
+      assert.ok(
+        rest.slice(0, end < 0 ? undefined : end).includes(`    ${name}:`),
+        `$ref #/components/${kind}/${name} has no target`,
+      );
     }
   });
 
   it('every error code server.ts sends is in host-api.md', () => {
     const codes = new Set<string>();
-    for (const [, code] of server.matchAll(/sendError\(reply, '([A-Z_]+)'/g)) codes.add(code!);
+    for (const [, code] of server.matchAll(/sendError\(\s*reply,\s*'([A-Z_]+)'/g)) codes.add(code!);
     for (const [, code] of server.matchAll(/code: '([A-Z_]+)'/g)) codes.add(code!);
     // The statuses come from the error registry: every code it gives an HTTP status is an answer the API may send.
     const answers = ERROR_GROUPS.flatMap((g) => g.entries).filter((e) => e.status !== null);
     assert.ok(codes.size >= 8, `expected the error codes of host/api, found ${[...codes].join(', ')}`);
     assert.ok(answers.length >= 60, `expected the registry's API answers, found ${answers.length}`);
     for (const c of codes) assert.ok(md.includes(`\`${c}\``), `host-api.md does not list error code ${c}`);
-    for (const c of codes) assert.ok(answers.some((e) => e.code === c), `host/api sends ${c}, which the error registry gives no HTTP status`);
+    for (const c of codes)
+      assert.ok(
+        answers.some((e) => e.code === c),
+        `host/api sends ${c}, which the error registry gives no HTTP status`,
+      );
     assert.ok(md.includes('(errors.md)'), 'host-api.md §11 points to errors.md');
-    for (const e of answers) assert.ok(errorsMd.includes(`| \`${e.code}\` | ${e.status} |`), `docs/errors.md does not list ${e.code} with ${e.status}`);
+    for (const e of answers)
+      assert.ok(
+        errorsMd.includes(`| \`${e.code}\` | ${e.status} |`),
+        `docs/errors.md does not list ${e.code} with ${e.status}`,
+      );
   });
 
   it('every live event events.ts sends is in the events table', () => {
-    const names = new Set([...events.matchAll(/this\.(?:send|write)\((?:reply, |c, )?'(\w+)'/g)].map((m) => m[1]!));
+    const names = new Set(
+      [...events.matchAll(/this\.(?:send|write)\(\s*(?:reply,\s*|c,\s*)?'(\w+)'/g)].map((m) => m[1]!),
+    );
     assert.ok(names.size >= 5, `expected the SSE event names, found ${[...names].join(', ')}`);
     for (const n of names) assert.ok(md.includes(`| \`${n}\` |`), `host-api.md §9 has no row for event ${n}`);
   });
@@ -200,8 +247,10 @@ describe('docs/daemon.md is in step with host/daemon', () => {
   });
 
   it('names every environment override and data file', () => {
-    for (const v of Object.keys(ENV_OVERRIDES)) assert.ok(daemonMd.includes(`\`${v}\``), `daemon.md does not list ${v}`);
-    for (const f of Object.values(DATA_FILES)) assert.ok(daemonMd.includes(`\`${f}\``), `daemon.md does not list data file ${f}`);
+    for (const v of Object.keys(ENV_OVERRIDES))
+      assert.ok(daemonMd.includes(`\`${v}\``), `daemon.md does not list ${v}`);
+    for (const f of Object.values(DATA_FILES))
+      assert.ok(daemonMd.includes(`\`${f}\``), `daemon.md does not list data file ${f}`);
   });
 });
 
@@ -216,13 +265,16 @@ describe('the YAML structure check catches what a parser would choke on', () => 
   ];
   for (const [what, text, expected] of cases) {
     it(`reports a ${what}`, () => {
-      const problems = checkYamlStructure(text).map((p) => p.problem).join('; ');
+      const problems = checkYamlStructure(text)
+        .map((p) => p.problem)
+        .join('; ');
       assert.match(problems, expected, `a ${what} must be reported, got "${problems}"`);
     });
   }
 
   it('accepts block scalars, sequences of mappings and quoted keys', () => {
-    const ok = 'a:\n  summary: the card\'s answer\n  h: { const: \'Bearer realm="x"\' }\n  description: |\n    free: text: here\n     odd indent inside is text\n  list:\n    - name: x\n      in: path\n    - name: y\n      in: path\n  "200": { b: [1, 2] }\n';
+    const ok =
+      'a:\n  summary: the card\'s answer\n  h: { const: \'Bearer realm="x"\' }\n  description: |\n    free: text: here\n     odd indent inside is text\n  list:\n    - name: x\n      in: path\n    - name: y\n      in: path\n  "200": { b: [1, 2] }\n';
     assert.deepEqual(checkYamlStructure(ok), [], 'valid YAML must pass');
   });
 });

@@ -10,19 +10,37 @@ import { parseCircular, parseDependencyTree } from 'dpdm';
  * with the TypeScript compiler's own parser.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SOURCES = ['protocol/**/*.ts', 'device-sim/**/*.ts', 'host/**/*.ts', 'bench/**/*.ts', 'bin/**/*.mjs', 'scripts/**/*.{ts,mjs}'];
+const SOURCES = [
+  'protocol/**/*.ts',
+  'device-sim/**/*.ts',
+  'host/**/*.ts',
+  'bench/**/*.ts',
+  'bin/**/*.mjs',
+  'scripts/**/*.{ts,mjs}',
+];
 
 describe('import cycles: none in non-test code', function () {
   this.timeout(120_000);
 
   it('no module imports itself back, through any chain', async () => {
-    const tree = await parseDependencyTree(SOURCES, { context: ROOT, cwd: ROOT, transform: false, skipDynamicImports: false });
+    const tree = await parseDependencyTree(SOURCES, {
+      context: ROOT,
+      cwd: ROOT,
+      transform: false,
+      skipDynamicImports: false,
+    });
     const files = Object.keys(tree);
-    assert.ok(files.length > 150 && files.some((f) => f.startsWith('host/api/')), `the checker sees the sources (${files.length} modules)`);
+    assert.ok(
+      files.length > 150 && files.some((f) => f.startsWith('host/api/')),
+      `the checker sees the sources (${files.length} modules)`,
+    );
     const edges = Object.values(tree).reduce((n, deps) => n + (deps?.filter((d) => d.id !== null).length ?? 0), 0);
     assert.ok(edges > 300, `imports resolved to files (${edges}): a resolver that finds none would pass vacuously`);
     // host/api/port.ts imports only types: they must be in the graph, or a type-only circle would pass.
-    assert.ok(tree['host/api/port.ts']?.some((d) => d.id === 'host/sale/sale-types.ts'), 'type-only imports are in the graph');
+    assert.ok(
+      tree['host/api/port.ts']?.some((d) => d.id === 'host/sale/sale-types.ts'),
+      'type-only imports are in the graph',
+    );
     const circles = parseCircular(tree).map((c) => [...c, c[0]].join(' → '));
     assert.deepEqual(circles, [], `import circles:\n  ${circles.join('\n  ')}`);
   });

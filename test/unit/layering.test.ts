@@ -9,7 +9,18 @@ import { fileURLToPath } from 'node:url';
  * device-sim/ except in the simulator wiring of the CLI.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const IO_MODULES = ['fs', 'net', 'http', 'https', 'child_process', 'dgram', 'tls', 'worker_threads', 'readline', 'timers'];
+const IO_MODULES = [
+  'fs',
+  'net',
+  'http',
+  'https',
+  'child_process',
+  'dgram',
+  'tls',
+  'worker_threads',
+  'readline',
+  'timers',
+];
 const HOST_MAY_IMPORT_SIM = ['host/cli/sim-command.ts', 'host/cli/demo-command.ts'];
 
 function sources(dir: string): string[] {
@@ -25,7 +36,9 @@ function sources(dir: string): string[] {
 function imports(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const specs: string[] = [];
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     specs.push((m[1] ?? m[2])!);
   }
   return specs;
@@ -62,13 +75,20 @@ describe('layering: the import rules of the fixed top-level layout', () => {
       for (const spec of imports(f).filter((s) => s.startsWith('.'))) {
         const t = target(f, spec);
         assert.ok(t !== 'test', `${f} imports test code ${spec}`);
-        if (t === 'device-sim') assert.ok(HOST_MAY_IMPORT_SIM.includes(f), `${f} imports ${spec}: only ${HOST_MAY_IMPORT_SIM.join(', ')} may`);
+        if (t === 'device-sim')
+          assert.ok(
+            HOST_MAY_IMPORT_SIM.includes(f),
+            `${f} imports ${spec}: only ${HOST_MAY_IMPORT_SIM.join(', ')} may`,
+          );
       }
     }
   });
 
   it('the checker sees imports at all (it would pass vacuously otherwise)', () => {
-    assert.ok(imports('host/cli/sim-command.ts').some((s) => s.includes('device-sim')), 'sim-command imports device-sim');
+    assert.ok(
+      imports('host/cli/sim-command.ts').some((s) => s.includes('device-sim')),
+      'sim-command imports device-sim',
+    );
     assert.ok(sources('protocol').length > 20, 'protocol sources found');
   });
 });

@@ -24,11 +24,18 @@ describe('PIN and ISO 9564 format 2 PIN blocks', () => {
     assert.throws(() => encodePinBlock(ascii('12')), EncodeError);
   });
   for (const [name, block] of [
-    ['short', '241234ffffff'], ['control 3', '341234ffffffffff'], ['length 3', '23123fffffffffff'],
-    ['non-digit', '24123affffffffff'], ['bad filler', '241234fffffffff0'], ['length 13', '2d1234567890123f'],
+    ['short', '241234ffffff'],
+    ['control 3', '341234ffffffffff'],
+    ['length 3', '23123fffffffffff'],
+    ['non-digit', '24123affffffffff'],
+    ['bad filler', '241234fffffffff0'],
+    ['length 13', '2d1234567890123f'],
   ] as const) {
     it(`rejects a block with ${name}`, () => {
-      assert.throws(() => decodePinBlock(fromHex(block)), (e: unknown) => e instanceof DecodeError && e.code === 'PIN_BLOCK_INVALID');
+      assert.throws(
+        () => decodePinBlock(fromHex(block)),
+        (e: unknown) => e instanceof DecodeError && e.code === 'PIN_BLOCK_INVALID',
+      );
     });
   }
 });

@@ -9,7 +9,12 @@ import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimTerminal } from '../../device-sim/terminal/index.js';
 import { ReaderHub } from '../../host/readers/reader-hub.js';
-import { PortDriver, SerialTerminal, SerialTerminalSource, type SerialBinding } from '../../host/transports/serial/index.js';
+import {
+  PortDriver,
+  SerialTerminal,
+  SerialTerminalSource,
+  type SerialBinding,
+} from '../../host/transports/serial/index.js';
 import { TestIssuer } from '../support/issuer.js';
 import { TestSaleDesk } from '../support/terminal-sale.js';
 
@@ -46,7 +51,10 @@ function mockLine(name: string) {
       port.write = async (buffer: Buffer) => {
         await write(buffer);
         const other = open.get(peer);
-        if (plugged && other?.isOpen) { bytes += buffer.length; other.emitData(Buffer.from(buffer)); }
+        if (plugged && other?.isOpen) {
+          bytes += buffer.length;
+          other.emitData(Buffer.from(buffer));
+        }
       };
       const close = port.close.bind(port);
       port.close = async () => {
@@ -58,18 +66,30 @@ function mockLine(name: string) {
     },
   };
   return {
-    host: ends[0], term: ends[1], binding,
+    host: ends[0],
+    term: ends[1],
+    binding,
     deviceId: (_path: string): string | undefined => (plugged ? `mock-${generation}` : undefined),
     /** Pull the cable: both ends' devices vanish (the ports' own 'close' is not emitted, as with real USB adapters). */
-    unplug(): void { plugged = false; generation++; },
-    replug(): void { plugged = true; },
-    get bytes() { return bytes; },
+    unplug(): void {
+      plugged = false;
+      generation++;
+    },
+    replug(): void {
+      plugged = true;
+    },
+    get bytes() {
+      return bytes;
+    },
   };
 }
 
 const FAST: TerminalChannelOptions = {
   link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0, maxFragment: 240, maxRetries: 8 },
-  resendMs: 400, heartbeatMs: 400, peerTimeoutMs: 1500, requestTimeoutMs: 10_000,
+  resendMs: 400,
+  heartbeatMs: 400,
+  peerTimeoutMs: 1500,
+  requestTimeoutMs: 10_000,
 };
 const PIN = '739158';
 let lines = 0;
@@ -79,7 +99,17 @@ async function issuedCard(issuer: TestIssuer): Promise<CardApplet> {
   const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
   const cardId = Uint8Array.from(randomBytes(8));
   applet.powerOn();
-  await issuer.issue(client, { cardId, pin: PIN, limits: { perTransaction: 200_000, noPin: 5_000, offlineAmount: 10_000_000, offlineCount: 1000, maxBalance: 10_000_000 } });
+  await issuer.issue(client, {
+    cardId,
+    pin: PIN,
+    limits: {
+      perTransaction: 200_000,
+      noPin: 5_000,
+      offlineAmount: 10_000_000,
+      offlineCount: 1000,
+      maxBalance: 10_000_000,
+    },
+  });
   await client.load({ token: issuer.topup(cardId, 1, 5_000_000).envelope, authority: issuer.authority.envelope });
   applet.powerOff();
   return applet;
@@ -88,7 +118,10 @@ async function issuedCard(issuer: TestIssuer): Promise<CardApplet> {
 const once = <T>(subscribe: (resolve: (v: T) => void) => void, ms: number, what: string): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    subscribe((v) => { clearTimeout(t); resolve(v); });
+    subscribe((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
   });
 
 describe('serial terminal link over @serialport/binding-mock', function () {
@@ -97,42 +130,81 @@ describe('serial terminal link over @serialport/binding-mock', function () {
   const trust = new TrustStore();
   trust.addIssuer(issuer.certificate);
   const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
   after(() => MockBinding.reset());
 
   it('PortDriver ↔ PortDriver: a request crosses the mock line, is answered once, and the line survives an unplug', async () => {
     const line = mockLine(`drivers-${++lines}`);
-    const a = new PortDriver({ path: line.host, binding: line.binding, deviceId: line.deviceId, channel: FAST, reopenMinMs: 20, reopenMaxMs: 100, pathCheckMs: 20 });
-    const b = new PortDriver({ path: line.term, binding: line.binding, deviceId: line.deviceId, channel: FAST, reopenMinMs: 20, reopenMaxMs: 100, pathCheckMs: 20 });
-    cleanups.push(async () => { await a.stop(); await b.stop(); });
+    const a = new PortDriver({
+      path: line.host,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      channel: FAST,
+      reopenMinMs: 20,
+      reopenMaxMs: 100,
+      pathCheckMs: 20,
+    });
+    const b = new PortDriver({
+      path: line.term,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      channel: FAST,
+      reopenMinMs: 20,
+      reopenMaxMs: 100,
+      pathCheckMs: 20,
+    });
+    cleanups.push(async () => {
+      await a.stop();
+      await b.stop();
+    });
     const requests: ChannelEvent[] = [];
     b.on('channel', (e) => {
       if (e.kind !== 'request') return;
       requests.push(e);
       b.use((ch, now) => ch.respond(e.message.requestId, { type: 'OK' }, now));
     });
-    const opened = Promise.all([once<void>((r) => a.once('open', r), 2000, 'a open'), once<void>((r) => b.once('open', r), 2000, 'b open')]);
+    const opened = Promise.all([
+      once<void>((r) => a.once('open', r), 2000, 'a open'),
+      once<void>((r) => b.once('open', r), 2000, 'b open'),
+    ]);
     a.start();
     b.start();
     await opened;
-    const ask = (text: string) => once<ChannelEvent>((resolve) => {
-      const id = a.use((ch, now) => ch.request({ type: 'DISPLAY', lines: [text] }, now, { timeoutMs: 5000 }));
-      const on = (e: ChannelEvent) => {
-        if ((e.kind === 'response' || e.kind === 'requestFailed') && e.request.requestId === id) { a.off('channel', on); resolve(e); }
-      };
-      a.on('channel', on);
-    }, 5000, `the answer to DISPLAY ${text}`);
+    const ask = (text: string) =>
+      once<ChannelEvent>(
+        (resolve) => {
+          const id = a.use((ch, now) => ch.request({ type: 'DISPLAY', lines: [text] }, now, { timeoutMs: 5000 }));
+          const on = (e: ChannelEvent) => {
+            if ((e.kind === 'response' || e.kind === 'requestFailed') && e.request.requestId === id) {
+              a.off('channel', on);
+              resolve(e);
+            }
+          };
+          a.on('channel', on);
+        },
+        5000,
+        `the answer to DISPLAY ${text}`,
+      );
     const answer = await ask('over the mock');
     assert.equal(answer.kind, 'response');
     assert.ok(answer.kind === 'response' && answer.message.type === 'OK', 'answered OK');
-    assert.equal(requests.filter((e) => e.kind === 'request' && e.message.type === 'DISPLAY').length, 1, 'the request reached the other end once');
+    assert.equal(
+      requests.filter((e) => e.kind === 'request' && e.message.type === 'DISPLAY').length,
+      1,
+      'the request reached the other end once',
+    );
     assert.ok(line.bytes > 0, 'bytes went through the shim');
 
     // Unplug: the path check notices (no 'close' from the port), both ends reopen when it is back.
     const lost = once<string>((r) => a.once('lost', r), 2000, 'a lost');
     line.unplug();
     assert.match(await lost, /disappeared/);
-    const reopened = Promise.all([once<void>((r) => a.once('open', r), 5000, 'a reopened'), once<void>((r) => b.once('open', r), 5000, 'b reopened')]);
+    const reopened = Promise.all([
+      once<void>((r) => a.once('open', r), 5000, 'a reopened'),
+      once<void>((r) => b.once('open', r), 5000, 'b reopened'),
+    ]);
     line.replug();
     await reopened;
     assert.ok(a.reconnects > 0, 'a reconnected');
@@ -141,11 +213,28 @@ describe('serial terminal link over @serialport/binding-mock', function () {
   });
 
   function rig(line: ReturnType<typeof mockLine>, card?: CardApplet) {
-    const sim = new SimTerminal({ path: line.term, binding: line.binding, deviceId: line.deviceId, serial: 'SIM-MOCK', channel: FAST }).start();
+    const sim = new SimTerminal({
+      path: line.term,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      serial: 'SIM-MOCK',
+      channel: FAST,
+    }).start();
     if (card) sim.insert(card);
-    const host = new SerialTerminal({ path: line.host, binding: line.binding, deviceId: line.deviceId, channel: FAST, reopenMinMs: 20, reopenMaxMs: 200, pathCheckMs: 50 });
+    const host = new SerialTerminal({
+      path: line.host,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      channel: FAST,
+      reopenMinMs: 20,
+      reopenMaxMs: 200,
+      pathCheckMs: 50,
+    });
     host.start();
-    cleanups.push(async () => { await host.close(); await sim.stop(); });
+    cleanups.push(async () => {
+      await host.close();
+      await sim.stop();
+    });
     return { sim, host };
   }
 
@@ -163,8 +252,13 @@ describe('serial terminal link over @serialport/binding-mock', function () {
 
     sim.pressPin('000000', PIN);
     const pad = host.cardReader.pinPad;
-    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), { result: 'wrong', triesLeft: 2 });
-    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000, triesLeft: 2 }), { result: 'verified' });
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), {
+      result: 'wrong',
+      triesLeft: 2,
+    });
+    assert.deepEqual(await pad.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000, triesLeft: 2 }), {
+      result: 'verified',
+    });
 
     sim.pressPin(PIN);
     const result = await sim.sale(12_345);
@@ -180,9 +274,22 @@ describe('serial terminal link over @serialport/binding-mock', function () {
 
   it('SerialTerminalSource: announces the slot as a serial-terminal reader at start, and loses it at stop', async () => {
     const line = mockLine(`source-${++lines}`);
-    const sim = new SimTerminal({ path: line.term, binding: line.binding, deviceId: line.deviceId, serial: 'SIM-SRC', channel: FAST }).start();
+    const sim = new SimTerminal({
+      path: line.term,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      serial: 'SIM-SRC',
+      channel: FAST,
+    }).start();
     cleanups.push(() => sim.stop());
-    const source = new SerialTerminalSource({ paths: [line.host], binding: line.binding, deviceId: line.deviceId, channel: FAST, reopenMinMs: 20, pathCheckMs: 50 });
+    const source = new SerialTerminalSource({
+      paths: [line.host],
+      binding: line.binding,
+      deviceId: line.deviceId,
+      channel: FAST,
+      reopenMinMs: 20,
+      pathCheckMs: 50,
+    });
     const hub = new ReaderHub();
     hub.follow(source);
     const found: [CardReader, string][] = [];
@@ -193,16 +300,27 @@ describe('serial terminal link over @serialport/binding-mock', function () {
     cleanups.push(() => source.stop());
     assert.equal(found.length, 1);
     assert.equal(found[0]![1], 'serial-terminal');
-    assert.deepEqual(hub.list().map((r) => [r.name, r.kind]), [[`serial terminal ${line.host}`, 'serial-terminal']]);
+    assert.deepEqual(
+      hub.list().map((r) => [r.name, r.kind]),
+      [[`serial terminal ${line.host}`, 'serial-terminal']],
+    );
     assert.equal((await source.terminals[0]!.whenConnected(5000)).serial, 'SIM-SRC');
 
-    const inserted = once<void>((r) => source.terminals[0]!.cardReader.once('card', () => r()), 2000, 'the card inserted');
+    const inserted = once<void>(
+      (r) => source.terminals[0]!.cardReader.once('card', () => r()),
+      2000,
+      'the card inserted',
+    );
     sim.insert(await issuedCard(issuer));
     await inserted;
     assert.equal(hub.info(found[0]![0].name)?.cardPresent, true);
 
     await source.stop();
     assert.deepEqual(hub.list(), [], 'the hub lost the slot');
-    assert.deepEqual(errors.map((e) => e.message), [], 'no errors on a clean line');
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      [],
+      'no errors on a clean line',
+    );
   });
 });

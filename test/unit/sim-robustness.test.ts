@@ -12,12 +12,19 @@ import { runCardpost } from '../support/cli.js';
 describe('clear errors where the simulator and the PC/SC transport meet a broken world', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cardpost-robust-'));
 
-  for (const [name, text] of [['not JSON', 'garbage'], ['no main area', '{"journal":null}'], ['non-hex value', '{"main":{"counter":"zz"},"journal":null}'],
-    ['damaged journal', '{"main":{},"journal":{"entries":[["k",5]],"committed":true}}']] as const) {
+  for (const [name, text] of [
+    ['not JSON', 'garbage'],
+    ['no main area', '{"journal":null}'],
+    ['non-hex value', '{"main":{"counter":"zz"},"journal":null}'],
+    ['damaged journal', '{"main":{},"journal":{"entries":[["k",5]],"committed":true}}'],
+  ] as const) {
     it(`a card state file with ${name} is refused with CARD_STATE_CORRUPT and a way out`, () => {
       const file = join(dir, `${name.replace(/\W/g, '_')}.json`);
       writeFileSync(file, text);
-      assert.throws(() => openSimCard(file), (e: unknown) => e instanceof CardpostError && e.code === 'CARD_STATE_CORRUPT' && /delete it/.test(e.hint));
+      assert.throws(
+        () => openSimCard(file),
+        (e: unknown) => e instanceof CardpostError && e.code === 'CARD_STATE_CORRUPT' && /delete it/.test(e.hint),
+      );
     });
   }
 
@@ -44,9 +51,13 @@ describe('clear errors where the simulator and the PC/SC transport meet a broken
     const saved = process.env.PCSCLITE_CSOCK_NAME;
     process.env.PCSCLITE_CSOCK_NAME = join(dir, 'no-such-pcscd.comm');
     try {
-      await assert.rejects(PcscReaderSource.open(), (e: unknown) => e instanceof TransportError && e.code === 'TRANSPORT_UNAVAILABLE' && /pcscd/.test(e.hint));
+      await assert.rejects(
+        PcscReaderSource.open(),
+        (e: unknown) => e instanceof TransportError && e.code === 'TRANSPORT_UNAVAILABLE' && /pcscd/.test(e.hint),
+      );
     } finally {
-      if (saved === undefined) delete process.env.PCSCLITE_CSOCK_NAME; else process.env.PCSCLITE_CSOCK_NAME = saved;
+      if (saved === undefined) delete process.env.PCSCLITE_CSOCK_NAME;
+      else process.env.PCSCLITE_CSOCK_NAME = saved;
     }
   });
 });

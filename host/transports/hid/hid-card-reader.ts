@@ -30,7 +30,10 @@ export class HidCardReader extends EventEmitter<CardReaderEvents> implements Car
   private device: NodeHidDevice | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(info: HidDeviceInfo, private readonly opts: HidCardReaderOptions = {}) {
+  constructor(
+    info: HidDeviceInfo,
+    private readonly opts: HidCardReaderOptions = {},
+  ) {
     super();
     this.deviceInfo = info;
     this.extendedLength = opts.extendedLength ?? true;
@@ -40,11 +43,19 @@ export class HidCardReader extends EventEmitter<CardReaderEvents> implements Car
     const d = this.deviceInfo;
     return `${d.product ?? 'HID card key'}${d.serialNumber ? ` ${d.serialNumber}` : ''}`;
   }
-  get info(): HidDeviceInfo { return this.deviceInfo; }
-  get identity(): string { return keyIdentity(this.deviceInfo); }
-  get cardPresent(): boolean { return this.link !== undefined; }
+  get info(): HidDeviceInfo {
+    return this.deviceInfo;
+  }
+  get identity(): string {
+    return keyIdentity(this.deviceInfo);
+  }
+  get cardPresent(): boolean {
+    return this.link !== undefined;
+  }
   /** The CTAPHID channel in use, if allocated (for diagnostics and tests). */
-  get channel(): number | undefined { return this.link?.channel; }
+  get channel(): number | undefined {
+    return this.link?.channel;
+  }
 
   /** Take over an opened node-hid device for this key (HidKeySource does this on attach). */
   attach(device: NodeHidDevice, info: HidDeviceInfo = this.deviceInfo): void {

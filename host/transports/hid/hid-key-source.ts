@@ -20,7 +20,8 @@ export interface HidKeySourceEvents {
   error: [TransportError];
 }
 
-export const isCardpostKey = (d: HidDeviceInfo): boolean => d.usagePage === CARDPOST_HID_USAGE_PAGE && d.usage === CARDPOST_HID_USAGE;
+export const isCardpostKey = (d: HidDeviceInfo): boolean =>
+  d.usagePage === CARDPOST_HID_USAGE_PAGE && d.usage === CARDPOST_HID_USAGE;
 
 /**
  * All card keys on this machine, as they come and go. node-hid has no hotplug events, so this lists
@@ -35,7 +36,10 @@ export class HidKeySource extends EventEmitter<HidKeySourceEvents> {
   private polling: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(private readonly hid: NodeHidModule, private readonly opts: HidKeySourceOptions) {
+  private constructor(
+    private readonly hid: NodeHidModule,
+    private readonly opts: HidKeySourceOptions,
+  ) {
     super();
     this.match = opts.match ?? isCardpostKey;
   }
@@ -46,18 +50,24 @@ export class HidKeySource extends EventEmitter<HidKeySourceEvents> {
     await source.poll();
     const every = opts.pollIntervalMs ?? 1000;
     if (every > 0) {
-      source.timer = setInterval(() => { void source.poll(); }, every);
+      source.timer = setInterval(() => {
+        void source.poll();
+      }, every);
       source.timer.unref(); // polling alone must not keep the process alive
     }
     return source;
   }
 
   /** Readers whose key is plugged in now. */
-  list(): HidCardReader[] { return [...this.readers.values()].filter((r) => r.cardPresent); }
+  list(): HidCardReader[] {
+    return [...this.readers.values()].filter((r) => r.cardPresent);
+  }
 
   /** List devices once: detach keys that vanished (or changed path), attach new and returning ones. */
   poll(): Promise<void> {
-    this.polling ??= this.scan().finally(() => { this.polling = undefined; });
+    this.polling ??= this.scan().finally(() => {
+      this.polling = undefined;
+    });
     return this.polling;
   }
 
@@ -67,8 +77,14 @@ export class HidKeySource extends EventEmitter<HidKeySourceEvents> {
     try {
       devices = await this.hid.devicesAsync();
     } catch (e) {
-      this.report(new TransportError('TRANSPORT_UNAVAILABLE', `cannot list HID devices: ${e instanceof Error ? e.message : String(e)}`,
-        'check that node-hid works on this machine (npm rebuild node-hid)', { cause: e }));
+      this.report(
+        new TransportError(
+          'TRANSPORT_UNAVAILABLE',
+          `cannot list HID devices: ${e instanceof Error ? e.message : String(e)}`,
+          'check that node-hid works on this machine (npm rebuild node-hid)',
+          { cause: e },
+        ),
+      );
       return;
     }
     const present = new Map<string, HidDeviceInfo>();
@@ -83,12 +99,24 @@ export class HidKeySource extends EventEmitter<HidKeySourceEvents> {
       try {
         device = await this.hid.HIDAsync.open(info.path!);
       } catch (e) {
-        this.report(new TransportError('READER_GONE', `cannot open the card key ${info.product ?? ''} at ${info.path}: ${e instanceof Error ? e.message : String(e)}`,
-          'on Linux, give your user access to /dev/hidraw* (a udev rule for the key), or close the program holding it', { cause: e }));
+        this.report(
+          new TransportError(
+            'READER_GONE',
+            `cannot open the card key ${info.product ?? ''} at ${info.path}: ${e instanceof Error ? e.message : String(e)}`,
+            'on Linux, give your user access to /dev/hidraw* (a udev rule for the key), or close the program holding it',
+            { cause: e },
+          ),
+        );
         continue;
       }
-      if (this.closed) { device.close().catch(() => {}); return; }
-      if (!reader) { reader = new HidCardReader(info, this.opts.reader); this.readers.set(id, reader); }
+      if (this.closed) {
+        device.close().catch(() => {});
+        return;
+      }
+      if (!reader) {
+        reader = new HidCardReader(info, this.opts.reader);
+        this.readers.set(id, reader);
+      }
       reader.attach(device, info);
       this.emit('reader', reader);
     }
@@ -105,9 +133,17 @@ export class HidKeySource extends EventEmitter<HidKeySourceEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.off('reader', on);
-        reject(new TransportError('TIMEOUT', `no matching HID card key appeared in ${timeoutMs} ms`, 'plug the card key in'));
+        reject(
+          new TransportError('TIMEOUT', `no matching HID card key appeared in ${timeoutMs} ms`, 'plug the card key in'),
+        );
       }, timeoutMs);
-      const on = (r: HidCardReader): void => { if (match(r)) { clearTimeout(timer); this.off('reader', on); resolve(r); } };
+      const on = (r: HidCardReader): void => {
+        if (match(r)) {
+          clearTimeout(timer);
+          this.off('reader', on);
+          resolve(r);
+        }
+      };
       this.on('reader', on);
     });
   }

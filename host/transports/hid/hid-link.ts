@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
-  HID_BROADCAST_CID, HID_REPORT_SIZE, HidCapability, HidCommand, HidErrorByte, HidReassembler,
-  packetize, parseInitResponse, withReportId, type HidEvent,
+  HID_BROADCAST_CID,
+  HID_REPORT_SIZE,
+  HidCapability,
+  HidCommand,
+  HidErrorByte,
+  HidReassembler,
+  packetize,
+  parseInitResponse,
+  withReportId,
+  type HidEvent,
 } from '../../../protocol/framing/hid-packet.js';
 import {
-  HID_BUSY_BACKOFF_MAX_MS, HID_BUSY_BACKOFF_MIN_MS, HID_BUSY_RETRY_MS, HID_MAX_PROCESSING_MS, HID_RESPONSE_TIMEOUT_MS,
+  HID_BUSY_BACKOFF_MAX_MS,
+  HID_BUSY_BACKOFF_MIN_MS,
+  HID_BUSY_RETRY_MS,
+  HID_MAX_PROCESSING_MS,
+  HID_RESPONSE_TIMEOUT_MS,
 } from '../../../protocol/framing/hid-key.js';
 import { TransportError, type TransportErrorCode } from '../../../protocol/transport.js';
 import type { NodeHidDevice } from './node-hid-module.js';
@@ -37,7 +49,13 @@ const hex = (n: number, w: number): string => n.toString(16).padStart(w, '0');
 
 /** A TransportError from the HID link, with the key's ERROR byte when it sent one. */
 export class HidTransportError extends TransportError {
-  constructor(code: TransportErrorCode, message: string, hint: string, readonly hidError?: number, options?: { cause?: unknown }) {
+  constructor(
+    code: TransportErrorCode,
+    message: string,
+    hint: string,
+    readonly hidError?: number,
+    options?: { cause?: unknown },
+  ) {
     super(code, message, hint, options);
   }
 }
@@ -68,7 +86,10 @@ export class HidLink {
   private dead: TransportError | undefined;
   private readonly sleepers = new Set<() => void>();
 
-  constructor(private readonly device: NodeHidDevice, private readonly opts: HidLinkOptions = {}) {
+  constructor(
+    private readonly device: NodeHidDevice,
+    private readonly opts: HidLinkOptions = {},
+  ) {
     this.name = opts.name ?? 'the HID card key';
     this.responseTimeoutMs = opts.responseTimeoutMs ?? HID_RESPONSE_TIMEOUT_MS;
     this.maxProcessingMs = opts.maxProcessingMs ?? HID_MAX_PROCESSING_MS;
@@ -78,8 +99,12 @@ export class HidLink {
   }
 
   /** The channel in use, if one is allocated. */
-  get channel(): number | undefined { return this.cid; }
-  get alive(): boolean { return this.dead === undefined; }
+  get channel(): number | undefined {
+    return this.cid;
+  }
+  get alive(): boolean {
+    return this.dead === undefined;
+  }
 
   /** The device is gone: fail what is in flight with `err` and everything after it. Idempotent. */
   fail(err: TransportError): void {
@@ -113,8 +138,13 @@ export class HidLink {
     if (ev.kind === 'error') {
       // The key's answer was cut off or garbled: it ran the command, but the answer is lost.
       if (ev.code === 'HID_INVALID_SEQ' || ev.code === 'HID_MSG_TIMEOUT') {
-        w.settle(new HidTransportError('TIMEOUT', `${this.name}'s answer was cut off (${ev.code}: ${ev.message})`,
-          'the command may have run on the card: retry it; a signed record is recovered from the card journal'));
+        w.settle(
+          new HidTransportError(
+            'TIMEOUT',
+            `${this.name}'s answer was cut off (${ev.code}: ${ev.message})`,
+            'the command may have run on the card: retry it; a signed record is recovered from the card journal',
+          ),
+        );
       }
       return;
     }
@@ -148,15 +178,22 @@ export class HidLink {
         case HidErrorByte.CHANNEL_BUSY:
           // The key refused before running anything (another program is using it): safe to resend.
           if (performance.now() + backoff > busyUntil) {
-            throw new HidTransportError('TIMEOUT', `${this.name} stayed busy with another channel for ${this.busyRetryMs} ms`,
-              'another program is using the card key; close it, or retry', outcome.hidError);
+            throw new HidTransportError(
+              'TIMEOUT',
+              `${this.name} stayed busy with another channel for ${this.busyRetryMs} ms`,
+              'another program is using the card key; close it, or retry',
+              outcome.hidError,
+            );
           }
           await this.sleep(backoff + Math.random() * backoff);
           backoff = Math.min(this.backoffMaxMs, backoff * 2);
           continue;
         case HidErrorByte.INVALID_CHANNEL:
           // The key forgot our channel (it was replugged or ran out of channel slots): get a new one.
-          if (!allocating && channelRetries++ < 1) { this.cid = undefined; continue; }
+          if (!allocating && channelRetries++ < 1) {
+            this.cid = undefined;
+            continue;
+          }
           throw this.keyError(outcome.hidError);
         case HidErrorByte.INVALID_SEQ:
         case HidErrorByte.MSG_TIMEOUT:
@@ -172,10 +209,19 @@ export class HidLink {
   private keyError(hidError: number): HidTransportError {
     const what = `ERROR ${hex(hidError, 2)} (${ERROR_NAMES[hidError] ?? 'unknown'})`;
     if (hidError === HidErrorByte.MSG_TIMEOUT) {
-      return new HidTransportError('TIMEOUT', `${this.name} timed out receiving the request (${what})`, 'check the USB cable and hub; retry', hidError);
+      return new HidTransportError(
+        'TIMEOUT',
+        `${this.name} timed out receiving the request (${what})`,
+        'check the USB cable and hub; retry',
+        hidError,
+      );
     }
-    return new HidTransportError('READER_GONE', `${this.name} refused the request with ${what}`,
-      'the device does not follow the cardpost HID link (docs/protocol.md §11): unplug and replug it, or update its firmware', hidError);
+    return new HidTransportError(
+      'READER_GONE',
+      `${this.name} refused the request with ${what}`,
+      'the device does not follow the cardpost HID link (docs/protocol.md §11): unplug and replug it, or update its firmware',
+      hidError,
+    );
   }
 
   /** INIT on the broadcast channel with a fresh nonce; only the answer carrying our nonce counts. */
@@ -186,19 +232,30 @@ export class HidLink {
     if (outcome.kind === 'error') return outcome;
     const init = parseInitResponse(outcome.payload);
     if (init.cid === 0 || init.cid === HID_BROADCAST_CID) {
-      throw new HidTransportError('READER_GONE', `${this.name} assigned the reserved channel ${hex(init.cid, 8)}`,
-        'the device does not follow the cardpost HID link (docs/protocol.md §11.3)');
+      throw new HidTransportError(
+        'READER_GONE',
+        `${this.name} assigned the reserved channel ${hex(init.cid, 8)}`,
+        'the device does not follow the cardpost HID link (docs/protocol.md §11.3)',
+      );
     }
     if ((init.capabilities & HidCapability.NMSG) !== 0) {
-      throw new HidTransportError('TRANSPORT_UNAVAILABLE', `${this.name} does not carry APDUs (its INIT says NMSG)`,
-        'this HID device is not a cardpost card key');
+      throw new HidTransportError(
+        'TRANSPORT_UNAVAILABLE',
+        `${this.name} does not carry APDUs (its INIT says NMSG)`,
+        'this HID device is not a cardpost card key',
+      );
     }
     this.cid = init.cid;
     return outcome;
   }
 
   /** Write one message and wait for its answer (or an ERROR, a time-out, the device dying). */
-  private async roundTrip(cid: number, cmd: number, payload: Uint8Array, accept?: (p: Uint8Array) => boolean): Promise<Outcome> {
+  private async roundTrip(
+    cid: number,
+    cmd: number,
+    payload: Uint8Array,
+    accept?: (p: Uint8Array) => boolean,
+  ): Promise<Outcome> {
     const reports = packetize(cid, cmd, payload);
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
@@ -208,7 +265,10 @@ export class HidLink {
     });
     answer.catch(() => {}); // it may fail while we are still writing; it is awaited below
     const waiter: Waiter = {
-      cid, cmd, accept, settled: false,
+      cid,
+      cmd,
+      accept,
+      settled: false,
       settle: (r) => {
         if (waiter.settled) return;
         waiter.settled = true;
@@ -220,8 +280,13 @@ export class HidLink {
         clearTimeout(timer);
         const left = started + this.maxProcessingMs - performance.now();
         const capped = left <= this.responseTimeoutMs;
-        const why = capped ? `worked on the command for more than ${this.maxProcessingMs} ms` : `sent nothing for ${this.responseTimeoutMs} ms`;
-        if (left <= 0) { waiter.settle(this.timeout(why)); return; }
+        const why = capped
+          ? `worked on the command for more than ${this.maxProcessingMs} ms`
+          : `sent nothing for ${this.responseTimeoutMs} ms`;
+        if (left <= 0) {
+          waiter.settle(this.timeout(why));
+          return;
+        }
         timer = setTimeout(() => waiter.settle(this.timeout(why)), capped ? left : this.responseTimeoutMs);
       },
     };
@@ -253,18 +318,28 @@ export class HidLink {
    */
   private abandon(cid: number): void {
     if (cid !== HID_BROADCAST_CID) {
-      this.device.write(Buffer.from(withReportId(packetize(cid, HidCommand.CANCEL, new Uint8Array(0))[0]!))).catch(() => {});
+      this.device
+        .write(Buffer.from(withReportId(packetize(cid, HidCommand.CANCEL, new Uint8Array(0))[0]!)))
+        .catch(() => {});
     }
     if (this.cid === cid) this.cid = undefined;
   }
 
   private timeout(what: string): HidTransportError {
-    return new HidTransportError('TIMEOUT', `${this.name} ${what}`, 'the card key may be stuck: unplug it and plug it in again, then retry');
+    return new HidTransportError(
+      'TIMEOUT',
+      `${this.name} ${what}`,
+      'the card key may be stuck: unplug it and plug it in again, then retry',
+    );
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const wake = (): void => { clearTimeout(t); this.sleepers.delete(wake); resolve(); };
+      const wake = (): void => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        resolve();
+      };
       const t = setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
@@ -274,6 +349,11 @@ export class HidLink {
 /** The error a command in flight gets when its key disappears. */
 export function pulledError(name: string, cause?: unknown): HidTransportError {
   const why = cause instanceof Error ? ` (${cause.message})` : '';
-  return new HidTransportError('CARD_REMOVED', `${name} was unplugged during the command${why}`,
-    'plug the key in again and retry; a sale in progress is recovered from the card journal', undefined, cause === undefined ? undefined : { cause });
+  return new HidTransportError(
+    'CARD_REMOVED',
+    `${name} was unplugged during the command${why}`,
+    'plug the key in again and retry; a sale in progress is recovered from the card journal',
+    undefined,
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -13,14 +13,18 @@ export class HidSource extends EventEmitter<ReaderSourceEvents> implements Reade
   private keys: HidKeySource | undefined;
   private readonly seen = new Set<CardReader>();
 
-  constructor(private readonly opts: HidKeySourceOptions = {}) { super(); }
+  constructor(private readonly opts: HidKeySourceOptions = {}) {
+    super();
+  }
 
   /** Load node-hid (rejects TRANSPORT_UNAVAILABLE with an install hint if it cannot) and attach the keys present. */
   async start(): Promise<void> {
     if (this.keys) return;
     const keys = await HidKeySource.open({ pollIntervalMs: 1000, ...this.opts });
     this.keys = keys;
-    keys.on('error', (e) => { if (this.listenerCount('error') > 0) this.emit('error', e); });
+    keys.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
     keys.on('reader', (reader) => this.announce(reader));
     // The keys found by open()'s first listing were announced before anyone listened: announce them now.
     for (const reader of keys.list()) this.announce(reader);

@@ -22,7 +22,8 @@ export interface NodeHidModule {
   HIDAsync: { open(path: string): Promise<NodeHidDevice> };
 }
 
-const INSTALL_HINT = 'install node-hid 3 with its native part (npm install node-hid; on Linux from source it needs libudev-dev and libusb-1.0-0-dev, then npm rebuild node-hid)';
+const INSTALL_HINT =
+  'install node-hid 3 with its native part (npm install node-hid; on Linux from source it needs libudev-dev and libusb-1.0-0-dev, then npm rebuild node-hid)';
 
 /**
  * Load the real node-hid, or say exactly what is missing (TRANSPORT_UNAVAILABLE). node-hid loads its
@@ -40,6 +41,8 @@ export async function loadNodeHid(importer: () => Promise<unknown> = () => impor
     return m as NodeHidModule;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new TransportError('TRANSPORT_UNAVAILABLE', `USB HID card keys are unavailable: ${why}`, INSTALL_HINT, { cause: e });
+    throw new TransportError('TRANSPORT_UNAVAILABLE', `USB HID card keys are unavailable: ${why}`, INSTALL_HINT, {
+      cause: e,
+    });
   }
 }

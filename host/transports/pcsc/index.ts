@@ -5,5 +5,11 @@
  */
 export { PcscSource } from './pcsc-source.js';
 export type { PcscSourceOptions } from './pcsc-source.js';
-export { PcscCardReader, PcscReaderSource, loadNfcPcsc, mapPcscError, DEFAULT_TRANSMIT_TIMEOUT_MS } from './pcsc-reader.js';
+export {
+  PcscCardReader,
+  PcscReaderSource,
+  loadNfcPcsc,
+  mapPcscError,
+  DEFAULT_TRANSMIT_TIMEOUT_MS,
+} from './pcsc-reader.js';
 export type { PcscReaderOptions, PcscReaderSourceEvents } from './pcsc-reader.js';

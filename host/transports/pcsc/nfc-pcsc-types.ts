@@ -3,7 +3,10 @@
  * nfc-pcsc 0.8: NFC emits 'reader'; a Reader emits 'card' / 'card.off' / 'error' / 'end' and
  * offers transmit(data, responseMaxLength).
  */
-export interface NfcPcscCard { atr?: Buffer; standard?: string }
+export interface NfcPcscCard {
+  atr?: Buffer;
+  standard?: string;
+}
 
 export interface NfcPcscReader {
   readonly name: string;

@@ -4,10 +4,25 @@ import { TransportError, type CardReader, type CardReaderEvents } from '../../..
 import type { NfcPcsc, NfcPcscConstructor, NfcPcscReader } from './nfc-pcsc-types.js';
 
 /** PC/SC codes (pcsclite.h) that mean the card went away, and that the service did. */
-const CARD_GONE = ['0x80100069', '0x80100068', '0x80100066', 'SCARD_W_REMOVED_CARD', 'SCARD_W_RESET_CARD', 'removed', 'reset'];
+const CARD_GONE = [
+  '0x80100069',
+  '0x80100068',
+  '0x80100066',
+  'SCARD_W_REMOVED_CARD',
+  'SCARD_W_RESET_CARD',
+  'removed',
+  'reset',
+];
 /** The exchange broke off (SCARD_E_NOT_TRANSACTED, SCARD_F_COMM_ERROR): with vpcd and real readers alike, a card pulled mid-command. */
 const EXCHANGE_BROKEN = ['0x80100016', '0x80100013', 'SCARD_E_NOT_TRANSACTED', 'SCARD_F_COMM_ERROR'];
-const SERVICE_GONE = ['0x8010001d', '0x8010001e', '0x80100017', 'SCARD_E_NO_SERVICE', 'SCARD_E_SERVICE_STOPPED', 'no_service'];
+const SERVICE_GONE = [
+  '0x8010001d',
+  '0x8010001e',
+  '0x80100017',
+  'SCARD_E_NO_SERVICE',
+  'SCARD_E_SERVICE_STOPPED',
+  'no_service',
+];
 
 function causeText(e: unknown): string {
   const parts: string[] = [];
@@ -28,31 +43,57 @@ export function mapPcscError(e: unknown, during: 'transmit' | 'context' = 'conte
   const text = causeText(e);
   const lower = text.toLowerCase();
   if (CARD_GONE.some((c) => lower.includes(c.toLowerCase()))) {
-    return new TransportError('CARD_REMOVED', `the card was removed during the command (${text})`, 'insert the card again and retry', { cause: e });
+    return new TransportError(
+      'CARD_REMOVED',
+      `the card was removed during the command (${text})`,
+      'insert the card again and retry',
+      { cause: e },
+    );
   }
   if (during === 'transmit' && EXCHANGE_BROKEN.some((c) => lower.includes(c.toLowerCase()))) {
-    return new TransportError('CARD_REMOVED', `the exchange with the card broke off: it was removed or lost contact during the command (${text})`,
-      'insert the card again and retry', { cause: e });
+    return new TransportError(
+      'CARD_REMOVED',
+      `the exchange with the card broke off: it was removed or lost contact during the command (${text})`,
+      'insert the card again and retry',
+      { cause: e },
+    );
   }
   if (SERVICE_GONE.some((c) => lower.includes(c.toLowerCase()))) {
-    return new TransportError('READER_GONE', `the PC/SC service stopped (${text})`, 'start pcscd (systemctl start pcscd); cardpost reconnects by itself', { cause: e });
+    return new TransportError(
+      'READER_GONE',
+      `the PC/SC service stopped (${text})`,
+      'start pcscd (systemctl start pcscd); cardpost reconnects by itself',
+      { cause: e },
+    );
   }
   if (lower.includes('card_not_connected') || lower.includes('no card')) {
     return new TransportError('NO_CARD', 'no card is connected in the reader', 'insert or tap the card', { cause: e });
   }
-  return new TransportError('READER_GONE', `the reader failed: ${text || String(e)}`, 'check the reader cable; unplug and replug it', { cause: e });
+  return new TransportError(
+    'READER_GONE',
+    `the reader failed: ${text || String(e)}`,
+    'check the reader cable; unplug and replug it',
+    { cause: e },
+  );
 }
 
 /** Load nfc-pcsc (an optional dependency with a native part) or say exactly what is missing. */
 export async function loadNfcPcsc(): Promise<NfcPcscConstructor> {
   try {
-    const mod = (await import('nfc-pcsc')) as unknown as { NFC?: NfcPcscConstructor; default?: { NFC?: NfcPcscConstructor } };
+    const mod = (await import('nfc-pcsc')) as unknown as {
+      NFC?: NfcPcscConstructor;
+      default?: { NFC?: NfcPcscConstructor };
+    };
     const NFC = mod.NFC ?? mod.default?.NFC;
     if (!NFC) throw new Error('nfc-pcsc has no NFC export');
     return NFC;
   } catch (e) {
-    throw new TransportError('TRANSPORT_UNAVAILABLE', `PC/SC readers are unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
-      'install the PC/SC stack and rebuild: apt-get install pcscd libpcsclite-dev && npm rebuild', { cause: e });
+    throw new TransportError(
+      'TRANSPORT_UNAVAILABLE',
+      `PC/SC readers are unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      'install the PC/SC stack and rebuild: apt-get install pcscd libpcsclite-dev && npm rebuild',
+      { cause: e },
+    );
   }
 }
 
@@ -72,19 +113,37 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   /** A command given up on by the watchdog whose native call has not returned yet. */
   private hung: Promise<unknown> | undefined;
 
-  constructor(private readonly reader: NfcPcscReader, opts: PcscReaderOptions = {}) {
+  constructor(
+    private readonly reader: NfcPcscReader,
+    opts: PcscReaderOptions = {},
+  ) {
     super();
     this.extendedLength = opts.extendedLength ?? false;
     this.transmitTimeoutMs = opts.transmitTimeoutMs ?? DEFAULT_TRANSMIT_TIMEOUT_MS;
     reader.autoProcessing = false; // we speak ISO 7816 ourselves; no NFC tag UID probing
-    reader.on('card', (card) => { this.present = true; this.emit('card', { atr: Uint8Array.from(card.atr ?? []) }); });
-    reader.on('card.off', () => { this.present = false; this.emit('removed'); });
-    reader.on('error', (err) => { if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(err)); });
-    reader.on('end', () => { this.present = false; this.emit('end'); });
+    reader.on('card', (card) => {
+      this.present = true;
+      this.emit('card', { atr: Uint8Array.from(card.atr ?? []) });
+    });
+    reader.on('card.off', () => {
+      this.present = false;
+      this.emit('removed');
+    });
+    reader.on('error', (err) => {
+      if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(err));
+    });
+    reader.on('end', () => {
+      this.present = false;
+      this.emit('end');
+    });
   }
 
-  get name(): string { return this.reader.name; }
-  get cardPresent(): boolean { return this.present; }
+  get name(): string {
+    return this.reader.name;
+  }
+  get cardPresent(): boolean {
+    return this.present;
+  }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     if (!this.present) throw new TransportError('NO_CARD', `no card in ${this.name}`, 'insert or tap the card');
@@ -96,8 +155,11 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
       // No status word: the exchange broke off. vpcd (and readers losing contact) answer a card pulled
       // mid-command this way, before pcscd reports the removal; the card may have acted on the command.
       if (r.length < 2) {
-        throw new TransportError('CARD_REMOVED', `the reader returned ${r.length} bytes and no status word: the card was removed or lost contact during the command`,
-          'insert the card again and retry');
+        throw new TransportError(
+          'CARD_REMOVED',
+          `the reader returned ${r.length} bytes and no status word: the card was removed or lost contact during the command`,
+          'insert the card again and retry',
+        );
       }
       return Uint8Array.from(r);
     } catch (e) {
@@ -114,9 +176,14 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const settled = call.then(() => undefined, () => undefined); // a late failure is not an unhandled rejection
+        const settled = call.then(
+          () => undefined,
+          () => undefined,
+        ); // a late failure is not an unhandled rejection
         this.hung = settled;
-        void settled.then(() => { if (this.hung === settled) this.hung = undefined; });
+        void settled.then(() => {
+          if (this.hung === settled) this.hung = undefined;
+        });
         reject(this.timeoutError(`did not answer within ${Math.round(this.transmitTimeoutMs / 1000)} s`));
       }, this.transmitTimeoutMs);
     });
@@ -124,7 +191,11 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   }
 
   private timeoutError(what: string): TransportError {
-    return new TransportError('TIMEOUT', `${this.name} ${what}`, 'take the card out and insert it again; if it keeps happening, replug the reader or restart pcscd');
+    return new TransportError(
+      'TIMEOUT',
+      `${this.name} ${what}`,
+      'take the card out and insert it again; if it keeps happening, replug the reader or restart pcscd',
+    );
   }
 }
 
@@ -137,7 +208,10 @@ export interface PcscReaderSourceEvents {
 export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
   private readonly readers = new Map<string, PcscCardReader>();
 
-  private constructor(private readonly nfc: NfcPcsc, opts: PcscReaderOptions) {
+  private constructor(
+    private readonly nfc: NfcPcsc,
+    opts: PcscReaderOptions,
+  ) {
     super();
     nfc.on('reader', (r) => {
       const reader = new PcscCardReader(r, opts);
@@ -145,32 +219,56 @@ export class PcscReaderSource extends EventEmitter<PcscReaderSourceEvents> {
       reader.on('end', () => this.readers.delete(reader.name));
       this.emit('reader', reader);
     });
-    nfc.on('error', (e) => { if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(e)); });
+    nfc.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', mapPcscError(e));
+    });
   }
 
   static async open(opts: PcscReaderOptions = {}): Promise<PcscReaderSource> {
     // libpcsclite blocks the whole process while it waits for a pcscd that is not there: look first.
     const socket = process.env.PCSCLITE_CSOCK_NAME || '/run/pcscd/pcscd.comm';
     if (!existsSync(socket)) {
-      throw new TransportError('TRANSPORT_UNAVAILABLE', `the PC/SC service is not running (no ${socket})`,
-        'start it: systemctl start pcscd (or run pcscd), then try again');
+      throw new TransportError(
+        'TRANSPORT_UNAVAILABLE',
+        `the PC/SC service is not running (no ${socket})`,
+        'start it: systemctl start pcscd (or run pcscd), then try again',
+      );
     }
     const NFC = await loadNfcPcsc();
     return new PcscReaderSource(new NFC(), opts);
   }
 
-  list(): PcscCardReader[] { return [...this.readers.values()]; }
+  list(): PcscCardReader[] {
+    return [...this.readers.values()];
+  }
 
   /** Resolve with the first reader whose name matches, waiting up to `timeoutMs`. */
   waitForReader(match: (name: string) => boolean, timeoutMs: number): Promise<PcscCardReader> {
     const found = this.list().find((r) => match(r.name));
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => { this.off('reader', on); reject(new TransportError('TIMEOUT', `no matching PC/SC reader appeared in ${timeoutMs} ms`, 'check that pcscd is running and the reader is plugged in')); }, timeoutMs);
-      const on = (r: PcscCardReader) => { if (match(r.name)) { clearTimeout(timer); this.off('reader', on); resolve(r); } };
+      const timer = setTimeout(() => {
+        this.off('reader', on);
+        reject(
+          new TransportError(
+            'TIMEOUT',
+            `no matching PC/SC reader appeared in ${timeoutMs} ms`,
+            'check that pcscd is running and the reader is plugged in',
+          ),
+        );
+      }, timeoutMs);
+      const on = (r: PcscCardReader) => {
+        if (match(r.name)) {
+          clearTimeout(timer);
+          this.off('reader', on);
+          resolve(r);
+        }
+      };
       this.on('reader', on);
     });
   }
 
-  close(): void { this.nfc.close(); }
+  close(): void {
+    this.nfc.close();
+  }
 }

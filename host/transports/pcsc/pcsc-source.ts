@@ -29,7 +29,9 @@ export class PcscSource extends EventEmitter<ReaderSourceEvents> implements Read
   private stopped = true;
   private warned = false;
 
-  constructor(private readonly o: PcscSourceOptions) { super(); }
+  constructor(private readonly o: PcscSourceOptions) {
+    super();
+  }
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -55,7 +57,13 @@ export class PcscSource extends EventEmitter<ReaderSourceEvents> implements Read
   private tick(): void {
     if (this.stopped) return;
     if (this.source && !existsSync(PCSCD_SOCKET())) {
-      this.report(new TransportError('READER_GONE', 'pcscd stopped; PC/SC readers unavailable until it is back', 'start pcscd; cardpost reconnects by itself'));
+      this.report(
+        new TransportError(
+          'READER_GONE',
+          'pcscd stopped; PC/SC readers unavailable until it is back',
+          'start pcscd; cardpost reconnects by itself',
+        ),
+      );
       this.drop();
     }
     if (!this.source && existsSync(PCSCD_SOCKET())) {
@@ -67,8 +75,14 @@ export class PcscSource extends EventEmitter<ReaderSourceEvents> implements Read
 
   private async open(): Promise<void> {
     try {
-      const source = await PcscReaderSource.open({ extendedLength: this.o.extendedLength, ...(this.o.transmitTimeoutMs !== undefined ? { transmitTimeoutMs: this.o.transmitTimeoutMs } : {}) });
-      if (this.stopped) { source.close(); return; }
+      const source = await PcscReaderSource.open({
+        extendedLength: this.o.extendedLength,
+        ...(this.o.transmitTimeoutMs !== undefined ? { transmitTimeoutMs: this.o.transmitTimeoutMs } : {}),
+      });
+      if (this.stopped) {
+        source.close();
+        return;
+      }
       this.source = source;
       this.warned = false;
       source.on('reader', (reader) => {
@@ -97,7 +111,11 @@ export class PcscSource extends EventEmitter<ReaderSourceEvents> implements Read
     const readers = this.readers;
     this.readers = [];
     for (const r of readers) this.emit('lost', r);
-    try { this.source?.close(); } catch { /* the context is already dead */ }
+    try {
+      this.source?.close();
+    } catch {
+      /* the context is already dead */
+    }
     this.source = undefined;
   }
 }

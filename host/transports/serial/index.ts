@@ -1,6 +1,12 @@
 /** The serial POS terminal transport (docs/protocol.md §13) on node-serialport. */
 export { SerialTerminal, SerialTerminalError } from './serial-terminal.js';
-export type { SerialTerminalOptions, SerialTerminalEvents, SaleRequest, SaleAnswer, TerminalInfo } from './serial-terminal.js';
+export type {
+  SerialTerminalOptions,
+  SerialTerminalEvents,
+  SaleRequest,
+  SaleAnswer,
+  TerminalInfo,
+} from './serial-terminal.js';
 export { SerialTerminalSource } from './serial-source.js';
 export type { SerialTerminalSourceOptions } from './serial-source.js';
 export { TerminalCardReader } from './terminal-card-reader.js';

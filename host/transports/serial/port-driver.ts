@@ -81,9 +81,13 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
     this.backoffMs = opts.reopenMinMs ?? 100;
   }
 
-  get isOpen(): boolean { return this.port?.isOpen === true; }
+  get isOpen(): boolean {
+    return this.port?.isOpen === true;
+  }
 
-  now(): number { return performance.now(); }
+  now(): number {
+    return performance.now();
+  }
 
   start(): void {
     if (this.running) return;
@@ -130,12 +134,26 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
   private tryOpen(): void {
     if (!this.running || this.port) return;
     const device = this.deviceOf(this.opts.path);
-    if (!device) { this.openFailed(`${this.opts.path} does not exist`); return; }
-    const port = new SerialPortStream({ binding: this.opts.binding ?? REAL_SERIAL_BINDING, path: this.opts.path, baudRate: this.opts.baudRate ?? 115200, autoOpen: false });
+    if (!device) {
+      this.openFailed(`${this.opts.path} does not exist`);
+      return;
+    }
+    const port = new SerialPortStream({
+      binding: this.opts.binding ?? REAL_SERIAL_BINDING,
+      path: this.opts.path,
+      baudRate: this.opts.baudRate ?? 115200,
+      autoOpen: false,
+    });
     port.on('error', () => undefined); // failures surface as open errors or 'close'; never crash the host
     port.open((err) => {
-      if (err) { this.openFailed(err.message); return; }
-      if (!this.running) { port.close(() => undefined); return; }
+      if (err) {
+        this.openFailed(err.message);
+        return;
+      }
+      if (!this.running) {
+        port.close(() => undefined);
+        return;
+      }
       this.port = port;
       this.device = device;
       this.backoffMs = this.opts.reopenMinMs ?? 100;
@@ -144,7 +162,9 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
         this.channel.receive(chunk, this.now());
         this.flush();
       });
-      port.on('close', (e?: Error) => { if (this.port === port) this.drop(`port closed${e ? `: ${e.message}` : ''}`); });
+      port.on('close', (e?: Error) => {
+        if (this.port === port) this.drop(`port closed${e ? `: ${e.message}` : ''}`);
+      });
       this.channel.start(this.now());
       this.emit('open');
       this.flush();
@@ -161,15 +181,21 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
     clearTimeout(this.reopenTimer);
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.reopenMaxMs ?? 5000);
-    this.reopenTimer = setTimeout(() => { this.reconnects++; this.tryOpen(); }, delay);
+    this.reopenTimer = setTimeout(() => {
+      this.reconnects++;
+      this.tryOpen();
+    }, delay);
   }
 
-  private deviceOf(path: string): string | undefined { return (this.opts.deviceId ?? fileDeviceId)(path); }
+  private deviceOf(path: string): string | undefined {
+    return (this.opts.deviceId ?? fileDeviceId)(path);
+  }
 
   private checkPath(): void {
     if (!this.port || !this.device) return;
     const now = this.deviceOf(this.opts.path);
-    if (now !== this.device) this.drop(now ? `${this.opts.path} now names another device` : `${this.opts.path} disappeared`);
+    if (now !== this.device)
+      this.drop(now ? `${this.opts.path} now names another device` : `${this.opts.path} disappeared`);
   }
 
   /** Write the channel's output and dispatch its events until both are empty; then re-arm the timer. */
@@ -198,9 +224,12 @@ export class PortDriver extends EventEmitter<PortDriverEvents> {
     clearTimeout(this.timer);
     const d = this.channel.nextDeadline();
     if (d === null || !this.running) return;
-    this.timer = setTimeout(() => {
-      this.channel.poll(this.now());
-      this.flush();
-    }, Math.max(0, Math.ceil(d - this.now())));
+    this.timer = setTimeout(
+      () => {
+        this.channel.poll(this.now());
+        this.flush();
+      },
+      Math.max(0, Math.ceil(d - this.now())),
+    );
   }
 }

@@ -32,9 +32,13 @@ export class SerialTerminalSource extends EventEmitter<ReaderSourceEvents> imple
     this.running = true;
     for (const terminal of this.terminals) {
       const name = terminal.cardReader.name;
-      const onConnected = () => this.opts.log?.info({ terminal: name, info: terminal.info }, 'serial terminal connected');
+      const onConnected = () =>
+        this.opts.log?.info({ terminal: name, info: terminal.info }, 'serial terminal connected');
       const onDisconnected = (e: Error) => this.report(e);
-      const onWarning = (w: string) => this.report(new SerialTerminalError('TERMINAL_WARNING', `${name}: ${w}`, 'the terminal link retries by itself'));
+      const onWarning = (w: string) =>
+        this.report(
+          new SerialTerminalError('TERMINAL_WARNING', `${name}: ${w}`, 'the terminal link retries by itself'),
+        );
       terminal.on('connected', onConnected);
       terminal.on('disconnected', onDisconnected);
       terminal.on('warning', onWarning);

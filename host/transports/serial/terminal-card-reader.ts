@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { TransportError, type CardReader, type CardReaderEvents, type PinEntryOutcome, type PinEntryRequest, type PinPad } from '../../../protocol/transport.js';
+import {
+  TransportError,
+  type CardReader,
+  type CardReaderEvents,
+  type PinEntryOutcome,
+  type PinEntryRequest,
+  type PinPad,
+} from '../../../protocol/transport.js';
 import type { MessageOf, OutgoingRequest, ResponseMessage } from '../../../protocol/terminal/index.js';
 
 /**
@@ -12,7 +19,12 @@ export interface TerminalSlotLink {
   /** The deadline of one tunnelled APDU, ms. */
   readonly apduTimeout: number;
   /** Send a request and wait for its answer (READER_GONE when the link is or goes down, TIMEOUT, TERMINAL_REFUSED). */
-  call<T extends ResponseMessage['type']>(request: OutgoingRequest, expect: T, timeoutMs: number, onId?: (id: number) => void): Promise<MessageOf<T>>;
+  call<T extends ResponseMessage['type']>(
+    request: OutgoingRequest,
+    expect: T,
+    timeoutMs: number,
+    onId?: (id: number) => void,
+  ): Promise<MessageOf<T>>;
   /** Send a CANCEL for one of our requests (a PIN entry) and forget it. */
   cancelRequest(requestId: number): void;
 }
@@ -32,16 +44,27 @@ export class TerminalCardReader extends EventEmitter<CardReaderEvents> implement
   readonly pinPad: PinPad;
   private present = false;
 
-  constructor(private readonly terminal: TerminalSlotLink, readonly name: string) {
+  constructor(
+    private readonly terminal: TerminalSlotLink,
+    readonly name: string,
+  ) {
     super();
     this.pinPad = { enterPin: (req, signal) => this.enterPin(req, signal) };
   }
 
-  get cardPresent(): boolean { return this.present; }
+  get cardPresent(): boolean {
+    return this.present;
+  }
 
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
-    if (!this.terminal.connected) throw new TransportError('READER_GONE', `${this.name} is not connected`, 'the terminal reconnects by itself; check its cable and power');
-    if (!this.present) throw new TransportError('NO_CARD', `no card in the slot of ${this.name}`, 'insert the card in the terminal');
+    if (!this.terminal.connected)
+      throw new TransportError(
+        'READER_GONE',
+        `${this.name} is not connected`,
+        'the terminal reconnects by itself; check its cable and power',
+      );
+    if (!this.present)
+      throw new TransportError('NO_CARD', `no card in the slot of ${this.name}`, 'insert the card in the terminal');
     const r = await this.terminal.call({ type: 'APDU', apdu }, 'APDU_RESPONSE', this.terminal.apduTimeout);
     return r.response;
   }
@@ -49,12 +72,25 @@ export class TerminalCardReader extends EventEmitter<CardReaderEvents> implement
   private async enterPin(req: PinEntryRequest, signal?: AbortSignal): Promise<PinEntryOutcome> {
     if (signal?.aborted) return { result: 'cancelled' };
     let requestId: number | undefined;
-    const onAbort = () => { if (requestId !== undefined) this.terminal.cancelRequest(requestId); };
+    const onAbort = () => {
+      if (requestId !== undefined) this.terminal.cancelRequest(requestId);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const r = await this.terminal.call(
-        { type: 'PIN_ENTRY', amount: req.amount, currency: req.currency, timeoutMs: req.timeoutMs, ...(req.triesLeft !== undefined ? { triesLeft: req.triesLeft } : {}) },
-        'PIN_RESULT', req.timeoutMs + PIN_ANSWER_MARGIN_MS, (id) => { requestId = id; });
+        {
+          type: 'PIN_ENTRY',
+          amount: req.amount,
+          currency: req.currency,
+          timeoutMs: req.timeoutMs,
+          ...(req.triesLeft !== undefined ? { triesLeft: req.triesLeft } : {}),
+        },
+        'PIN_RESULT',
+        req.timeoutMs + PIN_ANSWER_MARGIN_MS,
+        (id) => {
+          requestId = id;
+        },
+      );
       if (r.outcome === 'wrong') return { result: 'wrong', triesLeft: r.triesLeft ?? 0 };
       return { result: r.outcome };
     } catch (e) {
@@ -73,7 +109,10 @@ export class TerminalCardReader extends EventEmitter<CardReaderEvents> implement
 
   /** @internal the link went down: the card may have been swapped meanwhile, so it counts as removed. */
   linkLost(): void {
-    if (this.present) { this.present = false; this.emit('removed'); }
+    if (this.present) {
+      this.present = false;
+      this.emit('removed');
+    }
   }
 
   /** @internal CARD_EVENT from the terminal. */
