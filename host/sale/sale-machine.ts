@@ -4,7 +4,7 @@ import { unconfirmedError, type Receipt, type SaleError, type SaleState } from '
  * The sale as a pure state machine: `transition(state, event, now, rules)` says what the sale becomes
  * and what must be done about it (effects). No I/O, no timers, no clock: the engine (sale-engine.ts)
  * feeds in what happened at the card, the counter and the timers, and carries out the effects.
- * The transition table in docs/architecture.md §2a is checked against this file (sale-machine-spec.ts).
+ * The transition table in docs/architecture.md §2a is checked against this file (test/unit/sale-machine.test.ts).
  */
 
 /** The card SIGN_TXN went to, while its answer is not in: the sale may be paid, and only this card can tell. */
