@@ -1,79 +1,22 @@
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
-import { toHex } from '../../protocol/bytes.js';
-import { CMD, CardClient, LIFECYCLE, personalizeCard, type CommandName } from '../../protocol/commands/index.js';
+import { CMD, type CommandName } from '../../protocol/commands/index.js';
 import { decodeCommandApdu } from '../../protocol/apdu/index.js';
-import { signTopupToken } from '../../protocol/record/index.js';
-// The simulator is wired in here, and only here and in `cardpost demo` (DESIGN: host imports
-// device-sim for tests and demo wiring only).
+// The simulator is wired in here, and only here, in sim-card-setup.ts and in `cardpost demo` (DESIGN:
+// host imports device-sim for tests and demo wiring only).
 import { manufactureFor, openSimCard } from '../../device-sim/card/sim-card.js';
 import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
-import type { CardApplet } from '../../device-sim/card/applet.js';
 import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
 import { SimTerminal, type LineFaultRates } from '../../device-sim/terminal/index.js';
-import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
+import { openIssuerDir } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
-import { randomDigits } from './card-command.js';
 import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
+import { prepareSimCard } from './sim-card-setup.js';
+
+export { prepareSimCard, type SimCardSetup } from './sim-card-setup.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
-
-export interface SimCardSetup {
-  issuerDir: string;
-  pin: string;
-  balance: number;
-  currency: number;
-}
-
-/** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
-export async function prepareSimCard(
-  applet: CardApplet,
-  setup: SimCardSetup,
-): Promise<{ cardId: string; puk?: string }> {
-  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
-  applet.powerOn();
-  await client.select();
-  const info = await client.getInfo();
-  if (info.lifecycle !== LIFECYCLE.BLANK) return { cardId: toHex(info.cardId!) };
-  const issuer = openIssuerDir(setup.issuerDir);
-  const now = Math.floor(Date.now() / 1000);
-  const cardId = randomCardId();
-  const puk = randomDigits(8); // each card its own PUK, printed for QA
-  const enc = new TextEncoder();
-  await personalizeCard(client, issuer.ca, {
-    cardId,
-    algorithm: issuer.ca.key.algorithm,
-    currency: setup.currency,
-    serial: nextSerial(issuer.dir),
-    limits: {
-      perTransaction: 200_000,
-      noPin: 10_000,
-      offlineAmount: 1_000_000,
-      offlineCount: 500,
-      maxBalance: 10_000_000,
-    },
-    pin: enc.encode('0000'),
-    puk: enc.encode(puk),
-    notBefore: now - 3600,
-    notAfter: now + 5 * 365 * 86400,
-  });
-  await client.changePin(enc.encode('0000'), enc.encode(setup.pin));
-  if (setup.balance > 0) {
-    const token = signTopupToken(issuer.authority.key, {
-      cardId,
-      loadSeq: 1,
-      amount: setup.balance,
-      currency: setup.currency,
-      validUntilCounter: 0xffff_ffff,
-      issuedAt: now,
-      resetOffline: true,
-    });
-    await client.load({ token: token.envelope, authority: issuer.authority.certificate.envelope });
-  }
-  applet.powerOff();
-  return { cardId: toHex(cardId), puk };
-}
 
 export function simCommand(io: CliIo): Command {
   const sim = new Command('sim').description(

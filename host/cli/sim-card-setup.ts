@@ -1,0 +1,64 @@
+import { toHex } from '../../protocol/bytes.js';
+import { CardClient, LIFECYCLE, personalizeCard } from '../../protocol/commands/index.js';
+import { signTopupToken } from '../../protocol/record/index.js';
+// Simulator wiring, like sim-command.ts and demo-command.ts (DESIGN: host imports device-sim for
+// tests and demo wiring only; test/unit/layering.test.ts lists these files).
+import type { CardApplet } from '../../device-sim/card/applet.js';
+import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
+import { randomDigits } from './card-command.js';
+
+export interface SimCardSetup {
+  issuerDir: string;
+  pin: string;
+  balance: number;
+  currency: number;
+}
+
+/** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
+export async function prepareSimCard(
+  applet: CardApplet,
+  setup: SimCardSetup,
+): Promise<{ cardId: string; puk?: string }> {
+  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+  applet.powerOn();
+  await client.select();
+  const info = await client.getInfo();
+  if (info.lifecycle !== LIFECYCLE.BLANK) return { cardId: toHex(info.cardId!) };
+  const issuer = openIssuerDir(setup.issuerDir);
+  const now = Math.floor(Date.now() / 1000);
+  const cardId = randomCardId();
+  const puk = randomDigits(8); // each card its own PUK, printed for QA
+  const enc = new TextEncoder();
+  await personalizeCard(client, issuer.ca, {
+    cardId,
+    algorithm: issuer.ca.key.algorithm,
+    currency: setup.currency,
+    serial: nextSerial(issuer.dir),
+    limits: {
+      perTransaction: 200_000,
+      noPin: 10_000,
+      offlineAmount: 1_000_000,
+      offlineCount: 500,
+      maxBalance: 10_000_000,
+    },
+    pin: enc.encode('0000'),
+    puk: enc.encode(puk),
+    notBefore: now - 3600,
+    notAfter: now + 5 * 365 * 86400,
+  });
+  await client.changePin(enc.encode('0000'), enc.encode(setup.pin));
+  if (setup.balance > 0) {
+    const token = signTopupToken(issuer.authority.key, {
+      cardId,
+      loadSeq: 1,
+      amount: setup.balance,
+      currency: setup.currency,
+      validUntilCounter: 0xffff_ffff,
+      issuedAt: now,
+      resetOffline: true,
+    });
+    await client.load({ token: token.envelope, authority: issuer.authority.certificate.envelope });
+  }
+  applet.powerOff();
+  return { cardId: toHex(cardId), puk };
+}
