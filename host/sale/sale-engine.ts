@@ -1,32 +1,35 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { HOST_NONCE_LENGTH, isValidPin } from '../../protocol/commands/index.js';
-import { recordId, type SignedTxnRecord } from '../../protocol/record/index.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
-import { recordMismatchError } from '../session/card-session.js';
 import { CardOpener, withCard } from './card-opening.js';
 import { runSaleOnCard, type CardRunContext } from './card-run.js';
 import type { SaleEngineEvents, SaleEngineOptions } from './engine-options.js';
 import { FollowLeases } from './follow-lease.js';
-import { signCardOf, snapshotOf, type LiveSale } from './live-sale.js';
+import { snapshotOf, type LiveSale } from './live-sale.js';
 import { checkOfflineLimits, SaleRefusedError } from './offline-limits.js';
 import { ReaderDiagnostics, type CardSummary } from './reader-diagnostics.js';
-import { receiptOfRecord } from './receipt.js';
+import { SaleOutcomes } from './sale-outcomes.js';
+import { EffectRunner } from './sale-effects.js';
 import { SaleBook, describe } from './sale-book.js';
-import { checkSaleRequest } from './sale-request.js';
+import {
+  checkSaleRequest,
+  refuseIfClockWrong,
+  refuseIfReaderBusy,
+  sameSaleForKey,
+  type SaleRequest,
+} from './sale-request.js';
 import {
   FINAL_PHASES,
   isRunning,
   openSale,
-  payingCard,
   transition,
-  type SaleEffect,
   type SaleEvent,
   type SaleRules,
   type Transition,
 } from './sale-machine.js';
 import { realTimers, type SaleTimers } from './sale-timers.js';
-import { toSaleError, type SaleSnapshot } from './sale-types.js';
+import type { SaleSnapshot } from './sale-types.js';
 import { Interrupted, readFailure } from './step-errors.js';
 
 export type { CardSummary } from './reader-diagnostics.js';
@@ -46,6 +49,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   private readonly leases: FollowLeases;
   private readonly diagnostics: ReaderDiagnostics;
   private readonly cardRun: CardRunContext;
+  private readonly outcomes: SaleOutcomes;
+  private readonly effects: EffectRunner;
   private closed = false;
 
   constructor(private readonly o: SaleEngineOptions) {
@@ -75,10 +80,37 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
           const snap = this.get(id);
           if (snap) this.emit('sale', snap);
         },
-        liveSaleRecord: (id, record, mismatch) => this.answerWaitingSale(id, record, mismatch),
+        liveSaleRecord: (id, record, mismatch) => this.outcomes.answerWaitingSale(id, record, mismatch),
         journalGap: (cardId) => {
           for (const s of this.live.values()) this.apply(s, { type: 'JOURNAL_GAP', cardId });
         },
+      },
+    });
+    this.outcomes = new SaleOutcomes({
+      store: o.store,
+      online: o.online,
+      ...(o.log ? { log: o.log } : {}),
+      live: (id) => this.live.get(id),
+      apply: (sale, e) => {
+        this.apply(sale, e);
+      },
+      stored: (e) => this.emit('stored', e),
+    });
+    this.effects = new EffectRunner({
+      timers: this.timers,
+      book: this.book,
+      ...(o.log ? { log: o.log } : {}),
+      closed: () => this.closed,
+      emitSale: (snap) => this.emit('sale', snap),
+      apply: (sale, e) => {
+        this.apply(sale, e);
+      },
+      settleIfPaid: (sale) => this.outcomes.settleIfPaid(sale),
+      readerOf: (sale) => this.readerOf(sale),
+      runSale: (sale, reader) => void this.runSale(sale, reader),
+      release: (saleId) => {
+        this.live.delete(saleId);
+        this.leases.drop(saleId);
       },
     });
     this.leases = new FollowLeases({
@@ -103,8 +135,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       apply: (sale, e) => {
         this.apply(sale, e);
       },
-      complete: (sale, record, fromJournal, stored) => this.complete(sale, record, fromJournal, stored),
-      storedRecordOf: (sale) => this.storedRecordOf(sale),
+      complete: (sale, record, fromJournal, stored) => this.outcomes.complete(sale, record, fromJournal, stored),
+      storedRecordOf: (sale) => this.outcomes.storedRecordOf(sale),
     };
     o.hub.on('card', (reader) => this.onCard(reader));
     o.hub.on('cardRemoved', (reader) => this.onCardRemoved(reader));
@@ -116,41 +148,13 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
    * Start a sale. With a `requestKey` the call is idempotent: the same key returns the sale it
    * started before (a re-sent request from a terminal or a retried HTTP call never charges twice).
    */
-  start(req: {
-    amount: number;
-    currency?: number;
-    reader?: string;
-    requestKey?: string;
-    followed?: boolean;
-  }): SaleSnapshot {
-    if (req.requestKey !== undefined) {
-      const known = this.byRequestKey(req.requestKey);
-      if (known) {
-        const otherReader = req.reader !== undefined && known.reader !== null && known.reader !== req.reader;
-        if (known.amount !== req.amount || known.currency !== (req.currency ?? this.o.currency) || otherReader) {
-          throw new SaleRefusedError(
-            'SALE_KEY_REUSED',
-            `request key ${req.requestKey} was used for another sale`,
-            'use a new request key for each sale',
-          );
-        }
-        return known;
-      }
-    }
+  start(req: SaleRequest): SaleSnapshot {
+    const known = req.requestKey !== undefined ? this.byRequestKey(req.requestKey) : undefined;
+    if (known) return sameSaleForKey(known, req, this.o.currency);
     const currency = req.currency ?? this.o.currency;
     checkSaleRequest(req.amount, currency, req.reader, this.o.hub);
-    for (const s of this.live.values()) {
-      if (req.reader === undefined || s.state.reader === null || s.state.reader === req.reader) {
-        throw new SaleRefusedError(
-          'SALE_IN_PROGRESS',
-          `sale ${s.saleId} is still ${s.state.phase.replace('_', ' ')}`,
-          `finish or cancel it first (cardpost sale cancel ${s.saleId}, or Esc on the counter page)`,
-        );
-      }
-    }
-    const clockProblem = this.o.clockProblem?.();
-    if (clockProblem)
-      throw new SaleRefusedError(clockProblem.code, `no sale can be taken: ${clockProblem.message}`, clockProblem.hint);
+    refuseIfReaderBusy(req.reader, this.live.values());
+    refuseIfClockWrong(this.o.clockProblem?.());
     const now = this.timers.now();
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
     const saleId = randomUUID();
@@ -231,7 +235,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
         'wait a moment for the result',
       );
     }
-    if (isRunning(sale.state) || !this.settleIfPaid(sale)) this.apply(sale, { type: 'CANCEL', by: 'merchant' });
+    if (isRunning(sale.state) || !this.outcomes.settleIfPaid(sale))
+      this.apply(sale, { type: 'CANCEL', by: 'merchant' });
     return snapshotOf(sale);
   }
 
@@ -272,7 +277,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.closed = true;
     this.leases.close();
     for (const s of this.live.values()) {
-      this.disarm(s);
+      this.effects.disarm(s);
       s.abort.abort(new Interrupted('cancelled'));
     }
     this.live.clear();
@@ -314,13 +319,13 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       await withCard(this.o.hub, reader.name, (r) => runSaleOnCard(this.cardRun, sale, r));
     } catch (e) {
       // Never an unhandled rejection; if even the failure cannot be handled, the reader is freed as for a timer.
-      this.guarded(sale, () => this.stepFailed(sale, e));
+      this.effects.guarded(sale, () => this.stepFailed(sale, e));
     }
   }
 
   private stepFailed(sale: LiveSale, e: unknown): void {
     if (FINAL_PHASES.has(sale.state.phase)) return;
-    if (this.settleIfPaid(sale)) return; // whatever went wrong here, its record came in by another card session
+    if (this.outcomes.settleIfPaid(sale)) return; // whatever went wrong here, its record came in by another card session
     this.apply(sale, {
       type: 'STEP_FAILED',
       failure: readFailure(e),
@@ -338,85 +343,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
   }
 
   private carryOut(sale: LiveSale, t: Transition): void {
-    for (const effect of t.effects) this.effect(sale, effect);
-  }
-
-  private effect(sale: LiveSale, x: SaleEffect): void {
-    switch (x.kind) {
-      case 'show': {
-        sale.updatedAt = this.timers.now();
-        const snap = snapshotOf(sale);
-        this.book.save(snap, signCardOf(sale));
-        if (!this.closed) this.emit('sale', snap);
-        return;
-      }
-      case 'disarm':
-        this.disarm(sale);
-        return;
-      case 'arm': {
-        const ms = x.at - this.timers.now();
-        if (x.timer === 'card') {
-          sale.cardTimer = this.timers.setTimer(
-            () =>
-              this.guarded(sale, () => {
-                if (sale.state.phase !== 'waiting_card' || sale.state.claim || !this.settleIfPaid(sale))
-                  this.apply(sale, { type: 'CARD_TIME_UP' });
-              }),
-            ms,
-          );
-        } else {
-          sale.retryTimer = this.timers.setTimer(
-            () =>
-              this.guarded(sale, () => {
-                sale.retryTimer = undefined;
-                this.apply(sale, { type: 'RETRY_DUE', cardPresent: this.readerOf(sale)?.cardPresent === true });
-              }),
-            ms,
-          );
-        }
-        return;
-      }
-      case 'abort':
-        sale.abort.abort(new Interrupted(x.why));
-        return;
-      case 'renew_abort':
-        sale.abort = new AbortController();
-        return;
-      case 'release':
-        this.live.delete(sale.saleId);
-        this.leases.drop(sale.saleId);
-        return;
-      case 'try_card': {
-        const reader = this.readerOf(sale);
-        if (reader) void this.runSale(sale, reader);
-        return;
-      }
-      case 'log_failure':
-        this.o.log?.warn({ saleId: sale.saleId, code: x.error.code, err: x.error.message }, 'sale failed');
-        return;
-    }
-  }
-
-  /**
-   * A timer's work, never an uncaught exception (the queue file locked or closed). If it fails, the sale
-   * is taken out of the live set so the reader is free again; its row and record say where it stood.
-   */
-  private guarded(sale: LiveSale, work: () => void): void {
-    try {
-      work();
-    } catch (e) {
-      this.disarm(sale);
-      this.live.delete(sale.saleId);
-      this.leases.drop(sale.saleId);
-      this.o.log?.warn({ saleId: sale.saleId, err: describe(e) }, 'sale step failed; the sale is left as stored');
-    }
-  }
-
-  private disarm(sale: LiveSale): void {
-    if (sale.cardTimer) this.timers.clearTimer(sale.cardTimer);
-    if (sale.retryTimer) this.timers.clearTimer(sale.retryTimer);
-    sale.cardTimer = undefined;
-    sale.retryTimer = undefined;
+    for (const effect of t.effects) this.effects.run(sale, effect);
   }
 
   private abandon(saleId: string): void {
@@ -425,74 +352,11 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       this.leases.drop(saleId);
       return;
     }
-    this.guarded(sale, () => {
+    this.effects.guarded(sale, () => {
       const state = sale.state.phase;
       if (this.apply(sale, { type: 'CANCEL', by: 'abandoned' })?.effects.length)
         this.o.log?.warn({ saleId, state }, 'sale abandoned by its client; cancelled');
     });
-  }
-
-  // ------------------------------------------------------------------ outcomes
-
-  /** Durable first, receipt second: `stored` when the caller has committed the record already. */
-  private complete(
-    sale: LiveSale,
-    record: SignedTxnRecord,
-    fromJournal: boolean,
-    stored?: { recordId: string; already: boolean },
-  ): void {
-    const res =
-      stored ?? this.o.store.storeRecord(record, { origin: fromJournal ? 'recovered' : 'sale', saleId: sale.saleId });
-    if (!fromJournal && !res.already)
-      this.emit('stored', {
-        recordId: res.recordId,
-        saleId: sale.saleId,
-        amount: record.amount,
-        currency: record.currency,
-      });
-    this.apply(sale, { type: 'RECORD_STORED', recordId: res.recordId, fromJournal });
-    const receipt = receiptOfRecord(sale.saleId, res.recordId, record, this.o.online());
-    this.o.log?.info(
-      { saleId: sale.saleId, recordId: res.recordId, amount: record.amount, fromJournal },
-      'sale stored',
-    );
-    this.apply(sale, { type: 'RECEIPT', receipt });
-  }
-
-  /** A live sale waiting for its paying card, whose record has just come from that card's journal elsewhere. */
-  private answerWaitingSale(saleId: string, record: SignedTxnRecord, mismatch: string | undefined): void {
-    const sale = this.live.get(saleId);
-    if (!sale || sale.state.phase !== 'waiting_card' || sale.state.claim || !payingCard(sale.state)) return;
-    if (!mismatch) {
-      this.complete(sale, record, true);
-      return;
-    }
-    this.apply(sale, { type: 'NOT_SIGNED' });
-    this.apply(sale, {
-      type: 'STEP_FAILED',
-      failure: { kind: 'fatal', error: toSaleError(recordMismatchError(mismatch)) },
-      cardPresent: false,
-    });
-  }
-
-  /** A sale whose answer was lost, if another card session has stored its record meanwhile: paid now (true). */
-  private settleIfPaid(sale: LiveSale): boolean {
-    if (!payingCard(sale.state)) return false;
-    const stored = this.storedRecordOf(sale);
-    if (!stored || stored.mismatch) return false;
-    this.complete(sale, stored.record, true, { recordId: recordId(stored.record), already: true });
-    return true;
-  }
-
-  /** The record stored for a sale whose answer was lost here, if another card session stored it meanwhile. */
-  private storedRecordOf(sale: LiveSale): { record: SignedTxnRecord; mismatch: string | undefined } | undefined {
-    try {
-      const found = this.o.store.recordOfSale(sale.saleId);
-      return found ? { record: found.record, mismatch: found.held ?? undefined } : undefined;
-    } catch (e) {
-      this.o.log?.warn({ saleId: sale.saleId, err: describe(e) }, "could not look for the sale's record");
-      return undefined;
-    }
   }
 
   // ------------------------------------------------------------------ lookups
