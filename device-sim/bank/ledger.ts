@@ -93,6 +93,18 @@ CREATE TABLE IF NOT EXISTS topups (
   token               BLOB    NOT NULL,
   PRIMARY KEY (card_id, load_seq)
 ) WITHOUT ROWID;
+
+-- Lost and stolen cards (docs/bank-api.md §13): who reported, when, and what the holder had left.
+CREATE TABLE IF NOT EXISTS lost_cards (
+  card_id            TEXT    PRIMARY KEY,
+  reason             TEXT    NOT NULL,     -- 'lost' | 'stolen'
+  reported_at        INTEGER NOT NULL,     -- bank time; records signed after it do not settle
+  reporter_kind      TEXT    NOT NULL,     -- 'terminal' | 'issuer' (the audit trail of who blocked the card)
+  reporter_id        TEXT    NOT NULL,     -- the certificate subject: terminal id or back-office name
+  revoked_by_report  INTEGER NOT NULL,     -- 1: this report revoked the card (0: it already was, e.g. a double spend)
+  balance_at_report  INTEGER,              -- balance after the newest settled record then (NULL: none)
+  counter_at_report  INTEGER NOT NULL      -- that record's counter (0: none)
+) WITHOUT ROWID;
 `;
 
 export interface SettledLink {
@@ -147,6 +159,17 @@ export interface TopupRow {
   token: Uint8Array;
 }
 
+export interface LostCardRow {
+  cardId: string;
+  reason: string;
+  reportedAt: number;
+  reporterKind: 'terminal' | 'issuer';
+  reporterId: string;
+  revokedByReport: boolean;
+  balanceAtReport: number | null;
+  counterAtReport: number;
+}
+
 export interface CurrencyTotal {
   currency: number;
   count: number;
@@ -177,6 +200,19 @@ function settledFromRow(r: Row): SettledRow {
     recordTime: r['record_time'] as number,
     batchId: r['batch_id'] as string,
     settledAt: r['settled_at'] as number,
+  };
+}
+
+function lostFromRow(r: Row): LostCardRow {
+  return {
+    cardId: r['card_id'] as string,
+    reason: r['reason'] as string,
+    reportedAt: r['reported_at'] as number,
+    reporterKind: r['reporter_kind'] as LostCardRow['reporterKind'],
+    reporterId: r['reporter_id'] as string,
+    revokedByReport: r['revoked_by_report'] === 1,
+    balanceAtReport: r['balance_at_report'] as number | null,
+    counterAtReport: r['counter_at_report'] as number,
   };
 }
 
@@ -264,6 +300,12 @@ export class Ledger {
       putTopup:
         db.prepare(`INSERT INTO topups (card_id, load_seq, amount, currency, valid_until_counter, issued_at, terminal_id, token)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      newestSettled: db.prepare('SELECT * FROM settled_records WHERE card_id = ? ORDER BY counter DESC LIMIT 1'),
+      getLost: db.prepare('SELECT * FROM lost_cards WHERE card_id = ?'),
+      listLost: db.prepare('SELECT * FROM lost_cards ORDER BY reported_at, card_id'),
+      putLost:
+        db.prepare(`INSERT INTO lost_cards (card_id, reason, reported_at, reporter_kind, reporter_id, revoked_by_report,
+        balance_at_report, counter_at_report) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       totals: db
         .prepare(
           `SELECT currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
@@ -460,6 +502,34 @@ export class Ledger {
       t.issuedAt,
       t.terminalId,
       buf(t.token),
+    );
+  }
+
+  /** The settled record of the card with the highest counter (the newest balance the bank knows). */
+  newestSettled(cardId: string): SettledRow | undefined {
+    const r = this.st.newestSettled.get(cardId) as Row | undefined;
+    return r ? settledFromRow(r) : undefined;
+  }
+
+  getLostCard(cardId: string): LostCardRow | undefined {
+    const r = this.st.getLost.get(cardId) as Row | undefined;
+    return r ? lostFromRow(r) : undefined;
+  }
+
+  lostCards(): LostCardRow[] {
+    return (this.st.listLost.all() as Row[]).map(lostFromRow);
+  }
+
+  putLostCard(l: LostCardRow): void {
+    this.st.putLost.run(
+      l.cardId,
+      l.reason,
+      l.reportedAt,
+      l.reporterKind,
+      l.reporterId,
+      l.revokedByReport ? 1 : 0,
+      l.balanceAtReport,
+      l.counterAtReport,
     );
   }
 

@@ -28,6 +28,7 @@ import {
   type RejectReason,
 } from '../../protocol/bank/verdicts.js';
 import { jsonAmount, type Ledger } from './ledger.js';
+import { settlesDespiteRevocation } from './lost-cards.js';
 
 export { REJECT_REASON } from '../../protocol/bank/verdicts.js';
 export type { RejectReason, Verdict, RecordResult, BatchResponse } from '../../protocol/bank/verdicts.js';
@@ -312,7 +313,8 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
       }
       continue;
     }
-    if (ledger.isRevoked(cardId)) {
+    // a card reported lost still settles what it signed before the report (lost-cards.ts)
+    if (ledger.isRevoked(cardId) && !settlesDespiteRevocation(ledger, cardId, record.time)) {
       r(REJECT_REASON.REVOKED, `card ${cardId} is on the revocation list`);
       continue;
     }

@@ -24,6 +24,9 @@ import {
 } from '../../protocol/record/index.js';
 import { RECORD_READER_KINDS, recordStatus } from './record-access.js';
 import { DEFAULT_VALID_FOR_PAYMENTS, authoriseTopup } from './topup.js';
+import { LOST_REPORTER_KINDS, lostCardIdOf, remainingBalance, reportLostCard } from './lost-cards.js';
+import { LOST_KEY, decodeLostCardRequest } from '../../protocol/bank/lost-card.js';
+import type { LostCardRow } from './ledger.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS };
 import { HttpError, badRequest, errorBody } from './errors.js';
@@ -74,7 +77,7 @@ export interface BankAddress {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups']);
+const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups', '/v1/cards/:cardId/lost']);
 
 /**
  * The request codecs' DecodeErrors (protocol/bank): each is answered with its own code and this status
@@ -253,6 +256,10 @@ export class SimBank {
   evidence(): EvidenceRow[] {
     return this.ledger.evidence();
   }
+  /** Lost/stolen reports (the audit trail), with each card's remaining balance now (docs/bank-api.md §13). */
+  lostCards(): (LostCardRow & ReturnType<typeof remainingBalance>)[] {
+    return this.ledger.lostCards().map((l) => ({ ...l, ...remainingBalance(this.ledger, l.cardId) }));
+  }
 
   // ---- revocation list -----------------------------------------------------------------------
 
@@ -404,6 +411,7 @@ export class SimBank {
     app.post('/v1/batches', async (req, reply) => this.postBatch(req, reply));
     app.get('/v1/records/:cardId/:counter', async (req, reply) => this.getRecord(req, reply));
     app.post('/v1/topups', async (req, reply) => this.postTopup(req, reply));
+    app.post('/v1/cards/:cardId/lost', async (req, reply) => this.postLostCard(req, reply));
     app.get('/v1/reconciliation', async (req, reply) => this.getReconciliation(req, reply));
     if (this.faultState.current.adminEndpoint) {
       app.get('/v1/_faults', async (_req, reply) => this.sendJson(reply, 200, JSON.stringify(this.faultState.current)));
@@ -593,20 +601,33 @@ export class SimBank {
   private async idempotent(
     req: FastifyRequest,
     reply: FastifyReply,
-    scope: 'batches' | 'topups',
+    scope: 'batches' | 'topups' | `lost/${string}`, // a report's key is scoped to its card too
     keyPattern: RegExp,
-    work: (ctx: { terminalId: string; key: string; body: unknown; requestHash: Uint8Array }) => {
+    work: (ctx: {
+      terminalId: string;
+      key: string;
+      body: unknown;
+      requestHash: Uint8Array;
+      caller: { kind: CertKind; id: string };
+    }) => {
       status: number;
       json: string;
     },
+    kinds: readonly CertKind[] = [CERT_KIND.TERMINAL],
   ): Promise<FastifyReply | undefined> {
-    const terminal = this.authenticate(req);
+    const caller = this.authenticate(req, kinds);
+    // Keys are scoped to the caller; a back-office certificate never shares a terminal's key space.
+    const terminal = {
+      id: caller.kind === CERT_KIND.TERMINAL ? caller.id : `\u0000kind${caller.kind}\u0000${caller.id}`,
+    };
     let key = idempotencyKeyOf(req);
     if (key === undefined || key === '') {
       throw badRequest(
         'IDEMPOTENCY_KEY_MISSING',
         'Idempotency-Key is required',
-        scope === 'batches' ? 'send Idempotency-Key: <batch id>' : 'send a unique Idempotency-Key per top-up',
+        scope === 'batches'
+          ? 'send Idempotency-Key: <batch id>'
+          : `send a unique Idempotency-Key per ${scope === 'topups' ? 'top-up' : 'report'}`,
       );
     }
     if (!keyPattern.test(key)) {
@@ -659,7 +680,7 @@ export class SimBank {
           'the bank is shutting down',
           'retry later with the same Idempotency-Key',
         );
-      out = work({ terminalId: terminal.id, key, body, requestHash });
+      out = work({ terminalId: terminal.id, key, body, requestHash, caller: { kind: caller.kind, id: caller.id } });
     } finally {
       this.inflight.delete(slot);
     }
@@ -704,6 +725,29 @@ export class SimBank {
       });
       return { status: 200, json };
     });
+  }
+
+  private async postLostCard(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    const cardId = lostCardIdOf(req.params); // 400 PATH_INVALID before anything else
+    return this.idempotent(
+      req,
+      reply,
+      `lost/${cardId}`,
+      LOST_KEY,
+      ({ terminalId, key, body, requestHash, caller }) => {
+        const request = decodeLostCardRequest(body); // DecodeError BODY_SCHEMA: a 400
+        const json = this.ledger.transaction(() => {
+          const now = this.clock();
+          const listSequence = () => this.ledger.getRevocationList()?.sequence ?? 0;
+          const out = reportLostCard({ ledger: this.ledger, caller, now, listSequence }, cardId, request);
+          if (out.newlyRevoked) this.resignRevocationList(now);
+          this.ledger.putStoredResponse(terminalId, `lost/${cardId}`, key, requestHash, 200, out.text, now);
+          return out.text;
+        });
+        return { status: 200, json };
+      },
+      LOST_REPORTER_KINDS,
+    );
   }
 
   private async getRecord(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

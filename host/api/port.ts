@@ -1,4 +1,5 @@
 import type { SaleSnapshot } from '../sale/sale-types.js';
+import type { CardStatement } from '../sale/statement.js';
 import type { QueuedRecord, RecordStatus } from '../store/host-store.js';
 
 /**
@@ -30,6 +31,8 @@ export interface CounterPort {
   readers(): unknown[];
   /** Read the card in a reader (with journal recovery). */
   inspectCard(reader: string): Promise<unknown>;
+  /** The holder's statement of the card in a reader, between sales: balance and newest payments (host/sale/statement.ts). */
+  cardStatement(reader: string, limit: number): Promise<CardStatement>;
   /** One raw APDU to the card in a reader, between sales (read commands only unless `raw`). */
   transmitApdu(reader: string, apdu: Uint8Array, raw: boolean): Promise<Uint8Array>;
 
@@ -44,8 +47,34 @@ export interface CounterPort {
   reconcile(date: string): Promise<unknown>;
   metricsText(): Promise<{ contentType: string; body: string }>;
 
+  /**
+   * Report a card lost or stolen to the bank (revokes it there), then fetch the revocation list at
+   * once so this counter refuses the card from the next tap. Throws LOST_CARD_UNKNOWN, BANK_*.
+   */
+  reportLostCard(cardId: string, reason: 'lost' | 'stolen'): Promise<unknown>;
+
+  /**
+   * Top up (or sync, amount 0) the card in a reader (host/card-services/topup.ts): resolves with the
+   * top-up loaded; throws a TopupError (TOPUP_*, READER_*) when refused or interrupted.
+   */
+  startTopup(req: TopupStart): Promise<unknown>;
+  /** A top-up by id, or undefined. */
+  topup(topupId: string): unknown;
+  /** The newest top-up loaded within `withinMs` (the customer display's new-balance screen), or undefined. */
+  latestTopup(withinMs: number): unknown;
+  /** The day's top-ups and the cash they took (UTC day); throws TOPUP_INVALID for a date that is not one. */
+  topupDay(date: string): unknown;
+
   /** Follow what changes; returns the function that stops it. */
   watch(l: CounterListener): () => void;
+}
+
+export interface TopupStart {
+  amount: number;
+  currency?: number;
+  reader?: string;
+  method?: 'cash' | 'account';
+  requestKey?: string;
 }
 
 export interface SaleStart {

@@ -7,6 +7,7 @@ import { sendCardpostError, sendError, type ApiContext, type RoutePlugin } from 
 import { EventHub } from './events.js';
 import { registerPages } from './pages.js';
 import type { CounterPort } from './port.js';
+import { cardRoutes } from './routes/cards.js';
 import { eventRoutes } from './routes/events.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { pairingRoutes } from './routes/pairing.js';
@@ -16,6 +17,8 @@ import { reconciliationRoutes } from './routes/reconciliation.js';
 import { saleRoutes } from './routes/sales.js';
 import { settlementRoutes } from './routes/settlement.js';
 import { statusRoutes } from './routes/status.js';
+import { statementRoutes } from './routes/statement.js';
+import { topupRoutes } from './routes/topups.js';
 
 export type { CounterPort } from './port.js';
 
@@ -42,7 +45,10 @@ const RESOURCES: readonly RoutePlugin[] = [
   pairingRoutes,
   statusRoutes,
   readerRoutes,
+  statementRoutes,
+  cardRoutes,
   saleRoutes,
+  topupRoutes,
   queueRoutes,
   settlementRoutes,
   reconciliationRoutes,

@@ -9,6 +9,10 @@ import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency } from './parse.js';
 import { cardInfoCommand } from './counter-commands.js';
+import { cardStatementCommand } from './card-statement.js';
+import { cardTopupCommands } from './card-topup.js';
+import { DaemonClient } from './api-client.js';
+import { formatMoney } from './format.js';
 import { SecretPrompt } from './prompt.js';
 import { readSecret, secretOnCommandLine } from './secret-input.js';
 
@@ -149,6 +153,77 @@ export function cardCommand(io: CliIo): Command {
       }
     });
 
+  // ---- report-lost (docs/daemon.md §9): the bank revokes the card; this counter refuses it at once
+  card
+    .command('report-lost')
+    .description('report a card lost or stolen: the bank blocks it, every counter refuses it, its balance is kept')
+    .argument('[cardId]', 'the card id, 16 hex digits (or --reader for a card in a reader)')
+    .option('--reader <name>', 'take the card id from the card in this reader')
+    .option('--reason <reason>', 'lost or stolen', 'lost')
+    .option('--data-dir <dir>', "the daemon's data directory (default: $CARDPOST_DATA_DIR, then the usual places)")
+    .option('--json', 'print JSON for scripts')
+    .action(
+      async (
+        cardIdArg: string | undefined,
+        o: { reader?: string; reason: string; dataDir?: string; json?: boolean },
+      ) => {
+        if (o.reason !== 'lost' && o.reason !== 'stolen')
+          throw new CardpostError(
+            'CLI_USAGE',
+            `--reason must be lost or stolen, not ${o.reason}`,
+            'e.g. --reason stolen',
+          );
+        if ((cardIdArg === undefined) === (o.reader === undefined))
+          throw new CardpostError(
+            'CLI_USAGE',
+            'give the card id or --reader, one of the two',
+            'e.g. cardpost card report-lost 8f2a0c11d3e45b70',
+          );
+        if (cardIdArg !== undefined && !/^[0-9a-fA-F]{16}$/.test(cardIdArg))
+          throw new CardpostError(
+            'CLI_USAGE',
+            'the card id must be 16 hex digits',
+            'as printed on the card or its letter',
+          );
+        const client = DaemonClient.connect(o.dataDir);
+        const cardId =
+          cardIdArg ??
+          (await client.request<{ cardId: string }>('GET', `/api/v1/readers/${encodeURIComponent(o.reader!)}/card`))
+            .cardId;
+        const r = await client.request<{
+          cardId: string;
+          reason: string;
+          reportedAt: number;
+          alreadyReported: boolean;
+          balance: number | null;
+          balanceCounter: number;
+          currency: number | null;
+          refusedHere: boolean;
+        }>('POST', `/api/v1/cards/${cardId}/lost`, { reason: o.reason });
+        if (o.json) return io.out(JSON.stringify(r, null, 2));
+        const when = new Date(r.reportedAt * 1000).toISOString().replace('.000Z', 'Z');
+        io.out(
+          r.alreadyReported
+            ? `card ${r.cardId} was already reported ${r.reason} (${when}); it stays blocked`
+            : `card ${r.cardId} reported ${r.reason} at ${when}: the bank has blocked it`,
+        );
+        io.out(
+          r.balance === null
+            ? 'balance kept for the holder: not known yet (no payment of the card has reached the bank)'
+            : `balance kept for the holder: ${formatMoney(r.balance, r.currency ?? 156)} (after payment ${r.balanceCounter}; payments made before the report and not yet sent still count)`,
+        );
+        io.out(
+          r.refusedHere
+            ? 'this counter refuses the card from now on; other counters refuse it once they next reach the bank'
+            : 'this counter could not fetch the new revocation list yet; it refuses the card once it does',
+        );
+      },
+    );
+
   card.addCommand(cardInfoCommand(io));
+  // ---- statement (docs/daemon.md §9): balance and last payments from the card's own signed journal
+  card.addCommand(cardStatementCommand(io));
+  // ---- topup, sync, topups (docs/daemon.md §9): through the running daemon, online only
+  for (const c of cardTopupCommands(io)) card.addCommand(c);
   return card;
 }

@@ -88,6 +88,17 @@ const schema = z.strictObject({
       unsettledAgeHours: z.number().positive().nullable().default(72),
     })
     .prefault({}),
+  cardServices: z
+    .strictObject({
+      /**
+       * Automatic sync: a card tapped with no sale waiting, while the bank answers, is synced when its
+       * offline amount or count has reached this fraction of its card limit (null: never automatically).
+       */
+      autoSyncAt: z.number().gt(0).max(1).nullable().default(0.8),
+      /** How long a top-up or sync waits for the card's pending records to settle before it is refused. */
+      settleWaitS: z.number().int().min(1).max(120).default(10),
+    })
+    .prefault({}),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,7 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { CardpostError } from '../../protocol/errors.js';
+import type { LostCardAnswer } from '../../protocol/bank/index.js';
+import { BankError, type BankClient } from '../settlement/bank-client.js';
+import type { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import type { Registry } from 'prom-client';
-import type { CounterListener, CounterPort, SaleStart } from '../api/port.js';
+import type { CounterListener, CounterPort, SaleStart, TopupStart } from '../api/port.js';
+import type { CardServices } from '../card-services/card-services.js';
+import type { TrustStore } from '../../protocol/record/trust-store.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
+import { readStatement, type CardStatement } from '../sale/statement.js';
 import type { ClockProblem } from '../sale/clock-check.js';
 import type { SaleEngine } from '../sale/sale-engine.js';
 import type { SaleSnapshot } from '../sale/sale-types.js';
@@ -26,9 +34,14 @@ export abstract class DaemonCounterPort implements CounterPort {
   abstract readonly worker: SettlementWorker;
   abstract readonly metrics: Registry;
   abstract readonly terminalId: string;
+  abstract readonly bank: BankClient;
+  abstract readonly revocations: RevocationKeeper;
   abstract readonly clockProblem: () => ClockProblem | undefined;
+  abstract readonly trust: TrustStore;
   abstract settleNow(): void;
   abstract reconcile(date: string): Promise<Reconciliation>;
+  /** Top-up and sync (host/card-services/), set by the daemon as it starts. */
+  cardServices?: CardServices;
 
   counterSettings() {
     return { merchantId: this.config.merchantId, currency: this.config.currency, limits: this.config.limits };
@@ -68,6 +81,19 @@ export abstract class DaemonCounterPort implements CounterPort {
   inspectCard(reader: string): Promise<unknown> {
     return this.engine.inspect(reader);
   }
+  /** The holder's statement, read with the daemon's own trust store (its issuers and the bank's revocation list). */
+  cardStatement(reader: string, limit: number): Promise<CardStatement> {
+    return readStatement(
+      {
+        hub: this.hub,
+        inspect: (name) => this.engine.inspect(name),
+        issuers: () => this.trust,
+        now: () => Date.now(),
+      },
+      reader,
+      limit,
+    );
+  }
   transmitApdu(reader: string, apdu: Uint8Array, raw: boolean): Promise<Uint8Array> {
     return this.engine.transmitRaw(reader, apdu, raw);
   }
@@ -87,6 +113,52 @@ export abstract class DaemonCounterPort implements CounterPort {
   }
   async metricsText(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.metrics.contentType, body: await this.metrics.metrics() };
+  }
+
+  async reportLostCard(cardId: string, reason: 'lost' | 'stolen') {
+    const id = cardId.toLowerCase();
+    const key = `lost-${randomUUID()}`; // one key for this report: a retry of an unknown outcome is answered, not redone
+    let answer: LostCardAnswer | undefined;
+    for (let attempt = 1; !answer; attempt++) {
+      try {
+        answer = await this.bank.reportLost(id, reason, key);
+      } catch (e) {
+        if (e instanceof BankError && e.outcome === 'unknown' && attempt < 3) {
+          await new Promise((r) => setTimeout(r, Math.min(e.retryAfterMs ?? 300, 2000)));
+          continue;
+        }
+        if (e instanceof BankError && e.code === 'BANK_REFUSED_CARD_NOT_FOUND')
+          throw new CardpostError(
+            'LOST_CARD_UNKNOWN',
+            `the bank does not know card ${id}`,
+            'check the card id (16 hex digits, on the card or its letter); a card that never paid is blocked by its issuer',
+          );
+        throw e;
+      }
+    }
+    // Fetch the list now (twice if a fetch begun before the report brought the old one): refused here from the next tap.
+    for (let i = 0; i < 2 && (this.revocations.sequence ?? 0) < answer.revocationSequence; i++)
+      await this.revocations.refresh({ force: true });
+    const sequence = this.revocations.sequence;
+    return { ...answer, counterListSequence: sequence, refusedHere: (sequence ?? 0) >= answer.revocationSequence };
+  }
+
+  private cards(): CardServices {
+    if (!this.cardServices) throw new Error('card services are not started');
+    return this.cardServices;
+  }
+  startTopup(req: TopupStart): Promise<unknown> {
+    return this.cards().topups.topup(req);
+  }
+  topup(topupId: string): unknown {
+    return this.cards().topups.get(topupId);
+  }
+  latestTopup(withinMs: number): unknown {
+    const [t] = this.cards().topups.recent(1);
+    return t && t.state === 'loaded' && t.loadedAt !== null && Date.now() - t.loadedAt < withinMs ? t : undefined;
+  }
+  topupDay(date: string): unknown {
+    return this.cards().day(date);
   }
 
   watch(l: CounterListener): () => void {

@@ -23,6 +23,8 @@ import { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import { reconcile, type Reconciliation } from '../settlement/reconcile.js';
 import { startApi, type ApiServer } from '../api/server.js';
 import { DaemonCounterPort } from './counter-port.js';
+import { CardServices } from '../card-services/card-services.js';
+import type { TopupFaultHooks } from '../card-services/topup-types.js';
 import { SerialTerminalSource } from '../transports/serial/index.js';
 import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 import { HidSource } from '../transports/hid/index.js';
@@ -67,6 +69,8 @@ export interface DaemonStartOptions {
   /** Readers besides PC/SC (the demo's simulated reader, serial terminals, HID keys). */
   readers?: { reader: CardReader; kind: ReaderKind }[];
   faults?: SaleFaultHooks;
+  /** Test hooks of the top-up flow (host/card-services/topup-types.ts); never set in production. */
+  topupFaults?: TopupFaultHooks;
   /** Link tuning for the serial terminals (time-outs, fragment size) on unusually slow or noisy lines. */
   serialChannel?: TerminalChannelOptions;
   /** The counter's clock (ms); tests set it wrong. Default: the system clock. */
@@ -128,11 +132,13 @@ export class Daemon extends DaemonCounterPort {
     /** Where the readers come from, one ReaderSource per medium configured (PC/SC, serial terminals, HID keys). */
     private readonly sources: ReaderSource[],
     private readonly detach: (() => void)[],
-    private readonly revocations: RevocationKeeper,
+    readonly revocations: RevocationKeeper,
     private api: ApiServer | undefined,
     private readonly lockFile: string,
     /** Why the clock cannot date a sale now (shown in status; new sales are refused CLOCK_WRONG). */
     readonly clockProblem: () => ClockProblem | undefined,
+    /** The issuer CAs this counter accepts, with the bank's revocation list (the revocation keeper updates it). */
+    readonly trust: TrustStore,
   ) {
     super();
   }
@@ -267,7 +273,15 @@ export class Daemon extends DaemonCounterPort {
         undefined,
         lockFile,
         clockProblem,
+        trust,
       );
+      // Top-up, sync and automatic sync (host/card-services/): before the API, so its routes find them.
+      daemon.cardServices = new CardServices({
+        config: c,
+        ...{ store, hub, engine, worker, bank, trust, log },
+        terminalId: cred.terminalId,
+        ...(o.topupFaults ? { faults: o.topupFaults } : {}),
+      });
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       // The URL goes into the lock only while the lock is still ours (else DAEMON_LOCK_LOST, and no API left open).
@@ -306,6 +320,7 @@ export class Daemon extends DaemonCounterPort {
   }
 
   async stop(): Promise<void> {
+    this.cardServices?.close();
     this.engine.close();
     await this.api?.close();
     await this.worker.stop();

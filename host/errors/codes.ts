@@ -1,8 +1,6 @@
-import { CARD_STATUS, type CardStatusName } from '../../protocol/commands/command-codes.js';
-import { TERMINAL_LINK_ERRORS, type TerminalLinkErrorCode } from '../../protocol/terminal/errors.js';
-import type { CertificateProblem } from '../../protocol/record/index.js';
-import type { TransportErrorCode } from '../../protocol/transport.js';
-import type { ErrorDef, ErrorEntry, ErrorGroup, ErrorKind } from './types.js';
+import type { ErrorDef, ErrorEntry, ErrorGroup } from './types.js';
+import { def, group } from './codes-def.js';
+import { CARD_SESSION, CARD_STATUSES, TERMINAL, TRANSPORT } from './codes-card.js';
 
 /**
  * Every error code the host gives a person or a client, grouped by where it comes from, with its
@@ -12,23 +10,6 @@ import type { ErrorDef, ErrorEntry, ErrorGroup, ErrorKind } from './types.js';
  * Where a code comes from a protocol table (card status, certificate problem, transport, serial link),
  * the table here is typed by it, so a new code there does not compile until it is classified here.
  */
-
-const def = (status: number | null, kind: ErrorKind, advice: string): ErrorDef => ({ status, kind, advice });
-const group = (title: string, source: string, defs: Readonly<Record<string, ErrorDef>>): ErrorGroup => ({
-  title,
-  source,
-  entries: Object.entries(defs).map(([code, d]) => ({
-    code,
-    ...d,
-    ...(code.endsWith('*') ? { family: 'prefix' as const } : {}),
-  })),
-});
-
-/** `outlives-issuer` → `OUTLIVES_ISSUER`, at the type level, so the table below must name every problem. */
-type Snake<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${Snake<B>}` : S;
-type CertificateCode = `CARD_${Uppercase<Snake<CertificateProblem | 'revoked'>>}`;
-type CardStatusCode = `CARD_${Exclude<CardStatusName, 'OK'>}` | 'CARD_UNKNOWN_STATUS';
-type ChainCode = `RECORD_CHAIN_${Uppercase<Snake<'gap' | 'fork' | 'replay' | 'wrong-card'>>}`;
 
 const API: Record<string, ErrorDef> = {
   REQUEST_INVALID: def(
@@ -120,164 +101,6 @@ const SALE_OBJECT: Record<string, ErrorDef> = {
   ),
 };
 
-const CARD_SESSION = {
-  CARD_BLANK: def(422, 'decline', 'the card must be personalised by its issuer before it can pay'),
-  CARD_CERT_MISMATCH: def(422, 'decline', 'do not accept this card; report it to the issuer'),
-  CARD_UNKNOWN_ISSUER: def(
-    422,
-    'decline',
-    "this counter does not trust the card's issuer: pay another way, or add the issuer (trustedIssuers)",
-  ),
-  CARD_REVOKED: def(
-    422,
-    'decline',
-    'the card is on the revocation list: keep it away from payment, the holder asks the issuer',
-  ),
-  CARD_EXPIRED: def(422, 'decline', "the card's certificate expired: the holder asks the issuer for a new card"),
-  CARD_NOT_YET_VALID: def(422, 'refused', "check the counter's clock; otherwise the card is not valid yet"),
-  CARD_ISSUER_EXPIRED: def(
-    422,
-    'refused',
-    "the issuer CA this counter holds has expired: install the issuer's current CA certificate",
-  ),
-  CARD_ISSUER_NOT_YET_VALID: def(422, 'refused', "check the counter's clock; otherwise the issuer CA is not valid yet"),
-  CARD_OUTLIVES_ISSUER: def(
-    422,
-    'fault',
-    'the issuer made a card certificate valid beyond its own CA: report it to the issuer',
-  ),
-  CARD_ISSUER_NOT_CA: def(422, 'fault', 'the certificate chain is wrong: report the card to the issuer'),
-  CARD_BAD_SIGNATURE: def(
-    422,
-    'fault',
-    "the card's certificate is not signed by its issuer: do not accept the card; report it",
-  ),
-  CARD_WRONG_KIND: def(422, 'fault', 'the certificate is not a card certificate: do not accept the card; report it'),
-  CARD_CHAIN_DIVERGED: def(
-    422,
-    'fault',
-    "the card's records fork from those held here: keep the card's records for the bank and report the card",
-  ),
-  RECORD_WRONG_CARD: def(422, 'fault', 'do not accept the record; report the card'),
-  RECORD_BAD_SIGNATURE: def(422, 'fault', 'do not accept the record; report the card'),
-  RECORD_MISMATCH: def(
-    422,
-    'fault',
-    'no payment was taken and the record is held, not settled: charge again only after checking the card',
-  ),
-  RECORD_CHAIN_GAP: def(
-    422,
-    'fault',
-    "the card's records have a gap: they are recovered from its journal at its next use",
-  ),
-  RECORD_CHAIN_FORK: def(
-    422,
-    'fault',
-    "two records claim the same place in the card's chain: keep both for the bank and report the card",
-  ),
-  RECORD_CHAIN_REPLAY: def(
-    422,
-    'fault',
-    'a record the counter already holds was offered again: nothing is charged twice',
-  ),
-  RECORD_CHAIN_WRONG_CARD: def(422, 'fault', 'the record is for another card: report the card'),
-  JOURNAL_GAP: def(
-    422,
-    'fault',
-    'records are lost from the card; the bank can still settle those another terminal holds',
-  ),
-  SALE_OUTCOME_LOST: def(
-    422,
-    'fault',
-    "the outcome of the card's last signature could not be read back: report it with the daemon log",
-  ),
-  'CARD_*': def(422, 'fault', 'a card refusal this host does not know: update the host software'),
-} satisfies Record<CertificateCode | ChainCode, ErrorDef> & Record<string, ErrorDef>;
-
-/** The card's own status codes (protocol/commands/command-codes.ts), as CardStatusError raises them: `CARD_<name>`. */
-const CARD_STATUS_KIND: Record<Exclude<CardStatusName, 'OK'>, ErrorKind> = {
-  INVALID_COMMAND: 'fault',
-  INVALID_CBOR: 'fault',
-  INVALID_PARAMETER: 'fault',
-  MESSAGE_TOO_LONG: 'fault',
-  WRONG_STATE: 'refused',
-  TERMINATED: 'decline',
-  PIN_REQUIRED: 'retry',
-  PIN_INVALID: 'retry',
-  PIN_BLOCKED: 'decline',
-  PIN_FORMAT: 'bad-input',
-  PUK_INVALID: 'retry',
-  PUK_BLOCKED: 'decline',
-  PIN_CHANGE_REQUIRED: 'refused',
-  INSUFFICIENT_FUNDS: 'decline',
-  OVER_TRANSACTION_LIMIT: 'decline',
-  OFFLINE_AMOUNT_LIMIT: 'decline',
-  OFFLINE_COUNT_LIMIT: 'decline',
-  CURRENCY_MISMATCH: 'decline',
-  COUNTER_EXHAUSTED: 'decline',
-  NONCE_REUSED: 'fault',
-  TOKEN_SIGNATURE_INVALID: 'refused',
-  TOKEN_REPLAYED: 'refused',
-  TOKEN_WRONG_CARD: 'refused',
-  TOKEN_EXPIRED: 'refused',
-  BALANCE_LIMIT: 'refused',
-  AUTHORITY_INVALID: 'refused',
-  CERTIFICATE_INVALID: 'refused',
-  AUTHORISATION_INVALID: 'refused',
-  INTERNAL_ERROR: 'fault',
-};
-const CARD_STATUSES: Record<CardStatusCode, ErrorDef> = {
-  ...(Object.fromEntries(
-    Object.entries(CARD_STATUS_KIND).map(([name, kind]) => [
-      `CARD_${name}`,
-      def(422, kind, CARD_STATUS[name as CardStatusName].hint),
-    ]),
-  ) as Record<CardStatusCode, ErrorDef>),
-  CARD_UNKNOWN_STATUS: def(422, 'fault', 'the card speaks a newer protocol: update the host software'),
-};
-
-const TRANSPORT: Record<TransportErrorCode, ErrorDef> = {
-  NO_CARD: def(409, 'retry', 'insert or tap the card; a sale waits for it by itself'),
-  CARD_REMOVED: def(409, 'retry', 'insert the card again and keep it there until the counter says so'),
-  READER_GONE: def(503, 'retry', 'plug the reader in again (or restart pcscd); a sale waits for it by itself'),
-  TIMEOUT: def(503, 'retry', 'the card or reader did not answer in time: insert the card again'),
-  TRANSPORT_UNAVAILABLE: def(
-    503,
-    'unavailable',
-    "install or start the reader's driver or service (pcscd, the HID or serial library)",
-  ),
-};
-
-const LINK_KIND: Record<TerminalLinkErrorCode, ErrorKind> = {
-  LINK_RETRY_LIMIT: 'retry',
-  LINK_MESSAGE_TOO_LARGE: 'fault',
-  LINK_QUEUE_FULL: 'retry',
-  LINK_BAD_FRAGMENT: 'retry',
-  LINK_PARTIAL_DROPPED: 'retry',
-  LINK_CLOSED: 'retry',
-  MSG_INVALID: 'fault',
-  REQUEST_TIMEOUT: 'retry',
-  REQUEST_REFUSED: 'refused',
-};
-const TERMINAL: Record<string, ErrorDef> = {
-  ...Object.fromEntries(
-    Object.entries(LINK_KIND).map(([code, kind]) => [
-      code,
-      def(400, kind, TERMINAL_LINK_ERRORS[code as TerminalLinkErrorCode].hint),
-    ]),
-  ),
-  TERMINAL_REFUSED: def(400, 'refused', 'the serial terminal refused the request: see its message'),
-  TERMINAL_TIMEOUT: def(400, 'retry', 'the serial terminal did not answer in time; check it is powered and plugged in'),
-  TERMINAL_DISCONNECTED: def(400, 'retry', 'the serial terminal went away; the host reconnects by itself'),
-  TERMINAL_CANCELLED: def(400, 'conflict', 'the request was cancelled at the terminal'),
-  TERMINAL_WARNING: def(
-    400,
-    'retry',
-    "the terminal's link had trouble and retries by itself; check the cable if it repeats",
-  ),
-  APDU_STATUS: def(400, 'fault', 'the card answered an error status word: see docs/protocol.md for it'),
-};
-
 const BANK: Record<string, ErrorDef> = {
   BANK_UNREACHABLE: def(
     503,
@@ -289,6 +112,11 @@ const BANK: Record<string, ErrorDef> = {
     503,
     'retry',
     'the batch stays in flight and is re-sent unchanged; report it to the bank if it persists',
+  ),
+  LOST_CARD_UNKNOWN: def(
+    404,
+    'not-found',
+    'the bank does not know this card: check the 16-digit card id; a card that never paid is blocked by its issuer',
   ),
   'BANK_REFUSED_*': def(
     502,
@@ -415,6 +243,71 @@ export const CLASS_FAMILIES: readonly (ErrorEntry & { family: 'class' })[] = [
   },
 ];
 
+/** The holder's statement (host/sale/statement.ts, host/api/routes/statement.ts, `cardpost card statement`). */
+const STATEMENT: Record<string, ErrorDef> = {
+  STATEMENT_LIMIT_INVALID: def(422, 'bad-input', 'ask for a whole number of transactions from 1 to 50 (default 10)'),
+  STATEMENT_NOT_OFFERED: def(
+    403,
+    'refused',
+    'the customer display reads only the statement the counter showed (Show statement on display), of the card still in that reader',
+  ),
+  STATEMENT_CARD_CHANGED: def(409, 'retry', 'leave one card in the reader and ask for the statement again'),
+};
+
+/** Top-up and sync (host/card-services/, host/api/routes/topups.ts, `cardpost card topup|sync`). */
+const TOPUP: Record<string, ErrorDef> = {
+  TOPUP_INVALID: def(
+    400,
+    'bad-input',
+    'send amount (0 for a sync), method cash|account, optional currency and reader, as docs/host-api.md §5.6 gives them',
+  ),
+  TOPUP_NOT_FOUND: def(404, 'not-found', "list the day's top-ups with GET /api/v1/topups (cardpost card topups)"),
+  TOPUP_KEY_REUSED: def(409, 'conflict', 'use a new Idempotency-Key for each new top-up'),
+  TOPUP_NO_CARD: def(409, 'conflict', 'insert or tap the card first, then top up'),
+  TOPUP_READER_REQUIRED: def(422, 'bad-input', 'several readers hold a card: name the reader'),
+  TOPUP_WRONG_CARD: def(409, 'conflict', 'put the card the top-up was started with in the reader'),
+  TOPUP_OFFLINE: def(
+    503,
+    'unavailable',
+    'nothing was charged: a top-up or sync needs the bank; try again when the counter is online',
+  ),
+  TOPUP_SETTLE_PENDING: def(
+    503,
+    'retry',
+    "nothing was charged: the card's payments must settle first; try again when the queue has settled",
+  ),
+  TOPUP_BANK_UNCERTAIN: def(
+    503,
+    'retry',
+    'the top-up is kept: send the same request again (same Idempotency-Key) when the bank answers; it is authorised once',
+  ),
+  TOPUP_BANK_REFUSED: def(
+    502,
+    'refused',
+    'nothing was loaded or charged: the bank refused the top-up (its reason follows)',
+  ),
+  TOPUP_CARD_REFUSED: def(
+    422,
+    'decline',
+    'nothing was loaded: the card refused the token (e.g. over its maximum balance); give the cash back',
+  ),
+  TOPUP_CARD_REMOVED: def(
+    409,
+    'retry',
+    "the token is kept: put the card back; it is loaded (or found loaded) at the card's next tap, never twice",
+  ),
+  TOPUP_ALREADY_APPLIED: def(
+    null,
+    'notice',
+    "a top-up's LOAD answer had been lost; the card's load counter shows it applied",
+  ),
+  TOPUP_OUT_OF_SEQUENCE: def(
+    null,
+    'fault',
+    "a stored token is not for the card's next load: nothing was applied; report it",
+  ),
+};
+
 const CRYPTO: Record<string, ErrorDef> = {
   RANDOM_FAILED: def(400, 'fault', "the system's random source failed: nothing was signed; report it"),
 };
@@ -441,5 +334,7 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
   group('The bank, as the host passes it on', 'host/settlement: settlement and reconciliation', BANK),
   group('The queue database', 'host/store', STORE),
   group('Crypto', 'protocol/crypto', CRYPTO),
+  group('Top-up and sync', 'host/card-services: top-up, sync and automatic sync of the card in a reader', TOPUP),
+  group("The holder's statement", 'host/sale/statement.ts and its route: reading a card between sales', STATEMENT),
   group("The cardpost command and the daemon's start", 'host/cli, host/daemon, host/issuer: never an HTTP answer', CLI),
 ];

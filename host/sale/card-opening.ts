@@ -3,6 +3,7 @@ import { CardClient, type SignTxnRequest } from '../../protocol/commands/index.j
 import { recordAnswersRequest, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import type { CardReader } from '../../protocol/transport.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
+import { applyPendingTopups } from '../card-services/pending-topups.js';
 import { CardSession, CardSessionError, recordMismatchError, type ChainHead } from '../session/card-session.js';
 import type { HostStore, SaleRow } from '../store/host-store.js';
 import { RECOVERED_NOTICE } from './sale-machine.js';
@@ -66,6 +67,8 @@ export interface CardOpenerOptions {
   now: () => number;
   hooks: RecoveryHooks;
   log?: Log;
+  /** Stored top-up tokens of this card not yet applied are LOADed at its session's opening (default: host/card-services/pending-topups.ts). */
+  pendingTopups?: (session: CardSession) => Promise<unknown>;
 }
 
 /** Opening a card: certificate checks, the chain head this host trusts, and journal recovery. */
@@ -151,6 +154,7 @@ export class CardOpener {
       }
       head = store.cardHead(cardId);
     }
+    await (this.o.pendingTopups ?? ((s: CardSession) => applyPendingTopups(s, store, this.o.log)))(session);
     return { session, head, recovered, mine, gap, confirmed };
   }
 

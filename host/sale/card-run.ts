@@ -5,7 +5,9 @@ import { TransportError, type CardReader } from '../../protocol/transport.js';
 import { CardSessionError, SignedAnswerRefusedError, recordMismatchError } from '../session/card-session.js';
 import type { HostStore } from '../store/host-store.js';
 import { retryStore } from '../store/retry-store.js';
+import { formatMoney } from '../daemon/money.js';
 import type { CardOpener, SaleAsked } from './card-opening.js';
+import { cardLimitRefusal } from './card-limits.js';
 import type { LiveSale } from './live-sale.js';
 import { SaleRefusedError } from './offline-limits.js';
 import { askPin, type PinEntryContext } from './pin-entry.js';
@@ -105,6 +107,10 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
   const info = session.info;
   if (info.currency !== undefined && info.currency !== sale.currency)
     throw new CardStatusError(CARD_STATUS.CURRENCY_MISMATCH.code, 'SIGN_TXN');
+  // An amount the card would refuse (per-payment limit, balance, offline totals) ends the sale here,
+  // before any PIN prompt: nothing signed, no PIN try spent, the card's own code (card-limits.ts).
+  const refusal = cardLimitRefusal(info, sale.amount, session.certificate.limits, (m) => formatMoney(m, sale.currency));
+  if (refusal) throw refusal;
   let triesLeft = info.pinRetries;
   let needPin = !info.pinVerified && info.limits !== undefined && sale.amount > info.limits.noPin;
   for (;;) {

@@ -76,7 +76,7 @@ export class CardSession {
     if (!check.ok) {
       const hint =
         check.problem === 'revoked'
-          ? 'do not accept this card; the holder must contact the issuer'
+          ? 'this card is blocked (reported lost or stolen, or withdrawn by its issuer): take no payment with it; the holder contacts the card issuer, who keeps the balance for a refund or a new card'
           : check.problem === 'expired'
             ? 'the card has expired; the holder needs a new card from the issuer'
             : check.problem === 'outlives-issuer' || check.problem === 'issuer-expired'

@@ -1,6 +1,17 @@
 import { CardpostError } from '../../protocol/errors.js';
 import { signTerminalRequest } from '../../protocol/bank/terminal-auth.js';
-import { BankDecodeError, decodeBatchResponse, verdictsOf, type RecordVerdict } from '../../protocol/bank/index.js';
+import {
+  BankDecodeError,
+  decodeBatchResponse,
+  decodeLostCardAnswer,
+  encodeLostCardRequest,
+  lostCardPath,
+  verdictsOf,
+  type LostCardAnswer,
+  type LostReason,
+  type RecordVerdict,
+} from '../../protocol/bank/index.js';
+import { decodeTopupAnswer, encodeTopupRequest, type TopupAnswer } from '../../protocol/bank/topup.js';
 import type { Certificate, SigningKey } from '../../protocol/record/index.js';
 import type { CurrencyTotal } from '../store/host-store.js';
 
@@ -169,6 +180,59 @@ export class BankClient {
     };
   }
 
+  /**
+   * POST /v1/topups (docs/bank-api.md §6): a token for the card's next load. Sent under `key` (the
+   * Idempotency-Key, kept with the top-up row); when the answer is lost (no answer, 5xx, 409 in use)
+   * the same request is sent again with the same key, up to `attempts` times, so the bank authorises
+   * the load once whatever happens to its answers. A 4xx refusal is thrown at once (`outcome: 'refused'`);
+   * after the last attempt the BankError says `outcome: 'unknown'` (the bank may hold the token: ask again later with the same key).
+   */
+  async topup(
+    key: string,
+    req: { cardId: string; loadSeq: number; amount: number; currency: number },
+    retry: { attempts?: number; delayMs?: number } = {},
+  ): Promise<TopupAnswer> {
+    const body = encodeTopupRequest(req);
+    const attempts = retry.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await this.send('POST', '/v1/topups', body, key);
+        if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `top-up ${key}`);
+        let answer: TopupAnswer;
+        try {
+          answer = decodeTopupAnswer(r.json);
+        } catch (e) {
+          if (!(e instanceof BankDecodeError)) throw e;
+          throw new BankError(
+            'BANK_ANSWER_INVALID',
+            `top-up ${key}: the bank's answer is not valid (${e.message})`,
+            'the top-up is asked again with the same key; report this to the bank if it persists',
+            'unknown',
+            200,
+          );
+        }
+        if (
+          answer.cardId !== req.cardId.toLowerCase() ||
+          answer.loadSeq !== req.loadSeq ||
+          answer.amount !== req.amount
+        )
+          throw new BankError(
+            'BANK_ANSWER_INVALID',
+            `top-up ${key}: the bank answered for card ${answer.cardId} load ${answer.loadSeq} amount ${answer.amount}`,
+            'report this to the bank',
+            'refused',
+            200,
+          );
+        return answer;
+      } catch (e) {
+        if (!(e instanceof BankError) || e.outcome !== 'unknown' || attempt >= attempts) throw e;
+        await new Promise((res) =>
+          setTimeout(res, Math.min(e.retryAfterMs ?? Infinity, (retry.delayMs ?? 250) * attempt)),
+        );
+      }
+    }
+  }
+
   /** GET /v1/reconciliation?date=YYYY-MM-DD: the bank's totals of accepted records for this terminal. */
   async reconciliation(date: string): Promise<CurrencyTotal[]> {
     const path = `/v1/reconciliation?date=${date}`;
@@ -188,6 +252,28 @@ export class BankClient {
       count: Number(t.count),
       amount: Number(t.amount),
     }));
+  }
+
+  /**
+   * POST /v1/cards/{cardId}/lost (docs/bank-api.md §13): revoke a lost or stolen card. Retry an unknown
+   * outcome with the same `idempotencyKey`; a report of a card already reported answers `alreadyReported`.
+   */
+  async reportLost(cardId: string, reason: LostReason, idempotencyKey: string): Promise<LostCardAnswer> {
+    const path = lostCardPath(cardId);
+    const r = await this.send('POST', path, encodeLostCardRequest({ reason }), idempotencyKey);
+    if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `lost-card report of ${cardId}`);
+    try {
+      return decodeLostCardAnswer(r.json, { cardId });
+    } catch (e) {
+      if (!(e instanceof BankDecodeError)) throw e;
+      throw new BankError(
+        'BANK_ANSWER_INVALID',
+        `lost-card report of ${cardId}: the bank's answer is not valid (${e.message})`,
+        'report it again (the same report is answered again, nothing is done twice); report this to the bank',
+        'unknown',
+        200,
+      );
+    }
   }
 
   /** GET /v1/revocations: the signed list, as bytes (verified by the caller). */

@@ -5,6 +5,7 @@ import { CardChains } from './card-chains.js';
 import { openBookkeepingConnection, openDatabase, type Db } from './database.js';
 import { RecordQueue, type ExportedRecord } from './record-queue.js';
 import { Sales, type NewSale, type SaleUpdate } from './sales.js';
+import { Topups } from './topups.js';
 import type {
   BatchRow,
   ChainHeadRow,
@@ -45,6 +46,7 @@ export { BATCH_STATES, HEAD_SOURCES, RECORD_ORIGINS, RECORD_STATUSES, SALE_STATE
  * | `queue` (record-queue.ts) | records | the signed records and their settlement status |
  * | `batches` (batches.ts) | batches (+ records' status) | the batch body bytes; the bank's verdicts applied |
  * | `sales` (sales.ts) | sales | a sale's state, its signing mark |
+ * | `topups` (topups.ts) | topups | a top-up or sync: its bank token, stored before LOAD |
  * | `auditLog` (audit-log.ts) | audit | what happened |
  *
  * This class is their facade: the methods callers have always used, each handed to its module.
@@ -61,6 +63,7 @@ export class HostStore {
   readonly queue: RecordQueue;
   readonly batches: Batches;
   readonly sales: Sales;
+  readonly topups: Topups;
   readonly auditLog: AuditLog;
 
   constructor(
@@ -75,6 +78,7 @@ export class HostStore {
     this.queue = new RecordQueue(db, this.chains, this.auditLog, clock);
     this.batches = new Batches(db, this.queue, this.chains, this.auditLog, clock);
     this.sales = new Sales(db, book, clock);
+    this.topups = new Topups(db, clock);
   }
 
   static open(path: string, clock?: () => number): HostStore {

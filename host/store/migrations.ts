@@ -189,4 +189,39 @@ DROP TABLE sales;
 ALTER TABLE sales_v3 RENAME TO sales;
 `,
   },
+  {
+    version: 4,
+    description: 'top-ups: the bank token stored before LOAD (TOPUP_STATES in host/store/topups.ts)',
+    sql: `
+-- One row per top-up or sync (host/card-services/topup.ts), written before the bank is asked; the
+-- token is stored before the card is asked to LOAD it, so an interrupted top-up is applied at the
+-- card's next session or reported, never lost and never applied twice (loadSeq makes LOAD one-shot).
+CREATE TABLE topups (
+  topup_id        TEXT    PRIMARY KEY,
+  request_key     TEXT    UNIQUE,                -- the caller's Idempotency-Key, if any
+  card_id         TEXT    NOT NULL,
+  reader          TEXT,
+  amount          INTEGER NOT NULL,              -- minor units; 0 is a pure sync
+  currency        INTEGER NOT NULL,
+  method          TEXT    NOT NULL CHECK (method IN ('cash', 'account', 'sync')),
+  bank_key        TEXT    NOT NULL UNIQUE,       -- the Idempotency-Key sent to the bank, the same on every retry
+  load_seq        INTEGER NOT NULL,              -- the card's loadCounter + 1 when it was asked
+  state           TEXT    NOT NULL
+                  CHECK (state IN ('requested', 'token_stored', 'loaded', 'failed')),
+  token           BLOB,                          -- the top-up token envelope, exactly as the bank sent it
+  authority       BLOB,                          -- the authority certificate envelope
+  settled_counter INTEGER,                       -- the token's settledCounter
+  balance_after   INTEGER,
+  offline_count_after  INTEGER,
+  offline_amount_after INTEGER,
+  error_code      TEXT,
+  error_text      TEXT,
+  created_at      INTEGER NOT NULL,              -- host clock, ms
+  updated_at      INTEGER NOT NULL,
+  loaded_at       INTEGER                        -- host clock, ms (the drawer's day)
+) WITHOUT ROWID;
+CREATE INDEX topups_unfinished ON topups (card_id, load_seq) WHERE state IN ('requested', 'token_stored');
+CREATE INDEX topups_by_loaded ON topups (loaded_at) WHERE state = 'loaded';
+`,
+  },
 ];

@@ -255,10 +255,45 @@ function renderReaders(readers) {
       if (r.pinPad) bits.push('PIN pad');
       info.textContent = bits.join(' · ');
       li.append(name, info);
+      if (r.cardPresent) {
+        // The holder's statement on the customer display (docs/ui.md): between sales only.
+        const st = document.createElement('button');
+        st.type = 'button';
+        st.className = 'reader-statement';
+        st.textContent = 'Show statement on display';
+        st.setAttribute('aria-label', 'Show statement on display: the card in ' + r.name);
+        st.disabled = r.busy;
+        st.addEventListener('click', () => void showStatement(r.name));
+        li.append(st);
+      }
       return li;
     }),
   );
   show($('readers-empty'), readers.length === 0);
+}
+
+/** Read the card's statement and offer it to the customer display (GET …/statement?show=true). */
+async function showStatement(readerName) {
+  const msg = $('statement-msg');
+  msg.classList.remove('error');
+  msg.textContent = 'Reading the card in ' + readerName + '…';
+  const answer = await api('GET', '/api/v1/readers/' + encodeURIComponent(readerName) + '/statement?show=true');
+  if (answer.status !== 200) {
+    const e = errorOf(answer);
+    msg.classList.add('error');
+    msg.textContent = 'Statement not shown: ' + e.message + ' (' + e.code + '). ' + e.hint;
+    return;
+  }
+  const s = answer.body;
+  const n = s.entries.length;
+  msg.textContent =
+    'Statement of card ' +
+    s.card +
+    ' on the customer display: balance ' +
+    money(s.balance, s.currency) +
+    ', ' +
+    (n === 0 ? 'no payments yet' : n + ' recent payment' + (n === 1 ? '' : 's')) +
+    '.';
 }
 
 // ---------------------------------------------------------------------------- the sale

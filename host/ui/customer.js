@@ -57,6 +57,19 @@ const T = {
   askCashier: { zh: '请询问收银员', en: 'Please ask the cashier' },
   askIssuer: { zh: '请到发卡机构解锁', en: 'Please ask the card issuer to unlock it' },
   topUp: { zh: '请充值或用其他方式付款', en: 'Please top up the card, or pay another way' },
+  smaller: { zh: '请用较小金额或其他方式付款', en: 'Please pay a smaller amount, or pay another way' },
+  offlineFull: { zh: '卡片需要联网同步', en: 'The card needs to go online' },
+  // the holder's statement (docs/ui.md)
+  stTitle: { zh: '余额和最近交易', en: 'Balance and recent payments' },
+  stBalance: (m) => ({ zh: '卡内余额 ' + m, en: 'Balance on the card ' + m }),
+  stEmpty: { zh: '卡内还没有交易记录', en: 'No payments on the card yet' },
+  stCaption: (n) => ({ zh: '最近 ' + n + ' 笔交易，最新的在前', en: 'The last ' + n + ' payments, newest first' }),
+  stDate: { zh: '日期', en: 'Date' },
+  stMerchant: { zh: '商户', en: 'Shop' },
+  stAmount: { zh: '金额', en: 'Amount' },
+  stAfter: { zh: '交易后余额', en: 'Balance after' },
+  stClose: { zh: '关闭', en: 'Close' },
+  sync: { zh: '请先充值或同步卡片，再付款', en: 'Please top up or sync the card first, then pay' },
 };
 
 /** What to show for a sale: [instruction, detail|null, tone]. Tone picks the colour. */
@@ -102,10 +115,125 @@ function promptFor(s) {
 function failurePrompt(code) {
   if (code === 'CARD_PIN_BLOCKED' || code === 'CARD_PUK_BLOCKED') return [T.pinBlocked, T.askIssuer, 'problem'];
   if (code === 'CARD_INSUFFICIENT_FUNDS') return [T.noFunds, T.topUp, 'problem'];
-  if (/^CARD_(OVER_TRANSACTION_LIMIT|OFFLINE_AMOUNT_LIMIT|OFFLINE_COUNT_LIMIT)$/.test(code))
-    return [T.overLimit, T.askCashier, 'problem'];
+  // Refused before any PIN prompt (host/sale/card-limits.ts): say what the holder can do.
+  if (code === 'CARD_OVER_TRANSACTION_LIMIT') return [T.overLimit, T.smaller, 'problem'];
+  if (code === 'CARD_OFFLINE_AMOUNT_LIMIT' || code === 'CARD_OFFLINE_COUNT_LIMIT')
+    return [T.offlineFull, T.sync, 'problem'];
   if (/REVOKED|CERT|EXPIRED|TERMINATED/.test(code)) return [T.cardRefused, T.askCashier, 'problem'];
   return [T.failed, null, 'problem'];
+}
+
+// ---------------------------------------------------------------------------- the holder's statement
+// The cashier shows it (counter page → GET …/statement?show=true); this screen learns of the offer by
+// polling GET /api/v1/statement/offer while no sale is live, then reads the offered reader's statement
+// itself (the daemon lets it read only that one, of the card still in the reader). It stays until the
+// holder presses Close, or a sale starts.
+let statement = null; // the statement on screen
+let seenOffer = ''; // the offer already shown (or closed)
+const OFFER_POLL_MS = 2000;
+
+const pad2 = (n) => String(n).padStart(2, '0');
+function when(t) {
+  const d = new Date(t * 1000);
+  return (
+    d.getFullYear() +
+    '-' +
+    pad2(d.getMonth() + 1) +
+    '-' +
+    pad2(d.getDate()) +
+    ' ' +
+    pad2(d.getHours()) +
+    ':' +
+    pad2(d.getMinutes())
+  );
+}
+
+/** Both languages of a pair into two spans of `el`: the display's language first, the other beneath. */
+function pairInto(el, pair, first, second, langOf) {
+  const a = document.createElement('span');
+  a.textContent = pair[first];
+  a.lang = langOf(first);
+  const b = document.createElement('span');
+  b.className = 'st-second';
+  b.textContent = pair[second];
+  b.lang = langOf(second);
+  el.replaceChildren(a, b);
+}
+
+function renderStatement() {
+  const on = statement !== null;
+  show($('statement'), on);
+  if (!on) return;
+  show($('prompt'), false);
+  const first = lang === 'en' ? 'en' : 'zh';
+  const second = first === 'en' ? 'zh' : 'en';
+  const langOf = (k) => (k === 'zh' ? 'zh-CN' : 'en');
+  const s = statement;
+  pairInto($('statement-h'), T.stTitle, first, second, langOf);
+  pairInto(
+    $('statement').querySelector('.st-balance'),
+    T.stBalance(money(s.balance, s.currency)),
+    first,
+    second,
+    langOf,
+  );
+  const empty = s.entries.length === 0;
+  show($('st-empty'), empty);
+  show($('st-table'), !empty);
+  if (empty) pairInto($('st-empty'), T.stEmpty, first, second, langOf);
+  const cap = T.stCaption(s.entries.length);
+  $('st-caption').textContent = cap[first] + ' / ' + cap[second];
+  $('st-head').replaceChildren(
+    ...[T.stDate, T.stMerchant, T.stAmount, T.stAfter].map((h) => {
+      const th = document.createElement('th');
+      th.scope = 'col';
+      pairInto(th, h, first, second, langOf);
+      return th;
+    }),
+  );
+  $('st-rows').replaceChildren(
+    ...s.entries.map((e) => {
+      const tr = document.createElement('tr');
+      const cells = [when(e.time), e.merchantId, money(e.amount, e.currency), money(e.balanceAfter, e.currency)];
+      cells.forEach((text, i) => {
+        const td = document.createElement(i === 0 ? 'th' : 'td');
+        if (i === 0) td.scope = 'row';
+        td.textContent = text;
+        tr.append(td);
+      });
+      return tr;
+    }),
+  );
+  pairInto($('st-close'), T.stClose, first, second, langOf);
+  $('st-close').lang = langOf(first);
+}
+
+function closeStatement() {
+  if (statement === null) return;
+  statement = null;
+  renderStatement();
+  show($('prompt'), true);
+  render();
+}
+
+async function pollOffer() {
+  if (current && !FINAL_STATES.has(current.state)) return; // a sale owns the screen
+  const answer = await api('GET', '/api/v1/statement/offer');
+  const offer = answer.status === 200 && answer.body ? answer.body.offer : null;
+  if (!offer) {
+    // The offer lapsed or was replaced: the screen keeps what it shows until Close or a sale.
+    return;
+  }
+  if (offer.id === seenOffer) return;
+  seenOffer = offer.id;
+  const st = await api('GET', '/api/v1/readers/' + encodeURIComponent(offer.reader) + '/statement');
+  if (st.status !== 200 || !st.body) return;
+  statement = st.body;
+  renderStatement();
+  speak(
+    T.stBalance(money(statement.balance, statement.currency))[lang === 'en' ? 'en' : 'zh'],
+    lang === 'en' ? 'en' : 'zh-CN',
+  );
 }
 
 function render() {
@@ -123,7 +251,7 @@ function render() {
     setText($('detail-primary'), detail[first], langOf(first));
     setText($('detail-secondary'), detail[second], langOf(second));
   }
-  speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
+  if (statement === null) speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
 }
 
 function setText(el, text, l) {
@@ -171,6 +299,7 @@ function onSale(snap) {
   // The newest sale wins the screen; a final one stays until the next sale starts.
   if (current && snap.saleId !== current.saleId && snap.createdAt < current.createdAt) return;
   current = snap;
+  if (statement !== null && !FINAL_STATES.has(snap.state)) closeStatement();
   render();
 }
 
@@ -195,7 +324,9 @@ async function main() {
     lastSpoken = '';
     renderControls();
     render();
+    renderStatement();
   });
+  $('st-close').addEventListener('click', closeStatement);
   $('speech').addEventListener('click', () => {
     speech = !speech;
     localStorage.setItem(SPEECH_KEY, speech ? 'on' : 'off');
@@ -219,6 +350,8 @@ async function main() {
   show($('prompt'), true);
   await onStatus(status);
   render();
+  void pollOffer();
+  setInterval(() => void pollOffer(), OFFER_POLL_MS);
   connectEvents({ status: (st) => void onStatus(st), sale: onSale }, async (up) => {
     show($('conn'), !up);
     if (!up) {

@@ -8,3 +8,4 @@ export { BANK_DECODE_CODES, BankDecodeError, parseJsonBytes, type BankDecodeCode
 export * from './batch.js';
 export * from './verdicts.js';
 export * from './topup.js';
+export * from './lost-card.js';

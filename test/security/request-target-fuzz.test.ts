@@ -39,7 +39,13 @@ const POST_BODIES: Readonly<Record<string, string | null>> = {
   '/api/v1/sales/:id/cancel': null,
   '/api/v1/readers/:name/apdu': JSON.stringify({ apdu: GET_INFO_APDU }),
   '/api/v1/settlement': null,
+  // Valid for the schema, refused in the handler (TOPUP_INVALID: no method): the handler is reached, nothing loaded.
+  '/api/v1/topups': JSON.stringify({ amount: 1 }),
+  // A card the bank has never seen: the handler is reached, the bank answers 404, nothing is revoked.
+  '/api/v1/cards/:cardId/lost': JSON.stringify({ reason: 'lost' }),
 };
+/** The card id the lost-card route is called with (16 hex digits, unknown to the bank). */
+const UNKNOWN_CARD = '00000000000000aa';
 /** The routes anyone may call (health, pairing, the pages and their assets): every other route needs a credential. */
 const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   '/api/v1/health',
@@ -255,8 +261,11 @@ describe('security: request-target fuzzer over every route of the local API (iss
   const available = (c: Credential): boolean => (c !== 'display' && c !== 'counter') || cookies[c] !== undefined;
   const accessOf = (entered: string): unknown => routes.find((r) => `${r.method} ${r.url}` === entered)?.access;
   const concrete = (url: string): string =>
-    url.replace(':name', encodeURIComponent(f!.reader.name)).replace(':id', SALE_ID).replace(':file', 'common.js') +
-    (QUERIES[url] ?? '');
+    url
+      .replace(':name', encodeURIComponent(f!.reader.name))
+      .replace(':cardId', UNKNOWN_CARD)
+      .replace(':id', SALE_ID)
+      .replace(':file', 'common.js') + (QUERIES[url] ?? '');
   const routeList = () => routes.filter((r) => r.method !== 'HEAD');
 
   /** One request, sequential, so that what the probe saw belongs to it alone. */

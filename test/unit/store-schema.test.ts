@@ -15,6 +15,7 @@ import {
   type RecordStatus,
 } from '../../host/store/store-types.js';
 import { FINAL_STATES, type SaleState } from '../../host/sale/sale-types.js';
+import { TOPUP_METHODS, TOPUP_STATES } from '../../host/store/topups.js';
 
 /** The values of `CHECK (<column> IN (…))` in a table's CREATE statement. */
 function checkValues(db: Db, table: string, column: string): string[] {
@@ -46,6 +47,8 @@ describe('queue database: state columns and their TypeScript unions', () => {
     ['batches', 'state', BATCH_STATES],
     ['card_heads', 'source', HEAD_SOURCES],
     ['sales', 'state', SALE_STATES],
+    ['topups', 'state', TOPUP_STATES],
+    ['topups', 'method', TOPUP_METHODS],
   ];
 
   for (const [table, column, values] of columns) {
@@ -160,7 +163,7 @@ describe('queue database: migration 3 (sales.state CHECK)', () => {
     const db = openDatabase(file);
     const store = new HostStore(db);
     try {
-      assert.equal(db.pragma('user_version', { simple: true }), 3);
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
       assert.deepEqual(dump(db), before, 'every row and the column layout, byte for byte');
       const indexes = (
         db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sales'").all() as {
@@ -214,6 +217,62 @@ describe('queue database: migration 3 (sales.state CHECK)', () => {
       assert.deepEqual(again.prepare('SELECT sale_id, state FROM sales').all(), [{ sale_id: 'x', state: 'exploded' }]);
     } finally {
       again.close();
+    }
+  });
+});
+
+describe('queue database: migration 4 (top-ups)', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cardpost-m4-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a version-3 file with a sale migrates: the sale kept, an empty topups table, the CHECKs enforced', () => {
+    const file = join(dir, 'q.sqlite');
+    const v3 = openDatabase(
+      file,
+      MIGRATIONS.filter((m) => m.version <= 3),
+    );
+    v3.prepare(
+      `INSERT INTO sales (sale_id, host_nonce, amount, currency, state, created_at, updated_at) VALUES ('s', x'01', 1, 156, 'done', 1, 1)`,
+    ).run();
+    v3.close();
+    const db = openDatabase(file);
+    const store = new HostStore(db);
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), 4);
+      assert.equal(store.sale('s')?.state, 'done');
+      assert.deepEqual(store.topups.recent(5), []);
+      const t = store.topups.create({
+        topupId: 't',
+        cardId: '0011223344556677',
+        amount: 5,
+        currency: 156,
+        method: 'cash',
+        bankKey: 'k',
+        loadSeq: 2,
+      });
+      assert.equal(t.state, 'requested');
+      assert.throws(
+        () => db.prepare("UPDATE topups SET state = 'half-loaded' WHERE topup_id = 't'").run(),
+        (e: { code?: string }) => e.code === 'SQLITE_CONSTRAINT_CHECK',
+      );
+      assert.throws(
+        () => db.prepare("UPDATE topups SET method = 'card' WHERE topup_id = 't'").run(),
+        (e: { code?: string }) => e.code === 'SQLITE_CONSTRAINT_CHECK',
+      );
+      store.topups.storeToken('t', { token: Uint8Array.of(1), authority: Uint8Array.of(2), settledCounter: 0 });
+      assert.deepEqual(
+        store.topups.unfinished('0011223344556677').map((r) => [r.state, [...r.token!]]),
+        [['token_stored', [1]]],
+      );
+      store.topups.markLoaded('t', { balance: 5, offlineCount: 0, offlineAmount: 0 });
+      assert.equal(store.topups.get('t')!.state, 'loaded');
+      store.topups.markFailed('t', 'X', 'a loaded top-up never fails afterwards');
+      assert.equal(store.topups.get('t')!.state, 'loaded');
+    } finally {
+      store.close();
     }
   });
 });
