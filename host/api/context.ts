@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { CardpostError } from '../../protocol/errors.js';
-import { httpStatus } from '../errors/registry.js';
+import { errorInfo, httpStatus } from '../errors/registry.js';
 import type { Access, Scope } from './access.js';
 import type { EventHub } from './events.js';
 import type { CounterPort } from './port.js';
@@ -37,8 +37,9 @@ export const ADMIN = { access: ['admin'] } as const;
 export const onlyDisplay = (ctx: ApiContext, req: FastifyRequest): boolean => !ctx.granted(req).has('counter');
 
 /**
- * An error answer in the API's shape, `{ error: { code, message, hint } }`, with the HTTP status the
- * error registry (host/errors) gives the code.
+ * An error answer in the API's shape, `{ error: { code, message, hint, kind } }`, with the HTTP status
+ * and the kind (decline, retry, unavailable…) the error registry (host/errors) gives the code: the pages
+ * word a refusal by its kind.
  */
 export function sendError(
   reply: FastifyReply,
@@ -47,10 +48,12 @@ export function sendError(
   hint: string,
   extra: object = {},
 ): FastifyReply {
-  return reply.code(httpStatus(code)).send({ error: { code, message, hint, ...extra } });
+  return reply.code(httpStatus(code)).send({ error: { code, message, hint, kind: errorInfo(code).kind, ...extra } });
 }
 
 /** One of our errors as an answer: its status by its code, or by its class for the protocol's families (host/errors). */
 export function sendCardpostError(reply: FastifyReply, err: CardpostError): FastifyReply {
-  return reply.code(httpStatus(err)).send({ error: { code: err.code, message: err.message, hint: err.hint } });
+  return reply
+    .code(httpStatus(err))
+    .send({ error: { code: err.code, message: err.message, hint: err.hint, kind: errorInfo(err).kind } });
 }

@@ -70,6 +70,7 @@ export function registerPages(app: FastifyInstance): void {
             code: 'NOT_FOUND',
             message: 'no such page asset',
             hint: 'open / (counter) or /customer (customer display)',
+            kind: 'not-found',
           },
         });
     return send(reply, asset);

@@ -152,9 +152,14 @@ export async function startApi(o: ApiOptions): Promise<ApiServer> {
       );
     // fastify's own refusals (FST_ERR_*: not JSON, too large, wrong media type) keep fastify's status.
     if (typeof fe.statusCode === 'number' && fe.statusCode < 500)
-      return reply
-        .code(fe.statusCode)
-        .send({ error: { code: fe.code ?? 'REQUEST_INVALID', message: fe.message, hint: 'see docs/host-api.md' } });
+      return reply.code(fe.statusCode).send({
+        error: {
+          code: fe.code ?? 'REQUEST_INVALID',
+          message: fe.message,
+          hint: 'see docs/host-api.md',
+          kind: 'bad-input',
+        },
+      });
     o.log.error({ err: err.message }, 'API handler failed');
     return sendError(reply, 'INTERNAL', 'the daemon failed to answer', 'report this with the daemon log');
   });

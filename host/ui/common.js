@@ -44,6 +44,23 @@ export function errorOf(answer) {
       };
 }
 
+/** How a refusal reads first, by the kind the error registry gives its code (docs/errors.md). */
+const KIND_LEAD = {
+  decline: 'Declined: ',
+  unavailable: 'Not possible just now: ',
+  conflict: 'Busy: ',
+  'bad-input': 'Please check what was entered: ',
+  refused: 'Not allowed here: ',
+  'not-found': 'Not found: ',
+  retry: 'Try again: ',
+  fault: 'Something went wrong: ',
+};
+
+/** A refusal from the API as one line for the merchant: the lead for its kind, what happened, what to do. */
+export function refusalText(e) {
+  return (KIND_LEAD[e.kind] || '') + e.message + ' — ' + e.hint;
+}
+
 // ISO 4217 numeric → alphabetic for the currencies a counter here is likely to use.
 const CURRENCIES = {
   156: 'CNY',

@@ -6,6 +6,7 @@ import {
   api,
   connectEvents,
   errorOf,
+  refusalText,
   money,
   pair,
   parseAmount,
@@ -411,7 +412,7 @@ async function startSale() {
   const answer = await api('POST', '/api/v1/sales', { amount, currency: state.currency });
   if (answer.status !== 201) {
     const e = errorOf(answer);
-    errEl.textContent = e.message + ' — ' + e.hint;
+    errEl.textContent = refusalText(e);
     show(errEl, true);
     if (e.code === 'CLOCK_WRONG') renderClock(e);
     return;
@@ -432,7 +433,7 @@ async function cancelSale() {
   const answer = await api('POST', '/api/v1/sales/' + encodeURIComponent(s.saleId) + '/cancel');
   if (answer.status !== 200) {
     const e = errorOf(answer);
-    $('amount-error').textContent = e.message + ' — ' + e.hint;
+    $('amount-error').textContent = refusalText(e);
     show($('amount-error'), true);
     return;
   }

@@ -14,6 +14,7 @@ import { Prng } from '../support/prng.js';
 import { FUZZ_ROUNDS, fuzzSeed, hexSeed } from '../support/fuzz.js';
 import { until } from '../support/settlement-helpers.js';
 import { readSse as readEvents } from '../support/raw-http.js';
+import { errorInfo } from '../../host/errors/registry.js';
 
 type ErrorBody = { error: { code: string; message: string; hint: string; tokenFile?: string } };
 
@@ -459,6 +460,41 @@ describe('daemon: the local HTTP API', function () {
       const r = await raw(f.url, { path, headers: auth });
       const e = JSON.parse(r.text) as ErrorBody;
       assert.ok(typeof e.error === 'object' && typeof e.error.hint === 'string', `${path} → ${r.status} ${r.text}`);
+    }
+  });
+});
+
+describe('daemon: API errors carry their kind from the error registry', function () {
+  this.timeout(20_000);
+  it('401, 404, 400 and 409 answers name the kind docs/errors.md gives their code', async () => {
+    const f = await DaemonFixture.start({ insert: false });
+    try {
+      const answers = [
+        await fetch(`${f.url}/api/v1/status`).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as ErrorBody,
+        })),
+        await f.api<ErrorBody>('GET', '/api/v1/sales/12345678-1234-1234-1234-123456789abc'),
+        await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 'x' }),
+      ];
+      const started = await f.api<{ saleId: string }>('POST', '/api/v1/sales', { amount: 100 });
+      answers.push(await f.api<ErrorBody>('POST', '/api/v1/sales', { amount: 100 }));
+      f.daemon.engine.cancel(started.body.saleId);
+      assert.deepEqual(
+        answers.map((a) => [a.status, a.body.error.code]),
+        [
+          [401, 'API_UNAUTHORISED'],
+          [404, 'SALE_NOT_FOUND'],
+          [400, 'REQUEST_INVALID'],
+          [409, 'SALE_IN_PROGRESS'],
+        ],
+      );
+      for (const a of answers) {
+        const kind = (a.body.error as { kind?: string }).kind;
+        assert.equal(kind, errorInfo(a.body.error.code).kind, `${a.body.error.code} carries its registry kind`);
+      }
+    } finally {
+      await f.stop();
     }
   });
 });
