@@ -60,6 +60,8 @@ describe('ui: top-up form and the new-balance screen (headless Chromium)', funct
     // A bad amount: told what to type, nothing sent.
     await counter.locator('#topup-amount').fill('abc');
     await counter.locator('#topup-go').click();
+    // The page answers in its submit handler: wait for its words (read at once, a loaded CI machine saw '').
+    await counter.locator('#topup-msg').filter({ hasText: /Type the amount/ }).waitFor({ timeout: 10_000 });
     assert.match(await counter.locator('#topup-msg').innerText(), /Type the amount/);
     await assertAccessible(counter, 'counter-topup-form');
 
