@@ -61,7 +61,10 @@ describe('ui: top-up form and the new-balance screen (headless Chromium)', funct
     await counter.locator('#topup-amount').fill('abc');
     await counter.locator('#topup-go').click();
     // The page answers in its submit handler: wait for its words (read at once, a loaded CI machine saw '').
-    await counter.locator('#topup-msg').filter({ hasText: /Type the amount/ }).waitFor({ timeout: 10_000 });
+    await counter
+      .locator('#topup-msg')
+      .filter({ hasText: /Type the amount/ })
+      .waitFor({ timeout: 10_000 });
     assert.match(await counter.locator('#topup-msg').innerText(), /Type the amount/);
     await assertAccessible(counter, 'counter-topup-form');
 
