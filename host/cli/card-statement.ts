@@ -1,26 +1,10 @@
 import { Command } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
-import type { ReaderInfo } from '../readers/reader-hub.js';
 import { STATEMENT_DEFAULT, STATEMENT_MAX, type CardStatement } from '../sale/statement.js';
 import type { CliIo } from './crypto-command.js';
 import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
-
-/** The one reader holding a card (or the only reader), unless named. */
-async function readerWithCard(client: DaemonClient, name: string | undefined): Promise<string> {
-  if (name !== undefined) return name;
-  const { readers } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
-  const withCard = readers.filter((r) => r.cardPresent);
-  if (withCard.length === 1) return withCard[0]!.name;
-  if (readers.length === 1) return readers[0]!.name;
-  throw new CardpostError(
-    'CLI_READER',
-    readers.length === 0 ? 'no card reader is connected' : `${withCard.length} readers hold a card`,
-    readers.length === 0
-      ? 'plug in a reader (or start pcscd)'
-      : `choose one with --reader: ${readers.map((r) => `"${r.name}"`).join(', ')}`,
-  );
-}
+import { pickReader } from './counter-commands.js';
 
 const when = (t: number) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
@@ -60,7 +44,7 @@ export function cardStatementCommand(io: CliIo): Command {
       if (o.reader !== undefined && (o.reader.length === 0 || o.reader.length > 200))
         throw new CardpostError('CLI_USAGE', '--reader must name a reader', 'list them with `cardpost readers`');
       const client = DaemonClient.connect(o.dataDir);
-      const reader = await readerWithCard(client, o.reader);
+      const reader = await pickReader(client, o.reader);
       const s = await client.request<CardStatement>(
         'GET',
         `/api/v1/readers/${encodeURIComponent(reader)}/statement?limit=${o.limit}`,

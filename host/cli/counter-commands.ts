@@ -43,7 +43,8 @@ type SettlementBody = SettlementStatus & {
   unsettled: UnsettledSummary;
 };
 
-async function pickReader(client: DaemonClient, name: string | undefined): Promise<string> {
+/** The reader named, else the one holding a card, else the only one; a typed CLI_READER error otherwise. */
+export async function pickReader(client: DaemonClient, name: string | undefined): Promise<string> {
   if (name) return name;
   const { readers } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
   const withCard = readers.filter((r) => r.cardPresent);
