@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,9 @@ import {
 } from '../../protocol/terminal/index.js';
 import { TransportError } from '../../protocol/transport.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimTerminal, type SlotCard } from '../../device-sim/terminal/index.js';
 import { SerialTerminal, SerialTerminalError } from '../../host/transports/serial/index.js';
-import { TestIssuer, ascii } from '../support/issuer.js';
+import { TestIssuer, ascii, issuedCard } from '../support/issuer.js';
 import { startPtyPair, socatPath, type PtyPair } from '../support/pty-pair.js';
 import { requireSystem } from '../support/system.js';
 import { TestSaleDesk } from '../support/terminal-sale.js';
@@ -37,28 +35,6 @@ const until = async (cond: () => boolean, ms: number, what: string) => {
     await new Promise((r) => setTimeout(r, 5));
   }
 };
-
-/** A personalised, topped-up simulated card (PIN above 50.00; limits roomy enough for 500 sales). */
-async function issuedCard(issuer: TestIssuer, balance = 5_000_000): Promise<CardApplet> {
-  const applet = new CardApplet(new Nvm(new MemoryBacking()));
-  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
-  const cardId = Uint8Array.from(randomBytes(8));
-  applet.powerOn();
-  await issuer.issue(client, {
-    cardId,
-    pin: PIN,
-    limits: {
-      perTransaction: 200_000,
-      noPin: 5_000,
-      offlineAmount: 10_000_000,
-      offlineCount: 1000,
-      maxBalance: 10_000_000,
-    },
-  });
-  await client.load({ token: issuer.topup(cardId, 1, balance).envelope, authority: issuer.authority.envelope });
-  applet.powerOff();
-  return applet;
-}
 
 /** Every message in a captured byte stream, reassembled by a passive link. */
 function messagesIn(bytes: Uint8Array): TerminalMessage[] {
@@ -132,7 +108,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   }
 
   it("HELLO: the host connects and learns the terminal's model, serial and capabilities", async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host } = rig({ card: applet });
     const cards: number[] = [];
     host.cardReader.on('card', (c) => cards.push(c.atr.length));
@@ -155,7 +131,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it('tunnels APDUs to the card in the slot, and reports removal and insertion', async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host, sim } = rig({ card: applet });
     await host.whenConnected(5000);
     const client = new CardClient(host.cardReader);
@@ -173,7 +149,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it("PIN entry on the terminal's pad: outcomes and tries come back, the PIN never reaches the host", async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host, sim, hostIn } = rig({ card: applet });
     await host.whenConnected(5000);
     const client = new CardClient(host.cardReader);
@@ -215,7 +191,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it('a sale keyed on the terminal: SALE_REQUEST → PIN on the pad → card signs over the slot → receipt printed', async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host, sim } = rig({ card: applet });
     const desk = new TestSaleDesk(host, trust);
     await host.whenConnected(5000);
@@ -234,7 +210,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it("the port vanishes and node-serialport emits no 'close' (its issues #2043, #2351): the path check notices, and the host reconnects when it is back", async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     // A heartbeat time-out far away, so only the path check can notice (however slow socat is to die).
     const { host } = rig({ card: applet, channel: { ...FAST, peerTimeoutMs: 60_000 } });
     await host.whenConnected(5000);
@@ -254,7 +230,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it('the terminal goes silent with its port still there (hung firmware): noticed by the heartbeat time-out, reconnected when it talks again', async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host, sim } = rig({ card: applet });
     await host.whenConnected(5000);
     const gone = new Promise<Error>((resolve) => host.once('disconnected', resolve));
@@ -271,7 +247,7 @@ describe('serial terminal over a real pty pair (socat)', function () {
   });
 
   it('pty closed mid-sale: a clear typed error, recovery when the pty returns, the journal fills the gap', async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     // Kill the line right after the card signed, before its answer can travel back.
     let cut = false;
     const card: SlotCard = {

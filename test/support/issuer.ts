@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { generateKeyPair, SIGNATURE_ALGORITHM_CODES, type SignatureAlgorithm } from '../../protocol/crypto/index.js';
 import { CardClient, personalizeCard, type Limits } from '../../protocol/commands/index.js';
 import {
@@ -8,6 +9,9 @@ import {
   type Certificate,
   type SigningKey,
 } from '../../protocol/record/index.js';
+
+import { CardApplet } from '../../device-sim/card/applet.js';
+import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 
 export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const NOW = () => Math.floor(Date.now() / 1000);
@@ -125,4 +129,29 @@ export class TestIssuer {
       settledCounter: opts.settledCounter ?? 0xffff_ffff,
     });
   }
+}
+
+/**
+ * A personalised, topped-up simulated card holding `pin` (PIN above 50.00; limits roomy enough for
+ * hundreds of sales), powered off, for tests that put it in a terminal's slot or a reader.
+ */
+export async function issuedCard(issuer: TestIssuer, pin: string, balance = 5_000_000): Promise<CardApplet> {
+  const applet = new CardApplet(new Nvm(new MemoryBacking()));
+  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
+  const cardId = Uint8Array.from(randomBytes(8));
+  applet.powerOn();
+  await issuer.issue(client, {
+    cardId,
+    pin,
+    limits: {
+      perTransaction: 200_000,
+      noPin: 5_000,
+      offlineAmount: 10_000_000,
+      offlineCount: 1000,
+      maxBalance: 10_000_000,
+    },
+  });
+  await client.load({ token: issuer.topup(cardId, 1, balance).envelope, authority: issuer.authority.envelope });
+  applet.powerOff();
+  return applet;
 }

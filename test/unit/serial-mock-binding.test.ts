@@ -1,12 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { randomBytes } from 'node:crypto';
 import { SerialPortMock } from 'serialport';
 import { CardClient } from '../../protocol/commands/index.js';
 import { TrustStore } from '../../protocol/record/index.js';
 import type { ChannelEvent, TerminalChannelOptions } from '../../protocol/terminal/index.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimTerminal } from '../../device-sim/terminal/index.js';
 import { ReaderHub } from '../../host/readers/reader-hub.js';
 import {
@@ -15,7 +13,7 @@ import {
   SerialTerminalSource,
   type SerialBinding,
 } from '../../host/transports/serial/index.js';
-import { TestIssuer } from '../support/issuer.js';
+import { TestIssuer, issuedCard } from '../support/issuer.js';
 import { TestSaleDesk } from '../support/terminal-sale.js';
 
 /** node-serialport's mock binding (`@serialport/binding-mock`, shipped with serialport as SerialPortMock's). */
@@ -93,27 +91,6 @@ const FAST: TerminalChannelOptions = {
 };
 const PIN = '739158';
 let lines = 0;
-
-async function issuedCard(issuer: TestIssuer): Promise<CardApplet> {
-  const applet = new CardApplet(new Nvm(new MemoryBacking()));
-  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
-  const cardId = Uint8Array.from(randomBytes(8));
-  applet.powerOn();
-  await issuer.issue(client, {
-    cardId,
-    pin: PIN,
-    limits: {
-      perTransaction: 200_000,
-      noPin: 5_000,
-      offlineAmount: 10_000_000,
-      offlineCount: 1000,
-      maxBalance: 10_000_000,
-    },
-  });
-  await client.load({ token: issuer.topup(cardId, 1, 5_000_000).envelope, authority: issuer.authority.envelope });
-  applet.powerOff();
-  return applet;
-}
 
 const once = <T>(subscribe: (resolve: (v: T) => void) => void, ms: number, what: string): Promise<T> =>
   new Promise<T>((resolve, reject) => {
@@ -239,7 +216,7 @@ describe('serial terminal link over @serialport/binding-mock', function () {
   }
 
   it('host SerialTerminal ↔ SimTerminal: HELLO, tunnelled APDUs, PIN on the pad, a keyed sale', async () => {
-    const applet = await issuedCard(issuer);
+    const applet = await issuedCard(issuer, PIN);
     const { host, sim } = rig(mockLine(`terminal-${++lines}`), applet);
     const desk = new TestSaleDesk(host, trust);
     const info = await host.whenConnected(5000);
@@ -311,7 +288,7 @@ describe('serial terminal link over @serialport/binding-mock', function () {
       2000,
       'the card inserted',
     );
-    sim.insert(await issuedCard(issuer));
+    sim.insert(await issuedCard(issuer, PIN));
     await inserted;
     assert.equal(hub.info(found[0]![0].name)?.cardPresent, true);
 
