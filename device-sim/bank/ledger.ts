@@ -286,6 +286,7 @@ export class Ledger {
       listEvidence: db.prepare('SELECT * FROM evidence ORDER BY id'),
       hasEvidence: db.prepare('SELECT 1 FROM evidence WHERE card_id = ? AND counter = ? AND kind = ? LIMIT 1'),
       isRevoked: db.prepare('SELECT 1 FROM revoked_cards WHERE card_id = ?'),
+      getRevoked: db.prepare('SELECT reason, revoked_at FROM revoked_cards WHERE card_id = ?'),
       revoke: db.prepare('INSERT OR IGNORE INTO revoked_cards (card_id, reason, revoked_at) VALUES (?, ?, ?)'),
       listRevoked: db.prepare('SELECT card_id FROM revoked_cards ORDER BY card_id'),
       getCrl: db.prepare('SELECT sequence, issued_at, envelope FROM revocation_list WHERE id = 1'),
@@ -445,6 +446,12 @@ export class Ledger {
 
   isRevoked(cardId: string): boolean {
     return this.st.isRevoked.get(cardId) !== undefined;
+  }
+
+  /** Why and when the card was revoked; undefined when it is not. */
+  revocation(cardId: string): { reason: string; revokedAt: number } | undefined {
+    const r = this.st.getRevoked.get(cardId) as Row | undefined;
+    return r ? { reason: r['reason'] as string, revokedAt: r['revoked_at'] as number } : undefined;
   }
 
   /** true if the card was not revoked before. */

@@ -27,6 +27,7 @@ import { DEFAULT_VALID_FOR_PAYMENTS, authoriseTopup } from './topup.js';
 import { LOST_REPORTER_KINDS, lostCardIdOf, remainingBalance, reportLostCard } from './lost-cards.js';
 import { LOST_KEY, decodeLostCardRequest } from '../../protocol/bank/lost-card.js';
 import type { LostCardRow } from './ledger.js';
+import { blockOrderAnswer, blockOrderCardIdOf } from './block-orders.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS };
 import { HttpError, badRequest, errorBody } from './errors.js';
@@ -412,6 +413,7 @@ export class SimBank {
     app.get('/v1/records/:cardId/:counter', async (req, reply) => this.getRecord(req, reply));
     app.post('/v1/topups', async (req, reply) => this.postTopup(req, reply));
     app.post('/v1/cards/:cardId/lost', async (req, reply) => this.postLostCard(req, reply));
+    app.get('/v1/cards/:cardId/block-order', async (req, reply) => this.getBlockOrder(req, reply));
     app.get('/v1/reconciliation', async (req, reply) => this.getReconciliation(req, reply));
     if (this.faultState.current.adminEndpoint) {
       app.get('/v1/_faults', async (_req, reply) => this.sendJson(reply, 200, JSON.stringify(this.faultState.current)));
@@ -757,6 +759,13 @@ export class SimBank {
       200,
       recordStatus(this.ledger, caller, req.params as { cardId: string; counter: string }),
     );
+  }
+
+  /** §14: terminals (the counter that meets the card) and the issuer's back office; 400 PATH_INVALID first. */
+  private async getBlockOrder(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const cardId = blockOrderCardIdOf(req.params);
+    this.authenticate(req, LOST_REPORTER_KINDS);
+    return this.sendJson(reply, 200, blockOrderAnswer({ ledger: this.ledger, authority: this.authority }, cardId));
   }
 
   private async getRevocations(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {

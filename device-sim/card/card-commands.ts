@@ -24,6 +24,7 @@ import {
   encodeRetries,
   isValidPin,
   personalizationAuthorisationMessage,
+  readBlockCardRequest,
   readChangePinRequest,
   readLoadRequest,
   readNoParams,
@@ -75,6 +76,7 @@ import {
 } from './card-state.js';
 import { checkPin, checkPuk } from './card-pin.js';
 import { offlineTotalsAfterSync } from './offline-sync.js';
+import { blockCard } from './card-block.js';
 
 export interface CommandOutcome {
   status: number;
@@ -85,6 +87,10 @@ const ok = (result?: CborMap): CommandOutcome =>
   result ? { status: CARD_STATUS.OK.code, result } : { status: CARD_STATUS.OK.code };
 const refuse = (name: CardStatusName, result?: CborMap): CommandOutcome =>
   result ? { status: CARD_STATUS[name].code, result } : { status: CARD_STATUS[name].code };
+
+/** What a blocked card still does (docs/protocol.md §6.1): tell what it is, give up its journal, take the order again. */
+const OPEN_WHEN_BLOCKED: ReadonlySet<number> = new Set([CMD.GET_INFO, CMD.READ_JOURNAL, CMD.BLOCK_CARD]);
+const KNOWN_COMMANDS: ReadonlySet<number> = new Set(Object.values(CMD));
 
 interface CommandsConfig {
   maxMessageSize: number;
@@ -114,6 +120,8 @@ export class CardCommands {
 
   run(command: number, params: CborMap | undefined, lifecycle: Lifecycle): CommandOutcome {
     const p = params ?? new Map();
+    if (lifecycle === LIFECYCLE.BLOCKED && KNOWN_COMMANDS.has(command) && !OPEN_WHEN_BLOCKED.has(command))
+      return refuse('BLOCKED');
     switch (command) {
       case CMD.GET_INFO:
         readNoParams(params, 'GET_INFO request');
@@ -137,6 +145,11 @@ export class CardCommands {
       case CMD.UNBLOCK_PIN: {
         const q = readUnblockPinRequest(p);
         return this.unblockPin(q.puk, q.newPin, lifecycle);
+      }
+      case CMD.BLOCK_CARD: {
+        const status = blockCard(this.nvm, readBlockCardRequest(p));
+        if (status === 'OK') this.pinVerified = false;
+        return refuse(status);
       }
       default:
         return refuse('INVALID_COMMAND');
@@ -240,7 +253,8 @@ export class CardCommands {
 
   /** ISO VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER from a PIN pad: status words only. */
   isoPin(ins: number, blocks: Uint8Array[], lifecycle: Lifecycle): number {
-    if (lifecycle === LIFECYCLE.BLANK || lifecycle === LIFECYCLE.TERMINATED) return SW.CONDITIONS_NOT_SATISFIED;
+    if (lifecycle === LIFECYCLE.BLANK || lifecycle === LIFECYCLE.TERMINATED || lifecycle === LIFECYCLE.BLOCKED)
+      return SW.CONDITIONS_NOT_SATISFIED;
     const outcome =
       ins === INS.VERIFY
         ? blocks.length === 0

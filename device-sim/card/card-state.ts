@@ -68,6 +68,8 @@ export const K = {
   offline: 'offline',
   loads: 'loads',
   lastHash: 'lastHash',
+  /** The issuer's block order that blocked the card (BLOCK_CARD), kept as evidence. */
+  blockOrder: 'blockOrder',
   journal: (slot: number) => `journal/${slot}`,
 } as const;
 

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { CardpostError } from '../../protocol/errors.js';
+import { CARD_STATUS, LIFECYCLE } from '../../protocol/commands/index.js';
 import type { ReaderInfo } from '../readers/reader-hub.js';
 import { FINAL_STATES, type SaleSnapshot } from '../sale/sale-types.js';
 import type { CardSummary } from '../sale/sale-engine.js';
@@ -383,6 +384,7 @@ export function cardInfoCommand(io: CliIo): Command {
       if (o.json) return json(io, c);
       const cur = c.currency ?? 156;
       io.out(`card ${c.cardId} in ${c.reader}`);
+      if (c.lifecycle === LIFECYCLE.BLOCKED) io.out(`BLOCKED by its issuer: ${CARD_STATUS.BLOCKED.hint}`);
       io.out(`balance ${formatMoney(c.balance, cur)}, counter ${c.counter}, PIN tries left ${c.pinRetries}`);
       if (c.limits)
         io.out(

@@ -17,6 +17,7 @@ import { ReaderHub, type ReaderKind } from '../readers/reader-hub.js';
 import type { ReaderSource } from '../readers/reader-source.js';
 import { PcscSource } from '../transports/pcsc/index.js';
 import { SaleEngine, type SaleFaultHooks } from '../sale/sale-engine.js';
+import { RevokedCardBlocker } from '../sale/revoked-card.js';
 import { BankClient } from '../settlement/bank-client.js';
 import { SettlementWorker } from '../settlement/settlement-worker.js';
 import { RevocationKeeper } from '../settlement/revocation-keeper.js';
@@ -205,6 +206,7 @@ export class Daemon extends DaemonCounterPort {
           unsettledAgeMs: c.limits.unsettledAgeHours === null ? null : c.limits.unsettledAgeHours * 3_600_000,
         },
         online: () => worker.status().online,
+        revoked: new RevokedCardBlocker({ bank, trust, online: () => worker.status().online, now: clock, log }),
         log,
         clock,
         clockProblem,

@@ -81,6 +81,11 @@ export const CARD_SESSION = {
     'fault',
     "the outcome of the card's last signature could not be read back: report it with the daemon log",
   ),
+  BLOCK_ORDER_REFUSED: def(
+    422,
+    'fault',
+    "the bank's block order for a revoked card did not verify, so it was not sent to the card; the card is still refused here: report it to the bank",
+  ),
   'CARD_*': def(422, 'fault', 'a card refusal this host does not know: update the host software'),
 } satisfies Record<CertificateCode | ChainCode, ErrorDef> & Record<string, ErrorDef>;
 
@@ -92,6 +97,7 @@ export const CARD_STATUS_KIND: Record<Exclude<CardStatusName, 'OK'>, ErrorKind> 
   MESSAGE_TOO_LONG: 'fault',
   WRONG_STATE: 'refused',
   TERMINATED: 'decline',
+  BLOCKED: 'decline',
   PIN_REQUIRED: 'retry',
   PIN_INVALID: 'retry',
   PIN_BLOCKED: 'decline',
@@ -114,6 +120,8 @@ export const CARD_STATUS_KIND: Record<Exclude<CardStatusName, 'OK'>, ErrorKind> 
   AUTHORITY_INVALID: 'refused',
   CERTIFICATE_INVALID: 'refused',
   AUTHORISATION_INVALID: 'refused',
+  BLOCK_ORDER_INVALID: 'refused',
+  BLOCK_ORDER_WRONG_CARD: 'refused',
   INTERNAL_ERROR: 'fault',
 };
 export const CARD_STATUSES: Record<CardStatusCode, ErrorDef> = {

@@ -1,4 +1,5 @@
 import { bytesEqual, toHex } from '../../protocol/bytes.js';
+import type { CardpostError } from '../../protocol/errors.js';
 import { CardClient, type SignTxnRequest } from '../../protocol/commands/index.js';
 import { recordAnswersRequest, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import type { CardReader } from '../../protocol/transport.js';
@@ -69,6 +70,8 @@ export interface CardOpenerOptions {
   log?: Log;
   /** Stored top-up tokens of this card not yet applied are LOADed at its session's opening (default: host/card-services/pending-topups.ts). */
   pendingTopups?: (session: CardSession) => Promise<unknown>;
+  /** A card refused as revoked is blocked on the card when the bank is reachable (revoked-card.ts); the refusal stays. */
+  revoked?: { refuse(reader: CardReader, refusal: CardpostError): Promise<CardpostError> };
 }
 
 /** Opening a card: certificate checks, the chain head this host trusts, and journal recovery. */
@@ -78,7 +81,7 @@ export class CardOpener {
   /** Open the card, remember its chain head, recover journal records; find this sale's record among them. */
   async openAndRecover(reader: CardReader, sale: SaleAsked | null): Promise<OpenedCard> {
     const { store, hooks } = this.o;
-    const session = await CardSession.open(reader, this.o.trust, { now: Math.floor(this.o.now() / 1000) });
+    const session = await this.open(reader);
     const cardId = session.cardId;
     store.observeCard(cardId, session.info.counter, session.info.lastRecordHash, session.certificate.envelope);
     let head: ChainHead | undefined = this.trustedHead(session);
@@ -156,6 +159,17 @@ export class CardOpener {
     }
     await (this.o.pendingTopups ?? ((s: CardSession) => applyPendingTopups(s, store, this.o.log)))(session);
     return { session, head, recovered, mine, gap, confirmed };
+  }
+
+  /** SELECT, GET_INFO and the certificate checks; a revoked card is handed to `revoked` before it is refused. */
+  private async open(reader: CardReader): Promise<CardSession> {
+    try {
+      return await CardSession.open(reader, this.o.trust, { now: Math.floor(this.o.now() / 1000) });
+    } catch (e) {
+      if (e instanceof CardSessionError && e.code === 'CARD_REVOKED' && this.o.revoked)
+        throw await this.o.revoked.refuse(reader, e);
+      throw e;
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { CARD_STATUS, CardStatusError, type SignTxnRequest } from '../../protocol/commands/index.js';
+import { CARD_STATUS, CardStatusError, LIFECYCLE, type SignTxnRequest } from '../../protocol/commands/index.js';
 import { CardpostError } from '../../protocol/errors.js';
 import { recordAnswersRequest, type SignedTxnRecord } from '../../protocol/record/index.js';
 import { TransportError, type CardReader } from '../../protocol/transport.js';
@@ -14,6 +14,7 @@ import { askPin, type PinEntryContext } from './pin-entry.js';
 import { outcomeUnreadable, payingCard } from './sale-machine.js';
 import { describe } from './sale-book.js';
 import { Interrupted, UnclearAnswer } from './step-errors.js';
+import { blockedCardError } from './revoked-card.js';
 
 /** How long a signed record is retried against a locked or failing queue database before the sale ends unconfirmed. */
 const STORE_RETRY_MS = 30_000;
@@ -105,6 +106,8 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
   }
   throwIfAborted(sale);
   const info = session.info;
+  // Blocked by its issuer's signed order: refused here even without the revocation list (revoked-card.ts).
+  if (info.lifecycle === LIFECYCLE.BLOCKED) throw blockedCardError(session.cardId);
   if (info.currency !== undefined && info.currency !== sale.currency)
     throw new CardStatusError(CARD_STATUS.CURRENCY_MISMATCH.code, 'SIGN_TXN');
   // An amount the card would refuse (per-payment limit, balance, offline totals) ends the sale here,

@@ -1,4 +1,6 @@
+import type { CardpostError } from '../../protocol/errors.js';
 import type { SignedTxnRecord, TrustStore } from '../../protocol/record/index.js';
+import type { CardReader } from '../../protocol/transport.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import type { HostStore } from '../store/host-store.js';
 import type { ClockProblem } from './clock-check.js';
@@ -41,6 +43,8 @@ export interface SaleEngineOptions {
   /** Whether the clock may date a sale now (clock-check.ts); a problem refuses new sales with CLOCK_WRONG. */
   clockProblem?: () => ClockProblem | undefined;
   faults?: SaleFaultHooks;
+  /** A card refused as revoked is blocked on the card when the bank answers (revoked-card.ts); absent: refused only. */
+  revoked?: { refuse(reader: CardReader, refusal: CardpostError): Promise<CardpostError> };
   log?: { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 }
 

@@ -71,6 +71,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
       online: o.online,
       now: () => this.timers.now(),
       ...(o.log ? { log: o.log } : {}),
+      ...(o.revoked ? { revoked: o.revoked } : {}),
       hooks: {
         recovered: (e) => this.emit('recovered', e),
         stored: (e) => this.emit('stored', e),

@@ -2,11 +2,14 @@ import { CardpostError } from '../../protocol/errors.js';
 import { signTerminalRequest } from '../../protocol/bank/terminal-auth.js';
 import {
   BankDecodeError,
+  blockOrderPath,
+  decodeBlockOrderAnswer,
   decodeBatchResponse,
   decodeLostCardAnswer,
   encodeLostCardRequest,
   lostCardPath,
   verdictsOf,
+  type BlockOrderAnswer,
   type LostCardAnswer,
   type LostReason,
   type RecordVerdict,
@@ -270,6 +273,28 @@ export class BankClient {
         'BANK_ANSWER_INVALID',
         `lost-card report of ${cardId}: the bank's answer is not valid (${e.message})`,
         'report it again (the same report is answered again, nothing is done twice); report this to the bank',
+        'unknown',
+        200,
+      );
+    }
+  }
+
+  /**
+   * GET /v1/cards/{cardId}/block-order (docs/bank-api.md §14): the signed order that blocks a revoked card
+   * on the card itself, with its signer's certificate (both verified by the caller and by the card).
+   * 404 `BANK_REFUSED_CARD_NOT_REVOKED` for a card the bank has not revoked.
+   */
+  async blockOrder(cardId: string): Promise<BlockOrderAnswer> {
+    const r = await this.send('GET', blockOrderPath(cardId));
+    if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `block order of ${cardId}`);
+    try {
+      return decodeBlockOrderAnswer(r.json, { cardId });
+    } catch (e) {
+      if (!(e instanceof BankDecodeError)) throw e;
+      throw new BankError(
+        'BANK_ANSWER_INVALID',
+        `block order of ${cardId}: the bank's answer is not valid (${e.message})`,
+        'the card is still refused here; report this to the bank',
         'unknown',
         200,
       );

@@ -9,3 +9,4 @@ export * from './batch.js';
 export * from './verdicts.js';
 export * from './topup.js';
 export * from './lost-card.js';
+export * from './block-order.js';

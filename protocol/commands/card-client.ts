@@ -23,6 +23,7 @@ import {
   encodeVerifyPinRequest,
   readCardInfo,
   readJournalPage,
+  readNoParams,
   readLoadResult,
   readPersonalizeBeginResult,
   readRecordResponse,
@@ -39,6 +40,7 @@ import {
   type SignTxnRequest,
 } from './messages.js';
 import { encodePinBlock } from './pin.js';
+import { encodeBlockCardRequest } from './block-card.js';
 
 /**
  * A typed client for the card application over any ApduTransport: what host, issuer tooling and
@@ -163,5 +165,17 @@ export class CardClient {
 
   async unblockPin(puk: Uint8Array, newPin: Uint8Array): Promise<number> {
     return readRetries(await this.command('UNBLOCK_PIN', encodeUnblockPinRequest(puk, newPin)), 'UNBLOCK_PIN response');
+  }
+
+  /**
+   * BLOCK_CARD (docs/protocol.md §4.8): the issuer's block order envelope, with the certificate of the
+   * authority that signed it (absent when the issuer CA signed it). The card answers OK when it is
+   * blocked, also when it already was.
+   */
+  async blockCard(order: Uint8Array, authority?: Uint8Array): Promise<void> {
+    readNoParams(
+      await this.command('BLOCK_CARD', encodeBlockCardRequest(authority ? { order, authority } : { order })),
+      'BLOCK_CARD response',
+    );
   }
 }

@@ -11,6 +11,7 @@ export const CMD = {
   PERSONALIZE_COMMIT: 0x07,
   CHANGE_PIN: 0x08,
   UNBLOCK_PIN: 0x09,
+  BLOCK_CARD: 0x0a,
 } as const;
 export type CommandName = keyof typeof CMD;
 
@@ -55,6 +56,12 @@ export const CARD_STATUS = {
     code: 0x06,
     meaning: 'the card is terminated',
     hint: 'the card can no longer pay; the holder must ask the issuer for a new card',
+  },
+  BLOCKED: {
+    code: 0x07,
+    meaning:
+      'the card was blocked by its issuer (reported lost or stolen, or withdrawn); it only gives up its information and journal',
+    hint: 'the card was reported lost or stolen: take no payment with it, keep it and send the holder to the issuer, who keeps the balance for a refund or a new card',
   },
   PIN_REQUIRED: {
     code: 0x10,
@@ -149,8 +156,8 @@ export const CARD_STATUS = {
   },
   AUTHORITY_INVALID: {
     code: 0x35,
-    meaning: "the top-up signer's certificate does not chain to the card's issuer",
-    hint: 'the token came from an unknown bank key; ask the issuer',
+    meaning: "the top-up signer's certificate does not chain to the card's issuer (also a block order's signer, §4.8)",
+    hint: 'the token or order came from an unknown bank key; ask the issuer',
   },
   CERTIFICATE_INVALID: {
     code: 0x40,
@@ -162,6 +169,17 @@ export const CARD_STATUS = {
     code: 0x41,
     meaning: "the issuer's personalisation authorisation does not verify",
     hint: "sign the authorisation with the issuer CA key over the card's challenge",
+  },
+  BLOCK_ORDER_INVALID: {
+    code: 0x50,
+    meaning:
+      "the block order does not decode or its signature does not verify under the issuer's or the given authority's key",
+    hint: 'the order was not made by the card issuer: do not trust it; fetch the order again from the bank',
+  },
+  BLOCK_ORDER_WRONG_CARD: {
+    code: 0x51,
+    meaning: 'the block order is for another card',
+    hint: "fetch the order for this card's id from the bank",
   },
   INTERNAL_ERROR: {
     code: 0x7f,

@@ -28,7 +28,8 @@ export const MAX_COUNTER = 0xffff_ffff;
 const ID_TEXT = { minLength: 1, maxLength: 32 } as const;
 const CURRENCY = { min: 1, max: 999 } as const;
 
-export const LIFECYCLE = { BLANK: 0, PERSONALISED: 1, ACTIVE: 2, PIN_BLOCKED: 3, TERMINATED: 4 } as const;
+/** docs/protocol.md §6.1; BLOCKED: blocked by the issuer with a signed block order (BLOCK_CARD, §4.8). */
+export const LIFECYCLE = { BLANK: 0, PERSONALISED: 1, ACTIVE: 2, PIN_BLOCKED: 3, TERMINATED: 4, BLOCKED: 5 } as const;
 export type Lifecycle = (typeof LIFECYCLE)[keyof typeof LIFECYCLE];
 const LIFECYCLES = Object.values(LIFECYCLE);
 

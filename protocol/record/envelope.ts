@@ -13,7 +13,7 @@ import {
  * the signature over the exact body bytes. Key 0 of every body is its type, so a signature made
  * for one kind of object can never pass as another.
  */
-export const BODY_TYPE = { TXN_RECORD: 1, CERTIFICATE: 2, REVOCATION_LIST: 3, TOPUP_TOKEN: 4 } as const;
+export const BODY_TYPE = { TXN_RECORD: 1, CERTIFICATE: 2, REVOCATION_LIST: 3, TOPUP_TOKEN: 4, BLOCK_ORDER: 5 } as const;
 export type BodyType = (typeof BODY_TYPE)[keyof typeof BODY_TYPE];
 
 export const MAX_ENVELOPE_BYTES = 4096;

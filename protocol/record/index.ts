@@ -5,3 +5,4 @@ export * from './certificate.js';
 export * from './trust-store.js';
 export * from './revocation-list.js';
 export * from './topup-token.js';
+export * from './block-order.js';

@@ -6,7 +6,9 @@ import {
   CARD_STATUS,
   CardClient,
   CardStatusError,
+  CMD,
   LIFECYCLE,
+  encodeBlockCardRequest,
   encodeCommandData,
   encodeSignTxnRequest,
   readCardInfo,
@@ -15,6 +17,7 @@ import {
   type SignTxnRequest,
 } from '../../protocol/commands/index.js';
 import {
+  BLOCK_REASON,
   CERT_KIND,
   CVM,
   ZERO_HASH,
@@ -22,6 +25,7 @@ import {
   decodeCertificate,
   decodeTxnRecord,
   issueCertificate,
+  signBlockOrder,
   verifyTxnRecord,
   type SignedTxnRecord,
 } from '../../protocol/record/index.js';
@@ -478,6 +482,83 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
         (e: unknown) => e instanceof ApduStatusError && /no cardpost application/.test(e.hint),
       );
       await client.select();
+    });
+
+    // Last: a blocked card stays blocked (docs/protocol.md §4.8, §6.1).
+    it("BLOCK_CARD refuses a bad signature, another card's order, an unknown authority and malformed CBOR, state unchanged", async () => {
+      const before = await client.getInfo();
+      const order = (id: Uint8Array, key = issuer.authorityKey) =>
+        signBlockOrder(key, { cardId: id, reason: BLOCK_REASON.LOST, issuedAt: NOW(), listSequence: 1 }).envelope;
+      const stranger = new TestIssuer();
+      await refusedWith(
+        client.blockCard(order(cardId, stranger.authorityKey), issuer.authority.envelope),
+        'BLOCK_ORDER_INVALID',
+      );
+      await refusedWith(client.blockCard(order(cardId)), 'BLOCK_ORDER_INVALID'); // the authority's order checked as the CA's
+      await refusedWith(
+        client.blockCard(order(Uint8Array.from(randomBytes(8))), issuer.authority.envelope),
+        'BLOCK_ORDER_WRONG_CARD',
+      );
+      await refusedWith(
+        client.blockCard(order(cardId, stranger.authorityKey), stranger.authority.envelope),
+        'AUTHORITY_INVALID',
+      );
+      await refusedWith(client.blockCard(Uint8Array.of(0xa0), issuer.authority.envelope), 'BLOCK_ORDER_INVALID');
+      const good = encodeCanonical(
+        encodeBlockCardRequest({ order: order(cardId), authority: issuer.authority.envelope }),
+      );
+      const cmd = async (data: Uint8Array) => {
+        const r = await exchange(
+          fx.reader,
+          { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data, le: 256 },
+          { extendedLength: false },
+        );
+        assert.equal(r.sw, SW.OK);
+        return r.data[0];
+      };
+      assert.equal(
+        await cmd(Uint8Array.from([CMD.BLOCK_CARD, ...good, 0x00])),
+        CARD_STATUS.INVALID_CBOR.code,
+        'trailing byte',
+      );
+      assert.equal(
+        await cmd(Uint8Array.from([CMD.BLOCK_CARD, 0xbf, 0xff])),
+        CARD_STATUS.INVALID_CBOR.code,
+        'indefinite',
+      );
+      assert.equal(await cmd(Uint8Array.of(CMD.BLOCK_CARD)), CARD_STATUS.INVALID_PARAMETER.code, 'no order');
+      const after = await client.getInfo();
+      assert.equal(after.lifecycle, before.lifecycle, 'still not blocked');
+      assert.deepEqual(purseOf(after), purseOf(before));
+    });
+
+    it("BLOCK_CARD with the issuer's order blocks the card at once: only GET_INFO, SELECT and READ_JOURNAL after it", async () => {
+      const { counter } = await client.getInfo();
+      const order = signBlockOrder(issuer.authorityKey, {
+        cardId,
+        reason: BLOCK_REASON.STOLEN,
+        issuedAt: NOW(),
+        listSequence: 2,
+      });
+      await client.blockCard(order.envelope, issuer.authority.envelope);
+      await client.blockCard(order.envelope, issuer.authority.envelope); // idempotent
+      await fx.reinsert();
+      assert.equal((await client.select()).lifecycle, LIFECYCLE.BLOCKED, 'it survives a power cycle');
+      const info = await client.getInfo();
+      assert.equal(info.lifecycle, LIFECYCLE.BLOCKED);
+      assert.equal(info.counter, counter);
+      const journal = await client.readJournalFrom(1);
+      assert.equal(journal.lastCounter, counter, 'the journal stays readable');
+      await refusedWith(client.signTxn(sale(5)), 'BLOCKED');
+      await refusedWith(client.verifyPin(ascii('1234')), 'BLOCKED');
+      await refusedWith(
+        client.load({
+          token: issuer.topup(cardId, info.loadCounter + 1, 5).envelope,
+          authority: issuer.authority.envelope,
+        }),
+        'BLOCKED',
+      );
+      assert.equal((await raw(fx.reader, '0020008000')).sw, SW.CONDITIONS_NOT_SATISFIED, 'ISO VERIFY');
     });
   });
 }

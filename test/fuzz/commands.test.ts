@@ -38,6 +38,7 @@ import {
   encodeJournalPage,
   encodeLimits,
   encodeLoadRequest,
+  encodeBlockCardRequest,
   encodeLoadResult,
   encodePersonalizeBeginRequest,
   encodePersonalizeBeginResult,
@@ -56,6 +57,7 @@ import {
   readJournalPage,
   readLimits,
   readLoadRequest,
+  readBlockCardRequest,
   readLoadResult,
   readNoParams,
   readPersonalizeBeginRequest,
@@ -371,6 +373,16 @@ const SPECS: Spec<unknown>[] = [
     gen: (rng) => ({ token: rng.bytes(rng.int(1025)), authority: rng.bytes(rng.int(2049)) }),
     encode: encodeLoadRequest,
     read: readLoadRequest,
+  }),
+  spec<Parameters<typeof encodeBlockCardRequest>[0]>({
+    name: 'readBlockCardRequest',
+    command: CMD.BLOCK_CARD,
+    gen: (rng) =>
+      rng.bool()
+        ? { order: rng.bytes(1 + rng.int(1024)) }
+        : { order: rng.bytes(1 + rng.int(1024)), authority: rng.bytes(1 + rng.int(2048)) },
+    encode: encodeBlockCardRequest,
+    read: readBlockCardRequest,
   }),
   spec<Parameters<typeof encodeLoadResult>[0]>({
     name: 'readLoadResult',

@@ -1,13 +1,13 @@
 /**
  * Seeded fuzzing of the signed-object decoders (protocol/record): transaction records, certificates,
- * revocation lists, top-up tokens and the envelope they all share.
+ * revocation lists, top-up tokens, block orders and the envelope they all share.
  *
  * Invariants:
- *  - decodeTxnRecord / decodeCertificate / decodeRevocationList / decodeTopupToken / decodeEnvelope
+ *  - decodeTxnRecord / decodeCertificate / decodeRevocationList / decodeTopupToken / decodeBlockOrder / decodeEnvelope
  *    return or throw DecodeError for any bytes — nothing else;
  *  - a decoded object keeps exactly its input bytes (envelope) and decodes again to the same fields;
  *  - on every object that still decodes after a mutation, verifyTxnRecord / verifyCertificate /
- *    verifyRevocationList / verifyTopupToken / verifyEnvelope never throw and never accept, unless the
+ *    verifyRevocationList / verifyTopupToken / verifyBlockOrder / verifyEnvelope never throw and never accept, unless the
  *    bytes are those the signer produced;
  *  - a mutated body the signer did sign verifies iff it decodes (decoder and verifier agree).
  *
@@ -36,11 +36,13 @@ import {
 } from '../../protocol/crypto/index.js';
 import { DecodeError } from '../../protocol/errors.js';
 import {
+  BLOCK_REASON,
   BODY_TYPE,
   CERT_KIND,
   CVM,
   ZERO_HASH,
   checkChainLink,
+  decodeBlockOrder,
   decodeCertificate,
   decodeEnvelope,
   decodeRevocationList,
@@ -50,9 +52,11 @@ import {
   issueCertificate,
   keyId,
   selfSignedIssuer,
+  signBlockOrder,
   signRevocationList,
   signTopupToken,
   signTxnRecord,
+  verifyBlockOrder,
   verifyCertificate,
   verifyEnvelope,
   verifyRevocationList,
@@ -122,6 +126,9 @@ interface Fixtures {
   recordKeys: SigningKey[];
   lists: ReturnType<typeof signRevocationList>[];
   tokens: ReturnType<typeof signTopupToken>[];
+  /** Block orders, each signed by the key of the same index in orderKeys. */
+  orders: ReturnType<typeof signBlockOrder>[];
+  orderKeys: SigningKey[];
 }
 
 function makeFixtures(): Fixtures {
@@ -249,6 +256,16 @@ function makeFixtures(): Fixtures {
       resetOffline: false,
     }),
   ];
+  const orders = [
+    signBlockOrder(authority, { cardId, reason: BLOCK_REASON.STOLEN, issuedAt: NOW, listSequence: 7 }),
+    signBlockOrder(issuer, {
+      cardId: new Uint8Array(8).fill(0xff),
+      reason: BLOCK_REASON.FRAUD,
+      issuedAt: MAX_AMOUNT,
+      listSequence: MAX_COUNTER,
+    }),
+    signBlockOrder(authority, { cardId, reason: BLOCK_REASON.WITHDRAWN, issuedAt: 0, listSequence: 1 }),
+  ];
   return {
     issuer,
     ca,
@@ -262,6 +279,8 @@ function makeFixtures(): Fixtures {
     recordKeys: [card, card, card, cardP256],
     lists,
     tokens,
+    orders,
+    orderKeys: [authority, issuer, authority],
   };
 }
 
@@ -530,7 +549,7 @@ function runKind<T extends { envelope: Uint8Array; body: Uint8Array; signature: 
 
 // ---------------------------------------------------------------- tests
 
-describe(`fuzz: signed records, certificates, revocation lists, top-up tokens (seed ${hexSeed(SEED)})`, function () {
+describe(`fuzz: signed records, certificates, revocation lists, top-up tokens, block orders (seed ${hexSeed(SEED)})`, function () {
   this.timeout(60_000);
   let f: Fixtures;
   before(() => {
@@ -630,6 +649,25 @@ describe(`fuzz: signed records, certificates, revocation lists, top-up tokens (s
     report('top-up token', t);
   });
 
+  it(`decodeBlockOrder + verifyBlockOrder: only DecodeError; mutated orders never verify (seed ${hexSeed(SEED + 5)})`, () => {
+    const t = runKind(
+      new Prng(SEED + 5),
+      {
+        name: 'block order',
+        type: BODY_TYPE.BLOCK_ORDER,
+        genuine: f.orders.map((x) => x.envelope),
+        decode: decodeBlockOrder,
+        signer: (i) => f.orderKeys[i]!,
+        verify: (x, i) => {
+          const key = f.orderKeys[i]!;
+          return verifyBlockOrder(x, SIGNATURE_ALGORITHM_CODES[key.algorithm], key.publicKey);
+        },
+      },
+      2_500 * ROUNDS,
+    );
+    report('block order', t);
+  });
+
   it(`decodeEnvelope for every body type + verifyEnvelope: only DecodeError; a type confusion is refused (seed ${hexSeed(SEED + 4)})`, () => {
     const rng = new Prng(SEED + 4);
     const all: Array<{ bytes: Uint8Array; type: BodyType; key: SigningKey }> = [
@@ -641,6 +679,7 @@ describe(`fuzz: signed records, certificates, revocation lists, top-up tokens (s
       ...f.certs.map((c) => ({ bytes: c.envelope, type: BODY_TYPE.CERTIFICATE as BodyType, key: f.issuer })),
       ...f.lists.map((l) => ({ bytes: l.envelope, type: BODY_TYPE.REVOCATION_LIST as BodyType, key: f.issuer })),
       ...f.tokens.map((x) => ({ bytes: x.envelope, type: BODY_TYPE.TOPUP_TOKEN as BodyType, key: f.authority })),
+      ...f.orders.map((x, i) => ({ bytes: x.envelope, type: BODY_TYPE.BLOCK_ORDER as BodyType, key: f.orderKeys[i]! })),
     ];
     const types = Object.values(BODY_TYPE) as BodyType[];
     let decoded = 0;

@@ -156,7 +156,7 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
     assert.equal((await infoViaRoute()).pinVerified, false);
   });
 
-  it('ISO VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER, VERIFY_PIN, LOAD, PERSONALIZE, CHANGE_PIN, UNBLOCK_PIN are refused; SELECT, GET_INFO and READ_JOURNAL still work', async () => {
+  it('ISO VERIFY / CHANGE REFERENCE DATA / RESET RETRY COUNTER, VERIFY_PIN, LOAD, PERSONALIZE, CHANGE_PIN, UNBLOCK_PIN, BLOCK_CARD are refused; SELECT, GET_INFO and READ_JOURNAL still work', async () => {
     f = await DaemonFixture.start();
     const before = await infoViaRoute();
     const records = storedRecords();
@@ -191,6 +191,7 @@ describe('security: a PIN verified for one sale signs nothing else (issue #12 ho
           ]),
         ),
       ],
+      ['BLOCK_CARD', cbor(CMD.BLOCK_CARD, new Map([[1, new Uint8Array(64)]]))],
       ['an unknown CBOR command', cbor(0x7e)],
       ['a CBOR APDU without a command byte', '80100000'],
       ['GET_INFO as a chained part', cbor(CMD.GET_INFO, undefined, 0x90)],

@@ -200,6 +200,8 @@ describe('simulated bank: HTTP fuzz', function () {
       '/v1/reconciliation?date=2026-01-01',
       '/v1/reconciliation?from=x&to=%ff',
       '/v1/_faults',
+      '/v1/cards/0909090901020304/block-order',
+      '/v1/cards/%zz/block-order',
       '/v1//batches',
       '/',
     ];

@@ -1,7 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { CardClient, CardStatusError, LIFECYCLE, type CardInfo } from '../../protocol/commands/index.js';
-import { checkChainLink, decodeTxnRecord, type SignedTxnRecord } from '../../protocol/record/index.js';
+import {
+  BLOCK_REASON,
+  checkChainLink,
+  decodeTxnRecord,
+  signBlockOrder,
+  type SignedTxnRecord,
+} from '../../protocol/record/index.js';
 import { CardApplet } from '../../device-sim/card/applet.js';
 import { MemoryBacking, Nvm, PowerLoss } from '../../device-sim/card/nvm.js';
 import { TestIssuer, ascii, NOW } from '../support/issuer.js';
@@ -132,6 +138,16 @@ describe('card tearing: power cut after every NVM write of every writing command
     { name: 'ISO VERIFY (wrong)', from: () => active, run: (c) => c.isoVerify(ascii('9999')) },
     { name: 'CHANGE_PIN', from: () => active, run: (c) => c.changePin(ascii('1234'), ascii('2468')) },
     { name: 'UNBLOCK_PIN', from: () => active, run: (c) => c.unblockPin(ascii('12345678'), ascii('1357')) },
+    {
+      name: 'BLOCK_CARD (blocked or untouched)',
+      from: () => active,
+      run: (c) =>
+        c.blockCard(
+          signBlockOrder(issuer.authorityKey, { cardId, reason: BLOCK_REASON.STOLEN, issuedAt: NOW(), listSequence: 2 })
+            .envelope,
+          issuer.authority.envelope,
+        ),
+    },
     {
       name: 'PERSONALIZE (BEGIN + COMMIT)',
       from: () => new MemoryBacking(),

@@ -200,6 +200,7 @@ describe('error registry (host/errors)', () => {
       'CARD_CURRENCY_MISMATCH',
       'CARD_PIN_BLOCKED',
       'CARD_TERMINATED',
+      'CARD_BLOCKED',
       'CARD_REVOKED',
       'CARD_EXPIRED',
       'CARD_UNKNOWN_ISSUER',
