@@ -43,8 +43,32 @@ export type PinEntryOutcome =
   | { result: 'cancelled' }
   | { result: 'timeout' };
 
+/**
+ * PIN service on the pad (docs/protocol.md §13.4, PIN_ENTRY mode): the holder types the current PIN
+ * (`change`) or the PUK (`unblock`), then the new PIN twice; the device checks the two agree and the
+ * new PIN passes the issuer's rule (protocol/commands/pin-policy.ts) and sends ISO CHANGE REFERENCE
+ * DATA or RESET RETRY COUNTER itself. The host learns only the outcome.
+ */
+export interface PinChangeRequest {
+  mode: 'change' | 'unblock';
+  /** Tries left of what is typed first: the PIN's for `change`, the PUK's for `unblock`, when known. */
+  triesLeft?: number;
+  timeoutMs: number;
+}
+
+export type PinChangeOutcome =
+  | { result: 'changed' }
+  /** The current PIN (change) or the PUK (unblock) was wrong; tries left of that secret. */
+  | { result: 'wrong'; triesLeft: number }
+  /** The PIN (change) or the PUK (unblock: the card is now terminated) is blocked. */
+  | { result: 'blocked' }
+  | { result: 'cancelled' }
+  | { result: 'timeout' };
+
 export interface PinPad {
   enterPin(request: PinEntryRequest, signal?: AbortSignal): Promise<PinEntryOutcome>;
+  /** Present when the pad can run the PIN service itself (change and unblock). */
+  changePin?(request: PinChangeRequest, signal?: AbortSignal): Promise<PinChangeOutcome>;
 }
 
 export interface CardReader extends ApduTransport {

@@ -5,12 +5,9 @@ import { performance } from 'node:perf_hooks';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
-import { CardClient } from '../../protocol/commands/index.js';
-import { TransportError, type PinEntryOutcome } from '../../protocol/transport.js';
 import {
   TERMINAL_PROTOCOL_VERSION,
   TerminalChannel,
-  pinOutcomeFromSw,
   type ChannelEvent,
   type MessageOf,
   type OutgoingResponse,
@@ -19,6 +16,9 @@ import {
   type TerminalChannelOptions,
 } from '../../protocol/terminal/index.js';
 import { LineFaults, type LineFaultRates } from './line-faults.js';
+import { SimPinPad, type PinAction, type PinPrompt } from './pin-pad.js';
+
+export type { PinAction, PinPrompt } from './pin-pad.js';
 
 /** The card in the slot: the same surface the in-process reader and vpcd use (CardApplet has it). */
 export interface SlotCard {
@@ -27,9 +27,6 @@ export interface SlotCard {
   powerOff(): void;
   transmit(apdu: Uint8Array): Uint8Array;
 }
-
-/** What the customer does at the PIN pad: digits, or pressing Cancel, or walking away. */
-export type PinAction = string | 'cancel' | 'timeout';
 
 export interface SimTerminalOptions {
   path: string;
@@ -48,10 +45,12 @@ export interface SimTerminalOptions {
   printerFile?: string;
   /** Slot carries extended-length APDUs. Default true. */
   extendedLength?: boolean;
-  /** PIN typed when nothing is queued (pressPin) and no pinSource: e.g. the CLI's --pin. */
+  /** PIN typed at a payment's PIN prompt when nothing is queued (pressPin) and no pinSource: e.g. the CLI's --pin. */
   defaultPin?: string;
-  /** Decide each PIN entry (overrides the queue and defaultPin). */
-  pinSource?: (request: MessageOf<'PIN_ENTRY'>) => Promise<PinAction>;
+  /** Decide each prompt of a PIN entry (overrides the queue and defaultPin); `prompt` says which entry is asked. */
+  pinSource?: (request: MessageOf<'PIN_ENTRY'>, prompt: PinPrompt) => Promise<PinAction>;
+  /** Simulate older firmware without PIN_ENTRY modes: a PIN_ENTRY with key 7 is answered ERROR BAD_MESSAGE. */
+  noPinModes?: boolean;
   /** Faults on bytes the terminal sends and receives. */
   faults?: { send?: LineFaultRates; receive?: LineFaultRates; seed?: number };
   channel?: TerminalChannelOptions;
@@ -98,9 +97,7 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     number,
     { resolve: (m: ChannelEvent & { kind: 'response' }) => void; reject: (e: Error) => void }
   >();
-  private readonly pinQueue: PinAction[] = [];
-  private pinWaiter: ((a: PinAction) => void) | undefined;
-  private pinEntry: { requestId: number; cancel: () => void } | undefined;
+  private readonly pinPad: SimPinPad;
   private saleInProgress: number | undefined;
 
   constructor(private readonly opts: SimTerminalOptions) {
@@ -109,6 +106,14 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     const seed = opts.faults?.seed ?? 1;
     this.sendFaults = new LineFaults(opts.faults?.send ?? {}, seed);
     this.receiveFaults = new LineFaults(opts.faults?.receive ?? {}, seed ^ 0x5bd1e995);
+    this.pinPad = new SimPinPad({
+      ...(opts.defaultPin !== undefined ? { defaultPin: opts.defaultPin } : {}),
+      ...(opts.pinSource ? { pinSource: opts.pinSource } : {}),
+      ...(opts.noPinModes ? { noModes: true } : {}),
+      show: (lines) => this.show(lines),
+      card: () => this.card,
+      started: (m) => this.emit('pinRequested', m),
+    });
   }
 
   get cardPresent(): boolean {
@@ -166,21 +171,24 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     this.card = undefined;
     card.powerOff();
     this.log('card removed');
-    this.pinEntry?.cancel();
+    this.pinPad.abort();
     this.notify({ type: 'CARD_EVENT', event: 'removed' });
   }
 
   // ------------------------------------------------------------------ keypad and PIN pad
 
-  /** Queue what the customer does at the next PIN prompts. */
+  /** Whether a PIN entry (verify, change or unblock) is in progress on the pad. */
+  get pinEntryRunning(): boolean {
+    return this.pinPad.running;
+  }
+
+  /**
+   * Queue what the customer does at the next PIN prompts, one action a prompt, in order: for a payment
+   * the PIN; for a PIN change the current PIN, the new PIN, the new PIN again (and more new/confirm
+   * pairs when the pad re-asks); for an unblock the PUK first. 'cancel' presses Cancel, 'timeout' walks away.
+   */
   pressPin(...actions: PinAction[]): void {
-    for (const a of actions) {
-      if (this.pinWaiter) {
-        const w = this.pinWaiter;
-        this.pinWaiter = undefined;
-        w(a);
-      } else this.pinQueue.push(a);
-    }
+    this.pinPad.press(...actions);
   }
 
   /**
@@ -250,7 +258,7 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
         respond(this.runApdu(m.apdu));
         return;
       case 'PIN_ENTRY':
-        void this.pinEntryFor(m).then(respond);
+        void this.pinPad.run(m).then(respond);
         return;
       case 'DISPLAY':
         this.show(m.lines);
@@ -274,7 +282,7 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
         respond({ type: 'OK' });
         return;
       case 'CANCEL':
-        if (this.pinEntry?.requestId === m.target) this.pinEntry.cancel();
+        this.pinPad.cancel(m.target);
         respond({ type: 'OK' });
         return;
       default:
@@ -293,65 +301,6 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
       this.card = undefined;
       this.notify({ type: 'CARD_EVENT', event: 'removed' });
       return { type: 'ERROR', code: 'CARD_MUTE', message: 'the card stopped answering' };
-    }
-  }
-
-  /** Collect the PIN on the pad, send VERIFY to the card ourselves, report only the outcome. */
-  private async pinEntryFor(m: MessageOf<'PIN_ENTRY'>): Promise<OutgoingResponse> {
-    const card = this.card;
-    if (!card) return { type: 'ERROR', code: 'NO_CARD', message: 'no card in the slot' };
-    if (this.pinEntry) return { type: 'ERROR', code: 'BUSY', message: 'a PIN entry is already in progress' };
-    this.emit('pinRequested', m);
-    this.show([
-      `${(m.amount / 100).toFixed(2)}`,
-      'Enter PIN / 请输入密码',
-      ...(m.triesLeft !== undefined ? [`${m.triesLeft} tries left`] : []),
-    ]);
-    let settle!: (a: PinAction) => void;
-    const action = new Promise<PinAction>((resolve) => {
-      settle = resolve;
-    });
-    const timer = setTimeout(() => settle('timeout'), m.timeoutMs);
-    this.pinEntry = { requestId: m.requestId, cancel: () => settle('cancel') };
-    if (this.opts.pinSource)
-      void this.opts.pinSource(m).then(
-        (a) => settle(a),
-        () => settle('cancel'),
-      );
-    else if (this.pinQueue.length > 0) settle(this.pinQueue.shift()!);
-    else if (this.opts.defaultPin !== undefined) settle(this.opts.defaultPin);
-    else this.pinWaiter = settle;
-    try {
-      const a = await action;
-      if (a === 'cancel') return { type: 'PIN_RESULT', outcome: 'cancelled' };
-      if (a === 'timeout') return { type: 'PIN_RESULT', outcome: 'timeout' };
-      if (this.card !== card)
-        return { type: 'ERROR', code: 'CARD_REMOVED', message: 'the card left the slot during PIN entry' };
-      const outcome = await this.verify(card, a);
-      if (!outcome) return { type: 'ERROR', code: 'CARD_MUTE', message: 'the card gave no PIN outcome to VERIFY' };
-      return outcome.result === 'wrong'
-        ? { type: 'PIN_RESULT', outcome: 'wrong', triesLeft: outcome.triesLeft }
-        : { type: 'PIN_RESULT', outcome: outcome.result };
-    } finally {
-      clearTimeout(timer);
-      this.pinEntry = undefined;
-      if (this.pinWaiter === settle) this.pinWaiter = undefined;
-    }
-  }
-
-  /** ISO VERIFY with a format 2 PIN block, built here: the PIN goes to the card and nowhere else. */
-  private async verify(card: SlotCard, digits: string): Promise<PinEntryOutcome | undefined> {
-    const client = new CardClient({
-      extendedLength: true,
-      transmit: async (apdu) => {
-        if (this.card !== card) throw new TransportError('CARD_REMOVED', 'the card left the slot', 'insert it again');
-        return card.transmit(apdu);
-      },
-    });
-    try {
-      return pinOutcomeFromSw(await client.isoVerify(new TextEncoder().encode(digits)));
-    } catch {
-      return undefined; // a PIN that is not 4–12 digits, or the card went away
     }
   }
 

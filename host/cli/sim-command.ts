@@ -168,7 +168,7 @@ export function simCommand(io: CliIo): Command {
     // A simulated card's test PIN (QA data, as for `sim card`): fine on argv; a real PIN never is.
     .option(
       '--pin <digits>',
-      'the simulated holder PIN (QA test data, not a secret): set on cards personalised here, and typed on the PIN pad when no "pin" line is queued',
+      'the simulated holder PIN (QA test data, not a secret): set on cards personalised here, and typed on the PIN pad for a payment when no "pin" line is queued (a PIN change or unblock on the pad takes "pin" lines: current PIN or PUK, new PIN, new PIN again)',
       '1234',
     )
     .option('--balance <amount>', 'top-up for a card personalised here', '500.00')
@@ -176,6 +176,10 @@ export function simCommand(io: CliIo): Command {
     .option('--printer <file>', 'receipt printer output (appended)')
     .option('--serial <id>', 'the terminal serial number it reports in INFO', 'SIM-0001')
     .option('--no-card', 'start with the slot empty')
+    .option(
+      '--no-pin-modes',
+      'act as firmware without PIN change on the pad: PIN_ENTRY modes are refused (BAD_MESSAGE)',
+    )
     .option('--fault-flip <rate>', 'line fault, both directions: per byte, flip one bit', '0')
     .option('--fault-drop <rate>', 'line fault: per byte, drop it', '0')
     .option('--fault-dup <rate>', 'line fault: per byte, send it twice', '0')
@@ -194,6 +198,7 @@ export function simCommand(io: CliIo): Command {
         printer?: string;
         serial: string;
         card: boolean;
+        pinModes: boolean;
         faultFlip: string;
         faultDrop: string;
         faultDup: string;
@@ -242,6 +247,7 @@ export function simCommand(io: CliIo): Command {
           serial: opts.serial,
           currency,
           defaultPin: opts.pin,
+          ...(opts.pinModes ? {} : { noPinModes: true }),
           faults: { send: rates, receive: rates, seed },
           ...(opts.printer ? { printerFile: opts.printer } : {}),
           log: (line) => io.out(line),

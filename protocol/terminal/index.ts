@@ -14,7 +14,6 @@ export {
   LIMITS,
   SALE_OUTCOMES,
   SALE_STATUSES,
-  PIN_OUTCOMES,
   BEEP_TONES,
   CARD_EVENTS,
   PRINT_KINDS,
@@ -51,4 +50,15 @@ export type {
   OutgoingRequest,
   OutgoingResponse,
 } from './channel.js';
-export { pinOutcomeFromSw } from './pin-entry.js';
+export {
+  PIN_ENTRY_MODES,
+  PIN_OUTCOMES,
+  PIN_TIMEOUT,
+  isPinServiceMode,
+  isPinVerify,
+  pinOutcomeFromSw,
+  pinChangeOutcomeFromSw,
+  pinEntryOutcome,
+  pinChangeOutcome,
+} from './pin-entry.js';
+export type { PinEntryMode, PinEntryFields, PinVerifyFields, PinServiceFields, PinResultFields } from './pin-entry.js';

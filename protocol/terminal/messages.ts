@@ -8,6 +8,7 @@ import {
   type CborValue,
 } from '../cbor/index.js';
 import { DecodeError } from '../errors.js';
+import { PIN_OUTCOMES, PIN_TRIES_MAX, pinEntryEntries, readPinEntry, type PinEntryFields } from './pin-entry.js';
 
 /**
  * The serial terminal message set (docs/protocol.md §13.4): one canonical CBOR map per message,
@@ -47,7 +48,6 @@ export const LIMITS = Object.freeze({ text: 64, displayLines: 8, printLines: 64,
 /** `unconfirmed`: the card's answer to the payment was lost, so it may have paid (never charge again blindly). */
 export const SALE_OUTCOMES = ['approved', 'declined', 'cancelled', 'failed', 'unconfirmed'] as const;
 export const SALE_STATUSES = ['insert-card', 'enter-pin', 'processing', 'remove-card'] as const;
-export const PIN_OUTCOMES = ['verified', 'wrong', 'blocked', 'cancelled', 'timeout'] as const;
 export const BEEP_TONES = ['ok', 'error', 'attention'] as const;
 export const CARD_EVENTS = ['inserted', 'removed'] as const;
 export const PRINT_KINDS = ['receipt', 'report'] as const;
@@ -78,7 +78,7 @@ export interface TerminalCapabilities {
 
 export type SaleOutcome = (typeof SALE_OUTCOMES)[number];
 export type SaleStatus = (typeof SALE_STATUSES)[number];
-export type PinOutcomeName = (typeof PIN_OUTCOMES)[number];
+export type { PinOutcomeName, PinEntryMode, PinEntryFields } from './pin-entry.js';
 
 export type TerminalMessage =
   | { type: 'HELLO'; requestId: number; protocolVersion: number; host?: string }
@@ -108,8 +108,8 @@ export type TerminalMessage =
   | { type: 'CARD_EVENT'; requestId: number; event: (typeof CARD_EVENTS)[number]; atr?: Uint8Array }
   | { type: 'APDU'; requestId: number; apdu: Uint8Array }
   | { type: 'APDU_RESPONSE'; requestId: number; response: Uint8Array }
-  | { type: 'PIN_ENTRY'; requestId: number; amount: number; currency: number; triesLeft?: number; timeoutMs: number }
-  | { type: 'PIN_RESULT'; requestId: number; outcome: PinOutcomeName; triesLeft?: number }
+  | ({ type: 'PIN_ENTRY'; requestId: number } & PinEntryFields)
+  | { type: 'PIN_RESULT'; requestId: number; outcome: (typeof PIN_OUTCOMES)[number]; triesLeft?: number }
   | { type: 'PRINT'; requestId: number; kind: (typeof PRINT_KINDS)[number]; lines: string[] }
   | { type: 'CANCEL'; requestId: number; target: number }
   | { type: 'HEARTBEAT'; requestId: number }
@@ -184,7 +184,7 @@ const FIELD_NAMES: { [T in MessageType]: Readonly<Record<number, string>> } = {
   CARD_EVENT: { 3: 'event', 4: 'atr' },
   APDU: { 3: 'apdu' },
   APDU_RESPONSE: { 3: 'response' },
-  PIN_ENTRY: { 3: 'amount', 4: 'currency', 5: 'triesLeft', 6: 'timeoutMs' },
+  PIN_ENTRY: { 3: 'amount', 4: 'currency', 5: 'triesLeft', 6: 'timeoutMs', 7: 'mode' },
   PIN_RESULT: { 3: 'outcome', 4: 'triesLeft' },
   PRINT: { 3: 'kind', 4: 'lines' },
   CANCEL: { 3: 'target' },
@@ -259,7 +259,7 @@ export function encodeMessage(m: TerminalMessage): Uint8Array {
       e.push([3, m.response]);
       break;
     case 'PIN_ENTRY':
-      e.push([3, m.amount], [4, m.currency], [5, m.triesLeft], [6, m.timeoutMs]);
+      e.push(...pinEntryEntries(m));
       break;
     case 'PIN_RESULT':
       e.push([3, m.outcome], [4, m.triesLeft]);
@@ -366,18 +366,11 @@ export function decodeMessage(bytes: Uint8Array): TerminalMessage {
       m = { type, requestId, response: r.bytes(3, { minLength: 2, maxLength: LIMITS.apdu }) };
       break;
     case 'PIN_ENTRY':
-      m = {
-        type,
-        requestId,
-        amount: r.uint(3, AMOUNT),
-        currency: r.uint(4, CURRENCY),
-        ...opt('triesLeft', r.opt.uint(5, { max: 15 })),
-        timeoutMs: r.uint(6, { min: 1000, max: 600_000 }),
-      };
+      m = { type, requestId, ...readPinEntry(r, { amount: AMOUNT, currency: CURRENCY }) };
       break;
     case 'PIN_RESULT': {
       const outcome = r.oneOf(3, PIN_OUTCOMES);
-      const triesLeft = outcome === 'wrong' ? r.uint(4, { max: 15 }) : undefined;
+      const triesLeft = outcome === 'wrong' ? r.uint(4, { max: PIN_TRIES_MAX }) : undefined;
       m = { type, requestId, outcome, ...opt('triesLeft', triesLeft) };
       break;
     }

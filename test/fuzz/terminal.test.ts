@@ -39,6 +39,10 @@ function randomValue(rng: Prng, depth = 0): CborValue {
         'approved',
         'wrong',
         'verified',
+        'verify',
+        'change',
+        'unblock',
+        'changed',
         'inserted',
         'receipt',
         'NO_CARD',
@@ -113,6 +117,65 @@ describe(`fuzz: serial terminal decoders (seed ${hexSeed(SEED)})`, function () {
         );
     }
     assert.ok(accepted > 100, `some fuzz inputs were valid messages (${accepted})`);
+  });
+
+  it('PIN_ENTRY modes: amount and currency are accepted exactly when the mode is verify (or absent); any other mode is refused, its requestId readable for ERROR BAD_MESSAGE', () => {
+    const rng = new Prng(SEED + 3);
+    const modes: CborValue[] = [
+      undefined,
+      'verify',
+      'change',
+      'unblock',
+      'VERIFY',
+      'Change',
+      '',
+      'reset',
+      7,
+      null,
+      true,
+    ];
+    let accepted = 0;
+    for (let i = 0; i < 5_000 * FUZZ_ROUNDS; i++) {
+      const mode = rng.pick(modes);
+      const amount = rng.pick<CborValue>([undefined, 1, 1250, 99_999_999_999, 0, 100_000_000_000, 'x']);
+      const currency = rng.pick<CborValue>([undefined, 156, 1, 999, 0, 1000]);
+      const timeoutMs = rng.pick([1000, 90_000, 600_000, 999, 600_001]);
+      const triesLeft = rng.pick<CborValue>([undefined, 0, 3, 15, 16]);
+      const input = tryEncode(
+        buildMap([
+          [1, MSG.PIN_ENTRY],
+          [2, 1 + rng.int(1000)],
+          [3, amount],
+          [4, currency],
+          [5, triesLeft],
+          [6, timeoutMs],
+          [7, mode],
+        ]),
+      )!;
+      const service = mode === 'change' || mode === 'unblock';
+      const inRange = (v: CborValue, min: number, max: number) => typeof v === 'number' && v >= min && v <= max;
+      const valid =
+        (mode === undefined || mode === 'verify' || service) &&
+        (service
+          ? amount === undefined && currency === undefined
+          : inRange(amount, 1, 99_999_999_999) && inRange(currency, 1, 999)) &&
+        inRange(timeoutMs, 1000, 600_000) &&
+        (triesLeft === undefined || inRange(triesLeft, 0, 15));
+      const r = attempt(
+        'decodeMessage',
+        () => hex(input),
+        () => decodeMessage(input),
+      );
+      if (valid) {
+        assert.ok(!(r instanceof DecodeError), `valid PIN_ENTRY refused: ${hex(input)}: ${String(r)}`);
+        accepted++;
+        assert.deepEqual(encodeMessage(r), input, `round-trips: ${hex(input)}`);
+      } else {
+        assert.ok(r instanceof DecodeError && r.code === 'CBOR_SCHEMA', `invalid PIN_ENTRY accepted: ${hex(input)}`);
+        assert.ok(peekRequest(input), 'the requestId stays readable, so the terminal answers ERROR BAD_MESSAGE');
+      }
+    }
+    assert.ok(accepted > 50, `some were valid (${accepted})`);
   });
 
   it('SerialLink: any byte stream (frames with damaged link bytes, noise, truncation) never throws and stays bounded', () => {

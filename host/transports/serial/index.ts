@@ -1,5 +1,11 @@
 /** The serial POS terminal transport (docs/protocol.md §13) on node-serialport. */
-export { SerialTerminal, SerialTerminalError } from './serial-terminal.js';
+export { SerialTerminal } from './serial-terminal.js';
+export {
+  SerialTerminalError,
+  TerminalRefusedError,
+  PinPadUnsupportedError,
+  isPinPadUnsupported,
+} from './terminal-errors.js';
 export type {
   SerialTerminalOptions,
   SerialTerminalEvents,

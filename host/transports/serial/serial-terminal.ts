@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { CardpostError } from '../../../protocol/errors.js';
 import {
   TERMINAL_PROTOCOL_VERSION,
   type ChannelEvent,
@@ -11,9 +10,16 @@ import {
 import { TransportError } from '../../../protocol/transport.js';
 import { PortDriver, type PortDriverOptions } from './port-driver.js';
 import { TerminalCardReader, type TerminalSlotLink } from './terminal-card-reader.js';
+import { SerialTerminalError, TerminalRefusedError } from './terminal-errors.js';
 import type { SaleAnswer, SaleRequest, TerminalInfo } from './terminal-types.js';
 
 export type { SaleAnswer, SaleRequest, TerminalInfo } from './terminal-types.js';
+export {
+  SerialTerminalError,
+  TerminalRefusedError,
+  PinPadUnsupportedError,
+  isPinPadUnsupported,
+} from './terminal-errors.js';
 
 export interface SerialTerminalOptions extends PortDriverOptions {
   /** Deadline of one tunnelled APDU. Default 15000 ms. */
@@ -35,9 +41,6 @@ export interface SerialTerminalEvents {
   /** Something worth logging that needs no action (open attempts failing, malformed messages). */
   warning: [string];
 }
-
-/** Why a terminal operation failed. Codes: TERMINAL_DISCONNECTED, TERMINAL_TIMEOUT, TERMINAL_REFUSED. */
-export class SerialTerminalError extends CardpostError {}
 
 interface Call {
   expect: ResponseMessage['type'];
@@ -139,7 +142,8 @@ export class SerialTerminal extends EventEmitter<SerialTerminalEvents> implement
 
   /**
    * Send a request and wait for its answer. Rejects with TransportError READER_GONE when the link is
-   * down or goes down, TIMEOUT when unanswered, or SerialTerminalError TERMINAL_REFUSED for ERROR.
+   * down or goes down, TIMEOUT when unanswered, or TerminalRefusedError (TERMINAL_REFUSED, with the
+   * ERROR's code) for ERROR.
    * @internal used by TerminalCardReader
    */
   call<T extends ResponseMessage['type']>(
@@ -355,9 +359,5 @@ function refused(m: MessageOf<'ERROR'>): Error {
     );
   if (m.code === 'CARD_REMOVED' || m.code === 'CARD_MUTE')
     return new TransportError('CARD_REMOVED', `the terminal reports: ${m.message}`, 'insert the card again and retry');
-  return new SerialTerminalError(
-    'TERMINAL_REFUSED',
-    `the terminal refused the request: ${m.code}: ${m.message}`,
-    'see docs/protocol.md §13.6 for the code',
-  );
+  return new TerminalRefusedError(m.code, `the terminal refused the request: ${m.code}: ${m.message}`);
 }
