@@ -10,8 +10,11 @@ import { displayStatusBody, statusBody } from './status.js';
  */
 export type EventView = 'counter' | 'display';
 
-/** Events the customer display receives besides its narrowed status: the sales; nothing of queue, readers or settlement. */
-const DISPLAY_EVENTS: ReadonlySet<string> = new Set(['sale']);
+/**
+ * Events the customer display receives besides its narrowed status: the sales and the PIN service (it
+ * takes the customer's digits); nothing of queue, readers or settlement.
+ */
+const DISPLAY_EVENTS: ReadonlySet<string> = new Set(['sale', 'pinService']);
 
 export class EventHub {
   private readonly clients = new Map<FastifyReply, EventView>();
@@ -31,6 +34,7 @@ export class EventHub {
           this.queueChanged();
         },
         readers: () => this.send('readers', { readers: d.readers() }),
+        pinService: (v) => this.send('pinService', v),
       }),
     );
     this.keepAlive = setInterval(() => {

@@ -65,6 +65,16 @@ export interface CounterPort {
   /** The day's top-ups and the cash they took (UTC day); throws TOPUP_INVALID for a date that is not one. */
   topupDay(date: string): unknown;
 
+  /**
+   * The PIN service (host/card-services/pin-service.ts): start one on a reader (throws PIN_*,
+   * READER_*), read one or the current one, take the customer's digits for a step, cancel.
+   */
+  startPinService(req: { kind: 'change' | 'unblock'; reader?: string }): unknown;
+  pinService(serviceId: string): { serviceId: string } | undefined;
+  currentPinService(): { serviceId: string } | undefined;
+  pinServiceEntry(serviceId: string, step: 'current' | 'puk' | 'new' | 'confirm', pin: string): void;
+  cancelPinService(serviceId: string, by: 'merchant' | 'customer'): unknown;
+
   /** Follow what changes; returns the function that stops it. */
   watch(l: CounterListener): () => void;
 }
@@ -101,4 +111,6 @@ export interface CounterListener {
   batch(outcome: unknown): void;
   /** A reader came, went or changed. */
   readers(): void;
+  /** A PIN service changed (no digits in it). */
+  pinService(view: unknown): void;
 }

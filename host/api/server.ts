@@ -19,6 +19,7 @@ import { settlementRoutes } from './routes/settlement.js';
 import { statusRoutes } from './routes/status.js';
 import { statementRoutes } from './routes/statement.js';
 import { topupRoutes } from './routes/topups.js';
+import { pinServiceRoutes } from './routes/pin-services.js';
 
 export type { CounterPort } from './port.js';
 
@@ -49,6 +50,7 @@ const RESOURCES: readonly RoutePlugin[] = [
   cardRoutes,
   saleRoutes,
   topupRoutes,
+  pinServiceRoutes,
   queueRoutes,
   settlementRoutes,
   reconciliationRoutes,

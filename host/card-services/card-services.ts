@@ -7,6 +7,7 @@ import type { SettlementWorker } from '../settlement/settlement-worker.js';
 import type { HostStore } from '../store/host-store.js';
 import type { DaemonConfig } from '../daemon/config.js';
 import { AutoSync } from './auto-sync.js';
+import { PinService } from './pin-service.js';
 import { TopupService } from './topup.js';
 import { TopupError, type TopupFaultHooks, type TopupSnapshot } from './topup-types.js';
 
@@ -25,6 +26,7 @@ export interface TopupDay {
 export class CardServices {
   readonly topups: TopupService;
   readonly autoSync: AutoSync;
+  readonly pins: PinService;
   private readonly detach: (() => void)[] = [];
 
   constructor(
@@ -42,7 +44,9 @@ export class CardServices {
     },
   ) {
     const { engine, worker, hub } = o;
-    const saleMayUse = (name: string) => engine.active().some((s) => s.reader === name || s.reader === null);
+    // A sale waiting for a card there (or at any reader), or a PIN service holding it.
+    const saleMayUse = (name: string) =>
+      engine.active().some((s) => s.reader === name || s.reader === null) || this.pins?.busy(name) === true;
     this.topups = new TopupService({
       store: o.store,
       hub,
@@ -58,6 +62,14 @@ export class CardServices {
       settleWaitMs: o.config.cardServices.settleWaitS * 1000,
       ...(o.log ? { log: o.log } : {}),
       ...(o.faults ? { faults: o.faults } : {}),
+    });
+    this.pins = new PinService({
+      hub,
+      open: (reader) => this.topups.open(reader),
+      saleMayUse: (name) => engine.active().some((s) => s.reader === name || s.reader === null),
+      entryMs: o.config.sale.pinTimeoutS * 1000,
+      unblockAllowed: o.config.cardServices.unblockAtCounter,
+      ...(o.log ? { log: o.log } : {}),
     });
     this.autoSync = new AutoSync({
       topups: this.topups,
@@ -98,6 +110,7 @@ export class CardServices {
   }
 
   close(): void {
+    this.pins.close();
     for (const d of this.detach.splice(0)) d();
   }
 }

@@ -11,6 +11,7 @@ import { parseAmount, parseCurrency } from './parse.js';
 import { cardInfoCommand } from './counter-commands.js';
 import { cardStatementCommand } from './card-statement.js';
 import { cardTopupCommands } from './card-topup.js';
+import { cardPinCommands } from './card-pin.js';
 import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
 import { SecretPrompt } from './prompt.js';
@@ -225,5 +226,7 @@ export function cardCommand(io: CliIo): Command {
   card.addCommand(cardStatementCommand(io));
   // ---- topup, sync, topups (docs/daemon.md §9): through the running daemon, online only
   for (const c of cardTopupCommands(io)) card.addCommand(c);
+  // ---- change-pin, unblock (docs/daemon.md §9): the PIN service, typed on the customer display
+  for (const c of cardPinCommands(io)) card.addCommand(c);
   return card;
 }

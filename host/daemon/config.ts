@@ -97,6 +97,11 @@ const schema = z.strictObject({
       autoSyncAt: z.number().gt(0).max(1).nullable().default(0.8),
       /** How long a top-up or sync waits for the card's pending records to settle before it is refused. */
       settleWaitS: z.number().int().min(1).max(120).default(10),
+      /**
+       * The issuer lets this counter unblock a blocked PIN with the holder's PUK (PIN service). Off where
+       * the issuer keeps unblocking to its branches.
+       */
+      unblockAtCounter: z.boolean().default(true),
     })
     .prefault({}),
   log: z

@@ -161,8 +161,26 @@ export abstract class DaemonCounterPort implements CounterPort {
     return this.cards().day(date);
   }
 
+  startPinService(req: { kind: 'change' | 'unblock'; reader?: string }): unknown {
+    return this.cards().pins.start(req);
+  }
+  pinService(serviceId: string): { serviceId: string } | undefined {
+    return this.cards().pins.get(serviceId);
+  }
+  currentPinService(): { serviceId: string } | undefined {
+    return this.cards().pins.current();
+  }
+  pinServiceEntry(serviceId: string, step: 'current' | 'puk' | 'new' | 'confirm', pin: string): void {
+    this.cards().pins.entry(serviceId, step, pin);
+  }
+  cancelPinService(serviceId: string, by: 'merchant' | 'customer'): unknown {
+    return this.cards().pins.cancel(serviceId, by);
+  }
+
   watch(l: CounterListener): () => void {
     const readers = () => l.readers();
+    const pins = this.cardServices?.pins;
+    pins?.on('service', l.pinService);
     const stored = () => l.stored();
     this.engine.on('sale', l.sale);
     this.engine.on('stored', stored);
@@ -175,6 +193,7 @@ export abstract class DaemonCounterPort implements CounterPort {
       this.worker.off('status', l.settlement);
       this.worker.off('batch', l.batch);
       for (const e of ['added', 'removed', 'changed'] as const) this.hub.off(e, readers);
+      pins?.off('service', l.pinService);
     };
   }
 }

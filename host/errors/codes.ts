@@ -308,6 +308,42 @@ const TOPUP: Record<string, ErrorDef> = {
   ),
 };
 
+/** The PIN service (host/card-services/pin-service*.ts, its route, `cardpost card change-pin|unblock`). */
+const PIN_SERVICE: Record<string, ErrorDef> = {
+  PIN_UNBLOCK_NOT_ALLOWED: def(
+    403,
+    'refused',
+    'the issuer keeps PUK unblocking to itself: send the holder to the issuer or a bank branch with the card and the PUK letter',
+  ),
+  PIN_ENTRY_NOT_HERE: def(
+    403,
+    'refused',
+    "the customer types PINs on the customer display's keypad (or the terminal's pad), never with the bearer token or on the counter page",
+  ),
+  PIN_SERVICE_NOT_FOUND: def(404, 'not-found', 'start one from the counter page or with `cardpost card change-pin`'),
+  PIN_SERVICE_NOT_ASKING: def(409, 'conflict', 'send the digits only for the step the service shows now'),
+  PIN_SERVICE_CANNOT_CANCEL: def(409, 'conflict', 'the card is changing the PIN: wait a moment for the result'),
+  PIN_SERVICE_READER_REQUIRED: def(422, 'bad-input', 'several readers could hold the card: name the reader'),
+  PIN_SERVICE_NO_CARD: def(null, 'retry', 'insert or tap the card, then start the PIN service again'),
+  PIN_SERVICE_TIMED_OUT: def(null, 'retry', 'nothing was changed on the card: start again when the customer is ready'),
+  PIN_SERVICE_CANCELLED: def(
+    null,
+    'conflict',
+    'nothing was changed on the card: start again when the customer is ready',
+  ),
+  PIN_MISMATCH: def(null, 'retry', 'the customer chooses the new PIN again and types it twice the same'),
+  PIN_TOO_WEAK: def(
+    null,
+    'retry',
+    'the customer chooses another PIN: not one digit repeated, not a run like 1234, not the old PIN',
+  ),
+  PUK_WRONG: def(
+    null,
+    'retry',
+    'the customer checks the PUK letter and types it again; the notice gives the tries left',
+  ),
+};
+
 const CRYPTO: Record<string, ErrorDef> = {
   RANDOM_FAILED: def(400, 'fault', "the system's random source failed: nothing was signed; report it"),
 };
@@ -335,6 +371,11 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
   group('The queue database', 'host/store', STORE),
   group('Crypto', 'protocol/crypto', CRYPTO),
   group('Top-up and sync', 'host/card-services: top-up, sync and automatic sync of the card in a reader', TOPUP),
+  group(
+    'The PIN service',
+    'host/card-services/pin-service*.ts: activation, change and unblock of the PIN at the counter',
+    PIN_SERVICE,
+  ),
   group("The holder's statement", 'host/sale/statement.ts and its route: reading a card between sales', STATEMENT),
   group("The cardpost command and the daemon's start", 'host/cli, host/daemon, host/issuer: never an HTTP answer', CLI),
 ];

@@ -122,12 +122,16 @@ export class ReaderHub extends EventEmitter<ReaderHubEvents> {
         `reader ${name} is not connected`,
         'plug the reader in (or start pcscd), then try again',
       );
+    // Pages show "busy": say so when it starts and when it ends (a card pulled mid-session leaves no other event).
+    const changed = () => {
+      if (this.readers.get(name) === r) this.emit('changed', this.info(name)!);
+    };
     const run = r.lock.then(async () => {
-      r.busy++;
+      if (r.busy++ === 0) changed();
       try {
         return await fn(r.reader);
       } finally {
-        r.busy--;
+        if (--r.busy === 0) changed();
       }
     });
     r.lock = run.catch(() => undefined);

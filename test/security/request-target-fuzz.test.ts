@@ -43,6 +43,11 @@ const POST_BODIES: Readonly<Record<string, string | null>> = {
   '/api/v1/topups': JSON.stringify({ amount: 1 }),
   // A card the bank has never seen: the handler is reached, the bank answers 404, nothing is revoked.
   '/api/v1/cards/:cardId/lost': JSON.stringify({ reason: 'lost' }),
+  // A reader that does not exist: the handler is reached and refuses (READER_UNKNOWN); no service holds the card.
+  '/api/v1/pin-services': JSON.stringify({ kind: 'change', reader: 'no such reader' }),
+  // No such service: the handler is reached and refuses (PIN_ENTRY_NOT_HERE / PIN_SERVICE_NOT_FOUND).
+  '/api/v1/pin-services/:id/entry': JSON.stringify({ step: 'current', pin: '0000' }),
+  '/api/v1/pin-services/:id/cancel': null,
 };
 /** The card id the lost-card route is called with (16 hex digits, unknown to the bank). */
 const UNKNOWN_CARD = '00000000000000aa';
