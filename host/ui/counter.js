@@ -13,6 +13,7 @@ import {
   show,
   statusWhenPaired,
 } from './common.js';
+import { loadPinService, onPinService, pinReaders } from './counter-pin-service.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -326,7 +327,7 @@ function renderSale() {
   if (s && st === 'pin')
     detail = s.pinOnDevice
       ? "The customer types the PIN on the reader's own pad."
-      : 'The customer types the PIN in the field below.';
+      : "The customer types the PIN on the customer display's keypad (or in the field below).";
   $('sale-detail').textContent = detail;
 
   // Steps: done ones ticked, the current one marked for screen readers too.
@@ -498,6 +499,7 @@ function onStatus(st) {
   state.settlement = st.settlement;
   state.unsettled = st.unsettled;
   renderReaders(st.readers);
+  pinReaders(st.readers);
   for (const s of st.activeSales) onSale(s);
   renderPending();
   renderSettlement();
@@ -523,6 +525,7 @@ async function main() {
   state.connected = true;
   onStatus(status);
   renderSale();
+  void loadPinService();
   $('amount').focus();
 
   $('amount-form').addEventListener('submit', (ev) => {
@@ -544,7 +547,10 @@ async function main() {
     {
       status: onStatus,
       sale: onSale,
-      readers: (r) => renderReaders(r.readers),
+      readers: (r) => {
+        renderReaders(r.readers);
+        pinReaders(r.readers);
+      },
       settlement: (s) => {
         state.settlementUpdates++;
         state.settlement = s;
@@ -552,12 +558,14 @@ async function main() {
       },
       batch: onBatch,
       queue: onQueue,
+      pinService: onPinService,
     },
     async (up) => {
       state.connected = up;
       renderNet();
       renderPending();
-      if (!up) {
+      if (up) void loadPinService();
+      else {
         // Down because the daemon forgot our pairing (a new token)? Then pair again.
         const answer = await api('GET', '/api/v1/status');
         if (answer.status === 401) location.reload();

@@ -2,6 +2,8 @@
 // large, Chinese first with English beneath (or the other way round), optional speech. Nothing here
 // times out: a prompt stays until the sale moves on.
 import { FINAL_STATES, SaleTracker, api, connectEvents, money, pair, show, statusWhenPaired } from './common.js';
+import { loadPinService, onPinService } from './customer-pin-service.js';
+import { salePin } from './customer-sale-pin.js';
 
 const $ = (id) => document.getElementById(id);
 const LANG_KEY = 'cardpost.customer.lang';
@@ -89,8 +91,10 @@ function promptFor(s) {
     case 'pin': {
       const wrong = s.notice && s.notice.code === 'PIN_WRONG';
       const n = s.pinTriesLeft;
-      const detail = n === null ? T.toPay(m) : wrong && n === 1 ? T.lastTry(n) : wrong ? T.triesLeft(n) : T.tries(m, n);
-      return [wrong ? T.pinWrong : s.pinOnDevice ? T.pinPad : T.pin, detail, wrong ? 'problem' : 'action'];
+      const detail = n === null ? T.toPay(m) : n === 1 ? T.lastTry(n) : wrong ? T.triesLeft(n) : T.tries(m, n);
+      // The tries left stand out (boxed, coloured, and the words say it) after a wrong PIN or on the last try.
+      const warn = n === 1 ? 'last' : wrong ? 'tries' : '';
+      return [wrong ? T.pinWrong : s.pinOnDevice ? T.pinPad : T.pin, detail, wrong ? 'problem' : 'action', warn];
     }
     case 'done': {
       const r = s.receipt;
@@ -237,7 +241,7 @@ async function pollOffer() {
 }
 
 function render() {
-  const [msg, detail, tone] = promptFor(current);
+  const [msg, detail, tone, warn] = promptFor(current);
   const first = lang === 'en' ? 'en' : 'zh';
   const second = first === 'en' ? 'zh' : 'en';
   const langOf = (k) => (k === 'zh' ? 'zh-CN' : 'en');
@@ -247,11 +251,13 @@ function render() {
   setText($('primary'), msg[first], langOf(first));
   setText($('secondary'), msg[second], langOf(second));
   show($('detail'), !!detail);
+  $('detail').dataset.warn = warn || '';
   if (detail) {
     setText($('detail-primary'), detail[first], langOf(first));
     setText($('detail-secondary'), detail[second], langOf(second));
   }
   if (statement === null) speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
+  salePin(current); // the keypad, while the sale asks for a PIN typed here
 }
 
 function setText(el, text, l) {
@@ -352,9 +358,11 @@ async function main() {
   render();
   void pollOffer();
   setInterval(() => void pollOffer(), OFFER_POLL_MS);
-  connectEvents({ status: (st) => void onStatus(st), sale: onSale }, async (up) => {
+  void loadPinService();
+  connectEvents({ status: (st) => void onStatus(st), sale: onSale, pinService: onPinService }, async (up) => {
     show($('conn'), !up);
-    if (!up) {
+    if (up) void loadPinService();
+    else {
       const answer = await api('GET', '/api/v1/status');
       if (answer.status === 401) location.reload();
     }
