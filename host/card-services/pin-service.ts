@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { CardStatusError, LIFECYCLE, newPinProblem, type NewPinProblem } from '../../protocol/commands/index.js';
-import { CardpostError } from '../../protocol/errors.js';
-import type { CardReader } from '../../protocol/transport.js';
+import { CardStatusError, LIFECYCLE, newPinProblem } from '../../protocol/commands/index.js';
+import { TransportError, type CardReader } from '../../protocol/transport.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import { withCard } from '../sale/card-opening.js';
 import { realTimers, type SaleTimers } from '../sale/sale-timers.js';
@@ -12,13 +11,13 @@ import {
   initialPinService,
   isFinal,
   nextPinService,
-  type EntryNotice,
   type EntryStep,
   type PinServiceEvent,
   type PinServiceKind,
   type PinServiceState,
 } from './pin-service-machine.js';
 import { onPad } from './pin-service-pad.js';
+import { failure, isPadUnsupported, MISMATCH, UNCLEAR, verifyOrTries, weakNotice } from './pin-service-outcomes.js';
 import { viewOf, type PinJob, type PinServiceView } from './pin-service-view.js';
 
 type Log = { info(o: object, msg: string): void; warn(o: object, msg: string): void };
@@ -219,7 +218,8 @@ export class PinService extends EventEmitter<{ service: [PinServiceView] }> {
         }
       });
     } catch (e) {
-      if (!isFinal(job.state)) this.apply(job, failure(e));
+      if (!isFinal(job.state))
+        this.apply(job, job.state.at.phase === 'working' && e instanceof TransportError ? UNCLEAR : failure(e));
     } finally {
       job.waiter = undefined;
     }
@@ -345,49 +345,4 @@ export class PinService extends EventEmitter<{ service: [PinServiceView] }> {
       } satisfies Entry;
     });
   }
-}
-
-const MISMATCH: EntryNotice = {
-  code: 'PIN_MISMATCH',
-  message: 'the two new PINs differ',
-  hint: 'choose the new PIN again and type it twice the same',
-};
-
-function weakNotice(problem: NewPinProblem): EntryNotice {
-  const why: Record<NewPinProblem, string> = {
-    format: 'a PIN is 4 to 12 digits',
-    repeated: 'one digit repeated is too easy to guess',
-    sequence: 'a run like 1234 or 4321 is too easy to guess',
-    unchanged: 'the new PIN is the same as the old one',
-  };
-  return { code: 'PIN_TOO_WEAK', message: why[problem], hint: 'choose another PIN of 4 to 12 digits' };
-}
-
-/** VERIFY: undefined when right, else the tries left (a blocked PIN throws). */
-async function verifyOrTries(session: CardSession, pin: Uint8Array): Promise<number | undefined> {
-  try {
-    await session.client.verifyPin(pin);
-    return undefined;
-  } catch (e) {
-    if (e instanceof CardStatusError && e.statusName === 'PIN_INVALID') return e.retries ?? 0;
-    throw e;
-  }
-}
-
-/** The serial transport's PinPadUnsupportedError, known by its marker (card-services does not import a transport). */
-function isPadUnsupported(e: unknown): boolean {
-  return typeof e === 'object' && e !== null && (e as { pinPadUnsupported?: unknown }).pinPadUnsupported === true;
-}
-
-function failure(e: unknown): PinServiceEvent {
-  if (e instanceof PinServiceError && e.code === 'PIN_SERVICE_TIMED_OUT') return { type: 'TIMEOUT' };
-  if (e instanceof CardpostError) return { type: 'FAILED', error: { code: e.code, message: e.message, hint: e.hint } };
-  return {
-    type: 'FAILED',
-    error: {
-      code: 'INTERNAL',
-      message: `unexpected error: ${e instanceof Error ? e.message : String(e)}`,
-      hint: 'report this with the daemon log',
-    },
-  };
 }

@@ -331,6 +331,11 @@ const PIN_SERVICE: Record<string, ErrorDef> = {
     'conflict',
     'nothing was changed on the card: start again when the customer is ready',
   ),
+  PIN_CHANGE_UNCLEAR: def(
+    null,
+    'retry',
+    'insert the card and let the customer try the new PIN; if the card refuses it, the old PIN still works',
+  ),
   PIN_MISMATCH: def(null, 'retry', 'the customer chooses the new PIN again and types it twice the same'),
   PIN_TOO_WEAK: def(
     null,

@@ -50,10 +50,11 @@ describe('PIN service: activation, change and unblock typed on the customer disp
   this.timeout(30_000);
   let f: DaemonFixture;
   let display: string;
-  const start = async (config: ConfigInput = {}) => {
+  const start = async (config: ConfigInput = {}, readerLatencyMs = 0) => {
     f = await DaemonFixture.start({
       config: { cardServices: { autoSyncAt: null, ...config.cardServices } },
       insert: false,
+      readerLatencyMs,
     });
     display = (await pairCookie(f.url, f.token, 'display')).cookie;
   };
@@ -229,6 +230,33 @@ describe('PIN service: activation, change and unblock typed on the customer disp
     assert.equal(v.error?.code, 'CARD_REMOVED');
     const { info } = await cardInfo(applet);
     assert.equal(info.lifecycle, LIFECYCLE.PERSONALISED, 'still the transport PIN');
+  });
+
+  it('the card pulled while it sets the new PIN: PIN_CHANGE_UNCLEAR says the card has the old PIN or the new one, and it has exactly one of them', async () => {
+    await start({}, 150);
+    const applet = await newCard(f);
+    f.reader.insert(applet);
+    const id = await begin('change');
+    await asked(id, 'current');
+    await type(id, 'current', TRANSPORT_PIN);
+    await asked(id, 'new');
+    await type(id, 'new', '5173');
+    await asked(id, 'confirm');
+    await type(id, 'confirm', '5173');
+    for (let i = 0; i < 200 && (await view(id)).state !== 'working'; i++) await new Promise((r) => setTimeout(r, 5));
+    f.reader.remove();
+    const v = await asked(id, 'final');
+    assert.equal(v.state, 'failed');
+    assert.equal(v.error?.code, 'PIN_CHANGE_UNCLEAR', JSON.stringify(v));
+    assert.match(v.error!.hint, /new PIN/);
+    const { client } = await cardInfo(applet);
+    const takes = async (pin: string) =>
+      client.verifyPin(ascii(pin)).then(
+        () => true,
+        () => false,
+      );
+    const [oldOk, newOk] = [await takes(TRANSPORT_PIN), await takes('5173')];
+    assert.ok(oldOk !== newOk, `exactly one PIN works (old ${oldOk}, new ${newOk})`);
   });
 
   it('unblocking at the counter can be switched off by the issuer (403 PIN_UNBLOCK_NOT_ALLOWED); a busy reader and an unknown one are refused', async () => {
