@@ -8,8 +8,27 @@ export interface NfcPcscCard {
   standard?: string;
 }
 
+/**
+ * The @pokusew/pcsclite reader object nfc-pcsc wraps (its `reader` property). nfc-pcsc's own
+ * control() always sends IOCTL_CCID_ESCAPE; PC/SC part 10 needs other control codes, so the PIN pad
+ * calls this one. `control` runs SCardControl on the connected card's handle.
+ */
+export interface PcscliteReader {
+  readonly connected?: boolean;
+  /** pcsclite's SCARD_CTL_CODE for this platform (Linux and macOS: 0x42000000 + code; Windows differs). */
+  SCARD_CTL_CODE?(code: number): number;
+  control(
+    data: Buffer,
+    controlCode: number,
+    responseMaxLength: number,
+    cb: (err: Error | null, out?: Buffer) => void,
+  ): void;
+}
+
 export interface NfcPcscReader {
   readonly name: string;
+  /** Absent on stand-ins that only transmit (the host then finds no PIN pad). */
+  readonly reader?: PcscliteReader;
   autoProcessing: boolean;
   card: NfcPcscCard | null;
   connection: { protocol: number } | null;

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { TransportError, type CardReader, type CardReaderEvents } from '../../../protocol/transport.js';
-import type { NfcPcsc, NfcPcscConstructor, NfcPcscReader } from './nfc-pcsc-types.js';
+import { TransportError, type CardReader, type CardReaderEvents, type PinPad } from '../../../protocol/transport.js';
+import type { NfcPcsc, NfcPcscCard, NfcPcscConstructor, NfcPcscReader } from './nfc-pcsc-types.js';
+import { CM_IOCTL_GET_FEATURE_REQUEST } from '../../../protocol/pcsc/part10.js';
+import { PcscPinPad, probeFeatures, type FeatureProbe, type PinPadPort } from './pcsc-pin-pad.js';
 
 /** PC/SC codes (pcsclite.h) that mean the card went away, and that the service did. */
 const CARD_GONE = [
@@ -77,6 +79,20 @@ export function mapPcscError(e: unknown, during: 'transmit' | 'context' = 'conte
   );
 }
 
+/**
+ * pcsclite's error as a TransportError when the card or the PC/SC service went away (or the card is
+ * no longer connected); undefined when the reader itself refused the call (an unsupported control code).
+ */
+export function passingPcscError(e: unknown): TransportError | undefined {
+  if (e instanceof TransportError) return e; // ours already (the reader busy, a watchdog)
+  const lower = causeText(e).toLowerCase();
+  const gone =
+    [...CARD_GONE, ...EXCHANGE_BROKEN, ...SERVICE_GONE].some((c) => lower.includes(c.toLowerCase())) ||
+    lower.includes('not connected') ||
+    lower.includes('no card');
+  return gone ? mapPcscError(e, 'transmit') : undefined;
+}
+
 /** Load nfc-pcsc (an optional dependency with a native part) or say exactly what is missing. */
 export async function loadNfcPcsc(): Promise<NfcPcscConstructor> {
   try {
@@ -104,6 +120,9 @@ export interface PcscReaderOptions {
 }
 
 export const DEFAULT_TRANSMIT_TIMEOUT_MS = 30_000;
+const CM_FEATURE_REQUEST = CM_IOCTL_GET_FEATURE_REQUEST;
+/** CM_IOCTL_GET_FEATURE_REQUEST is SCARD_CTL_CODE(3400). */
+const FEATURE_REQUEST_CODE = 3400;
 
 /** One PC/SC reader (contact or NFC) as the host's CardReader. */
 export class PcscCardReader extends EventEmitter<CardReaderEvents> implements CardReader {
@@ -112,6 +131,15 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   private present = false;
   /** A command given up on by the watchdog whose native call has not returned yet. */
   private hung: Promise<unknown> | undefined;
+  /** Why the reader is busy while `hung` (a command that never answered, or a PIN entry left running). */
+  private hungWhy = 'is still busy with a command that never answered';
+  /** The card announced to the host ('card' emitted for it). */
+  private announced = false;
+  /** Counts insertions and removals, so a feature request that outlives its card announces nothing. */
+  private generation = 0;
+  /** The reader's part 10 features, once it gave a definite answer (features do not change with the card). */
+  private features: FeatureProbe | undefined;
+  private pad: PcscPinPad | undefined;
 
   constructor(
     private readonly reader: NfcPcscReader,
@@ -123,10 +151,16 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     reader.autoProcessing = false; // we speak ISO 7816 ourselves; no NFC tag UID probing
     reader.on('card', (card) => {
       this.present = true;
-      this.emit('card', { atr: Uint8Array.from(card.atr ?? []) });
+      const generation = ++this.generation;
+      // With a card connected, ask once for the reader's PIN pad before the host sees the card.
+      if (this.features || !reader.reader) this.announce(card);
+      else void this.probe().then(() => generation === this.generation && this.announce(card));
     });
     reader.on('card.off', () => {
       this.present = false;
+      this.generation++;
+      if (!this.announced) return;
+      this.announced = false;
       this.emit('removed');
     });
     reader.on('error', (err) => {
@@ -141,6 +175,65 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   get name(): string {
     return this.reader.name;
   }
+  /** The reader's own PIN pad, when it lists FEATURE_VERIFY_PIN_DIRECT (PC/SC part 10). */
+  get pinPad(): PinPad | undefined {
+    return this.pad;
+  }
+  /** A native call the host stopped waiting for still runs (a hung command, a PIN entry left on the pad). */
+  get busy(): boolean {
+    return this.hung !== undefined;
+  }
+  /** What the reader answered about its PIN pad (for the log); undefined until a card was connected. */
+  get pinPadFeature(): FeatureProbe | undefined {
+    return this.features;
+  }
+
+  private announce(card: NfcPcscCard): void {
+    this.announced = true;
+    this.emit('card', { atr: Uint8Array.from(card.atr ?? []) });
+  }
+
+  private async probe(): Promise<void> {
+    let found: FeatureProbe;
+    try {
+      found = await probeFeatures(this.port);
+    } catch (e) {
+      found = { kind: 'unknown', why: e instanceof Error ? e.message : String(e) };
+    }
+    if (found.kind === 'unknown') return; // the card left or pcscd went: ask with the next card
+    this.features = found;
+    this.pad = found.kind === 'pin-pad' ? new PcscPinPad(this.port, found.verifyCode) : undefined;
+  }
+
+  /** SCardControl on the card's handle, for the PIN pad (pcsclite's own reader object, not nfc-pcsc's escape-only control()). */
+  private readonly port: PinPadPort = {
+    readerName: () => this.name,
+    control: (data, controlCode, maxLength) => {
+      const raw = this.reader.reader;
+      if (!raw) return Promise.reject(new Error('SCardControl is not available on this reader'));
+      if (this.hung) return Promise.reject(this.timeoutError(this.hungWhy));
+      const call = new Promise<Uint8Array>((resolve, reject) => {
+        // The feature request's own code is platform-specific (the codes the reader lists are not).
+        const code =
+          controlCode === CM_FEATURE_REQUEST && raw.SCARD_CTL_CODE
+            ? raw.SCARD_CTL_CODE(FEATURE_REQUEST_CODE)
+            : controlCode;
+        raw.control(Buffer.from(data), code, maxLength, (err, out) => {
+          if (err) reject(err);
+          else resolve(Uint8Array.from(out ?? []));
+        });
+      });
+      // The feature request is a quick question: the usual watchdog. A PIN entry has its own (bTimerOut + margin).
+      return controlCode === CM_FEATURE_REQUEST ? this.withWatchdog(call) : call;
+    },
+    passingError: (e) => passingPcscError(e),
+    leftRunning: (call, why) => this.markBusy(call, why),
+    disable: () => {
+      this.pad = undefined;
+      this.features = { kind: 'none', why: 'its PIN pad failed' };
+    },
+  };
+
   get cardPresent(): boolean {
     return this.present;
   }
@@ -148,7 +241,7 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
   async transmit(apdu: Uint8Array): Promise<Uint8Array> {
     if (!this.present) throw new TransportError('NO_CARD', `no card in ${this.name}`, 'insert or tap the card');
     // Another native call would only queue behind the hung one (and hold a libuv pool thread): refuse at once.
-    if (this.hung) throw this.timeoutError('is still busy with a command that never answered');
+    if (this.hung) throw this.timeoutError(this.hungWhy);
     try {
       // 65536 data + SW: room for the longest extended response; pcscd caps it to what the reader allows.
       const r = await this.withWatchdog(this.reader.transmit(Buffer.from(apdu), 65538));
@@ -176,18 +269,24 @@ export class PcscCardReader extends EventEmitter<CardReaderEvents> implements Ca
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const settled = call.then(
-          () => undefined,
-          () => undefined,
-        ); // a late failure is not an unhandled rejection
-        this.hung = settled;
-        void settled.then(() => {
-          if (this.hung === settled) this.hung = undefined;
-        });
+        this.markBusy(call, 'is still busy with a command that never answered');
         reject(this.timeoutError(`did not answer within ${Math.round(this.transmitTimeoutMs / 1000)} s`));
       }, this.transmitTimeoutMs);
     });
     return Promise.race([call, limit]).finally(() => clearTimeout(timer));
+  }
+
+  /** A native call still running that the host stopped waiting for: refuse other commands until it returns. */
+  private markBusy(call: Promise<unknown>, why: string): void {
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    ); // a late failure is not an unhandled rejection
+    this.hung = settled;
+    this.hungWhy = why;
+    void settled.then(() => {
+      if (this.hung === settled) this.hung = undefined;
+    });
   }
 
   private timeoutError(what: string): TransportError {

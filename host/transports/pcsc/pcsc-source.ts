@@ -94,6 +94,16 @@ export class PcscSource extends EventEmitter<ReaderSourceEvents> implements Read
         });
         this.emit('reader', reader, 'pcsc');
         this.o.log?.info({ reader: reader.name }, 'PC/SC reader connected');
+        // The PIN pad is asked for with the first card (SCardControl needs a connected card).
+        reader.once('card', () => {
+          const f = reader.pinPadFeature;
+          this.o.log?.info(
+            { reader: reader.name, pinPad: f?.kind ?? 'unknown', ...(f && f.kind !== 'pin-pad' ? { why: f.why } : {}) },
+            f?.kind === 'pin-pad'
+              ? 'PC/SC reader has a PIN pad (FEATURE_VERIFY_PIN_DIRECT): customers type the PIN on it'
+              : 'PC/SC reader has no PIN pad: customers type the PIN on the customer display',
+          );
+        });
       });
       source.on('error', (e) => {
         this.report(e); // the service stopped or failed: the context is dropped and reopened
