@@ -5,8 +5,10 @@
  */
 import Database from 'better-sqlite3';
 import { CardpostError } from '../../protocol/errors.js';
+import { REFUND_SCHEMA, RefundBook } from './refund-book.js';
 
-const SCHEMA_VERSION = 1;
+/** 2: settled_records.reverses (voids, docs/bank-api.md §4.4) and the refunds table (§15). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS settled_records (
@@ -22,6 +24,7 @@ CREATE TABLE IF NOT EXISTS settled_records (
   record_time  INTEGER NOT NULL,
   batch_id     TEXT    NOT NULL,
   settled_at   INTEGER NOT NULL,
+  reverses     INTEGER,                    -- a reversal (void): the counter of the sale it gives back; NULL for a sale
   PRIMARY KEY (card_id, counter)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS settled_by_terminal ON settled_records (terminal_id, settled_at);
@@ -127,6 +130,8 @@ export interface SettledRow {
   recordTime: number;
   batchId: string;
   settledAt: number;
+  /** A reversal: the counter of the sale it voids (docs/protocol.md §7.2 key 15); absent for a sale. */
+  reverses?: number;
 }
 
 export interface EvidenceRow {
@@ -200,6 +205,7 @@ function settledFromRow(r: Row): SettledRow {
     recordTime: r['record_time'] as number,
     batchId: r['batch_id'] as string,
     settledAt: r['settled_at'] as number,
+    ...(r['reverses'] !== null && r['reverses'] !== undefined ? { reverses: r['reverses'] as number } : {}),
   };
 }
 
@@ -219,6 +225,8 @@ function lostFromRow(r: Row): LostCardRow {
 export class Ledger {
   private readonly db: Database.Database;
   private readonly st;
+  /** Refunds of settled sales (docs/bank-api.md §15). */
+  readonly refunds: RefundBook;
 
   constructor(path: string) {
     try {
@@ -252,8 +260,14 @@ export class Ledger {
         'use a newer cardpost or another ledger file',
       );
     }
+    // Version 1 ledgers: the reversal column is added in place (NULL: every record they hold is a sale).
+    const cols = this.db.prepare("SELECT name FROM pragma_table_info('settled_records')").all() as Row[];
+    if (cols.length > 0 && !cols.some((c) => c['name'] === 'reverses'))
+      this.db.exec('ALTER TABLE settled_records ADD COLUMN reverses INTEGER');
     this.db.exec(SCHEMA);
+    this.db.exec(REFUND_SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.refunds = new RefundBook(this.db);
 
     const db = this.db;
     this.st = {
@@ -264,7 +278,8 @@ export class Ledger {
       ),
       insertSettled:
         db.prepare(`INSERT INTO settled_records (card_id, counter, envelope, hash, prev_hash, amount, currency, merchant_id,
-        terminal_id, record_time, batch_id, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        terminal_id, record_time, batch_id, settled_at, reverses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      reversalOf: db.prepare('SELECT * FROM settled_records WHERE card_id = ? AND counter = ? AND reverses = ?'),
       maxCounter: db.prepare('SELECT MAX(counter) AS c FROM settled_records WHERE card_id = ?'),
       // The first settled counter whose successor is not settled (the end of the chain from counter 1, when 1 is settled).
       chainEnd: db.prepare(`SELECT MIN(s.counter) AS c FROM settled_records s WHERE s.card_id = ?
@@ -310,12 +325,18 @@ export class Ledger {
       totals: db
         .prepare(
           `SELECT currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
-        WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`,
+        WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? AND reverses IS NULL GROUP BY currency ORDER BY currency`,
+        )
+        .safeIntegers(true),
+      reversalTotals: db
+        .prepare(
+          `SELECT currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
+        WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? AND reverses IS NOT NULL GROUP BY currency ORDER BY currency`,
         )
         .safeIntegers(true),
       totalsRows: db
         .prepare(
-          'SELECT currency, amount FROM settled_records WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ?',
+          'SELECT currency, amount FROM settled_records WHERE terminal_id = ? AND settled_at >= ? AND settled_at < ? AND reverses IS NULL',
         )
         .safeIntegers(true),
     };
@@ -363,7 +384,14 @@ export class Ledger {
       r.recordTime,
       r.batchId,
       r.settledAt,
+      r.reverses ?? null,
     );
+  }
+
+  /** The settled reversal of the sale (cardId, counter), if the card voided it (always the record counter + 1). */
+  reversalOf(cardId: string, counter: number): SettledRow | undefined {
+    const r = this.st.reversalOf.get(cardId, counter + 1, counter) as Row | undefined;
+    return r ? settledFromRow(r) : undefined;
   }
 
   highestCounter(cardId: string): number {
@@ -540,7 +568,16 @@ export class Ledger {
     );
   }
 
-  /** Accepted records of one terminal settled in [from, to), per currency; exact sums. */
+  /** Accepted reversals (voids) of one terminal settled in [from, to), per currency. */
+  reversalTotals(terminalId: string, from: number, to: number): CurrencyTotal[] {
+    return (this.st.reversalTotals.all(terminalId, from, to) as Row[]).map((r) => ({
+      currency: Number(r['currency'] as bigint),
+      count: Number(r['n'] as bigint),
+      amount: jsonAmount(r['total'] as bigint),
+    }));
+  }
+
+  /** Accepted sales (not reversals) of one terminal settled in [from, to), per currency; exact sums. */
   totals(terminalId: string, from: number, to: number): CurrencyTotal[] {
     try {
       return (this.st.totals.all(terminalId, from, to) as Row[]).map((r) => ({

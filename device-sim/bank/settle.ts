@@ -253,7 +253,8 @@ export function precheck(
         `amount ${record.amount} is over the card's per-transaction limit ${limits.perTransaction}`,
       );
     }
-    if (record.cvm === CVM.NONE && record.amount > limits.noPin) {
+    // A reversal gives a sale back: it needs no cardholder verification, whatever its amount.
+    if (record.cvm === CVM.NONE && record.amount > limits.noPin && record.reverses === undefined) {
       return reject(
         index,
         id,
@@ -274,8 +275,15 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
   const newlyRevoked: string[] = [];
   const results: RecordResult[] = [];
   const amounts = new Map<number, bigint>();
+  const reversed = new Map<number, bigint>();
+  let reversedCount = 0;
+  // Sales first, then reversals: a void settles with its sale in one batch, whatever their order in it.
+  const ordered = [
+    ...pre.filter((p) => 'final' in p || p.record.reverses === undefined),
+    ...pre.filter((p) => !('final' in p) && p.record.reverses !== undefined),
+  ];
 
-  for (const p of pre) {
+  for (const p of ordered) {
     if ('final' in p) {
       results.push(p.final);
       continue;
@@ -346,6 +354,13 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
         detail: `the settled record ${cardId}:${record.counter + 1} does not link to this record`,
       };
     }
+    if (!broken && record.reverses !== undefined) {
+      const why = reversalProblem(ledger, cardId, record, ctx.terminalId);
+      if (why) {
+        r(why.reason, why.detail);
+        continue;
+      }
+    }
     if (broken) {
       ledger.insertEvidence({
         kind: 'chain-broken',
@@ -375,16 +390,35 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
       recordTime: record.time,
       batchId: ctx.batchId,
       settledAt: now,
+      ...(record.reverses !== undefined ? { reverses: record.reverses } : {}),
     });
     if (p.certFromBatch) ledger.putCardCertificate(cardId, p.certificate.envelope, now);
-    amounts.set(record.currency, (amounts.get(record.currency) ?? 0n) + BigInt(record.amount));
-    results.push({ index, recordId: id, verdict: 'accepted' });
+    if (record.reverses === undefined) {
+      amounts.set(record.currency, (amounts.get(record.currency) ?? 0n) + BigInt(record.amount));
+      results.push({ index, recordId: id, verdict: 'accepted' });
+    } else {
+      reversedCount++;
+      reversed.set(record.currency, (reversed.get(record.currency) ?? 0n) + BigInt(record.amount));
+      // Refunds the bank authorised for the sale can never be loaded now (the card refuses them): cancelled.
+      const cancelled = ledger.refunds.cancelForVoid(cardId, record.reverses, now);
+      results.push({
+        index,
+        recordId: id,
+        verdict: 'accepted',
+        detail:
+          `reversal of ${cardId}:${record.reverses}: the sale is voided` +
+          (cancelled.length ? `; refund(s) ${cancelled.map((x) => x.refundId).join(', ')} cancelled` : ''),
+      });
+    }
   }
+  results.sort((a, b) => a.index - b.index);
 
   const counts = { accepted: 0, duplicate: 0, rejected: 0 };
   for (const x of results) counts[x.verdict]++;
   const amount: Record<string, number | string> = {};
   for (const [c, a] of [...amounts].sort((x, y) => x[0] - y[0])) amount[String(c)] = jsonAmount(a);
+  const reversedAmount: Record<string, number | string> = {};
+  for (const [c, a] of [...reversed].sort((x, y) => x[0] - y[0])) reversedAmount[String(c)] = jsonAmount(a);
   ledger.insertBatch(ctx.terminalId, ctx.batchId, now, results.length, counts.accepted);
   return {
     response: {
@@ -394,7 +428,45 @@ export function settle(ctx: SettleContext, pre: Pre[]): { response: BatchRespons
       results,
       counts,
       accepted: { count: counts.accepted, amount },
+      ...(reversedCount > 0 ? { reversed: { count: reversedCount, amount: reversedAmount } } : {}),
     },
     newlyRevoked,
   };
+}
+
+/**
+ * Why a reversal (a void, docs/protocol.md §4.9) cannot settle, or undefined when it can: its sale —
+ * the card's record right before it, whose hash the chain check has already matched — must be settled
+ * (earlier, or in this batch), be a sale, and be given back exactly: same amount, currency, merchant,
+ * and settled from this terminal. A second reversal of one sale cannot exist (it would need the same
+ * counter: a double spend).
+ */
+function reversalProblem(
+  ledger: Ledger,
+  cardId: string,
+  record: SignedTxnRecord,
+  terminalId: string,
+): { reason: RejectReason; detail: string } | undefined {
+  const n = record.reverses!;
+  const sale = ledger.getSettled(cardId, n);
+  if (!sale)
+    return {
+      reason: REJECT_REASON.REVERSAL_ORPHAN,
+      detail: `the sale ${cardId}:${n} this record voids is not settled; send the reversal with or after its sale`,
+    };
+  const differs =
+    sale.reverses !== undefined
+      ? `${cardId}:${n} is itself a reversal`
+      : sale.amount !== record.amount
+        ? `amount ${record.amount}, the sale was ${sale.amount}`
+        : sale.currency !== record.currency
+          ? `currency ${record.currency}, the sale was in ${sale.currency}`
+          : sale.merchantId !== record.merchantId
+            ? `merchant "${record.merchantId}", the sale was paid to "${sale.merchantId}"`
+            : sale.terminalId !== terminalId
+              ? `the sale was settled by terminal "${sale.terminalId}"`
+              : undefined;
+  return differs
+    ? { reason: REJECT_REASON.REVERSAL_INVALID, detail: `the reversal does not give back its sale: ${differs}` }
+    : undefined;
 }

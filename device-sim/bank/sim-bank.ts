@@ -24,6 +24,8 @@ import {
 } from '../../protocol/record/index.js';
 import { RECORD_READER_KINDS, recordStatus } from './record-access.js';
 import { DEFAULT_VALID_FOR_PAYMENTS, authoriseTopup } from './topup.js';
+import { authoriseRefund } from './refund.js';
+import { decodeRefundRequest } from '../../protocol/bank/refund.js';
 import { LOST_REPORTER_KINDS, lostCardIdOf, remainingBalance, reportLostCard } from './lost-cards.js';
 import { LOST_KEY, decodeLostCardRequest } from '../../protocol/bank/lost-card.js';
 import type { LostCardRow } from './ledger.js';
@@ -78,7 +80,7 @@ export interface BankAddress {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups', '/v1/cards/:cardId/lost']);
+const IDEMPOTENT_ROUTES = new Set(['/v1/batches', '/v1/topups', '/v1/refunds', '/v1/cards/:cardId/lost']);
 
 /**
  * The request codecs' DecodeErrors (protocol/bank): each is answered with its own code and this status
@@ -412,6 +414,7 @@ export class SimBank {
     app.post('/v1/batches', async (req, reply) => this.postBatch(req, reply));
     app.get('/v1/records/:cardId/:counter', async (req, reply) => this.getRecord(req, reply));
     app.post('/v1/topups', async (req, reply) => this.postTopup(req, reply));
+    app.post('/v1/refunds', async (req, reply) => this.postRefund(req, reply));
     app.post('/v1/cards/:cardId/lost', async (req, reply) => this.postLostCard(req, reply));
     app.get('/v1/cards/:cardId/block-order', async (req, reply) => this.getBlockOrder(req, reply));
     app.get('/v1/reconciliation', async (req, reply) => this.getReconciliation(req, reply));
@@ -603,7 +606,7 @@ export class SimBank {
   private async idempotent(
     req: FastifyRequest,
     reply: FastifyReply,
-    scope: 'batches' | 'topups' | `lost/${string}`, // a report's key is scoped to its card too
+    scope: 'batches' | 'topups' | 'refunds' | `lost/${string}`, // a report's key is scoped to its card too
     keyPattern: RegExp,
     work: (ctx: {
       terminalId: string;
@@ -629,7 +632,7 @@ export class SimBank {
         'Idempotency-Key is required',
         scope === 'batches'
           ? 'send Idempotency-Key: <batch id>'
-          : `send a unique Idempotency-Key per ${scope === 'topups' ? 'top-up' : 'report'}`,
+          : `send a unique Idempotency-Key per ${scope === 'topups' ? 'top-up' : scope === 'refunds' ? 'refund' : 'report'}`,
       );
     }
     if (!keyPattern.test(key)) {
@@ -729,6 +732,20 @@ export class SimBank {
     });
   }
 
+  /** §15: the refund's answer is stored with the refund and its token, in one transaction. */
+  private async postRefund(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    return this.idempotent(req, reply, 'refunds', TOPUP_KEY, ({ terminalId, key, body, requestHash }) => {
+      const request = decodeRefundRequest(body); // DecodeError BODY_SCHEMA: a 400
+      const json = this.ledger.transaction(() => {
+        const now = this.clock();
+        const text = authoriseRefund({ ledger: this.ledger, authority: this.authority, terminalId, now }, request);
+        this.ledger.putStoredResponse(terminalId, 'refunds', key, requestHash, 200, text, now);
+        return text;
+      });
+      return { status: 200, json };
+    });
+  }
+
   private async postLostCard(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const cardId = lostCardIdOf(req.params); // 400 PATH_INVALID before anything else
     return this.idempotent(
@@ -794,7 +811,29 @@ export class SimBank {
     };
     let from: number, to: number;
     let echo: Record<string, string>;
-    if (q['date'] !== undefined) {
+    const instant = (name: string): number => {
+      const v = q[name];
+      if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
+      throw badRequest('QUERY_INVALID', `${name} must be Unix seconds`, 'e.g. ?since=1764950400&until=1765036800');
+    };
+    if (q['since'] !== undefined || q['until'] !== undefined) {
+      // A shop's own day in its time zone (docs/bank-api.md §8): any [since, until) of at most 366 days.
+      if (q['date'] !== undefined || q['from'] !== undefined || q['to'] !== undefined)
+        throw badRequest(
+          'QUERY_INVALID',
+          'give either since/until, date or from/to',
+          'e.g. ?since=1764950400&until=1765036800',
+        );
+      from = instant('since');
+      to = instant('until');
+      if (to <= from || to - from > 366 * 86400)
+        throw badRequest(
+          'QUERY_INVALID',
+          'until must be after since, at most 366 days',
+          'ask for one day: until = since + 86400 or so',
+        );
+      echo = { since: String(from), until: String(to) };
+    } else if (q['date'] !== undefined) {
       if (q['from'] !== undefined || q['to'] !== undefined)
         throw badRequest('QUERY_INVALID', 'give either date or from/to', 'e.g. ?date=2026-05-01');
       from = day('date');
@@ -813,7 +852,14 @@ export class SimBank {
     return this.sendJson(
       reply,
       200,
-      JSON.stringify({ ...echo, terminalId: terminal.id, totals: this.ledger.totals(terminal.id, from, to) }),
+      JSON.stringify({
+        ...echo,
+        terminalId: terminal.id,
+        totals: this.ledger.totals(terminal.id, from, to),
+        // §8: what went back to the cards, by the same clock (voids when settled, refunds when authorised)
+        reversals: this.ledger.reversalTotals(terminal.id, from, to),
+        refunds: this.ledger.refunds.totals(terminal.id, from, to),
+      }),
     );
   }
 }

@@ -33,6 +33,13 @@ export function authoriseTopup(
       'do not load this card; keep it and contact the issuer',
     );
   let row = ledger.getTopup(cardId, loadSeq);
+  if (row && ledger.refunds.atLoad(cardId, loadSeq))
+    throw new HttpError(
+      409,
+      'TOPUP_CONFLICT',
+      `load ${loadSeq} of card ${cardId} is a refund (${ledger.refunds.atLoad(cardId, loadSeq)!.refundId})`,
+      "apply the card's stored refund first (put the card in the reader), then ask for the next loadSeq",
+    );
   if (row) {
     // One token per load: a retry gets the same token, with the settledCounter of its first issue.
     if (row.amount !== amount || row.currency !== currency) {

@@ -33,6 +33,7 @@ import {
   readReadJournalRequest,
   readSignTxnRequest,
   readUnblockPinRequest,
+  readVoidTxnRequest,
   readVerifyPinRequest,
   PUK_MIN,
   PUK_MAX,
@@ -65,6 +66,7 @@ import {
   readPukRetries,
   readPurse,
   readSecrets,
+  readVoidable,
   writeIdentity,
   writeLifecycle,
   writePending,
@@ -72,11 +74,13 @@ import {
   writePukRetries,
   writePurse,
   writeSecrets,
+  writeVoidable,
   type Identity,
 } from './card-state.js';
 import { checkPin, checkPuk } from './card-pin.js';
 import { offlineTotalsAfterSync } from './offline-sync.js';
 import { blockCard } from './card-block.js';
+import { refundTokenRefusal, voidTxn } from './card-void.js';
 
 export interface CommandOutcome {
   status: number;
@@ -145,6 +149,10 @@ export class CardCommands {
       case CMD.UNBLOCK_PIN: {
         const q = readUnblockPinRequest(p);
         return this.unblockPin(q.puk, q.newPin, lifecycle);
+      }
+      case CMD.VOID_TXN: {
+        const r = voidTxn(this.nvm, this.cfg, readVoidTxnRequest(p), lifecycle, (c) => this.journalRecord(c));
+        return refuse(r.status, r.result);
       }
       case CMD.BLOCK_CARD: {
         const status = blockCard(this.nvm, readBlockCardRequest(p));
@@ -344,6 +352,7 @@ export class CardCommands {
       algorithm: id.algorithm,
       cvm: needsPin ? CVM.OFFLINE_PIN : CVM.NONE,
     });
+    const voidable = readVoidable(this.nvm);
     this.nvm.transaction((tx) => {
       writePurse(tx, purse, {
         ...purse,
@@ -354,6 +363,7 @@ export class CardCommands {
         lastHash: record.hash,
       });
       tx.set(K.journal(record.counter % this.cfg.journalCapacity), record.envelope);
+      writeVoidable(tx, voidable, record.counter); // the new sale may be voided while nothing else happens
     });
     return ok(encodeRecordResponse(record.envelope));
   }
@@ -409,6 +419,9 @@ export class CardCommands {
     if (token.loadSeq !== purse.loadCounter + 1) return refuse('TOKEN_REPLAYED');
     if (purse.counter > token.validUntilCounter) return refuse('TOKEN_EXPIRED');
     if (purse.balance + token.amount > id.limits.maxBalance) return refuse('BALANCE_LIMIT');
+    const refund = refundTokenRefusal(token, purse.counter, (c) => this.journalRecord(c));
+    if (refund) return refuse(refund);
+    const voidable = readVoidable(this.nvm);
     const after = {
       ...purse,
       balance: purse.balance + token.amount,
@@ -416,7 +429,10 @@ export class CardCommands {
       // Only what the bank has settled stops counting as offline (offline-sync.ts).
       ...(token.resetOffline ? offlineTotalsAfterSync(purse, token.settledCounter, (c) => this.journalRecord(c)) : {}),
     };
-    this.nvm.transaction((tx) => writePurse(tx, purse, after));
+    this.nvm.transaction((tx) => {
+      writePurse(tx, purse, after);
+      writeVoidable(tx, voidable, 0); // money came in from outside: the last sale is refunded now, never voided
+    });
     return ok(encodeLoadResult({ balance: after.balance, loadCounter: after.loadCounter }));
   }
 

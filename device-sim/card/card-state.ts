@@ -70,6 +70,11 @@ export const K = {
   lastHash: 'lastHash',
   /** The issuer's block order that blocked the card (BLOCK_CARD), kept as evidence. */
   blockOrder: 'blockOrder',
+  /**
+   * The counter of the last record while it is a sale the card may still void (VOID_TXN): written by
+   * SIGN_TXN, cleared (0) by VOID_TXN and by every LOAD. Absent reads 0: nothing to void.
+   */
+  voidable: 'voidable',
   journal: (slot: number) => `journal/${slot}`,
 } as const;
 
@@ -228,4 +233,10 @@ export function writePurse(tx: NvmTransaction, before: Purse, after: Purse): voi
   }
   if (after.loadCounter !== before.loadCounter) tx.set(K.loads, uintValue(after.loadCounter));
   if (after.lastHash !== before.lastHash) tx.set(K.lastHash, encodeCanonical(buildMap([[1, after.lastHash]])));
+}
+
+/** The sale VOID_TXN may still void (its counter), or 0. */
+export const readVoidable = (g: Getter): number => readUint(g, K.voidable, 0);
+export function writeVoidable(tx: NvmTransaction, before: number, counter: number): void {
+  if (before !== counter) tx.set(K.voidable, uintValue(counter));
 }

@@ -128,7 +128,7 @@ export class SimPinPad {
     const a = await ask('pin', [
       `${(m.amount / 100).toFixed(2)}`,
       'Enter PIN / 请输入密码',
-      ...(m.triesLeft !== undefined ? [`${m.triesLeft} tries left`] : []),
+      ...(m.triesLeft !== undefined ? [`${m.triesLeft} ${m.triesLeft === 1 ? 'try' : 'tries'} left`] : []),
     ]);
     if (a === 'cancel') return { type: 'PIN_RESULT', outcome: 'cancelled' };
     if (a === 'timeout') return { type: 'PIN_RESULT', outcome: 'timeout' };
@@ -152,7 +152,7 @@ export class SimPinPad {
     ask: (prompt: PinPrompt, lines: string[]) => Promise<PinAction>,
   ): Promise<OutgoingResponse> {
     const title = mode === 'change' ? 'Change PIN / 修改密码' : 'Unblock PIN / 解锁密码';
-    const tries = triesLeft !== undefined ? [`${triesLeft} tries left`] : [];
+    const tries = triesLeft !== undefined ? [`${triesLeft} ${triesLeft === 1 ? 'try' : 'tries'} left`] : [];
     const held: Uint8Array[] = [];
     const ended = (a: PinAction): OutgoingResponse | undefined =>
       a === 'cancel'

@@ -35,6 +35,7 @@ export class EventHub {
         },
         readers: () => this.send('readers', { readers: d.readers() }),
         pinService: (v) => this.send('pinService', v),
+        printer: (p) => this.send('printer', p),
       }),
     );
     this.keepAlive = setInterval(() => {

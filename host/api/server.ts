@@ -14,11 +14,13 @@ import { pairingRoutes } from './routes/pairing.js';
 import { queueRoutes } from './routes/queue.js';
 import { readerRoutes } from './routes/readers.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
+import { closeRoutes } from './routes/closes.js';
 import { saleRoutes } from './routes/sales.js';
 import { settlementRoutes } from './routes/settlement.js';
 import { statusRoutes } from './routes/status.js';
 import { statementRoutes } from './routes/statement.js';
 import { topupRoutes } from './routes/topups.js';
+import { moneyBackRoutes } from './routes/money-back.js';
 import { pinServiceRoutes } from './routes/pin-services.js';
 
 export type { CounterPort } from './port.js';
@@ -50,10 +52,12 @@ const RESOURCES: readonly RoutePlugin[] = [
   cardRoutes,
   saleRoutes,
   topupRoutes,
+  moneyBackRoutes,
   pinServiceRoutes,
   queueRoutes,
   settlementRoutes,
   reconciliationRoutes,
+  closeRoutes,
   eventRoutes,
   metricsRoutes,
 ];

@@ -12,10 +12,14 @@ export function statusBody(p: CounterPort) {
     unsettled: queue.unsettled,
     counts: queue.counts,
     limits: settings.limits,
+    /** The page's language until the merchant picks one, and how long the display keeps a finished sale. */
+    ui: settings.ui,
     readers: p.readers(),
     activeSales: p.activeSales(),
     /** null when the clock is fit to date sales; else why not and what to do (sales are refused CLOCK_WRONG). */
     clock: p.clockProblem() ?? null,
+    /** The receipt printer (state, paper, receipts not printed); null when the counter has none. */
+    printer: p.printerStatus(),
   };
 }
 
@@ -24,5 +28,11 @@ export function statusBody(p: CounterPort) {
  * nothing of the queue, the readers or the merchant's figures.
  */
 export function displayStatusBody(p: CounterPort) {
-  return { currency: p.counterSettings().currency, activeSales: p.activeSales() };
+  const settings = p.counterSettings();
+  // How long a finished sale stays on the display (docs/ui.md): nothing of the merchant's figures.
+  return {
+    currency: settings.currency,
+    activeSales: p.activeSales(),
+    ui: { displayClearS: settings.ui.displayClearS },
+  };
 }

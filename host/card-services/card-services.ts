@@ -6,17 +6,20 @@ import type { BankClient } from '../settlement/bank-client.js';
 import type { SettlementWorker } from '../settlement/settlement-worker.js';
 import type { HostStore } from '../store/host-store.js';
 import type { DaemonConfig } from '../daemon/config.js';
+import { isShopDate, shopDayBounds } from '../close/shop-day.js';
 import { AutoSync } from './auto-sync.js';
 import { PinService } from './pin-service.js';
 import { TopupService } from './topup.js';
+import { VoidService } from './voids.js';
+import { RefundService } from './refund-service.js';
 import { TopupError, type TopupFaultHooks, type TopupSnapshot } from './topup-types.js';
 
 type Log = { info(o: object, msg: string): void; warn(o: object, msg: string): void };
 
-/** The day's top-up figures (the cash drawer): UTC days until the shop's time zone is configurable. */
+/** The day's top-up figures (the cash drawer), of the shop's day in its time zone (host/close/shop-day.ts). */
 export interface TopupDay {
   date: string;
-  timeZone: 'UTC';
+  timeZone: string;
   /** Cash taken for loaded top-ups that day, per currency. */
   cash: { currency: number; count: number; amount: number }[];
   topups: TopupSnapshot[];
@@ -27,6 +30,9 @@ export class CardServices {
   readonly topups: TopupService;
   readonly autoSync: AutoSync;
   readonly pins: PinService;
+  /** Voids at the counter and refunds through the bank (docs/host-api.md §5.8). */
+  readonly voids: VoidService;
+  readonly refunds: RefundService;
   private readonly detach: (() => void)[] = [];
 
   constructor(
@@ -71,6 +77,24 @@ export class CardServices {
       unblockAllowed: o.config.cardServices.unblockAtCounter,
       ...(o.log ? { log: o.log } : {}),
     });
+    this.voids = new VoidService({
+      store: o.store,
+      hub,
+      open: (reader) => this.topups.open(reader),
+      saleMayUse,
+      recordStored: () => worker.recordStored(),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.faults?.afterVoidStored ? { afterVoidStored: o.faults.afterVoidStored } : {}),
+      ...(o.faults?.afterVoidSigned ? { afterVoidSigned: o.faults.afterVoidSigned } : {}),
+    });
+    this.refunds = new RefundService({
+      store: o.store,
+      hub,
+      topups: this.topups,
+      online: () => worker.status().online,
+      saleMayUse,
+      ...(o.log ? { log: o.log } : {}),
+    });
     this.autoSync = new AutoSync({
       topups: this.topups,
       hub,
@@ -80,11 +104,13 @@ export class CardServices {
       ...(o.log ? { log: o.log } : {}),
     });
     // After the engine's own handlers: a card no sale claimed, or a reader a sale has just finished with.
-    const onCard = (reader: { name: string }) => setImmediate(() => void this.autoSync.check(reader.name));
+    // Queued refunds of the card first (its next online contact), then the automatic sync.
+    const check = (name: string) => void this.refunds.check(name).then(() => this.autoSync.check(name));
+    const onCard = (reader: { name: string }) => setImmediate(() => check(reader.name));
     const onSale = (s: { state: string; reader: string | null }) => {
       if (s.reader && FINAL_STATES.has(s.state as never)) {
         const name = s.reader;
-        setTimeout(() => void this.autoSync.check(name), 50);
+        setTimeout(() => check(name), 50);
       }
     };
     hub.on('card', onCard);
@@ -95,17 +121,39 @@ export class CardServices {
     );
   }
 
-  /** The top-ups of one UTC day and the cash they took. RangeError for a date that is not one. */
+  /** The top-ups of one shop day and the cash they took. TOPUP_INVALID for a date that is not one. */
   day(date: string): TopupDay {
-    const from = Date.parse(`${date}T00:00:00Z`);
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(from) || new Date(from).toISOString().slice(0, 10) !== date)
+    if (!isShopDate(date))
       throw new TopupError('TOPUP_INVALID', `"${date}" is not a date`, 'give the day as YYYY-MM-DD');
-    const to = from + 86_400_000;
+    const timeZone = this.o.config.shop.timeZone;
+    const [from, to] = shopDayBounds(date, timeZone);
     return {
       date,
-      timeZone: 'UTC',
+      timeZone,
       cash: this.o.store.topups.cashTotals(from, to),
       topups: this.topups.recent(500).filter((t) => t.createdAt >= from && t.createdAt < to),
+    };
+  }
+
+  /** Voids and refunds asked for in [fromMs, toMs), and what they gave back (voided / credited), per currency. */
+  moneyBackBetween(fromMs: number, toMs: number) {
+    const voids = this.o.store.voids.between(fromMs, toMs).map((v) => this.voids.ofSale(v.saleId)!);
+    const refunds = this.refunds.between(fromMs, toMs);
+    const sum = (xs: { currency: number; amount: number }[]) => {
+      const m = new Map<number, { currency: number; count: number; amount: number }>();
+      for (const x of xs) {
+        const t = m.get(x.currency) ?? { currency: x.currency, count: 0, amount: 0 };
+        t.count++;
+        t.amount += x.amount;
+        m.set(x.currency, t);
+      }
+      return [...m.values()].sort((a, b) => a.currency - b.currency);
+    };
+    return {
+      voided: sum(voids.filter((v) => v.state === 'voided')),
+      credited: sum(refunds.filter((r) => r.state === 'credited')),
+      voids,
+      refunds,
     };
   }
 

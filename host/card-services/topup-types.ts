@@ -71,4 +71,8 @@ export function snapshotOfTopup(r: TopupRow): TopupSnapshot {
 export interface TopupFaultHooks {
   /** Called once the bank's token is durable, before LOAD (throw to stand for the daemon dying there). */
   afterTokenStored?: (topupId: string) => void;
+  /** Called once a void and its nonce are durable, before VOID_TXN (host/card-services/voids.ts). */
+  afterVoidStored?: (voidId: string) => void;
+  /** Called once the card answered VOID_TXN, before its reversal is stored (the crash tests kill the process here). */
+  afterVoidSigned?: (voidId: string) => void;
 }

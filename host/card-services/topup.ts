@@ -22,7 +22,7 @@ type Log = { info(o: object, msg: string): void; warn(o: object, msg: string): v
 export interface TopupServiceOptions {
   store: HostStore;
   hub: ReaderHub;
-  bank: Pick<BankClient, 'topup' | 'health'>;
+  bank: Pick<BankClient, 'topup' | 'health'> & Partial<Pick<BankClient, 'refund'>>;
   trust: TrustStore;
   merchantId: string;
   terminalId: string;
@@ -124,6 +124,33 @@ export class TopupService {
     return this.runOnSession(session, reader, { amount: 0, method: 'sync' }, undefined);
   }
 
+  /**
+   * Within an open session: carry a queued refund (host/card-services/refunds.ts) by the card's next load.
+   * The card's unfinished loads go first, then its records are settled (the bank refunds only a settled
+   * sale), then the load is stored linked to the refund (one transaction) and asked for under the refund id.
+   */
+  async refundInSession(session: CardSession, reader: string, refundId: string): Promise<TopupSnapshot | undefined> {
+    const { store } = this.o;
+    await this.finishPending(session);
+    if (store.refunds.get(refundId)?.state !== 'queued') return undefined;
+    await this.settleFirst(session.cardId);
+    const refund = store.refunds.get(refundId)!;
+    const info = await session.client.getInfo();
+    const topupId = randomUUID();
+    const base = { topupId, cardId: session.cardId, reader, amount: refund.amount, currency: refund.currency };
+    store.refunds.linkTopup(refundId, () => {
+      store.topups.create({ ...base, method: 'refund', bankKey: `refund:${refundId}`, loadSeq: info.loadCounter + 1 });
+      return topupId;
+    });
+    await this.finish(session, store.topups.get(topupId)!);
+    return snapshotOfTopup(store.topups.get(topupId)!);
+  }
+
+  /** Finish the card's unfinished loads (a token to LOAD, an answer lost), oldest first. */
+  async finishPending(session: CardSession): Promise<void> {
+    for (const old of this.o.store.topups.unfinished(session.cardId)) await this.finish(session, old);
+  }
+
   /** Open the card for a session outside any sale (journal recovery and stored tokens first). */
   open(reader: CardReader): Promise<CardSession> {
     return this.opener.openAndRecover(reader, null).then((x) => x.session);
@@ -185,12 +212,17 @@ export class TopupService {
     const { store } = this.o;
     if (row.state === 'requested') {
       let answer;
+      const retry = this.o.bankAttempts !== undefined ? { attempts: this.o.bankAttempts } : {};
+      const refund = row.method === 'refund' ? store.refunds.byTopup(row.topupId) : undefined;
       try {
-        answer = await this.o.bank.topup(
-          row.bankKey,
-          { cardId: row.cardId, loadSeq: row.loadSeq, amount: row.amount, currency: row.currency },
-          { ...(this.o.bankAttempts !== undefined ? { attempts: this.o.bankAttempts } : {}) },
-        );
+        answer =
+          refund && this.o.bank.refund
+            ? await this.o.bank.refund({ ...refund, cardId: row.cardId, loadSeq: row.loadSeq }, retry)
+            : await this.o.bank.topup(
+                row.bankKey,
+                { cardId: row.cardId, loadSeq: row.loadSeq, amount: row.amount, currency: row.currency },
+                retry,
+              );
       } catch (e) {
         if (e instanceof BankError && e.outcome === 'refused') {
           store.topups.markFailed(row.topupId, e.code, e.message);

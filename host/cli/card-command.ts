@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Command, Option } from 'commander';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { CardpostError } from '../../protocol/errors.js';
-import { CardClient, isValidPin, personalizeCard } from '../../protocol/commands/index.js';
+import { CardClient, LIFECYCLE, isValidPin, personalizeCard } from '../../protocol/commands/index.js';
 import type { CardReader } from '../../protocol/transport.js';
 import { PcscReaderSource } from '../transports/pcsc/pcsc-reader.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
@@ -16,6 +16,19 @@ import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
 import { SecretPrompt } from './prompt.js';
 import { readSecret, secretOnCommandLine } from './secret-input.js';
+
+/** `card personalize` on a card that is not blank (CARD_ALREADY_PERSONALISED, docs/errors.md). */
+function alreadyPersonalised(reader: string, lifecycle: number, cardId: Uint8Array | undefined): CardpostError {
+  const id = cardId ? ` ${toHex(cardId)}` : '';
+  const pinToChange = lifecycle === LIFECYCLE.PERSONALISED;
+  return new CardpostError(
+    'CARD_ALREADY_PERSONALISED',
+    `the card${id} in ${reader} is already personalised${pinToChange ? ' (its holder has not chosen a PIN yet)' : ''}; nothing was changed`,
+    pinToChange
+      ? 'a card is personalised once: use a blank card; for this one the holder chooses a PIN with cardpost card change-pin'
+      : 'a card is personalised once: use a blank card (cardpost card info shows what this one holds)',
+  );
+}
 
 /** The first PC/SC reader (or the one named) with a card in it. */
 async function pcscCard(
@@ -129,8 +142,13 @@ export function cardCommand(io: CliIo): Command {
       const pukBytes = digits(puk ?? randomDigits(8), 'the PUK', 8, 12);
       const { reader, close } = await pcscCard(o.reader, Number(o.timeout) || 15000);
       try {
+        const client = new CardClient(reader);
+        // A card is personalised once: say so before the card refuses BEGIN with WRONG_STATE.
+        const selected = await client.select();
+        if (selected.lifecycle !== LIFECYCLE.BLANK)
+          throw alreadyPersonalised(reader.name, selected.lifecycle, (await client.getInfo()).cardId);
         const now = Math.floor(Date.now() / 1000);
-        const cert = await personalizeCard(new CardClient(reader), issuer.ca, {
+        const cert = await personalizeCard(client, issuer.ca, {
           cardId,
           algorithm: issuer.ca.key.algorithm,
           currency: parseCurrency(o.currency!),

@@ -81,8 +81,8 @@ export function cardTopupCommands(io: CliIo): Command[] {
     await send(io, o, { amount: 0, ...(o.reader !== undefined ? { reader: o.reader } : {}) });
   });
   const day = new Command('topups')
-    .description("the day's top-ups and the cash they took (UTC day)")
-    .option('--date <YYYY-MM-DD>', 'the day (default: today, UTC)')
+    .description("the day's top-ups and the cash they took (the shop's day, in its time zone)")
+    .option('--date <YYYY-MM-DD>', "the shop's day (default: today there)")
     .option('--data-dir <dir>', "the daemon's data directory (default: $CARDPOST_DATA_DIR, then the usual places)")
     .option('--json', 'print JSON for scripts')
     .action(async (o: { date?: string; dataDir?: string; json?: boolean }) => {

@@ -6,7 +6,6 @@ import cliProgress from 'cli-progress';
 import { CardpostError } from '../../protocol/errors.js';
 import { CARD_STATUS, LIFECYCLE } from '../../protocol/commands/index.js';
 import type { ReaderInfo } from '../readers/reader-hub.js';
-import { FINAL_STATES, type SaleSnapshot } from '../sale/sale-types.js';
 import type { CardSummary } from '../sale/sale-engine.js';
 import type { SettlementStatus } from '../settlement/settlement-worker.js';
 import type { QueuedRecord, RecordStatus, UnsettledSummary } from '../store/host-store.js';
@@ -14,30 +13,16 @@ import type { Reconciliation } from '../settlement/reconcile.js';
 import type { CliIo } from './crypto-command.js';
 import { DaemonClient } from './api-client.js';
 import { EXIT } from './exit-codes.js';
-import { formatAge, formatMoney } from './format.js';
-import { parseAmount, parseCurrency } from './parse.js';
-import { SecretPrompt } from './prompt.js';
+import { currencyCode, formatAge, formatMoney } from './format.js';
+import { common, json, sleep, type Common } from './daemon-options.js';
+import { saleCommand } from './sale-command.js';
+import { refundCommands } from './money-back-commands.js';
 
 /**
  * The counter's everyday commands. They talk to the running daemon through its local API (the
  * daemon owns the readers and the queue), so they work the same with PC/SC readers, a serial
  * terminal or the demo's simulated card.
  */
-
-interface Common {
-  dataDir?: string;
-  json?: boolean;
-}
-const common = (c: Command) =>
-  c
-    .option(
-      '--data-dir <dir>',
-      "the daemon's data directory (default: $CARDPOST_DATA_DIR, ~/.local/share/cardpost, then its demo/)",
-    )
-    .option('--json', 'print JSON for scripts');
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const json = (io: CliIo, v: unknown) => io.out(JSON.stringify(v, null, 2));
 
 type SettlementBody = SettlementStatus & {
   counts: Record<RecordStatus, { count: number; amount: number }>;
@@ -65,19 +50,6 @@ function unsettledLine(u: UnsettledSummary): string {
   const amounts = u.byCurrency.map((c) => formatMoney(c.amount, c.currency)).join(' + ');
   return `${u.count} record${u.count === 1 ? '' : 's'} waiting to settle (${amounts}), oldest ${formatAge(Date.now() - (u.oldestStoredAt ?? Date.now()))}`;
 }
-
-const STATE_WORDS: Record<string, string> = {
-  waiting_card: 'waiting for the card — insert or tap it',
-  reading_card: 'reading the card',
-  pin: 'waiting for the PIN',
-  signing: 'the card is signing',
-  stored: 'stored',
-  done: 'paid',
-  cancelled: 'cancelled',
-  timed_out: 'timed out',
-  failed: 'failed',
-  unconfirmed: 'NOT CONFIRMED — the card may have paid: insert the same card again to check, do not charge again',
-};
 
 export function counterCommands(io: CliIo): Command[] {
   const readers = common(new Command('readers').description('list the card readers the daemon sees')).action(
@@ -120,132 +92,7 @@ export function counterCommands(io: CliIo): Command[] {
       if (r.sw !== '9000' && !r.sw.startsWith('61')) io.setExitCode(EXIT.NEGATIVE);
     });
 
-  const sale = common(
-    new Command('sale').description(
-      'take a card payment: waits for the card; asks for the PIN when the card needs it (typed without echo, or one line per try on stdin)',
-    ),
-  )
-    .option('--amount <amount>', 'amount, e.g. 12.50 (required to take a sale)')
-    .option('--currency <code>', "currency (default: the daemon's)")
-    .option('--reader <name>', 'the reader to use (default: whichever gets a card)')
-    .option('--key <idempotency-key>', 'make the request idempotent: the same key never starts a second sale')
-    .action(async (o: Common & { amount?: string; currency?: string; reader?: string; key?: string }) => {
-      if (o.amount === undefined)
-        throw new CardpostError(
-          'CLI_USAGE',
-          'the sale needs an amount',
-          'give it with --amount, e.g. cardpost sale --amount 12.50',
-        );
-      const amount = parseAmount(o.amount);
-      const client = DaemonClient.connect(o.dataDir);
-      const body = {
-        amount,
-        ...(o.currency ? { currency: parseCurrency(o.currency) } : {}),
-        ...(o.reader ? { reader: o.reader } : {}),
-      };
-      let s = await client.request<SaleSnapshot>(
-        'POST',
-        '/api/v1/sales',
-        body,
-        o.key ? { 'Idempotency-Key': o.key } : {},
-      );
-      let shown = '';
-      const show = (snap: SaleSnapshot) => {
-        const line = `${STATE_WORDS[snap.state] ?? snap.state}${snap.state === 'pin' && snap.pinTriesLeft !== null ? ` (${snap.pinTriesLeft} tries left)` : ''}${snap.notice ? ` — ${snap.notice.message}` : ''}`;
-        if (!o.json && line !== shown) io.out(`sale ${snap.saleId.slice(0, 8)}: ${line}`);
-        shown = line;
-      };
-      const cancel = () => client.request('POST', `/api/v1/sales/${s.saleId}/cancel`).catch(() => undefined);
-      const stop = () => {
-        void cancel();
-      };
-      process.once('SIGINT', stop);
-      // The daemon cancels a sale nobody follows within seconds (a killed command must not leave one that
-      // charges the next card): follow it while a slow hand types the PIN too.
-      const follow = setInterval(() => {
-        void client.request('GET', `/api/v1/sales/${s.saleId}`).catch(() => undefined);
-      }, 1000);
-      const prompt = new SecretPrompt();
-      try {
-        let askedFor = -1;
-        for (;;) {
-          show(s);
-          if (FINAL_STATES.has(s.state)) break;
-          if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
-            askedFor = s.updatedAt;
-            const pin = await prompt.ask(`PIN for ${formatMoney(s.amount, s.currency)}: `);
-            try {
-              await client.request('POST', `/api/v1/sales/${s.saleId}/pin`, { pin });
-            } catch (e) {
-              if (e instanceof CardpostError && e.code === 'PIN_FORMAT') {
-                io.out(`${e.message}; ${e.hint}`);
-                askedFor = -1;
-              } else throw e;
-            }
-          }
-          await sleep(100);
-          s = await client.request<SaleSnapshot>('GET', `/api/v1/sales/${s.saleId}`);
-        }
-      } catch (e) {
-        await cancel(); // do not leave the reader held by a sale nobody follows
-        throw e;
-      } finally {
-        clearInterval(follow);
-        process.off('SIGINT', stop);
-        prompt.close();
-      }
-      if (o.json) json(io, s);
-      if (s.state === 'done' && s.receipt) {
-        const r = s.receipt;
-        if (!o.json) {
-          io.out(
-            `receipt: ${formatMoney(r.amount, r.currency)} paid by card ${r.card}, record ${r.recordId}, balance left ${formatMoney(r.balanceAfter, r.currency)}`,
-          );
-          io.out(
-            r.online ? 'settles with the bank shortly' : 'offline: stored safely, settles when the network is back',
-          );
-        }
-        return;
-      }
-      if (!o.json && s.error) io.out(`${s.error.code}: ${s.error.message}. ${s.error.hint}`);
-      io.setExitCode(EXIT.NEGATIVE);
-    });
-
-  sale
-    .command('cancel')
-    .description("cancel a sale in progress (the only one, or the one whose id is given); takes sale's --data-dir")
-    .argument('[id]', 'the sale id (or its first characters, as the sale command prints them)')
-    .option('--json', 'print JSON for scripts')
-    .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<Common>();
-      const client = DaemonClient.connect(o.dataDir);
-      const { active } = await client.request<{ active: SaleSnapshot[] }>('GET', '/api/v1/sales');
-      const matching =
-        id === undefined
-          ? active
-          : active.filter((a) => a.saleId === id || (id.length >= 4 && a.saleId.startsWith(id)));
-      if (matching.length !== 1) {
-        const which = active
-          .map((a) => `${a.saleId} (${formatMoney(a.amount, a.currency)}, ${STATE_WORDS[a.state] ?? a.state})`)
-          .join('; ');
-        throw new CardpostError(
-          'CLI_USAGE',
-          matching.length === 0
-            ? id === undefined
-              ? 'no sale is in progress'
-              : `no sale in progress has the id ${id}`
-            : `${matching.length} sales are in progress`,
-          active.length === 0 ? 'nothing to cancel' : `give the id of one: ${which}`,
-        );
-      }
-      const done = await client.request<SaleSnapshot>(
-        'POST',
-        `/api/v1/sales/${encodeURIComponent(matching[0]!.saleId)}/cancel`,
-      );
-      if (o.json) return json(io, done);
-      io.out(`sale ${done.saleId.slice(0, 8)}: ${STATE_WORDS[done.state] ?? done.state}`);
-      if (done.state !== 'cancelled') io.setExitCode(EXIT.NEGATIVE);
-    });
+  const sale = saleCommand(io);
 
   const queue = common(
     new Command('queue').description('the signed records on this counter and their settlement status'),
@@ -318,7 +165,8 @@ export function counterCommands(io: CliIo): Command[] {
         await sleep(200);
         st = await client.request<SettlementBody>('GET', '/api/v1/settlement');
         bar?.update(total - st.unsettled.count, { state: st.state });
-        const line = `settled ${total - Math.min(total, st.unsettled.count)}/${total} (${st.state})`;
+        const why = st.state !== 'sending' && st.lastError ? `: ${st.lastError.message}` : ''; // why it waits, at once
+        const line = `settled ${total - Math.min(total, st.unsettled.count)}/${total} (${st.state}${why})`;
         if (!bar && !o.json && line !== lastLine) io.out(line);
         lastLine = line;
         if (st.state === 'blocked' && st.lastError) break;
@@ -351,26 +199,51 @@ export function counterCommands(io: CliIo): Command[] {
     });
 
   const reconcile = common(
-    new Command('reconcile').description("compare this counter's settled totals for a day with the bank's"),
+    new Command('reconcile').description(
+      "compare this counter's settled totals for a shop day (its time zone, shop.timeZone) with the bank's",
+    ),
   )
-    .option('--date <YYYY-MM-DD>', 'UTC day (default: today)')
+    .option('--date <YYYY-MM-DD>', "the shop's day (default: today there)")
     .action(async (o: Common & { date?: string }) => {
       const client = DaemonClient.connect(o.dataDir);
-      const date = o.date ?? new Date().toISOString().slice(0, 10);
-      const r = await client.request<Reconciliation>('GET', `/api/v1/reconciliation?date=${encodeURIComponent(date)}`);
+      const r = await client.request<Reconciliation>(
+        'GET',
+        `/api/v1/reconciliation${o.date === undefined ? '' : `?date=${encodeURIComponent(o.date)}`}`,
+      );
+      const date = r.date;
       if (o.json) json(io, r);
       else {
         if (r.lines.length === 0) io.out(`${date}: nothing settled, host and bank agree`);
         for (const l of r.lines) {
           io.out(
-            `${date} ${l.currency}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`,
+            `${date} ${currencyCode(l.currency)}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`,
           );
         }
       }
       if (!r.match) io.setExitCode(EXIT.NEGATIVE);
     });
 
-  return [readers, apdu, sale, queue, settle, reconcile];
+  return [readers, apdu, sale, ...refundCommands(io), queue, settle, reconcile];
+}
+
+/** What the card's life cycle means at the counter, in one line (docs/protocol.md §6.1). */
+export function cardStateLine(c: Pick<CardSummary, 'lifecycle'>): string {
+  switch (c.lifecycle) {
+    case LIFECYCLE.BLANK:
+      return 'state: blank, not personalised: it cannot pay until its issuer personalises it';
+    case LIFECYCLE.PERSONALISED:
+      return "state: PIN change required: the card still has the issuer's transport PIN; the holder chooses a new PIN before paying (cardpost card change-pin)";
+    case LIFECYCLE.ACTIVE:
+      return 'state: active';
+    case LIFECYCLE.PIN_BLOCKED:
+      return `state: PIN blocked: ${CARD_STATUS.PIN_BLOCKED.hint} (cardpost card unblock where the issuer allows it)`;
+    case LIFECYCLE.TERMINATED:
+      return `state: TERMINATED: ${CARD_STATUS.TERMINATED.hint}`;
+    case LIFECYCLE.BLOCKED:
+      return `state: BLOCKED by its issuer: ${CARD_STATUS.BLOCKED.hint}`;
+    default:
+      return `state: unknown life cycle ${c.lifecycle}: update the host software`;
+  }
 }
 
 /** `cardpost card info`: the card in a reader, read through the daemon (with journal recovery). */
@@ -384,7 +257,7 @@ export function cardInfoCommand(io: CliIo): Command {
       if (o.json) return json(io, c);
       const cur = c.currency ?? 156;
       io.out(`card ${c.cardId} in ${c.reader}`);
-      if (c.lifecycle === LIFECYCLE.BLOCKED) io.out(`BLOCKED by its issuer: ${CARD_STATUS.BLOCKED.hint}`);
+      io.out(cardStateLine(c));
       io.out(`balance ${formatMoney(c.balance, cur)}, counter ${c.counter}, PIN tries left ${c.pinRetries}`);
       if (c.limits)
         io.out(

@@ -4,6 +4,7 @@ import { CardpostError } from '../../protocol/errors.js';
 import { loadConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
 import type { SaleFaultHooks } from '../sale/sale-engine.js';
+import type { TopupFaultHooks } from '../card-services/topup-types.js';
 import type { CliIo } from './crypto-command.js';
 
 /**
@@ -36,6 +37,29 @@ export function testFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): SaleFau
     : undefined;
 }
 
+/**
+ * {"killAfterVoid": p}: with that probability the process kills itself with SIGKILL after the card signed
+ * a void's reversal and before it is stored (host/card-services/voids.ts). Test-only, like killAfterSign.
+ */
+export function voidFaultsFromEnv(env: NodeJS.ProcessEnv = process.env): TopupFaultHooks | undefined {
+  let p = 0;
+  try {
+    const f = JSON.parse(env.CARDPOST_TEST_FAULTS ?? '{}') as { killAfterVoid?: unknown };
+    p = typeof f.killAfterVoid === 'number' ? f.killAfterVoid : 0;
+  } catch {
+    return undefined; // testFaultsFromEnv has refused it already
+  }
+  return p > 0
+    ? {
+        afterVoidSigned: () => {
+          if (Math.random() >= p) return;
+          writeSync(2, 'test fault: SIGKILL after the card signed the reversal, before the commit\n');
+          process.kill(process.pid, 'SIGKILL');
+        },
+      }
+    : undefined;
+}
+
 /** Run until SIGINT/SIGTERM, then stop cleanly (the queue needs no flushing: every record is already committed). */
 export async function runUntilSignalled(stop: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
@@ -58,7 +82,12 @@ export function daemonCommand(io: CliIo): Command {
         ...(o.dataDir ? { overrides: { dataDir: o.dataDir } } : {}),
       });
       const faults = testFaultsFromEnv();
-      const daemon = await Daemon.start({ config, ...(faults ? { faults } : {}) });
+      const topupFaults = voidFaultsFromEnv();
+      const daemon = await Daemon.start({
+        config,
+        ...(faults ? { faults } : {}),
+        ...(topupFaults ? { topupFaults } : {}),
+      });
       io.out(
         `cardpost daemon for terminal ${daemon.terminalId}: API ${daemon.url} (token in ${config.dataDir}/api-token)`,
       );

@@ -1,6 +1,6 @@
 /** Money and time as the counter shows them. Amounts are integers in minor units (2 decimals). */
 
-export { formatMoney } from '../daemon/money.js';
+export { currencyCode, formatMoney } from '../daemon/money.js';
 
 export function formatAge(ms: number): string {
   const s = Math.round(ms / 1000);

@@ -23,6 +23,7 @@ const COMMAND_MODULES: readonly CommandModule[] = [
   async (io) => [(await import('./demo-command.js')).demoCommand(io)],
   async (io) => [(await import('./daemon-command.js')).daemonCommand(io)],
   async (io) => (await import('./counter-commands.js')).counterCommands(io),
+  async (io) => (await import('./day-commands.js')).dayCommands(io),
   async (io) => [(await import('./crypto-command.js')).cryptoCommand(io)],
   async (io) => [(await import('./selftest-command.js')).selftestCommand(io)],
   async (io) => [(await import('./issuer-command.js')).issuerCommand(io)],

@@ -7,6 +7,7 @@ import { simCommand } from './sim-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { demoCommand } from './demo-command.js';
 import { counterCommands } from './counter-commands.js';
+import { dayCommands } from './day-commands.js';
 import { assembleProgram, launch, runProgram } from './launch.js';
 
 /**
@@ -20,6 +21,7 @@ export function buildProgram(io: CliIo, err: (line: string) => void = (l) => pro
       demoCommand(io),
       daemonCommand(io),
       ...counterCommands(io),
+      ...dayCommands(io),
       cryptoCommand(io),
       selftestCommand(io),
       issuerCommand(io),

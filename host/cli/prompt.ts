@@ -1,4 +1,16 @@
 import { createInterface, type Interface } from 'node:readline';
+import { CardpostError } from '../../protocol/errors.js';
+
+/** stdin ended before the line asked for: nobody is there to type it (a closed pipe, Ctrl-D). */
+export class InputEndedError extends CardpostError {
+  constructor() {
+    super(
+      'CLI_INPUT_ENDED',
+      'nothing was entered: the input ended before the line asked for',
+      'type it at a terminal, or give it as one line on stdin',
+    );
+  }
+}
 
 /**
  * Secrets typed at the counter's terminal (the PIN, with a PC/SC reader that has no PIN pad; the
@@ -29,7 +41,7 @@ export class SecretPrompt {
     if (this.tty) this.output.write(question);
     const next = this.lines.shift();
     if (next !== undefined) return Promise.resolve(next);
-    if (this.ended) return Promise.reject(new Error('no PIN was entered (end of input)'));
+    if (this.ended) return Promise.reject(new InputEndedError());
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
     });
@@ -58,7 +70,7 @@ export class SecretPrompt {
       this.ended = true;
       const w = this.waiting;
       this.waiting = undefined;
-      w?.reject(new Error('no PIN was entered (end of input)'));
+      w?.reject(new InputEndedError());
     });
     this.rl = rl;
   }

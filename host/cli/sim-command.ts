@@ -13,6 +13,7 @@ import { openIssuerDir } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
 import { prepareSimCard } from './sim-card-setup.js';
+import { simPrinterCommand } from './sim-printer-command.js';
 
 export { prepareSimCard, type SimCardSetup } from './sim-card-setup.js';
 
@@ -20,7 +21,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function simCommand(io: CliIo): Command {
   const sim = new Command('sim').description(
-    'device simulator: cards on real pcscd (vpcd), a serial POS terminal, and the bank',
+    'device simulator: cards on real pcscd (vpcd), a serial POS terminal, a receipt printer, and the bank',
   );
 
   sim
@@ -374,5 +375,6 @@ export function simCommand(io: CliIo): Command {
       },
     );
 
+  sim.addCommand(simPrinterCommand(io));
   return sim;
 }

@@ -3,7 +3,9 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CardpostError } from '../../protocol/errors.js';
+import { canonicalTimeZone, machineTimeZone } from '../close/shop-day.js';
 import { parseCurrency } from './money.js';
+import { printerConfigSchema } from '../printer/printer-config.js';
 
 /** The config file or an environment override is wrong; the message names the field. */
 export class ConfigError extends CardpostError {}
@@ -104,6 +106,22 @@ const schema = z.strictObject({
       unblockAtCounter: z.boolean().default(true),
     })
     .prefault({}),
+  shop: z
+    .strictObject({
+      /** The shop's time zone (IANA name, e.g. Asia/Shanghai): its business day, for the day close and reconciliation. Default: the machine's. */
+      timeZone: z.string().min(1).max(64).optional(),
+    })
+    .prefault({}),
+  ui: z
+    .strictObject({
+      /** The counter page's and the merchant's CLI language until a person picks one (docs/ui.md "Languages"). */
+      language: z.enum(['zh-CN', 'en']).default('zh-CN'),
+      /** The customer display goes back to "Welcome" this long after a sale ended (paid, cancelled, failed). */
+      displayClearS: z.number().int().min(3).max(600).default(20),
+    })
+    .prefault({}),
+  /** The receipt printer (host/printer/printer-config.ts); null: none. */
+  printer: printerConfigSchema.nullable().default(null),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -114,7 +132,9 @@ const schema = z.strictObject({
 export type ConfigInput = z.input<typeof schema>;
 type Parsed = z.output<typeof schema>;
 
-export interface DaemonConfig extends Omit<Parsed, 'currency' | 'dataDir' | 'terminalDir'> {
+export interface DaemonConfig extends Omit<Parsed, 'currency' | 'dataDir' | 'terminalDir' | 'shop'> {
+  /** The shop's business day (host/close/shop-day.ts): the time zone, canonical IANA name. */
+  shop: { timeZone: string };
   dataDir: string;
   terminalDir: string;
   currency: number;
@@ -146,6 +166,17 @@ function requireSecureBankUrl(url: string, source: string | undefined): void {
   );
 }
 
+/** The configured shop time zone, canonical, or the machine's; CONFIG_TIME_ZONE when this runtime does not know it. */
+function shopTimeZone(name: string | undefined, source: string | undefined): string {
+  const zone = canonicalTimeZone(name ?? machineTimeZone());
+  if (zone) return zone;
+  throw new ConfigError(
+    'CONFIG_TIME_ZONE',
+    `the daemon config is not valid:\n  shop.timeZone: "${name ?? machineTimeZone()}" is not a time zone this machine knows`,
+    `give the shop's IANA time zone${source ? ` in ${source}` : ''} (or CARDPOST_TIME_ZONE), e.g. "Asia/Shanghai" or "Europe/Berlin" (\`timedatectl list-timezones\` lists them), or leave it out for the machine's zone`,
+  );
+}
+
 /** Environment variables that override the file (for containers and CI), and the field each sets. */
 export const ENV_OVERRIDES: Readonly<Record<string, (c: Record<string, unknown>, v: string) => void>> = {
   CARDPOST_DATA_DIR: (c, v) => {
@@ -165,6 +196,9 @@ export const ENV_OVERRIDES: Readonly<Record<string, (c: Record<string, unknown>,
   },
   CARDPOST_LOG_LEVEL: (c, v) => {
     section(c, 'log').level = v;
+  },
+  CARDPOST_TIME_ZONE: (c, v) => {
+    section(c, 'shop').timeZone = v;
   },
   CARDPOST_PCSC: (c, v) => {
     section(c, 'readers').pcsc = v === '1' || v === 'true';
@@ -251,11 +285,13 @@ export function loadConfig(
       'raise backoffMaxMs',
     );
   requireSecureBankUrl(c.bank.url, opts.file);
+  const timeZone = shopTimeZone(c.shop.timeZone, opts.file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(c.dataDir ?? defaultDataDir(env));
   return {
     ...c,
     currency,
+    shop: { timeZone },
     dataDir,
     terminalDir: abs(c.terminalDir ?? join(dataDir, 'terminal')),
     trustedIssuers: c.trustedIssuers.map(abs),

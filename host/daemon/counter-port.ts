@@ -5,18 +5,27 @@ import type { LostCardAnswer } from '../../protocol/bank/index.js';
 import { BankError, type BankClient } from '../settlement/bank-client.js';
 import type { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import type { Registry } from 'prom-client';
-import type { CounterListener, CounterPort, SaleStart, TopupStart } from '../api/port.js';
+import type { CounterListener, CounterPort, MoneyBackPort, SaleStart, TopupStart } from '../api/port.js';
+import { moneyBackPort } from '../card-services/money-back.js';
 import type { CardServices } from '../card-services/card-services.js';
+import type { PrintJobView, PrinterStatus, ReceiptPrinter } from '../printer/index.js';
 import type { TrustStore } from '../../protocol/record/trust-store.js';
 import type { ReaderHub } from '../readers/reader-hub.js';
 import { readStatement, type CardStatement } from '../sale/statement.js';
 import type { ClockProblem } from '../sale/clock-check.js';
 import type { SaleEngine } from '../sale/sale-engine.js';
-import type { SaleSnapshot } from '../sale/sale-types.js';
+import { FINAL_STATES, type Receipt, type SaleSnapshot } from '../sale/sale-types.js';
 import type { SettlementWorker } from '../settlement/settlement-worker.js';
 import type { Reconciliation } from '../settlement/reconcile.js';
 import type { HostStore, QueuedRecord, RecordStatus } from '../store/host-store.js';
 import type { DaemonConfig } from './config.js';
+import { DayBook } from '../close/day-book.js';
+import type { ZReport } from '../close/day-report.js';
+import { receiptLines, saleHistory } from '../close/sale-history.js';
+import { shopDayBounds } from '../close/shop-day.js';
+
+/** How long `POST /api/v1/sales/{id}/cancel` waits for the cancel to take effect before answering 202. */
+export const CANCEL_WAIT_MS = 5000;
 
 /** The data-directory file of the API token (daemon.ts DATA_FILES.token). */
 const TOKEN_FILE = 'api-token';
@@ -42,9 +51,16 @@ export abstract class DaemonCounterPort implements CounterPort {
   abstract reconcile(date: string): Promise<Reconciliation>;
   /** Top-up and sync (host/card-services/), set by the daemon as it starts. */
   cardServices?: CardServices;
+  /** The receipt printer (host/printer/), when the config names one; set by the daemon as it starts. */
+  printer?: ReceiptPrinter;
 
   counterSettings() {
-    return { merchantId: this.config.merchantId, currency: this.config.currency, limits: this.config.limits };
+    return {
+      merchantId: this.config.merchantId,
+      currency: this.config.currency,
+      limits: this.config.limits,
+      ui: this.config.ui,
+    };
   }
   apiTokenFile(): string {
     return join(this.config.dataDir, TOKEN_FILE);
@@ -71,8 +87,28 @@ export abstract class DaemonCounterPort implements CounterPort {
   submitPin(saleId: string, pin: string): void {
     this.engine.submitPin(saleId, pin);
   }
-  cancelSale(saleId: string): SaleSnapshot {
-    return this.engine.cancel(saleId);
+  /**
+   * Cancel a sale and wait for it to end: a sale in `pin` or reading the card stops at its card step, which
+   * takes a moment (the PIN prompt or a terminal's pad is aborted). At most CANCEL_WAIT_MS, then the state as it is.
+   */
+  cancelSale(saleId: string): Promise<SaleSnapshot> {
+    const asked = this.engine.cancel(saleId);
+    if (FINAL_STATES.has(asked.state)) return Promise.resolve(asked);
+    const engine = this.engine;
+    return new Promise((resolve) => {
+      const done = (s: SaleSnapshot) => {
+        clearTimeout(timer);
+        engine.off('sale', onSale);
+        resolve(s);
+      };
+      const onSale = (s: SaleSnapshot) => {
+        if (s.saleId === saleId && FINAL_STATES.has(s.state)) done(s);
+      };
+      const timer = setTimeout(() => done(engine.get(saleId) ?? asked), CANCEL_WAIT_MS);
+      engine.on('sale', onSale);
+      const now = engine.get(saleId);
+      if (now && FINAL_STATES.has(now.state)) done(now);
+    });
   }
 
   readers() {
@@ -157,8 +193,56 @@ export abstract class DaemonCounterPort implements CounterPort {
     const [t] = this.cards().topups.recent(1);
     return t && t.state === 'loaded' && t.loadedAt !== null && Date.now() - t.loadedAt < withinMs ? t : undefined;
   }
-  topupDay(date: string): unknown {
-    return this.cards().day(date);
+  topupDay(date: string | undefined): unknown {
+    return this.cards().day(date ?? this.dayBook.today());
+  }
+  moneyBack(): MoneyBackPort {
+    return moneyBackPort(this.cards(), this.dayBook);
+  }
+
+  private book?: DayBook;
+  /** The shop's days: Z reports, closes, history (host/close/day-book.ts). */
+  get dayBook(): DayBook {
+    this.book ??= new DayBook({
+      store: this.store,
+      bank: this.bank,
+      timeZone: this.config.shop.timeZone,
+      now: Date.now,
+    });
+    return this.book;
+  }
+  shopDay() {
+    return { timeZone: this.dayBook.timeZone, today: this.dayBook.today() };
+  }
+  dayReport(date: string): Promise<ZReport> {
+    return this.dayBook.report(date);
+  }
+  closeDay(date: string) {
+    return this.dayBook.close(date);
+  }
+  dayCloses(q: { from?: string; to?: string; limit: number }) {
+    return this.dayBook.closes(q);
+  }
+  saleHistory(q: { date: string; q?: string }) {
+    const [from, to] = shopDayBounds(q.date, this.dayBook.timeZone);
+    const sales = saleHistory(this.store.closes.salesBetween(from, to), this.dayBook.timeZone, q.q);
+    return {
+      date: q.date,
+      timeZone: this.dayBook.timeZone,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      sales,
+    };
+  }
+  saleReceipt(saleId: string) {
+    const receipt = this.engine.get(saleId)?.receipt;
+    if (!receipt) return undefined;
+    return {
+      saleId,
+      copy: true as const,
+      lines: receiptLines(receipt, { timeZone: this.dayBook.timeZone, copy: true }),
+      receipt,
+    };
   }
 
   startPinService(req: { kind: 'change' | 'unblock'; reader?: string }): unknown {
@@ -177,8 +261,23 @@ export abstract class DaemonCounterPort implements CounterPort {
     return this.cards().pins.cancel(serviceId, by);
   }
 
+  printerStatus(): PrinterStatus | null {
+    return this.printer?.status() ?? null;
+  }
+  printReceipt(receipt: Receipt, o: { copy: boolean }): PrintJobView {
+    if (!this.printer)
+      throw new CardpostError(
+        'PRINTER_NOT_CONFIGURED',
+        'this counter has no receipt printer',
+        'set printer.path in the daemon config (docs/daemon.md §3) and restart the daemon; the receipt can be shown on screen meanwhile',
+      );
+    return this.printer.printReceipt(receipt, o);
+  }
+
   watch(l: CounterListener): () => void {
     const readers = () => l.readers();
+    const printer = this.printer;
+    printer?.on('status', l.printer);
     const pins = this.cardServices?.pins;
     pins?.on('service', l.pinService);
     const stored = () => l.stored();
@@ -194,6 +293,7 @@ export abstract class DaemonCounterPort implements CounterPort {
       this.worker.off('batch', l.batch);
       for (const e of ['added', 'removed', 'changed'] as const) this.hub.off(e, readers);
       pins?.off('service', l.pinService);
+      printer?.off('status', l.printer);
     };
   }
 }

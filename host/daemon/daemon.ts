@@ -30,6 +30,7 @@ import { SerialTerminalSource } from '../transports/serial/index.js';
 import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 import { HidSource } from '../transports/hid/index.js';
 import { attachSerialTerminal } from './serial-terminals.js';
+import { ReceiptPrinter, attachReceiptPrinter } from '../printer/index.js';
 import { loadOrCreateToken } from '../api/auth.js';
 import type { DaemonConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
@@ -284,6 +285,8 @@ export class Daemon extends DaemonCounterPort {
         terminalId: cred.terminalId,
         ...(o.topupFaults ? { faults: o.topupFaults } : {}),
       });
+      // Made before the API (its status and events follow it), started once the daemon is up.
+      if (c.printer) daemon.printer = new ReceiptPrinter({ config: c.printer, timeZone: c.shop.timeZone, log });
       const token = loadOrCreateToken(join(c.dataDir, DATA_FILES.token));
       daemon.api = await startApi({ daemon, token, host: c.api.host, port: c.api.port, log });
       // The URL goes into the lock only while the lock is still ours (else DAEMON_LOCK_LOST, and no API left open).
@@ -297,6 +300,11 @@ export class Daemon extends DaemonCounterPort {
       } catch (e) {
         await daemon.api.close();
         throw e;
+      }
+      // The receipt printer (host/printer/): a paid sale's receipt is queued after its record is stored.
+      if (daemon.printer) {
+        detach.push(attachReceiptPrinter({ engine, printer: daemon.printer, readerInfo: (n) => hub.info(n) }));
+        daemon.printer.start();
       }
       worker.start();
       log.info(
@@ -312,7 +320,7 @@ export class Daemon extends DaemonCounterPort {
   }
 
   reconcile(date: string): Promise<Reconciliation> {
-    return reconcile(this.store, this.bank, date);
+    return reconcile(this.store, this.bank, date, this.config.shop.timeZone);
   }
 
   /** "Settle now": skip the backoff, and fetch the revocation list too while the bank is there. */
@@ -327,6 +335,7 @@ export class Daemon extends DaemonCounterPort {
     await this.api?.close();
     await this.worker.stop();
     for (const d of this.detach) d();
+    await this.printer?.stop();
     for (const source of this.sources) await source.stop();
     this.store.close();
     releaseLock(this.lockFile);

@@ -20,6 +20,11 @@ export function parseCurrency(text: string): number {
   );
 }
 
+/** The ISO 4217 alphabetic code of a numeric one ("CNY" for 156), else the number as text. */
+export function currencyCode(currency: number): string {
+  return Object.keys(CURRENCIES).find((k) => CURRENCIES[k] === currency) ?? String(currency);
+}
+
 const SYMBOLS: Record<number, string> = { 156: '¥', 840: '$', 978: '€', 826: '£', 344: 'HK$' };
 
 export function formatMoney(minor: number, currency: number): string {

@@ -99,8 +99,38 @@ export function attachSerialTerminal(o: { terminal: SerialTerminal; engine: Sale
       });
     }
   };
+  // A sale the terminal did not key (the counter named its reader) ran on its slot and pad, whose last words were
+  // "Enter PIN": show how it ended, once, so the display never stays on a prompt for a sale that is over.
+  const shown = new Set<string>();
+  const onAnySale = (s: SaleSnapshot) => {
+    if (!FINAL_STATES.has(s.state) || s.reader !== terminal.cardReader.name) return;
+    if (s.requestKey?.startsWith('terminal:') || shown.has(s.saleId)) return;
+    shown.add(s.saleId);
+    if (shown.size > 64) shown.delete(shown.values().next().value!);
+    void terminal
+      .display(outcomeLines(s))
+      .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'terminal display after a sale failed'));
+  };
   terminal.on('saleRequest', onSale);
+  engine.on('sale', onAnySale);
   return () => {
     terminal.off('saleRequest', onSale);
+    engine.off('sale', onAnySale);
   };
+}
+
+/** How a sale ended, for a terminal's display (short lines: a display may have 16 columns). */
+export function outcomeLines(s: SaleSnapshot): string[] {
+  switch (s.state) {
+    case 'done':
+      return ['Paid / 已付款', formatMoney(s.amount, s.currency)];
+    case 'cancelled':
+      return ['Cancelled / 已取消'];
+    case 'timed_out':
+      return ['Timed out / 已超时'];
+    case 'unconfirmed':
+      return ['May have paid', '可能已付款', 'Insert card again'];
+    default:
+      return [isDecline(s.error?.code ?? '') ? 'Declined / 已拒绝' : 'Failed / 失败'];
+  }
 }

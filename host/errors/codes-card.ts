@@ -12,6 +12,11 @@ import { def, type CardStatusCode, type CertificateCode, type ChainCode } from '
 
 export const CARD_SESSION = {
   CARD_BLANK: def(422, 'decline', 'the card must be personalised by its issuer before it can pay'),
+  CARD_ALREADY_PERSONALISED: def(
+    null,
+    'refused',
+    'a card is personalised once (cardpost card personalize): use a blank card; its holder changes the PIN with cardpost card change-pin',
+  ),
   CARD_CERT_MISMATCH: def(422, 'decline', 'do not accept this card; report it to the issuer'),
   CARD_UNKNOWN_ISSUER: def(
     422,
@@ -112,12 +117,17 @@ export const CARD_STATUS_KIND: Record<Exclude<CardStatusName, 'OK'>, ErrorKind> 
   CURRENCY_MISMATCH: 'decline',
   COUNTER_EXHAUSTED: 'decline',
   NONCE_REUSED: 'fault',
+  VOID_NOT_ALLOWED: 'refused',
+  VOID_MISMATCH: 'refused',
+  ALREADY_VOIDED: 'refused',
   TOKEN_SIGNATURE_INVALID: 'refused',
   TOKEN_REPLAYED: 'refused',
   TOKEN_WRONG_CARD: 'refused',
   TOKEN_EXPIRED: 'refused',
   BALANCE_LIMIT: 'refused',
   AUTHORITY_INVALID: 'refused',
+  REFUND_OF_VOIDED: 'refused',
+  REFUND_UNPROVABLE: 'retry',
   CERTIFICATE_INVALID: 'refused',
   AUTHORISATION_INVALID: 'refused',
   BLOCK_ORDER_INVALID: 'refused',

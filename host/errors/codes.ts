@@ -1,6 +1,9 @@
 import type { ErrorDef, ErrorEntry, ErrorGroup } from './types.js';
 import { def, group } from './codes-def.js';
 import { CARD_SESSION, CARD_STATUSES, TERMINAL, TRANSPORT } from './codes-card.js';
+import { PRINTER } from './codes-printer.js';
+import { MONEY_BACK } from './codes-money-back.js';
+import { PIN_SERVICE } from './codes-pin-service.js';
 
 /**
  * Every error code the host gives a person or a client, grouped by where it comes from, with its
@@ -44,6 +47,11 @@ const SALES: Record<string, ErrorDef> = {
   SALE_NOT_FOUND: def(404, 'not-found', 'list the sales with GET /api/v1/sales (cardpost sale list)'),
   RECORD_NOT_FOUND: def(404, 'not-found', 'list the records with GET /api/v1/queue'),
   READER_UNKNOWN: def(404, 'not-found', 'list the readers with `cardpost readers` and use one of their names'),
+  SALE_READER_REQUIRED: def(
+    409,
+    'conflict',
+    "the only readers are serial terminals' slots, which a sale takes only when named: key the sale on the terminal, or name its reader (--reader, or `reader` in the request)",
+  ),
   SALE_IN_PROGRESS: def(409, 'conflict', 'finish or cancel the sale at the counter first'),
   READER_BUSY: def(409, 'conflict', 'finish or cancel the sale using the reader first'),
   SALE_NOT_ASKING_PIN: def(409, 'conflict', 'send the PIN only while the sale is in state `pin`'),
@@ -94,6 +102,11 @@ const SALE_OBJECT: Record<string, ErrorDef> = {
   ),
   CARD_NOT_THE_PAYING_ONE: def(null, 'conflict', 'insert the card that was paying: it may already have paid'),
   PIN_WRONG: def(null, 'retry', 'let the customer type the PIN again; the notice gives the tries left'),
+  READER_PIN_PAD_FAILED: def(
+    null,
+    'fault',
+    "nothing was paid: start the sale again; the customer then types the PIN on the customer display. If the reader's pad should work, update its driver or firmware",
+  ),
   RECOVERED: def(
     null,
     'notice',
@@ -308,45 +321,15 @@ const TOPUP: Record<string, ErrorDef> = {
   ),
 };
 
-/** The PIN service (host/card-services/pin-service*.ts, its route, `cardpost card change-pin|unblock`). */
-const PIN_SERVICE: Record<string, ErrorDef> = {
-  PIN_UNBLOCK_NOT_ALLOWED: def(
-    403,
-    'refused',
-    'the issuer keeps PUK unblocking to itself: send the holder to the issuer or a bank branch with the card and the PUK letter',
-  ),
-  PIN_ENTRY_NOT_HERE: def(
-    403,
-    'refused',
-    "the customer types PINs on the customer display's keypad (or the terminal's pad), never with the bearer token or on the counter page",
-  ),
-  PIN_SERVICE_NOT_FOUND: def(404, 'not-found', 'start one from the counter page or with `cardpost card change-pin`'),
-  PIN_SERVICE_NOT_ASKING: def(409, 'conflict', 'send the digits only for the step the service shows now'),
-  PIN_SERVICE_CANNOT_CANCEL: def(409, 'conflict', 'the card is changing the PIN: wait a moment for the result'),
-  PIN_SERVICE_READER_REQUIRED: def(422, 'bad-input', 'several readers could hold the card: name the reader'),
-  PIN_SERVICE_NO_CARD: def(null, 'retry', 'insert or tap the card, then start the PIN service again'),
-  PIN_SERVICE_TIMED_OUT: def(null, 'retry', 'nothing was changed on the card: start again when the customer is ready'),
-  PIN_SERVICE_CANCELLED: def(
-    null,
+/** The shop's days: day close, history and reprint (host/close/, host/api/routes/closes.ts, `cardpost close|sales`). */
+const DAY_CLOSE: Record<string, ErrorDef> = {
+  CLOSE_DAY_NOT_OVER: def(
+    409,
     'conflict',
-    'nothing was changed on the card: start again when the customer is ready',
+    "close a day only after it has ended in the shop's time zone; its running figures can be read meanwhile",
   ),
-  PIN_CHANGE_UNCLEAR: def(
-    null,
-    'retry',
-    'insert the card and let the customer try the new PIN; if the card refuses it, the old PIN still works',
-  ),
-  PIN_MISMATCH: def(null, 'retry', 'the customer chooses the new PIN again and types it twice the same'),
-  PIN_TOO_WEAK: def(
-    null,
-    'retry',
-    'the customer chooses another PIN: not one digit repeated, not a run like 1234, not the old PIN',
-  ),
-  PUK_WRONG: def(
-    null,
-    'retry',
-    'the customer checks the PUK letter and types it again; the notice gives the tries left',
-  ),
+  CLOSE_SALE_ACTIVE: def(409, 'conflict', 'let the sale finish or cancel it, then close the day again'),
+  SALE_NO_RECEIPT: def(404, 'not-found', 'only a paid sale has a receipt: look at the sale in the day’s history'),
 };
 
 const CRYPTO: Record<string, ErrorDef> = {
@@ -381,6 +364,9 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
     'host/card-services/pin-service*.ts: activation, change and unblock of the PIN at the counter',
     PIN_SERVICE,
   ),
+  group('Voids and refunds', 'host/card-services: a void at the counter, a refund through the bank', MONEY_BACK),
+  group('The day close', "host/close: a shop day's Z report and close, its history and receipt copies", DAY_CLOSE),
   group("The holder's statement", 'host/sale/statement.ts and its route: reading a card between sales', STATEMENT),
+  group('The receipt printer', 'host/printer: its state in the status, and receipts it did not print', PRINTER),
   group("The cardpost command and the daemon's start", 'host/cli, host/daemon, host/issuer: never an HTTP answer', CLI),
 ];

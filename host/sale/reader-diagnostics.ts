@@ -6,10 +6,17 @@ import { checkRawApdu } from '../session/raw-apdu-policy.js';
 import { withCard, type CardOpener } from './card-opening.js';
 import { SaleRefusedError } from './offline-limits.js';
 
+/** The life-cycle states by name, as docs/protocol.md §6.1 names them. */
+export const LIFECYCLE_NAMES = ['blank', 'personalised', 'active', 'pinBlocked', 'terminated', 'blocked'] as const;
+export type LifecycleName = (typeof LIFECYCLE_NAMES)[number];
+
 export interface CardSummary {
   reader: string;
   cardId: string;
+  /** The life-cycle value GET_INFO gives (docs/protocol.md §6.1), kept as a number for scripts. */
   lifecycle: number;
+  /** Its name: `personalised` still has the transport PIN (the holder must change it before paying). */
+  lifecycleName: LifecycleName | 'unknown';
   balance: number;
   currency: number | null;
   counter: number;
@@ -41,6 +48,7 @@ export class ReaderDiagnostics {
         reader: reader.name,
         cardId: session.cardId,
         lifecycle: i.lifecycle,
+        lifecycleName: LIFECYCLE_NAMES[i.lifecycle] ?? 'unknown',
         balance: i.balance,
         currency: i.currency ?? null,
         counter: i.counter,

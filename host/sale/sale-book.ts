@@ -1,6 +1,7 @@
 import { CardpostError } from '../../protocol/errors.js';
 import { recordId } from '../../protocol/record/index.js';
 import type { HostStore, SaleRow } from '../store/host-store.js';
+import { errorInfo } from '../errors/registry.js';
 import { receiptOfQueued } from './receipt.js';
 import { RECOVERED_NOTICE } from './sale-machine.js';
 import { FINAL_STATES, unconfirmedError, type SaleError, type SaleSnapshot, type SaleState } from './sale-types.js';
@@ -103,7 +104,7 @@ export class SaleBook {
     const stored = (code: string): SaleError =>
       code === 'SALE_UNCONFIRMED'
         ? unconfirmedError(row.errorText ?? '')
-        : { code, message: row.errorText ?? '', hint: '' };
+        : { code, message: row.errorText ?? '', hint: errorInfo(code).advice }; // the registry's advice (docs/errors.md)
     return {
       saleId: row.saleId,
       requestKey: row.requestKey,

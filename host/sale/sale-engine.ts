@@ -15,6 +15,8 @@ import { SaleBook, describe } from './sale-book.js';
 import {
   checkSaleRequest,
   refuseIfClockWrong,
+  openToAnySale,
+  refuseIfNoOpenReader,
   refuseIfReaderBusy,
   sameSaleForKey,
   type SaleRequest,
@@ -122,7 +124,10 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.diagnostics = new ReaderDiagnostics({
       hub: o.hub,
       opener: this.opener,
-      saleMayUse: (name) => [...this.live.values()].some((s) => s.state.reader === name || s.state.reader === null),
+      saleMayUse: (name) =>
+        [...this.live.values()].some(
+          (s) => s.state.reader === name || (s.state.reader === null && this.openToAny(name)),
+        ),
     });
     this.cardRun = {
       store: o.store,
@@ -154,7 +159,8 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     if (known) return sameSaleForKey(known, req, this.o.currency);
     const currency = req.currency ?? this.o.currency;
     checkSaleRequest(req.amount, currency, req.reader, this.o.hub);
-    refuseIfReaderBusy(req.reader, this.live.values());
+    refuseIfReaderBusy(req.reader, this.live.values(), this.openToAny);
+    refuseIfNoOpenReader(req.reader, this.o.hub.list(), this.openToAny);
     refuseIfClockWrong(this.o.clockProblem?.());
     const now = this.timers.now();
     checkOfflineLimits(this.o.limits, req.amount, currency, this.o.store.unsettled(), now);
@@ -189,7 +195,7 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
     this.carryOut(sale, opened);
     const ready = this.o.hub
       .readersList()
-      .find((r) => r.cardPresent && (req.reader === undefined || r.name === req.reader));
+      .find((r) => r.cardPresent && (req.reader === undefined ? this.openToAny(r.name) : r.name === req.reader));
     if (ready) void this.runSale(sale, ready);
     return snapshotOf(sale);
   }
@@ -286,12 +292,15 @@ export class SaleEngine extends EventEmitter<SaleEngineEvents> {
 
   // ------------------------------------------------------------------ reader events
 
+  /** A sale naming no reader may take this one: never a serial terminal's slot (sale-request.ts openToAnySale). */
+  private readonly openToAny = (name: string): boolean => openToAnySale(this.o.hub.info(name)?.kind);
+
   private onCard(reader: CardReader): void {
     const sale = [...this.live.values()].find(
       (s) =>
         s.state.phase === 'waiting_card' &&
         !s.state.claim &&
-        (s.state.reader === null || s.state.reader === reader.name),
+        (s.state.reader === null ? this.openToAny(reader.name) : s.state.reader === reader.name),
     );
     if (sale) {
       void this.runSale(sale, reader);

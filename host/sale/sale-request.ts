@@ -25,13 +25,28 @@ export function sameSaleForKey(known: SaleSnapshot, req: SaleRequest, defaultCur
   return known;
 }
 
-/** One sale per reader: SALE_IN_PROGRESS while another sale may use the reader asked for. */
+/**
+ * Whether a sale that names no reader may take a reader of this kind: never a serial terminal's slot. A
+ * terminal's sales are keyed on its own keypad (host/daemon/serial-terminals.ts); a sale from the API or
+ * `cardpost sale` uses its slot and PIN pad only when it names that reader.
+ */
+export const openToAnySale = (kind: string | undefined): boolean => kind !== 'serial-terminal';
+
+/**
+ * One sale per reader: SALE_IN_PROGRESS while another sale may use the reader asked for. `openToAny`: whether a
+ * sale that names no reader may take this one (never a serial terminal's slot: see engine `openToAny`).
+ */
 export function refuseIfReaderBusy(
   reader: string | undefined,
   live: Iterable<{ saleId: string; state: { reader: string | null; phase: string } }>,
+  openToAny: (reader: string) => boolean = () => true,
 ): void {
   for (const s of live) {
-    if (reader === undefined || s.state.reader === null || s.state.reader === reader) {
+    const mayMeet =
+      reader === undefined
+        ? s.state.reader === null || openToAny(s.state.reader)
+        : s.state.reader === reader || (s.state.reader === null && openToAny(reader));
+    if (mayMeet) {
       throw new SaleRefusedError(
         'SALE_IN_PROGRESS',
         `sale ${s.saleId} is still ${s.state.phase.replace('_', ' ')}`,
@@ -74,4 +89,21 @@ export function checkSaleRequest(
       'list the readers with `cardpost readers`',
     );
   }
+}
+
+/**
+ * A sale that names no reader takes none of the readers there are (all serial terminals' slots): refused at
+ * once (SALE_READER_REQUIRED) rather than waiting for a card it would never take. With no reader at all it waits.
+ */
+export function refuseIfNoOpenReader(
+  reader: string | undefined,
+  readers: readonly { name: string }[],
+  openToAny: (reader: string) => boolean,
+): void {
+  if (reader !== undefined || readers.length === 0 || readers.some((r) => openToAny(r.name))) return;
+  throw new SaleRefusedError(
+    'SALE_READER_REQUIRED',
+    `no reader takes a sale that names none: ${readers.map((r) => `"${r.name}"`).join(', ')} ${readers.length === 1 ? 'is a serial terminal' : 'are serial terminals'}`,
+    "key the sale on the terminal's keypad, or name its reader (cardpost sale --reader NAME)",
+  );
 }

@@ -23,6 +23,8 @@ export interface StatementEntry {
   time: number;
   /** The balance the card signed as left after this payment. */
   balanceAfter: number;
+  /** A void (docs/protocol.md §4.9): the counter of the payment this entry gives back (`amount` went back to the card). */
+  reverses?: number;
 }
 
 /** The holder's statement: the card's balance now and its newest payments, newest first. */
@@ -61,6 +63,7 @@ export function statementEntries(records: readonly SignedTxnRecord[], limit: num
       terminalId: r.terminalId,
       time: r.time,
       balanceAfter: r.balanceAfter,
+      ...(r.reverses !== undefined ? { reverses: r.reverses } : {}),
     }));
 }
 

@@ -15,6 +15,7 @@ import {
   type RecordVerdict,
 } from '../../protocol/bank/index.js';
 import { decodeTopupAnswer, encodeTopupRequest, type TopupAnswer } from '../../protocol/bank/topup.js';
+import { decodeRefundAnswer, encodeRefundRequest, type RefundAnswer } from '../../protocol/bank/refund.js';
 import type { Certificate, SigningKey } from '../../protocol/record/index.js';
 import type { CurrencyTotal } from '../store/host-store.js';
 
@@ -146,14 +147,29 @@ export class BankClient {
     return new BankError(`BANK_REFUSED_${code}`, message, hint, 'refused', status);
   }
 
-  async health(): Promise<{ ok: boolean; time?: number }> {
+  /** GET /v1/health. When it fails, `problem` says why, for the settlement status and the log. */
+  async health(): Promise<{ ok: boolean; time?: number; problem?: BankError }> {
+    // A bank that never answers is as often a typo in bank.url (host, port, path) as an outage: say both.
+    const hint =
+      "if it persists, check bank.url in the daemon's config (host, port, path) and that the bank is up; meanwhile the counter takes card payments offline and settles them when the bank answers";
     try {
       const r = await this.send('GET', '/v1/health', undefined, undefined, false);
       const time = (r.json as { time?: unknown } | undefined)?.time;
       if (r.status === 200 && typeof time === 'number') this.o.onBankTime?.(time);
-      return { ok: r.status === 200, ...(typeof time === 'number' ? { time } : {}) };
-    } catch {
-      return { ok: false };
+      if (r.status === 200) return { ok: true, ...(typeof time === 'number' ? { time } : {}) };
+      const f = this.failure(r.status, r.json, r.headers, `health check at ${this.o.baseUrl}`);
+      return { ok: false, problem: new BankError(f.code, f.message, hint, 'unknown', r.status) };
+    } catch (e) {
+      const why = e instanceof CardpostError ? e : undefined;
+      return {
+        ok: false,
+        problem: new BankError(
+          why?.code ?? 'BANK_UNREACHABLE',
+          why?.message ?? `bank at ${this.o.baseUrl} did not answer: ${e instanceof Error ? e.message : String(e)}`,
+          hint,
+          'unknown',
+        ),
+      };
     }
   }
 
@@ -195,21 +211,50 @@ export class BankClient {
     req: { cardId: string; loadSeq: number; amount: number; currency: number },
     retry: { attempts?: number; delayMs?: number } = {},
   ): Promise<TopupAnswer> {
-    const body = encodeTopupRequest(req);
+    return this.load('/v1/topups', encodeTopupRequest(req), key, req, retry, 'top-up', decodeTopupAnswer);
+  }
+
+  /**
+   * POST /v1/refunds (docs/bank-api.md §15): the refund's top-up token, asked under the refund id (the
+   * Idempotency-Key and the bank's own idempotency of the refund), retried like a top-up.
+   */
+  async refund(
+    req: { refundId: string; recordId: string; cardId: string; amount: number; loadSeq: number },
+    retry: { attempts?: number; delayMs?: number } = {},
+  ): Promise<RefundAnswer> {
+    const body = encodeRefundRequest({
+      refundId: req.refundId,
+      recordId: req.recordId,
+      amount: req.amount,
+      loadSeq: req.loadSeq,
+    });
+    const expect = { refundId: req.refundId, recordId: req.recordId };
+    return this.load('/v1/refunds', body, req.refundId, req, retry, 'refund', (v) => decodeRefundAnswer(v, expect));
+  }
+
+  private async load<T extends TopupAnswer>(
+    path: string,
+    body: Uint8Array,
+    key: string,
+    req: { cardId: string; loadSeq: number; amount: number },
+    retry: { attempts?: number; delayMs?: number },
+    what: string,
+    decode: (v: unknown) => T,
+  ): Promise<T> {
     const attempts = retry.attempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       try {
-        const r = await this.send('POST', '/v1/topups', body, key);
-        if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `top-up ${key}`);
-        let answer: TopupAnswer;
+        const r = await this.send('POST', path, body, key);
+        if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, `${what} ${key}`);
+        let answer: T;
         try {
-          answer = decodeTopupAnswer(r.json);
+          answer = decode(r.json);
         } catch (e) {
           if (!(e instanceof BankDecodeError)) throw e;
           throw new BankError(
             'BANK_ANSWER_INVALID',
-            `top-up ${key}: the bank's answer is not valid (${e.message})`,
-            'the top-up is asked again with the same key; report this to the bank if it persists',
+            `${what} ${key}: the bank's answer is not valid (${e.message})`,
+            `the ${what} is asked again with the same key; report this to the bank if it persists`,
             'unknown',
             200,
           );
@@ -221,7 +266,7 @@ export class BankClient {
         )
           throw new BankError(
             'BANK_ANSWER_INVALID',
-            `top-up ${key}: the bank answered for card ${answer.cardId} load ${answer.loadSeq} amount ${answer.amount}`,
+            `${what} ${key}: the bank answered for card ${answer.cardId} load ${answer.loadSeq} amount ${answer.amount}`,
             'report this to the bank',
             'refused',
             200,
@@ -236,9 +281,15 @@ export class BankClient {
     }
   }
 
-  /** GET /v1/reconciliation?date=YYYY-MM-DD: the bank's totals of accepted records for this terminal. */
-  async reconciliation(date: string): Promise<CurrencyTotal[]> {
-    const path = `/v1/reconciliation?date=${date}`;
+  /**
+   * GET /v1/reconciliation: the bank's totals of accepted records for this terminal, of a UTC day
+   * (`YYYY-MM-DD`) or of the instants [since, until) in Unix seconds (a shop's own day, bank-api.md §8).
+   */
+  async reconciliation(day: string | { since: number; until: number }): Promise<CurrencyTotal[]> {
+    const path =
+      typeof day === 'string'
+        ? `/v1/reconciliation?date=${day}`
+        : `/v1/reconciliation?since=${day.since}&until=${day.until}`;
     const r = await this.send('GET', path);
     if (r.status !== 200) throw this.failure(r.status, r.json, r.headers, 'reconciliation');
     const totals = (r.json as { totals?: unknown } | undefined)?.totals;

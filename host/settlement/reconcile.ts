@@ -1,4 +1,5 @@
 import type { CurrencyTotal, HostStore } from '../store/host-store.js';
+import { shopDayBounds } from '../close/shop-day.js';
 import type { BankClient } from './bank-client.js';
 
 export interface ReconciliationLine {
@@ -10,6 +11,10 @@ export interface ReconciliationLine {
 
 export interface Reconciliation {
   date: string;
+  /** The shop's time zone the day is counted in (host/close/shop-day.ts), and the day's instants, ISO. */
+  timeZone?: string;
+  from?: string;
+  to?: string;
   match: boolean;
   lines: ReconciliationLine[];
 }
@@ -42,7 +47,26 @@ export function compareTotals(date: string, host: CurrencyTotal[], bank: Currenc
   return { date, match: lines.every((l) => l.match), lines };
 }
 
-export async function reconcile(store: HostStore, bank: BankClient, date: string): Promise<Reconciliation> {
-  const [from, to] = utcDayBounds(date);
-  return compareTotals(date, store.settledTotals(from, to), await bank.reconciliation(date));
+/**
+ * The day's settled totals, this host's against the bank's, over the shop's day in its time zone (the
+ * bank is asked for the same instants, bank-api.md §8). RangeError for a date that is not one.
+ */
+export async function reconcile(
+  store: HostStore,
+  bank: BankClient,
+  date: string,
+  timeZone: string,
+): Promise<Reconciliation> {
+  const [fromMs, toMs] = shopDayBounds(date, timeZone);
+  const [since, until] = [Math.floor(fromMs / 1000), Math.floor(toMs / 1000)];
+  const bankTotals = await bank.reconciliation({ since, until });
+  const r = compareTotals(date, store.settledTotals(since, until), bankTotals);
+  return {
+    date,
+    timeZone,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    match: r.match,
+    lines: r.lines,
+  };
 }

@@ -24,6 +24,10 @@ export const REJECTION_ADVICE: Readonly<Record<string, string>> = {
     'The record reached the bank too late (or the counter clock is wrong): it is not paid. Settle sooner; check the clock.',
   CHAIN_BROKEN:
     "The card's record chain does not link (a cloned or faulty card): this sale is not paid. Report the card.",
+  REVERSAL_ORPHAN:
+    'The void reached the bank before its sale, or its sale was refused: the sale is not charged either way. Nothing to give back.',
+  REVERSAL_INVALID:
+    'The void does not match its sale (another amount, merchant or counter): it is not counted. Report the card to the issuer.',
 };
 
 export function rejectionAdvice(reason: string | null): string {

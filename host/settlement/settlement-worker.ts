@@ -78,6 +78,8 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
   private fresh = false;
   /** The queue database failed on the last try (cleared, with a log line, once it works again). */
   private storeDown = false;
+  /** The health-check failure last logged (code and message), while the bank is down; undefined while it answers. */
+  private downLogged: string | undefined;
   private readonly st: SettlementStatus = {
     online: false,
     state: 'stopped',
@@ -161,10 +163,11 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
       const h = await this.o.bank.health();
       if (!h.ok) {
         this.set({ online: false, state: 'offline', nextAttemptAt: this.clock() + this.healthIntervalMs });
+        this.bankDown(h.problem);
         await this.sleep(this.healthIntervalMs, 'offline');
         return;
       }
-      this.set({ online: true, lastContactAt: this.clock(), state: 'idle' });
+      this.set({ online: true, lastContactAt: this.clock(), state: 'idle', ...this.bankBack() });
       this.o.log?.info({ bank: this.o.bank.url }, 'bank reachable');
     }
     const batch = this.o.store.nextBatch(() => randomBytes(16).toString('hex'), this.batchSize);
@@ -180,6 +183,7 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
       if (this.running && !this.urgent && !this.fresh) {
         const h = await this.o.bank.health();
         this.set(h.ok ? { online: true, lastContactAt: this.clock() } : { online: false, state: 'offline' });
+        if (!h.ok) this.bankDown(h.problem);
       }
       return;
     }
@@ -283,6 +287,35 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
       'settlement paused: it could not use the queue database',
     );
     await this.sleep(delay, 'store');
+  }
+
+  /**
+   * The bank's health check failed: why goes into lastError (a typo'd bank.url or a bank that died is seen on
+   * the counter page and in GET /api/v1/settlement), and into the log once per change (not at every check).
+   */
+  private bankDown(problem: CardpostError | undefined): void {
+    const err =
+      problem ??
+      new CardpostError(
+        'BANK_UNREACHABLE',
+        `bank at ${this.o.bank.url} did not answer its health check`,
+        "if it persists, check bank.url in the daemon's config and that the bank is up",
+      );
+    this.set({ lastError: { code: err.code, message: err.message, hint: err.hint } });
+    const key = `${err.code} ${err.message}`;
+    if (key === this.downLogged) return;
+    this.downLogged = key;
+    this.o.log?.warn(
+      { bank: this.o.bank.url, code: err.code, err: err.message },
+      'bank not reachable: card payments are stored and settle when it answers',
+    );
+  }
+
+  /** The bank answers again: the health check's error is over (a batch's own error stays until it settles). */
+  private bankBack(): Partial<SettlementStatus> {
+    if (this.downLogged === undefined) return {};
+    this.downLogged = undefined;
+    return { lastError: null };
   }
 
   /** Full jitter (AWS architecture blog): a random wait below a ceiling that doubles with each failure. */

@@ -6,6 +6,9 @@ import { openBookkeepingConnection, openDatabase, type Db } from './database.js'
 import { RecordQueue, type ExportedRecord } from './record-queue.js';
 import { Sales, type NewSale, type SaleUpdate } from './sales.js';
 import { Topups } from './topups.js';
+import { Voids } from './voids.js';
+import { Refunds } from './refunds.js';
+import { DayCloses } from './day-closes.js';
 import type {
   BatchRow,
   ChainHeadRow,
@@ -47,6 +50,9 @@ export { BATCH_STATES, HEAD_SOURCES, RECORD_ORIGINS, RECORD_STATUSES, SALE_STATE
  * | `batches` (batches.ts) | batches (+ records' status) | the batch body bytes; the bank's verdicts applied |
  * | `sales` (sales.ts) | sales | a sale's state, its signing mark |
  * | `topups` (topups.ts) | topups | a top-up or sync: its bank token, stored before LOAD |
+ * | `voids` (voids.ts) | voids | a sale's void: its nonce before VOID_TXN, its reversal record after |
+ * | `refunds` (refunds.ts) | refunds (+ its topups row) | a refund of a settled sale, queued until its card and the bank |
+ * | `closes` (day-closes.ts) | day_closes, close_items | the stored Z reports and what each counted |
  * | `auditLog` (audit-log.ts) | audit | what happened |
  *
  * This class is their facade: the methods callers have always used, each handed to its module.
@@ -64,6 +70,9 @@ export class HostStore {
   readonly batches: Batches;
   readonly sales: Sales;
   readonly topups: Topups;
+  readonly voids: Voids;
+  readonly refunds: Refunds;
+  readonly closes: DayCloses;
   readonly auditLog: AuditLog;
 
   constructor(
@@ -79,6 +88,9 @@ export class HostStore {
     this.batches = new Batches(db, this.queue, this.chains, this.auditLog, clock);
     this.sales = new Sales(db, book, clock);
     this.topups = new Topups(db, clock);
+    this.voids = new Voids(db, clock);
+    this.refunds = new Refunds(db, clock);
+    this.closes = new DayCloses(db);
   }
 
   static open(path: string, clock?: () => number): HostStore {

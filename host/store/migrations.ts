@@ -224,4 +224,124 @@ CREATE INDEX topups_unfinished ON topups (card_id, load_seq) WHERE state IN ('re
 CREATE INDEX topups_by_loaded ON topups (loaded_at) WHERE state = 'loaded';
 `,
   },
+  {
+    version: 5,
+    description: 'voids (reversal records) and refunds (a top-up of method refund) (host/store/voids.ts, refunds.ts)',
+    sql: `
+-- A reversal record (VOID_TXN, docs/protocol.md §4.9) names the sale it gives back; NULL on a sale.
+ALTER TABLE records ADD COLUMN reverses INTEGER;
+CREATE INDEX records_by_reversal ON records (card_id, reverses) WHERE reverses IS NOT NULL;
+
+-- A refund is credited through a top-up token (method 'refund'): the topups table is rebuilt for the
+-- new method (SQLite cannot change a CHECK in place), its columns in the order migration 4 left them.
+CREATE TABLE topups_v5 (
+  topup_id        TEXT    PRIMARY KEY,
+  request_key     TEXT    UNIQUE,
+  card_id         TEXT    NOT NULL,
+  reader          TEXT,
+  amount          INTEGER NOT NULL,
+  currency        INTEGER NOT NULL,
+  method          TEXT    NOT NULL CHECK (method IN ('cash', 'account', 'sync', 'refund')),
+  bank_key        TEXT    NOT NULL UNIQUE,
+  load_seq        INTEGER NOT NULL,
+  state           TEXT    NOT NULL
+                  CHECK (state IN ('requested', 'token_stored', 'loaded', 'failed')),
+  token           BLOB,
+  authority       BLOB,
+  settled_counter INTEGER,
+  balance_after   INTEGER,
+  offline_count_after  INTEGER,
+  offline_amount_after INTEGER,
+  error_code      TEXT,
+  error_text      TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  loaded_at       INTEGER
+) WITHOUT ROWID;
+INSERT INTO topups_v5 SELECT * FROM topups;
+DROP TABLE topups;
+ALTER TABLE topups_v5 RENAME TO topups;
+CREATE INDEX topups_unfinished ON topups (card_id, load_seq) WHERE state IN ('requested', 'token_stored');
+CREATE INDEX topups_by_loaded ON topups (loaded_at) WHERE state = 'loaded';
+
+-- One void per sale (host/sale/void-sale.ts): written with its nonce before VOID_TXN is sent, so a void
+-- whose answer was lost is asked again identically (the card answers the same reversal) or found in the
+-- card's journal by its nonce; never signed twice.
+CREATE TABLE voids (
+  void_id      TEXT    PRIMARY KEY,
+  sale_id      TEXT    NOT NULL UNIQUE,
+  record_id    TEXT    NOT NULL UNIQUE,          -- the sale's record
+  card_id      TEXT    NOT NULL,
+  counter      INTEGER NOT NULL,                 -- the sale's counter
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  merchant_id  TEXT    NOT NULL,
+  terminal_id  TEXT    NOT NULL,
+  request_time INTEGER NOT NULL,                 -- VOID_TXN's time: a retry sends the identical request
+  host_nonce   BLOB    NOT NULL UNIQUE,
+  state        TEXT    NOT NULL CHECK (state IN ('signing', 'voided', 'failed')),
+  reversal_id  TEXT,                             -- the reversal record once stored
+  error_code   TEXT,
+  error_text   TEXT,
+  created_at   INTEGER NOT NULL,                 -- host clock, ms
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX voids_by_created ON voids (created_at);
+
+-- A refund of a settled sale (host/card-services/refunds.ts): stored before anything is asked, under its
+-- refund id (the bank's idempotency of the refund). While queued it waits for the card and the bank; then
+-- it is carried by one top-up row (method 'refund', its bank_key the refund id) through token and LOAD.
+CREATE TABLE refunds (
+  refund_id    TEXT    PRIMARY KEY,
+  request_key  TEXT    UNIQUE,                   -- the caller's Idempotency-Key, if any
+  sale_id      TEXT    NOT NULL,
+  record_id    TEXT    NOT NULL,                 -- the refunded sale's record
+  card_id      TEXT    NOT NULL,
+  amount       INTEGER NOT NULL,
+  currency     INTEGER NOT NULL,
+  reason       TEXT,                             -- the merchant's words (returned goods …)
+  state        TEXT    NOT NULL CHECK (state IN ('queued', 'asked', 'failed')),
+  topup_id     TEXT    UNIQUE,                   -- the top-up row carrying it, once the card's load was known
+  error_code   TEXT,
+  error_text   TEXT,
+  created_at   INTEGER NOT NULL,                 -- host clock, ms
+  updated_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX refunds_open ON refunds (card_id, created_at) WHERE state = 'queued';
+CREATE INDEX refunds_by_sale ON refunds (sale_id);
+CREATE INDEX refunds_by_created ON refunds (created_at);
+`,
+  },
+  {
+    version: 6,
+    description: 'day closes (Z reports) and what each one counted (host/store/day-closes.ts)',
+    sql: `
+-- One row per closed shop day: its report exactly as it was printed; never changed after (host/close/).
+CREATE TABLE day_closes (
+  date         TEXT    PRIMARY KEY,              -- the shop's date, YYYY-MM-DD
+  time_zone    TEXT    NOT NULL,                 -- the shop's IANA time zone when it was closed
+  from_ms      INTEGER NOT NULL,                 -- [from_ms, to_ms): the day's instants
+  to_ms        INTEGER NOT NULL,
+  closed_at    INTEGER NOT NULL,                 -- host clock, ms
+  report       TEXT    NOT NULL                  -- the Z report, JSON
+) WITHOUT ROWID;
+
+-- What the last close that counted an item saw of it: a sale, record, top-up, void or refund whose state changes
+-- after that close is counted again, as late, in the first open day after it (docs/daemon.md §9a).
+CREATE TABLE close_items (
+  kind         TEXT    NOT NULL CHECK (kind IN ('sale', 'record', 'topup', 'void', 'refund')),
+  item_id      TEXT    NOT NULL,
+  close_date   TEXT    NOT NULL,                 -- the close that counted it last
+  state        TEXT    NOT NULL,                 -- its state (a record's status) then
+  final        INTEGER NOT NULL,                 -- 1: that state never changes again
+  PRIMARY KEY (kind, item_id)
+) WITHOUT ROWID;
+CREATE INDEX close_items_open ON close_items (kind, close_date) WHERE final = 0;
+
+-- A shop day's items, by the time each belongs to its day by.
+CREATE INDEX sales_by_created ON sales (created_at);
+CREATE INDEX records_by_stored ON records (stored_at);
+CREATE INDEX topups_by_created ON topups (created_at);
+`,
+  },
 ];

@@ -17,7 +17,7 @@ import {
 
 const RECORD_COLUMNS = `seq, record_id AS recordId, card_id AS cardId, counter, amount, currency, merchant_id AS merchantId,
   terminal_id AS terminalId, record_time AS recordTime, balance_after AS balanceAfter, cvm, origin, sale_id AS saleId, status, batch_id AS batchId, reason, detail,
-  stored_at AS storedAt, settled_at AS settledAt`;
+  stored_at AS storedAt, settled_at AS settledAt, reverses`;
 
 export type ExportedRecord = {
   recordId: string;
@@ -53,14 +53,14 @@ export class RecordQueue {
       ),
       insertRecord:
         db.prepare(`INSERT INTO records (record_id, card_id, counter, amount, currency, merchant_id, terminal_id, record_time,
-        host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, status, reason, detail, stored_at)
+        host_nonce, balance_after, cvm, hash, prev_hash, envelope, origin, sale_id, status, reason, detail, stored_at, reverses)
         VALUES (@recordId, @cardId, @counter, @amount, @currency, @merchantId, @terminalId, @time, @hostNonce, @balanceAfter, @cvm, @hash, @prevHash, @envelope, @origin, @saleId,
-          @status, @reason, @detail, @now)
+          @status, @reason, @detail, @now, @reverses)
         ON CONFLICT (record_id) DO NOTHING`),
       unsettledByCurrency: db.prepare<
         [],
         CurrencyTotal
-      >(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
+      >(`SELECT currency, COUNT(*) AS count, SUM(CASE WHEN reverses IS NULL THEN amount ELSE -amount END) AS amount FROM records
         WHERE status IN ('pending', 'sending') GROUP BY currency ORDER BY currency`),
       oldestUnsettled: db.prepare<[], { t: number | null }>(
         `SELECT MIN(stored_at) AS t FROM records WHERE status IN ('pending', 'sending')`,
@@ -112,7 +112,15 @@ export class RecordQueue {
         [number, number],
         CurrencyTotal
       >(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
-        WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? GROUP BY currency ORDER BY currency`),
+        WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? AND reverses IS NULL GROUP BY currency ORDER BY currency`),
+      settledReversalTotals: db.prepare<
+        [number, number],
+        CurrencyTotal
+      >(`SELECT currency, COUNT(*) AS count, SUM(amount) AS amount FROM records
+        WHERE status = 'settled' AND settled_at >= ? AND settled_at < ? AND reverses IS NOT NULL GROUP BY currency ORDER BY currency`),
+      reversalOf: db.prepare<[string, number], { recordId: string; status: RecordStatus }>(
+        'SELECT record_id AS recordId, status FROM records WHERE card_id = ? AND reverses = ?',
+      ),
     };
     this.storeTx = db.transaction(this.insertRecordTx.bind(this));
   }
@@ -169,6 +177,7 @@ export class RecordQueue {
       reason: o.hold?.reason ?? null,
       detail: o.hold?.detail ?? null,
       now,
+      reverses: record.reverses ?? null,
     });
     if (info.changes === 0) {
       const existing = this.s.recordById.get(id)!;
@@ -272,8 +281,18 @@ export class RecordQueue {
     this.s.verdict.run(status, reason, detail, settledAt, seq);
   }
 
-  /** Accepted records whose bank settlement time falls in [from, to) (Unix s), per currency. */
+  /** Accepted sales (not reversals) whose bank settlement time falls in [from, to) (Unix s), per currency. */
   settledTotals(fromS: number, toS: number): CurrencyTotal[] {
     return this.s.settledTotals.all(fromS, toS);
+  }
+
+  /** Accepted reversals (voids) whose bank settlement time falls in [from, to) (Unix s), per currency. */
+  settledReversalTotals(fromS: number, toS: number): CurrencyTotal[] {
+    return this.s.settledReversalTotals.all(fromS, toS);
+  }
+
+  /** The stored reversal of the card's sale `counter` (its void), if any. */
+  reversalOf(cardId: string, counter: number): { recordId: string; status: RecordStatus } | undefined {
+    return this.s.reversalOf.get(cardId, counter);
   }
 }

@@ -73,6 +73,8 @@ export interface QueuedRecord {
   detail: string | null;
   storedAt: number;
   settledAt: number | null;
+  /** A reversal (a void, docs/protocol.md §4.9): the counter of the sale it gives back; null for a sale. */
+  reverses: number | null;
 }
 
 export interface ChainHeadRow {

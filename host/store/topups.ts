@@ -12,8 +12,11 @@ import { guardWrite } from './store-errors.js';
  */
 export const TOPUP_STATES = ['requested', 'token_stored', 'loaded', 'failed'] as const;
 export type TopupState = (typeof TOPUP_STATES)[number];
-/** How the holder paid: cash into the drawer, from an account, or nothing (amount 0: a pure sync). */
-export const TOPUP_METHODS = ['cash', 'account', 'sync'] as const;
+/**
+ * How the holder paid: cash into the drawer, from an account, or nothing (amount 0: a pure sync); or
+ * `refund`: the load credits a refund of a sale (table `refunds`, the bank's POST /v1/refunds), not a top-up.
+ */
+export const TOPUP_METHODS = ['cash', 'account', 'sync', 'refund'] as const;
 export type TopupMethod = (typeof TOPUP_METHODS)[number];
 
 export interface TopupRow {

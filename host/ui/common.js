@@ -1,5 +1,6 @@
 // Shared by the counter page and the customer display: API calls with the paired cookie, the live
-// event stream, pairing, and money formatting. Plain ES module, no dependencies, no build step.
+// event stream, pairing, and money formatting. Plain ES modules, no dependencies, no build step.
+import { has, normLang, t } from './i18n.js';
 
 /** Call the daemon's API. Resolves with {status, body}; never throws for an HTTP error status. */
 export async function api(method, path, body) {
@@ -44,21 +45,24 @@ export function errorOf(answer) {
       };
 }
 
-/** How a refusal reads first, by the kind the error registry gives its code (docs/errors.md). */
-const KIND_LEAD = {
-  decline: 'Declined: ',
-  unavailable: 'Not possible just now: ',
-  conflict: 'Busy: ',
-  'bad-input': 'Please check what was entered: ',
-  refused: 'Not allowed here: ',
-  'not-found': 'Not found: ',
-  retry: 'Try again: ',
-  fault: 'Something went wrong: ',
-};
+/**
+ * A refusal or a failure as parts for the merchant (counter-i18n.js `putParts`): the lead for its kind
+ * from the error registry (docs/errors.md), then the catalogue's plain words for its code, what happened
+ * and what to do; a code without its own words keeps the daemon's message and hint (English, marked so).
+ */
+export function refusalParts(e, lang = 'en') {
+  const l = normLang(lang);
+  const lead = e.kind && has('kind.' + e.kind) ? t('kind.' + e.kind, l) : '';
+  if (has('err.' + e.code)) return [lead + t('err.' + e.code, l) + ' — ' + t('err.' + e.code + '.todo', l)];
+  const words = e.hint ? e.message + ' — ' + e.hint : e.message;
+  return l === 'en' ? [lead + words] : [lead, { text: words, lang: 'en' }];
+}
 
 /** A refusal from the API as one line for the merchant: the lead for its kind, what happened, what to do. */
-export function refusalText(e) {
-  return (KIND_LEAD[e.kind] || '') + e.message + ' — ' + e.hint;
+export function refusalText(e, lang = 'en') {
+  return refusalParts(e, lang)
+    .map((p) => (typeof p === 'string' ? p : p.text))
+    .join('');
 }
 
 // ISO 4217 numeric → alphabetic for the currencies a counter here is likely to use.
@@ -116,12 +120,15 @@ export function show(el, visible) {
  * Pairing: a page without the session cookie gets 401 from the API. It then shows the form, and the
  * token typed there goes to POST /api/v1/pair, which sets an HttpOnly cookie (the page never sees
  * or keeps the token itself), for `scope` 'counter' or 'display'. Resolves once the page is paired.
+ * `words` gives the page's own texts: {empty, defaultFile, refused(error) → string}.
  */
-export function pair(elements, hint, scope) {
+export function pair(elements, hint, scope, words = {}) {
   const { section, form, input, error, where } = elements;
   // The daemon's 401 names its token file (error.tokenFile).
   where.textContent =
-    (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) || "the api-token file in the daemon's data folder";
+    (hint && typeof hint.tokenFile === 'string' && hint.tokenFile) ||
+    words.defaultFile ||
+    "the api-token file in the daemon's data folder";
   show(section, true);
   input.focus();
   return new Promise((resolve) => {
@@ -129,7 +136,7 @@ export function pair(elements, hint, scope) {
       ev.preventDefault();
       const token = input.value.trim();
       if (!token) {
-        error.textContent = 'Paste the token first.';
+        error.textContent = words.empty || 'Paste the token first.';
         show(error, true);
         input.focus();
         return;
@@ -145,7 +152,7 @@ export function pair(elements, hint, scope) {
         return;
       }
       const e = errorOf(answer);
-      error.textContent = e.message + ' — ' + e.hint;
+      error.textContent = words.refused ? words.refused(e) : e.message + ' — ' + e.hint;
       show(error, true);
       input.focus();
     });

@@ -2,12 +2,14 @@
 // a sync of the card; the answer (new balance, or why not and what to do) shown beneath. Each top-up
 // is sent with an Idempotency-Key; a top-up that was cut off is finished by sending it again, with
 // the same key, as long as the amount and method are unchanged.
-import { api, errorOf, money, parseAmount, show } from './common.js';
+import { api, errorOf, money, parseAmount, refusalParts, show } from './common.js';
+import { lang, onLang, putParts, t } from './counter-i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const RESUMABLE = new Set(['TOPUP_BANK_UNCERTAIN', 'TOPUP_CARD_REMOVED', 'TOPUP_SETTLE_PENDING']);
 let pending = null; // {key, amount, method}: the last top-up that was cut off
 let currency = null;
+let said = null; // {parts: () => parts, kind}: the last line, drawn again when the language changes
 
 async function counterCurrency() {
   if (currency === null) {
@@ -17,9 +19,11 @@ async function counterCurrency() {
   return currency;
 }
 
-function say(text, kind) {
+/** The line beneath the form; `parts` is called again when the page's language changes. */
+function say(parts, kind) {
+  said = { parts, kind };
   const el = $('topup-msg');
-  el.textContent = text;
+  putParts(el, parts());
   el.dataset.kind = kind;
 }
 
@@ -28,7 +32,7 @@ async function send(amount, method) {
   const same = pending && pending.amount === amount && pending.method === method;
   const key = same ? pending.key : crypto.randomUUID();
   for (const b of go) b.disabled = true;
-  say(amount === 0 ? 'Syncing the card — keep it in the reader…' : 'Topping up — keep the card in the reader…', 'busy');
+  say(() => [t(amount === 0 ? 'topup.syncing' : 'topup.busy')], 'busy');
   let answer;
   try {
     const res = await fetch('/api/v1/topups', {
@@ -46,18 +50,26 @@ async function send(amount, method) {
   }
   if (answer.status === 201) {
     pending = null;
-    const t = answer.body;
-    const what =
-      t.method === 'sync'
-        ? 'Card ' + t.card + ' synced'
-        : 'Topped up ' + money(t.amount, t.currency) + ' (' + t.method + ') on card ' + t.card;
-    say(what + '. New balance: ' + money(t.balance, t.currency) + '.', 'ok');
+    const r = answer.body;
+    say(
+      () => [
+        (r.method === 'sync'
+          ? t('topup.synced', { card: r.card })
+          : t('topup.done', {
+              amount: money(r.amount, r.currency),
+              method: t('topup.method.' + r.method),
+              card: r.card,
+            })) + t('topup.newBalance', { balance: money(r.balance, r.currency) }),
+      ],
+      'ok',
+    );
     $('topup-amount').value = '';
     return;
   }
   const e = errorOf(answer);
   pending = RESUMABLE.has(e.code) ? { key, amount, method } : null;
-  say(e.message + ' — ' + e.hint + (pending ? ' (press the same button again to finish it)' : ''), 'error');
+  const again = !!pending;
+  say(() => [...refusalParts(e, lang()), again ? t('topup.again') : ''], 'error');
 }
 
 const form = $('topup-form');
@@ -66,7 +78,7 @@ if (form) {
     ev.preventDefault();
     const amount = parseAmount($('topup-amount').value, await counterCurrency());
     if (amount === null) {
-      say('Type the amount to top up, such as 200.00 (or use "Sync card" for no money).', 'error');
+      say(() => [t('topup.badAmount')], 'error');
       $('topup-amount').focus();
       return;
     }
@@ -75,4 +87,7 @@ if (form) {
   });
   $('topup-sync').addEventListener('click', () => void send(0, 'sync'));
   show($('topup-msg'), true);
+  onLang(() => {
+    if (said) say(said.parts, said.kind);
+  });
 }

@@ -6,13 +6,15 @@ import {
   api,
   connectEvents,
   errorOf,
-  refusalText,
+  refusalParts,
   money,
   pair,
   parseAmount,
   show,
   statusWhenPaired,
 } from './common.js';
+import { configuredLang, lang, onLang, putParts, t } from './counter-i18n.js';
+import { has } from './i18n.js';
 import { loadPinService, onPinService, pinReaders } from './counter-pin-service.js';
 
 const $ = (id) => document.getElementById(id);
@@ -29,22 +31,15 @@ const state = {
   // before the latest event is not shown over it (the answer and the events travel on two connections).
   queueUpdates: 0,
   settlementUpdates: 0,
+  readers: [], // the last list, to draw again in another language
+  status: null, // the last status, for the terminal line
+  statementMsg: null, // () => parts: the last statement message, to draw again in another language
 };
+/** The last state each sale was seen live in (a time-out says what it waited for). */
+const lastLive = new Map();
+const WARN_MS = 20_000; // the PIN time-out warning (WCAG 2.2.1), this long before the sale's deadline
 const tracker = new SaleTracker();
 
-const SALE_TEXT = {
-  idle: 'Ready for a sale',
-  waiting_card: 'Waiting for the card',
-  reading_card: 'Reading the card',
-  pin: 'Waiting for the PIN',
-  signing: 'The card is signing — do not remove it',
-  stored: 'Stored safely',
-  done: 'Paid',
-  cancelled: 'Cancelled',
-  timed_out: 'Timed out',
-  failed: 'Failed',
-  unconfirmed: 'NOT CONFIRMED — the card may have paid',
-};
 const STEP_OF = {
   waiting_card: 'waiting_card',
   reading_card: 'waiting_card',
@@ -55,38 +50,29 @@ const STEP_OF = {
 };
 const STEP_ORDER = ['waiting_card', 'pin', 'signing', 'stored', 'done'];
 
-const SETTLE_TEXT = {
-  offline: 'Bank offline: sales go on and are stored here; they settle when it is back.',
-  idle: 'Bank online: up to date.',
-  sending: 'Sending a batch to the bank…',
-  backing_off: 'The last attempt failed; trying again shortly.',
-  blocked: 'The bank refused our batches: settlement is blocked.',
-  stopped: 'Settlement is stopped (the daemon is shutting down).',
-};
-
 // ---------------------------------------------------------------------------- top bar
 
 function renderNet() {
   const net = $('net');
   const s = state.settlement;
   let cls = 'net-unknown';
-  let text = 'Connecting…';
+  let text = t('net.connecting');
   let detail = '';
   if (!document.body.classList.contains('paired')) {
-    text = 'Not paired';
-    detail = 'pair this page first';
+    text = t('net.notPaired');
+    detail = t('net.notPairedDetail');
   } else if (!state.connected) {
     cls = 'net-down';
-    text = 'Daemon not reachable';
-    detail = 'reconnecting…';
+    text = t('net.down');
+    detail = t('net.downDetail');
   } else if (s && s.online) {
     cls = 'net-online';
-    text = 'Online';
-    detail = 'bank reachable';
+    text = t('net.online');
+    detail = t('net.onlineDetail');
   } else if (s) {
     cls = 'net-offline';
-    text = 'OFFLINE';
-    detail = 'sales are stored and settle later';
+    text = t('net.offline');
+    detail = t('net.offlineDetail');
   }
   net.className = 'net ' + cls;
   net.dataset.online = s && s.online && state.connected ? 'true' : 'false';
@@ -97,24 +83,24 @@ function renderNet() {
 
 function age(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return s + ' s';
+  if (s < 60) return t('age.s', { n: s });
   const m = Math.floor(s / 60);
-  if (m < 60) return m + ' min';
+  if (m < 60) return t('age.min', { n: m });
   const h = Math.floor(m / 60);
-  if (h < 48) return h + ' h ' + (m % 60) + ' min';
-  return Math.floor(h / 24) + ' days';
+  if (h < 48) return t('age.h', { h, m: m % 60 });
+  return t('age.days', { n: Math.floor(h / 24) });
 }
 
 function renderPending() {
   const u = state.unsettled;
   if (!u) return;
   const count = $('pending-count');
-  count.textContent = u.count === 1 ? '1 record' : u.count + ' records';
+  count.textContent = t('pending.records', { n: u.count });
   count.dataset.count = String(u.count);
   $('pending-amount').textContent = u.byCurrency.length
     ? u.byCurrency.map((c) => money(c.amount, c.currency)).join(' + ')
     : money(0, state.currency);
-  $('pending-age').textContent = u.oldestStoredAt ? age(Date.now() - u.oldestStoredAt) : 'nothing waiting';
+  $('pending-age').textContent = u.oldestStoredAt ? age(Date.now() - u.oldestStoredAt) : t('pending.nothing');
   $('settle').disabled = !state.connected;
 }
 
@@ -123,14 +109,22 @@ function renderPending() {
 function renderSettlement() {
   const s = state.settlement;
   if (!s) return;
-  let text = SETTLE_TEXT[s.state] || s.state;
+  let text = has('settle.' + s.state) ? t('settle.' + s.state) : s.state;
   if (s.state === 'backing_off' && s.nextAttemptAt)
-    text += ' Next try at ' + new Date(s.nextAttemptAt).toLocaleTimeString() + '.';
+    text += ' ' + t('settle.nextTry', { time: new Date(s.nextAttemptAt).toLocaleTimeString(lang()) });
   $('settle-state').textContent = text;
   $('settle-state').dataset.state = s.state;
   const err = $('settle-error');
   if (s.lastError && s.state !== 'idle') {
-    err.textContent = s.lastError.message + ' — ' + s.lastError.hint;
+    // Plain words for the code where the catalogue has them; the worker's own words (English) for the detail.
+    const e = s.lastError;
+    const detail = { text: e.message + (e.hint ? ' — ' + e.hint : ''), lang: 'en' };
+    putParts(
+      err,
+      has('err.' + e.code)
+        ? [t('err.' + e.code) + ' — ' + t('err.' + e.code + '.todo') + ' ', { ...detail, text: '(' + e.message + ')' }]
+        : [detail],
+    );
     show(err, true);
   } else show(err, false);
   renderNet();
@@ -152,21 +146,12 @@ function renderSettleRun() {
   show(bar, true);
   show($('settle-progress-label'), true);
   const s = state.settlement;
-  const verdicts = run.batches
-    ? ': ' +
-      run.accepted +
-      ' accepted, ' +
-      run.duplicate +
-      ' already known, ' +
-      run.rejected +
-      ' rejected' +
-      (run.rejected ? ' (see below)' : '')
-    : '';
-  let msg = 'Sent ' + done + ' of ' + run.from + verdicts + '.';
+  const verdicts = run.batches ? t('settle.verdicts', run) + (run.rejected ? t('settle.seeBelow') : '') : '';
+  let msg = t('settle.sent', { done, from: run.from }) + verdicts + (lang() === 'en' ? '.' : '。');
   if (left === 0) {
-    msg = 'Settlement finished. ' + msg;
+    msg = t('settle.finished') + ' ' + msg;
     state.settleRun = null;
-  } else if (s && !s.online) msg += ' The bank is offline: the rest settles when it is back.';
+  } else if (s && !s.online) msg += ' ' + t('settle.restLater');
   $('settle-msg').textContent = msg;
 }
 
@@ -175,14 +160,14 @@ async function settleNow() {
   const answer = await api('POST', '/api/v1/settlement');
   if (answer.status !== 202) {
     const e = errorOf(answer);
-    $('settle-msg').textContent = 'Could not start: ' + e.message + ' — ' + e.hint;
+    putParts($('settle-msg'), [t('settle.couldNot'), ...refusalParts(e, lang())]);
     return;
   }
   if (state.settlementUpdates === seen.settlement) state.settlement = answer.body;
   if (state.queueUpdates === seen.queue) state.unsettled = answer.body.unsettled;
   if (state.unsettled.count === 0) {
     state.settleRun = null;
-    $('settle-msg').textContent = 'Nothing waits to settle.';
+    $('settle-msg').textContent = t('settle.nothing');
   } else state.settleRun = { from: state.unsettled.count, batches: 0, accepted: 0, duplicate: 0, rejected: 0 };
   renderPending();
   renderSettlement();
@@ -230,6 +215,7 @@ async function loadRejected(total) {
           c.textContent = text;
           td.append(c);
         } else td.textContent = text;
+        if (i >= 2) td.lang = 'en'; // the bank's reason and the registry's advice are English
         tr.append(td);
       });
       return tr;
@@ -242,6 +228,7 @@ async function loadRejected(total) {
 // ---------------------------------------------------------------------------- readers
 
 function renderReaders(readers) {
+  state.readers = readers;
   const list = $('readers');
   list.replaceChildren(
     ...readers.map((r) => {
@@ -252,9 +239,12 @@ function renderReaders(readers) {
       name.textContent = r.name;
       const info = document.createElement('span');
       info.className = 'reader-info';
-      const bits = [r.kind, r.cardPresent ? 'card in' : 'no card'];
-      if (r.busy) bits.push('busy');
-      if (r.pinPad) bits.push('PIN pad');
+      const bits = [
+        has('reader.kind.' + r.kind) ? t('reader.kind.' + r.kind) : r.kind,
+        t(r.cardPresent ? 'reader.cardIn' : 'reader.noCard'),
+      ];
+      if (r.busy) bits.push(t('reader.busy'));
+      if (r.pinPad) bits.push(t('reader.pinPad'));
       info.textContent = bits.join(' · ');
       li.append(name, info);
       if (r.cardPresent) {
@@ -262,8 +252,8 @@ function renderReaders(readers) {
         const st = document.createElement('button');
         st.type = 'button';
         st.className = 'reader-statement';
-        st.textContent = 'Show statement on display';
-        st.setAttribute('aria-label', 'Show statement on display: the card in ' + r.name);
+        st.textContent = t('statement.show');
+        st.setAttribute('aria-label', t('statement.showLabel', { reader: r.name }));
         st.disabled = r.busy;
         st.addEventListener('click', () => void showStatement(r.name));
         li.append(st);
@@ -278,24 +268,27 @@ function renderReaders(readers) {
 async function showStatement(readerName) {
   const msg = $('statement-msg');
   msg.classList.remove('error');
-  msg.textContent = 'Reading the card in ' + readerName + '…';
+  const say = (parts) => {
+    state.statementMsg = parts;
+    putParts(msg, parts());
+  };
+  say(() => [t('statement.reading', { reader: readerName })]);
   const answer = await api('GET', '/api/v1/readers/' + encodeURIComponent(readerName) + '/statement?show=true');
   if (answer.status !== 200) {
     const e = errorOf(answer);
     msg.classList.add('error');
-    msg.textContent = 'Statement not shown: ' + e.message + ' (' + e.code + '). ' + e.hint;
+    say(() => [t('statement.notShown'), ...refusalParts(e, lang())]);
     return;
   }
   const s = answer.body;
   const n = s.entries.length;
-  msg.textContent =
-    'Statement of card ' +
-    s.card +
-    ' on the customer display: balance ' +
-    money(s.balance, s.currency) +
-    ', ' +
-    (n === 0 ? 'no payments yet' : n + ' recent payment' + (n === 1 ? '' : 's')) +
-    '.';
+  say(() => [
+    t('statement.shown', {
+      card: s.card,
+      balance: money(s.balance, s.currency),
+      payments: n === 0 ? t('statement.noPayments') : t('statement.payments', { n }),
+    }),
+  ]);
 }
 
 // ---------------------------------------------------------------------------- the sale
@@ -307,6 +300,7 @@ function live() {
 
 function onSale(snap) {
   if (!tracker.take(snap)) return;
+  if (!FINAL_STATES.has(snap.state)) lastLive.set(snap.saleId, { state: snap.state, received: Date.now() });
   // Show a sale started elsewhere (the CLI, a second counter tab) unless one of ours is running.
   if (snap.saleId !== state.saleId) {
     if (live() || FINAL_STATES.has(snap.state)) return;
@@ -320,15 +314,13 @@ function renderSale() {
   const st = s ? s.state : 'idle';
   const el = $('sale-state');
   el.dataset.state = st;
-  el.textContent = s ? SALE_TEXT[st] + ' — ' + money(s.amount, s.currency) : SALE_TEXT.idle;
+  el.textContent = s ? t('state.' + st) + ' — ' + money(s.amount, s.currency) : t('state.idle');
   let detail = '';
   if (s && st === 'waiting_card')
-    detail = s.reader ? 'Insert the card in ' + s.reader + '.' : 'Insert or tap the card on any reader.';
-  if (s && st === 'pin')
-    detail = s.pinOnDevice
-      ? "The customer types the PIN on the reader's own pad."
-      : "The customer types the PIN on the customer display's keypad (or in the field below).";
+    detail = s.reader ? t('detail.insertIn', { reader: s.reader }) : t('detail.insertAny');
+  if (s && st === 'pin') detail = t(s.pinOnDevice ? 'detail.pinOnPad' : 'detail.pinOnDisplay');
   $('sale-detail').textContent = detail;
+  tick();
 
   // Steps: done ones ticked, the current one marked for screen readers too.
   const current = STEP_OF[st];
@@ -338,7 +330,7 @@ function renderSale() {
     const i = STEP_ORDER.indexOf(li.dataset.step);
     const skipped = noPin && li.dataset.step === 'pin';
     li.classList.toggle('step-skipped', skipped);
-    li.textContent = skipped ? 'No PIN' : li.dataset.label || (li.dataset.label = li.textContent);
+    li.textContent = t(skipped ? 'step.noPin' : 'step.' + li.dataset.step);
     li.classList.toggle('step-done', !skipped && ((idx >= 0 && i < idx) || st === 'done'));
     if (li.dataset.step === current && st !== 'done') li.setAttribute('aria-current', 'step');
     else li.removeAttribute('aria-current');
@@ -346,15 +338,14 @@ function renderSale() {
 
   const notice = $('sale-notice');
   if (s && s.notice && !FINAL_STATES.has(st)) {
-    notice.textContent = s.notice.message + ' — ' + s.notice.hint;
+    putParts(notice, noticeParts(s));
     show(notice, true);
   } else show(notice, false);
 
   const pinForm = $('pin-form');
   const askPin = !!s && st === 'pin' && !s.pinOnDevice;
   if (askPin) {
-    $('pin-tries').textContent =
-      s.pinTriesLeft !== null ? '(' + s.pinTriesLeft + (s.pinTriesLeft === 1 ? ' try left' : ' tries left') + ')' : '';
+    $('pin-tries').textContent = s.pinTriesLeft !== null ? t('pin.tries', { n: s.pinTriesLeft }) : '';
     const wasHidden = pinForm.hidden;
     show(pinForm, true);
     if (wasHidden || s.notice) $('pin').focus();
@@ -364,9 +355,11 @@ function renderSale() {
   }
 
   const errBox = $('sale-error');
-  if (s && s.error && (st === 'failed' || st === 'timed_out' || st === 'unconfirmed')) {
-    $('sale-error-message').textContent = s.error.message;
-    $('sale-error-hint').textContent = s.error.hint;
+  const why = s && (st === 'failed' || st === 'timed_out' || st === 'unconfirmed') ? failureWords(s) : null;
+  if (why) {
+    putParts($('sale-error-message'), why[0]);
+    putParts($('sale-error-hint'), why[1]);
+    $('sale-error').dataset.code = (s.error && s.error.code) || st;
     show(errBox, true);
   } else show(errBox, false);
 
@@ -392,18 +385,65 @@ function renderReceipt(r) {
   $('receipt-record').textContent = r.recordId;
   $('receipt-card').textContent = r.card;
   $('receipt-balance').textContent = money(r.balanceAfter, r.currency);
-  $('receipt-time').textContent = new Date(r.time * 1000).toLocaleString();
-  $('receipt-pin').textContent = r.pinVerified ? 'verified by the card' : 'not needed';
-  $('receipt-settlement').textContent = r.online
-    ? 'bank online: settles now'
-    : 'offline: stored, settles when the bank is back';
+  $('receipt-time').textContent = new Date(r.time * 1000).toLocaleString(lang());
+  $('receipt-pin').textContent = t(r.pinVerified ? 'receipt.pinVerified' : 'receipt.pinNotNeeded');
+  $('receipt-settlement').textContent = t(r.online ? 'receipt.online' : 'receipt.offline');
+}
+
+/** The sale's notice: the catalogue's words for its code in Chinese, else the daemon's own (English). */
+function noticeParts(s) {
+  const n = s.notice;
+  if (lang() !== 'en' && has('notice.' + n.code)) return [t('notice.' + n.code, { n: s.pinTriesLeft ?? '' })];
+  return [{ text: n.message + (n.hint ? ' — ' + n.hint : ''), lang: 'en' }];
+}
+
+/**
+ * [what happened, what to do] for a sale that failed, timed out or is unconfirmed: plain words for its
+ * code from the catalogue, else the lead for the outcome and the registry's hint; never the card's
+ * protocol words ("SIGN_TXN: card answered …"). A time-out says what it waited for.
+ */
+function failureWords(s) {
+  const e = s.error;
+  if (s.state === 'timed_out') {
+    const was = lastLive.get(s.saleId);
+    const waited =
+      was && was.state === 'pin'
+        ? 'timeout.pin'
+        : was && was.state === 'waiting_card'
+          ? 'timeout.card'
+          : 'timeout.other';
+    return [[t(waited)], [t('timeout.todo')]];
+  }
+  if (e && has('err.' + e.code)) return [[t('err.' + e.code)], [t('err.' + e.code + '.todo')]];
+  if (s.state === 'unconfirmed' && e) return [[t('state.unconfirmed')], [{ text: e.hint || e.message, lang: 'en' }]];
+  return [
+    [t('err.failed')],
+    e && e.hint ? [t('err.failed.todo') + ' ', { text: '(' + e.hint + ')', lang: 'en' }] : [t('err.failed.todo')],
+  ];
+}
+
+/** The warning before a PIN step times out (WCAG 2.2.1), from the sale's deadline; counted from when it came. */
+function tick() {
+  const s = live();
+  const box = $('sale-time');
+  const seen = s && lastLive.get(s.saleId);
+  const left =
+    s && s.state === 'pin' && s.deadline && seen ? s.deadline - s.updatedAt - (Date.now() - seen.received) : Infinity;
+  if (!(left <= WARN_MS && left > 0)) {
+    show(box, false);
+    $('sale-time-say').textContent = '';
+    return;
+  }
+  $('sale-time-left').textContent = t('time.warn', { n: Math.ceil(left / 1000) });
+  if (!$('sale-time-say').textContent) $('sale-time-say').textContent = t('time.warnSay');
+  show(box, true);
 }
 
 async function startSale() {
   const errEl = $('amount-error');
   const amount = parseAmount($('amount').value, state.currency);
   if (amount === null) {
-    errEl.textContent = 'Type an amount such as 12.50 (digits, at most two after the point).';
+    errEl.textContent = t('sale.badAmount');
     show(errEl, true);
     $('amount').focus();
     return;
@@ -413,7 +453,7 @@ async function startSale() {
   const answer = await api('POST', '/api/v1/sales', { amount, currency: state.currency });
   if (answer.status !== 201) {
     const e = errorOf(answer);
-    errEl.textContent = refusalText(e);
+    putParts(errEl, refusalParts(e, lang()));
     show(errEl, true);
     if (e.code === 'CLOCK_WRONG') renderClock(e);
     return;
@@ -434,7 +474,7 @@ async function cancelSale() {
   const answer = await api('POST', '/api/v1/sales/' + encodeURIComponent(s.saleId) + '/cancel');
   if (answer.status !== 200) {
     const e = errorOf(answer);
-    $('amount-error').textContent = refusalText(e);
+    putParts($('amount-error'), refusalParts(e, lang()));
     show($('amount-error'), true);
     return;
   }
@@ -449,7 +489,7 @@ async function sendPin(ev) {
   input.value = ''; // never left in the page longer than the request
   if (!s || s.state !== 'pin') return;
   if (!/^[0-9]{4,12}$/.test(pin)) {
-    $('sale-notice').textContent = 'A PIN is 4 to 12 digits — type it again.';
+    $('sale-notice').textContent = t('pin.format');
     show($('sale-notice'), true);
     input.focus();
     return;
@@ -457,7 +497,7 @@ async function sendPin(ev) {
   const answer = await api('POST', '/api/v1/sales/' + encodeURIComponent(s.saleId) + '/pin', { pin });
   if (answer.status !== 202) {
     const e = errorOf(answer);
-    $('sale-notice').textContent = e.message + ' — ' + e.hint;
+    putParts($('sale-notice'), refusalParts(e, lang()));
     show($('sale-notice'), true);
   }
 }
@@ -487,14 +527,31 @@ function onKey(ev) {
 
 /** The clock band: why no sale can be taken while the computer's clock is wrong, and what to do. */
 function renderClock(problem) {
-  $('clock-band').textContent = problem ? 'No sales: ' + problem.message + '. ' + problem.hint + '.' : '';
+  state.clock = problem || null;
+  if (!problem) putParts($('clock-band'), []);
+  else if (lang() === 'en')
+    $('clock-band').textContent = t('band.clock', { what: problem.message, todo: problem.hint });
+  else
+    putParts($('clock-band'), [
+      t('band.clock', { what: t('err.CLOCK_WRONG'), todo: t('err.CLOCK_WRONG.todo') }) + ' ',
+      { text: '(' + problem.message + ')', lang: 'en' },
+    ]);
   show($('clock-band'), !!problem);
 }
 
+function renderTerminal() {
+  const st = state.status;
+  $('terminal').textContent = st
+    ? t('bar.terminal', { terminal: st.terminalId, merchant: st.merchantId })
+    : t(document.body.classList.contains('paired') ? 'bar.connecting' : 'bar.notPairedYet');
+}
+
 function onStatus(st) {
+  if (st.ui) configuredLang(st.ui.language);
+  state.status = st;
   renderClock(st.clock);
   state.currency = st.currency;
-  $('terminal').textContent = 'Terminal ' + st.terminalId + ' · merchant ' + st.merchantId;
+  renderTerminal();
   $('currency-symbol').textContent = money(0, st.currency).replace(/[\d.,\s]/g, '') || String(st.currency);
   state.settlement = st.settlement;
   state.unsettled = st.unsettled;
@@ -516,15 +573,30 @@ async function main() {
   };
   const status = await statusWhenPaired((err) => {
     show($('app'), false);
-    $('terminal').textContent = 'not paired yet';
+    renderTerminal();
     renderNet();
-    return pair(pairing, err, 'counter');
+    return pair(pairing, err, 'counter', {
+      empty: t('pair.empty'),
+      defaultFile: t('pair.defaultFile'),
+      refused: (e) =>
+        e.code === 'PAIRING_REFUSED' && lang() !== 'en' ? t('pair.refused') : e.message + ' — ' + e.hint,
+    });
   });
   show($('app'), true);
   document.body.classList.add('paired');
   state.connected = true;
   onStatus(status);
   renderSale();
+  onLang(() => {
+    renderTerminal();
+    renderNet();
+    renderPending();
+    renderSettlement();
+    renderReaders(state.readers);
+    renderClock(state.clock);
+    renderSale();
+    if (state.statementMsg) putParts($('statement-msg'), state.statementMsg());
+  });
   void loadPinService();
   $('amount').focus();
 
@@ -537,6 +609,7 @@ async function main() {
   $('settle').addEventListener('click', () => void settleNow());
   document.addEventListener('keydown', onKey);
   setInterval(renderPending, 1000); // the age of the oldest record keeps growing
+  setInterval(tick, 1000); // the PIN time-out warning counts down
   // The clock can go wrong (or be set right) at any time: look again twice a minute.
   setInterval(async () => {
     const a = await api('GET', '/api/v1/status');

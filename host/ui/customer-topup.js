@@ -1,11 +1,13 @@
 // The customer display's new-balance screen (docs/ui.md "Top-up and sync"): after a top-up or sync at
 // the counter, the amount and the card's new balance in very large type, Chinese first with English
-// (or the other way round, as the display's language button says). It stays until Close or the next sale.
+// (or the other way round, as the display's language button says). It stays until Close, the next sale,
+// or ui.displayClearS (customer.js puts it on #display as data-clear-s), as a paid sale's balance does.
 import { api, money, show } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 2000;
 let shown = null; // the topupId on screen (or last closed)
+let clearTimer = null;
 
 function lang() {
   const q = new URLSearchParams(location.search).get('lang');
@@ -44,9 +46,13 @@ function render(t) {
   $('tu-close').textContent = first === 'en' ? 'Close / 关闭' : '关闭 / Close';
   $('display').dataset.topup = 'on';
   show($('topup-screen'), true);
+  if (clearTimer !== null) clearTimeout(clearTimer);
+  clearTimer = setTimeout(close, (Number($('display').dataset.clearS) || 20) * 1000);
 }
 
 function close() {
+  if (clearTimer !== null) clearTimeout(clearTimer);
+  clearTimer = null;
   delete $('display').dataset.topup;
   show($('topup-screen'), false);
 }

@@ -1,6 +1,7 @@
 // The customer display: the screen that faces the card holder. One instruction at a time, very
-// large, Chinese first with English beneath (or the other way round), optional speech. Nothing here
-// times out: a prompt stays until the sale moves on.
+// large, Chinese first with English beneath (or the other way round), optional speech. A prompt stays
+// until the sale moves on; a finished sale (paid, cancelled, failed) goes back to "Welcome" after
+// `ui.displayClearS` (status), so the next customer never sees, or hears, the last one's balance.
 import { FINAL_STATES, SaleTracker, api, connectEvents, money, pair, show, statusWhenPaired } from './common.js';
 import { loadPinService, onPinService } from './customer-pin-service.js';
 import { salePin } from './customer-sale-pin.js';
@@ -13,7 +14,22 @@ const tracker = new SaleTracker();
 let current = null; // the sale on screen
 let lang = pickLang();
 let speech = localStorage.getItem(SPEECH_KEY) === 'on' && 'speechSynthesis' in window;
+
+/** Whether this browser can speak at all: speech synthesis and at least one voice (they may load late). */
+function hasVoices() {
+  return 'speechSynthesis' in window && window.speechSynthesis.getVoices().length > 0;
+}
+/** Speech is on only where it can be heard. */
+function speechOn() {
+  return speech && hasVoices();
+}
 let lastSpoken = '';
+let clearAfterMs = 20_000; // status ui.displayClearS
+let clearTimer = null;
+let clearedBefore = 0; // createdAt of the last sale cleared from the screen: it and older ones stay away
+let received = 0; // Date.now() when `current` came (its deadline is counted from here: the clocks may differ)
+let ticker = null;
+const WARN_MS = 20_000; // the PIN time-out warning (WCAG 2.2.1), this long before the sale's deadline
 
 function pickLang() {
   const q = new URLSearchParams(location.search).get('lang');
@@ -24,6 +40,24 @@ function pickLang() {
 /** {zh, en} pairs. `m` is a money string ("¥12.50"), `n` a count. */
 const T = {
   welcome: { zh: '欢迎光临', en: 'Welcome' },
+  timeLeft: (s) => ({ zh: '时间快到了：还剩 ' + s + ' 秒', en: 'Time is nearly up: ' + s + ' s left' }),
+  timeSay: {
+    zh: '时间快到了，请在 20 秒内输完密码',
+    en: 'Time is nearly up — please finish the PIN within 20 seconds',
+  },
+  speechOn: { zh: '语音提示：开', en: 'Spoken prompts: on' },
+  speechOff: { zh: '语音提示：关', en: 'Spoken prompts: off' },
+  speechNone: { zh: '语音提示不可用', en: 'Spoken prompts: not available' },
+  speechNoVoices: {
+    zh: '语音提示不可用：本机没有语音',
+    en: 'Spoken prompts not available: no voices on this computer',
+  },
+  pairEmpty: { zh: '请先粘贴密钥', en: 'Paste the key first' },
+  pairRefused: { zh: '这不是本收银服务的密钥，请重新复制', en: "That is not the counter service's key: copy it again" },
+  pairFile: {
+    zh: '收银服务数据文件夹中的 api-token 文件',
+    en: "the api-token file in the counter service's data folder",
+  },
   insert: { zh: '请插入卡片', en: 'Please insert your card' },
   insertAgain: { zh: '请重新插入卡片', en: 'Please insert your card again' },
   insertSameCard: { zh: '请重新插入刚才付款的卡片', en: 'Please insert the card you were paying with again' },
@@ -240,7 +274,7 @@ async function pollOffer() {
   );
 }
 
-function render() {
+function render(quiet = false) {
   const [msg, detail, tone, warn] = promptFor(current);
   const first = lang === 'en' ? 'en' : 'zh';
   const second = first === 'en' ? 'zh' : 'en';
@@ -256,8 +290,62 @@ function render() {
     setText($('detail-primary'), detail[first], langOf(first));
     setText($('detail-secondary'), detail[second], langOf(second));
   }
-  if (statement === null) speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
+  if (statement === null && !quiet) speak(msg[first] + (detail ? '。' + detail[first] : ''), langOf(first));
   salePin(current); // the keypad, while the sale asks for a PIN typed here
+  tick();
+}
+
+// ---------------------------------------------------------------------------- a finished sale leaves
+
+/** A finished sale (not an unconfirmed one: only the same card can settle that) leaves after ui.displayClearS. */
+function scheduleClear() {
+  if (clearTimer !== null) clearTimeout(clearTimer);
+  clearTimer = null;
+  if (!current || !FINAL_STATES.has(current.state) || current.state === 'unconfirmed') return;
+  const gone = current;
+  clearTimer = setTimeout(() => {
+    clearTimer = null;
+    if (current !== gone) return;
+    clearedBefore = Math.max(clearedBefore, gone.createdAt);
+    current = null;
+    lastSpoken = '';
+    if (speechOn()) window.speechSynthesis.cancel(); // nothing of the last customer is still being said
+    render(true); // back to "Welcome", silently
+  }, clearAfterMs);
+}
+
+// ---------------------------------------------------------------------------- PIN time-out warning
+
+function tick() {
+  const s = current;
+  const box = $('sale-time');
+  const left = s && s.state === 'pin' && s.deadline ? s.deadline - s.updatedAt - (Date.now() - received) : Infinity;
+  if (!(left <= WARN_MS && left > 0)) {
+    show(box, false);
+    $('sale-time-say').textContent = ''; // so the next warning is news to a screen reader
+    const waiting = !!s && s.state === 'pin' && !!s.deadline;
+    if (waiting && ticker === null) ticker = setInterval(tick, 1000);
+    if (!waiting && ticker !== null) {
+      clearInterval(ticker);
+      ticker = null;
+    }
+    return;
+  }
+  if (ticker === null) ticker = setInterval(tick, 1000);
+  const first = lang === 'en' ? 'en' : 'zh';
+  const second = first === 'en' ? 'zh' : 'en';
+  const pair = T.timeLeft(Math.ceil(left / 1000));
+  const a = document.createElement('span');
+  a.textContent = pair[first];
+  a.lang = first === 'en' ? 'en' : 'zh-CN';
+  const b = document.createElement('span');
+  b.className = 'sale-time-second';
+  b.textContent = pair[second];
+  b.lang = second === 'en' ? 'en' : 'zh-CN';
+  $('sale-time-left').replaceChildren(a, b);
+  show(box, true);
+  // Said once (not every second), in both languages.
+  if (!$('sale-time-say').textContent) $('sale-time-say').textContent = T.timeSay[first] + ' / ' + T.timeSay[second];
 }
 
 function setText(el, text, l) {
@@ -266,7 +354,7 @@ function setText(el, text, l) {
 }
 
 function speak(text, l) {
-  if (!speech || text === lastSpoken) return;
+  if (!speechOn() || text === lastSpoken) return;
   lastSpoken = text;
   const synth = window.speechSynthesis;
   synth.cancel();
@@ -285,31 +373,44 @@ function renderControls() {
     'aria-label',
     lang === 'en' ? '切换到中文 / Switch to Chinese' : 'Switch to English / 切换到英文',
   );
+  // The speech button: its words in both languages, each marked with its own language (drawn anew each time).
   const sp = $('speech');
-  sp.setAttribute('aria-pressed', speech ? 'true' : 'false');
-  if (!('speechSynthesis' in window)) {
-    sp.disabled = true;
-    sp.textContent =
-      lang === 'en'
-        ? 'Spoken prompts: not available / 语音提示不可用'
-        : '语音提示不可用 / Spoken prompts: not available';
-    return;
-  }
-  const zh = '语音提示：' + (speech ? '开' : '关');
-  const en = 'Spoken prompts: ' + (speech ? 'on' : 'off');
-  sp.textContent = lang === 'en' ? en + ' / ' + zh : zh + ' / ' + en;
+  const can = hasVoices();
+  sp.setAttribute('aria-pressed', speech && can ? 'true' : 'false');
+  sp.disabled = !can;
+  const words = !('speechSynthesis' in window)
+    ? T.speechNone
+    : !can
+      ? T.speechNoVoices
+      : speech
+        ? T.speechOn
+        : T.speechOff;
+  const first = lang === 'en' ? 'en' : 'zh';
+  const second = first === 'en' ? 'zh' : 'en';
+  sp.lang = first === 'en' ? 'en' : 'zh-CN';
+  const other = document.createElement('span');
+  other.lang = second === 'en' ? 'en' : 'zh-CN';
+  other.textContent = ' / ' + words[second];
+  sp.replaceChildren(document.createTextNode(words[first]), other);
 }
 
 function onSale(snap) {
   if (!tracker.take(snap)) return;
-  // The newest sale wins the screen; a final one stays until the next sale starts.
+  // The newest sale wins the screen; a final one stays for ui.displayClearS, or until the next sale starts.
   if (current && snap.saleId !== current.saleId && snap.createdAt < current.createdAt) return;
+  if (snap.createdAt <= clearedBefore && FINAL_STATES.has(snap.state)) return; // already cleared away
   current = snap;
+  received = Date.now();
   if (statement !== null && !FINAL_STATES.has(snap.state)) closeStatement();
   render();
+  scheduleClear();
 }
 
 async function onStatus(st) {
+  if (st.ui && Number.isInteger(st.ui.displayClearS)) {
+    clearAfterMs = st.ui.displayClearS * 1000;
+    $('display').dataset.clearS = String(st.ui.displayClearS); // for the top-up screen (customer-topup.js)
+  }
   if (st.activeSales.length) {
     for (const s of st.activeSales) onSale(s);
   } else if (current && !FINAL_STATES.has(current.state)) {
@@ -333,7 +434,17 @@ async function main() {
     renderStatement();
   });
   $('st-close').addEventListener('click', closeStatement);
+  if ('speechSynthesis' in window)
+    window.speechSynthesis.addEventListener('voiceschanged', () => {
+      renderControls();
+      lastSpoken = '';
+    });
   $('speech').addEventListener('click', () => {
+    if (!hasVoices()) {
+      // No voice to speak with: it stays off, and the button says why.
+      renderControls();
+      return;
+    }
     speech = !speech;
     localStorage.setItem(SPEECH_KEY, speech ? 'on' : 'off');
     if (!speech) window.speechSynthesis.cancel();
@@ -351,7 +462,12 @@ async function main() {
   };
   const status = await statusWhenPaired((err) => {
     show($('prompt'), false);
-    return pair(pairing, err, 'display');
+    return pair(pairing, err, 'display', {
+      empty: T.pairEmpty.zh + ' / ' + T.pairEmpty.en,
+      defaultFile: T.pairFile.zh + ' / ' + T.pairFile.en,
+      refused: (e) =>
+        T.pairRefused.zh + ' / ' + (e.code === 'PAIRING_REFUSED' ? T.pairRefused.en : e.message + ' — ' + e.hint),
+    });
   });
   show($('prompt'), true);
   await onStatus(status);

@@ -69,7 +69,8 @@ export function describeStatusWord(sw: number): string {
     s2 = sw & 0xff;
   if (s1 === 0x61) return `${s2 === 0 ? '256 or more' : s2} response bytes still available (GET RESPONSE)`;
   if (s1 === 0x6c) return `wrong Le: exactly ${s2 === 0 ? 256 : s2} bytes available`;
-  if (s1 === 0x63 && (s2 & 0xf0) === 0xc0) return `verification failed, ${s2 & 0x0f} tries left`;
+  if (s1 === 0x63 && (s2 & 0xf0) === 0xc0)
+    return `verification failed, ${s2 & 0x0f} ${(s2 & 0x0f) === 1 ? 'try' : 'tries'} left`;
   if (s1 === 0x62) return 'warning: NVM unchanged';
   if (s1 === 0x64) return 'execution error: NVM unchanged';
   if (s1 === 0x65) return 'execution error: NVM changed';

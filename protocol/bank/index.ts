@@ -10,3 +10,4 @@ export * from './verdicts.js';
 export * from './topup.js';
 export * from './lost-card.js';
 export * from './block-order.js';
+export * from './refund.js';

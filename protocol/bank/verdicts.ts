@@ -22,6 +22,8 @@ export const REJECT_REASON = {
   REVOKED: 'REVOKED',
   RECORD_EXPIRED: 'RECORD_EXPIRED',
   CHAIN_BROKEN: 'CHAIN_BROKEN',
+  REVERSAL_ORPHAN: 'REVERSAL_ORPHAN',
+  REVERSAL_INVALID: 'REVERSAL_INVALID',
 } as const;
 export type RejectReason = (typeof REJECT_REASON)[keyof typeof REJECT_REASON];
 export const REJECT_REASONS: readonly RejectReason[] = Object.values(REJECT_REASON);
@@ -57,8 +59,13 @@ export interface BatchResponse {
   settledAt: number;
   results: RecordResult[];
   counts: VerdictCounts;
-  /** Accepted this time: total count, and amounts per ISO 4217 numeric currency code (keys are the codes as strings). */
+  /**
+   * Accepted this time: total count (sales and reversals), and the amounts of the accepted sales per ISO 4217
+   * numeric currency code (keys are the codes as strings).
+   */
   accepted: { count: number; amount: Record<string, number | string> };
+  /** The accepted reversals (voids) among them, and what they give back per currency; absent when none. */
+  reversed?: { count: number; amount: Record<string, number | string> };
 }
 
 /**
@@ -79,6 +86,7 @@ export function encodeBatchResponse(r: BatchResponse): string {
     })),
     counts: { accepted: r.counts.accepted, duplicate: r.counts.duplicate, rejected: r.counts.rejected },
     accepted: { count: r.accepted.count, amount: r.accepted.amount },
+    ...(r.reversed ? { reversed: { count: r.reversed.count, amount: r.reversed.amount } } : {}),
   });
 }
 
@@ -166,7 +174,31 @@ export function decodeBatchResponse(v: unknown, expect: { batchId?: string; reco
   }
   if (count === 0 && Object.keys(amount).length > 0)
     throw r.bad('accepted.amount', 'has amounts with nothing accepted');
-  return { batchId, terminalId, settledAt, results, counts, accepted: { count, amount } };
+  let reversed: BatchResponse['reversed'];
+  if (r.o['reversed'] !== undefined) {
+    const v = r.object('reversed');
+    const n = v.int('count', 1, count);
+    const sums: Record<string, number | string> = {};
+    for (const [k, x] of Object.entries(v.object('amount').o)) {
+      if (
+        !CURRENCY_KEY.test(k) ||
+        (!(typeof x === 'number' && Number.isSafeInteger(x) && x >= 0) &&
+          !(typeof x === 'string' && DECIMAL.test(x) && x.length <= 40))
+      )
+        throw r.bad('reversed.amount', 'is not a map of ISO 4217 codes to non-negative integers');
+      sums[k] = typeof x === 'number' ? x + 0 : (x as string);
+    }
+    reversed = { count: n, amount: sums };
+  }
+  return {
+    batchId,
+    terminalId,
+    settledAt,
+    results,
+    counts,
+    accepted: { count, amount },
+    ...(reversed ? { reversed } : {}),
+  };
 }
 
 /** The verdicts of a decoded answer, in batch order, as the host applies them. */

@@ -41,6 +41,7 @@ import {
 } from './messages.js';
 import { encodePinBlock } from './pin.js';
 import { encodeBlockCardRequest } from './block-card.js';
+import { encodeVoidTxnRequest, type VoidTxnRequest } from './void-txn.js';
 
 /**
  * A typed client for the card application over any ApduTransport: what host, issuer tooling and
@@ -118,6 +119,11 @@ export class CardClient {
 
   async signTxn(q: SignTxnRequest): Promise<Uint8Array> {
     return readRecordResponse(await this.command('SIGN_TXN', encodeSignTxnRequest(q)));
+  }
+
+  /** VOID_TXN (docs/protocol.md §4.9): the card's signed reversal of its last sale, as an envelope. */
+  async voidTxn(q: VoidTxnRequest): Promise<Uint8Array> {
+    return readRecordResponse(await this.command('VOID_TXN', encodeVoidTxnRequest(q)));
   }
 
   async readJournal(fromCounter: number, maxRecords?: number): Promise<JournalPage> {

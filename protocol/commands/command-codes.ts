@@ -12,6 +12,7 @@ export const CMD = {
   CHANGE_PIN: 0x08,
   UNBLOCK_PIN: 0x09,
   BLOCK_CARD: 0x0a,
+  VOID_TXN: 0x0b,
 } as const;
 export type CommandName = keyof typeof CMD;
 
@@ -129,6 +130,22 @@ export const CARD_STATUS = {
     meaning: 'the host nonce of the last record was re-sent with different transaction data',
     hint: 'a host bug: each new sale needs a fresh nonce',
   },
+  VOID_NOT_ALLOWED: {
+    code: 0x27,
+    meaning:
+      'the record named is not one the card can still void: only its last record, a sale, with no top-up or sync since, can be voided',
+    hint: 'the sale can no longer be voided at the counter: refund it instead (the bank authorises a refund)',
+  },
+  VOID_MISMATCH: {
+    code: 0x28,
+    meaning: 'the void names the last sale but not as the card signed it (another amount, merchant or terminal)',
+    hint: 'void the sale as it was recorded: amount, merchant and terminal of its record',
+  },
+  ALREADY_VOIDED: {
+    code: 0x29,
+    meaning: 'the sale named was already voided: the card signed its reversal (a void with another nonce)',
+    hint: "nothing to do: read the card's journal (READ_JOURNAL) for the reversal record and keep it",
+  },
   TOKEN_SIGNATURE_INVALID: {
     code: 0x30,
     meaning: "the top-up token's signature does not verify",
@@ -158,6 +175,17 @@ export const CARD_STATUS = {
     code: 0x35,
     meaning: "the top-up signer's certificate does not chain to the card's issuer (also a block order's signer, §4.8)",
     hint: 'the token or order came from an unknown bank key; ask the issuer',
+  },
+  REFUND_OF_VOIDED: {
+    code: 0x36,
+    meaning: 'the refund token refunds a sale this card voided (its next record is the reversal of that sale)',
+    hint: 'nothing was loaded: the sale was already given back by its void; the bank cancels the refund',
+  },
+  REFUND_UNPROVABLE: {
+    code: 0x37,
+    meaning:
+      'the refund token refunds a sale whose next record the journal no longer holds, so the card cannot show it was not voided',
+    hint: "settle the card's records first, then ask the bank for the refund again (it then knows the sale was not voided)",
   },
   CERTIFICATE_INVALID: {
     code: 0x40,

@@ -26,6 +26,13 @@ export interface TopupTokenFields {
    * counter 1: the card stops counting, as offline, only what it signed up to here.
    */
   settledCounter: number;
+  /**
+   * A refund token (docs/protocol.md §4.5, §7.5 key 10): the counter of the card's sale it refunds, when
+   * the bank cannot tell whether the card voided that sale (it holds no later record of the card). The
+   * card refuses it if its next record is the sale's reversal, or no longer in its journal. Absent on
+   * top-ups, and on refunds the bank knows cannot meet a void.
+   */
+  refundOf?: number;
 }
 export interface TopupToken extends TopupTokenFields {
   body: Uint8Array;
@@ -44,6 +51,7 @@ const NAMES = {
   7: 'issuedAt',
   8: 'resetOffline',
   9: 'settledCounter',
+  10: 'refundOf',
 };
 
 /** Sign a token; settledCounter defaults to 0 (nothing settled: the totals are not lowered). */
@@ -62,6 +70,7 @@ export function signTopupToken(
     [7, f.issuedAt],
     [8, f.resetOffline],
     [9, f.settledCounter ?? 0],
+    ...(f.refundOf !== undefined ? ([[10, f.refundOf]] as const) : []),
   ]);
   return decodeTopupToken(signBody(authority.algorithm, authority.privateKey, body).envelope);
 }
@@ -88,6 +97,8 @@ export function decodeTopupToken(envelope: Uint8Array): TopupToken {
     resetOffline: r.bool(8),
     settledCounter: r.uint(9, { max: MAX_COUNTER }),
   };
+  const refundOf = r.opt.uint(10, { min: 1, max: MAX_COUNTER });
+  if (refundOf !== undefined) f.refundOf = refundOf;
   r.done();
   return { ...f, body: env.body, signature: env.signature, envelope: envelope.slice() };
 }

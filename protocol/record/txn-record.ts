@@ -14,6 +14,14 @@ export type Cvm = (typeof CVM)[keyof typeof CVM];
 
 export const RECORD_VERSION = 1;
 
+/**
+ * What a record does to the purse (docs/protocol.md §7.2 key 14): a sale (key 14 absent: every record
+ * signed before voids existed is one, byte for byte) or a reversal, the card's void of the sale it
+ * names in key 15 (VOID_TXN, §4.9): the same amount given back, continuing the card's chain.
+ */
+export const RECORD_KIND = { SALE: 1, REVERSAL: 2 } as const;
+export type RecordKind = (typeof RECORD_KIND)[keyof typeof RECORD_KIND];
+
 /** The fields of a signed offline transaction record. */
 export interface TxnRecordFields {
   cardId: Uint8Array;
@@ -28,6 +36,8 @@ export interface TxnRecordFields {
   prevHash: Uint8Array;
   algorithm: number;
   cvm: Cvm;
+  /** Present only on a reversal (kind 2): the counter of the sale it voids, always `counter − 1`. */
+  reverses?: number;
 }
 
 /** A record as received: its fields, the exact signed body, the signature and the envelope bytes. */
@@ -54,7 +64,12 @@ const NAMES: Readonly<Record<string, string>> = {
   11: 'prevHash',
   12: 'algorithm',
   13: 'cvm',
+  14: 'kind',
+  15: 'reverses',
 };
+
+/** Is this record a reversal (a void of the sale `reverses` names)? */
+export const isReversal = (r: Pick<TxnRecordFields, 'reverses'>): r is { reverses: number } => r.reverses !== undefined;
 
 export function encodeTxnRecordBody(f: TxnRecordFields) {
   return buildMap([
@@ -72,6 +87,13 @@ export function encodeTxnRecordBody(f: TxnRecordFields) {
     [11, f.prevHash],
     [12, f.algorithm],
     [13, f.cvm],
+    // A sale writes no kind: its body is exactly what version 1 cards have always signed.
+    ...(f.reverses !== undefined
+      ? ([
+          [14, RECORD_KIND.REVERSAL],
+          [15, f.reverses],
+        ] as const)
+      : []),
   ]);
 }
 
@@ -108,7 +130,25 @@ function readFields(r: MapReader): TxnRecordFields {
     algorithm: r.uint(12, { min: 1, max: 255 }),
     cvm: r.oneOf(13, [CVM.NONE, CVM.OFFLINE_PIN]),
   };
+  // Kind 1 (sale) is written by omission, so each record has one encoding; a reversal names its sale.
+  const kind = r.opt.oneOf(14, [RECORD_KIND.REVERSAL]);
+  const reverses = r.opt.uint(15, { min: 1, max: MAX_COUNTER });
   r.done();
+  if ((kind === undefined) !== (reverses === undefined))
+    throw new DecodeError(
+      'RECORD_REVERSAL',
+      'a reversal record needs both its kind (key 14) and the counter it reverses (key 15), a sale neither',
+      'the card does not follow the protocol',
+    );
+  if (reverses !== undefined) {
+    if (reverses !== f.counter - 1 || f.cvm !== CVM.NONE)
+      throw new DecodeError(
+        'RECORD_REVERSAL',
+        `a reversal with counter ${f.counter} must reverse counter ${f.counter - 1} (it names ${reverses}) and carry no cardholder verification`,
+        'the card does not follow the protocol',
+      );
+    f.reverses = reverses;
+  }
   signatureAlgorithmFromCode(f.algorithm); // unknown suites are refused here, not at verify time
   if (f.counter === 1 && !bytesEqual(f.prevHash, ZERO_HASH)) {
     throw new DecodeError(
@@ -176,6 +216,7 @@ export function checkChainLink(
 
 /** Host check: the card signed exactly the sale that was asked (docs/protocol.md §4.3). */
 export function recordAnswersRequest(record: TxnRecordFields, request: SignTxnRequest): string | undefined {
+  if (isReversal(record)) return `it is a reversal of counter ${record.reverses}, not a sale`;
   if (record.amount !== request.amount) return `amount ${record.amount} instead of ${request.amount}`;
   if (record.currency !== request.currency) return `currency ${record.currency} instead of ${request.currency}`;
   if (record.merchantId !== request.merchantId) return 'merchant id differs';

@@ -11,10 +11,12 @@ import {
   encodeBlockCardRequest,
   encodeCommandData,
   encodeSignTxnRequest,
+  encodeVoidTxnRequest,
   readCardInfo,
   type CardInfo,
   type CardStatusName,
   type SignTxnRequest,
+  type VoidTxnRequest,
 } from '../../protocol/commands/index.js';
 import {
   BLOCK_REASON,
@@ -474,6 +476,123 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       );
     });
 
+    // VOID_TXN (docs/protocol.md §4.9) and refund tokens (§4.5): money goes back once, never twice.
+    const voidOf = (rec: SignedTxnRecord, over: Partial<VoidTxnRequest> = {}): VoidTxnRequest => ({
+      counter: rec.counter,
+      amount: rec.amount,
+      merchantId: rec.merchantId,
+      terminalId: rec.terminalId,
+      time: NOW(),
+      hostNonce: Uint8Array.from(randomBytes(16)),
+      ...over,
+    });
+
+    it('VOID_TXN voids the last sale once: a signed reversal continuing the chain, purse and offline totals restored', async () => {
+      await fx.reinsert();
+      await client.select();
+      const before = await client.getInfo();
+      const rec = decodeTxnRecord(await client.signTxn(sale(700)));
+      records.push(rec);
+      await unchanged(() => client.voidTxn(voidOf(rec, { amount: 699 })), 'VOID_MISMATCH');
+      await unchanged(() => client.voidTxn(voidOf(rec, { merchantId: 'M-other' })), 'VOID_MISMATCH');
+      await unchanged(() => client.voidTxn(voidOf(rec, { terminalId: 'T-99' })), 'VOID_MISMATCH');
+      await unchanged(() => client.voidTxn(voidOf(rec, { counter: rec.counter - 1 })), 'VOID_NOT_ALLOWED');
+      const q = voidOf(rec);
+      const rev = decodeTxnRecord(await client.voidTxn(q));
+      assert.equal(verifyTxnRecord(rev, cardKey), true, 'signed by the card');
+      assert.equal(rev.reverses, rec.counter);
+      assert.equal(rev.counter, rec.counter + 1);
+      assert.equal(rev.amount, 700);
+      assert.equal(rev.cvm, CVM.NONE);
+      assert.equal(rev.balanceAfter, before.balance);
+      assert.deepEqual(checkChainLink(rec, rev), { ok: true }, 'the reversal continues the chain');
+      records.push(rev);
+      const after = await client.getInfo();
+      assert.equal(after.balance, before.balance, 'balance back');
+      assert.equal(after.offlineAmount, before.offlineAmount, 'offline amount back');
+      assert.equal(after.offlineCount, before.offlineCount, 'offline count back');
+      assert.deepEqual(after.lastRecordHash, rev.hash);
+      // a lost answer: the same request gets the same record, nothing new
+      assert.deepEqual(await client.voidTxn(q), rev.envelope);
+      await unchanged(() => client.voidTxn({ ...q, time: q.time + 1 }), 'NONCE_REUSED');
+      await unchanged(() => client.voidTxn(voidOf(rec)), 'ALREADY_VOIDED');
+      await unchanged(() => client.voidTxn(voidOf(rev)), 'VOID_NOT_ALLOWED'); // a reversal is not voided
+      // and a SIGN_TXN with the reversal's nonce is not answered with the reversal
+      await unchanged(() => client.signTxn(sale(700, { hostNonce: q.hostNonce, time: q.time })), 'NONCE_REUSED');
+      const journal = await client.readJournalFrom(rev.counter);
+      assert.deepEqual(journal.records.at(-1), rev.envelope, 'the reversal is in the journal');
+    });
+
+    it('VOID_TXN refuses an older sale and a sale followed by a top-up; it needs no PIN', async () => {
+      const a = decodeTxnRecord(await client.signTxn(sale(TEST_LIMITS.noPin)));
+      const b = decodeTxnRecord(await client.signTxn(sale(40)));
+      records.push(a, b);
+      await unchanged(() => client.voidTxn(voidOf(a)), 'VOID_NOT_ALLOWED');
+      const info = await client.getInfo();
+      await client.load({
+        token: issuer.topup(cardId, info.loadCounter + 1, 0, { settledCounter: 0 }).envelope,
+        authority: issuer.authority.envelope,
+      });
+      await unchanged(() => client.voidTxn(voidOf(b)), 'VOID_NOT_ALLOWED');
+      const c = decodeTxnRecord(await client.signTxn(sale(TEST_LIMITS.noPin)));
+      records.push(c);
+      assert.equal((await client.getInfo()).pinVerified, false);
+      records.push(decodeTxnRecord(await client.voidTxn(voidOf(c))));
+    });
+
+    it('LOADs a refund token once the sale cannot be voided, never for a sale the card voided', async () => {
+      const authority = issuer.authority.envelope;
+      const voided = records.at(-2)!; // the sale the last test voided
+      let info = await client.getInfo();
+      const refund = (refundOf: number, amount = 10) =>
+        issuer.topup(cardId, info.loadCounter + 1, amount, { refundOf }).envelope;
+      await unchanged(() => client.load({ token: refund(voided.counter), authority }), 'REFUND_OF_VOIDED');
+      await unchanged(() => client.load({ token: refund(info.counter + 5), authority }), 'REFUND_UNPROVABLE');
+      const d = decodeTxnRecord(await client.signTxn(sale(120)));
+      records.push(d);
+      info = await client.getInfo();
+      const r = await client.load({ token: refund(d.counter, 50), authority }); // d is the last: the LOAD ends its void
+      assert.equal(r.balance, info.balance + 50);
+      await refusedWith(client.voidTxn(voidOf(d)), 'VOID_NOT_ALLOWED');
+      const e = decodeTxnRecord(await client.signTxn(sale(30)));
+      records.push(e);
+      info = await client.getInfo();
+      assert.equal((await client.load({ token: refund(d.counter, 20), authority })).balance, info.balance + 20);
+    });
+
+    it('refuses a malformed VOID_TXN with INVALID_PARAMETER or INVALID_CBOR, state unchanged', async () => {
+      const before = purseOf(await client.getInfo());
+      const cmd = async (data: Uint8Array) => {
+        const r = await exchange(
+          fx.reader,
+          { cla: 0x80, ins: 0x10, p1: 0, p2: 0, data, le: 256 },
+          { extendedLength: false },
+        );
+        assert.equal(r.sw, SW.OK);
+        return r.data[0];
+      };
+      const good = encodeVoidTxnRequest(voidOf(records.at(-1)!));
+      const without = new Map(good);
+      without.delete(2);
+      assert.equal(
+        await cmd(Uint8Array.from([CMD.VOID_TXN, ...encodeCanonical(without)])),
+        CARD_STATUS.INVALID_PARAMETER.code,
+        'no amount',
+      );
+      const zero = new Map(good).set(1, 0);
+      assert.equal(
+        await cmd(Uint8Array.from([CMD.VOID_TXN, ...encodeCanonical(zero)])),
+        CARD_STATUS.INVALID_PARAMETER.code,
+        'counter 0',
+      );
+      assert.equal(
+        await cmd(Uint8Array.from([CMD.VOID_TXN, ...encodeCanonical(good), 0x00])),
+        CARD_STATUS.INVALID_CBOR.code,
+        'trailing byte',
+      );
+      assert.deepEqual(purseOf(await client.getInfo()), before);
+    });
+
     it('the ApduStatusError of a failed SELECT names the problem', async () => {
       await fx.reinsert();
       const bogus = new CardClient({ extendedLength: false, transmit: async () => Uint8Array.of(0x6a, 0x82) });
@@ -550,6 +669,7 @@ export function cardConformanceSuite(name: string, makeFixture: () => Promise<Ca
       const journal = await client.readJournalFrom(1);
       assert.equal(journal.lastCounter, counter, 'the journal stays readable');
       await refusedWith(client.signTxn(sale(5)), 'BLOCKED');
+      await refusedWith(client.voidTxn(voidOf(records.at(-1)!)), 'BLOCKED');
       await refusedWith(client.verifyPin(ascii('1234')), 'BLOCKED');
       await refusedWith(
         client.load({

@@ -107,7 +107,10 @@ describe('daemon: HostStore (SQLite queue)', function () {
       try {
         assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
         assert.deepEqual(
-          db.prepare('SELECT * FROM records ORDER BY seq').all(),
+          // migration 5 adds records.reverses (NULL on every record it finds): every other column compared
+          (db.prepare('SELECT * FROM records ORDER BY seq').all() as Record<string, unknown>[]).map(
+            ({ reverses: _r, ...rest }) => rest,
+          ),
           before,
           'every record row, byte for byte',
         );

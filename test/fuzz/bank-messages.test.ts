@@ -13,6 +13,10 @@ import {
   decodeTopupAnswer,
   decodeTopupRequest,
   decodeTopupRequestBytes,
+  decodeRefundAnswer,
+  decodeRefundRequest,
+  encodeRefundAnswer,
+  encodeRefundRequest,
   encodeBatchRequest,
   encodeBatchResponse,
   encodeBlockOrderAnswer,
@@ -314,6 +318,55 @@ describe(`fuzz: bank API messages (protocol/bank), seed ${hexSeed(SEED)}`, funct
     }
     assert.ok(decoded > 0, 'some mutants still decode (the fuzzer reaches the valid side)');
   });
+  it('refund request and answer: valid ones round-trip; random and mutated JSON give a value or a typed DecodeError', () => {
+    const rng = new Prng(SEED + 5);
+    const issuer = new TestIssuer();
+    for (let i = 0; i < CASES; i++) {
+      const req = {
+        refundId: `r-${hex(rng, 1 + rng.int(20))}`,
+        recordId: `${hex(rng, 8)}:${1 + rng.int(100_000)}`,
+        amount: 1 + rng.int(1_000_000),
+        loadSeq: 1 + rng.int(1000),
+      };
+      const valid = parseJsonBytes(encodeRefundRequest(req));
+      assert.deepEqual(decodeRefundRequest(valid), { ...req, validForPayments: 1000 });
+      for (const input of [mutants(rng, valid), randomJson(rng)]) {
+        const out = decodeOrError('decodeRefundRequest', input, () => decodeRefundRequest(input));
+        if (!(out instanceof Error))
+          assert.deepEqual(decodeRefundRequest(parseJsonBytes(encodeRefundRequest(out))), out);
+      }
+    }
+    const cardId = rng.bytes(8);
+    const f = {
+      cardId,
+      loadSeq: 3,
+      amount: 400,
+      currency: 156,
+      validUntilCounter: 1040,
+      issuedAt: 1_790_000_000,
+      resetOffline: true,
+      settledCounter: 40,
+      refundOf: 42,
+    };
+    const token = signTopupToken(issuer.authorityKey, f);
+    const text = encodeRefundAnswer(
+      { ...f, cardId: toHex(cardId), token: token.envelope, authority: issuer.authority.envelope },
+      { refundId: 'r-1', recordId: `${toHex(cardId)}:42`, refundable: 600 },
+    );
+    const valid = JSON.parse(text) as Record<string, unknown>;
+    assert.equal(decodeRefundAnswer(valid).refundable, 600);
+    let decoded = 0;
+    for (let i = 0; i < CASES; i++) {
+      const input = rng.bool(0.9) ? mutants(rng, valid) : randomJson(rng);
+      const out = decodeOrError('decodeRefundAnswer', input, () => decodeRefundAnswer(input));
+      if (!(out instanceof Error)) {
+        decoded++;
+        assert.equal(out.recordId.slice(0, 16), out.cardId, 'the refunded record is the token card’s');
+      }
+    }
+    assert.ok(decoded > 0, 'some mutants still decode');
+  });
+
   it('block-order answer: a real order round-trips; mutated answers give an answer or a typed DecodeError', () => {
     const rng = new Prng(SEED + 4);
     const issuer = new TestIssuer();

@@ -218,6 +218,15 @@ function makeFixtures(): Fixtures {
     balanceAfter: 0,
     prevHash: r2.hash,
   });
+  // a reversal (VOID_TXN, docs/protocol.md §7.2 keys 14–15): r2 voided
+  const v1 = signTxnRecord('sm2-sm3', card.privateKey, {
+    ...r2,
+    counter: 3,
+    balanceAfter: 98_750,
+    prevHash: r2.hash,
+    cvm: CVM.NONE,
+    reverses: 2,
+  });
   const p1 = signTxnRecord('ecdsa-p256-sha256', cardP256.privateKey, {
     ...base,
     cardId: cardCertP256.subjectId,
@@ -255,6 +264,18 @@ function makeFixtures(): Fixtures {
       issuedAt: 0,
       resetOffline: false,
     }),
+    // a refund token (§7.5 key 10)
+    signTopupToken(authority, {
+      cardId,
+      loadSeq: 2,
+      amount: 500,
+      currency: 156,
+      validUntilCounter: 1000,
+      issuedAt: NOW,
+      resetOffline: true,
+      settledCounter: 1,
+      refundOf: 2,
+    }),
   ];
   const orders = [
     signBlockOrder(authority, { cardId, reason: BLOCK_REASON.STOLEN, issuedAt: NOW, listSequence: 7 }),
@@ -275,8 +296,8 @@ function makeFixtures(): Fixtures {
     authorityCert,
     cardId,
     certs: [ca, cardCert, cardCertP256, authorityCert, terminalCert],
-    records: [r1, r2, r3, p1],
-    recordKeys: [card, card, card, cardP256],
+    records: [r1, r2, r3, p1, v1],
+    recordKeys: [card, card, card, cardP256, card],
     lists,
     tokens,
     orders,

@@ -197,7 +197,9 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
         env.readerName(0),
       ]);
       assert.equal(again.code, 3, 'a personalised card refuses a second personalisation');
-      assert.match(again.stderr, /WRONG_STATE/);
+      // issue 15: it says the card is already personalised (not "blank cards must be personalised first")
+      assert.match(again.stderr, /CARD_ALREADY_PERSONALISED: the card 00112233445566ff in .* is already personalised/);
+      assert.doesNotMatch(again.stderr, /must be personalised first/);
       // The card holds the PIN from the file and the PUK from stdin: ISO VERIFY (format 2 block of 2468), then
       // RESET RETRY COUNTER with the PUK block of 86420975 and a new PIN 1357.
       const [, verify, unblock] = await scriptorWhenPresent(env.readerName(0), [

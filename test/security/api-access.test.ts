@@ -311,7 +311,7 @@ describe("security: the local API decides on the matched route and each route's 
       const h = { Cookie: cookie };
       const status = await httpRaw(port, { target: '/api/v1/status', headers: h });
       assert.equal(status.status, 200, status.text);
-      assert.deepEqual(Object.keys(JSON.parse(status.text) as object).sort(), ['activeSales', 'currency']);
+      assert.deepEqual(Object.keys(JSON.parse(status.text) as object).sort(), ['activeSales', 'currency', 'ui']);
 
       const ac = new AbortController();
       const displayStream = await fetch(`${api!.url}/api/v1/events`, { headers: h, signal: ac.signal });
@@ -353,7 +353,7 @@ describe("security: the local API decides on the matched route and each route's 
       );
       assert.deepEqual([...new Set(d.map((e) => e.event))].sort(), ['sale', 'status']);
       for (const e of d.filter((x) => x.event === 'status'))
-        assert.deepEqual(Object.keys(e.data as object).sort(), ['activeSales', 'currency']);
+        assert.deepEqual(Object.keys(e.data as object).sort(), ['activeSales', 'currency', 'ui']);
     });
 
     it('an expired, forged or re-labelled display cookie is 401; the old all-rights session cookie is gone', async () => {

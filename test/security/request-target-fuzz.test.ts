@@ -48,6 +48,13 @@ const POST_BODIES: Readonly<Record<string, string | null>> = {
   // No such service: the handler is reached and refuses (PIN_ENTRY_NOT_HERE / PIN_SERVICE_NOT_FOUND).
   '/api/v1/pin-services/:id/entry': JSON.stringify({ step: 'current', pin: '0000' }),
   '/api/v1/pin-services/:id/cancel': null,
+  // No such sale: the handler is reached and refuses (SALE_NOT_FOUND); nothing is printed.
+  '/api/v1/sales/:id/receipt/print': null,
+  // A day long over: the handler is reached and closes it (an empty day; idempotent after).
+  '/api/v1/closes': JSON.stringify({ date: '2024-01-01' }),
+  // No such sale: the handler is reached and refuses (VOID_SALE_UNKNOWN / REFUND_SALE_UNKNOWN); nothing given back.
+  '/api/v1/sales/:id/void': JSON.stringify({}),
+  '/api/v1/refunds': JSON.stringify({ saleId: 'no-such-sale', amount: 1 }),
 };
 /** The card id the lost-card route is called with (16 hex digits, unknown to the bank). */
 const UNKNOWN_CARD = '00000000000000aa';
@@ -270,6 +277,7 @@ describe('security: request-target fuzzer over every route of the local API (iss
       .replace(':name', encodeURIComponent(f!.reader.name))
       .replace(':cardId', UNKNOWN_CARD)
       .replace(':id', SALE_ID)
+      .replace(':date', '2024-01-01')
       .replace(':file', 'common.js') + (QUERIES[url] ?? '');
   const routeList = () => routes.filter((r) => r.method !== 'HEAD');
 

@@ -72,9 +72,13 @@ export class DaemonFixture {
       currency: 156,
       authorityCertificate: join(issuer.dir, 'authority.cert'),
       ...o.config,
+      // Shop days in UTC unless a test names a zone: the suites' dates do not depend on the machine's zone.
+      shop: { timeZone: 'UTC', ...o.config?.shop },
       // Tests drive sales through the engine's events, not by following them over the API as clients
       // do: the longest follow time-out, so only test/security/abandoned-sale.test.ts meets the default.
       sale: { followTimeoutMs: 60_000, ...o.config?.sale },
+      // The counter page in English unless a test asks for zh-CN (the product's default): the older UI tests read English.
+      ui: { language: 'en', ...o.config?.ui },
       bank: {
         url: bankUrl,
         healthIntervalMs: 200,

@@ -115,6 +115,8 @@ export class TestIssuer {
       validUntilCounter?: number;
       resetOffline?: boolean;
       settledCounter?: number;
+      /** A refund token: the counter of the sale it refunds (docs/protocol.md §7.5 key 10). */
+      refundOf?: number;
       key?: SigningKey;
     } = {},
   ) {
@@ -127,6 +129,7 @@ export class TestIssuer {
       issuedAt: NOW(),
       resetOffline: opts.resetOffline ?? true,
       settledCounter: opts.settledCounter ?? 0xffff_ffff,
+      ...(opts.refundOf !== undefined ? { refundOf: opts.refundOf } : {}),
     });
   }
 }

@@ -70,7 +70,8 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await counter.keyboard.type('not-the-token');
     await counter.keyboard.press('Enter');
     await until(counter, '#pair-error');
-    assert.match(await text(counter, '#pair-error'), /not this daemon's token/, 'a wrong token is refused in words');
+    // Not paired, the page cannot know the counter's configured language: zh-CN, the product's default.
+    assert.match(await text(counter, '#pair-error'), /这不是本收银服务的密钥/, 'a wrong token is refused in words');
     assert.equal(await counter.locator('#app').isHidden(), true, 'still not paired');
     await screenshot(counter, 'counter-02-pairing-refused');
 
@@ -355,7 +356,14 @@ describe('ui: counter page and customer display (headless Chromium)', function (
 
   it('the customer display: English by query, spoken prompts off by default and switchable', async () => {
     ctx = await pairedContext(browser!, f.url, f.token);
-    const customer = await open('/customer?lang=en', ctx);
+    const customer = await ctx.newPage();
+    watched.push(await watch(customer));
+    // Headless Chromium has no voices: give it one (a browser without any is test/ui/display-a11y.test.ts).
+    await customer.addInitScript(() => {
+      const s = (globalThis as unknown as { speechSynthesis: { getVoices(): unknown[] } }).speechSynthesis;
+      s.getVoices = () => [{ name: 'test voice', lang: 'zh-CN' }];
+    });
+    await customer.goto(f.url + '/customer?lang=en');
     await until(customer, '#prompt');
     assert.equal(await text(customer, '#primary'), 'Welcome');
     assert.equal(await text(customer, '#secondary'), '欢迎光临');
@@ -365,6 +373,9 @@ describe('ui: counter page and customer display (headless Chromium)', function (
     await customer.keyboard.press('Enter');
     assert.equal(await speech.getAttribute('aria-pressed'), 'true', 'speech switched on');
     assert.match(await speech.innerText(), /Spoken prompts: on/);
+    // Each language marked as such, after every redraw (not only the first).
+    assert.equal(await speech.getAttribute('lang'), 'en');
+    assert.equal(await speech.locator('span[lang="zh-CN"]').textContent(), ' / 语音提示：开');
     await screenshot(customer, 'customer-08-welcome-en');
     await assertAccessible(customer, 'customer-welcome-en', { aaa: true });
   });

@@ -109,7 +109,7 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
   it('activation: current (wrong, then right) → new (too weak, then fine) → confirm → done; both pages axe-clean; no digit reaches the counter page', async () => {
     const { counter, customer, traffic } = await pages();
 
-    await counter.getByRole('button', { name: /激活新卡 \/ Activate new card/ }).click();
+    await counter.getByRole('button', { name: /Activate new card/ }).click();
     await counter.locator('#ps-state[data-state="waiting_card"]').waitFor({ timeout: 10_000 });
     await stepShown(customer, '请插入卡片');
     assert.match(await customer.locator('#ps-title').innerText(), /修改密码\s+Change your PIN/);
@@ -127,7 +127,9 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     assert.equal(await customer.locator('#ps-primary span').first().getAttribute('lang'), 'zh-CN');
     assert.equal(await customer.locator('#ps-primary span').nth(1).getAttribute('lang'), 'en');
     assert.equal(await customer.locator('#prompt').isHidden(), true, 'the sale prompt gives way');
-    await counter.locator('#ps-state', { hasText: '顾客正在客显上输入密码' }).waitFor({ timeout: 10_000 });
+    await counter
+      .locator('#ps-state', { hasText: 'Customer is entering the PIN on the customer display' })
+      .waitFor({ timeout: 10_000 });
     assert.match(
       await counter.locator('#ps-state').innerText(),
       /Customer is entering the PIN on the customer display/,
@@ -209,7 +211,7 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     await counter.locator('#net.net-online').waitFor({ timeout: 10_000 });
     await customer.locator('#prompt').waitFor({ state: 'visible', timeout: 10_000 });
 
-    await counter.getByRole('button', { name: /解锁密码 \/ Unblock PIN/ }).click();
+    await counter.getByRole('button', { name: /Unblock PIN/ }).click();
     await stepShown(customer, 'Enter your PUK unblocking code');
     assert.equal(await customer.locator('#ps-primary span').first().getAttribute('lang'), 'en', 'English first');
     assert.match(
@@ -260,11 +262,11 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     f.reader.insert(f.applet); // an active card (PIN set): a plain change
     const { counter, customer } = await pages();
 
-    await counter.getByRole('button', { name: /修改密码 \/ Change PIN/ }).click();
+    await counter.getByRole('button', { name: /Change PIN/ }).click();
     await stepShown(customer, '请输入您现在的密码');
     assert.match(await customer.locator('#ps-primary').innerText(), /Enter your current PIN/);
     assert.match(await customer.locator('#ps-title').innerText(), /修改密码\s+Change your PIN/);
-    const cancel = counter.getByRole('button', { name: /取消密码服务 \/ Cancel PIN service/ });
+    const cancel = counter.getByRole('button', { name: /Cancel PIN service/ });
     await cancel.click();
     await stepShown(customer, '已取消，密码没有改变');
     assert.equal(await customer.locator('#keypad').isHidden(), true);
@@ -272,7 +274,7 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     assert.equal(await cancel.isHidden(), true);
     await bothAccessible(counter, customer, 'c1-cancelled');
 
-    await counter.getByRole('button', { name: /修改密码 \/ Change PIN/ }).click();
+    await counter.getByRole('button', { name: /Change PIN/ }).click();
     await stepShown(customer, '请输入您现在的密码');
     await clickDigits(customer, '42', false); // half typed when the card goes
     f.reader.remove();
@@ -296,7 +298,7 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     const customer = await open(await displayContext(), '/customer', (p) => p.clock.install());
     await counter.locator('#net.net-online').waitFor({ timeout: 10_000 });
     await customer.locator('#prompt').waitFor({ state: 'visible', timeout: 10_000 });
-    await counter.getByRole('button', { name: /修改密码 \/ Change PIN/ }).click();
+    await counter.getByRole('button', { name: /Change PIN/ }).click();
     await stepShown(customer, '请输入您现在的密码');
     assert.equal(await customer.locator('#ps-time').isHidden(), true, 'no warning while there is time');
     await customer.clock.fastForward(105_000); // the step has 120 s: 15 s left on the display's clock
@@ -320,13 +322,13 @@ describe('ui: PIN service — counter panel and customer display keypad (headles
     const counter = await open(counterCtx, '/');
     await counter.locator('#ps-reader-row').waitFor({ state: 'visible', timeout: 10_000 });
     assert.deepEqual(await counter.locator('#ps-reader option').allInnerTexts(), [
-      '自动（插着卡的读卡器） / Automatic (the reader with the card)',
-      'fixture reader — 有卡 / card in',
-      'second reader — 无卡 / no card',
+      'Automatic (the reader with the card)',
+      'fixture reader — card in',
+      'second reader — no card',
     ]);
-    await counter.getByLabel('读卡器 / Reader').selectOption('fixture reader');
+    await counter.getByLabel('Reader', { exact: true }).selectOption('fixture reader');
     const started = counter.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/api/v1/pin-services'));
-    await counter.getByRole('button', { name: /修改密码 \/ Change PIN/ }).click();
+    await counter.getByRole('button', { name: /Change PIN/ }).click();
     assert.deepEqual((await started).postDataJSON(), { kind: 'change', reader: 'fixture reader' });
     await counter.locator('#ps-state[data-state="entry"]').waitFor({ timeout: 10_000 });
     await assertAccessible(counter, 'counter-ps-two-readers');

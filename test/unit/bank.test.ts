@@ -797,6 +797,8 @@ describe('simulated bank: top-ups and reconciliation', function () {
         { currency: 156, count: 2, amount: 350 },
         { currency: 840, count: 1, amount: 1000 },
       ],
+      reversals: [],
+      refunds: [],
     });
     // settled tomorrow: counts for tomorrow only
     now += DAY;
@@ -811,6 +813,16 @@ describe('simulated bank: top-ups and reconciliation', function () {
       { currency: 840, count: 1, amount: 1000 },
     ]);
     assert.equal(range.json().from, today);
+    // a shop's own day, [since, until) in Unix seconds (Asia/Shanghai: 16:00 UTC to 16:00 UTC): the last second out
+    const since = now - DAY - 10;
+    const shop = await f.client.request('GET', `/v1/reconciliation?since=${since}&until=${now}`);
+    assert.deepEqual(shop.json().totals, [
+      { currency: 156, count: 2, amount: 350 },
+      { currency: 840, count: 1, amount: 1000 },
+    ]);
+    assert.equal(shop.json().since, String(since));
+    const through = await f.client.request('GET', `/v1/reconciliation?since=${since}&until=${now + 1}`);
+    assert.equal(through.json().totals[0].count, 3);
     for (const q of [
       '',
       '?date=2026-02-30',
@@ -818,6 +830,12 @@ describe('simulated bank: top-ups and reconciliation', function () {
       `?date=${today}&from=${today}`,
       `?from=${tomorrow}&to=${today}`,
       '?date=a&date=b',
+      `?since=${now}`,
+      `?since=${now}&until=${now}`,
+      `?since=-1&until=${now}`,
+      `?since=1.5&until=${now}`,
+      `?since=0&until=${400 * DAY}`,
+      `?since=${since}&until=${now}&date=${today}`,
     ]) {
       const bad = await f.client.request('GET', `/v1/reconciliation${q}`);
       assert.equal(`${bad.status} ${bad.json().error.code}`, '400 QUERY_INVALID', q);

@@ -58,7 +58,7 @@ function checkInvariants(s: Snapshot, loaded: number): void {
   let spent = 0;
   for (const r of journal) {
     assert.deepEqual(checkChainLink(prev, r), { ok: true }, 'hash chain intact');
-    spent += r.amount;
+    spent += r.reverses === undefined ? r.amount : -r.amount; // a reversal gives its sale back
     prev = r;
   }
   if (prev) {
@@ -110,6 +110,14 @@ describe('card tearing: power cut after every NVM write of every writing command
     time: 1_800_000_000,
     hostNonce: new Uint8Array(16).fill(3),
   };
+  const voidLast = {
+    counter: 2,
+    amount: 250,
+    merchantId: 'M',
+    terminalId: 'T',
+    time: 1_800_000_000,
+    hostNonce: new Uint8Array(16).fill(4),
+  };
   const cases: Case[] = [
     {
       name: 'SIGN_TXN (PIN verified)',
@@ -125,6 +133,17 @@ describe('card tearing: power cut after every NVM write of every writing command
       from: () => active,
       run: (c) => c.load({ token: issuer.topup(cardId, 2, 7_000).envelope, authority: issuer.authority.envelope }),
       loadedAfter: 7_000,
+    },
+    { name: 'VOID_TXN', from: () => active, run: (c) => c.voidTxn(voidLast) },
+    {
+      name: 'LOAD of a refund token',
+      from: () => active,
+      run: (c) =>
+        c.load({
+          token: issuer.topup(cardId, 2, 90, { refundOf: 1 }).envelope,
+          authority: issuer.authority.envelope,
+        }),
+      loadedAfter: 90,
     },
     { name: 'VERIFY_PIN (right)', from: () => active, run: (c) => c.verifyPin(ascii('1234')) },
     {
@@ -232,5 +251,33 @@ describe('card tearing: power cut after every NVM write of every writing command
     const again = decodeTxnRecord(await reborn.client.signTxn({ ...sale, amount: 400 }));
     assert.deepEqual(again.envelope, rec.envelope);
     assert.equal((await reborn.client.getInfo()).counter, info.counter);
+  });
+
+  it('a torn VOID_TXN is exactly before (the sale still voidable) or after (voided once, the retry answers the same reversal)', async () => {
+    const probe = power(active.clone());
+    await probe.client.select();
+    const p0 = probe.nvm.writeCount;
+    await probe.client.voidTxn(voidLast);
+    const writes = probe.nvm.writeCount - p0;
+    for (let cut = 1; cut <= writes; cut++) {
+      const backing = active.clone();
+      const card = power(backing);
+      await card.client.select();
+      card.nvm.cutPowerAfter(cut);
+      await assert.rejects(card.client.voidTxn(voidLast), PowerLoss);
+      const reborn = power(backing);
+      await reborn.client.select();
+      const before = await reborn.client.getInfo();
+      const rev = decodeTxnRecord(await reborn.client.voidTxn(voidLast)); // voids now, or answers the same
+      assert.equal(rev.reverses, 2);
+      const after = await reborn.client.getInfo();
+      assert.equal(after.counter, 3, `write ${cut}/${writes}: one reversal, never two`);
+      assert.equal(after.balance, 50_000 - 100, `write ${cut}/${writes}: the sale given back once`);
+      if (before.counter === 3) assert.equal(before.balance, after.balance, 'a committed void answered again');
+      await assert.rejects(
+        reborn.client.voidTxn({ ...voidLast, hostNonce: new Uint8Array(16).fill(5) }),
+        (e: unknown) => e instanceof CardStatusError && e.statusName === 'ALREADY_VOIDED',
+      );
+    }
   });
 });

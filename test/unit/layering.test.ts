@@ -21,7 +21,12 @@ const IO_MODULES = [
   'readline',
   'timers',
 ];
-const HOST_MAY_IMPORT_SIM = ['host/cli/sim-command.ts', 'host/cli/sim-card-setup.ts', 'host/cli/demo-command.ts'];
+const HOST_MAY_IMPORT_SIM = [
+  'host/cli/sim-command.ts',
+  'host/cli/sim-card-setup.ts',
+  'host/cli/sim-printer-command.ts',
+  'host/cli/demo-command.ts',
+];
 
 function sources(dir: string): string[] {
   const out: string[] = [];

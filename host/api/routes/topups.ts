@@ -55,8 +55,7 @@ export const topupRoutes: RoutePlugin = async (app, { ctx }) => {
         },
       },
     },
-    async (req: FastifyRequest<{ Querystring: { date?: string } }>) =>
-      port.topupDay(req.query.date ?? new Date().toISOString().slice(0, 10)),
+    async (req: FastifyRequest<{ Querystring: { date?: string } }>) => port.topupDay(req.query.date),
   );
 
   // The customer display's "new balance" screen: the newest top-up loaded in the last 2 minutes (card masked).

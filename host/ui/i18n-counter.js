@@ -1,0 +1,226 @@
+// The counter page's own texts (counter.html, counter.js): the top bar, pairing, the sale, the receipt,
+// settlement, readers, rejected records. Part of the catalogue (i18n.js). Plain words a shopkeeper
+// knows: "the counter service" not "daemon", "pairing key" not "API token", "payment number" not
+// "record id", "card confirms" not "signing".
+export const TEXTS = {
+  'page.title': { zh: 'cardpost 收银台', en: 'cardpost counter' },
+  'page.brand': { zh: 'cardpost 收银台', en: 'cardpost counter' },
+  'lang.switch': { zh: 'English', en: '中文' },
+  'lang.switchLabel': { zh: 'Switch to English / 切换到英文', en: '切换到中文 / Switch to Chinese' },
+
+  // ------------------------------------------------------------------ top bar
+  'bar.connecting': { zh: '正在连接…', en: 'connecting…' },
+  'bar.notPairedYet': { zh: '本页还没有配对', en: 'not paired yet' },
+  'bar.terminal': { zh: '终端 {terminal} · 商户 {merchant}', en: 'Terminal {terminal} · merchant {merchant}' },
+  'net.connecting': { zh: '正在连接…', en: 'Connecting…' },
+  'net.notPaired': { zh: '未配对', en: 'Not paired' },
+  'net.notPairedDetail': { zh: '请先配对本页', en: 'pair this page first' },
+  'net.down': { zh: '收银服务没有响应', en: 'Counter service not answering' },
+  'net.downDetail': { zh: '正在重新连接…', en: 'reconnecting…' },
+  'net.online': { zh: '在线', en: 'Online' },
+  'net.onlineDetail': { zh: '银行可以连接', en: 'bank reachable' },
+  'net.offline': { zh: '离线', en: 'OFFLINE' },
+  'net.offlineDetail': { zh: '交易照常，稍后结算', en: 'sales are stored and settle later' },
+  'pending.toSettle': { zh: '待结算', en: 'to settle' },
+  'pending.records': { zh: '{n} 笔', en: '{n} records', en1: '1 record' },
+  'pending.oldest': { zh: '最早：', en: 'oldest:' },
+  'pending.nothing': { zh: '没有待结算', en: 'nothing waiting' },
+  'settle.now': { zh: '立即结算', en: 'Settle now' },
+  'band.offline': {
+    zh: '银行暂时连不上。交易照常进行：每笔都保存在本收银台，银行恢复后自动结算。',
+    en: 'The bank cannot be reached. Sales go on: each one is stored on this counter and settles by itself when the bank is back.',
+  },
+  'band.clock': { zh: '暂停收款：{what}。{todo}。', en: 'No sales: {what}. {todo}.' },
+  'age.s': { zh: '{n} 秒', en: '{n} s' },
+  'age.min': { zh: '{n} 分钟', en: '{n} min' },
+  'age.h': { zh: '{h} 小时 {m} 分钟', en: '{h} h {m} min' },
+  'age.days': { zh: '{n} 天', en: '{n} days' },
+
+  // ------------------------------------------------------------------ pairing
+  'pair.heading': { zh: '把本页和收银服务配对', en: 'Pair this page with the counter service' },
+  'pair.intro': {
+    zh: '本页需要配对密钥才能使用收银台。请从下面的文件复制密钥（只有运行收银服务的用户能读；启动时 npm start 会显示位置），粘贴到这里。本页只保存一个会话，不保存密钥。',
+    en: 'This page may only use the counter once it has the pairing key. Copy the key from the file below (only the user running the counter service can read it; npm start prints where it is) and paste it here. The page keeps a session, never the key.',
+  },
+  'pair.file': { zh: '密钥文件：', en: 'Key file:' },
+  'pair.defaultFile': {
+    zh: '收银服务数据文件夹中的 api-token 文件',
+    en: "the api-token file in the counter service's data folder",
+  },
+  'pair.label': { zh: '配对密钥', en: 'Pairing key' },
+  'pair.button': { zh: '配对', en: 'Pair' },
+  'pair.empty': { zh: '请先粘贴密钥。', en: 'Paste the key first.' },
+  'pair.refused': {
+    zh: '这不是本收银服务的密钥 — 请从密钥文件重新复制。',
+    en: "That is not this counter service's key — copy it again from the key file.",
+  },
+
+  // ------------------------------------------------------------------ the sale
+  'sale.heading': { zh: '收款', en: 'Sale' },
+  'sale.amount': { zh: '金额', en: 'Amount' },
+  'sale.start': { zh: '开始收款', en: 'Start sale' },
+  'sale.cancel': { zh: '取消', en: 'Cancel' },
+  'sale.keysHelp': {
+    zh: '输入金额（数字，分用“.”），Enter 开始收款，Esc 取消，F8 立即结算。',
+    en: 'Type the amount (digits, "." for cents), Enter starts the sale, Esc cancels it. F8 settles now.',
+  },
+  'sale.badAmount': {
+    zh: '请输入金额，例如 12.50（数字，小数点后最多两位）。',
+    en: 'Type an amount such as 12.50 (digits, at most two after the point).',
+  },
+  'sale.progress': { zh: '收款进度', en: 'Sale progress' },
+  'state.idle': { zh: '可以收款', en: 'Ready for a sale' },
+  'state.waiting_card': { zh: '等待插卡', en: 'Waiting for the card' },
+  'state.reading_card': { zh: '正在读卡', en: 'Reading the card' },
+  'state.pin': { zh: '等待输入密码', en: 'Waiting for the PIN' },
+  'state.signing': { zh: '卡片正在确认付款 — 请勿拔卡', en: 'The card is confirming the payment — do not remove it' },
+  'state.stored': { zh: '已安全保存', en: 'Saved safely' },
+  'state.done': { zh: '已付款', en: 'Paid' },
+  'state.cancelled': { zh: '已取消', en: 'Cancelled' },
+  'state.timed_out': { zh: '超时', en: 'Timed out' },
+  'state.failed': { zh: '没有成功', en: 'Failed' },
+  'state.unconfirmed': { zh: '未确认 — 卡片可能已经付款', en: 'NOT CONFIRMED — the card may have paid' },
+  'step.waiting_card': { zh: '插卡', en: 'Card' },
+  'step.pin': { zh: '密码', en: 'PIN' },
+  'step.signing': { zh: '卡片确认', en: 'Card confirms' },
+  'step.stored': { zh: '已保存', en: 'Saved' },
+  'step.done': { zh: '完成', en: 'Done' },
+  'step.noPin': { zh: '无需密码', en: 'No PIN' },
+  'detail.insertIn': { zh: '请把卡插入 {reader}。', en: 'Insert the card in {reader}.' },
+  'detail.insertAny': { zh: '请在任一读卡器插卡或刷卡。', en: 'Insert or tap the card on any reader.' },
+  'detail.pinOnPad': {
+    zh: '顾客在读卡器自带的密码键盘上输入密码。',
+    en: "The customer types the PIN on the reader's own pad.",
+  },
+  'detail.pinOnDisplay': {
+    zh: '顾客在客显的数字键盘上输入密码（或在下面的输入框）。',
+    en: "The customer types the PIN on the customer display's keypad (or in the field below).",
+  },
+  'time.warn': {
+    zh: '时间快到了：还剩 {n} 秒，顾客要在这之前输完密码',
+    en: 'Time is nearly up: {n} s left for the customer to finish the PIN',
+  },
+  'time.warnSay': {
+    zh: '时间快到了，顾客需要在 20 秒内输完密码',
+    en: 'Time is nearly up — the customer has 20 seconds to finish the PIN',
+  },
+  'timeout.pin': {
+    zh: '顾客没有在规定时间内输完密码，没有扣款。',
+    en: 'The customer did not finish the PIN in time. Nothing was charged.',
+  },
+  'timeout.card': { zh: '没有及时插卡，没有扣款。', en: 'No card was inserted in time. Nothing was charged.' },
+  'timeout.other': { zh: '等待太久，没有扣款。', en: 'It waited too long. Nothing was charged.' },
+  'timeout.todo': {
+    zh: '如顾客还要付款，请重新开始收款。',
+    en: 'Start the sale again if the customer still wants to pay.',
+  },
+  'notice.PIN_WRONG': {
+    zh: '密码错误 — 请顾客重新输入（剩余 {n} 次）',
+    en: 'Wrong PIN — the customer types it again ({n} tries left)',
+  },
+  'notice.SALE_UNCONFIRMED': {
+    zh: '卡片被拔出时可能已经付款 — 请顾客把同一张卡重新插入，不要重复收款',
+    en: 'The card may already have paid when it was pulled — ask for the same card again; do not charge twice',
+  },
+  'notice.CARD_NOT_THE_PAYING_ONE': {
+    zh: '这不是刚才付款的那张卡 — 请顾客插入刚才那张卡',
+    en: 'That is not the card that was paying — ask for the same card again',
+  },
+  'notice.CARD_REMOVED': { zh: '卡片被拔出 — 请重新插卡', en: 'The card was removed — insert it again' },
+  'notice.RECOVERED': { zh: '已付款：记录从卡片中找回', en: "Paid: the record came back from the card's journal" },
+  'pin.label': { zh: '顾客密码', en: 'Customer PIN' },
+  'pin.send': { zh: '发送密码', en: 'Send PIN' },
+  'pin.help': {
+    zh: '顾客在这里输入密码（4 到 12 位数字）。密码只送到卡片，不会保存。',
+    en: 'The customer types the PIN here (4 to 12 digits). It goes to the card, and is not kept.',
+  },
+  'pin.tries': { zh: '（剩余 {n} 次）', en: '({n} tries left)', en1: '(1 try left)' },
+  'pin.format': { zh: '密码是 4 到 12 位数字 — 请重新输入。', en: 'A PIN is 4 to 12 digits — type it again.' },
+
+  // ------------------------------------------------------------------ the receipt
+  'receipt.heading': { zh: '小票', en: 'Receipt' },
+  'receipt.amount': { zh: '金额', en: 'Amount' },
+  'receipt.record': { zh: '交易编号', en: 'Payment number' },
+  'receipt.card': { zh: '卡号', en: 'Card' },
+  'receipt.balance': { zh: '付款后余额', en: 'Balance after' },
+  'receipt.time': { zh: '时间', en: 'Time' },
+  'receipt.pin': { zh: '密码', en: 'PIN' },
+  'receipt.settlement': { zh: '结算', en: 'Settlement' },
+  'receipt.pinVerified': { zh: '卡片已核对密码', en: 'verified by the card' },
+  'receipt.pinNotNeeded': { zh: '不需要', en: 'not needed' },
+  'receipt.online': { zh: '银行在线：马上结算', en: 'bank online: settles now' },
+  'receipt.offline': { zh: '离线：已保存，银行恢复后结算', en: 'offline: stored, settles when the bank is back' },
+
+  // ------------------------------------------------------------------ settlement
+  'settlement.heading': { zh: '结算', en: 'Settlement' },
+  'settlement.progress': { zh: '结算进度', en: 'Settlement progress' },
+  'settle.offline': {
+    zh: '银行离线：交易照常并保存在这里，银行恢复后结算。',
+    en: 'Bank offline: sales go on and are stored here; they settle when it is back.',
+  },
+  'settle.idle': { zh: '银行在线：都已结算。', en: 'Bank online: up to date.' },
+  'settle.sending': { zh: '正在把一批交易发给银行…', en: 'Sending a batch to the bank…' },
+  'settle.backing_off': { zh: '上次没有成功，稍后自动重试。', en: 'The last attempt failed; trying again shortly.' },
+  'settle.blocked': {
+    zh: '银行拒收了我们的批次：结算已停止。',
+    en: 'The bank refused our batches: settlement is blocked.',
+  },
+  'settle.stopped': {
+    zh: '结算已停止（收银服务正在关闭）。',
+    en: 'Settlement is stopped (the counter service is shutting down).',
+  },
+  'settle.nextTry': { zh: '下次重试：{time}。', en: 'Next try at {time}.' },
+  'settle.sent': { zh: '已发送 {done} / {from} 笔', en: 'Sent {done} of {from}' },
+  'settle.verdicts': {
+    zh: '：接受 {accepted}，已有 {duplicate}，拒收 {rejected}',
+    en: ': {accepted} accepted, {duplicate} already known, {rejected} rejected',
+  },
+  'settle.seeBelow': { zh: '（见下方）', en: ' (see below)' },
+  'settle.finished': { zh: '结算完成。', en: 'Settlement finished.' },
+  'settle.restLater': {
+    zh: '银行离线：其余的等银行恢复后结算。',
+    en: 'The bank is offline: the rest settles when it is back.',
+  },
+  'settle.couldNot': { zh: '没能开始结算：', en: 'Could not start: ' },
+  'settle.nothing': { zh: '没有待结算的交易。', en: 'Nothing waits to settle.' },
+
+  // ------------------------------------------------------------------ readers
+  'readers.heading': { zh: '读卡器和卡片', en: 'Readers and cards' },
+  'readers.empty': {
+    zh: '没有连接读卡器。请插上读卡器，或启动 pcscd。',
+    en: 'No reader connected. Plug one in, or start pcscd.',
+  },
+  'reader.kind.pcsc': { zh: 'PC/SC 读卡器', en: 'PC/SC reader' },
+  'reader.kind.simulated': { zh: '模拟读卡器', en: 'simulated' },
+  'reader.kind.serial-terminal': { zh: '串口收款终端', en: 'serial terminal' },
+  'reader.kind.hid-key': { zh: 'USB 卡钥匙', en: 'USB card key' },
+  'reader.cardIn': { zh: '有卡', en: 'card in' },
+  'reader.noCard': { zh: '无卡', en: 'no card' },
+  'reader.busy': { zh: '忙', en: 'busy' },
+  'reader.pinPad': { zh: '带密码键盘', en: 'PIN pad' },
+  'statement.show': { zh: '在客显上显示对账单', en: 'Show statement on display' },
+  'statement.showLabel': {
+    zh: '在客显上显示对账单：{reader} 中的卡',
+    en: 'Show statement on display: the card in {reader}',
+  },
+  'statement.reading': { zh: '正在读取 {reader} 中的卡…', en: 'Reading the card in {reader}…' },
+  'statement.notShown': { zh: '没有显示对账单：', en: 'Statement not shown: ' },
+  'statement.shown': {
+    zh: '卡 {card} 的对账单已显示在客显上：余额 {balance}，{payments}。',
+    en: 'Statement of card {card} on the customer display: balance {balance}, {payments}.',
+  },
+  'statement.noPayments': { zh: '还没有交易', en: 'no payments yet' },
+  'statement.payments': { zh: '最近 {n} 笔交易', en: '{n} recent payments', en1: '1 recent payment' },
+
+  // ------------------------------------------------------------------ rejected records
+  'rejected.heading': { zh: '银行拒收', en: 'Rejected by the bank' },
+  'rejected.none': { zh: '没有：银行没有拒收任何交易。', en: 'None: the bank has refused no record.' },
+  'rejected.caption': {
+    zh: '银行拒收的交易，附原因和处理办法',
+    en: 'Records the bank refused, with the reason and what to do',
+  },
+  'rejected.record': { zh: '交易编号', en: 'Payment number' },
+  'rejected.amount': { zh: '金额', en: 'Amount' },
+  'rejected.reason': { zh: '原因', en: 'Reason' },
+  'rejected.todo': { zh: '怎么办', en: 'What to do' },
+};
