@@ -540,6 +540,14 @@ export class Ledger {
     );
   }
 
+  /** Every load the bank authorised onto a card (top-ups, syncs, refunds), loaded or not. */
+  loadsOf(cardId: string): { amount: number; issuedAt: number; token: Uint8Array }[] {
+    const rows = this.db
+      .prepare('SELECT amount, issued_at, token FROM topups WHERE card_id = ? ORDER BY load_seq')
+      .all(cardId) as { amount: number; issued_at: number; token: Buffer }[];
+    return rows.map((r) => ({ amount: r.amount, issuedAt: r.issued_at, token: u8(r.token) }));
+  }
+
   /** The settled record of the card with the highest counter (the newest balance the bank knows). */
   newestSettled(cardId: string): SettledRow | undefined {
     const r = this.st.newestSettled.get(cardId) as Row | undefined;

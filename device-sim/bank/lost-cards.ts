@@ -3,9 +3,10 @@
  * request's ledger transaction. The card is revoked (the caller re-signs the revocation list in the
  * same transaction), the report is kept with who made it (the audit trail against a rogue terminal
  * blocking cards), and the answer gives the holder's remaining balance: the balance after the newest
- * settled record of the card, which moves as offline records signed before the report still arrive.
+ * settled record of the card, which moves as offline records signed before the report still arrive,
+ * plus what the bank authorised onto the card after that record (top-ups, refunds), loaded or not.
  */
-import { decodeTxnRecord, CERT_KIND, type CertKind } from '../../protocol/record/index.js';
+import { decodeTopupToken, decodeTxnRecord, CERT_KIND, type CertKind } from '../../protocol/record/index.js';
 import {
   LOST_CARD_ID,
   encodeLostCardAnswer,
@@ -35,8 +36,15 @@ export function remainingBalance(
 ): { balance: number | null; balanceCounter: number; currency: number | null } {
   const newest = ledger.newestSettled(cardId);
   if (!newest) return { balance: null, balanceCounter: 0, currency: null };
+  const record = decodeTxnRecord(newest.envelope);
+  // The newest record's balance counts every load before it. A load the bank authorised after the card
+  // signed that record is the holder's money too, loaded or not: its token's settledCounter reaches the
+  // record (the bank held it when it issued the token), or it was issued after the record's time.
+  const after = ledger
+    .loadsOf(cardId)
+    .filter((l) => decodeTopupToken(l.token).settledCounter >= newest.counter || l.issuedAt > record.time);
   return {
-    balance: decodeTxnRecord(newest.envelope).balanceAfter,
+    balance: record.balanceAfter + after.reduce((sum, l) => sum + l.amount, 0),
     balanceCounter: newest.counter,
     currency: newest.currency,
   };

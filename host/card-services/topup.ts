@@ -9,6 +9,7 @@ import type { CardSession } from '../session/card-session.js';
 import type { HostStore } from '../store/host-store.js';
 import type { TopupRow } from '../store/topups.js';
 import { applyStoredToken } from './pending-topups.js';
+import { loadRefusal } from './load-refusal.js';
 import {
   snapshotOfTopup,
   TopupError,
@@ -189,6 +190,10 @@ export class TopupService {
     let row = known ? store.topups.get(known.topupId)! : undefined;
     if (!row) {
       const info = await session.client.getInfo();
+      // What the card would refuse is refused before the bank is asked: a token the card refuses keeps
+      // its load number at the bank, and nothing could be loaded after it (docs/security.md §7).
+      const cannot = loadRefusal(info, session.certificate.limits, q.amount, q.currency);
+      if (cannot) throw cannot;
       await this.settleFirst(cardId);
       const topupId = randomUUID();
       row = store.topups.create({

@@ -277,6 +277,11 @@ const TOPUP: Record<string, ErrorDef> = {
   TOPUP_NOT_FOUND: def(404, 'not-found', "list the day's top-ups with GET /api/v1/topups (cardpost card topups)"),
   TOPUP_KEY_REUSED: def(409, 'conflict', 'use a new Idempotency-Key for each new top-up'),
   TOPUP_NO_CARD: def(409, 'conflict', 'insert or tap the card first, then top up'),
+  TOPUP_NOT_POSSIBLE: def(
+    422,
+    'decline',
+    'the card would refuse this load (not activated, full, blocked, other currency): do as the hint says; nothing was charged',
+  ),
   TOPUP_READER_REQUIRED: def(422, 'bad-input', 'several readers hold a card: name the reader'),
   TOPUP_WRONG_CARD: def(409, 'conflict', 'put the card the top-up was started with in the reader'),
   TOPUP_OFFLINE: def(

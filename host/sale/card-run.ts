@@ -108,6 +108,10 @@ export async function runSaleOnCard(c: CardRunContext, sale: LiveSale, reader: C
   const info = session.info;
   // Blocked by its issuer's signed order: refused here even without the revocation list (revoked-card.ts).
   if (info.lifecycle === LIFECYCLE.BLOCKED) throw blockedCardError(session.cardId);
+  // A new card still has its issuer's transport PIN: it cannot pay, and "top up" or "smaller amount" would
+  // send the holder the wrong way. Say what it needs first (the PIN service activates it).
+  if (info.lifecycle === LIFECYCLE.PERSONALISED)
+    throw new CardStatusError(CARD_STATUS.PIN_CHANGE_REQUIRED.code, 'SIGN_TXN');
   if (info.currency !== undefined && info.currency !== sale.currency)
     throw new CardStatusError(CARD_STATUS.CURRENCY_MISMATCH.code, 'SIGN_TXN');
   // An amount the card would refuse (per-payment limit, balance, offline totals) ends the sale here,

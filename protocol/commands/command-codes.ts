@@ -93,7 +93,7 @@ export const CARD_STATUS = {
   PIN_CHANGE_REQUIRED: {
     code: 0x16,
     meaning: 'the card still has its issuer transport PIN',
-    hint: 'the holder must choose a new PIN (CHANGE_PIN) before paying',
+    hint: 'activate the card first: the holder types the PIN from the issuer’s letter, then a new one (counter page "Activate new card", or `cardpost card change-pin`)',
   },
   INSUFFICIENT_FUNDS: {
     code: 0x20,

@@ -220,6 +220,27 @@ describe('daemon: a lost or stolen card (issue 14)', function () {
   });
 });
 
+describe('daemon: the balance kept for a lost card (issue 14)', function () {
+  this.timeout(60_000);
+  it('counts a top-up made after the card’s last payment: the bank keeps what the card holds', async () => {
+    const f = await DaemonFixture.start({ balance: 100_000, config: { cardServices: { autoSyncAt: null } } });
+    try {
+      const s = await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 1_000 });
+      await f.waitForSale(s.body.saleId);
+      f.daemon.settleNow();
+      await until(() => f.bank.settledRecord(f.cardId, 1) !== undefined, 'the payment settled');
+      const t = await f.api<{ balance: number }>('POST', '/api/v1/topups', { amount: 30_000, method: 'cash' });
+      assert.equal(t.body.balance, 129_000, JSON.stringify(t.body));
+      const r = await f.api<{ balance: number }>('POST', `/api/v1/cards/${f.cardId}/lost`, { reason: 'lost' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.body.balance, 129_000, 'the payment’s balance after (99,000) plus the later top-up');
+      assert.equal(f.bank.lostCards()[0]?.balance, 129_000);
+    } finally {
+      await f.stop();
+    }
+  });
+});
+
 describe('daemon: cardpost card report-lost (CLI)', function () {
   this.timeout(60_000);
   let f: DaemonFixture;

@@ -129,6 +129,16 @@ describe('PIN service: activation, change and unblock typed on the customer disp
     await client.verifyPin(ascii('2580'));
   });
 
+  it('a sale on a card not yet activated is refused CARD_PIN_CHANGE_REQUIRED before any PIN, with the way to activate it (not "top up")', async () => {
+    await start();
+    f.reader.insert(await newCard(f)); // no money on it yet, either
+    const r = await f.api<{ saleId: string }>('POST', '/api/v1/sales', { amount: 500, reader: 'fixture reader' });
+    const s = await f.waitForSale(r.body.saleId, ['failed', 'done', 'pin']);
+    assert.equal(s.state, 'failed', JSON.stringify(s));
+    assert.equal(s.error?.code, 'CARD_PIN_CHANGE_REQUIRED');
+    assert.match(s.error!.hint, /[Aa]ctivate/);
+  });
+
   it('unblocks a blocked PIN with the PUK: a wrong PUK is asked again with its tries left; the card takes the new PIN', async () => {
     await start();
     const applet = await newCard(f);

@@ -116,6 +116,24 @@ describe('top-up and sync at the counter (issue 14)', function () {
     assert.equal(reused.body.error.code, 'TOPUP_KEY_REUSED');
   });
 
+  it('a top-up the card would refuse (over its maximum balance) is refused before the bank is asked, and the next top-up and sync still work', async () => {
+    await start();
+    const before = await onCard(f);
+    const over = await f.api<ApiError & { error: { hint: string } }>('POST', '/api/v1/topups', {
+      amount: 9_600_000,
+      method: 'cash',
+    });
+    assert.equal(over.status, 422, JSON.stringify(over.body));
+    assert.equal(over.body.error.code, 'TOPUP_NOT_POSSIBLE');
+    assert.match(over.body.error.hint, /at most/);
+    assert.deepEqual(bankTopups(f), [], 'the bank was not asked: no load number is held for it');
+    const next = await f.api<TopupSnapshot>('POST', '/api/v1/topups', { amount: 1_000, method: 'cash' });
+    assert.equal(next.status, 201, JSON.stringify(next.body));
+    assert.equal(next.body.balance, before.balance + 1_000);
+    const sync = await f.api<TopupSnapshot>('POST', '/api/v1/topups', { amount: 0 });
+    assert.equal(sync.status, 201, JSON.stringify(sync.body));
+  });
+
   it("a sync (amount 0) settles the card's records first and resets its offline totals to the unsettled remainder only", async () => {
     await start();
     await pay(f, 700);
