@@ -87,18 +87,25 @@ export function shopDayBounds(date: string, timeZone: string): [number, number] 
   return [dayStart(date, timeZone), dayStart(addDays(date, 1), timeZone)];
 }
 
-/** An instant as the shop's wall clock shows it: "2026-12-05 23:59:58" (for printed reports). */
+/** A formatter per time zone (building one is the costly part). */
+const CLOCKS = new Map<string, Intl.DateTimeFormat>();
+
+/** An instant as the shop's wall clock shows it: "2026-12-05 23:59:58" (for printed reports and receipts). */
 export function shopClock(instantMs: number, timeZone: string): string {
-  const f = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  });
+  let f = CLOCKS.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    CLOCKS.set(timeZone, f);
+  }
   const parts = f.formatToParts(new Date(instantMs));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;

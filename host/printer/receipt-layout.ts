@@ -1,6 +1,7 @@
 import type { Receipt } from '../sale/sale-types.js';
 import { formatMoney } from '../daemon/money.js';
 import type { ReceiptLine } from './printer-types.js';
+import { shopClock } from '../close/shop-day.js';
 
 /**
  * What a paper receipt says, in zh-CN and English (`chinese`) or English alone (a printer without a
@@ -29,29 +30,8 @@ export function printedMoney(minor: number, currency: number, chinese: boolean):
 
 const ASCII_CODES: Readonly<Record<number, string>> = { 156: 'CNY', 978: 'EUR', 826: 'GBP', 392: 'JPY' };
 
-/** A formatter per time zone (building one is the costly part). */
-const CLOCKS = new Map<string, Intl.DateTimeFormat>();
-
 /** The shop's wall-clock time of a Unix time: `YYYY-MM-DD HH:MM:SS`. */
-export function shopTime(unixSeconds: number, timeZone: string): string {
-  let f = CLOCKS.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    CLOCKS.set(timeZone, f);
-  }
-  const parts = f.formatToParts(new Date(unixSeconds * 1000));
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
-}
+export const shopTime = (unixSeconds: number, timeZone: string): string => shopClock(unixSeconds * 1000, timeZone);
 
 /** The card's last 4 hex digits, after a mask of the printer's own characters (the receipt's `•` is not in GBK). */
 export const lastFour = (maskedCard: string): string => `****${maskedCard.slice(-4)}`;

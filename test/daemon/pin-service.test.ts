@@ -1,42 +1,21 @@
 import { strict as assert } from 'node:assert';
 import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
-import { CardClient, CardStatusError, LIFECYCLE, personalizeCard } from '../../protocol/commands/index.js';
-import { openIssuerDir, nextSerial, randomCardId } from '../../host/issuer/issuer-dir.js';
+import { CardClient, CardStatusError, LIFECYCLE } from '../../protocol/commands/index.js';
 import type { PinServiceView } from '../../host/card-services/pin-service-view.js';
 import type { ConfigInput } from '../../host/daemon/config.js';
 import { join } from 'node:path';
 import { runCli } from '../../host/cli/main.js';
 import { DaemonFixture } from '../support/daemon-fixture.js';
+import { newIssuedCard } from '../support/new-card.js';
 import { pairCookie } from '../support/raw-http.js';
-import { ascii, TEST_LIMITS } from '../support/issuer.js';
+import { ascii } from '../support/issuer.js';
 
 const TRANSPORT_PIN = '0000';
 const PUK = '12345678';
 type ApiError = { error: { code: string; message: string; hint: string } };
 
 /** A card fresh from the issuer: personalised with the transport PIN, not yet activated. */
-async function newCard(f: DaemonFixture): Promise<CardApplet> {
-  const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: true });
-  applet.powerOn();
-  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
-  await client.select();
-  const issuer = openIssuerDir(f.issuer.dir);
-  const now = Math.floor(Date.now() / 1000);
-  await personalizeCard(client, issuer.ca, {
-    cardId: randomCardId(),
-    algorithm: issuer.ca.key.algorithm,
-    currency: 156,
-    serial: nextSerial(issuer.dir),
-    limits: TEST_LIMITS,
-    pin: ascii(TRANSPORT_PIN),
-    puk: ascii(PUK),
-    notBefore: now - 3600,
-    notAfter: now + 365 * 86400,
-  });
-  applet.powerOff();
-  return applet;
-}
+const newCard = (f: DaemonFixture) => newIssuedCard(f.issuer.dir, TRANSPORT_PIN, PUK);
 
 /** The card itself, bypassing the host. */
 async function cardInfo(applet: CardApplet) {

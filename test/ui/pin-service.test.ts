@@ -1,13 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { InProcessReader } from '../../device-sim/reader/in-process-reader.js';
-import { openIssuerDir, nextSerial, randomCardId } from '../../host/issuer/issuer-dir.js';
-import { CardClient, personalizeCard } from '../../protocol/commands/index.js';
+import { CardClient } from '../../protocol/commands/index.js';
 import { DaemonFixture } from '../support/daemon-fixture.js';
-import { ascii, TEST_LIMITS } from '../support/issuer.js';
+import { newIssuedCard } from '../support/new-card.js';
+import { ascii } from '../support/issuer.js';
 import { requireSystem } from '../support/system.js';
 import { CHROMIUM, assertAccessible, launchChromium, pairedContext, screenshot, watch } from './browser.js';
 import { Traffic, assertFitsScreen, assertNoSecrets, clickDigits } from './pin-traffic.js';
@@ -16,27 +14,7 @@ const TRANSPORT_PIN = '0000';
 const PUK = '24681357';
 
 /** A card fresh from the issuer: personalised with the transport PIN, not yet activated. */
-async function newCard(f: DaemonFixture): Promise<CardApplet> {
-  const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: true });
-  applet.powerOn();
-  const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });
-  await client.select();
-  const issuer = openIssuerDir(f.issuer.dir);
-  const now = Math.floor(Date.now() / 1000);
-  await personalizeCard(client, issuer.ca, {
-    cardId: randomCardId(),
-    algorithm: issuer.ca.key.algorithm,
-    currency: 156,
-    serial: nextSerial(issuer.dir),
-    limits: TEST_LIMITS,
-    pin: ascii(TRANSPORT_PIN),
-    puk: ascii(PUK),
-    notBefore: now - 3600,
-    notAfter: now + 365 * 86400,
-  });
-  applet.powerOff();
-  return applet;
-}
+const newCard = (f: DaemonFixture) => newIssuedCard(f.issuer.dir, TRANSPORT_PIN, PUK);
 
 /**
  * The PIN service (issue 14) on both pages in a real headless Chromium: the cashier starts it on the

@@ -9,11 +9,11 @@ import {
 } from '../../host/card-services/pin-service-machine.js';
 import { PinService } from '../../host/card-services/pin-service.js';
 import { ReaderHub } from '../../host/readers/reader-hub.js';
-import type { SaleTimers, TimerHandle } from '../../host/sale/sale-timers.js';
 import { InProcessReader } from '../../device-sim/reader/in-process-reader.js';
 import { CardSession } from '../../host/session/card-session.js';
 import { TrustStore } from '../../protocol/record/index.js';
 import { issuedCard, TestIssuer } from '../support/issuer.js';
+import { fakeTimers } from '../support/fake-timers.js';
 
 const ENTRY_MS = 120_000;
 const NOTICE = { code: 'PIN_TOO_WEAK', message: 'm', hint: 'h' } as const;
@@ -109,34 +109,6 @@ describe('unit: the PIN service state machine (host/card-services/pin-service-ma
   });
 });
 
-/** Timers on a clock that moves only when told. */
-function fakeTimers(): SaleTimers & { advance(ms: number): void } {
-  let now = 1_800_000_000_000;
-  const due = new Map<object, { at: number; fn: () => void }>();
-  return {
-    now: () => now,
-    setTimer(fn, ms) {
-      const h = {};
-      due.set(h, { at: now + ms, fn });
-      return h as TimerHandle;
-    },
-    clearTimer(h) {
-      due.delete(h as object);
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const next = [...due.entries()].sort((a, b) => a[1].at - b[1].at)[0];
-        if (!next || next[1].at > end) break;
-        due.delete(next[0]);
-        now = next[1].at;
-        next[1].fn();
-      }
-      now = end;
-    },
-  };
-}
-
 describe('unit: the PIN service runner on injected time', () => {
   it('an entry not typed within the PIN time ends the service timed_out; a late entry is refused', async () => {
     const issuer = new TestIssuer();
@@ -145,7 +117,7 @@ describe('unit: the PIN service runner on injected time', () => {
     reader.insert(applet);
     const hub = new ReaderHub();
     hub.add(reader, 'simulated');
-    const timers = fakeTimers();
+    const timers = fakeTimers(1_800_000_000_000);
     const trust = new TrustStore();
     trust.addIssuer(issuer.certificate);
     const service = new PinService({

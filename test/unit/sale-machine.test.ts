@@ -15,7 +15,7 @@ import {
 } from '../../host/sale/sale-machine.js';
 import type { Receipt, SaleError } from '../../host/sale/sale-types.js';
 import { FollowLeases } from '../../host/sale/follow-lease.js';
-import type { SaleTimers, TimerHandle } from '../../host/sale/sale-timers.js';
+import { fakeTimers } from '../support/fake-timers.js';
 
 /**
  * The sale state machine (host/sale/sale-machine.ts) on its own: no card, no database, no timers.
@@ -397,37 +397,9 @@ describe('unit: the sale state machine (pure transitions)', () => {
   });
 });
 
-/** Timers on a clock that moves only when told (the engine's clock and timers are injected). */
-function fakeTimers(): SaleTimers & { advance(ms: number): void } {
-  let now = NOW;
-  const due = new Map<object, { at: number; fn: () => void }>();
-  return {
-    now: () => now,
-    setTimer(fn, ms) {
-      const h = {};
-      due.set(h, { at: now + ms, fn });
-      return h as TimerHandle;
-    },
-    clearTimer(h) {
-      due.delete(h as object);
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const next = [...due.entries()].sort((a, b) => a[1].at - b[1].at)[0];
-        if (!next || next[1].at > end) break;
-        due.delete(next[0]);
-        now = next[1].at;
-        next[1].fn();
-      }
-      now = end;
-    },
-  };
-}
-
 describe('unit: the follow lease on injected timers', () => {
   it('a followed sale expires only after the follow time without a sign of its client; renewing keeps it', () => {
-    const timers = fakeTimers();
+    const timers = fakeTimers(NOW);
     const expired: string[] = [];
     const leases = new FollowLeases({ timers, followMs: 5000, expired: (id) => expired.push(id) });
     leases.add('a');
