@@ -127,6 +127,8 @@ export interface MoneyBackPort {
   refund(refundId: string): unknown;
   /** The shop day's voids and refunds (today without a date); RangeError for a date that is not one. */
   day(date: string | undefined): unknown;
+  /** The newest void done within `withinMs`, with the card's balance after it (the customer display), or undefined. */
+  latestVoid(withinMs: number): unknown;
 }
 
 export interface TopupStart {

@@ -13,6 +13,7 @@ export function moneyBackPort(cards: CardServices, days: DayBook): MoneyBackPort
     voidOf: (saleId) => cards.voids.ofSale(saleId),
     startRefund: (req) => cards.refunds.refund(req),
     refund: (refundId) => cards.refunds.get(refundId),
+    latestVoid: (withinMs) => cards.voids.latest(withinMs),
     day: (date) => {
       const d = date ?? days.today();
       requireShopDate(d);

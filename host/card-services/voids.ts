@@ -54,6 +54,16 @@ export const snapshotOfVoid = (v: VoidRow): VoidSnapshot => ({
   updatedAt: v.updatedAt,
 });
 
+/** A void just done, as the customer display shows it: the amount back and the card's new balance. */
+export interface LatestVoid {
+  voidId: string;
+  card: string;
+  amount: number;
+  currency: number;
+  balance: number;
+  voidedAt: number;
+}
+
 export interface VoidServiceOptions {
   store: HostStore;
   hub: ReaderHub;
@@ -90,6 +100,28 @@ export class VoidService {
   ofSale(saleId: string): VoidSnapshot | undefined {
     const v = this.o.store.voids.ofSale(saleId);
     return v && snapshotOfVoid(this.resolve(v));
+  }
+
+  /**
+   * The newest void done (asked and voided) within `withinMs`, with the card's balance after its reversal:
+   * the customer display's new-balance screen (GET /api/v1/topups/latest). Card masked.
+   */
+  latest(withinMs: number): LatestVoid | undefined {
+    const now = this.now();
+    const done = this.o.store.voids
+      .between(now - withinMs, now + 1)
+      .filter((v) => v.state === 'voided' && v.reversalId !== null && now - v.updatedAt < withinMs)
+      .sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    const reversal = done && this.o.store.queue.record(done.reversalId!);
+    if (!done || !reversal) return undefined;
+    return {
+      voidId: done.voidId,
+      card: `••${done.cardId.slice(-4)}`,
+      amount: done.amount,
+      currency: done.currency,
+      balance: reversal.balanceAfter,
+      voidedAt: done.updatedAt,
+    };
   }
 
   /** Void the sale `saleId` with its card in `reader` (or the one reader holding a card). */

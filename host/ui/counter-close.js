@@ -138,6 +138,10 @@ if (form) {
     void showDay();
   });
   $('close-do').addEventListener('click', () => void closeDay());
+  // A void or refund made on this page (counter-money-back.js) changes the day's figures: show them again.
+  document.addEventListener('cardpost:money-back', () => {
+    if (report) void showDay();
+  });
   onLang(() => {
     draw();
     if (said) putParts($('close-msg'), said());

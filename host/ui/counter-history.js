@@ -8,6 +8,25 @@ const $ = (id) => document.getElementById(id);
 const QUERY = /^[0-9A-Za-z.:-]{1,40}$/;
 let last = null; // {date, sales}: the list shown, drawn again when the language changes
 let said = null; // () => parts: the line above the list
+const rowHooks = []; // (sale, cell) => void: more buttons per row (counter-money-back.js)
+const loadHooks = []; // (date) => void: told each time a day's list is loaded
+
+/** Adds to each row's last cell (after Reprint): `fn(sale, td)`, called at every draw. */
+export function onHistoryRow(fn) {
+  rowHooks.push(fn);
+}
+/** `fn(date)` after each load of a day's list. */
+export function onHistoryLoad(fn) {
+  loadHooks.push(fn);
+}
+/** Draws the list shown again (what a row hook shows has changed). */
+export function redrawHistory() {
+  draw();
+}
+/** Loads the day's list again from the daemon. */
+export function reloadHistory() {
+  return load();
+}
 
 function say(parts) {
   said = parts;
@@ -50,6 +69,7 @@ function draw() {
       b.addEventListener('click', () => void reprint(s.saleId));
       td.append(b);
     }
+    for (const fn of rowHooks) fn(s, td);
     tr.append(td);
     body.append(tr);
   }
@@ -82,6 +102,7 @@ async function load() {
   last = { date: a.body.date, sales: a.body.sales };
   if (!date) $('hist-date').value = a.body.date;
   draw();
+  for (const fn of loadHooks) fn(a.body.date);
 }
 
 async function reprint(saleId) {

@@ -18,7 +18,7 @@ export const TEXTS = {
   'hist.amount': { zh: '金额', en: 'Amount' },
   'hist.card': { zh: '卡号', en: 'Card' },
   'hist.outcome': { zh: '结果', en: 'Outcome' },
-  'hist.receipt': { zh: '小票', en: 'Receipt' },
+  'hist.receipt': { zh: '小票、撤销、退款', en: 'Receipt, void, refund' },
   'hist.reprint': { zh: '重打小票', en: 'Reprint' },
   'hist.reprintLabel': { zh: '重打小票：{time} {amount}', en: 'Reprint: {amount} at {time}' },
   'hist.count': { zh: '{date}：{n} 笔', en: '{date}: {n} sales', en1: '{date}: 1 sale' },

@@ -12,9 +12,17 @@ import { TEXTS as ERRORS } from './i18n-errors.js';
 import { TEXTS as PIN_SERVICE } from './i18n-pin-service.js';
 import { TEXTS as TOPUP } from './i18n-topup.js';
 import { TEXTS as CLOSE } from './i18n-close.js';
+import { TEXTS as MONEY_BACK } from './i18n-money-back.js';
 
 /** Every section, in the order they are merged. A key defined in two sections is a mistake (the test finds it). */
-export const SECTIONS = { counter: COUNTER, errors: ERRORS, pinService: PIN_SERVICE, topup: TOPUP, close: CLOSE };
+export const SECTIONS = {
+  counter: COUNTER,
+  errors: ERRORS,
+  pinService: PIN_SERVICE,
+  topup: TOPUP,
+  close: CLOSE,
+  moneyBack: MONEY_BACK,
+};
 
 /** key → {zh, en, en1?}. */
 export const CATALOGUE = Object.freeze(Object.assign({}, ...Object.values(SECTIONS)));

@@ -58,8 +58,12 @@ export const topupRoutes: RoutePlugin = async (app, { ctx }) => {
     async (req: FastifyRequest<{ Querystring: { date?: string } }>) => port.topupDay(req.query.date),
   );
 
-  // The customer display's "new balance" screen: the newest top-up loaded in the last 2 minutes (card masked).
-  app.get('/api/v1/topups/latest', { config: SALE_VIEW }, async () => ({ topup: port.latestTopup(120_000) ?? null }));
+  // The customer display's "new balance" screen: the newest top-up loaded and the newest void done in the
+  // last 2 minutes (card masked).
+  app.get('/api/v1/topups/latest', { config: SALE_VIEW }, async () => ({
+    topup: port.latestTopup(120_000) ?? null,
+    void: port.moneyBack().latestVoid(120_000) ?? null,
+  }));
 
   app.get('/api/v1/topups/:id', { config: COUNTER }, async (req: FastifyRequest<{ Params: { id: string } }>, reply) => {
     const t = port.topup(req.params.id);
