@@ -16,6 +16,7 @@ export interface CounterPort {
     currency: number;
     limits: unknown;
     ui: { language: 'zh-CN' | 'en'; displayClearS: number };
+    pinEntry: 'customer-display' | 'counter';
   };
   /** Where the API token lives (named in 401 answers so a person can find it). */
   apiTokenFile(): string;

@@ -14,6 +14,8 @@ export function statusBody(p: CounterPort) {
     limits: settings.limits,
     /** The page's language until the merchant picks one, and how long the display keeps a finished sale. */
     ui: settings.ui,
+    /** Where a sale's PIN is typed on a reader without a pad: `customer-display` (the counter shows no PIN field) or `counter`. */
+    pinEntry: settings.pinEntry,
     readers: p.readers(),
     activeSales: p.activeSales(),
     /** null when the clock is fit to date sales; else why not and what to do (sales are refused CLOCK_WRONG). */

@@ -78,7 +78,9 @@ export function demoCommand(io: CliIo): Command {
       io.out('');
       io.out('Try, in another terminal:');
       io.out('  npx cardpost sale --amount 12.50       a payment without PIN');
-      io.out('  npx cardpost sale --amount 150.00      above the no-PIN limit: asks for the PIN (1234)');
+      io.out(
+        '  npx cardpost sale --amount 150.00      above the no-PIN limit: the customer types the PIN (1234) on the customer display',
+      );
       io.out('  npx cardpost queue                     what is stored and its settlement status');
       io.out('  npx cardpost settle                    settle now, with progress');
       io.out('  npx cardpost card info                 the card: balance, counter, PIN tries');

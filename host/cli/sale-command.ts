@@ -94,12 +94,20 @@ export function saleCommand(io: CliIo): Command {
         void client.request('GET', `/api/v1/sales/${s.saleId}`).catch(() => undefined);
       }, 1000);
       const prompt = new SecretPrompt();
+      // sale.pinEntry: on `customer-display` the customer types the PIN there, never at this keyboard.
+      const displayOnly =
+        (await client.request<{ pinEntry?: string }>('GET', '/api/v1/status').catch(() => ({ pinEntry: undefined })))
+          .pinEntry === 'customer-display';
+      let toldDisplay = false;
       try {
         let askedFor = -1;
         for (;;) {
           show(s);
           if (FINAL_STATES.has(s.state)) break;
-          if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
+          if (s.state === 'pin' && !s.pinOnDevice && displayOnly) {
+            if (!toldDisplay && !o.json) io.out('the customer types the PIN on the customer display (never here)');
+            toldDisplay = true;
+          } else if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
             askedFor = s.updatedAt;
             let pin: string;
             try {

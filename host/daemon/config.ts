@@ -71,6 +71,12 @@ const schema = z.strictObject({
       // Elderly customers: no step may time out in under a minute.
       cardTimeoutS: z.number().int().min(60).max(3600).default(180),
       pinTimeoutS: z.number().int().min(60).max(3600).default(120),
+      /**
+       * Where the customer types a sale's PIN on a reader without its own pad: on the customer display's
+       * keypad (default: never on the merchant's screen or keyboard), or at the counter (page or CLI), for a
+       * counter without a customer display.
+       */
+      pinEntry: z.enum(['customer-display', 'counter']).default('customer-display'),
       /** A sale started through the API ends when no client has followed it this long (security.md: abandoned sales). */
       followTimeoutMs: z.number().int().min(1000).max(60_000).default(5000),
     })

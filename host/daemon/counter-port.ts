@@ -60,6 +60,7 @@ export abstract class DaemonCounterPort implements CounterPort {
       currency: this.config.currency,
       limits: this.config.limits,
       ui: this.config.ui,
+      pinEntry: this.config.sale.pinEntry,
     };
   }
   apiTokenFile(): string {

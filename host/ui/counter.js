@@ -318,7 +318,10 @@ function renderSale() {
   let detail = '';
   if (s && st === 'waiting_card')
     detail = s.reader ? t('detail.insertIn', { reader: s.reader }) : t('detail.insertAny');
-  if (s && st === 'pin') detail = t(s.pinOnDevice ? 'detail.pinOnPad' : 'detail.pinOnDisplay');
+  // sale.pinEntry (status): on `customer-display` the counter has no PIN field at all.
+  const displayOnly = state.status?.pinEntry === 'customer-display';
+  if (s && st === 'pin')
+    detail = t(s.pinOnDevice ? 'detail.pinOnPad' : displayOnly ? 'detail.pinOnlyOnDisplay' : 'detail.pinOnDisplay');
   $('sale-detail').textContent = detail;
   tick();
 
@@ -343,7 +346,7 @@ function renderSale() {
   } else show(notice, false);
 
   const pinForm = $('pin-form');
-  const askPin = !!s && st === 'pin' && !s.pinOnDevice;
+  const askPin = !!s && st === 'pin' && !s.pinOnDevice && !displayOnly;
   if (askPin) {
     $('pin-tries').textContent = s.pinTriesLeft !== null ? t('pin.tries', { n: s.pinTriesLeft }) : '';
     const wasHidden = pinForm.hidden;

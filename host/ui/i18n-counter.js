@@ -96,6 +96,10 @@ export const TEXTS = {
     zh: '顾客在客显的数字键盘上输入密码（或在下面的输入框）。',
     en: "The customer types the PIN on the customer display's keypad (or in the field below).",
   },
+  'detail.pinOnlyOnDisplay': {
+    zh: '顾客正在客显上输入密码。密码不会出现在这个屏幕上。',
+    en: 'The customer is entering the PIN on the customer display. It never shows on this screen.',
+  },
   'time.warn': {
     zh: '时间快到了：还剩 {n} 秒，顾客要在这之前输完密码',
     en: 'Time is nearly up: {n} s left for the customer to finish the PIN',

@@ -57,6 +57,8 @@ export class CounterProcesses {
           api: { port: 0 },
           readers: { pcsc: true },
           log: { level: 'warn' },
+          // `cardpost sale --pin` types the PIN here, as a counter without a customer display does.
+          sale: { pinEntry: 'counter' },
           ...configExtra,
         },
         null,

@@ -76,7 +76,9 @@ export class DaemonFixture {
       shop: { timeZone: 'UTC', ...o.config?.shop },
       // Tests drive sales through the engine's events, not by following them over the API as clients
       // do: the longest follow time-out, so only test/security/abandoned-sale.test.ts meets the default.
-      sale: { followTimeoutMs: 60_000, ...o.config?.sale },
+      // PINs from the counter (bearer token) as most tests send them; test/daemon/pin-entry.test.ts and the
+      // multi-process suites run the product's default, the customer display.
+      sale: { followTimeoutMs: 60_000, pinEntry: 'counter', ...o.config?.sale },
       // The counter page in English unless a test asks for zh-CN (the product's default): the older UI tests read English.
       ui: { language: 'en', ...o.config?.ui },
       bank: {

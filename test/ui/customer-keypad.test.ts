@@ -26,7 +26,8 @@ describe("ui: a sale's PIN on the customer display keypad (headless Chromium)", 
     await browser?.close();
   });
   beforeEach(async () => {
-    f = await DaemonFixture.start();
+    // The product's default (sale.pinEntry customer-display): the counter page has no PIN field at all.
+    f = await DaemonFixture.start({ config: { sale: { pinEntry: 'customer-display' } } });
     problems = [];
   });
   afterEach(async function () {
@@ -70,6 +71,9 @@ describe("ui: a sale's PIN on the customer display keypad (headless Chromium)", 
     await counter.keyboard.press('Enter');
     await customer.locator('#display[data-state="pin"]').waitFor({ timeout: 10_000 });
     await customer.locator('#keypad').waitFor({ state: 'visible', timeout: 10_000 });
+    // The merchant's screen: no PIN field, only that the customer is typing it on the display.
+    await counter.locator('#sale-detail', { hasText: 'customer display' }).waitFor({ timeout: 10_000 });
+    assert.equal(await counter.locator('#pin-form').isVisible(), false, 'no PIN field on the counter page');
 
     // Keys: 0–9, Clear and OK, each at least 64 px, with zh + en names; focus on the keypad.
     const keys = customer.locator('#kp-keys button');

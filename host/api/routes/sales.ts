@@ -144,6 +144,16 @@ export const saleRoutes: RoutePlugin = async (app, { ctx }) => {
       },
     },
     async (req: FastifyRequest<{ Params: { id: string }; Body: { pin: string } }>, reply) => {
+      // On a counter whose PINs are typed on the customer display, only a paired display sends them: not
+      // the counter page, not a script or the CLI with the bearer token (it holds every scope).
+      const fromDisplay = ctx.granted(req).has('display') && !/^Bearer /i.test(req.headers.authorization ?? '');
+      if (port.counterSettings().pinEntry === 'customer-display' && !fromDisplay)
+        return sendError(
+          reply,
+          'PIN_ENTRY_NOT_HERE',
+          "this counter takes the customer's PIN on the customer display only",
+          "the customer types the PIN on the customer display's keypad; set sale.pinEntry to counter only for a counter without a customer display",
+        );
       port.submitPin(req.params.id, req.body.pin);
       return reply.code(202).send({ accepted: true });
     },
