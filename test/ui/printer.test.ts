@@ -49,7 +49,9 @@ describe('ui: the receipt printer on the counter page (headless Chromium)', func
     await sim.start();
     sim.setPaperOut(true);
     f = await DaemonFixture.start({
-      config: { printer: { path: pty.a, statusIntervalMs: 100, answerTimeoutMs: 300 } },
+      // A generous answer time: on a loaded machine a 300 ms one made a paper-out printer read as offline
+      // for a poll (this test is about paper, not about a silent printer: test/integration covers that).
+      config: { printer: { path: pty.a, statusIntervalMs: 100, answerTimeoutMs: 3000 } },
     });
     context = await pairedContext(browser!, f.url, f.token);
     const page = await context.newPage();
@@ -58,13 +60,15 @@ describe('ui: the receipt printer on the counter page (headless Chromium)', func
     const state = page.locator('#printer-state');
     await page.locator('#printer[data-state="paper-out"]').waitFor({ timeout: 10_000 });
     assert.match(await state.innerText(), /打印机缺纸 \/ Printer out of paper/);
-    assert.match(await page.locator('#printer-hint').innerText(), /请装入新纸卷/);
+    await page.locator('#printer-hint', { hasText: '请装入新纸卷' }).waitFor({ timeout: 10_000 });
 
     const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 500 })).body;
     await f.waitForSale(s.saleId, ['done']);
     const job = page.locator('#printer-jobs li[data-state="queued"]');
     await job.waitFor({ timeout: 10_000 });
-    assert.match(await job.innerText(), /¥5\.00.*等待打印 \/ waiting to print/);
+    await page
+      .locator('#printer-jobs li', { hasText: /¥5\.00.*等待打印 \/ waiting to print/ })
+      .waitFor({ timeout: 10_000 });
     await screenshot(page, 'counter-printer-paper-out');
     await assertAccessible(page, 'counter-printer-paper-out');
 
@@ -72,6 +76,8 @@ describe('ui: the receipt printer on the counter page (headless Chromium)', func
     sim.setPaperOut(false);
     await printed;
     await page.locator('#printer[data-state="ready"]').waitFor({ timeout: 10_000 });
+    // The list empties on the status event after the one that said ready (two events, not one).
+    await page.locator('#printer-jobs li').first().waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await page.locator('#printer-jobs li').count(), 0);
     assert.match(await state.innerText(), /打印机就绪 \/ Printer ready/);
     assert.deepEqual(problems, [], 'no CSP violation, no script error');
