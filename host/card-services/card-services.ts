@@ -113,11 +113,21 @@ export class CardServices {
         setTimeout(() => check(name), 50);
       }
     };
+    // The bank back while a card stays in a reader (a refund asked for while the bank was away, the card
+    // left on the reader): carry it now rather than waiting for the card to be tapped again.
+    let wasOnline = worker.status().online;
+    const onStatus = (s: { online: boolean }) => {
+      const back = s.online && !wasOnline;
+      wasOnline = s.online;
+      if (back) for (const r of hub.readersList()) if (r.cardPresent) setImmediate(() => check(r.name));
+    };
     hub.on('card', onCard);
     engine.on('sale', onSale);
+    worker.on('status', onStatus);
     this.detach.push(
       () => hub.off('card', onCard),
       () => engine.off('sale', onSale),
+      () => worker.off('status', onStatus),
     );
   }
 

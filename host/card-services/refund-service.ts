@@ -78,7 +78,7 @@ export interface RefundServiceOptions {
  * carried, when its card is in a reader and the bank answers, by one load of the card (the bank's POST
  * /v1/refunds answers a top-up token; TopupService stores it before LOAD). Otherwise it stays queued
  * and is applied at the card's next online contact at this counter (`check`, on every card tap and after
- * every sale). Never above what is left of the sale (checked here against this counter's refunds, and by
+ * every sale, and when the bank answers again while a card stays in a reader). Never above what is left of the sale (checked here against this counter's refunds, and by
  * the bank against its ledger), never twice: one refund id, one load (loadSeq), one token.
  */
 export class RefundService {

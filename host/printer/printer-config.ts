@@ -5,12 +5,15 @@ const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as cons
 
 /**
  * The receipt printer of the counter (`printer` in the daemon config; null: none). An ESC/POS printer on a
- * serial line: an RS-232 port, a USB-serial adapter (/dev/ttyUSB0) or a USB printer that shows itself as a
- * CDC serial device (/dev/ttyACM0). docs/daemon.md §3 gives each field.
+ * serial line (an RS-232 port, a USB-serial adapter /dev/ttyUSB0, a USB printer that shows itself as a CDC
+ * serial device /dev/ttyACM0), or a USB printer-class printer through the kernel's usblp driver
+ * (/dev/usb/lp0, `connection: usb`). docs/daemon.md §3 gives each field.
  */
 export const printerConfigSchema = z.strictObject({
-  /** The printer's serial device. */
+  /** The printer's device: a serial port, or with `connection: usb` the usblp device. */
   path: z.string().min(1),
+  /** `serial` (default): a serial line at `baudRate`; `usb`: a USB printer-class device (no line settings). */
+  connection: z.enum(['serial', 'usb']).default('serial'),
   baudRate: z
     .number()
     .int()

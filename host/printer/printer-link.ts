@@ -1,6 +1,6 @@
 import { SerialPortStream } from '@serialport/stream';
 import { REAL_SERIAL_BINDING, fileDeviceId, type SerialBinding } from '../transports/serial/port-driver.js';
-import { isPaperSensorAnswer, isRealtimeAnswer } from './escpos-status.js';
+import { PrinterAnswers } from './printer-answers.js';
 
 export interface PrinterLinkOptions {
   path: string;
@@ -9,18 +9,31 @@ export interface PrinterLinkOptions {
   binding?: SerialBinding;
 }
 
+/** What the receipt printer needs of a connection to the printer: serial line or USB printer class device. */
+export interface PrinterConnection {
+  readonly isOpen: boolean;
+  onPaperAnswer: (b: number) => void;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  ask(request: Uint8Array, timeoutMs: number): Promise<number | undefined>;
+  write(bytes: Uint8Array, timeoutMs: number): Promise<void>;
+}
+
 /**
  * The serial line to the printer: open (again, when the device behind the path changed or the port
- * closed), write, and the printer's one-byte answers sorted by what asked for them: a DLE EOT answer
- * goes to the one status request waiting for it, a GS r answer to `onPaperAnswer`, anything else (XON,
- * XOFF, noise, a broken or hostile printer's chatter) is dropped byte by byte and never buffered.
+ * closed), write, and the printer's one-byte answers (PrinterAnswers).
  */
-export class PrinterLink {
+export class PrinterLink implements PrinterConnection {
   private port: SerialPortStream | undefined;
   private device: string | undefined;
-  private waiting: ((b: number | undefined) => void) | undefined;
-  /** The printer answered a GS r (in order: everything sent before it is printed). */
-  onPaperAnswer: (b: number) => void = () => undefined;
+  private readonly answers = new PrinterAnswers();
+
+  get onPaperAnswer(): (b: number) => void {
+    return this.answers.onPaperAnswer;
+  }
+  set onPaperAnswer(f: (b: number) => void) {
+    this.answers.onPaperAnswer = f;
+  }
 
   constructor(private readonly o: PrinterLinkOptions) {}
 
@@ -45,7 +58,7 @@ export class PrinterLink {
     this.port = port;
     this.device = device;
     port.on('data', (chunk: Buffer) => {
-      for (const b of chunk) this.take(b);
+      for (const b of chunk) this.answers.take(b);
     });
     port.on('close', () => {
       if (this.port === port) this.port = undefined;
@@ -56,7 +69,7 @@ export class PrinterLink {
     const port = this.port;
     this.port = undefined;
     this.device = undefined;
-    this.answer(undefined);
+    this.answers.cancel();
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 
@@ -64,14 +77,7 @@ export class PrinterLink {
   async ask(request: Uint8Array, timeoutMs: number): Promise<number | undefined> {
     const port = this.port;
     if (!port?.isOpen) return undefined;
-    this.answer(undefined);
-    const answered = new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => this.answer(undefined), timeoutMs);
-      this.waiting = (b) => {
-        clearTimeout(timer);
-        resolve(b);
-      };
-    });
+    const answered = this.answers.expect(timeoutMs);
     port.write(Buffer.from(request));
     return answered;
   }
@@ -98,17 +104,5 @@ export class PrinterLink {
         });
       });
     });
-  }
-
-  private answer(b: number | undefined): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    w?.(b);
-  }
-
-  private take(b: number): void {
-    if (isRealtimeAnswer(b)) {
-      if (this.waiting) this.answer(b);
-    } else if (isPaperSensorAnswer(b)) this.onPaperAnswer(b);
   }
 }

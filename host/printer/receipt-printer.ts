@@ -6,7 +6,8 @@ import type { SerialBinding } from '../transports/serial/port-driver.js';
 import { encodeReceipt } from './escpos-encoder.js';
 import { STATUS_REQUESTS, readPaperSensor, readStatus, type RawStatus } from './escpos-status.js';
 import type { PrinterConfig } from './printer-config.js';
-import { PrinterLink } from './printer-link.js';
+import { PrinterLink, type PrinterConnection } from './printer-link.js';
+import { PrinterUsbLink } from './printer-usb-link.js';
 import { jobFailure, stateProblem } from './printer-problems.js';
 import type { PrintJobView, PrinterProblem, PrinterState, PrinterStatus, ReceiptLine } from './printer-types.js';
 import { receiptLayout } from './receipt-layout.js';
@@ -54,7 +55,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
  * a printer that cannot print.
  */
 export class ReceiptPrinter extends EventEmitter<{ status: [PrinterStatus] }> {
-  private readonly link: PrinterLink;
+  private readonly link: PrinterConnection;
   private readonly now: () => number;
   private state: PrinterState = 'offline';
   private problem: PrinterProblem | null;
@@ -73,11 +74,14 @@ export class ReceiptPrinter extends EventEmitter<{ status: [PrinterStatus] }> {
     this.now = o.now ?? Date.now;
     this.since = this.now();
     this.problem = stateProblem('offline', o.config.path, 'not yet asked');
-    this.link = new PrinterLink({
-      path: o.config.path,
-      baudRate: o.config.baudRate,
-      ...(o.binding ? { binding: o.binding } : {}),
-    });
+    this.link =
+      o.config.connection === 'usb'
+        ? new PrinterUsbLink({ path: o.config.path })
+        : new PrinterLink({
+            path: o.config.path,
+            baudRate: o.config.baudRate,
+            ...(o.binding ? { binding: o.binding } : {}),
+          });
     this.link.onPaperAnswer = (b) => this.paperAnswer?.(b);
   }
 

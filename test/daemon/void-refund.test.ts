@@ -153,6 +153,22 @@ describe('voids and refunds through the daemon (issue 15)', function () {
     assert.equal(bankNet(f), 0);
   });
 
+  it('a refund queued while the bank is down, its card left in the reader, is credited when the bank is back (no tap)', async () => {
+    const sale = await pay(f, 700);
+    await until(settled(f), 'the sale settled');
+    const before = await onCard(f);
+    f.bank.setFaults({ down: true });
+    await until(() => !f.daemon.worker.status().online, 'the counter sees the bank down');
+    const r = await f.api<RefundSnapshot>('POST', '/api/v1/refunds', { saleId: sale.saleId, amount: 700 });
+    assert.equal(r.body.state, 'queued');
+    assert.ok(f.reader.cardPresent, 'the card stays in the reader');
+    f.bank.setFaults({ down: false });
+    f.daemon.worker.poke();
+    await until(() => f.daemon.cardServices!.refunds.get(r.body.refundId)!.state === 'credited', 'credited');
+    assert.equal((await onCard(f)).balance, before.balance + 700);
+    assert.equal(bankNet(f), 0);
+  });
+
   it('a refund interrupted at every point (bank answer lost, card pulled before or after LOAD) is neither lost nor doubled', async () => {
     const sale = await pay(f, 3_000);
     await until(settled(f), 'the sale settled');

@@ -259,3 +259,57 @@ describe('receipt printer: a path with no device behind it', function () {
     }
   });
 });
+
+describe('receipt printer as a USB printer-class device (usblp: written and read as a file, no line settings)', function () {
+  // The kernel's usblp device (/dev/usb/lp0) is a character device with no tty settings; a raw pty is the
+  // character device this machine has (no USB here), opened the same way: O_RDWR|O_NONBLOCK, polled reads.
+  this.timeout(60_000);
+  let dir: string;
+  let pty: PtyPair | undefined;
+  let sim: SimPrinter | undefined;
+  let f: DaemonFixture | undefined;
+  before(function () {
+    requireSystem(this, socatPath() ? [] : ['socat'], 'apt-get install socat');
+  });
+  after(async () => {
+    await f?.stop();
+    await sim?.stop();
+    await pty?.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints a sale’s receipt, and reads paper-out and paper-in from the read side', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cardpost-usblp-'));
+    pty = await startPtyPair(join(dir, 'host'), join(dir, 'printer'));
+    sim = new SimPrinter({ path: pty.b });
+    await sim.start();
+    f = await DaemonFixture.start({
+      config: {
+        shop: { timeZone: ZONE },
+        printer: { path: pty.a, connection: 'usb', statusIntervalMs: 100, answerTimeoutMs: 300 },
+      },
+    });
+    const printer = f.daemon.printer!;
+    const until = async (pred: () => boolean, what: string) => {
+      const end = Date.now() + 5000;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`printer never ${what}: ${JSON.stringify(printer.status())}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(() => printer.status().state === 'ready', 'ready');
+    sim.setPaperOut(true);
+    await until(() => printer.status().state === 'paper-out', 'paper-out');
+    const s = (await f.api<SaleSnapshot>('POST', '/api/v1/sales', { amount: 650 })).body;
+    const at = await f.waitForSale(s.saleId, ['pin', 'done']);
+    if (at.state === 'pin') await f.api('POST', `/api/v1/sales/${s.saleId}/pin`, { pin: FIXTURE_PIN });
+    await f.waitForSale(s.saleId, ['done']);
+    assert.equal(sim.receipts.length, 0, 'nothing sent to a printer without paper');
+    const out = new Promise<PrintedReceipt>((resolve) => sim!.once('receipt', resolve));
+    sim.setPaperOut(false);
+    const r = await out;
+    assert.ok(r.text.includes('￥6.50'), r.text);
+    assert.deepEqual(receiptFacts(r), { saleId: s.saleId, large: ['￥6.50'], copy: false });
+    await until(() => printer.status().printed === 1 && printer.status().waiting === 0, 'printed');
+  });
+});
