@@ -13,6 +13,7 @@ const benches = [
   'enqueue.ts',
   'settlement.ts',
   'cli-startup.ts',
+  'firmware.ts',
   'sale-overhead.ts',
 ];
 const wanted = process.argv.slice(2).map((a) => (a.endsWith('.ts') ? a : `${a}.ts`));

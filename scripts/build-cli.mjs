@@ -40,11 +40,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Folders whose TypeScript is compiled (test/ and bench/ always run from the sources through tsx). */
-export const SOURCE_DIRS = ['host', 'protocol', 'device-sim'];
+export const SOURCE_DIRS = ['host', 'protocol', 'device-sim', 'firmware-bindings'];
 /** Other files whose change makes the build out of date: the compiler settings and this script. */
 const BUILD_INPUTS = ['tsconfig.json', 'scripts/build-cli.mjs'];
 /** Links inside dist/ to what is read at run time relative to a module, and not compiled. */
-const LINKS = { 'host/ui': 'host/ui', build: 'build' };
+const LINKS = { 'host/ui': 'host/ui', build: 'build', scripts: 'scripts' };
 const MANIFEST = 'manifest.json';
 export const MANIFEST_VERSION = 1;
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 /**
- * Builds the optional native SM2 backend (binding.gyp -> build/Release/cardpost_crypto.node).
- * Run by `npm install`. It never fails the install: without a C compiler the pure-JS backend is
- * used (about 5x slower), so a failed build prints one warning line and exits 0.
+ * Builds the two optional native addons of binding.gyp, each on its own:
+ *  - cardpost_crypto (build/Release/cardpost_crypto.node): the native SM2 backend; without it the
+ *    pure-JS backend is used (about 5x slower);
+ *  - cardpost_card (build/Release/cardpost_card.node): the C card applet in-process
+ *    (firmware-bindings/node/); without it `cardpost sim card --firmware native` and the native card
+ *    suites are unavailable, nothing else.
+ * Run by `npm install`. It never fails the install: a failed build prints one warning line per addon
+ * and exits 0, and one addon failing does not stop the other.
  *
- *   node scripts/build-native.mjs [--verbose]
- * CARDPOST_SKIP_NATIVE=1 skips the build.
+ *   node scripts/build-native.mjs [--verbose] [--only crypto|card]
+ * CARDPOST_SKIP_NATIVE=1 skips both builds.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -15,18 +20,33 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const verbose = process.argv.includes('--verbose');
-const addon = path.join(root, 'build', 'Release', 'cardpost_crypto.node');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 
-function warn(reason) {
+const ADDONS = [
+  {
+    target: 'cardpost_crypto',
+    built: 'native SM2 backend built',
+    missing: 'native SM2 backend not built',
+    fallback: 'using the pure-JS backend',
+  },
+  {
+    target: 'cardpost_card',
+    built: 'native card (C applet) built',
+    missing: 'native card (C applet) not built',
+    fallback: '`sim card --firmware native` and the native card tests are unavailable',
+  },
+].filter((a) => only === undefined || a.target === `cardpost_${only}`);
+
+function warn(addon, reason) {
   console.warn(
-    `cardpost: WARNING: native SM2 backend not built (${reason}); using the pure-JS backend. ` +
+    `cardpost: WARNING: ${addon.missing} (${reason}); ${addon.fallback}. ` +
       'Details: node scripts/build-native.mjs --verbose',
   );
-  process.exit(0);
 }
 
 if (process.env.CARDPOST_SKIP_NATIVE === '1') {
-  console.log('cardpost: native SM2 backend skipped (CARDPOST_SKIP_NATIVE=1)');
+  console.log('cardpost: native addons skipped (CARDPOST_SKIP_NATIVE=1)');
   process.exit(0);
 }
 
@@ -46,35 +66,67 @@ function findNodeGyp() {
   return candidates.find((c) => c && existsSync(c));
 }
 
-const gyp = findNodeGyp();
-if (!gyp) warn('node-gyp not found');
-
-const args = [gyp, 'rebuild'];
-// Offline builds: use the headers installed next to this node instead of downloading them.
-const prefix = path.dirname(path.dirname(process.execPath));
-if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
-  args.push(`--nodedir=${prefix}`);
-}
-
-const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
-if (result.error) warn(result.error.message);
-if (result.status !== 0) {
+/** The most telling line of a failed node-gyp run: a compiler error, node-gyp's diagnosis, anything. */
+function reasonOf(result) {
+  if (result.error) return result.error.message;
   const lines = `${result.stderr ?? ''}\n${result.stdout ?? ''}`
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
-  // the most telling line: a compiler error, then node-gyp's own diagnosis, then anything
   const reason =
     lines.find((l) => /: (fatal )?error: /.test(l)) ??
     lines.find((l) => /You need to install|gyp ERR! stack Error:/.test(l)) ??
     lines.find((l) => /ERR!|error/i.test(l)) ??
     `node-gyp exited with ${result.status}`;
-  warn(reason.replace(/^gyp ERR! (stack |find \w+ )?/, '').slice(0, 200));
+  return reason.replace(/^gyp ERR! (stack |find \w+ )?/, '').slice(0, 200);
 }
 
-// The addon resolves its one OpenSSL symbol against the running node: check that it loads.
-const check = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(addon)})`], { encoding: 'utf8' });
-if (check.status !== 0)
-  warn(`built but does not load: ${(check.stderr || '').split('\n').find((l) => l.trim()) ?? 'unknown error'}`);
+function nodeGyp(gyp, args) {
+  return spawnSync(process.execPath, [gyp, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: verbose ? 'inherit' : 'pipe',
+  });
+}
 
-console.log(`cardpost: native SM2 backend built (${path.relative(root, addon)})`);
+const gyp = findNodeGyp();
+if (!gyp) {
+  for (const a of ADDONS) warn(a, 'node-gyp not found');
+  process.exit(0);
+}
+
+// Configure once for both targets. No `clean`: it would delete all of build/, including the C test
+// programs cached in build/c-tests; make rebuilds what changed.
+const configure = ['configure'];
+// Offline builds: use the headers installed next to this node instead of downloading them.
+const prefix = path.dirname(path.dirname(process.execPath));
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
+  configure.push(`--nodedir=${prefix}`);
+}
+const configured = nodeGyp(gyp, configure);
+if (configured.error || configured.status !== 0) {
+  const reason = reasonOf(configured);
+  for (const a of ADDONS) warn(a, reason);
+  process.exit(0);
+}
+
+for (const addon of ADDONS) {
+  const file = path.join(root, 'build', 'Release', `${addon.target}.node`);
+  const built = nodeGyp(gyp, ['build', addon.target]);
+  if (built.error || built.status !== 0) {
+    warn(addon, reasonOf(built));
+    continue;
+  }
+  // The addons resolve their OpenSSL symbol against the running node: check that each loads.
+  // RTLD_NOW: every symbol resolved now, so a missing one is reported here, not at the first call.
+  const load = `process.dlopen({ exports: {} }, ${JSON.stringify(file)}, require('os').constants.dlopen.RTLD_NOW)`;
+  const check = spawnSync(process.execPath, ['-e', load], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    warn(
+      addon,
+      `built but does not load: ${(check.stderr || '').split('\n').find((l) => l.trim()) ?? 'unknown error'}`,
+    );
+    continue;
+  }
+  console.log(`cardpost: ${addon.built} (${path.relative(root, file)})`);
+}

@@ -3,7 +3,7 @@ import { CardClient, LIFECYCLE, personalizeCard } from '../../protocol/commands/
 import { signTopupToken } from '../../protocol/record/index.js';
 // Simulator wiring, like sim-command.ts and demo-command.ts (DESIGN: host imports device-sim for
 // tests and demo wiring only; test/unit/layering.test.ts lists these files).
-import type { CardApplet } from '../../device-sim/card/applet.js';
+import type { VirtualCard } from '../../device-sim/reader/vpcd-link.js';
 import { nextSerial, openIssuerDir, randomCardId } from '../issuer/issuer-dir.js';
 import { randomDigits } from './card-command.js';
 
@@ -16,7 +16,7 @@ export interface SimCardSetup {
 
 /** Personalise a blank simulated card through its own APDUs, set the holder PIN and top it up. */
 export async function prepareSimCard(
-  applet: CardApplet,
+  applet: VirtualCard,
   setup: SimCardSetup,
 ): Promise<{ cardId: string; puk?: string }> {
   const client = new CardClient({ extendedLength: true, transmit: async (a) => applet.transmit(a) });

@@ -6,7 +6,7 @@ import { decodeCommandApdu } from '../../protocol/apdu/index.js';
 // The simulator is wired in here, and only here, in sim-card-setup.ts and in `cardpost demo` (DESIGN:
 // host imports device-sim for tests and demo wiring only).
 import { manufactureFor, openSimCard } from '../../device-sim/card/sim-card.js';
-import { VpcdLink, VPCD_DEFAULT_PORT } from '../../device-sim/reader/vpcd-link.js';
+import { VpcdLink, VPCD_DEFAULT_PORT, type VirtualCard } from '../../device-sim/reader/vpcd-link.js';
 import { SimBank, type FaultConfig } from '../../device-sim/bank/index.js';
 import { SimTerminal, type LineFaultRates } from '../../device-sim/terminal/index.js';
 import { openIssuerDir } from '../issuer/issuer-dir.js';
@@ -18,6 +18,99 @@ import { simPrinterCommand } from './sim-printer-command.js';
 export { prepareSimCard, type SimCardSetup } from './sim-card-setup.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+export const FIRMWARES = ['ts', 'native', 'qemu'] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+
+/** A simulated card of the chosen firmware, as `sim card` drives it. */
+interface FirmwareCard {
+  card: VirtualCard;
+  /** The factory step (--blank-for): bind the blank card to this issuer CA. */
+  manufactureFor(issuerCaEnvelope: Uint8Array): void;
+  close(): void;
+}
+
+interface CardOpts {
+  stateFile: string | undefined;
+  extendedLength: boolean;
+  atrProtocols: 'T0+T1' | 'T0';
+}
+
+const unavailable = (firmware: Firmware, why: string, hint: string) =>
+  new CardpostError('CLI_FIRMWARE_UNAVAILABLE', `--firmware ${firmware}: ${why}`, hint);
+
+/*
+ * The C card modules are loaded only when asked for: `--firmware ts` (the default) never needs the
+ * native addon or QEMU. A module that cannot be imported (not built, or a CLI build without
+ * firmware-bindings/) becomes CLI_FIRMWARE_UNAVAILABLE saying what to do.
+ */
+async function importNativeCard(firmware: Firmware) {
+  try {
+    return await import('../../firmware-bindings/node/native-card.js');
+  } catch (e) {
+    throw unavailable(
+      firmware,
+      `the native card module cannot be loaded (${(e as Error).message.split('\n')[0]})`,
+      'run the CLI from the sources (CARDPOST_CLI=sources) or rebuild it (npm run build)',
+    );
+  }
+}
+
+async function openFirmwareCard(firmware: Firmware, opts: CardOpts): Promise<FirmwareCard> {
+  if (firmware === 'ts') {
+    const applet = openSimCard(opts.stateFile, {
+      extendedLength: opts.extendedLength,
+      atrProtocols: opts.atrProtocols,
+    });
+    return { card: applet, manufactureFor: (ca) => manufactureFor(applet, ca), close: () => applet.powerOff() };
+  }
+  const native = await importNativeCard(firmware);
+  const addon = native.loadCardAddon(); // the addon, or why it cannot be loaded
+  if (firmware === 'native') {
+    if (typeof addon === 'string')
+      throw unavailable(
+        firmware,
+        `the C card addon is not built (${addon})`,
+        'build it with `node scripts/build-native.mjs --only card --verbose` (a C compiler and node-gyp), or use --firmware ts',
+      );
+    const card = new native.NativeCard(opts);
+    return { card, manufactureFor: (ca) => card.manufactureFor(ca), close: () => card.powerOff() };
+  }
+  let qemu: typeof import('../../firmware-bindings/arm/qemu-card.js');
+  try {
+    qemu = await import('../../firmware-bindings/arm/qemu-card.js');
+  } catch (e) {
+    throw unavailable(
+      firmware,
+      `the QEMU card module cannot be loaded (${(e as Error).message.split('\n')[0]})`,
+      'run the CLI from the sources (CARDPOST_CLI=sources), or use --firmware native or ts',
+    );
+  }
+  const missing = qemu.qemuCardUnavailable();
+  if (missing)
+    throw unavailable(
+      firmware,
+      missing,
+      'install qemu-system-arm and gcc-arm-none-eabi and build the ARM image (docs/firmware.md "ARM build and QEMU"), or use --firmware native or ts',
+    );
+  const handle = qemu.openQemuCard(opts);
+  return {
+    card: handle.card,
+    // The state file is the native card's format: the factory step runs through the native card on it.
+    manufactureFor: (ca) => {
+      if (!opts.stateFile || typeof addon === 'string')
+        throw unavailable(
+          firmware,
+          '--blank-for needs --state and the native card addon (the factory step writes the flash file)',
+          'give --state <file> and build the addon (node scripts/build-native.mjs --only card)',
+        );
+      handle.card.powerOff();
+      new native.NativeCard({ ...opts, stateFile: opts.stateFile }).manufactureFor(ca);
+      handle.card.powerOn();
+    },
+    close: () => handle.close(),
+  };
+}
 
 export function simCommand(io: CliIo): Command {
   const sim = new Command('sim').description(
@@ -45,6 +138,14 @@ export function simCommand(io: CliIo): Command {
     .addOption(new Option('--no-extended', 'refuse extended-length APDUs (hosts must chain)'))
     .option('--t0', 'the answer-to-reset offers T=0 only (default: T=0 and T=1)')
     .option('--removed', 'start with the cards out of the reader')
+    .addOption(
+      new Option(
+        '--firmware <impl>',
+        'which card answers: ts (the TypeScript applet), native (the C applet in-process), qemu (the ARM build under qemu-system-arm)',
+      )
+        .choices([...FIRMWARES])
+        .default('ts'),
+    )
     .option(
       '--blank-for <dir>',
       'leave cards blank but bound at the factory to this issuer: only its CA can personalise them',
@@ -61,6 +162,7 @@ export function simCommand(io: CliIo): Command {
         extended: boolean;
         t0?: boolean;
         removed?: boolean;
+        firmware: Firmware;
       }) => {
         if (opts.issuer && opts.blankFor)
           throw new CardpostError(
@@ -72,18 +174,24 @@ export function simCommand(io: CliIo): Command {
         if (opts.state.length > 1 && opts.state.length !== count)
           throw new CardpostError('CLI_USAGE', 'give one --state per --vpcd', 'pair them in order');
         const links: VpcdLink[] = [];
+        const cards: FirmwareCard[] = [];
         for (let i = 0; i < count; i++) {
           const addr = parseHostPort(opts.vpcd[i] ?? `127.0.0.1:${VPCD_DEFAULT_PORT + i}`, '--vpcd');
-          const applet = openSimCard(opts.state[i], {
+          const fw = await openFirmwareCard(opts.firmware, {
+            stateFile: opts.state[i],
             extendedLength: opts.extended,
             atrProtocols: opts.t0 ? 'T0' : 'T0+T1',
           });
-          let label = 'blank card';
+          cards.push(fw);
+          const applet = fw.card;
+          let label = opts.firmware === 'ts' ? 'blank card' : `blank card (${opts.firmware} firmware)`;
           if (opts.blankFor) {
-            manufactureFor(applet, openIssuerDir(opts.blankFor).ca.certificate.envelope);
+            fw.manufactureFor(openIssuerDir(opts.blankFor).ca.certificate.envelope);
             label = 'blank card bound to its issuer';
           }
           if (opts.issuer) {
+            // prepareSimCard uses transmit/powerOn/powerOff only: any VirtualCard would do once its
+            // parameter is typed VirtualCard (sim-card-setup.ts).
             const made = await prepareSimCard(applet, {
               issuerDir: opts.issuer,
               pin: opts.pin,
@@ -118,6 +226,7 @@ export function simCommand(io: CliIo): Command {
           const stop = async () => {
             rl.close();
             await Promise.all(links.map((l) => l.remove()));
+            for (const c of cards) c.close();
             resolve();
           };
           process.once('SIGTERM', () => void stop());

@@ -101,6 +101,46 @@ describe('cardpost sim card on real pcscd, read with scriptor (pcsc-tools)', fun
     assert.deepEqual(decodeCertificate(info.certificate!).publicKey, info.publicKey);
   });
 
+  it('--firmware qemu: the ARM card image under qemu-system-arm answers scriptor through pcscd (issue 16)', async function () {
+    requireSystem(
+      this,
+      ['qemu-system-arm', 'arm-none-eabi-gcc'].filter((t) => !which(t)),
+      'apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi',
+    );
+    const arm = new CliProcess([
+      'sim',
+      'card',
+      '--firmware',
+      'qemu',
+      '--vpcd',
+      `127.0.0.1:${env.port(0)}`,
+      '--state',
+      join(dir, 'arm-card.flash'),
+      '--issuer',
+      join(dir, 'issuer'),
+      '--balance',
+      '12.34',
+    ]);
+    try {
+      await arm.waitFor(/card 0: inserted/, 60_000);
+      const [select, info1, info2] = await scriptorWhenPresent(env.readerName(0), [
+        '00 A4 04 00 0A F0 43 41 52 44 50 4F 53 54 01 00',
+        '80 10 00 00 01 01 00',
+        '80 C0 00 00 00',
+      ]);
+      assert.match(select!, /9000$/);
+      assert.equal(readSelectInfo(Buffer.from(select!.slice(0, -4), 'hex')).lifecycle, LIFECYCLE.ACTIVE);
+      const body = Buffer.from(info1!.slice(0, -4) + info2!.slice(0, -4), 'hex');
+      const { status, result } = decodeResponseData(body);
+      assert.equal(status, 0);
+      const info = readCardInfo(result);
+      assert.equal(info.balance, 1234, 'personalised and topped up through the ARM image');
+      assert.deepEqual(decodeCertificate(info.certificate!).publicKey, info.publicKey);
+    } finally {
+      await arm.stop();
+    }
+  });
+
   it('is removed and inserted on command', async () => {
     // Wait until pcscd itself has seen the card go (it polls the vpcd slot) and let it settle: a PC/SC
     // client that talks to the slot in the moment the virtual card leaves can wedge pcscd 1.9.9's vpcd

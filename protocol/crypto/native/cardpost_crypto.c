@@ -1,24 +1,25 @@
 /*
- * cardpost_crypto: Node-API glue for the native SM2 backend (arithmetic in sm2p256.c).
- * The JavaScript side (protocol/crypto/sm2-native.ts) validates argument shapes, computes
- * e = SM3(Z_A || M), caches per-key handles and decides when a key deserves a table; this file
- * only moves bytes in and out. Nonces come from OpenSSL's RAND_priv_bytes, which the node binary
- * exports, so no secret nonce ever lives on the JavaScript heap.
+ * cardpost_crypto: Node-API glue for the native SM2 backend (cp_sm2.h: the same C the firmware
+ * runs, 64-bit limb path). The JavaScript side (protocol/crypto/sm2-native.ts) validates argument
+ * shapes, computes e = SM3(Z_A || M), caches per-key handles and decides when a key deserves a
+ * table; this file only moves bytes in and out. Nonces come from OpenSSL's RAND_priv_bytes, which
+ * the node binary exports, so no secret nonce ever lives on the JavaScript heap.
  *
- * Context-aware: each Node environment (main thread, each worker) gets its own curve instance.
+ * The crypto itself keeps no state (curve constants and the generator table are in .rodata); the
+ * heap is used here only for what JavaScript owns: per-key handles and their optional tables.
  */
 #include <node_api.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm2p256.h"
+#include "cp_sm2.h"
 
 /* Per-public-key handle, owned by a JS External; JS releases it explicitly on cache eviction. */
 typedef struct {
   int live;          /* 0 once released */
-  sm2_affine point;  /* validated public key */
-  sm2_table *table;  /* NULL until precomputed */
+  ec_affine point;   /* validated public key */
+  ec_table *table;   /* NULL until precomputed */
 } KeyCtx;
 
 /* Distinguishes our Externals from any other External passed in by mistake. */
@@ -62,12 +63,6 @@ static napi_value make_bool(napi_env env, int b) {
   return out;
 }
 
-static const sm2_curve *curve(napi_env env) {
-  void *data = NULL;
-  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
-  return (const sm2_curve *)data;
-}
-
 static KeyCtx *get_key(napi_env env, napi_value v) {
   bool tagged = false;
   void *data = NULL;
@@ -81,7 +76,7 @@ static void key_release(napi_env env, KeyCtx *k) {
     int64_t ignored;
     free(k->table);
     k->table = NULL;
-    if (env != NULL) napi_adjust_external_memory(env, -(int64_t)sizeof(sm2_table), &ignored);
+    if (env != NULL) napi_adjust_external_memory(env, -(int64_t)sizeof(ec_table), &ignored);
   }
   k->live = 0;
 }
@@ -92,7 +87,10 @@ static void key_finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-static int rng(uint8_t *buf, size_t n) { return RAND_priv_bytes(buf, (int)n) == 1; }
+static int rng(void *ctx, uint8_t *buf, size_t n) {
+  (void)ctx;
+  return RAND_priv_bytes(buf, (int)n) == 1;
+}
 
 /* publicFromPrivate(d: Uint8Array(32)) -> Uint8Array(65) */
 static napi_value js_public_from_private(napi_env env, napi_callback_info info) {
@@ -101,10 +99,9 @@ static napi_value js_public_from_private(napi_env env, napi_callback_info info) 
   const uint8_t *d;
   uint8_t pub[65];
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
-  if (c == NULL || argc < 1 || !get_bytes(env, argv[0], &d, 32))
+  if (argc < 1 || !get_bytes(env, argv[0], &d, 32))
     return fail(env, "SM2_NATIVE_ARGS", "publicFromPrivate(Uint8Array(32))");
-  if (!sm2_public_from_private(c, d, pub))
+  if (cp_sm2_public_from_private(d, pub) != EC_OK)
     return fail(env, "SM2_PRIVATE_KEY_RANGE", "private key not in [1, n-2]");
   return make_bytes(env, pub, sizeof pub);
 }
@@ -116,8 +113,7 @@ static napi_value js_sign_digest(napi_env env, napi_callback_info info) {
   const uint8_t *d, *e, *k = NULL;
   uint8_t sig[64];
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
-  if (c == NULL || argc < 2 || !get_bytes(env, argv[0], &d, 32) || !get_bytes(env, argv[1], &e, 32))
+  if (argc < 2 || !get_bytes(env, argv[0], &d, 32) || !get_bytes(env, argv[1], &e, 32))
     return fail(env, "SM2_NATIVE_ARGS", "signDigest(Uint8Array(32), Uint8Array(32), k?)");
   if (argc >= 3) {
     napi_valuetype t;
@@ -125,12 +121,12 @@ static napi_value js_sign_digest(napi_env env, napi_callback_info info) {
     if (t != napi_undefined && !get_bytes(env, argv[2], &k, 32))
       return fail(env, "SM2_NATIVE_ARGS", "k must be a Uint8Array(32)");
   }
-  switch (sm2_sign_digest(c, d, e, k, rng, sig)) {
-    case 1:
+  switch (cp_sm2_sign_digest(d, e, k, rng, NULL, sig)) {
+    case EC_OK:
       return make_bytes(env, sig, sizeof sig);
-    case 0:
+    case EC_BAD_KEY:
       return fail(env, "SM2_PRIVATE_KEY_RANGE", "private key not in [1, n-2]");
-    case -1:
+    case EC_BAD_NONCE:
       return fail(env, "SM2_NONCE_UNUSABLE", "fixed k not in [1, n-1] or gives r = 0, r + k = n or s = 0");
     default:
       return fail(env, "SM2_RANDOM_FAILED", "RAND_priv_bytes failed");
@@ -142,13 +138,12 @@ static napi_value js_import_public_key(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], ext, nullv;
   const uint8_t *pub;
-  sm2_affine p;
+  ec_affine p;
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
-  if (c == NULL || argc < 1 || !get_bytes(env, argv[0], &pub, 65))
+  if (argc < 1 || !get_bytes(env, argv[0], &pub, 65))
     return fail(env, "SM2_NATIVE_ARGS", "importPublicKey(Uint8Array(65))");
   CALL(napi_get_null(env, &nullv));
-  if (!sm2_decode_public(c, pub, &p)) return nullv;
+  if (!cp_sm2_decode_public(pub, &p)) return nullv;
   KeyCtx *k = (KeyCtx *)calloc(1, sizeof *k);
   if (k == NULL) return fail(env, "SM2_NATIVE_OOM", "out of memory");
   k->live = 1;
@@ -166,16 +161,19 @@ static napi_value js_precompute(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
   KeyCtx *k = argc >= 1 ? get_key(env, argv[0]) : NULL;
-  if (c == NULL || k == NULL) return fail(env, "SM2_NATIVE_ARGS", "precompute(key)");
+  if (k == NULL) return fail(env, "SM2_NATIVE_ARGS", "precompute(key)");
   if (!k->live) return make_bool(env, 0);
   if (k->table != NULL) return make_bool(env, 1);
-  sm2_table *t = (sm2_table *)malloc(sizeof *t);
-  if (t == NULL || !sm2_table_build(c, &k->point, t)) {
+  ec_table *t = (ec_table *)malloc(sizeof *t);
+  ec_table_scratch *scratch = (ec_table_scratch *)malloc(sizeof *scratch);
+  if (t == NULL || scratch == NULL) {
     free(t);
+    free(scratch);
     return make_bool(env, 0);
   }
+  cp_sm2_table_build(&k->point, t, scratch);
+  free(scratch);
   k->table = t;
   int64_t ignored;
   napi_adjust_external_memory(env, (int64_t)sizeof *t, &ignored);
@@ -200,12 +198,11 @@ static napi_value js_verify_digest(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   const uint8_t *e, *sig;
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
   KeyCtx *k = argc >= 3 ? get_key(env, argv[0]) : NULL;
-  if (c == NULL || k == NULL || !get_bytes(env, argv[1], &e, 32) || !get_bytes(env, argv[2], &sig, 64))
+  if (k == NULL || !get_bytes(env, argv[1], &e, 32) || !get_bytes(env, argv[2], &sig, 64))
     return fail(env, "SM2_NATIVE_ARGS", "verifyDigest(key, Uint8Array(32), Uint8Array(64))");
   if (!k->live) return fail(env, "SM2_NATIVE_RELEASED", "key handle was released");
-  return make_bool(env, sm2_verify_digest(c, &k->point, k->table, e, sig));
+  return make_bool(env, cp_sm2_verify_digest(&k->point, k->table, e, sig));
 }
 
 /* mulAdd(s: Uint8Array(32), key, t: Uint8Array(32)) -> Uint8Array(65) | null: s*G + t*P, for tests */
@@ -215,29 +212,16 @@ static napi_value js_mul_add(napi_env env, napi_callback_info info) {
   const uint8_t *s, *t;
   uint8_t out[65];
   CALL(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  const sm2_curve *c = curve(env);
   KeyCtx *k = argc >= 3 ? get_key(env, argv[1]) : NULL;
-  if (c == NULL || k == NULL || !get_bytes(env, argv[0], &s, 32) || !get_bytes(env, argv[2], &t, 32))
+  if (k == NULL || !get_bytes(env, argv[0], &s, 32) || !get_bytes(env, argv[2], &t, 32))
     return fail(env, "SM2_NATIVE_ARGS", "mulAdd(Uint8Array(32), key, Uint8Array(32))");
   if (!k->live) return fail(env, "SM2_NATIVE_RELEASED", "key handle was released");
   CALL(napi_get_null(env, &nullv));
-  if (!sm2_mul_add(c, s, &k->point, k->table, t, out)) return nullv;
+  if (!cp_sm2_mul_add(s, &k->point, k->table, t, out)) return nullv;
   return make_bytes(env, out, sizeof out);
 }
 
-static void curve_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  sm2_curve_free((sm2_curve *)data);
-}
-
 NAPI_MODULE_INIT() {
-  sm2_curve *c = sm2_curve_new();
-  if (c == NULL) return fail(env, "SM2_NATIVE_INIT", "out of memory");
-  if (napi_set_instance_data(env, c, curve_finalize, NULL) != napi_ok) {
-    sm2_curve_free(c);
-    return NULL;
-  }
   napi_property_descriptor props[] = {
       {"publicFromPrivate", NULL, js_public_from_private, NULL, NULL, NULL, napi_enumerable, NULL},
       {"signDigest", NULL, js_sign_digest, NULL, NULL, NULL, napi_enumerable, NULL},
