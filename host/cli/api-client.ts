@@ -5,6 +5,7 @@ import { defaultDataDir } from '../daemon/config.js';
 import { DATA_FILES, findDaemon } from '../daemon/data-files.js';
 
 import { ApiError } from './api-error.js';
+import type { Lang, LangHolder } from './lang-choice.js';
 
 export { ApiError };
 
@@ -41,6 +42,34 @@ export class DaemonClient {
       `no cardpost daemon is running (looked in ${dirs.join(', ')})`,
       'start one with `cardpost daemon` or `npm start` (the demo), or pass --data-dir',
     );
+  }
+
+  /**
+   * Connect, and when no language was chosen (--lang, CARDPOST_LANG) take the daemon's configured
+   * `ui.language` for the run (docs/ui.md "Languages"): the counter page's and the merchant CLI's default.
+   */
+  static async connectFor(io: LangHolder, explicitDataDir?: string): Promise<DaemonClient> {
+    const client = DaemonClient.connect(explicitDataDir);
+    if (io.lang === undefined) {
+      const lang = await client.language();
+      if (lang) io.lang = lang;
+    }
+    return client;
+  }
+
+  /** The daemon's `ui.language` (GET /api/v1/status), or undefined when it does not say or does not answer in 3 s. */
+  async language(): Promise<Lang | undefined> {
+    try {
+      const res = await fetch(this.url + '/api/v1/status', {
+        headers: { Authorization: `Bearer ${this.token}` },
+        signal: AbortSignal.timeout(3000),
+      });
+      if (!res.ok) return undefined;
+      const lang = ((await res.json()) as { ui?: { language?: unknown } } | undefined)?.ui?.language;
+      return lang === 'zh-CN' || lang === 'en' ? lang : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {

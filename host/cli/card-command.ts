@@ -16,6 +16,7 @@ import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
 import { SecretPrompt } from './prompt.js';
 import { readSecret, secretOnCommandLine } from './secret-input.js';
+import { catalogueError, wordOr, words } from './cli-lang.js';
 
 /** `card personalize` on a card that is not blank (CARD_ALREADY_PERSONALISED, docs/errors.md). */
 function alreadyPersonalised(reader: string, lifecycle: number, cardId: Uint8Array | undefined): CardpostError {
@@ -186,25 +187,13 @@ export function cardCommand(io: CliIo): Command {
         cardIdArg: string | undefined,
         o: { reader?: string; reason: string; dataDir?: string; json?: boolean },
       ) => {
-        if (o.reason !== 'lost' && o.reason !== 'stolen')
-          throw new CardpostError(
-            'CLI_USAGE',
-            `--reason must be lost or stolen, not ${o.reason}`,
-            'e.g. --reason stolen',
-          );
-        if ((cardIdArg === undefined) === (o.reader === undefined))
-          throw new CardpostError(
-            'CLI_USAGE',
-            'give the card id or --reader, one of the two',
-            'e.g. cardpost card report-lost 8f2a0c11d3e45b70',
-          );
-        if (cardIdArg !== undefined && !/^[0-9a-fA-F]{16}$/.test(cardIdArg))
-          throw new CardpostError(
-            'CLI_USAGE',
-            'the card id must be 16 hex digits',
-            'as printed on the card or its letter',
-          );
-        const client = DaemonClient.connect(o.dataDir);
+        const lang = words(io).lang; // the command line is checked before the daemon is asked
+        const usage = (key: string, params?: Record<string, string>) =>
+          catalogueError('CLI_USAGE', lang, { key, ...(params ? { params } : {}) }, { key: key + '.todo' });
+        if (o.reason !== 'lost' && o.reason !== 'stolen') throw usage('cli.lost.badReason', { reason: o.reason });
+        if ((cardIdArg === undefined) === (o.reader === undefined)) throw usage('cli.lost.idOrReader');
+        if (cardIdArg !== undefined && !/^[0-9a-fA-F]{16}$/.test(cardIdArg)) throw usage('cli.lost.badId');
+        const client = await DaemonClient.connectFor(io, o.dataDir);
         const cardId =
           cardIdArg ??
           (await client.request<{ cardId: string }>('GET', `/api/v1/readers/${encodeURIComponent(o.reader!)}/card`))
@@ -220,22 +209,19 @@ export function cardCommand(io: CliIo): Command {
           refusedHere: boolean;
         }>('POST', `/api/v1/cards/${cardId}/lost`, { reason: o.reason });
         if (o.json) return io.out(JSON.stringify(r, null, 2));
+        const w = words(io);
         const when = new Date(r.reportedAt * 1000).toISOString().replace('.000Z', 'Z');
-        io.out(
-          r.alreadyReported
-            ? `card ${r.cardId} was already reported ${r.reason} (${when}); it stays blocked`
-            : `card ${r.cardId} reported ${r.reason} at ${when}: the bank has blocked it`,
-        );
+        const said = { card: r.cardId, reason: wordOr(w, 'cli.lost.reason.', r.reason), when };
+        io.out(r.alreadyReported ? w('cli.lost.already', said) : w('cli.lost.done', said));
         io.out(
           r.balance === null
-            ? 'balance kept for the holder: not known yet (no payment of the card has reached the bank)'
-            : `balance kept for the holder: ${formatMoney(r.balance, r.currency ?? 156)} (after payment ${r.balanceCounter}; payments made before the report and not yet sent still count)`,
+            ? w('cli.lost.balanceUnknown')
+            : w('cli.lost.balance', {
+                balance: formatMoney(r.balance, r.currency ?? 156),
+                counter: r.balanceCounter,
+              }),
         );
-        io.out(
-          r.refusedHere
-            ? 'this counter refuses the card from now on; other counters refuse it once they next reach the bank'
-            : 'this counter could not fetch the new revocation list yet; it refuses the card once it does',
-        );
+        io.out(r.refusedHere ? w('cli.lost.refusedHere') : w('cli.lost.notYet'));
       },
     );
 

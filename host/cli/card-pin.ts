@@ -3,43 +3,39 @@ import { CardpostError } from '../../protocol/errors.js';
 import type { PinServiceView } from '../card-services/pin-service-view.js';
 import type { CliIo } from './crypto-command.js';
 import { DaemonClient } from './api-client.js';
-
-const STEP_TEXT: Record<string, string> = {
-  current: 'the customer types the current PIN (for a new card: the PIN in the issuer’s letter)',
-  puk: 'the customer types the PUK from the issuer’s letter',
-  new: 'the customer chooses a new PIN',
-  confirm: 'the customer types the new PIN again',
-};
+import { catalogueError, errorWords, wordOr, words, wordsIn, type Lang } from './cli-lang.js';
 
 /** One line of progress, as the merchant reads it; never any digit. */
-export function pinServiceLine(v: PinServiceView): string | undefined {
-  const card = v.cardLast4 ? `card ••${v.cardLast4}: ` : '';
+export function pinServiceLine(v: PinServiceView, lang: Lang = 'en'): string | undefined {
+  const w = wordsIn(lang);
+  const card = v.cardLast4 ? w('cli.pin.card', { last4: v.cardLast4 }) : '';
   switch (v.state) {
     case 'waiting_card':
-      return `insert or tap the card in ${v.reader ?? 'the reader'}`;
+      return w('cli.pin.insert', { reader: v.reader ?? w('cli.pin.theReader') });
     case 'reading':
       return undefined;
     case 'entry': {
-      const where = v.entryOnDevice ? "on the terminal's keypad" : 'on the customer display';
-      const notice = v.notice ? `${v.notice.message} (${v.notice.hint}) — ` : '';
-      const what = v.step ? STEP_TEXT[v.step] : 'the customer follows the terminal’s prompts';
-      return `${card}${notice}${what} ${where}`;
+      const where = v.entryOnDevice ? w('cli.pin.onDevice') : w('cli.pin.onDisplay');
+      const notice = v.notice ? w('cli.pin.notice', { ...errorWords(v.notice, lang) }) : '';
+      const what = v.step ? wordOr(w, 'cli.pin.step.', v.step) : w('cli.pin.follow');
+      return `${card}${notice}${what}${lang === 'en' ? ' ' : ''}${where}`;
     }
     case 'working':
-      return `${card}the card is setting the new PIN…`;
+      return `${card}${w('cli.pin.working')}`;
     case 'done':
-      return `${card}${v.kind === 'unblock' ? 'PIN unblocked: the new PIN is set' : v.activation ? 'card activated: the new PIN is set' : 'PIN changed'}`;
+      return `${card}${w(v.kind === 'unblock' ? 'cli.pin.unblocked' : v.activation ? 'cli.pin.activated' : 'cli.pin.changed')}`;
     case 'failed':
-      return `${card}${v.error?.message ?? 'failed'}`;
+      return `${card}${v.error ? errorWords(v.error, lang).message : w('cli.pin.failed')}`;
     case 'cancelled':
-      return `${card}cancelled by the ${v.cancelledBy ?? 'merchant'}; nothing was changed`;
+      return `${card}${wordOr(w, 'cli.pin.cancelledBy.', v.cancelledBy ?? 'merchant')}`;
     case 'timed_out':
-      return `${card}no PIN was typed in time; nothing was changed`;
+      return `${card}${w('cli.pin.timedOut')}`;
   }
 }
 
 async function follow(io: CliIo, o: { dataDir?: string; json?: boolean; reader?: string }, kind: 'change' | 'unblock') {
-  const client = DaemonClient.connect(o.dataDir);
+  const client = await DaemonClient.connectFor(io, o.dataDir);
+  const w = words(io);
   let v = await client.request<PinServiceView>('POST', '/api/v1/pin-services', {
     kind,
     ...(o.reader !== undefined ? { reader: o.reader } : {}),
@@ -48,11 +44,11 @@ async function follow(io: CliIo, o: { dataDir?: string; json?: boolean; reader?:
   const onSigint = () =>
     void client.request('POST', `/api/v1/pin-services/${v.serviceId}/cancel`).catch(() => undefined);
   process.once('SIGINT', onSigint);
-  if (!o.json) io.out("the customer types every PIN on the customer display (or the terminal's keypad), never here");
+  if (!o.json) io.out(w('cli.pin.never'));
   let shown = '';
   try {
     for (;;) {
-      const line = pinServiceLine(v);
+      const line = pinServiceLine(v, w.lang);
       if (line && line !== shown && !o.json) io.out(line);
       if (line) shown = line;
       if (v.final) break;
@@ -64,12 +60,10 @@ async function follow(io: CliIo, o: { dataDir?: string; json?: boolean; reader?:
   }
   if (o.json) io.out(JSON.stringify(v, null, 2));
   if (v.state === 'failed' && v.error) throw new CardpostError(v.error.code, v.error.message, v.error.hint);
-  if (v.state !== 'done')
-    throw new CardpostError(
-      v.state === 'timed_out' ? 'PIN_SERVICE_TIMED_OUT' : 'PIN_SERVICE_CANCELLED',
-      v.state === 'timed_out' ? 'no PIN was typed in time' : 'the PIN service was cancelled',
-      'nothing was changed on the card: start again when the customer is ready',
-    );
+  if (v.state !== 'done') {
+    const code = v.state === 'timed_out' ? 'PIN_SERVICE_TIMED_OUT' : 'PIN_SERVICE_CANCELLED';
+    throw catalogueError(code, w.lang, { key: `cli.err.${code}` }, { key: `cli.err.${code}.todo` });
+  }
 }
 
 /**

@@ -1,24 +1,34 @@
 import { Command } from 'commander';
-import { CardpostError } from '../../protocol/errors.js';
 import { STATEMENT_DEFAULT, STATEMENT_MAX, type CardStatement } from '../sale/statement.js';
 import type { CliIo } from './crypto-command.js';
 import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
 import { pickReader } from './counter-commands.js';
+import { catalogueError, words, wordsIn, type Lang } from './cli-lang.js';
 
 const when = (t: number) => new Date(t * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 
 /** The statement as the CLI prints it: balance, then one line per payment, newest first. */
-export function statementLines(s: CardStatement): string[] {
-  const out = [`card ${s.cardId} in ${s.reader}: balance ${formatMoney(s.balance, s.currency)}`];
+export function statementLines(s: CardStatement, lang: Lang = 'en'): string[] {
+  const w = wordsIn(lang);
+  const out = [
+    w('cli.statement.head', { card: s.cardId, reader: s.reader, balance: formatMoney(s.balance, s.currency) }),
+  ];
   if (s.entries.length === 0) {
-    out.push('no payments on the card yet (its journal is empty)');
+    out.push(w('cli.statement.empty'));
     return out;
   }
-  out.push(`last ${s.entries.length} payment${s.entries.length === 1 ? '' : 's'}, newest first:`);
+  out.push(w('cli.statement.last', { n: s.entries.length }));
   for (const e of s.entries)
     out.push(
-      `  ${when(e.time)}  ${formatMoney(e.amount, e.currency).padStart(12)}  merchant ${e.merchantId} (terminal ${e.terminalId})  balance after ${formatMoney(e.balanceAfter, e.currency)}  #${e.counter}`,
+      w('cli.statement.line', {
+        time: when(e.time),
+        amount: formatMoney(e.amount, e.currency).padStart(12),
+        merchant: e.merchantId,
+        terminal: e.terminalId,
+        balance: formatMoney(e.balanceAfter, e.currency),
+        counter: e.counter,
+      }),
     );
   return out;
 }
@@ -35,21 +45,24 @@ export function cardStatementCommand(io: CliIo): Command {
     )
     .option('--json', 'print JSON for scripts')
     .action(async (o: { reader?: string; limit: string; dataDir?: string; json?: boolean }) => {
+      const lang = words(io).lang; // the command line is checked before the daemon is asked
       if (!/^[0-9]{1,3}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > STATEMENT_MAX)
-        throw new CardpostError(
+        throw catalogueError(
           'CLI_USAGE',
-          `--limit must be a whole number from 1 to ${STATEMENT_MAX}, not "${o.limit}"`,
-          `e.g. --limit ${STATEMENT_DEFAULT}`,
+          lang,
+          { key: 'cli.statement.badLimit', params: { max: STATEMENT_MAX, limit: o.limit } },
+          { key: 'cli.statement.badLimit.todo', params: { n: STATEMENT_DEFAULT } },
         );
       if (o.reader !== undefined && (o.reader.length === 0 || o.reader.length > 200))
-        throw new CardpostError('CLI_USAGE', '--reader must name a reader', 'list them with `cardpost readers`');
-      const client = DaemonClient.connect(o.dataDir);
-      const reader = await pickReader(client, o.reader);
+        throw catalogueError('CLI_USAGE', lang, { key: 'cli.badReader' }, { key: 'cli.badReader.todo' });
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
+      const reader = await pickReader(client, o.reader, w.lang);
       const s = await client.request<CardStatement>(
         'GET',
         `/api/v1/readers/${encodeURIComponent(reader)}/statement?limit=${o.limit}`,
       );
       if (o.json) return io.out(JSON.stringify(s, null, 2));
-      for (const line of statementLines(s)) io.out(line);
+      for (const line of statementLines(s, w.lang)) io.out(line);
     });
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
-import { CardpostError } from '../../protocol/errors.js';
 import type { TopupDay } from '../card-services/card-services.js';
 import type { TopupSnapshot } from '../card-services/topup-types.js';
 import type { CliIo } from './crypto-command.js';
@@ -8,19 +7,27 @@ import { ApiError } from './api-error.js';
 import { DaemonClient } from './api-client.js';
 import { formatMoney } from './format.js';
 import { parseAmount, parseCurrency } from './parse.js';
+import { catalogueError, errorWords, said, wordOr, words, wordsIn, type Lang } from './cli-lang.js';
 
 /** Codes after which the same request, re-sent with the same key, finishes the top-up. */
 const RESUMABLE = new Set(['TOPUP_BANK_UNCERTAIN', 'TOPUP_CARD_REMOVED', 'TOPUP_SETTLE_PENDING']);
 
 /** One line: what the card holds now. */
-export function topupLine(t: TopupSnapshot): string {
-  const what = t.method === 'sync' ? 'synced' : `topped up ${formatMoney(t.amount, t.currency)} (${t.method})`;
-  const bal = t.balance === null ? '' : `: balance ${formatMoney(t.balance, t.currency)}`;
+export function topupLine(t: TopupSnapshot, lang: Lang = 'en'): string {
+  const w = wordsIn(lang);
+  const what =
+    t.method === 'sync'
+      ? w('cli.topup.synced')
+      : w('cli.topup.done', {
+          amount: formatMoney(t.amount, t.currency),
+          method: wordOr(w, 'cli.topup.method.', t.method),
+        });
+  const balance = t.balance === null ? '' : w('cli.topup.balance', { balance: formatMoney(t.balance, t.currency) });
   const offline =
     t.offlineCount === null
       ? ''
-      : `; offline since the bank's last settled payment: ${t.offlineCount} payment${t.offlineCount === 1 ? '' : 's'}, ${formatMoney(t.offlineAmount ?? 0, t.currency)}`;
-  return `card ${t.card} ${what}${bal}${offline} [${t.topupId}]`;
+      : w('cli.topup.offline', { n: t.offlineCount, amount: formatMoney(t.offlineAmount ?? 0, t.currency) });
+  return w('cli.topup.line', { card: t.card, what, balance, offline, id: t.topupId });
 }
 
 async function send(
@@ -29,21 +36,19 @@ async function send(
   body: Record<string, unknown>,
 ): Promise<void> {
   const key = o.key ?? `topup-${randomUUID()}`;
-  const client = DaemonClient.connect(o.dataDir);
+  const client = await DaemonClient.connectFor(io, o.dataDir);
+  const w = words(io);
   let t: TopupSnapshot;
   try {
     t = await client.request<TopupSnapshot>('POST', '/api/v1/topups', body, { 'Idempotency-Key': key });
   } catch (e) {
-    if (e instanceof ApiError && RESUMABLE.has(e.code))
-      throw new ApiError(
-        e.code,
-        e.message,
-        `${e.hint} — to finish it, run the same command with --key ${key}`,
-        e.status,
-      );
+    if (e instanceof ApiError && RESUMABLE.has(e.code)) {
+      const { message, hint } = errorWords(e, w.lang);
+      throw said(new ApiError(e.code, message, `${hint}${w('cli.rerunTopup', { key })}`, e.status));
+    }
     throw e;
   }
-  io.out(o.json ? JSON.stringify(t, null, 2) : topupLine(t));
+  io.out(o.json ? JSON.stringify(t, null, 2) : topupLine(t, w.lang));
 }
 
 /** `cardpost card topup`, `card sync`, `card topups` (docs/daemon.md §9), through the running daemon. */
@@ -64,7 +69,7 @@ export function cardTopupCommands(io: CliIo): Command[] {
     async (o: { amount: string; method: string; currency?: string; reader?: string } & Parameters<typeof send>[1]) => {
       const amount = parseAmount(o.amount);
       if (amount === 0)
-        throw new CardpostError('CLI_AMOUNT', 'a top-up of 0 is a sync', 'use `cardpost card sync` instead');
+        throw catalogueError('CLI_AMOUNT', words(io).lang, { key: 'cli.topup.zero' }, { key: 'cli.topup.zero.todo' });
       await send(io, o, {
         amount,
         method: o.method,
@@ -86,16 +91,17 @@ export function cardTopupCommands(io: CliIo): Command[] {
     .option('--data-dir <dir>', "the daemon's data directory (default: $CARDPOST_DATA_DIR, then the usual places)")
     .option('--json', 'print JSON for scripts')
     .action(async (o: { date?: string; dataDir?: string; json?: boolean }) => {
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
       const d = await client.request<TopupDay>(
         'GET',
         `/api/v1/topups${o.date ? `?date=${encodeURIComponent(o.date)}` : ''}`,
       );
       if (o.json) return io.out(JSON.stringify(d, null, 2));
-      io.out(`top-ups on ${d.date} (${d.timeZone}): ${d.topups.length}`);
-      for (const c of d.cash)
-        io.out(`  cash taken: ${formatMoney(c.amount, c.currency)} in ${c.count} top-up${c.count === 1 ? '' : 's'}`);
-      for (const t of d.topups) io.out(`  ${t.state.padEnd(12)} ${topupLine(t)}`);
+      const w = words(io);
+      io.out(w('cli.topups.head', { date: d.date, zone: d.timeZone, n: d.topups.length }));
+      for (const c of d.cash) io.out(w('cli.topups.cash', { amount: formatMoney(c.amount, c.currency), n: c.count }));
+      for (const t of d.topups)
+        io.out(`  ${wordOr(w, 'cli.topup.state.', t.state).padEnd(12)} ${topupLine(t, w.lang)}`);
     });
   return [topup, sync, day];
 }

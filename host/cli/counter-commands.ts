@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { CardpostError } from '../../protocol/errors.js';
-import { CARD_STATUS, LIFECYCLE } from '../../protocol/commands/index.js';
+import { LIFECYCLE } from '../../protocol/commands/index.js';
 import type { ReaderInfo } from '../readers/reader-hub.js';
 import type { CardSummary } from '../sale/sale-engine.js';
 import type { SettlementStatus } from '../settlement/settlement-worker.js';
@@ -16,6 +16,7 @@ import { EXIT } from './exit-codes.js';
 import { currencyCode, formatAge, formatMoney } from './format.js';
 import { common, json, sleep, type Common } from './daemon-options.js';
 import { saleCommand } from './sale-command.js';
+import { catalogueError, errorWords, wordOr, words, wordsIn, type Lang, type Words } from './cli-lang.js';
 import { refundCommands } from './money-back-commands.js';
 
 /**
@@ -30,37 +31,43 @@ type SettlementBody = SettlementStatus & {
 };
 
 /** The reader named, else the one holding a card, else the only one; a typed CLI_READER error otherwise. */
-export async function pickReader(client: DaemonClient, name: string | undefined): Promise<string> {
+export async function pickReader(client: DaemonClient, name: string | undefined, lang: Lang = 'en'): Promise<string> {
   if (name) return name;
   const { readers } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
   const withCard = readers.filter((r) => r.cardPresent);
   if (withCard.length === 1) return withCard[0]!.name;
   if (readers.length === 1) return readers[0]!.name;
-  throw new CardpostError(
-    'CLI_READER',
-    readers.length === 0 ? 'no card reader is connected' : `${withCard.length} readers hold a card`,
-    readers.length === 0
-      ? 'plug in a reader (or start pcscd)'
-      : `choose one with --reader: ${readers.map((r) => `"${r.name}"`).join(', ')}`,
-  );
+  throw readers.length === 0
+    ? catalogueError('CLI_READER', lang, { key: 'cli.reader.none' }, { key: 'cli.reader.none.todo' })
+    : catalogueError(
+        'CLI_READER',
+        lang,
+        { key: 'cli.reader.many', params: { n: withCard.length } },
+        { key: 'cli.reader.many.todo', params: { names: readers.map((r) => `"${r.name}"`).join(', ') } },
+      );
 }
 
-function unsettledLine(u: UnsettledSummary): string {
-  if (u.count === 0) return 'nothing waiting to settle';
+function unsettledLine(u: UnsettledSummary, w: Words): string {
+  if (u.count === 0) return w('cli.unsettled.none');
   const amounts = u.byCurrency.map((c) => formatMoney(c.amount, c.currency)).join(' + ');
-  return `${u.count} record${u.count === 1 ? '' : 's'} waiting to settle (${amounts}), oldest ${formatAge(Date.now() - (u.oldestStoredAt ?? Date.now()))}`;
+  const age = formatAge(Date.now() - (u.oldestStoredAt ?? Date.now()), w.lang);
+  return w('cli.unsettled.some', { n: u.count, amounts, age });
 }
+
+/** A record's status in words ("pending" in English, as the API says it). */
+const recordStatus = (w: Words, status: string): string => wordOr(w, 'cli.record.', status);
 
 export function counterCommands(io: CliIo): Command[] {
   const readers = common(new Command('readers').description('list the card readers the daemon sees')).action(
     async (o: Common) => {
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const { readers: list } = await client.request<{ readers: ReaderInfo[] }>('GET', '/api/v1/readers');
       if (o.json) return json(io, list);
-      if (list.length === 0) io.out('no readers connected');
+      if (list.length === 0) io.out(w('cli.readers.none'));
       for (const r of list)
         io.out(
-          `${r.name}  [${r.kind}]  ${r.cardPresent ? 'card present' : 'no card'}${r.pinPad ? ', PIN pad' : ''}${r.busy ? ', busy' : ''}`,
+          `${r.name}  [${r.kind}]  ${r.cardPresent ? w('cli.readers.card') : w('cli.readers.noCard')}${r.pinPad ? w('cli.readers.pinPad') : ''}${r.busy ? w('cli.readers.busy') : ''}`,
         );
     },
   );
@@ -80,8 +87,8 @@ export function counterCommands(io: CliIo): Command[] {
           `"${hex}" is not an APDU in hex`,
           'give at least CLA INS P1 P2 as hex, e.g. 00A40400',
         );
-      const client = DaemonClient.connect(o.dataDir);
-      const reader = await pickReader(client, o.reader);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const reader = await pickReader(client, o.reader, words(io).lang);
       const r = await client.request<{ response: string; sw: string }>(
         'POST',
         `/api/v1/readers/${encodeURIComponent(reader)}/apdu`,
@@ -109,7 +116,8 @@ export function counterCommands(io: CliIo): Command[] {
     )
     .option('--limit <n>', 'at most this many records', '50')
     .action(async (o: Common & { status?: RecordStatus; limit: string }) => {
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const q = new URLSearchParams({
         limit: String(Math.min(Math.max(Number(o.limit) || 50, 1), 1000)),
         ...(o.status ? { status: o.status } : {}),
@@ -119,15 +127,15 @@ export function counterCommands(io: CliIo): Command[] {
         records: (QueuedRecord & { advice?: string })[];
       }>('GET', `/api/v1/queue?${q}`);
       if (o.json) return json(io, r);
-      io.out(unsettledLine(r.summary.unsettled));
+      io.out(unsettledLine(r.summary.unsettled, w));
       io.out(
         Object.entries(r.summary.counts)
-          .map(([k, v]) => `${k} ${v.count}`)
-          .join(', '),
+          .map(([k, v]) => `${recordStatus(w, k)} ${v.count}`)
+          .join(w('cli.comma')),
       );
       for (const rec of r.records) {
         io.out(
-          `${rec.recordId.padEnd(28)} ${formatMoney(rec.amount, rec.currency).padStart(12)}  ${rec.status}${rec.origin === 'recovered' ? ' (recovered)' : ''}${rec.reason ? ` ${rec.reason}: ${rec.advice ?? ''}` : ''}`,
+          `${rec.recordId.padEnd(28)} ${formatMoney(rec.amount, rec.currency).padStart(12)}  ${recordStatus(w, rec.status)}${rec.origin === 'recovered' ? w('cli.record.recovered') : ''}${rec.reason ? ` ${rec.reason}: ${rec.advice ?? ''}` : ''}`,
         );
       }
     });
@@ -138,7 +146,7 @@ export function counterCommands(io: CliIo): Command[] {
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<Common & { out?: string }>();
-      const client = DaemonClient.connect(o.dataDir);
+      const client = DaemonClient.connect(o.dataDir); // JSON only: no words to say
       const res = await client.stream('/api/v1/queue/export');
       const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
       if (o.out) await pipeline(body, createWriteStream(o.out, { mode: 0o600 }));
@@ -148,25 +156,32 @@ export function counterCommands(io: CliIo): Command[] {
   const settle = common(new Command('settle').description('settle the queue with the bank now, with progress'))
     .option('--timeout <seconds>', 'give up waiting after this long', '120')
     .action(async (o: Common & { timeout: string }) => {
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       let st = await client.request<SettlementBody>('POST', '/api/v1/settlement');
       const total = st.unsettled.count;
       const deadline = Date.now() + (Number(o.timeout) || 120) * 1000;
       const bar =
         !o.json && total > 0 && process.stderr.isTTY
           ? new cliProgress.SingleBar(
-              { format: 'settling [{bar}] {value}/{total} records | {state}', stream: process.stderr },
+              { format: w('cli.settle.bar'), stream: process.stderr },
               cliProgress.Presets.shades_classic,
             )
           : undefined;
-      bar?.start(total, 0, { state: st.state });
+      bar?.start(total, 0, { state: wordOr(w, 'cli.settle.state.', st.state) });
       let lastLine = '';
       while (st.unsettled.count > 0 && Date.now() < deadline) {
         await sleep(200);
         st = await client.request<SettlementBody>('GET', '/api/v1/settlement');
-        bar?.update(total - st.unsettled.count, { state: st.state });
-        const why = st.state !== 'sending' && st.lastError ? `: ${st.lastError.message}` : ''; // why it waits, at once
-        const line = `settled ${total - Math.min(total, st.unsettled.count)}/${total} (${st.state}${why})`;
+        bar?.update(total - st.unsettled.count, { state: wordOr(w, 'cli.settle.state.', st.state) });
+        // why it waits, at once
+        const why = st.state !== 'sending' && st.lastError ? `: ${errorWords(st.lastError, w.lang).message}` : '';
+        const line = w('cli.settle.progress', {
+          done: total - Math.min(total, st.unsettled.count),
+          total,
+          state: wordOr(w, 'cli.settle.state.', st.state),
+          why,
+        });
         if (!bar && !o.json && line !== lastLine) io.out(line);
         lastLine = line;
         if (st.state === 'blocked' && st.lastError) break;
@@ -174,26 +189,15 @@ export function counterCommands(io: CliIo): Command[] {
       bar?.stop();
       if (o.json) json(io, st);
       else {
-        io.out(unsettledLine(st.unsettled));
+        io.out(unsettledLine(st.unsettled, w));
         const rejected = st.counts.rejected.count;
-        if (rejected)
-          io.out(
-            `${rejected} record${rejected === 1 ? '' : 's'} refused by the bank: see cardpost queue --status rejected`,
-          );
+        if (rejected) io.out(w('cli.settle.rejected', { n: rejected }));
         const held = st.counts.held?.count ?? 0;
-        if (held)
-          io.out(
-            `${held} record${held === 1 ? '' : 's'} held, not settled (the card signed another sale than asked): see cardpost queue --status held, and report the card to its issuer`,
-          );
+        if (held) io.out(w('cli.settle.held', { n: held }));
       }
       if (st.unsettled.count > 0) {
-        if (!o.json && st.lastError) io.out(`not finished: ${st.lastError.message}. ${st.lastError.hint}`);
-        else if (!o.json)
-          io.out(
-            st.online
-              ? 'not finished in time; settlement goes on in the daemon'
-              : 'the bank is unreachable; settlement resumes by itself when it is back',
-          );
+        if (!o.json && st.lastError) io.out(w('cli.settle.notFinished', { ...errorWords(st.lastError, w.lang) }));
+        else if (!o.json) io.out(st.online ? w('cli.settle.late') : w('cli.settle.offline'));
         io.setExitCode(EXIT.UNAVAILABLE);
       }
     });
@@ -205,7 +209,8 @@ export function counterCommands(io: CliIo): Command[] {
   )
     .option('--date <YYYY-MM-DD>', "the shop's day (default: today there)")
     .action(async (o: Common & { date?: string }) => {
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const r = await client.request<Reconciliation>(
         'GET',
         `/api/v1/reconciliation${o.date === undefined ? '' : `?date=${encodeURIComponent(o.date)}`}`,
@@ -213,10 +218,18 @@ export function counterCommands(io: CliIo): Command[] {
       const date = r.date;
       if (o.json) json(io, r);
       else {
-        if (r.lines.length === 0) io.out(`${date}: nothing settled, host and bank agree`);
+        if (r.lines.length === 0) io.out(w('cli.reconcile.none', { date }));
         for (const l of r.lines) {
           io.out(
-            `${date} ${currencyCode(l.currency)}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? 'match' : 'DIFFERENT'}`,
+            w('cli.reconcile.line', {
+              date,
+              currency: currencyCode(l.currency),
+              hostCount: l.host.count,
+              hostAmount: formatMoney(l.host.amount, l.currency),
+              bankCount: l.bank.count,
+              bankAmount: formatMoney(l.bank.amount, l.currency),
+              verdict: l.match ? w('cli.match') : w('cli.different'),
+            }),
           );
         }
       }
@@ -227,22 +240,23 @@ export function counterCommands(io: CliIo): Command[] {
 }
 
 /** What the card's life cycle means at the counter, in one line (docs/protocol.md §6.1). */
-export function cardStateLine(c: Pick<CardSummary, 'lifecycle'>): string {
+export function cardStateLine(c: Pick<CardSummary, 'lifecycle'>, lang: Lang = 'en'): string {
+  const w = wordsIn(lang);
   switch (c.lifecycle) {
     case LIFECYCLE.BLANK:
-      return 'state: blank, not personalised: it cannot pay until its issuer personalises it';
+      return w('cli.card.blank');
     case LIFECYCLE.PERSONALISED:
-      return "state: PIN change required: the card still has the issuer's transport PIN; the holder chooses a new PIN before paying (cardpost card change-pin)";
+      return w('cli.card.personalised');
     case LIFECYCLE.ACTIVE:
-      return 'state: active';
-    case LIFECYCLE.PIN_BLOCKED:
-      return `state: PIN blocked: ${CARD_STATUS.PIN_BLOCKED.hint} (cardpost card unblock where the issuer allows it)`;
+      return w('cli.card.active');
+    case LIFECYCLE.PIN_BLOCKED: // the English words are the card status's hint (CARD_STATUS.PIN_BLOCKED …)
+      return w('cli.card.pinBlocked');
     case LIFECYCLE.TERMINATED:
-      return `state: TERMINATED: ${CARD_STATUS.TERMINATED.hint}`;
+      return w('cli.card.terminated');
     case LIFECYCLE.BLOCKED:
-      return `state: BLOCKED by its issuer: ${CARD_STATUS.BLOCKED.hint}`;
+      return w('cli.card.blocked');
     default:
-      return `state: unknown life cycle ${c.lifecycle}: update the host software`;
+      return w('cli.card.unknown', { lifecycle: c.lifecycle });
   }
 }
 
@@ -251,19 +265,25 @@ export function cardInfoCommand(io: CliIo): Command {
   return common(new Command('info').description('read the card in a reader: id, balance, counter, PIN tries, limits'))
     .option('--reader <name>', 'the reader (default: the one holding a card)')
     .action(async (o: Common & { reader?: string }) => {
-      const client = DaemonClient.connect(o.dataDir);
-      const reader = await pickReader(client, o.reader);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
+      const reader = await pickReader(client, o.reader, w.lang);
       const c = await client.request<CardSummary>('GET', `/api/v1/readers/${encodeURIComponent(reader)}/card`);
       if (o.json) return json(io, c);
       const cur = c.currency ?? 156;
-      io.out(`card ${c.cardId} in ${c.reader}`);
-      io.out(cardStateLine(c));
-      io.out(`balance ${formatMoney(c.balance, cur)}, counter ${c.counter}, PIN tries left ${c.pinRetries}`);
+      io.out(w('cli.card.in', { card: c.cardId, reader: c.reader }));
+      io.out(cardStateLine(c, w.lang));
+      io.out(w('cli.card.balance', { balance: formatMoney(c.balance, cur), counter: c.counter, tries: c.pinRetries }));
       if (c.limits)
         io.out(
-          `limits: per payment ${formatMoney(c.limits.perTransaction, cur)}, without PIN ${formatMoney(c.limits.noPin, cur)}, offline ${formatMoney(c.offlineAmount, cur)} of ${formatMoney(c.limits.offlineAmount, cur)}`,
+          w('cli.card.limits', {
+            perPayment: formatMoney(c.limits.perTransaction, cur),
+            noPin: formatMoney(c.limits.noPin, cur),
+            offline: formatMoney(c.offlineAmount, cur),
+            offlineMax: formatMoney(c.limits.offlineAmount, cur),
+          }),
         );
-      io.out(`valid until ${new Date(c.notAfter * 1000).toISOString().slice(0, 10)}`);
-      if (c.recovered.length) io.out(`recovered from the card's journal: ${c.recovered.join(', ')}`);
+      io.out(w('cli.card.validUntil', { date: new Date(c.notAfter * 1000).toISOString().slice(0, 10) }));
+      if (c.recovered.length) io.out(w('cli.card.recovered', { ids: c.recovered.join(', ') }));
     });
 }

@@ -13,11 +13,14 @@ import {
   SM2_DEFAULT_USER_ID,
 } from '../../protocol/crypto/index.js';
 import { EXIT } from './exit-codes.js';
+import type { Lang } from './lang-choice.js';
 
 /** Output sink, so tests can run the commands in-process. */
 export interface CliIo {
   out(line: string): void;
   setExitCode(code: number): void;
+  /** The language of a merchant's messages: set from --lang once the command line is parsed (cli-lang.ts). */
+  lang?: Lang;
 }
 
 function hexArg(name: string, value: string | undefined, length?: number): Uint8Array {

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { CardpostError } from '../../protocol/errors.js';
 import type { CloseSummary } from '../close/day-book.js';
 import type { Totals, ZReport } from '../close/day-report.js';
 import type { HistorySale } from '../close/sale-history.js';
@@ -8,7 +7,8 @@ import type { CliIo } from './crypto-command.js';
 import { DaemonClient } from './api-client.js';
 import { common, json, type Common } from './daemon-options.js';
 import { EXIT } from './exit-codes.js';
-import { formatMoney } from './format.js';
+import { currencyCode, formatMoney } from './format.js';
+import { catalogueError, errorWords, wordOr, words, wordsIn, type Lang, type Words } from './cli-lang.js';
 
 /**
  * The shop's days through the running daemon (docs/daemon.md §9a): `cardpost close` (the Z report,
@@ -16,42 +16,81 @@ import { formatMoney } from './format.js';
  * (a receipt again, marked as a copy). Days are the shop's, in the daemon's `shop.timeZone`.
  */
 
-function checkDate(date: string | undefined): void {
+function checkDate(date: string | undefined, lang: Lang): void {
   if (date !== undefined && !isShopDate(date))
-    throw new CardpostError(
-      'CLI_DATE',
-      `"${date}" is not a date`,
-      'give the day as YYYY-MM-DD, e.g. --date 2026-12-05',
-    );
+    throw catalogueError('CLI_DATE', lang, { key: 'cli.date.bad', params: { date } }, { key: 'cli.date.bad.todo' });
 }
 
 const totals = (t: Totals): string =>
   `${t.count}${t.byCurrency.length ? ` · ${t.byCurrency.map((c) => formatMoney(c.amount, c.currency)).join(' + ')}` : ''}`;
 
-/** The Z report as lines, Chinese first with English. */
-export function reportLines(r: ZReport): string[] {
+/**
+ * The Z report as lines in `lang`. In English each label keeps its Chinese before it ("成功 done"), as
+ * the printed receipt does, so a report kept for the books reads for both; in zh-CN it is Chinese alone.
+ */
+export function reportLines(r: ZReport, lang: Lang = 'en'): string[] {
+  const w = wordsIn(lang);
+  const zh = wordsIn('zh-CN');
+  const label = (key: string): string => (lang === 'en' ? `${zh(key)} ${w(key)}` : w(key));
+  const part = (key: string, t: Totals): string => `${label(key)} ${totals(t)}`;
+  const head = (key: string, parts: string[]): string => `  ${label(key)}${w('cli.colon')}${parts.join(w('cli.semi'))}`;
+  const when = (): string => shopClock(Date.parse(r.closedAt ?? ''), r.timeZone); // only a closed day has a time
+  const cash = part('cli.z.cash', r.topups.byMethod.cash);
+  const account = part('cli.z.account', r.topups.byMethod.account);
+  const sync = `${label('cli.z.sync')} ${r.topups.byMethod.sync.count}`;
   const lines = [
-    `日结报告 Z report ${r.date} (${r.timeZone}) — ${r.state === 'closed' ? `已日结 CLOSED at ${shopClock(Date.parse(r.closedAt ?? ''), r.timeZone)}` : '未日结 OPEN, figures still moving'}`,
-    `  销售 Sales: 成功 done ${totals(r.sales.done)}; 取消 cancelled ${totals(r.sales.cancelled)}; 未确认 unconfirmed ${totals(r.sales.unconfirmed)}; 失败 failed ${totals(r.sales.failed)}`,
-    `  充值 Top-ups: loaded ${totals(r.topups.loaded)} (现金 cash ${totals(r.topups.byMethod.cash)}, 账户 account ${totals(r.topups.byMethod.account)}, sync ${r.topups.byMethod.sync.count}); unfinished ${totals(r.topups.unfinished)}; failed ${totals(r.topups.failed)}`,
-    `  记录 Records: 待结算 pending ${totals(r.records.pending)}; 已结算 settled ${totals(r.records.settled)}; 被拒 rejected ${totals(r.records.rejected)}; held ${totals(r.records.held)}`,
-    `  撤销 Voids: voided ${totals(r.voids.voided)}; signing ${totals(r.voids.signing)}; failed ${totals(r.voids.failed)}`,
-    `  退款 Refunds: credited ${totals(r.refunds.credited)}; pending ${totals(r.refunds.pending)}; failed ${totals(r.refunds.failed)}`,
+    `${label('cli.z.title')} ${r.date} (${r.timeZone}) — ${r.state === 'closed' ? `${label('cli.z.closed')}${w('cli.z.at', { time: when() })}` : `${label('cli.z.open')}${w('cli.z.moving')}`}`,
+    head('cli.z.sales', [
+      part('cli.z.done', r.sales.done),
+      part('cli.z.cancelled', r.sales.cancelled),
+      part('cli.z.unconfirmed', r.sales.unconfirmed),
+      part('cli.z.failed', r.sales.failed),
+    ]),
+    head('cli.z.topups', [
+      `${part('cli.z.loaded', r.topups.loaded)}${w('cli.z.byMethod', { list: [cash, account, sync].join(w('cli.comma')) })}`,
+      part('cli.z.unfinished', r.topups.unfinished),
+      part('cli.z.failed', r.topups.failed),
+    ]),
+    head('cli.z.records', [
+      part('cli.z.pending', r.records.pending),
+      part('cli.z.settled', r.records.settled),
+      part('cli.z.rejected', r.records.rejected),
+      part('cli.z.held', r.records.held),
+    ]),
+    head('cli.z.voids', [
+      part('cli.z.voided', r.voids.voided),
+      part('cli.z.signing', r.voids.signing),
+      part('cli.z.failed', r.voids.failed),
+    ]),
+    head('cli.z.refunds', [
+      part('cli.z.credited', r.refunds.credited),
+      part('cli.z.refundPending', r.refunds.pending),
+      part('cli.z.failed', r.refunds.failed),
+    ]),
   ];
+  const bank = label('cli.z.bank');
   if (r.bank.checked) {
     const rec = r.bank.reconciliation;
-    if (rec.lines.length === 0) lines.push('  银行对账 Bank: nothing settled that day, host and bank agree');
+    if (rec.lines.length === 0) lines.push(`  ${bank}${w('cli.colon')}${w('cli.z.bankNone')}`);
     for (const l of rec.lines)
       lines.push(
-        `  银行对账 Bank ${l.currency}: host ${l.host.count} / ${formatMoney(l.host.amount, l.currency)}, bank ${l.bank.count} / ${formatMoney(l.bank.amount, l.currency)} ${l.match ? '一致 match' : '不一致 DIFFERENT'}`,
+        `  ${bank} ${currencyCode(l.currency)}${w('cli.colon')}${w('cli.z.bankLine', {
+          hostCount: l.host.count,
+          hostAmount: formatMoney(l.host.amount, l.currency),
+          bankCount: l.bank.count,
+          bankAmount: formatMoney(l.bank.amount, l.currency),
+        })} ${label(l.match ? 'cli.z.match' : 'cli.z.different')}`,
       );
-  } else lines.push(`  银行对账 Bank: not checked — ${r.bank.error.message}. ${r.bank.error.hint}`);
+  } else lines.push(`  ${bank}${w('cli.colon')}${w('cli.z.notChecked', { ...errorWords(r.bank.error, lang) })}`);
   for (const l of r.late)
     lines.push(
-      `  迟到 late from ${l.from}: ${l.kind} ${l.id} ${l.was ?? 'not counted'} → ${l.state} ${formatMoney(l.amount, l.currency)}`,
+      `  ${label('cli.z.late')}${w('cli.z.lateFrom', { from: l.from })}${w('cli.colon')}${l.kind} ${l.id} ${l.was ?? w('cli.z.notCounted')} → ${l.state} ${formatMoney(l.amount, l.currency)}`,
     );
   return lines;
 }
+
+/** A sale's outcome in words ("done" in English, as the API names it; "已付款"). */
+const outcomeWords = (w: Words, outcome: string): string => wordOr(w, 'cli.outcome.', outcome);
 
 export function dayCommands(io: CliIo): Command[] {
   const close = common(
@@ -66,15 +105,22 @@ export function dayCommands(io: CliIo): Command[] {
     .option('--dry-run', 'print the running figures without closing the day')
     .option('--list', 'list the closed days instead')
     .action(async (o: Common & { date?: string; dryRun?: boolean; list?: boolean }) => {
-      checkDate(o.date);
-      const client = DaemonClient.connect(o.dataDir);
+      checkDate(o.date, words(io).lang); // before the daemon is asked: --lang, CARDPOST_LANG or the locale
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       if (o.list) {
         const l = await client.request<{ timeZone: string; closes: CloseSummary[] }>('GET', '/api/v1/closes?limit=366');
         if (o.json) return json(io, l);
-        if (l.closes.length === 0) io.out('no day is closed yet');
+        if (l.closes.length === 0) io.out(w('cli.close.none'));
         for (const c of l.closes)
           io.out(
-            `${c.date} (${c.timeZone}) closed ${shopClock(Date.parse(c.closedAt), c.timeZone)}: ${totals(c.salesDone)} paid, bank ${c.bankMatch === null ? 'not checked' : c.bankMatch ? 'match' : 'DIFFERENT'}`,
+            w('cli.close.item', {
+              date: c.date,
+              zone: c.timeZone,
+              time: shopClock(Date.parse(c.closedAt), c.timeZone),
+              totals: totals(c.salesDone),
+              verdict: w(c.bankMatch === null ? 'cli.notChecked' : c.bankMatch ? 'cli.match' : 'cli.different'),
+            }),
           );
         return;
       }
@@ -86,10 +132,10 @@ export function dayCommands(io: CliIo): Command[] {
       else {
         const r = await client.request<{ alreadyClosed: boolean; report: ZReport }>('POST', '/api/v1/closes', { date });
         report = r.report;
-        if (!o.json && r.alreadyClosed) io.out(`${date} was closed already: its stored report, unchanged`);
+        if (!o.json && r.alreadyClosed) io.out(w('cli.close.already', { date }));
       }
       if (o.json) return json(io, report);
-      for (const l of reportLines(report)) io.out(l);
+      for (const l of reportLines(report, w.lang)) io.out(l);
       if (report.bank.checked && !report.bank.reconciliation.match) io.setExitCode(EXIT.NEGATIVE);
     });
 
@@ -99,8 +145,9 @@ export function dayCommands(io: CliIo): Command[] {
     .option('--date <YYYY-MM-DD>', "the shop's day (default: today)")
     .option('--search <text>', "only sales whose id, card's last digits, amount or outcome match")
     .action(async (o: Common & { date?: string; search?: string }) => {
-      checkDate(o.date);
-      const client = DaemonClient.connect(o.dataDir);
+      checkDate(o.date, words(io).lang); // before the daemon is asked: --lang, CARDPOST_LANG or the locale
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const q = new URLSearchParams({
         ...(o.date ? { date: o.date } : {}),
         ...(o.search !== undefined ? { q: o.search } : {}),
@@ -112,10 +159,10 @@ export function dayCommands(io: CliIo): Command[] {
         `/api/v1/sales?${q}`,
       );
       if (o.json) return json(io, h);
-      io.out(`${h.date} (${h.timeZone}): ${h.sales.length} sale${h.sales.length === 1 ? '' : 's'}`);
+      io.out(w('cli.sales.head', { date: h.date, zone: h.timeZone, n: h.sales.length }));
       for (const s of h.sales)
         io.out(
-          `${s.shopTime.slice(11)}  ${formatMoney(s.amount, s.currency).padStart(12)}  card …${s.cardLast4 ?? '----'}  ${(s.outcome ?? s.state).padEnd(11)}  ${s.saleId}`,
+          `${s.shopTime.slice(11)}  ${formatMoney(s.amount, s.currency).padStart(12)}  ${w('cli.sales.card', { last4: s.cardLast4 ?? '----' })}  ${outcomeWords(w, s.outcome ?? s.state).padEnd(11)}  ${s.saleId}`,
         );
     });
   return [close, sales];
@@ -130,11 +177,11 @@ export function saleReceiptCommand(io: CliIo): Command {
     .option('--printer', "send the copy to the counter's receipt printer too")
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<Common & { printer?: boolean }>();
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
       const r = await client.request<{ lines: string[] }>('GET', `/api/v1/sales/${encodeURIComponent(id)}/receipt`);
       if (o.printer) {
         await client.request('POST', `/api/v1/sales/${encodeURIComponent(id)}/receipt/print`);
-        if (!o.json) io.out('the copy is queued on the receipt printer (the counter page shows when it is printed)');
+        if (!o.json) io.out(words(io)('cli.receipt.printing'));
       }
       if (o.json) return json(io, r);
       for (const l of r.lines) io.out(l);

@@ -1,9 +1,10 @@
-import { Command, CommanderError, Help } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
 import { exitCodeForAnswer, exitCodeForError } from '../errors/registry.js';
 import { ApiError } from './api-error.js';
 import type { CliIo } from './crypto-command.js';
 import { EXIT } from './exit-codes.js';
+import { chosenLang, envLang, parseLang } from './lang-choice.js';
 
 /**
  * The `cardpost` process entry (bin/cardpost.mjs), and the root program shared with main.ts.
@@ -46,7 +47,19 @@ export function assembleProgram(commands: readonly Command[], io: CliIo, err: (l
   const program = new Command('cardpost')
     .description('Offline smart-card payments at the shop counter')
     .version('0.1.0')
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addOption(
+      new Option(
+        '--lang <lang>',
+        "language of the merchant's messages: zh-CN or en (default: $CARDPOST_LANG, then the locale); --json is never translated",
+      ).argParser(parseLang),
+    );
+  // Before any command runs: the language a person chose (cli-lang.ts); none, and a command that talks to the
+  // daemon takes the daemon's ui.language. A bad CARDPOST_LANG is a usage error, as a bad --lang is.
+  program.hook('preAction', () => {
+    const lang = chosenLang(program.opts<{ lang?: ReturnType<typeof parseLang> }>().lang);
+    if (lang) io.lang = lang;
+  });
   for (const c of commands) program.addCommand(c);
   // Every (sub)command: bad usage exits 2 like our other "bad input" errors, and output goes to our sinks.
   const configure = (c: Command): void => {
@@ -82,14 +95,17 @@ export async function runProgram(
       // help and --version end through here with exit code 0
       return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
     }
+    const lang = wrapped.lang ?? envLang();
+    // The catalogue's words only now: a run that ends well never loads what it does not say (cli-lang.ts).
+    const { describeError, wordsIn } = await import('./cli-lang.js');
     if (e instanceof CardpostError) {
-      err(`cardpost: ${e.describe()}`);
+      err(`cardpost: ${describeError(e, lang)}`);
       // The error registry decides (docs/errors.md).
       // The daemon's answer: 400 our bad input, another 4xx a refusal, 401 and 5xx unavailable.
       if (e instanceof ApiError) return exitCodeForAnswer(e.status);
       return exitCodeForError(e);
     }
-    err(`cardpost: unexpected error: ${e instanceof Error ? e.message : String(e)}`);
+    err(`cardpost: ${wordsIn(lang)('cli.unexpected', { message: e instanceof Error ? e.message : String(e) })}`);
     return EXIT.UNAVAILABLE;
   }
 }

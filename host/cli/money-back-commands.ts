@@ -9,25 +9,39 @@ import { common, json, type Common } from './daemon-options.js';
 import { EXIT } from './exit-codes.js';
 import { formatMoney } from './format.js';
 import { parseAmount } from './parse.js';
+import { errorWords, said, wordOr, words, wordsIn, type Lang } from './cli-lang.js';
 
-const REFUND_WORDS: Record<RefundSnapshot['state'], string> = {
-  queued: 'queued: it is given back at the card’s next tap while the bank answers',
-  requested: 'asked of the bank; finished at the card’s next tap',
-  authorised: 'authorised by the bank; loaded at the card’s next tap',
-  credited: 'given back to the card',
-  failed: 'not given back',
-};
+/** " — CODE: what happened", in the merchant's language (the code stays). */
+const whyLine = (e: { code: string; message: string }, lang: Lang): string =>
+  ` — ${e.code}: ${errorWords(e, lang).message}`;
 
-export function refundLine(r: RefundSnapshot): string {
-  const bal = r.balance === null ? '' : ` (balance ${formatMoney(r.balance, r.currency)})`;
-  const why = r.error && r.state !== 'credited' ? ` — ${r.error.code}: ${r.error.message}` : '';
-  return `refund ${formatMoney(r.amount, r.currency)} of sale ${r.saleId.slice(0, 8)} to card ${r.card}: ${REFUND_WORDS[r.state]}${bal}${why} [${r.refundId}]`;
+export function refundLine(r: RefundSnapshot, lang: Lang = 'en'): string {
+  const w = wordsIn(lang);
+  return w('cli.refund.line', {
+    amount: formatMoney(r.amount, r.currency),
+    sale: r.saleId.slice(0, 8),
+    card: r.card,
+    state: wordOr(w, 'cli.refund.', r.state),
+    balance: r.balance === null ? '' : w('cli.refund.balance', { balance: formatMoney(r.balance, r.currency) }),
+    why: r.error && r.state !== 'credited' ? whyLine(r.error, lang) : '',
+    id: r.refundId,
+  });
 }
 
-export function voidLine(v: VoidSnapshot): string {
+export function voidLine(v: VoidSnapshot, lang: Lang = 'en'): string {
+  const w = wordsIn(lang);
   return v.state === 'voided'
-    ? `sale ${v.saleId.slice(0, 8)} voided: ${formatMoney(v.amount, v.currency)} back on card ${v.card} [${v.reversalId}]`
-    : `sale ${v.saleId.slice(0, 8)}: void ${v.state}${v.error ? ` — ${v.error.code}: ${v.error.message}` : ''}`;
+    ? w('cli.void.done', {
+        sale: v.saleId.slice(0, 8),
+        amount: formatMoney(v.amount, v.currency),
+        card: v.card,
+        id: String(v.reversalId),
+      })
+    : w('cli.void.line', {
+        sale: v.saleId.slice(0, 8),
+        state: wordOr(w, 'cli.void.', v.state),
+        why: v.error ? whyLine(v.error, lang) : '',
+      });
 }
 
 /** `cardpost sale void <saleId>` (docs/daemon.md §9): the card in the reader gives the sale back. */
@@ -42,14 +56,14 @@ export function saleVoidCommand(io: CliIo): Command {
     .action(async (saleId: string, _o: unknown, cmd: Command) => {
       // `sale` takes --data-dir and --json itself: read them with this command's own options.
       const o = cmd.optsWithGlobals<Common & { reader?: string }>();
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
       const v = await client.request<VoidSnapshot>(
         'POST',
         `/api/v1/sales/${encodeURIComponent(saleId)}/void`,
         o.reader ? { reader: o.reader } : {},
       );
       if (o.json) return json(io, v);
-      io.out(voidLine(v));
+      io.out(voidLine(v, words(io).lang));
     });
 }
 
@@ -67,7 +81,8 @@ export function refundCommands(io: CliIo): Command[] {
       .option('--key <key>', 'Idempotency-Key: re-send an interrupted refund with the key it printed'),
   ).action(async (o: Common & { sale: string; amount?: string; reason?: string; reader?: string; key?: string }) => {
     const key = o.key ?? `refund-${randomUUID()}`;
-    const client = DaemonClient.connect(o.dataDir);
+    const client = await DaemonClient.connectFor(io, o.dataDir);
+    const w = words(io);
     let r: RefundSnapshot;
     try {
       r = await client.request<RefundSnapshot>(
@@ -82,12 +97,14 @@ export function refundCommands(io: CliIo): Command[] {
         { 'Idempotency-Key': key },
       );
     } catch (e) {
-      if (e instanceof ApiError && e.status >= 500)
-        throw new ApiError(e.code, e.message, `${e.hint} — run the same command with --key ${key}`, e.status);
+      if (e instanceof ApiError && e.status >= 500) {
+        const { message, hint } = errorWords(e, w.lang);
+        throw said(new ApiError(e.code, message, `${hint}${w('cli.rerun', { key })}`, e.status));
+      }
       throw e;
     }
     if (o.json) return json(io, r);
-    io.out(refundLine(r));
+    io.out(refundLine(r, w.lang));
     if (r.state === 'failed') io.setExitCode(EXIT.NEGATIVE);
   });
   const day = common(
@@ -95,7 +112,7 @@ export function refundCommands(io: CliIo): Command[] {
       .description("the day's voids and refunds, and what they gave back (the shop's day, in its time zone)")
       .option('--date <YYYY-MM-DD>', "the shop's day (default: today there)"),
   ).action(async (o: Common & { date?: string }) => {
-    const client = DaemonClient.connect(o.dataDir);
+    const client = await DaemonClient.connectFor(io, o.dataDir);
     const d = await client.request<{
       date: string;
       timeZone: string;
@@ -105,11 +122,14 @@ export function refundCommands(io: CliIo): Command[] {
       refunds: RefundSnapshot[];
     }>('GET', `/api/v1/refunds${o.date ? `?date=${encodeURIComponent(o.date)}` : ''}`);
     if (o.json) return json(io, d);
-    io.out(`voids and refunds on ${d.date} (${d.timeZone})`);
-    for (const t of d.voided) io.out(`  voided:   ${formatMoney(t.amount, t.currency)} in ${t.count}`);
-    for (const t of d.credited) io.out(`  refunded: ${formatMoney(t.amount, t.currency)} in ${t.count}`);
-    for (const v of d.voids) io.out(`  ${voidLine(v)}`);
-    for (const r of d.refunds) io.out(`  ${refundLine(r)}`);
+    const w = words(io);
+    io.out(w('cli.refunds.head', { date: d.date, zone: d.timeZone }));
+    for (const t of d.voided)
+      io.out(w('cli.refunds.voided', { amount: formatMoney(t.amount, t.currency), n: t.count }));
+    for (const t of d.credited)
+      io.out(w('cli.refunds.credited', { amount: formatMoney(t.amount, t.currency), n: t.count }));
+    for (const v of d.voids) io.out(`  ${voidLine(v, w.lang)}`);
+    for (const r of d.refunds) io.out(`  ${refundLine(r, w.lang)}`);
   });
   return [refund, day];
 }

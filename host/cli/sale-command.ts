@@ -10,36 +10,33 @@ import { parseAmount, parseCurrency } from './parse.js';
 import { InputEndedError, SecretPrompt } from './prompt.js';
 import { saleReceiptCommand } from './day-commands.js';
 import { saleVoidCommand } from './money-back-commands.js';
+import { catalogueError, errorWords, wordOr, words, wordsIn, type Lang, type Words } from './cli-lang.js';
 
 /** `cardpost sale` and `cardpost sale cancel`: a card payment through the daemon's local API (docs/daemon.md §9). */
 
-export const STATE_WORDS: Record<string, string> = {
-  waiting_card: 'waiting for the card — insert or tap it',
-  reading_card: 'reading the card',
-  pin: 'waiting for the PIN',
-  signing: 'the card is signing',
-  stored: 'stored',
-  done: 'paid',
-  cancelled: 'cancelled',
-  timed_out: 'timed out',
-  failed: 'failed',
-  unconfirmed: 'NOT CONFIRMED — the card may have paid: insert the same card again to check, do not charge again',
-};
+/** A sale's state in words (`cli.sale.state.*`); a state the catalogue does not know, as the API names it. */
+export function stateWords(state: string, w: Words = wordsIn('en')): string {
+  return wordOr(w, 'cli.sale.state.', state);
+}
 
-/** "1 try left", "2 tries left". */
-export const triesLeft = (n: number): string => `${n} ${n === 1 ? 'try' : 'tries'} left`;
+/** "1 try left", "2 tries left" ("还可试 2 次"). */
+export const triesLeft = (n: number, lang: Lang = 'en'): string => wordsIn(lang)('cli.triesLeft', { n });
 
 /** The sale's progress as one line: its state in words, the PIN tries left, and any notice. */
-export function saleLine(s: SaleSnapshot): string {
-  const tries = s.state === 'pin' && s.pinTriesLeft !== null ? ` (${triesLeft(s.pinTriesLeft)})` : '';
-  return `${STATE_WORDS[s.state] ?? s.state}${tries}${s.notice ? ` — ${s.notice.message}` : ''}`;
+export function saleLine(s: SaleSnapshot, lang: Lang = 'en'): string {
+  const w = wordsIn(lang);
+  const tries =
+    s.state === 'pin' && s.pinTriesLeft !== null ? w('cli.sale.tries', { tries: triesLeft(s.pinTriesLeft, lang) }) : '';
+  const notice = s.notice
+    ? ` — ${errorWords({ code: s.notice.code, message: s.notice.message, hint: '' }, lang).message}`
+    : '';
+  return `${stateWords(s.state, w)}${tries}${notice}`;
 }
 
 /** The amount of a sale: a money amount above zero, checked here so the merchant reads the CLI's words. */
-export function saleAmount(text: string): number {
+export function saleAmount(text: string, lang: Lang = 'en'): number {
   const amount = parseAmount(text);
-  if (amount === 0)
-    throw new CardpostError('CLI_AMOUNT', 'the amount must be more than 0, e.g. 12.50', 'give it with --amount 12.50');
+  if (amount === 0) throw catalogueError('CLI_AMOUNT', lang, { key: 'cli.sale.zero' }, { key: 'cli.sale.zero.todo' });
   return amount;
 }
 
@@ -57,14 +54,17 @@ export function saleCommand(io: CliIo): Command {
     )
     .option('--key <idempotency-key>', 'make the request idempotent: the same key never starts a second sale')
     .action(async (o: Common & { amount?: string; currency?: string; reader?: string; key?: string }) => {
+      // The command line is checked before the daemon is asked: in --lang, CARDPOST_LANG or the locale's words.
       if (o.amount === undefined)
-        throw new CardpostError(
+        throw catalogueError(
           'CLI_USAGE',
-          'the sale needs an amount',
-          'give it with --amount, e.g. cardpost sale --amount 12.50',
+          words(io).lang,
+          { key: 'cli.sale.noAmount' },
+          { key: 'cli.sale.noAmount.todo' },
         );
-      const amount = saleAmount(o.amount);
-      const client = DaemonClient.connect(o.dataDir);
+      const amount = saleAmount(o.amount, words(io).lang);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const body = {
         amount,
         ...(o.currency ? { currency: parseCurrency(o.currency) } : {}),
@@ -78,8 +78,8 @@ export function saleCommand(io: CliIo): Command {
       );
       let shown = '';
       const show = (snap: SaleSnapshot) => {
-        const line = saleLine(snap);
-        if (!o.json && line !== shown) io.out(`sale ${snap.saleId.slice(0, 8)}: ${line}`);
+        const line = saleLine(snap, w.lang);
+        if (!o.json && line !== shown) io.out(w('cli.sale.line', { id: snap.saleId.slice(0, 8), line }));
         shown = line;
       };
       const cancel = () =>
@@ -105,25 +105,26 @@ export function saleCommand(io: CliIo): Command {
           show(s);
           if (FINAL_STATES.has(s.state)) break;
           if (s.state === 'pin' && !s.pinOnDevice && displayOnly) {
-            if (!toldDisplay && !o.json) io.out('the customer types the PIN on the customer display (never here)');
+            if (!toldDisplay && !o.json) io.out(w('cli.sale.onDisplay'));
             toldDisplay = true;
           } else if (s.state === 'pin' && !s.pinOnDevice && s.updatedAt !== askedFor) {
             askedFor = s.updatedAt;
             let pin: string;
             try {
-              pin = await prompt.ask(`PIN for ${formatMoney(s.amount, s.currency)}: `);
+              pin = await prompt.ask(w('cli.sale.pinPrompt', { amount: formatMoney(s.amount, s.currency) }));
             } catch (e) {
               if (!(e instanceof InputEndedError)) throw e;
               // Nobody is there to type it: cancel the sale (its answer is its final state) and say so.
               s = (await cancel()) ?? (await client.request<SaleSnapshot>('GET', `/api/v1/sales/${s.saleId}`));
-              if (!o.json) io.out(`no PIN was entered (the input ended): the sale is cancelled, no card was charged`);
+              if (!o.json) io.out(w('cli.sale.noPin'));
               continue; // shows the state it ended in
             }
             try {
               await client.request('POST', `/api/v1/sales/${s.saleId}/pin`, { pin });
             } catch (e) {
               if (e instanceof CardpostError && e.code === 'PIN_FORMAT') {
-                io.out(`${e.message}; ${e.hint}`);
+                const said = errorWords(e, w.lang);
+                io.out(`${said.message}; ${said.hint}`);
                 askedFor = -1;
               } else throw e;
             }
@@ -144,15 +145,25 @@ export function saleCommand(io: CliIo): Command {
         const r = s.receipt;
         if (!o.json) {
           io.out(
-            `receipt: ${formatMoney(r.amount, r.currency)} paid by card ${r.card}, record ${r.recordId}, balance left ${formatMoney(r.balanceAfter, r.currency)}`,
+            w('cli.sale.receipt', {
+              amount: formatMoney(r.amount, r.currency),
+              card: r.card,
+              record: r.recordId,
+              balance: formatMoney(r.balanceAfter, r.currency),
+            }),
           );
-          io.out(
-            r.online ? 'settles with the bank shortly' : 'offline: stored safely, settles when the network is back',
-          );
+          io.out(r.online ? w('cli.sale.online') : w('cli.sale.offline'));
         }
         return;
       }
-      if (!o.json && s.error) io.out(`${s.error.code}: ${s.error.message}${s.error.hint ? `. ${s.error.hint}` : ''}`);
+      if (!o.json && s.error) {
+        const said = errorWords(s.error, w.lang);
+        io.out(
+          said.hint
+            ? w('cli.sale.error', { code: s.error.code, ...said })
+            : `${s.error.code}${w('cli.colon')}${said.message}`,
+        );
+      }
       io.setExitCode(EXIT.NEGATIVE);
     });
 
@@ -163,7 +174,8 @@ export function saleCommand(io: CliIo): Command {
     .option('--json', 'print JSON for scripts')
     .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<Common>();
-      const client = DaemonClient.connect(o.dataDir);
+      const client = await DaemonClient.connectFor(io, o.dataDir);
+      const w = words(io);
       const { active } = await client.request<{ active: SaleSnapshot[] }>('GET', '/api/v1/sales');
       const matching =
         id === undefined
@@ -171,16 +183,23 @@ export function saleCommand(io: CliIo): Command {
           : active.filter((a) => a.saleId === id || (id.length >= 4 && a.saleId.startsWith(id)));
       if (matching.length !== 1) {
         const which = active
-          .map((a) => `${a.saleId} (${formatMoney(a.amount, a.currency)}, ${STATE_WORDS[a.state] ?? a.state})`)
-          .join('; ');
-        throw new CardpostError(
+          .map((a) =>
+            w('cli.cancel.item', {
+              id: a.saleId,
+              amount: formatMoney(a.amount, a.currency),
+              state: stateWords(a.state, w),
+            }),
+          )
+          .join(w('cli.semi'));
+        throw catalogueError(
           'CLI_USAGE',
+          w.lang,
           matching.length === 0
             ? id === undefined
-              ? 'no sale is in progress'
-              : `no sale in progress has the id ${id}`
-            : `${matching.length} sales are in progress`,
-          active.length === 0 ? 'nothing to cancel' : `give the id of one: ${which}`,
+              ? { key: 'cli.cancel.none' }
+              : { key: 'cli.cancel.noId', params: { id } }
+            : { key: 'cli.cancel.many', params: { n: matching.length } },
+          active.length === 0 ? { key: 'cli.cancel.nothing' } : { key: 'cli.cancel.which', params: { which } },
         );
       }
       const done = await client.request<SaleSnapshot>(
@@ -188,7 +207,7 @@ export function saleCommand(io: CliIo): Command {
         `/api/v1/sales/${encodeURIComponent(matching[0]!.saleId)}/cancel`,
       );
       if (o.json) return json(io, done);
-      io.out(`sale ${done.saleId.slice(0, 8)}: ${STATE_WORDS[done.state] ?? done.state}`);
+      io.out(w('cli.sale.line', { id: done.saleId.slice(0, 8), line: stateWords(done.state, w) }));
       if (done.state !== 'cancelled') io.setExitCode(EXIT.NEGATIVE);
     });
 

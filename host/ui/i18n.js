@@ -13,6 +13,8 @@ import { TEXTS as PIN_SERVICE } from './i18n-pin-service.js';
 import { TEXTS as TOPUP } from './i18n-topup.js';
 import { TEXTS as CLOSE } from './i18n-close.js';
 import { TEXTS as MONEY_BACK } from './i18n-money-back.js';
+import { TEXTS as CLI } from './i18n-cli.js';
+import { TEXTS as CLI_DAY } from './i18n-cli-day.js';
 
 /** Every section, in the order they are merged. A key defined in two sections is a mistake (the test finds it). */
 export const SECTIONS = {
@@ -22,6 +24,8 @@ export const SECTIONS = {
   topup: TOPUP,
   close: CLOSE,
   moneyBack: MONEY_BACK,
+  cli: CLI,
+  cliDay: CLI_DAY,
 };
 
 /** key → {zh, en, en1?}. */

@@ -15,7 +15,9 @@ function cli(
   input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CARDPOST_BIN, ...args, '--data-dir', c.dataDir]);
+    const child = spawn(process.execPath, [CARDPOST_BIN, ...args, '--data-dir', c.dataDir], {
+      env: { ...process.env, CARDPOST_LANG: 'en' }, // its assertions read the English words
+    });
     let stdout = '',
       stderr = '';
     child.stdout.on('data', (b: Buffer) => {

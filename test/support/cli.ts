@@ -3,6 +3,13 @@ import { fileURLToPath } from 'node:url';
 
 export const CARDPOST_BIN = fileURLToPath(new URL('../../bin/cardpost.mjs', import.meta.url));
 
+/**
+ * The CLI's merchant messages in English for the suites that read them (docs/ui.md "Languages"): a
+ * daemon configured for zh-CN, or a Chinese locale on the machine running the tests, must not change
+ * them. A test that wants another language passes CARDPOST_LANG (or --lang) itself.
+ */
+const ENGLISH: NodeJS.ProcessEnv = { CARDPOST_LANG: 'en' };
+
 /** A long-running cardpost process whose stdout lines can be awaited. */
 export class CliProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -10,7 +17,7 @@ export class CliProcess {
   private waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [CARDPOST_BIN, ...args], { env: { ...process.env, ...env } });
+    this.child = spawn(process.execPath, [CARDPOST_BIN, ...args], { env: { ...process.env, ...ENGLISH, ...env } });
     let buf = '';
     const onData = (chunk: Buffer) => {
       buf += chunk.toString('utf8');
@@ -58,13 +65,14 @@ export class CliProcess {
   }
 }
 
-/** Run cardpost to completion. */
+/** Run cardpost to completion (in English unless `env` says otherwise). */
 export function runCardpost(
   args: string[],
   input?: string,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CARDPOST_BIN, ...args]);
+    const child = spawn(process.execPath, [CARDPOST_BIN, ...args], { env: { ...process.env, ...ENGLISH, ...env } });
     let stdout = '',
       stderr = '';
     child.stdout.on('data', (c: Buffer) => {
