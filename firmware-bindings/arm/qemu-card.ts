@@ -268,7 +268,7 @@ export class QemuCard implements VirtualCard {
 export interface QemuCardUnderTest {
   readonly impl: 'qemu';
   readonly card: QemuCard;
-  cutPowerAfter(n: number | undefined): void;
+  cutPowerAfter(n: number | undefined, mode?: 'after' | 'during'): void;
   readonly writeCount: number;
   readonly alive: boolean;
   powerCycle(): void;
@@ -280,7 +280,7 @@ function underTest(card: QemuCard): QemuCardUnderTest {
   return {
     impl: 'qemu',
     card,
-    cutPowerAfter: (n) => card.cutPowerAfter(n),
+    cutPowerAfter: (n, mode) => card.cutPowerAfter(n, mode),
     get writeCount() {
       return card.writeCount;
     },

@@ -7,8 +7,9 @@
  * The contract, for whoever adds an implementation:
  *  - `card` is a synchronous VirtualCard (device-sim/reader/vpcd-link.ts) and stays the same object
  *    for the life of the CardUnderTest (a reader may hold it across power cycles);
- *  - `cutPowerAfter(n)`: the power dies right after the n-th physical NVM write from now (n >= 1;
- *    undefined disarms). The command in progress throws PowerLoss (device-sim/card/nvm.ts) out of
+ *  - `cutPowerAfter(n, mode)`: the power dies at the n-th physical NVM write from now (n >= 1;
+ *    undefined disarms), right after it ('after', the default) or in the middle of it ('during': half of
+ *    a program's bytes, half of an erased page; flash cards only). The command in progress throws PowerLoss (device-sim/card/nvm.ts) out of
  *    `card.transmit`; from then `alive` is false and every transmit throws PowerLoss until power-on;
  *  - `writeCount`: physical writes (flash programs and erases; the TS card's Nvm writes) since the
  *    CardUnderTest was opened; only differences are meaningful;
@@ -37,10 +38,13 @@ export type CardOpenOptions = AppletOptions & {
   stateFile?: string;
 };
 
+/** Where a power cut falls: right after the chosen write, or in the middle of it (a torn write). */
+export type CutMode = 'after' | 'during';
+
 export interface CardUnderTest {
   readonly impl: CardImpl;
   readonly card: VirtualCard;
-  cutPowerAfter(n: number | undefined): void;
+  cutPowerAfter(n: number | undefined, mode?: CutMode): void;
   readonly writeCount: number;
   readonly alive: boolean;
   powerCycle(): void;
@@ -80,7 +84,9 @@ export class TsCardUnderTest implements CardUnderTest {
     };
   }
 
-  cutPowerAfter(n: number | undefined): void {
+  cutPowerAfter(n: number | undefined, mode: CutMode = 'after'): void {
+    // Its Nvm's physical writes are whole images: there is no half of one to tear.
+    if (mode !== 'after') throw new Error("the TypeScript card's Nvm has no torn writes: cut 'after' only");
     this.nvm.cutPowerAfter(n);
   }
   get writeCount(): number {
@@ -123,8 +129,8 @@ class NativeCardUnderTest implements CardUnderTest {
     readonly card: NativeCard,
     private readonly opts: NativeCardOptions,
   ) {}
-  cutPowerAfter(n: number | undefined): void {
-    this.card.cutPowerAfter(n);
+  cutPowerAfter(n: number | undefined, mode: CutMode = 'after'): void {
+    this.card.cutPowerAfter(n, mode);
   }
   get writeCount(): number {
     return this.card.writeCount;

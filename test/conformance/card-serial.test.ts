@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimTerminal } from '../../device-sim/terminal/index.js';
 import { SerialTerminal } from '../../host/transports/serial/index.js';
 import { startPtyPair, socatPath } from '../support/pty-pair.js';
 import { requireSystem } from '../support/system.js';
+import { cardImpl, type CardImpl } from './card-impls.js';
 import { cardConformanceSuite } from './card-suite.js';
 
 /**
@@ -15,12 +14,16 @@ import { cardConformanceSuite } from './card-suite.js';
  */
 const channel = { link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0 }, resendMs: 500, heartbeatMs: 500 };
 
-function serialSlot(extendedLength: boolean) {
+function serialSlot(extendedLength: boolean, impl: CardImpl = 'ts') {
   return async () => {
     if (!socatPath()) return undefined;
+    const factory = await cardImpl(impl);
+    const why = factory.unavailable();
+    if (why) throw new Error(`the ${impl} card cannot run here: ${why}`);
     const dir = mkdtempSync(join(tmpdir(), 'cardpost-conf-serial-'));
     const pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
-    const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength });
+    const cut = factory.open({ extendedLength });
+    const applet = cut.card;
     const sim = new SimTerminal({ path: join(dir, 'term'), channel, extendedLength }).start();
     const host = new SerialTerminal({ path: join(dir, 'host'), channel }).start();
     sim.insert(applet);
@@ -42,6 +45,7 @@ function serialSlot(extendedLength: boolean) {
         await host.close();
         await sim.stop();
         await pty.kill();
+        cut.close();
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -54,4 +58,6 @@ describe("card in a serial terminal's slot (socat pty pair)", function () {
   });
   cardConformanceSuite('simulated card in the simulated serial terminal, extended APDUs', serialSlot(true));
   cardConformanceSuite('simulated card in the simulated serial terminal, short APDUs (chaining)', serialSlot(false));
+  cardConformanceSuite('native C card in the simulated serial terminal, extended APDUs', serialSlot(true, 'native'));
+  cardConformanceSuite('ARM card image under QEMU in the simulated serial terminal', serialSlot(true, 'qemu'));
 });

@@ -11,7 +11,7 @@ import {
 import { PowerLoss } from '../../device-sim/card/nvm.js';
 import { TestIssuer, ascii, NOW } from '../support/issuer.js';
 import { requireSystem } from '../support/system.js';
-import { cardImpl, type CardImpl, type CardImplFactory, type CardUnderTest } from './card-impls.js';
+import { cardImpl, type CardImpl, type CardImplFactory, type CardUnderTest, type CutMode } from './card-impls.js';
 
 /**
  * Tearing: for every command that writes, cut the power after each of its NVM writes in turn,
@@ -24,8 +24,8 @@ import { cardImpl, type CardImpl, type CardImplFactory, type CardUnderTest } fro
 const JOURNAL = 64;
 
 export interface TearingSuiteOptions {
-  /** Replaces the implementation's factory, e.g. to cut writes halfway (torn) instead of after them. */
-  wrap?: (f: CardImplFactory) => CardImplFactory;
+  /** Where each cut falls (default right after the write; 'during' tears it, flash cards only). */
+  cutMode?: CutMode;
   /** Also run the two journal-recovery cases, which assume that a cut at the last write leaves it done. */
   lastWriteLands?: boolean;
 }
@@ -95,7 +95,7 @@ export function cardTearingSuite(impl: CardImpl, label: string = impl, opts: Tea
       const f = await cardImpl(impl);
       const why = f.unavailable();
       if (why) requireSystem(this, [why], `the ${impl} card`);
-      factory = opts.wrap ? opts.wrap(f) : f;
+      factory = f;
       active = track(factory.open({ journalCapacity: JOURNAL }));
       const { client } = power(active);
       await issuer.issue(client, { cardId });
@@ -224,7 +224,7 @@ export function cardTearingSuite(impl: CardImpl, label: string = impl, opts: Tea
           try {
             await card.client.select();
             await k.prepare?.(card.client);
-            card.cut.cutPowerAfter(cut);
+            card.cut.cutPowerAfter(cut, opts.cutMode);
             await assert.rejects(
               k.run(card.client),
               (e: unknown) => e instanceof PowerLoss,
@@ -304,7 +304,7 @@ export function cardTearingSuite(impl: CardImpl, label: string = impl, opts: Tea
         const card = power(template.clone());
         try {
           await card.client.select();
-          card.cut.cutPowerAfter(cut);
+          card.cut.cutPowerAfter(cut, opts.cutMode);
           await assert.rejects(card.client.voidTxn(voidLast), PowerLoss);
           card.cut.powerCycle();
           const reborn = power(card.cut);
@@ -358,7 +358,7 @@ export function cardCompactionTearingSuite(impl: CardImpl, label: string = impl,
       const f = await cardImpl(impl);
       const why = f.unavailable();
       if (why) requireSystem(this, [why], `the ${impl} card`);
-      const factory = opts.wrap ? opts.wrap(f) : f;
+      const factory = f;
       const card = factory.open({ journalCapacity: JOURNAL });
       const { client } = power(card);
       await issuer.issue(client, { cardId });
@@ -414,7 +414,7 @@ export function cardCompactionTearingSuite(impl: CardImpl, label: string = impl,
         const card = power(t.clone());
         try {
           await card.client.select();
-          card.cut.cutPowerAfter(cut);
+          card.cut.cutPowerAfter(cut, opts.cutMode);
           await assert.rejects(
             card.client.signTxn(next),
             (e: unknown) => e instanceof PowerLoss,

@@ -85,7 +85,7 @@ describe('constant-time check under valgrind (ctgrind)', function () {
   });
 
   const builds: [string, string[], string[]][] = [
-    ['64-bit limbs, -O2', [], []],
+    // The addon's build (node-gyp: -O3) and the card's (-Os), plus -O2 for a card maker's other choice.
     ['64-bit limbs, -O3 (as node-gyp builds the addon)', [], ['-O3']],
     ['32-bit limbs, -O2', ['CP_LIMB32=1'], []],
     ['32-bit limbs, -Os', ['CP_LIMB32=1'], ['-Os']],

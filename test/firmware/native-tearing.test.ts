@@ -1,6 +1,4 @@
 import { cardCompactionTearingSuite, cardTearingSuite } from '../conformance/card-tearing-suite.js';
-import type { CardImplFactory, CardUnderTest } from '../conformance/card-impls.js';
-import type { NativeCard } from '../../firmware-bindings/node/native-card.js';
 
 /**
  * Tearing against the C applet in-process (firmware-bindings/node/): the suite of
@@ -13,25 +11,7 @@ import type { NativeCard } from '../../firmware-bindings/node/native-card.js';
  * recovery cases, which assume it lands, run only in the first mode.
  */
 cardTearingSuite('native', 'C applet, cut after the write');
-
-const torn = (f: CardImplFactory): CardImplFactory => {
-  const wrapCut = (c: CardUnderTest): CardUnderTest => ({
-    impl: c.impl,
-    card: c.card,
-    cutPowerAfter: (n) => (c.card as NativeCard).cutPowerAfter(n, 'during'),
-    get writeCount() {
-      return c.writeCount;
-    },
-    get alive() {
-      return c.alive;
-    },
-    powerCycle: () => c.powerCycle(),
-    clone: () => wrapCut(c.clone()),
-    close: () => c.close(),
-  });
-  return { impl: f.impl, unavailable: () => f.unavailable(), open: (o) => wrapCut(f.open(o)) };
-};
-cardTearingSuite('native', 'C applet, cut write torn halfway', { wrap: torn, lastWriteLands: false });
+cardTearingSuite('native', 'C applet, cut write torn halfway', { cutMode: 'during', lastWriteLands: false });
 
 cardCompactionTearingSuite('native', 'C applet, cut after the write');
-cardCompactionTearingSuite('native', 'C applet, cut write torn halfway', { wrap: torn });
+cardCompactionTearingSuite('native', 'C applet, cut write torn halfway', { cutMode: 'during' });
