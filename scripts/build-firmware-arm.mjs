@@ -213,7 +213,9 @@ export function buildHostedProgram({ name, sources, includes = [], defines = [] 
     '-Wl,--gc-sections',
   ];
   const h = createHash('sha256').update(JSON.stringify([CC, cflags, ldflags, all, incs]));
-  const headerFiles = [...includes, ARM].flatMap((d) => {
+  // Headers beside the sources too (cp_store_internal.h, store_harness.h): a change there rebuilds.
+  const dirs = [...new Set([...includes, ARM, ...all.map((f) => path.dirname(f))])];
+  const headerFiles = dirs.flatMap((d) => {
     const abs = path.join(ROOT, d);
     return existsSync(abs)
       ? readdirSync(abs)

@@ -2,7 +2,8 @@
 /**
  * The test command's runner (`npm test` type-checks, then runs this): every mocha suite, in two mocha
  * processes at once. The firmware suites (test/firmware: C builds, valgrind, QEMU) are CPU-bound and
- * take one core; the rest spends most of its time waiting on pcscd, sockets, browsers and timers. Run one
+ * take one core; the rest (which also runs the conformance suites against the QEMU card) spends most
+ * of its time waiting on pcscd, sockets, browsers and timers. Run one
  * after the other they took 14 minutes on 2 cores; side by side, about as long as the longer half.
  *
  * The two halves share nothing a test writes at run time: the ARM image, which both use, is built once
@@ -49,11 +50,18 @@ const hasArmToolchain = (process.env.PATH ?? '')
   .split(path.delimiter)
   .some((d) => d && existsSync(path.join(d, 'arm-none-eabi-gcc')));
 if (hasArmToolchain) {
-  // A failed build is not fatal here: the suites that need the image report why, with the compiler's words.
-  spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-firmware-arm.mjs'), '--quiet'], {
+  // Built here so that the two halves never write it at once. A failed build stops the run: the
+  // halves would otherwise both try again into the same files.
+  const built = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'build-firmware-arm.mjs'), '--quiet'], {
     cwd: ROOT,
     stdio: 'inherit',
   });
+  if (built.status !== 0) {
+    process.stdout.write(
+      'the ARM card image does not build (node scripts/build-firmware-arm.mjs)\n  0 passing\n  1 failing\n',
+    );
+    process.exit(1);
+  }
 }
 
 /** Run one half; resolves with its exit status and its output (echoed as it comes unless `quiet`). */

@@ -41,7 +41,11 @@ export interface QemuCardOptions extends AppletOptions {
   stateFile?: string;
   /** Another image, e.g. the self-test (default: the card). */
   elf?: string;
-  /** The DRBG seed for every start (tests that want repeatable runs); default: fresh random bytes. */
+  /**
+   * The DRBG seed for every start (tests that want repeatable runs); default: fresh random bytes.
+   * INSECURE by design: the same seed gives the same nonces after every power cycle, and two signatures
+   * with one nonce reveal the card's key. Never for a card that holds anything of value.
+   */
   seed?: Uint8Array;
   /** Run with `-icount shift=0` (1 instruction = 1 virtual ns): instruction counts (default true). */
   icount?: boolean;

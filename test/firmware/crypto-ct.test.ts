@@ -2,8 +2,8 @@
  * Constant-time check (ctgrind): test/firmware/c/ct_sign.c runs SM2 and ECDSA P-256 key
  * derivation, signing and key generation under valgrind memcheck with private keys and RNG output
  * marked undefined. Any branch or memory index that depends on them is a memcheck error, and the
- * run fails. Each limb path is checked at -O2, the 64-bit one also at -O3 (the Node addon's
- * level), the 32-bit one also at -Os (the Cortex-M4 build's level): an optimiser may turn a masked
+ * run fails. The 64-bit path is checked at -O3 (the Node addon's level), the 32-bit one at -O2 and
+ * -Os (the Cortex-M4 build's level): an optimiser may turn a masked
  * select into a branch, so the check runs on what the builds actually produce. A build with a planted secret-dependent branch, and one
  * with a planted secret table index, must be caught: the check can fail.
  */

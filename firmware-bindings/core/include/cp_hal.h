@@ -30,6 +30,8 @@ typedef enum {
   CP_CRYPTO_FAILED = 9 /* a key or signature the crypto refused */
 } cp_result;
 
+/* The core never reads, programs or erases outside [0, page_size * page_count): a board may map
+ * `read` straight onto memory without checking. */
 typedef struct {
   void *ctx;
   uint32_t page_size;  /* bytes in one erase page (power of two, >= 256) */

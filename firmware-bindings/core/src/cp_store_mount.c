@@ -105,9 +105,12 @@ static cp_result valid_record_after(cp_store *s, uint32_t seq, uint32_t end, int
   uint8_t h[CPS_REC_HDR];
   cps_rec rec;
   int ok;
-  cp_result r = cps_read(s, base + end, h, CPS_REC_HDR);
+  cp_result r;
   *found = 0;
-  if (r != CP_OK || end + CPS_REC_HDR > s->block_bytes) return r;
+  /* Checked before reading: the block may end here, and the store's last block ends the flash. */
+  if (end + CPS_REC_HDR > s->block_bytes) return CP_OK;
+  r = cps_read(s, base + end, h, CPS_REC_HDR);
+  if (r != CP_OK) return r;
   off = cps_rec_decode(h, &rec, s->block_bytes - end) ? end + cps_rec_size(rec.len) : end + CPS_ALIGN;
   for (; off + CPS_REC_HDR <= s->block_bytes; off += CPS_ALIGN) {
     r = cps_record_at(s, base + off, s->block_bytes - off, &rec, &ok);
