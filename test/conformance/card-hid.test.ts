@@ -1,7 +1,6 @@
-import { CardApplet } from '../../device-sim/card/applet.js';
-import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import { SimHidKey, SimNodeHid } from '../../device-sim/hid/index.js';
 import { HidKeySource } from '../../host/transports/hid/index.js';
+import { openForSuite, type CardImpl } from './card-impls.js';
 import { cardConformanceSuite } from './card-suite.js';
 
 /**
@@ -10,10 +9,11 @@ import { cardConformanceSuite } from './card-suite.js';
  * way to power-cycle a key's card: pull the key and plug it back, which also exercises the
  * transport noticing the unplug and re-attaching the returning key to the same reader object.
  */
-function hidKey(opts: { cardExtended: boolean }) {
+function hidKey(opts: { cardExtended: boolean; impl?: CardImpl }) {
   return async () => {
-    const applet = new CardApplet(new Nvm(new MemoryBacking()), { extendedLength: opts.cardExtended });
-    const key = new SimHidKey(applet);
+    const cut = await openForSuite(opts.impl ?? 'ts', { extendedLength: opts.cardExtended });
+    if (!cut) return undefined;
+    const key = new SimHidKey(cut.card);
     const hid = new SimNodeHid([key]);
     const source = await HidKeySource.open({ hid, pollIntervalMs: 0 });
     const reader = await source.waitForReader(() => true, 1000);
@@ -28,6 +28,7 @@ function hidKey(opts: { cardExtended: boolean }) {
       close: async () => {
         source.close();
         key.unplug();
+        cut.close();
       },
     };
   };
@@ -38,3 +39,7 @@ cardConformanceSuite(
   hidKey({ cardExtended: true }),
 );
 cardConformanceSuite('simulated USB HID key, short APDUs only (chaining)', hidKey({ cardExtended: false }));
+cardConformanceSuite(
+  'native C applet in the simulated USB HID key, short APDUs only (chaining)',
+  hidKey({ cardExtended: false, impl: 'native' }),
+);

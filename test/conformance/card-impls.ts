@@ -29,6 +29,7 @@ import { MemoryBacking, Nvm } from '../../device-sim/card/nvm.js';
 import type { VirtualCard } from '../../device-sim/reader/vpcd-link.js';
 import { NativeCard, loadCardAddon, type NativeCardOptions } from '../../firmware-bindings/node/native-card.js';
 import { openQemuCard, qemuCardUnavailable } from '../../firmware-bindings/arm/qemu-card.js';
+import { REQUIRE_SYSTEM } from '../support/system.js';
 
 export type CardImpl = 'ts' | 'native' | 'qemu';
 export const CARD_IMPLS: readonly CardImpl[] = ['ts', 'native', 'qemu'];
@@ -178,4 +179,19 @@ export async function cardImpl(impl: CardImpl): Promise<CardImplFactory> {
   if (impl === 'ts') return tsFactory;
   if (impl === 'native') return nativeFactory;
   return qemuFactory();
+}
+
+/**
+ * A card of `impl` for a conformance fixture: undefined (the suite skips, saying why) when it cannot run
+ * here, unless REQUIRE_SYSTEM=1, where that is a failure.
+ */
+export async function openForSuite(impl: CardImpl, opts: CardOpenOptions = {}): Promise<CardUnderTest | undefined> {
+  const factory = await cardImpl(impl);
+  const why = factory.unavailable();
+  if (why) {
+    if (REQUIRE_SYSTEM) throw new Error(`REQUIRE_SYSTEM=1 but the ${impl} card is unavailable: ${why}`);
+    console.log(`      skipped: ${why}`);
+    return undefined;
+  }
+  return factory.open(opts);
 }

@@ -5,7 +5,7 @@ import { SimTerminal } from '../../device-sim/terminal/index.js';
 import { SerialTerminal } from '../../host/transports/serial/index.js';
 import { startPtyPair, socatPath } from '../support/pty-pair.js';
 import { requireSystem } from '../support/system.js';
-import { cardImpl, type CardImpl } from './card-impls.js';
+import { openForSuite, type CardImpl } from './card-impls.js';
 import { cardConformanceSuite } from './card-suite.js';
 
 /**
@@ -17,12 +17,10 @@ const channel = { link: { ackTimeoutMs: 40, interByteTimeoutMs: 15, msPerByte: 0
 function serialSlot(extendedLength: boolean, impl: CardImpl = 'ts') {
   return async () => {
     if (!socatPath()) return undefined;
-    const factory = await cardImpl(impl);
-    const why = factory.unavailable();
-    if (why) throw new Error(`the ${impl} card cannot run here: ${why}`);
+    const cut = await openForSuite(impl, { extendedLength });
+    if (!cut) return undefined;
     const dir = mkdtempSync(join(tmpdir(), 'cardpost-conf-serial-'));
     const pty = await startPtyPair(join(dir, 'host'), join(dir, 'term'));
-    const cut = factory.open({ extendedLength });
     const applet = cut.card;
     const sim = new SimTerminal({ path: join(dir, 'term'), channel, extendedLength }).start();
     const host = new SerialTerminal({ path: join(dir, 'host'), channel }).start();
