@@ -6,24 +6,15 @@
 #include "cp_hash.h"
 #include "ec_ct.h"
 
-int cp_p256_private_key_ok(const uint8_t dbytes[32]) {
-  ec_fe d;
-  ec_from_be(&d, dbytes);
-  ec_limb ok = ec_scalar_ok(ec_p256(), &d, 0);
-  ec_wipe(&d, sizeof d);
-  EC_DECLASSIFY(&ok, sizeof ok); /* a bad key is refused: that fact is public */
-  return ok != 0;
-}
+/* Keys in [1, n - 1]. */
+int cp_p256_private_key_ok(const uint8_t d[32]) { return ec_private_key_ok(ec_p256(), 0, d); }
 
 int cp_p256_public_from_private(const uint8_t d[32], uint8_t pub[65]) {
-  if (!cp_p256_private_key_ok(d)) return EC_BAD_KEY;
-  return ec_public_of(ec_p256(), d, pub) ? EC_OK : EC_BAD_KEY;
+  return ec_public_from_private(ec_p256(), 0, d, pub);
 }
 
 int cp_p256_keygen(ec_rng_fn rng, void *rng_ctx, uint8_t d[32], uint8_t pub[65]) {
-  int rc = ec_random_scalar(ec_p256(), 0, rng, rng_ctx, d);
-  if (rc != EC_OK) return rc;
-  return ec_public_of(ec_p256(), d, pub) ? EC_OK : EC_BAD_KEY;
+  return ec_keygen(ec_p256(), 0, rng, rng_ctx, d, pub);
 }
 
 int cp_p256_sign_digest(const uint8_t dbytes[32], const uint8_t hbytes[32], const uint8_t *fixed_k, ec_rng_fn rng,

@@ -61,6 +61,13 @@ int ec_random_scalar(const ec_curve *c, unsigned below, ec_rng_fn rng, void *rng
 void ec_base_x_mod_n(const ec_curve *c, ec_fe *x, const uint8_t k[32]);
 /* pub = 04||x||y of k*G (public output, declassified); 0 if k*G is the identity. ct in k. */
 int ec_public_of(const ec_curve *c, const uint8_t k[32], uint8_t pub[65]);
+/* Private keys of a curve's signature scheme: d in [1, n - 1 - below] (below as for ec_scalar_ok). */
+/* 1 if d is in range; ct in d, the verdict public. */
+int ec_private_key_ok(const ec_curve *c, unsigned below, const uint8_t d[32]);
+/* pub of d: EC_OK, or EC_BAD_KEY for a d out of range. ct in d. */
+int ec_public_from_private(const ec_curve *c, unsigned below, const uint8_t d[32], uint8_t pub[65]);
+/* A fresh key pair from rng: EC_OK, EC_RNG_FAILED. ct in d. */
+int ec_keygen(const ec_curve *c, unsigned below, ec_rng_fn rng, void *rng_ctx, uint8_t d[32], uint8_t pub[65]);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -45,3 +45,23 @@ int ec_public_of(const ec_curve *c, const uint8_t k[32], uint8_t pub[65]) {
   if (!finite) memset(pub, 0, 65);
   return finite != 0;
 }
+
+int ec_private_key_ok(const ec_curve *c, unsigned below, const uint8_t dbytes[32]) {
+  ec_fe d;
+  ec_from_be(&d, dbytes);
+  ec_limb ok = ec_scalar_ok(c, &d, below);
+  ec_wipe(&d, sizeof d);
+  EC_DECLASSIFY(&ok, sizeof ok); /* a bad key is refused: that fact is public */
+  return ok != 0;
+}
+
+int ec_public_from_private(const ec_curve *c, unsigned below, const uint8_t d[32], uint8_t pub[65]) {
+  if (!ec_private_key_ok(c, below, d)) return EC_BAD_KEY;
+  return ec_public_of(c, d, pub) ? EC_OK : EC_BAD_KEY;
+}
+
+int ec_keygen(const ec_curve *c, unsigned below, ec_rng_fn rng, void *rng_ctx, uint8_t d[32], uint8_t pub[65]) {
+  int rc = ec_random_scalar(c, below, rng, rng_ctx, d);
+  if (rc != EC_OK) return rc;
+  return ec_public_of(c, d, pub) ? EC_OK : EC_BAD_KEY;
+}
