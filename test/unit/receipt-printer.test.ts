@@ -143,12 +143,17 @@ describe('receipt printer: status bytes, layout, encoding, config', () => {
     assert.equal(columns('金额 A', true), 6);
   });
 
-  it('config: no printer by default; a bad baud rate or a header with control characters is refused by name', () => {
+  it('config: no printer by default; a bad baud rate, connection or a header with control characters is refused by name', () => {
     assert.equal(loadConfig({ env: {} }).printer, null);
     const p = loadConfig({ env: {}, overrides: { printer: { path: '/dev/ttyUSB1' } } }).printer;
     assert.deepEqual(
-      { baudRate: p?.baudRate, codepage: p?.codepage, width: p?.width },
-      { baudRate: 9600, codepage: 'gb18030', width: 48 },
+      { baudRate: p?.baudRate, codepage: p?.codepage, width: p?.width, connection: p?.connection },
+      { baudRate: 9600, codepage: 'gb18030', width: 48, connection: 'serial' },
+    );
+    assert.throws(
+      // a value the schema does not know, as a hand-written config file could hold it
+      () => loadConfig({ env: {}, overrides: { printer: { path: '/dev/usb/lp0', connection: 'parallel' as 'usb' } } }),
+      (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && /printer\.connection/.test(e.message),
     );
     assert.throws(
       () => loadConfig({ env: {}, overrides: { printer: { path: '/dev/ttyUSB1', baudRate: 9601 } } }),
