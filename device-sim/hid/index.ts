@@ -6,3 +6,5 @@ export { SimHidKey } from './sim-hid-key.js';
 export type { SimHidKeyOptions, SimHidKeyFaults, SimHidKeyStats, SimHidPort } from './sim-hid-key.js';
 export { SimHidDevice, SimHidAsyncDevice } from './sim-hid-device.js';
 export { SimNodeHid } from './sim-node-hid.js';
+export { SimHidEndpoint, assertLoopbackHost } from './hid-endpoint.js';
+export type { SimHidEndpointOptions } from './hid-endpoint.js';

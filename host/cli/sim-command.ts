@@ -12,8 +12,9 @@ import { SimTerminal, type LineFaultRates } from '../../device-sim/terminal/inde
 import { openIssuerDir } from '../issuer/issuer-dir.js';
 import type { CliIo } from './crypto-command.js';
 import { parseAmount, parseCurrency, parseHostPort } from './parse.js';
-import { prepareSimCard } from './sim-card-setup.js';
+import { personaliseFromOptions, prepareSimCard } from './sim-card-setup.js';
 import { simPrinterCommand } from './sim-printer-command.js';
+import { simHidCommand } from './sim-hid-command.js';
 
 export { prepareSimCard, type SimCardSetup } from './sim-card-setup.js';
 
@@ -114,7 +115,7 @@ async function openFirmwareCard(firmware: Firmware, opts: CardOpts): Promise<Fir
 
 export function simCommand(io: CliIo): Command {
   const sim = new Command('sim').description(
-    'device simulator: cards on real pcscd (vpcd), a serial POS terminal, a receipt printer, and the bank',
+    'device simulator: cards on real pcscd (vpcd), a serial POS terminal, USB HID card keys, a receipt printer, and the bank',
   );
 
   sim
@@ -189,21 +190,9 @@ export function simCommand(io: CliIo): Command {
             fw.manufactureFor(openIssuerDir(opts.blankFor).ca.certificate.envelope);
             label = 'blank card bound to its issuer';
           }
-          if (opts.issuer) {
-            // prepareSimCard uses transmit/powerOn/powerOff only: any VirtualCard would do once its
-            // parameter is typed VirtualCard (sim-card-setup.ts).
-            const made = await prepareSimCard(applet, {
-              issuerDir: opts.issuer,
-              pin: opts.pin,
-              balance: parseAmount(opts.balance),
-              currency: parseCurrency(opts.currency),
-            });
-            label = `card ${made.cardId}`;
-            if (made.puk)
-              io.out(
-                `card ${i}: personalised ${made.cardId}, PIN ${opts.pin}, PUK ${made.puk} (simulated card: printed for QA)`,
-              );
-          }
+          // prepareSimCard uses transmit/powerOn/powerOff only: any VirtualCard will do (sim-card-setup.ts).
+          if (opts.issuer)
+            label = await personaliseFromOptions(applet, { ...opts, issuer: opts.issuer }, io.out, `card ${i}`);
           const link = new VpcdLink(applet, { host: addr.host, port: addr.port });
           link.on('connected', () => io.out(`card ${i}: inserted (${label}, vpcd ${addr.host}:${addr.port})`));
           link.on('disconnected', (why) => io.out(`card ${i}: ${why}`));
@@ -485,5 +474,6 @@ export function simCommand(io: CliIo): Command {
     );
 
   sim.addCommand(simPrinterCommand(io));
+  sim.addCommand(simHidCommand(io));
   return sim;
 }

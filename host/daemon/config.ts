@@ -64,6 +64,23 @@ const schema = z.strictObject({
       serial: z.array(z.string().min(1)).default([]),
       /** USB HID card keys. */
       hid: z.boolean().default(false),
+      /**
+       * QA only: the HID card keys come from a simulated-key endpoint (`cardpost sim hid`) at this loopback
+       * HOST:PORT instead of node-hid (docs/daemon.md "Simulated HID keys (QA)"); implies `hid`. Loopback only:
+       * the endpoint has no authentication, and a key served from elsewhere would be a card nobody holds.
+       */
+      hidEndpoint: z
+        .string()
+        .refine(
+          (s) =>
+            /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):[1-9]\d{0,4}$/.test(s) &&
+            Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
+          {
+            message:
+              'must be HOST:PORT on this machine (127.0.0.1, localhost or [::1]): the simulated HID key endpoint is a QA tool on loopback only',
+          },
+        )
+        .optional(),
     })
     .prefault({}),
   sale: z

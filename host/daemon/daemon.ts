@@ -9,6 +9,7 @@ import {
   type Certificate,
   type SigningKey,
 } from '../../protocol/record/index.js';
+import { randomBytes } from 'node:crypto';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { bytesEqual } from '../../protocol/bytes.js';
 import { readCertificateFile, readKeyFile } from '../issuer/key-file.js';
@@ -29,6 +30,7 @@ import type { TopupFaultHooks } from '../card-services/topup-types.js';
 import { SerialTerminalSource } from '../transports/serial/index.js';
 import type { TerminalChannelOptions } from '../../protocol/terminal/index.js';
 import { HidSource } from '../transports/hid/index.js';
+import { RemoteNodeHid, parseLoopbackEndpoint } from '../transports/hid/remote-node-hid.js';
 import { attachSerialTerminal } from './serial-terminals.js';
 import { ReceiptPrinter, attachReceiptPrinter } from '../printer/index.js';
 import { loadOrCreateToken } from '../api/auth.js';
@@ -51,6 +53,9 @@ export { DaemonError } from './daemon-error.js';
 export type { DaemonInfo } from './daemon-lock.js';
 import { DATA_FILES } from './data-files.js';
 export { DATA_FILES, findDaemon } from './data-files.js';
+
+/** This daemon process's session, as its serial terminals see it in HELLO (protocol §13.7). */
+const SESSION_MARK = randomBytes(3).toString('hex');
 
 /** The lock file of older cardpost versions, only ever read: a daemon of such a version still running here is refused. */
 const LEGACY_INFO_FILE = 'daemon.json';
@@ -239,12 +244,18 @@ export class Daemon extends DaemonCounterPort {
         );
       const serial = new SerialTerminalSource({
         paths: c.readers.serial,
-        hostName: `cardpost ${cred.terminalId}`,
+        // A session mark new at every start: a terminal ends a PIN entry asked for by a session that is gone (§13.7).
+        hostName: `cardpost ${cred.terminalId} #${SESSION_MARK}`,
         ...(o.serialChannel ? { channel: o.serialChannel } : {}),
         log,
       });
       if (serial.terminals.length > 0) sources.push(serial);
-      if (c.readers.hid) sources.push(new HidSource({ pollIntervalMs: 1000 }));
+      // readers.hidEndpoint (QA): the keys are simulated ones served by `cardpost sim hid`, not node-hid's.
+      const hidEndpoint = c.readers.hidEndpoint ? parseLoopbackEndpoint(c.readers.hidEndpoint) : undefined;
+      if (c.readers.hid || hidEndpoint)
+        sources.push(
+          new HidSource({ pollIntervalMs: 1000, ...(hidEndpoint ? { hid: new RemoteNodeHid(hidEndpoint) } : {}) }),
+        );
       // A sale keyed on a serial terminal runs through the engine (serial-terminals.ts).
       const detach = serial.terminals.map((terminal) => attachSerialTerminal({ terminal, engine, log }));
       try {
