@@ -99,6 +99,8 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
   >();
   private readonly pinPad: SimPinPad;
   private saleInProgress: number | undefined;
+  /** The `host` of the last HELLO: it names the host's session (protocol §13.7). */
+  private hostSession: string | undefined;
 
   constructor(private readonly opts: SimTerminalOptions) {
     super();
@@ -236,6 +238,11 @@ export class SimTerminal extends EventEmitter<SimTerminalEvents> {
     const respond = (r: OutgoingResponse) => this.use((ch, now) => ch.respond(m.requestId, r, now));
     switch (m.type) {
       case 'HELLO':
+        // Another host session (protocol §13.7): a PIN entry still running was asked for by a host that is
+        // gone (killed mid-entry); its answer would reach nobody, and it would hold the pad BUSY until it
+        // timed out. The same session saying HELLO again (a reconnect) keeps it: its request is re-sent.
+        if (this.hostSession !== undefined && m.host !== this.hostSession) this.pinPad.abort();
+        this.hostSession = m.host;
         respond({
           type: 'INFO',
           protocolVersion: TERMINAL_PROTOCOL_VERSION,

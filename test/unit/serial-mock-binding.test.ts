@@ -249,6 +249,53 @@ describe('serial terminal link over @serialport/binding-mock', function () {
     await assert.rejects(client.getInfo(), (e: unknown) => e instanceof TransportError && e.code === 'NO_CARD');
   });
 
+  it('a PIN entry left running by a host that died is ended when a new host session says HELLO (no BUSY for minutes)', async () => {
+    const applet = await issuedCard(issuer, PIN);
+    const line = mockLine(`terminal-${++lines}`);
+    const sim = new SimTerminal({
+      path: line.term,
+      binding: line.binding,
+      deviceId: line.deviceId,
+      channel: FAST,
+    }).start();
+    sim.insert(applet);
+    const hostOf = (hostName: string) => {
+      const host = new SerialTerminal({
+        path: line.host,
+        binding: line.binding,
+        deviceId: line.deviceId,
+        channel: FAST,
+        hostName,
+        reopenMinMs: 20,
+        reopenMaxMs: 200,
+        pathCheckMs: 50,
+      });
+      host.start();
+      return host;
+    };
+    const first = hostOf('cardpost T-1 #aaaaaa');
+    let second: SerialTerminal | undefined;
+    cleanups.push(async () => {
+      await second?.close();
+      await sim.stop();
+    });
+    await first.whenConnected(5000);
+    await new CardClient(first.cardReader).select();
+    const asked = once<void>((r) => sim.once('pinRequested', () => r()), 5000, 'the pad asked for the PIN');
+    const abandoned = first.cardReader.pinPad!.enterPin({ amount: 20_000, currency: 156, timeoutMs: 120_000 });
+    abandoned.catch(() => undefined); // the first host goes away without an answer (as under kill -9)
+    await asked;
+    await first.close(); // no CANCEL reaches the terminal: the link just stops
+
+    second = hostOf('cardpost T-1 #bbbbbb'); // the daemon again, a new session
+    await second.whenConnected(5000);
+    await new CardClient(second.cardReader).select();
+    sim.pressPin(PIN);
+    assert.deepEqual(await second.cardReader.pinPad!.enterPin({ amount: 20_000, currency: 156, timeoutMs: 60_000 }), {
+      result: 'verified',
+    });
+  });
+
   it('SerialTerminalSource: announces the slot as a serial-terminal reader at start, and loses it at stop', async () => {
     const line = mockLine(`source-${++lines}`);
     const sim = new SimTerminal({
