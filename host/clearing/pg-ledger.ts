@@ -1,0 +1,293 @@
+/**
+ * The clearing ledger on PostgreSQL (node-postgres `pg`; why this driver: docs/clearing.md). Any number
+ * of API/verifier processes open one each against the same database; a batch is one transaction on one
+ * pooled connection (settle-batch.ts does the work, pg-tx.ts holds the statements).
+ */
+import pg from 'pg';
+import { CardpostError } from '../../protocol/errors.js';
+import { pgSchemaStatements, PG_SCHEMA_VERSION } from './pg-schema.js';
+import { PgTx } from './pg-tx.js';
+import { SETTLED_COLUMNS, revocationFromRow, settledFromRow, u8 } from './rows.js';
+import { checkBatchShape, settleInTransaction } from './settle-batch.js';
+import {
+  jsonAmount,
+  type BatchToSettle,
+  type ClearingLedger,
+  type CurrencyTotal,
+  type Evidence,
+  type EvidenceKind,
+  type LedgerTestHooks,
+  type Revocation,
+  type SettleOutcome,
+  type SettledRecord,
+  type StoredAnswer,
+} from './ledger.js';
+
+export interface PgLedgerOptions {
+  /** e.g. postgres://clearing@db.internal:5432/clearing; or give `pool`. */
+  connectionString?: string;
+  /** Extra pool settings (host, port, user, database, max, ssl …). */
+  pool?: Omit<pg.PoolConfig, 'types'>;
+  /** Create the tables as PARTITION BY HASH (card_id) with this many partitions (first open only). Default 1. */
+  partitions?: number;
+  /** Test-only pause points inside the batch transaction. */
+  hooks?: LedgerTestHooks;
+}
+
+// int8 columns hold counters, amounts (≤ 2^53−1) and Unix times: numbers. numeric (SUM) stays a string: exact.
+const INT8_OID = 20;
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary'
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format ?? 'text')) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Errors where the transaction may simply run again (CockroachDB and YugabyteDB raise 40001 routinely). */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 3;
+
+/** A failure of the database or the connection to it (not a bug of ours, not a test hook's throw). */
+function isDbFailure(e: unknown): boolean {
+  if (e instanceof pg.DatabaseError) return true;
+  const code = (e as { code?: unknown }).code;
+  return (typeof code === 'string' && /^E[A-Z]+$/.test(code)) || /Connection terminated|connection/i.test(String(e));
+}
+
+function unavailable(e: unknown): CardpostError {
+  if (e instanceof CardpostError) return e;
+  const code = (e as { code?: string }).code ?? '';
+  return new CardpostError(
+    'CLEARING_DB_UNAVAILABLE',
+    `the clearing database failed: ${(e as Error).message}${code ? ` (${code})` : ''}`,
+    'check PostgreSQL is up and reachable; retry the batch with the same id: a batch commits with its answer or not at all',
+    { cause: e },
+  );
+}
+
+export class PgLedger implements ClearingLedger {
+  private closed = false;
+  private retried = 0;
+
+  /** Transactions run again after a serialization failure or deadlock (40001, 40P01): 0 while lock order holds. */
+  get retriedTransactions(): number {
+    return this.retried;
+  }
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly hooks: LedgerTestHooks,
+  ) {}
+
+  /** Connect and create the schema if it is missing (concurrent openers are serialised by an advisory lock). */
+  static async open(opts: PgLedgerOptions): Promise<PgLedger> {
+    const pool = new pg.Pool({
+      ...opts.pool,
+      ...(opts.connectionString ? { connectionString: opts.connectionString } : {}),
+      types: TYPES,
+    });
+    // An idle connection dropped by the server (restart, failover) must not crash the process.
+    pool.on('error', () => {});
+    const ledger = new PgLedger(pool, opts.hooks ?? {});
+    try {
+      await ledger.migrate(opts.partitions ?? 1);
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw unavailable(e);
+    }
+    return ledger;
+  }
+
+  private async migrate(partitions: number): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('cardpost clearing schema'))");
+      for (const s of pgSchemaStatements(partitions)) await c.query(s);
+      const v = await c.query<{ version: number }>('SELECT version FROM clearing_schema WHERE id = 1');
+      const found = v.rows[0]?.version;
+      if (found !== undefined && found > PG_SCHEMA_VERSION)
+        throw new CardpostError(
+          'CLEARING_DB_VERSION',
+          `the clearing database has schema version ${found}, newer than this cardpost (${PG_SCHEMA_VERSION})`,
+          'upgrade cardpost on every API process before pointing it at this database',
+        );
+      if (found === undefined)
+        await c.query('INSERT INTO clearing_schema (id, version, partitions) VALUES (1, $1, $2)', [
+          PG_SCHEMA_VERSION,
+          partitions,
+        ]);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      c.release();
+    }
+  }
+
+  async settleBatch(batch: BatchToSettle): Promise<SettleOutcome> {
+    checkBatchShape(batch);
+    this.assertOpen();
+    for (let attempt = 1; ; attempt++) {
+      let c: pg.PoolClient;
+      try {
+        c = await this.pool.connect();
+      } catch (e) {
+        throw unavailable(e);
+      }
+      let broken: unknown;
+      try {
+        await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+        const out = await settleInTransaction(new PgTx(c), batch, this.hooks);
+        // A replay wrote nothing; committing it is as cheap as rolling back and ends the transaction the same way.
+        await c.query('COMMIT');
+        return out;
+      } catch (e) {
+        broken = e;
+        try {
+          await c.query('ROLLBACK');
+        } catch {
+          broken = broken ?? new Error('rollback failed');
+        }
+        const code = (e as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          this.retried++;
+          continue;
+        }
+        throw isDbFailure(e) ? unavailable(e) : e;
+      } finally {
+        // a connection whose transaction failed at the protocol level is dropped, not reused
+        c.release(broken instanceof CardpostError || broken === undefined ? undefined : (broken as Error));
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new CardpostError('CLEARING_CLOSED', 'the clearing ledger is closed', 'open another ledger to go on');
+  }
+
+  private async rows(text: string, values: unknown[] = []): Promise<Record<string, unknown>[]> {
+    this.assertOpen();
+    try {
+      return (await this.pool.query<Record<string, unknown>>(text, values)).rows;
+    } catch (e) {
+      throw unavailable(e);
+    }
+  }
+
+  async storedAnswer(terminalId: string, batchId: string): Promise<StoredAnswer | undefined> {
+    const r = (
+      await this.rows(
+        'SELECT body_hash, answer, created_at FROM batch_keys WHERE terminal_id = $1 AND batch_id = $2 AND answer IS NOT NULL',
+        [terminalId, batchId],
+      )
+    )[0];
+    return r
+      ? { bodyHash: u8(r['body_hash']), answer: r['answer'] as string, settledAt: r['created_at'] as number }
+      : undefined;
+  }
+
+  async settledRecord(cardId: string, counter: number): Promise<SettledRecord | undefined> {
+    const r = (
+      await this.rows(`SELECT ${SETTLED_COLUMNS} FROM settled_records WHERE card_id = $1 AND counter = $2`, [
+        cardId,
+        counter,
+      ])
+    )[0];
+    return r ? settledFromRow(r) : undefined;
+  }
+
+  async settledRecords(cardId: string): Promise<SettledRecord[]> {
+    return (
+      await this.rows(`SELECT ${SETTLED_COLUMNS} FROM settled_records WHERE card_id = $1 ORDER BY counter`, [cardId])
+    ).map(settledFromRow);
+  }
+
+  async settledPrefix(cardId: string): Promise<number> {
+    // the first settled counter whose successor is not settled, when counter 1 is settled
+    const r = await this.rows(
+      `SELECT CASE WHEN EXISTS (SELECT 1 FROM settled_records WHERE card_id = $1 AND counter = 1) THEN
+         (SELECT MIN(s.counter) FROM settled_records s WHERE s.card_id = $1 AND NOT EXISTS
+           (SELECT 1 FROM settled_records t WHERE t.card_id = s.card_id AND t.counter = s.counter + 1))
+       ELSE 0 END AS c`,
+      [cardId],
+    );
+    return Number(r[0]?.['c'] ?? 0);
+  }
+
+  async evidence(cardId: string): Promise<Evidence[]> {
+    return (
+      await this.rows(
+        `SELECT kind, card_id, counter, settled_envelope, conflicting_envelope, terminal_id, batch_id, detected_at, detail
+         FROM evidence WHERE card_id = $1 ORDER BY detected_at, counter, kind, conflicting_hash`,
+        [cardId],
+      )
+    ).map((r) => ({
+      kind: r['kind'] as EvidenceKind,
+      cardId: r['card_id'] as string,
+      counter: r['counter'] as number,
+      settledEnvelope: u8(r['settled_envelope']),
+      conflictingEnvelope: u8(r['conflicting_envelope']),
+      terminalId: r['terminal_id'] as string,
+      batchId: r['batch_id'] as string,
+      detectedAt: r['detected_at'] as number,
+      detail: r['detail'] as string,
+    }));
+  }
+
+  async hasEvidence(cardId: string, counter: number, kind: EvidenceKind): Promise<boolean> {
+    const r = await this.rows('SELECT 1 FROM evidence WHERE card_id = $1 AND counter = $2 AND kind = $3 LIMIT 1', [
+      cardId,
+      counter,
+      kind,
+    ]);
+    return r.length > 0;
+  }
+
+  async revocation(cardId: string): Promise<Revocation | undefined> {
+    const r = (
+      await this.rows('SELECT card_id, reason, revoked_at, settles_signed_until FROM revocations WHERE card_id = $1', [
+        cardId,
+      ])
+    )[0];
+    return r ? revocationFromRow(r) : undefined;
+  }
+
+  async revokedCards(): Promise<string[]> {
+    return (await this.rows('SELECT card_id FROM revocations ORDER BY card_id')).map((r) => r['card_id'] as string);
+  }
+
+  async cardCertificate(cardId: string): Promise<Uint8Array | undefined> {
+    const r = (await this.rows('SELECT certificate FROM cards WHERE card_id = $1', [cardId]))[0];
+    return r && r['certificate'] ? u8(r['certificate']) : undefined;
+  }
+
+  async totals(terminalId: string, from: number, to: number) {
+    const rows = await this.rows(
+      `SELECT reverses IS NOT NULL AS reversal, currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records
+       WHERE terminal_id = $1 AND settled_at >= $2 AND settled_at < $3 GROUP BY 1, 2 ORDER BY 1, 2`,
+      [terminalId, from, to],
+    );
+    const pick = (reversal: boolean): CurrencyTotal[] =>
+      rows
+        .filter((r) => r['reversal'] === reversal)
+        .map((r) => ({
+          currency: r['currency'] as number,
+          count: Number(r['n']),
+          amount: jsonAmount(BigInt(r['total'] as string)),
+        }));
+    return { sales: pick(false), reversals: pick(true) };
+  }
+
+  async settledCount(): Promise<number> {
+    return Number((await this.rows('SELECT COUNT(*) AS n FROM settled_records'))[0]?.['n'] ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
