@@ -15,6 +15,8 @@
  * meaning what it means in the sources. What lies outside the compiled folders is linked in:
  *   dist/host/ui -> host/ui   the pages' static files (host/api/pages.ts reads ../ui/)
  *   dist/build   -> build     the native addon (protocol/crypto/sm2-native.ts reads ../../build/Release/)
+ *   dist/device-sim/qa/*.mjs  the QA runner's reaper and clock preload (plain JavaScript, run by bare node)
+ *   dist/bin     -> bin       the entry the QA runner starts the daemon with (host/cli/qa-host.ts)
  * so those resolve to the very same files, and editing the pages needs no rebuild.
  *
  * dist/manifest.json, written last, records the sources compiled, when, and the index of top-level
@@ -44,7 +46,9 @@ export const SOURCE_DIRS = ['host', 'protocol', 'device-sim', 'firmware-bindings
 /** Other files whose change makes the build out of date: the compiler settings and this script. */
 const BUILD_INPUTS = ['tsconfig.json', 'scripts/build-cli.mjs'];
 /** Links inside dist/ to what is read at run time relative to a module, and not compiled. */
-const LINKS = { 'host/ui': 'host/ui', build: 'build', scripts: 'scripts' };
+const LINKS = { 'host/ui': 'host/ui', build: 'build', scripts: 'scripts', bin: 'bin' };
+/** Plain JavaScript the compiled modules find beside themselves (the QA runner's reaper and clock preload). */
+const FILE_LINKS = ['device-sim/qa/reaper.mjs', 'device-sim/qa/clock-preload.mjs'];
 const MANIFEST = 'manifest.json';
 export const MANIFEST_VERSION = 1;
 
@@ -128,6 +132,11 @@ export async function buildCli(root = ROOT) {
       const at = path.join(tmp, link);
       mkdirSync(path.dirname(at), { recursive: true });
       symlinkSync(path.relative(path.dirname(at), path.join(root, target)), at, 'dir');
+    }
+    for (const file of FILE_LINKS) {
+      const at = path.join(tmp, file);
+      mkdirSync(path.dirname(at), { recursive: true });
+      symlinkSync(path.relative(path.dirname(at), path.join(root, file)), at, 'file');
     }
     const commands = commandIndex(path.join(tmp, 'host', 'cli', 'launch.js'));
     writeFileSync(

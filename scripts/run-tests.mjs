@@ -1,29 +1,34 @@
 #!/usr/bin/env node
 /**
- * The test command's runner (`npm test` type-checks, then runs this): every mocha suite, in two mocha
- * processes at once. The firmware suites (test/firmware: C builds, valgrind, QEMU) are CPU-bound and
- * take one core; the rest (which also runs the conformance suites against the QEMU card) spends most
- * of its time waiting on pcscd, sockets, browsers and timers. Run one
- * after the other they took 14 minutes on 2 cores; side by side, about as long as the longer half.
+ * The test command's runner (`npm test` type-checks, then runs this): every mocha suite, in three mocha
+ * processes at once, grouped by what they wait on so that two cores stay busy and no two groups share a
+ * device:
+ *   firmware  test/firmware (C builds, valgrind, QEMU): CPU-bound;
+ *   pcscd     every suite that uses the real pcscd and its vpcd ports (it imports test/support/pcscd.ts,
+ *             counter-processes.ts or shared-bank.ts) and the QA runner's suites (test/qa: `cardpost qa run`
+ *             brings up pcscd/vpcd itself): one at a time, since vpcd's ports and pcscd's socket are
+ *             machine-wide;
+ *   rest      everything else (in-process daemons, sockets, ptys, browsers, timers).
+ * Run one after the other they took 14 minutes on 2 cores; side by side, about as long as the longest group.
  *
- * The two halves share nothing a test writes at run time: the ARM image, which both use, is built once
- * here before they start (scripts/build-firmware-arm.mjs; each half then finds it up to date), the C test
- * programs are built by test/firmware only, and pcscd is used by the other half only.
+ * The groups share nothing a test writes at run time: the ARM image, which two use, is built once here
+ * before they start (scripts/build-firmware-arm.mjs; each then finds it up to date), the C test programs
+ * are built by test/firmware only, and pcscd is used by the pcscd group only.
  *
- * The firmware half's output is printed after the other's, then one summary in mocha's words
- * ("N passing", "N failing", "N pending") for .ci/run. Exit status: 0 only when both halves passed.
+ * The pcscd group's output streams; the others are printed after it, then one summary in mocha's words
+ * ("N passing", "N failing", "N pending") for .ci/run. Exit status: 0 only when every group passed.
  *   node scripts/run-tests.mjs                 # everything
  *   node scripts/run-tests.mjs ARGS…           # one mocha process, exactly `mocha ARGS…` (npm test -- ARGS…)
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MOCHA = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
-const FIRMWARE = 'test/firmware/**/*.test.ts';
+const USES_PCSCD = /support\/(pcscd|counter-processes|shared-bank)\.js/;
 
 const args = process.argv.slice(2);
 if (args.length > 0) {
@@ -31,10 +36,27 @@ if (args.length > 0) {
   process.exit(r.status ?? 1);
 }
 
-// The firmware half cannot take the config file: mocha adds a positional spec to the config's, never
-// replaces it. The same settings, given one by one.
+/** Every test file under test/, relative to the root, sorted. */
+function testFiles(dir = 'test') {
+  const out = [];
+  for (const name of readdirSync(path.join(ROOT, dir))) {
+    const rel = path.posix.join(dir, name);
+    if (statSync(path.join(ROOT, rel)).isDirectory()) out.push(...testFiles(rel));
+    else if (name.endsWith('.test.ts')) out.push(rel);
+  }
+  return out.sort();
+}
+
+function groupOf(file) {
+  if (file.startsWith('test/firmware/')) return 'firmware';
+  if (file.startsWith('test/qa/') || USES_PCSCD.test(readFileSync(path.join(ROOT, file), 'utf8'))) return 'pcscd';
+  return 'rest';
+}
+
+// Each group names its files, so none can take the config file (mocha adds a positional spec to the
+// config's, never replaces it): the same settings, given one by one.
 const rc = JSON.parse(readFileSync(path.join(ROOT, '.mocharc.json'), 'utf8'));
-const firmwareArgs = [
+const common = [
   '--no-config',
   ...rc['node-option'].flatMap((o) => ['--node-option', o]),
   '--timeout',
@@ -42,9 +64,9 @@ const firmwareArgs = [
   '--reporter',
   rc.reporter,
   ...(rc.exit ? ['--exit'] : []),
-  FIRMWARE,
 ];
-const restArgs = ['--ignore', FIRMWARE];
+const groups = { pcscd: [], rest: [], firmware: [] };
+for (const f of testFiles()) groups[groupOf(f)].push(f);
 
 const hasArmToolchain = (process.env.PATH ?? '')
   .split(path.delimiter)
@@ -64,7 +86,7 @@ if (hasArmToolchain) {
   }
 }
 
-/** Run one half; resolves with its exit status and its output (echoed as it comes unless `quiet`). */
+/** Run one group; resolves with its exit status and its output (echoed as it comes unless `quiet`). */
 function half(mochaArgs, quiet) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MOCHA, ...mochaArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -92,14 +114,24 @@ function counts(text) {
 }
 
 const t0 = Date.now();
-const [rest, firmware] = await Promise.all([half(restArgs, false), half(firmwareArgs, true)]);
-process.stdout.write(`\n--- ${FIRMWARE}, run beside the suites above ---\n${firmware.out}`);
-const a = counts(rest.out);
-const b = counts(firmware.out);
-const failing = a.failing + b.failing;
-const status = rest.status !== 0 || firmware.status !== 0 ? 1 : 0;
+const names = Object.keys(groups).filter((g) => groups[g].length > 0);
+const results = await Promise.all(names.map((g, i) => half([...common, ...groups[g]], i > 0)));
+names.forEach((g, i) => {
+  if (i > 0)
+    process.stdout.write(
+      `\n--- ${g} group (${groups[g].length} files), run beside the suites above ---\n${results[i].out}`,
+    );
+});
+const total = { passing: 0, failing: 0, pending: 0 };
+for (const r of results) {
+  const c = counts(r.out);
+  total.passing += c.passing;
+  total.failing += c.failing;
+  total.pending += c.pending;
+}
+const status = results.some((r) => r.status !== 0) ? 1 : 0;
 const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
-process.stdout.write(`\n--- both halves (${minutes} min) ---\n  ${a.passing + b.passing} passing\n`);
-if (failing > 0 || status !== 0) process.stdout.write(`  ${Math.max(failing, status)} failing\n`);
-if (a.pending + b.pending > 0) process.stdout.write(`  ${a.pending + b.pending} pending\n`);
+process.stdout.write(`\n--- all groups (${minutes} min) ---\n  ${total.passing} passing\n`);
+if (total.failing > 0 || status !== 0) process.stdout.write(`  ${Math.max(total.failing, status)} failing\n`);
+if (total.pending > 0) process.stdout.write(`  ${total.pending} pending\n`);
 process.exit(status);

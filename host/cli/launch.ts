@@ -30,6 +30,7 @@ const COMMAND_MODULES: readonly CommandModule[] = [
   async (io) => [(await import('./issuer-command.js')).issuerCommand(io)],
   async (io) => [(await import('./card-command.js')).cardCommand(io)],
   async (io) => [(await import('./sim-command.js')).simCommand(io)],
+  async (io) => [(await import('./qa-command.js')).qaCommand(io)],
 ];
 
 /** A top-level command as the root program needs it unloaded: its names for routing, its help line. */

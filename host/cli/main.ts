@@ -4,6 +4,7 @@ import { issuerCommand } from './issuer-command.js';
 import { cardCommand } from './card-command.js';
 import { selftestCommand } from './selftest-command.js';
 import { simCommand } from './sim-command.js';
+import { qaCommand } from './qa-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { demoCommand } from './demo-command.js';
 import { counterCommands } from './counter-commands.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo, err: (line: string) => void = (l) => pro
       issuerCommand(io),
       cardCommand(io),
       simCommand(io),
+      qaCommand(io),
     ],
     io,
     err,

@@ -2,6 +2,9 @@ import type { ErrorDef, ErrorEntry, ErrorGroup } from './types.js';
 import { def, group } from './codes-def.js';
 import { CARD_SESSION, CARD_STATUSES, TERMINAL, TRANSPORT } from './codes-card.js';
 import { PRINTER } from './codes-printer.js';
+import { QA } from './codes-qa.js';
+import { ISO8583 } from './codes-iso8583.js';
+import { CLEARING } from './codes-clearing.js';
 import { MONEY_BACK } from './codes-money-back.js';
 import { PIN_SERVICE } from './codes-pin-service.js';
 
@@ -363,6 +366,12 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
   group('The bank, as the host passes it on', 'host/settlement: settlement and reconciliation', BANK),
   group('The queue database', 'host/store', STORE),
   group('Crypto', 'protocol/crypto', CRYPTO),
+  group('ISO 8583', 'protocol/iso8583: the acquirer link codec (docs/iso8583.md)', ISO8583),
+  group(
+    'The clearing ledger',
+    "host/clearing: the issuer's ledger on PostgreSQL or SQLite (docs/clearing.md)",
+    CLEARING,
+  ),
   group('Top-up and sync', 'host/card-services: top-up, sync and automatic sync of the card in a reader', TOPUP),
   group(
     'The PIN service',
@@ -373,5 +382,6 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
   group('The day close', "host/close: a shop day's Z report and close, its history and receipt copies", DAY_CLOSE),
   group("The holder's statement", 'host/sale/statement.ts and its route: reading a card between sales', STATEMENT),
   group('The receipt printer', 'host/printer: its state in the status, and receipts it did not print', PRINTER),
+  group('The QA runner', 'device-sim/qa and `cardpost qa`: scenario files, the stack it brings up, its reports', QA),
   group("The cardpost command and the daemon's start", 'host/cli, host/daemon, host/issuer: never an HTTP answer', CLI),
 ];

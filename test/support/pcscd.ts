@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
 import { PcscReaderSource, type PcscCardReader } from '../../host/transports/pcsc/pcsc-reader.js';
+import { VPCD_DRIVER, pcscdAnswers } from '../../device-sim/qa/stack/pcscd.js';
 import { which } from './system.js';
 
 /**
@@ -11,7 +11,7 @@ import { which } from './system.js';
  * the tests start their own (foreground, with a reader.conf.d of ours: two vpcd slots on
  * 127.0.0.1:35963/35964) and stop it at exit; a pcscd already running is used as it is.
  */
-export const VPCD_DRIVER = '/usr/lib/pcsc/drivers/serial/libifdvpcd.so';
+export { VPCD_DRIVER };
 export const VPCD_PORT = 35963;
 export const READER_PREFIX = 'cardpost vpcd';
 
@@ -23,20 +23,7 @@ export function missingPcscParts(): string[] {
   return missing;
 }
 
-const PCSCD_SOCKET = '/run/pcscd/pcscd.comm';
-
-/** Whether a pcscd answers on its socket (a stale socket file left by a killed one does not). */
-function pcscdAnswers(): Promise<boolean> {
-  if (!existsSync(PCSCD_SOCKET)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const s = createConnection(PCSCD_SOCKET);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+// pcscd's socket check is the QA stack's own (the same question: is a pcscd there to use?).
 
 export class PcscdEnv {
   private child: ChildProcess | undefined;

@@ -25,7 +25,11 @@ const HOST_MAY_IMPORT_SIM = [
   'host/cli/sim-command.ts',
   'host/cli/sim-card-setup.ts',
   'host/cli/sim-printer-command.ts',
+  'host/cli/sim-hid-command.ts',
   'host/cli/demo-command.ts',
+  'host/cli/qa-host.ts',
+  'host/cli/qa-command.ts',
+  'host/cli/qa-soak-command.ts',
 ];
 
 function sources(dir: string): string[] {
