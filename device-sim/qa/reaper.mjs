@@ -12,6 +12,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const RUNS_DIR = join(tmpdir(), 'cardpost-qa', 'runs');
 
@@ -181,7 +182,10 @@ async function watch(file) {
   }
 }
 
-const invoked = process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
+// Run as a script (not imported by registry.ts)? Compared as real paths: started through dist/ the path
+// given is dist's link to this file, while import.meta.url names the file itself.
+const invoked =
+  process.argv[1] !== undefined && realpathSync(resolve(process.argv[1])) === fileURLToPath(import.meta.url);
 if (invoked) {
   const file = process.argv[2];
   if (!file) {

@@ -118,9 +118,12 @@ describe('cardpost qa run (a process, serial terminal and HID key on the real st
     const out = join(dir, 'out-int');
     const p = new CliProcess(['qa', 'run', path, '--out', out]);
     await p.waitFor(/✔ 1 sale key 1\.00/, 60_000);
+    const run = runFileOf(p.child.pid!);
+    assert.ok(run.processes.length >= 2 && run.paths.length >= 1, `the run file lists the daemon, socat and the ptys`);
     const code = new Promise<number | null>((resolve) => p.child.once('exit', resolve));
     p.child.kill('SIGINT');
     assert.equal(await code, 2, p.lines.join('\n'));
+    await leftNothing(run, 5_000);
     const log = stepLogWithoutTimings(readFileSync(join(out, 'steps.json'), 'utf8'));
     const steps = log.scenarios[0]!.steps;
     assert.deepEqual(
@@ -129,4 +132,49 @@ describe('cardpost qa run (a process, serial terminal and HID key on the real st
     );
     assert.match(JSON.stringify(steps[1]), /QA_INTERRUPTED/);
   });
+
+  it('SIGKILL of the cardpost qa run process: its reaper kills the daemon and socat and removes the ptys and the stack directory', async () => {
+    const path = write(
+      'killed.yaml',
+      `${SCHEMA_LINE}name: killed\n${DEVICES}\nsteps:\n  - sale: { reader: pos, amount: "1.00" }\n  - wait: { ms: 600000 }\n`,
+    );
+    const p = new CliProcess(['qa', 'run', path, '--out', join(dir, 'out-kill')]);
+    await p.waitFor(/✔ 1 sale pos 1\.00/, 60_000);
+    const run = runFileOf(p.child.pid!);
+    const code = new Promise<number | null>((resolve) => p.child.once('exit', resolve));
+    p.child.kill('SIGKILL'); // no handler of the runner runs
+    await code;
+    await leftNothing(run, 10_000);
+  });
 });
+
+interface RunFileView {
+  processes: { pid: number; what: string }[];
+  paths: string[];
+}
+
+/** The runner's run file (device-sim/qa/registry.ts): what it started and made. */
+function runFileOf(pid: number): RunFileView {
+  const file = join(tmpdir(), 'cardpost-qa', 'runs', `${pid}.json`);
+  return JSON.parse(readFileSync(file, 'utf8')) as RunFileView;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    // A zombie still answers kill(0): read its state.
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+/** Within `ms`: none of the run's processes alive, none of its paths left. */
+async function leftNothing(run: RunFileView, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const left = () => [
+    ...run.processes.filter((x) => alive(x.pid)).map((x) => `${x.what} (pid ${x.pid})`),
+    ...run.paths.filter((x) => existsSync(x)),
+  ];
+  while (left().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(left(), [], 'nothing of the run is left');
+}
