@@ -39,9 +39,19 @@ export function crossCheck(s: Scenario): PathIssue[] {
     }
     if (r.medium === 'hid' && r.card === undefined)
       out.push({ path: at, message: `reader "${r.id}" is a HID key, which is its card: give it one (card: NAME)` });
+    if (r.medium === 'in-process' && r.card === undefined)
+      out.push({
+        path: at,
+        message: `reader "${r.id}" is in-process: its card lives in the daemon with it, give it one (card: NAME)`,
+      });
     if (r.lineFaults && r.medium !== 'serial')
       out.push({ path: [...at, 'lineFaults'], message: 'lineFaults apply to a serial terminal only (medium: serial)' });
   });
+
+  // A card of an in-process reader is in the daemon's process: it never leaves that reader.
+  const inProcessHome = new Map<string, string>();
+  for (const r of s.devices.readers)
+    if (r.medium === 'in-process' && r.card !== undefined) inProcessHome.set(r.card, r.id);
 
   const labels = new Map<string, Label>();
   const reader = (path: PropertyKey[], id: string, serialOnly = false): void => {
@@ -115,6 +125,17 @@ export function crossCheck(s: Scenario): PathIssue[] {
         out.push({
           path: [...at, 'insert', 'card'],
           message: `reader "${r.id}" is a HID key, which is card "${r.card}": only it can be inserted (plugged in again)`,
+        });
+      else if (r?.medium === 'in-process' && r.card !== undefined && r.card !== step.insert.card)
+        out.push({
+          path: [...at, 'insert', 'card'],
+          message: `reader "${r.id}" is in-process and carries card "${r.card}" only: another card cannot go in`,
+        });
+      const home = inProcessHome.get(step.insert.card);
+      if (home !== undefined && home !== step.insert.reader)
+        out.push({
+          path: [...at, 'insert', 'reader'],
+          message: `card "${step.insert.card}" lives in the daemon with in-process reader "${home}": it cannot move to reader "${step.insert.reader}"`,
         });
     } else if ('remove' in step) reader([...at, 'remove', 'reader'], step.remove.reader);
     else if ('pullDuring' in step) reader([...at, 'pullDuring', 'reader'], step.pullDuring.reader);

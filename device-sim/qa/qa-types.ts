@@ -72,7 +72,7 @@ export interface QaCard {
 
 export interface QaReader {
   readonly name: string;
-  readonly medium: 'pcsc' | 'serial' | 'hid';
+  readonly medium: 'pcsc' | 'serial' | 'hid' | 'in-process';
   /** The reader's name as the daemon lists it (GET /api/v1/readers), once it is known. */
   readonly daemonName: string;
   /** The card (scenario name) in it now. */
@@ -80,9 +80,9 @@ export interface QaReader {
   insert(card: QaCard): Promise<void>;
   remove(): Promise<void>;
   /** Arm: the card is pulled after it acted on the next such command (its answer is lost). */
-  pullDuring(command: string): void;
+  pullDuring(command: string): void | Promise<void>;
   /** Arm: the card hangs after it acted on the next such command. */
-  stallDuring(command: string): void;
+  stallDuring(command: string): void | Promise<void>;
   /** serial only: faults on the terminal's line (the others throw QA_STEP_INVALID). */
   lineNoise(rates: { send?: LineFaultRatesSpec; receive?: LineFaultRatesSpec }): void;
   /** serial only: PINs the terminal's pad types at its next prompts. */

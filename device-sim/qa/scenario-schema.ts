@@ -68,9 +68,12 @@ export const cardSchema = z.strictObject({
 
 export const readerSchema = z.strictObject({
   id: name,
-  /** pcsc: a vpcd slot in real pcscd; serial: a simulated POS terminal on a socat pty; hid: a simulated USB HID key. */
-  medium: z.enum(['pcsc', 'serial', 'hid']),
-  /** The card in it at the start (none: empty). A HID key is its card: it needs one. */
+  /**
+   * pcsc: a vpcd slot in real pcscd; serial: a simulated POS terminal on a socat pty; hid: a simulated USB HID key;
+   * in-process: a reader inside the daemon's own process with its card (no pcscd; the card stays in this reader).
+   */
+  medium: z.enum(['pcsc', 'serial', 'hid', 'in-process']),
+  /** The card in it at the start (none: empty). A HID key is its card, so is an in-process reader's: they need one. */
   card: name.optional(),
   /** serial: faults on the line from the start (`lineNoise` changes them later). */
   lineFaults: z.strictObject({ send: lineFaultRates.optional(), receive: lineFaultRates.optional() }).optional(),

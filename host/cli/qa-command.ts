@@ -5,6 +5,7 @@ import { QA_EXIT, runQa } from '../../device-sim/qa/run.js';
 import type { CliIo } from './crypto-command.js';
 import { qaHost } from './qa-host.js';
 import { qaSoakCommand } from './qa-soak-command.js';
+import { qaDaemonCommand } from './qa-daemon-command.js';
 
 /**
  * `cardpost qa`: `qa run <files…>` runs scenario files on the real stack and writes the reports
@@ -78,5 +79,6 @@ export function qaCommand(io: CliIo): Command {
       }
     });
   qa.addCommand(qaSoakCommand(io));
+  qa.addCommand(qaDaemonCommand(io), { hidden: true }); // the in-process readers' daemon (stack/daemon-process.ts)
   return qa;
 }

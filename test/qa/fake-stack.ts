@@ -66,7 +66,7 @@ class FakeReader implements QaReader {
   failInsert = false;
   constructor(
     readonly name: string,
-    readonly medium: 'pcsc' | 'serial' | 'hid',
+    readonly medium: QaReader['medium'],
     card: string | undefined,
   ) {
     this.daemonName = `Fake Reader ${name}`;

@@ -30,6 +30,7 @@ const HOST_MAY_IMPORT_SIM = [
   'host/cli/qa-host.ts',
   'host/cli/qa-command.ts',
   'host/cli/qa-soak-command.ts',
+  'host/cli/qa-daemon-command.ts',
 ];
 
 function sources(dir: string): string[] {

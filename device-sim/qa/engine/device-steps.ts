@@ -24,12 +24,12 @@ const remove: StepExecutor = async (ctx, p) => {
 };
 
 const pullDuring: StepExecutor = async (ctx, p) => {
-  readerOf(ctx, p.reader).pullDuring(p.command as string);
+  await readerOf(ctx, p.reader).pullDuring(p.command as string); // in-process: armed once the daemon answers
   return { result: { armed: `pull after ${String(p.command)}` } };
 };
 
 const stallDuring: StepExecutor = async (ctx, p) => {
-  readerOf(ctx, p.reader).stallDuring(p.command as string);
+  await readerOf(ctx, p.reader).stallDuring(p.command as string);
   return { result: { armed: `stall after ${String(p.command)}` } };
 };
 

@@ -59,7 +59,7 @@ export async function runSale(stack: QaStack, reader: QaReader, card: QaCard, pl
     reinserted: false,
     recovered: false,
   };
-  if (plan.pull) reader.pullDuring('SIGN_TXN');
+  if (plan.pull) await reader.pullDuring('SIGN_TXN');
   const startedAt = Date.now();
   let sale = await startSale(stack, reader, plan.amount, startedAt, run);
   if (sale) sale = await follow(stack, reader, card, plan, sale, run);

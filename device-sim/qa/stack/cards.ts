@@ -4,6 +4,7 @@ import { toHex } from '../../../protocol/bytes.js';
 import { LIFECYCLE } from '../../../protocol/commands/index.js';
 import type { CardApplet } from '../../card/applet.js';
 import { effectiveLifecycle, readIdentity, readPinRetries, readPurse } from '../../card/card-state.js';
+import { FileBacking, Nvm, type NvmBacking } from '../../card/nvm.js';
 import { openSimCard } from '../../card/sim-card.js';
 import type { QaCard, QaCardState, QaHost } from '../qa-types.js';
 import type { CardSpec } from '../scenario-schema.js';
@@ -40,11 +41,13 @@ export class StackCard implements QaCard {
     readonly cardId: string,
     readonly puk: string,
     readonly card: CardApplet,
+    /** Set for a card that lives in the daemon's process (an in-process reader's): its NVM file, read afresh. */
+    readonly stateFile?: string,
   ) {}
 
   /** Read from the applet's own NVM, never through APDUs (a card in a hung reader can still be checked). */
   state(): QaCardState {
-    const nvm = this.card.nvm;
+    const nvm = this.stateFile ? readOnlyNvm(this.stateFile) : this.card.nvm;
     const identity = readIdentity(nvm);
     const purse = readPurse(nvm);
     const lifecycle = effectiveLifecycle(nvm);
@@ -58,15 +61,34 @@ export class StackCard implements QaCard {
   }
 }
 
+/**
+ * The card's NVM as its file holds it now, without writing: power-on recovery of a half-done transaction
+ * (the daemon killed mid-write) runs in memory only, as the card will do it when it is next powered.
+ */
+function readOnlyNvm(file: string): Nvm {
+  const onDisk = new FileBacking(file);
+  const backing: NvmBacking = { load: () => onDisk.load(), store: () => undefined };
+  return new Nvm(backing);
+}
+
 /** The scenario's cards: simulated applets with their state in `dir`, personalised by this issuer. */
 export async function makeCards(
   specs: readonly CardSpec[],
-  o: { dir: string; seed: number; host: QaHost; issuerDir: string; log: (source: string, text: string) => void },
+  o: {
+    dir: string;
+    seed: number;
+    host: QaHost;
+    issuerDir: string;
+    log: (source: string, text: string) => void;
+    /** Cards of in-process readers: personalised here, then handed over to the daemon's process. */
+    inProcess?: ReadonlySet<string>;
+  },
 ): Promise<Map<string, StackCard>> {
   const cards = new Map<string, StackCard>();
   for (const spec of specs) {
+    const stateFile = join(o.dir, `card-${spec.id}.nvm`);
     const applet = openSimCard(
-      join(o.dir, `card-${spec.id}.nvm`),
+      stateFile,
       spec.t0 ? { atrProtocols: 'T0', extendedLength: false } : { extendedLength: true },
     );
     const limits = {
@@ -89,7 +111,10 @@ export async function makeCards(
       currency: CNY,
       limits,
     });
-    cards.set(spec.id, new StackCard(spec.id, spec, made.cardId, made.puk, applet));
+    const handedOver = o.inProcess?.has(spec.id) === true;
+    // From now on the daemon's process opens the file: this applet must not write to it again.
+    if (handedOver) applet.powerOff();
+    cards.set(spec.id, new StackCard(spec.id, spec, made.cardId, made.puk, applet, handedOver ? stateFile : undefined));
     o.log(
       `card:${spec.id}`,
       `personalised ${made.cardId}, balance ${spec.balance}${spec.t0 ? ', T=0 only, short APDUs' : ''}`,

@@ -12,11 +12,18 @@ const KEEP_LOG_LINES = 2000;
 /** What `cardpost daemon` prints once it serves (host/cli/daemon-command.ts). */
 const READY_LINE = /cardpost daemon for terminal \S+: API (http:\/\/\S+) /;
 const START_TIMEOUT_MS = 60_000;
+/** `qa daemon` answers each stdin request with one such line (host/cli/qa-daemon-command.ts). */
+const READER_ANSWER = /^qa-reader: (ok|error) (.*)$/;
+/** …and says so when a pull fault took a card out. */
+const READER_PULLED = /^qa-reader: pulled (\S+)$/;
+const ANSWER_TIMEOUT_MS = 10_000;
 
 /**
  * The daemon as a child process, as it runs in a shop: `node --import clock-preload.mjs <cardpost>
  * daemon --config <dir>/daemon.json`, in its own process group. Its output lines are kept, its event
- * stream recorded, and its wall clock moved through the preload's offset file.
+ * stream recorded, and its wall clock moved through the preload's offset file. With in-process readers
+ * it is `cardpost qa daemon … --reader NAME=STATEFILE`, the readers and their cards inside it, driven
+ * over its stdin (send()).
  */
 export class DaemonProcess implements QaDaemon {
   url = '';
@@ -27,6 +34,8 @@ export class DaemonProcess implements QaDaemon {
   private clockOffset = 0;
   private readonly stream: EventStream;
   private readerNames = new Set<string>();
+  private answers: ((answer: { ok: boolean; text: string }) => void)[] = [];
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly o: {
@@ -36,6 +45,12 @@ export class DaemonProcess implements QaDaemon {
       cliEntry: string;
       registry: ProcessRegistry;
       timeline: Timeline;
+      /** `qa daemon --reader` arguments (NAME=STATEFILE[,t0]); none: `cardpost daemon`. */
+      inProcessReaders?: string[];
+      /** A pull fault took the card out of this in-process reader. */
+      onPulled?: (reader: string) => void;
+      /** Run once the daemon serves, before start() resolves (the in-process cards go back in). */
+      afterStart?: () => Promise<void>;
     },
   ) {
     this.writeClock();
@@ -63,29 +78,32 @@ export class DaemonProcess implements QaDaemon {
     this.url = '';
     let ready: (url: string) => void = () => undefined;
     const readyUrl = new Promise<string>((resolve) => (ready = resolve));
+    const inProcess = this.o.inProcessReaders ?? [];
+    const command =
+      inProcess.length > 0
+        ? ['qa', 'daemon', '--config', this.o.configFile, ...inProcess.flatMap((r) => ['--reader', r])]
+        : ['daemon', '--config', this.o.configFile];
+    this.answers = [];
     const proc = new TrackedProcess(
       'cardpost daemon',
       process.execPath,
-      [
-        '--import',
-        pathToFileURL(qaScript('clock-preload.mjs')).href,
-        this.o.cliEntry,
-        'daemon',
-        '--config',
-        this.o.configFile,
-      ],
+      ['--import', pathToFileURL(qaScript('clock-preload.mjs')).href, this.o.cliEntry, ...command],
       this.o.registry,
       {
         cwd: this.o.dir,
         env: { ...process.env, CARDPOST_QA_CLOCK_FILE: this.clockFile },
-        onLine: (line) => {
+        ...(inProcess.length > 0 ? { stdio: ['pipe', 'pipe', 'pipe'] as const } : {}),
+        onLine: (line, stream) => {
           this.logLines.push(line);
           if (this.logLines.length > KEEP_LOG_LINES) this.logLines.shift();
           const m = READY_LINE.exec(line);
           if (m) ready(m[1]!);
+          if (stream === 'stdout') this.onReaderLine(line);
         },
       },
     );
+    // A broken pipe (the daemon killed) must not crash the runner: send() sees the process gone.
+    proc.child.stdin?.on('error', () => undefined);
     this.proc = proc;
     const outcome = await Promise.race([
       readyUrl,
@@ -112,6 +130,52 @@ export class DaemonProcess implements QaDaemon {
     });
     this.expectedExit = false;
     this.stream.start();
+    await this.o.afterStart?.();
+  }
+
+  /**
+   * One request to `qa daemon`'s in-process readers; resolves on its "qa-reader: ok" answer. Requests are
+   * answered in order, so they are sent one at a time.
+   */
+  send(line: string): Promise<void> {
+    const next = this.sending.then(() => this.sendNow(line));
+    this.sending = next.catch(() => undefined);
+    return next;
+  }
+
+  private async sendNow(line: string): Promise<void> {
+    const proc = this.proc;
+    if (!proc?.running || !proc.child.stdin)
+      throw qaError(QA_ERRORS.stepInvalid, `"${line}": the daemon is not running`, 'start it first (daemon: start)');
+    const answer = new Promise<{ ok: boolean; text: string } | 'gone' | 'timeout'>((resolve) => {
+      this.answers.push(resolve);
+      void proc.exited.then(() => resolve('gone'));
+      setTimeout(() => resolve('timeout'), ANSWER_TIMEOUT_MS).unref();
+    });
+    proc.child.stdin.write(`${line}\n`);
+    const a = await answer;
+    if (a === 'gone' || a === 'timeout')
+      throw qaError(
+        QA_ERRORS.stackFailed,
+        `"${line}": the daemon ${a === 'gone' ? 'exited' : `did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`}`,
+        'see the daemon output in the report',
+      );
+    if (!a.ok)
+      throw qaError(
+        QA_ERRORS.stepInvalid,
+        `"${line}": ${a.text}`,
+        'see docs/qa.md for what an in-process reader takes',
+      );
+  }
+
+  private onReaderLine(line: string): void {
+    const pulled = READER_PULLED.exec(line);
+    if (pulled) {
+      this.o.onPulled?.(pulled[1]!);
+      return;
+    }
+    const m = READER_ANSWER.exec(line);
+    if (m) this.answers.shift()?.({ ok: m[1] === 'ok', text: m[2]! });
   }
 
   private expectedExit = false;

@@ -13,11 +13,12 @@ import { Pcscd, VPCD_SLOTS } from './pcscd.js';
 import { StackPrinter } from './printer.js';
 import { QA_ERRORS, qaError, until } from './stack-errors.js';
 import { HidQaReader, serveHidKeys } from './reader-hid.js';
+import { InProcessQaReader } from './reader-inprocess.js';
 import { PcscQaReader } from './reader-pcsc.js';
 import { SerialQaReader } from './reader-serial.js';
 import { Timeline } from './timeline.js';
 
-export type StackReader = PcscQaReader | SerialQaReader | HidQaReader;
+export type StackReader = PcscQaReader | SerialQaReader | HidQaReader | InProcessQaReader;
 
 /** Everything one scenario runs on (device-sim/qa/qa-types.ts QaStack), and what takes it down. */
 export class Stack implements QaStack {
@@ -135,12 +136,14 @@ async function bringUp(stack: Stack, opts: StackOptions): Promise<void> {
 
   const issuer = host.newIssuer(join(dir, 'issuer'));
   host.newTerminal(issuer.dir, 'T-QA-01', join(dir, 'terminal'));
+  const inProcessCards = new Set(devices.readers.filter((r) => r.medium === 'in-process').map((r) => r.card!));
   for (const [k, v] of await makeCards(devices.cards, {
     dir,
     seed,
     host,
     issuerDir: issuer.dir,
     log: (s, t) => stack.log(s, t),
+    inProcess: inProcessCards,
   }))
     stack.cards.set(k, v);
   stack.bank = await StackBank.start({
@@ -156,6 +159,14 @@ async function bringUp(stack: Stack, opts: StackOptions): Promise<void> {
   if (pcscSpecs.length > 0) stack.pcscd = await Pcscd.acquire(dir, registry, log('pcscd'));
   let slot = 0;
   const hidReaders: HidQaReader[] = [];
+  const inProcess: InProcessQaReader[] = [];
+  // The daemon is made below (it needs these readers' arguments); they reach it only once it runs.
+  const daemonHost = {
+    get running() {
+      return stack.daemon?.running === true;
+    },
+    send: (line: string) => stack.daemon.send(line),
+  };
   for (const spec of devices.readers) {
     if (spec.medium === 'pcsc') {
       const s = slot++;
@@ -165,6 +176,10 @@ async function bringUp(stack: Stack, opts: StackOptions): Promise<void> {
         spec.id,
         await SerialQaReader.start(spec, { dir, seed, registry, log: log(`terminal:${spec.id}`) }),
       );
+    } else if (spec.medium === 'in-process') {
+      const r = InProcessQaReader.forSpec(spec, stack.cards, daemonHost, log(`reader:${spec.id}`));
+      inProcess.push(r);
+      stack.readers.set(spec.id, r);
     } else {
       const r = HidQaReader.forSpec(spec, stack.cards, log(`reader:${spec.id}`));
       hidReaders.push(r);
@@ -182,7 +197,9 @@ async function bringUp(stack: Stack, opts: StackOptions): Promise<void> {
   // The cards that start in a reader are in before the daemon looks.
   for (const spec of devices.readers) {
     const reader = stack.readers.get(spec.id)!;
-    if (spec.card && spec.medium !== 'hid') await reader.insert(cardOf(stack, spec.card));
+    // (An in-process reader's card goes in when its daemon starts.)
+    if (spec.card && spec.medium !== 'hid' && spec.medium !== 'in-process')
+      await reader.insert(cardOf(stack, spec.card));
   }
 
   const serial = [...stack.readers.values()].filter((r): r is SerialQaReader => r instanceof SerialQaReader);
@@ -203,6 +220,15 @@ async function bringUp(stack: Stack, opts: StackOptions): Promise<void> {
     cliEntry: host.cliEntry,
     registry,
     timeline: stack.timelineClock,
+    ...(inProcess.length > 0
+      ? {
+          inProcessReaders: inProcess.map((r) => r.daemonArg(stack.cards.get(r.card.name)!.stateFile!)),
+          onPulled: (name: string) => inProcess.find((r) => r.name === name)?.pulled(),
+          afterStart: async () => {
+            for (const r of inProcess) await r.afterDaemonStart();
+          },
+        }
+      : {}),
   });
   await stack.daemon.start();
   await findDaemonNames(stack);
@@ -229,6 +255,11 @@ function checkDevices(devices: StackOptions['devices']): void {
       throw bad(
         `HID reader ${r.id} has no card: a HID key is its card`,
         'give the reader a card: {id, medium: hid, card: <a card of the scenario>}',
+      );
+    if (r.medium === 'in-process' && !r.card)
+      throw bad(
+        `in-process reader ${r.id} has no card: its card lives in the daemon with it`,
+        'give the reader a card: {id, medium: in-process, card: <a card of the scenario>}',
       );
     if (!r.card) continue;
     if (!cards.has(r.card))
@@ -297,6 +328,7 @@ async function findDaemonNames(stack: Stack): Promise<void> {
 function matchReader(reader: StackReader, listed: { name: string; kind: string }[]): string | undefined {
   if (reader instanceof SerialQaReader)
     return listed.find((l) => l.kind === 'serial-terminal' && l.name.endsWith(reader.hostPath))?.name;
+  if (reader instanceof InProcessQaReader) return listed.find((l) => l.name === reader.daemonName)?.name;
   const suffix = reader.daemonNameSuffix;
   const kind = reader instanceof PcscQaReader ? 'pcsc' : 'hid-key';
   const candidates = listed.filter((l) => l.kind === kind && l.name.endsWith(suffix));
