@@ -23,6 +23,10 @@ describe('PC/SC part 10 feature request through real pcscd + vpcd', function () 
     const link = new VpcdLink(applet, { host: '127.0.0.1', port: env.port(0), reconnectMs: 200 });
     const reader = await (await env.readers()).waitForReader((n) => n === env.readerName(0), 10_000);
     try {
+      // The suite before may have just taken its card out of this slot: pcscd 1.9.9 + vpcd need the slot
+      // to settle before the next card (architecture.md §7), or the first command fails NOT_TRANSACTED.
+      await cardOut(reader);
+      await new Promise((r) => setTimeout(r, 1500));
       link.insert();
       await cardIn(reader);
       const f = reader.pinPadFeature;

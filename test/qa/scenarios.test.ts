@@ -35,7 +35,12 @@ describe('the scenario library (scenarios/) through `cardpost qa run`, on the re
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it('every shipped scenario passes: exit 0, one verdict line each', () => {
-    assert.equal(run.code, 0, `qa run exited ${run.code}:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+    // The scenario headers, and every failing step with the lines that say why.
+    const failures = run.stdout
+      .split('\n')
+      .filter((l, i, all) => /^\[\d+\/\d+\]|✘|^ {6}\S/.test(l) || /✘/.test(all[i - 1] ?? ''))
+      .join('\n');
+    assert.equal(run.code, 0, `qa run exited ${run.code}:\n${failures}\n${run.stderr.slice(-2000)}`);
     assert.ok(shipped.length >= 12, `the library has its scenarios (${shipped.length})`);
     assert.match(run.stdout, new RegExp(`${shipped.length} scenarios: ${shipped.length} passed, 0 failed`));
   });

@@ -52,7 +52,6 @@ export interface StepOutcome {
 
 export type StepExecutor = (ctx: StepContext, params: Record<string, unknown>) => Promise<StepOutcome>;
 
-
 /** The code of an error answer (`{error: {code}}`, docs/host-api.md §11). */
 export function answerCode(body: unknown): string | undefined {
   const e = (body as { error?: { code?: unknown } } | null)?.error;

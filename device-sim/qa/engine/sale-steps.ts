@@ -77,7 +77,13 @@ const sale: StepExecutor = async (ctx, p) => {
       ctx.sales.set(label, { saleId: undefined, reader: readerName, card: reader?.cardIn, follower: undefined });
     return judgeSale({ outcome: 'refused', code }, p.expect as SaleExpect | undefined);
   }
-  const follower = new SaleFollower(ctx.stack, r.body.saleId, pins, ctx.signal, (p.pinDelayMs as number | undefined) ?? 0);
+  const follower = new SaleFollower(
+    ctx.stack,
+    r.body.saleId,
+    pins,
+    ctx.signal,
+    (p.pinDelayMs as number | undefined) ?? 0,
+  );
   ctx.followers.add(follower);
   if (label) ctx.sales.set(label, { saleId: r.body.saleId, reader: readerName, card: reader?.cardIn, follower });
   if (p.wait === false) return { result: { started: true } };

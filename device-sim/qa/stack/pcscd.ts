@@ -6,6 +6,7 @@ import { TrackedProcess } from './processes.js';
 import { QA_ERRORS, qaError, sleep } from './stack-errors.js';
 import { which } from './system-tools.js';
 import { lockVpcd } from './vpcd-lock.js';
+import { VPCD_SETTLE_MS } from './reader-pcsc.js';
 
 /**
  * Real pcscd with vsmartcard's vpcd driver, for the scenario's PC/SC readers. A pcscd already answering
@@ -132,7 +133,10 @@ export class Pcscd {
 
   async stop(): Promise<void> {
     try {
-      await this.process?.stop(3000);
+      if (this.process) await this.process.stop(3000);
+      // A pcscd that stays (not ours) keeps the slots: let them settle before the next stack's cards
+      // (VPCD_SETTLE_MS, reader-pcsc.ts), which may come at once once the lock is free.
+      else await sleep(VPCD_SETTLE_MS);
     } finally {
       this.unlock();
     }

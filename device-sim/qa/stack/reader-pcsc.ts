@@ -4,11 +4,16 @@ import type { LineFaultRatesSpec } from '../scenario-schema.js';
 import { commandMatcher } from './card-faults.js';
 import { QA_ERRORS, qaError, until } from './stack-errors.js';
 
+/** How long a vpcd slot needs between one card leaving and the next arriving. */
+export const VPCD_SETTLE_MS = 1500;
+
 /**
  * A PC/SC reader of the scenario: one vpcd slot of real pcscd. The daemon sees it through libpcsclite
  * as any reader; inserting a card connects the simulated card to the slot (VpcdLink).
  */
 export class PcscQaReader implements QaReader {
+  /** When the last card left the slot (ms since epoch), for the slot to settle. */
+  private removedAt = 0;
   readonly medium = 'pcsc' as const;
   daemonName = '';
   private link: VpcdLink | undefined;
@@ -34,6 +39,10 @@ export class PcscQaReader implements QaReader {
 
   async insert(card: QaCard): Promise<void> {
     if (this.current) await this.remove();
+    // pcscd 1.9.9 + vpcd: a slot whose card just left needs a moment before the next one, or the new
+    // card's first command fails NOT_TRANSACTED (architecture.md §7).
+    const settle = this.removedAt + VPCD_SETTLE_MS - Date.now();
+    if (settle > 0) await new Promise((r) => setTimeout(r, settle));
     const link = new VpcdLink(card.card, { host: '127.0.0.1', port: this.port, reconnectMs: 300 });
     this.link = link;
     this.current = card;
@@ -44,6 +53,7 @@ export class PcscQaReader implements QaReader {
         this.armed = undefined;
         this.current = undefined;
         this.link = undefined;
+        this.removedAt = Date.now();
       }
     });
     link.on('error', (e) => this.log(`vpcd link: ${e.message}`));
@@ -70,6 +80,7 @@ export class PcscQaReader implements QaReader {
     this.armed = undefined;
     if (!link) return;
     await link.remove();
+    this.removedAt = Date.now();
     if (card) this.log(`card ${card.name} removed`);
   }
 
