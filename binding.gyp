@@ -15,7 +15,8 @@
         "protocol/crypto/native/ec_mul.c",
         "protocol/crypto/native/ec_mul_var.c",
         "protocol/crypto/native/ec_scalar.c",
-        "protocol/crypto/native/ec_sm2p256.c"
+        "protocol/crypto/native/ec_sm2p256.c",
+        "protocol/crypto/native/ec_verify_sm2.c"
       ],
       # The only OpenSSL symbol used is RAND_priv_bytes (nonces). It is resolved
       # against the node binary at load time, with the headers node ships
@@ -23,6 +24,11 @@
       # OPENSSL_API_COMPAT hides the deprecated OpenSSL 1.x API from the headers,
       # so no deprecation warnings can appear and none can be silently used.
       "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000"],
+      # CP_SM2_FAST_VERIFY: the host-only variable-time verification (ec_verify_sm2.h), tuned
+      # for x86-64 (its carry chains are intrinsics there); the Cortex-M4 image never has it.
+      "conditions": [
+        ["target_arch=='x64'", {"defines": ["CP_SM2_FAST_VERIFY=1"]}]
+      ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-O2", "-Wall"]

@@ -7,7 +7,14 @@ import { bigIntToBytes, bytesToBigInt, randomScalar } from './random.js';
 import { sm3Concat } from './sm3.js';
 import { SM2_CURVE, SM2_DEFAULT_USER_ID, encodeUserId } from './sm2-core.js';
 import type { Sm2Backend } from './sm2-backend.js';
-import { DEFAULT_SM2_CACHE_LIMITS, JS_SM2_CACHE_LIMITS, Sm2KeyCache, type Sm2KeyCacheLimits } from './sm2-keycache.js';
+import {
+  DEFAULT_SM2_CACHE_LIMITS,
+  JS_SM2_CACHE_LIMITS,
+  Sm2KeyCache,
+  checkPublicKeyShape,
+  notOnCurveError,
+  type Sm2KeyCacheLimits,
+} from './sm2-keycache.js';
 import { signatureFromDer } from './ec-encoding.js';
 
 export interface KeyPair {
@@ -108,17 +115,34 @@ export function createSm2Api(backend: Sm2Backend, limits?: Sm2KeyCacheLimits): S
   const idBytes = (userId: string | Uint8Array | undefined): Uint8Array =>
     userId === undefined ? DEFAULT_ID : encodeUserId(userId);
 
+  // userId null: data is the digest e; otherwise the message, e = SM3(Z_A || data)
   const verifyWith = (
     publicKey: Uint8Array,
-    digestOf: (za: (id: Uint8Array) => Uint8Array) => Uint8Array,
+    userId: Uint8Array | null,
+    data: Uint8Array,
     signature: Uint8Array,
   ): boolean => {
-    const entry = keys.lookup(publicKey); // malformed key: DecodeError, whatever the signature
+    const id = keys.idOf(publicKey);
+    let entry = keys.peek(id);
+    if (entry === undefined && id !== undefined && backend.verifyFresh !== undefined) {
+      // a new key: one backend call validates it and verifies
+      const sig = signature instanceof Uint8Array && publicKey[0] === 0x04 ? normalizeSignature(signature) : null;
+      if (sig !== null) {
+        const verdict = backend.verifyFresh(publicKey, userId, data, sig);
+        if (verdict < 0) {
+          checkPublicKeyShape(publicKey); // 04||0||0 is reported as the point at infinity
+          throw notOnCurveError();
+        }
+        keys.noteUse(keys.remember(publicKey, id));
+        return verdict === 1;
+      }
+    }
+    entry ??= keys.lookup(publicKey); // malformed key: DecodeError, whatever the signature
     const sig = normalizeSignature(signature);
-    const e = digestOf((id) => keys.za(entry, id));
+    const e = userId === null ? data : sm3Concat(keys.za(entry, userId), data);
     if (sig === null) return false;
     keys.noteUse(entry);
-    return backend.verifyDigest(entry.handle, e, sig);
+    return backend.verifyDigest(keys.handleOf(entry), e, sig);
   };
 
   const signWith = (privateKey: Uint8Array, e: Uint8Array, testK: bigint | undefined): Uint8Array =>
@@ -164,17 +188,16 @@ export function createSm2Api(backend: Sm2Backend, limits?: Sm2KeyCacheLimits): S
 
     verify(publicKey, message, signature, opts = {}) {
       requireBytes('message', message);
-      const id = idBytes(opts.userId);
-      return verifyWith(publicKey, (za) => sm3Concat(za(id), message), signature);
+      return verifyWith(publicKey, idBytes(opts.userId), message, signature);
     },
 
     verifyDigest(publicKey, digest, signature) {
       requireBytes('digest', digest, 32);
-      return verifyWith(publicKey, () => digest, signature);
+      return verifyWith(publicKey, null, digest, signature);
     },
 
     mulAdd(s, publicKey, t) {
-      return backend.mulAdd(requireBytes('s', s, 32), keys.lookup(publicKey).handle, requireBytes('t', t, 32));
+      return backend.mulAdd(requireBytes('s', s, 32), keys.handleOf(keys.lookup(publicKey)), requireBytes('t', t, 32));
     },
 
     cacheStats: () => keys.stats(),

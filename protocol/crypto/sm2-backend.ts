@@ -22,6 +22,12 @@ export interface Sm2Backend {
   release(key: Sm2KeyHandle): void;
   /** r||s (64 bytes) against the digest e (32 bytes) */
   verifyDigest(key: Sm2KeyHandle, e: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * Optional one-call verification for a key not in the cache: decodes pub, computes e =
+   * SM3(Z_A || data) when userId is given (else data is e) and checks r||s. 1 valid, 0 not valid,
+   * -1 pub is not a point of the curve. Saves a handle and two hash objects per new key.
+   */
+  verifyFresh?(publicKey: Uint8Array, userId: Uint8Array | null, data: Uint8Array, signature: Uint8Array): number;
   /** test hook: s*G + t*P for any 256-bit s, t; null for the identity */
   mulAdd(s: Uint8Array, key: Sm2KeyHandle, t: Uint8Array): Uint8Array | null;
 }

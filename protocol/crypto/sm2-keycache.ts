@@ -39,7 +39,8 @@ export const JS_SM2_CACHE_LIMITS: Readonly<Sm2KeyCacheLimits> = Object.freeze({
 export interface Sm2KeyEntry {
   readonly id: string;
   readonly publicKey: Uint8Array;
-  readonly handle: Sm2KeyHandle;
+  /** null until first needed: a key first met through backend.verifyFresh has no handle yet */
+  handle: Sm2KeyHandle | null;
   uses: number;
   tabled: boolean;
   released: boolean;
@@ -83,6 +84,15 @@ export function checkPublicKeyShape(publicKey: unknown): asserts publicKey is Ui
   }
 }
 
+/** The DecodeError for 65 well-shaped bytes that are not a point of the curve. */
+export function notOnCurveError(): DecodeError {
+  return new DecodeError(
+    'SM2_PUBLIC_KEY_NOT_ON_CURVE',
+    'SM2 public key is not a point of sm2p256v1 (coordinate >= p or not on the curve)',
+    'the key bytes are corrupt or belong to another curve',
+  );
+}
+
 export class Sm2KeyCache {
   private readonly keys = new Map<string, Sm2KeyEntry>();
   private readonly tables = new Map<string, Sm2KeyEntry>();
@@ -94,26 +104,47 @@ export class Sm2KeyCache {
     private readonly limits: Sm2KeyCacheLimits = DEFAULT_SM2_CACHE_LIMITS,
   ) {}
 
-  /** Validated entry for a public key (DecodeError when it is not a point of sm2p256v1). */
-  lookup(publicKey: Uint8Array): Sm2KeyEntry {
-    const hit =
-      publicKey instanceof Uint8Array && publicKey.length === 65 ? this.keys.get(keyString(publicKey)) : undefined;
+  /** The cache key of a public key (any bytes; only 65-byte ones can be cached). */
+  idOf(publicKey: Uint8Array): string | undefined {
+    return publicKey instanceof Uint8Array && publicKey.length === 65 ? keyString(publicKey) : undefined;
+  }
+
+  /** The cached entry for a cache key from idOf (moved to the most-recent end), or undefined. */
+  peek(id: string | undefined): Sm2KeyEntry | undefined {
+    const hit = id === undefined ? undefined : this.keys.get(id);
     if (hit !== undefined) {
       // only valid keys are ever cached
       this.keys.delete(hit.id); // move to the most-recent end
       this.keys.set(hit.id, hit);
-      return hit;
     }
+    return hit;
+  }
+
+  /** Validated entry for a public key (DecodeError when it is not a point of sm2p256v1). */
+  lookup(publicKey: Uint8Array): Sm2KeyEntry {
+    const hit = this.peek(this.idOf(publicKey));
+    if (hit !== undefined) return hit;
     checkPublicKeyShape(publicKey);
-    const id = keyString(publicKey);
     const handle = this.backend.importPublicKey(publicKey);
-    if (handle === null) {
-      throw new DecodeError(
-        'SM2_PUBLIC_KEY_NOT_ON_CURVE',
-        'SM2 public key is not a point of sm2p256v1 (coordinate >= p or not on the curve)',
-        'the key bytes are corrupt or belong to another curve',
-      );
+    if (handle === null) throw notOnCurveError();
+    return this.insert(publicKey, keyString(publicKey), handle);
+  }
+
+  /** Records a key the backend has just validated (verifyFresh), without a handle yet. */
+  remember(publicKey: Uint8Array, id: string): Sm2KeyEntry {
+    return this.insert(publicKey, id, null);
+  }
+
+  /** The entry's backend handle, imported on first use. */
+  handleOf(entry: Sm2KeyEntry): Sm2KeyHandle {
+    if (entry.handle === null) {
+      entry.handle = this.backend.importPublicKey(entry.publicKey);
+      if (entry.handle === null) throw notOnCurveError(); // cannot happen: the key was validated
     }
+    return entry.handle;
+  }
+
+  private insert(publicKey: Uint8Array, id: string, handle: Sm2KeyHandle | null): Sm2KeyEntry {
     const entry: Sm2KeyEntry = {
       id,
       publicKey: Uint8Array.from(publicKey),
@@ -147,7 +178,7 @@ export class Sm2KeyCache {
       this.tables.delete(entry.id);
       this.tables.set(entry.id, entry);
     } else if (entry.uses >= this.limits.tableAfterUses && this.limits.maxTables > 0) {
-      this.backend.precompute(entry.handle);
+      this.backend.precompute(this.handleOf(entry));
       entry.tabled = true;
       this.tables.set(entry.id, entry);
       if (this.tables.size > this.limits.maxTables) this.evict(this.tables.keys().next().value as string);
@@ -180,7 +211,7 @@ export class Sm2KeyCache {
     this.tables.delete(id);
     if (entry !== undefined && !entry.released) {
       entry.released = true;
-      this.backend.release(entry.handle);
+      if (entry.handle !== null) this.backend.release(entry.handle);
     }
   }
 }

@@ -15,6 +15,7 @@ interface Addon {
   precompute(key: object): boolean;
   release(key: object): void;
   verifyDigest(key: object, e: Uint8Array, sig: Uint8Array): boolean;
+  verifyFresh(pub: Uint8Array, id: Uint8Array | null, data: Uint8Array, sig: Uint8Array): number;
   mulAdd(s: Uint8Array, key: object, t: Uint8Array): Uint8Array | null;
 }
 
@@ -52,6 +53,7 @@ export function loadNativeBackend(): Sm2Backend | string {
     },
     release: (key: Sm2KeyHandle) => wrap(() => addon.release(key)),
     verifyDigest: (key, e, sig) => wrap(() => addon.verifyDigest(key, e, sig)),
+    verifyFresh: (pub, id, data, sig) => wrap(() => addon.verifyFresh(pub, id, data, sig)),
     mulAdd: (s, key, t) => wrap(() => addon.mulAdd(s, key, t)),
   };
 }

@@ -3,15 +3,35 @@
  * (builds as in crypto-c.test.ts). The reference side is independent of this C code: SM2 through
  * the pure-JS backend (@noble/curves; the default native backend *is* this C code), P-256 through
  * OpenSSL (node:crypto). CRYPTO_CASES sets the number of keys per algorithm (default 200).
+ *
+ * Two more 64-bit builds keep the verification paths that x86-64 hosts do not use by default
+ * checked too: the portable Jacobian verification (CP_SM2_FAST_VERIFY=0, what other 64-bit hosts
+ * run) and the fast one with its portable carry chains (CP_SM2P_PORTABLE, ec_sm2p_fast.h).
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import { p256GenerateKeyPair, p256PublicFromPrivate, p256Sign, p256Verify } from '../../protocol/crypto/index.js';
 import { bigIntToBytes } from '../../protocol/crypto/random.js';
-import { BUILDS, CASES, CP_CRYPTO_FAILED, CP_OK, G_SM2, N_SM2, driver, hex32, js } from './crypto-driver.js';
+import {
+  BUILDS,
+  CASES,
+  CP_CRYPTO_FAILED,
+  CP_OK,
+  G_SM2,
+  N_SM2,
+  driver,
+  hex32,
+  js,
+  type Build,
+} from './crypto-driver.js';
 
-for (const build of BUILDS) {
+const VERIFY_BUILDS: Build[] = [
+  { label: '64-bit limbs, portable verification (CP_SM2_FAST_VERIFY=0)', defines: ['CP_SM2_FAST_VERIFY=0'] },
+  { label: '64-bit limbs, fast verification with portable carries', defines: ['CP_SM2P_PORTABLE=1'] },
+];
+
+for (const build of [...BUILDS, ...VERIFY_BUILDS]) {
   describe(`C crypto, ${build.label}, against the TypeScript reference`, function () {
     this.timeout(120_000);
     let run: (lines: string[]) => string[];

@@ -5,6 +5,7 @@
 
 #include "cp_hash.h"
 #include "ec_ct.h"
+#include "ec_verify_sm2.h"
 
 /* Keys in [1, n - 2] (GB/T 32918.1: d = n - 1 has no (1 + d)^-1). */
 int cp_sm2_private_key_ok(const uint8_t d[32]) { return ec_private_key_ok(ec_sm2p256(), 1, d); }
@@ -88,6 +89,9 @@ void cp_sm2_table_build(const ec_affine *p, ec_table *out, ec_table_scratch *scr
 }
 
 int cp_sm2_verify_digest(const ec_affine *p, const ec_table *table, const uint8_t ebytes[32], const uint8_t sig[64]) {
+#if CP_SM2_FAST_VERIFY
+  return ec_sm2_verify_fast(p, table, ebytes, sig);
+#else
   const ec_curve *c = ec_sm2p256();
   const ec_mod *N = &c->n;
   ec_fe r, s, t, e, x1, v;
@@ -106,6 +110,7 @@ int cp_sm2_verify_digest(const ec_affine *p, const ec_table *table, const uint8_
   ec_reduce_once(&x1, &x1, N);
   ec_add(&v, &e, &x1, N);
   return ec_eq_mask(&v, &r) != 0;
+#endif
 }
 
 int cp_sm2_mul_add(const uint8_t s[32], const ec_affine *p, const ec_table *table, const uint8_t t[32],
@@ -113,7 +118,11 @@ int cp_sm2_mul_add(const uint8_t s[32], const ec_affine *p, const ec_table *tabl
   const ec_curve *c = ec_sm2p256();
   ec_proj R;
   ec_fe x, y;
+#if CP_SM2_FAST_VERIFY
+  ec_sm2_mul_add_fast(&R, s, p, table, t);
+#else
   ec_mul_add_vartime(c, &R, s, p, table, t);
+#endif
   if (!ec_proj_to_affine(c, &x, &y, &R)) return 0;
   ec_encode_point(out, &x, &y);
   return 1;
