@@ -100,6 +100,10 @@ function half(mochaArgs, quiet) {
     const stop = (sig) => child.kill(sig);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    child.once('close', () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    });
     child.on('close', (code, signal) => resolve({ status: code ?? (signal ? 1 : 0), out }));
   });
 }
@@ -134,4 +138,7 @@ const minutes = ((Date.now() - t0) / 60_000).toFixed(1);
 process.stdout.write(`\n--- all groups (${minutes} min) ---\n  ${total.passing} passing\n`);
 if (total.failing > 0 || status !== 0) process.stdout.write(`  ${Math.max(total.failing, status)} failing\n`);
 if (total.pending > 0) process.stdout.write(`  ${total.pending} pending\n`);
-process.exit(status);
+// Not process.exit(): writes to a pipe (CI tees this output) are asynchronous, and exiting at once cut
+// the groups printed last (a whole group's report is one large write). With every child gone, nothing
+// keeps the process up once the writes are flushed.
+process.exitCode = status;
