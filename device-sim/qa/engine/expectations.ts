@@ -3,6 +3,7 @@ import { daemonAnswer } from '../qa-errors.js';
 import { compareFields } from './compare.js';
 import type { StepContext, StepOutcome } from './context.js';
 import { minorToMoney } from './money.js';
+import { pause } from './pause.js';
 
 /**
  * `check` steps and the scenario's final `expect`: each expectation given is compared with what the
@@ -46,6 +47,9 @@ function eventSeen(ctx: StepContext, spec: string): boolean {
   );
 }
 
+/** How long `receipts.printed` waits for receipts still being printed. */
+const RECEIPT_WAIT_MS = 5000;
+
 /** Differences between `e` and the stack now, each line prefixed (`expect.` or nothing for a check step). */
 export async function evaluate(
   ctx: StepContext,
@@ -86,6 +90,10 @@ export async function evaluate(
     actual.cards = cards;
   }
   if (e.receipts) {
+    // Receipts print after the sale, in the printer's own queue (security.md D7): a sale that just ended
+    // may not be on paper yet. Wait a little for the count to come up, never for it to go down.
+    const until = Date.now() + RECEIPT_WAIT_MS;
+    while (ctx.stack.receipts().length < e.receipts.printed && Date.now() < until) await pause(100, ctx.signal);
     const printed = ctx.stack.receipts().length;
     actual.receipts = { printed };
     differences.push(...compareFields(e.receipts, { printed }, `${prefix}receipts.`));
