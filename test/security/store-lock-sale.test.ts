@@ -22,7 +22,7 @@ describe('security: a sale whose record meets a locked queue database (issue #12
     await f?.stop();
   });
 
-  it('the card signed, the file is locked for 1.5 s by another program: the event loop never stalls over 100 ms, the sale ends done, one record', async () => {
+  it('the card signed, the file is locked for 1.5 s by another program: the event loop never stalls anywhere near the 1.5 s lock, the sale ends done, one record', async () => {
     const lockMs = 1500;
     let released: Promise<void> | undefined;
     f = await DaemonFixture.start({
@@ -55,6 +55,8 @@ describe('security: a sale whose record meets a locked queue database (issue #12
     assert.ok(done.receipt, 'a receipt, once the record is on disk');
     assert.equal(f.daemon.store.records({}).length, 1, 'stored once');
     const worstMs = delay.max / 1e6;
-    assert.ok(worstMs < 100, `the event loop stalled ${worstMs.toFixed(0)} ms`);
+    // A wait on the lock inside the event loop would stall it for the lock's whole 1.5 s; 500 ms leaves
+    // room for the scheduler of a loaded 2-core CI machine (three test groups at once: up to ~200 ms seen).
+    assert.ok(worstMs < 500, `the event loop stalled ${worstMs.toFixed(0)} ms`);
   });
 });
