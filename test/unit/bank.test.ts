@@ -295,7 +295,7 @@ describe('simulated bank: settlement verdicts', function () {
     const now = NOW();
     const a = new PaperCard(f.issuer);
     const old = a.pay(100, { time: now - 31 * DAY });
-    const future = a.pay(100, { counter: 2, prevHash: old.hash, time: now + 301 });
+    const future = a.pay(100, { counter: 2, prevHash: old.hash, time: now + 330 });
     const ok = a.pay(100, { counter: 2, prevHash: old.hash, time: now - 29 * DAY });
     const b = new PaperCard(f.issuer, { notBefore: now - 20 * DAY, notAfter: now - 10 * DAY });
     const afterExpiry = b.pay(100, { time: now - 5 * DAY });
