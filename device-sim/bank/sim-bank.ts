@@ -11,7 +11,6 @@ import { CardpostError, DecodeError } from '../../protocol/errors.js';
 import {
   CERT_KIND,
   TrustStore,
-  decodeCertificate,
   decodeRevocationList,
   keyId,
   signRevocationList,
@@ -33,15 +32,11 @@ import { blockOrderAnswer, blockOrderCardIdOf } from './block-orders.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS };
 import { HttpError, badRequest, errorBody } from './errors.js';
+import { TerminalAuthError, authenticateRequest, type AuthenticatedCaller } from '../../protocol/bank/authenticate.js';
 import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
-import {
-  AUTH_HEADER,
-  MAX_CLOCK_SKEW_S,
-  fromBase64url,
-  verifyTerminalSignature,
-} from '../../protocol/bank/terminal-auth.js';
+import { AUTH_HEADER } from '../../protocol/bank/terminal-auth.js';
 import {
   BATCH_ID,
   MAX_BODY_BYTES,
@@ -465,137 +460,24 @@ export class SimBank {
    * Verify the caller's certificate and request signature (docs/bank-api.md §2); 401 otherwise.
    * Every route takes terminals (kind 3) only, except those that pass other `kinds`.
    */
-  private authenticate(
-    req: FastifyRequest,
-    kinds: readonly CertKind[] = [CERT_KIND.TERMINAL],
-  ): { id: string; kind: CertKind; certificate: Certificate } {
-    const header = (name: string): string | undefined => {
-      const v = req.headers[name];
-      return Array.isArray(v) ? v.join(', ') : v;
-    };
-    const certText = header(AUTH_HEADER.certificate);
-    const dateText = header(AUTH_HEADER.date);
-    const sigText = header(AUTH_HEADER.signature);
-    if (!certText || !dateText || !sigText) {
-      const missing = [
-        [AUTH_HEADER.certificate, certText],
-        [AUTH_HEADER.date, dateText],
-        [AUTH_HEADER.signature, sigText],
-      ]
-        .filter(([, v]) => !v)
-        .map(([n]) => n);
-      throw authError(
-        'AUTH_MISSING',
-        `missing ${missing.join(', ')}`,
-        'sign every request with the terminal key: see docs/bank-api.md §2',
-      );
-    }
-    const certBytes = fromBase64url(certText);
-    if (!certBytes)
-      throw authError(
-        'AUTH_MALFORMED',
-        'X-Cardpost-Terminal-Cert is not base64url',
-        'send the certificate envelope in base64url without padding',
-      );
-    if (!/^(0|[1-9][0-9]{0,14})$/.test(dateText))
-      throw authError(
-        'AUTH_MALFORMED',
-        'X-Cardpost-Date is not decimal Unix seconds',
-        'send e.g. X-Cardpost-Date: 1790000000',
-      );
-    const sig = fromBase64url(sigText);
-    if (!sig || sig.length !== 64)
-      throw authError(
-        'AUTH_MALFORMED',
-        'X-Cardpost-Signature is not a base64url 64-byte signature',
-        'send raw r‖s in base64url',
-      );
-    let cert: Certificate;
+  private authenticate(req: FastifyRequest, kinds: readonly CertKind[] = [CERT_KIND.TERMINAL]): AuthenticatedCaller {
     try {
-      cert = decodeCertificate(certBytes);
+      return authenticateRequest({
+        method: req.method,
+        path: req.url,
+        header: (name) => {
+          const v = req.headers[name];
+          return Array.isArray(v) ? v.join(', ') : v;
+        },
+        body: rawBody(req),
+        now: this.clock(),
+        trust: this.trust,
+        kinds,
+      });
     } catch (e) {
-      if (!(e instanceof CardpostError)) throw e;
-      throw authError(
-        'AUTH_CERT_INVALID',
-        `the terminal certificate does not decode: ${e.message}`,
-        'send the certificate the issuer gave this terminal',
-      );
+      if (e instanceof TerminalAuthError) throw authError(e.code, e.message, e.hint);
+      throw e;
     }
-    const now = this.clock();
-    const date = Number(dateText);
-    if (Math.abs(now - date) > MAX_CLOCK_SKEW_S) {
-      throw authError(
-        'AUTH_DATE_SKEW',
-        `X-Cardpost-Date ${date} is ${date - now} s from the bank's clock ${now} (limit ±${MAX_CLOCK_SKEW_S} s)`,
-        'set the terminal clock (NTP) and sign the retry afresh; a replayed request expires',
-      );
-    }
-    let check;
-    try {
-      check = this.trust.check(cert, { now, kind: kinds.includes(cert.kind) ? cert.kind : kinds[0]! });
-    } catch (e) {
-      if (!(e instanceof CardpostError)) throw e;
-      check = { ok: false as const, problem: 'bad-signature' as const, detail: e.message };
-    }
-    if (!check.ok) {
-      switch (check.problem) {
-        case 'unknown-issuer':
-          throw authError(
-            'AUTH_CERT_UNKNOWN_ISSUER',
-            `terminal certificate: ${check.detail}`,
-            "use a terminal certificate from this bank's issuer",
-          );
-        case 'expired':
-        case 'not-yet-valid':
-          throw authError(
-            'AUTH_CERT_EXPIRED',
-            `terminal certificate ${check.detail}`,
-            'renew the terminal certificate, or check the terminal clock',
-          );
-        case 'issuer-expired':
-        case 'issuer-not-yet-valid':
-          throw authError(
-            'AUTH_CERT_EXPIRED',
-            `terminal certificate refused: ${check.detail}`,
-            'the issuer must renew its CA and issue a new terminal certificate; or check the terminal clock',
-          );
-        case 'revoked':
-          throw authError('AUTH_CERT_REVOKED', 'the terminal certificate is revoked', 'contact the bank');
-        default:
-          throw authError(
-            'AUTH_CERT_INVALID',
-            `terminal certificate: ${check.detail}`,
-            'a kind 3 (terminal) certificate signed by the issuer CA is required',
-          );
-      }
-    }
-    let id: string;
-    try {
-      id = new TextDecoder('utf-8', { fatal: true }).decode(cert.subjectId);
-    } catch {
-      throw authError(
-        'AUTH_CERT_INVALID',
-        'the terminal certificate subject is not UTF-8',
-        'the terminal id must be UTF-8 text',
-      );
-    }
-    const ok = verifyTerminalSignature({
-      method: req.method,
-      path: req.url,
-      date,
-      idempotencyKey: idempotencyHeaderOf(req),
-      body: rawBody(req),
-      certificate: cert,
-      signature: sig,
-    });
-    if (!ok) {
-      throw authError(
-        'AUTH_BAD_SIGNATURE',
-        'the request signature does not verify',
-        'sign METHOD\\nPATH\\nDATE\\nIDEMPOTENCY-KEY\\nhex(SHA-256(body)) over the exact bytes sent: docs/bank-api.md §2',
-      );
-    }
-    return { id, kind: cert.kind, certificate: cert };
   }
 
   /**
@@ -702,7 +584,11 @@ export class SimBank {
       // DecodeError (BODY_SCHEMA, BATCH_ID_MISMATCH, BATCH_TOO_LARGE, BATCH_EMPTY): a 400 with its code
       const { records, certificates } = decodeBatchRequest(body, { idempotencyKey: key });
 
-      const pre = precheck({ terminalId, ledger: this.ledger, certs: this.certs }, records, certificates);
+      const pre = precheck(
+        { terminalId, storedCertificate: (id) => this.ledger.getCardCertificate(id), certs: this.certs },
+        records,
+        certificates,
+      );
       const json = this.ledger.transaction(() => {
         const now = this.clock();
         const { response, newlyRevoked } = settle(

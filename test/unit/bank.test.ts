@@ -978,7 +978,9 @@ describe('simulated bank: documentation', function () {
       assert.ok(md.includes(`| \`${reason}\` |`), `${reason} missing from the reasons table of docs/bank-api.md`);
       assert.ok(yaml.includes(`- ${reason}\n`), `${reason} missing from RejectReason in the OpenAPI file`);
     }
-    const src = readFileSync('device-sim/bank/sim-bank.ts', 'utf8');
+    const src = ['device-sim/bank/sim-bank.ts', 'protocol/bank/authenticate.ts']
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
     const codes = new Set([
       ...[...src.matchAll(/(?:authError\(\s*|badRequest\(\s*|HttpError\(\s*(?:\d{3}|status),\s*)'([A-Z_]+)'/g)].map(
         (m) => m[1]!,
