@@ -8,7 +8,7 @@ import { fromHex } from '../../protocol/bytes.js';
 import { BLOCK_REASON, signBlockOrder, type BlockReason, type SigningKey } from '../../protocol/record/index.js';
 import type { Certificate } from '../../protocol/record/index.js';
 import { BLOCK_ORDER_CARD_ID, blockReasonName, encodeBlockOrderAnswer } from '../../protocol/bank/block-order.js';
-import { HttpError, badRequest } from './errors.js';
+import { HttpError, badRequest } from '../../protocol/bank/http-error.js';
 import type { Ledger } from './ledger.js';
 
 /** The path's card id in lower case; 400 PATH_INVALID otherwise. */

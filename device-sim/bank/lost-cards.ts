@@ -13,7 +13,7 @@ import {
   type LostCardAnswer,
   type LostCardRequest,
 } from '../../protocol/bank/lost-card.js';
-import { HttpError, badRequest } from './errors.js';
+import { HttpError, badRequest } from '../../protocol/bank/http-error.js';
 import type { Ledger, LostCardRow } from './ledger.js';
 
 /** Who may report a card lost: any terminal of the issuer (a counter reports for the holder) and the issuer's back office. */

@@ -9,7 +9,7 @@
 import { toHex } from '../../protocol/bytes.js';
 import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import { CERT_KIND, type CertKind } from '../../protocol/record/index.js';
-import { HttpError, badRequest } from './errors.js';
+import { HttpError, badRequest } from '../../protocol/bank/http-error.js';
 import type { Ledger } from './ledger.js';
 
 /** The authenticated caller: its certificate's kind and subject (the terminal id for kind 3). */

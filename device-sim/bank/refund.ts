@@ -9,7 +9,7 @@ import { fromHex } from '../../protocol/bytes.js';
 import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import { decodeTopupToken, signTopupToken, type SigningKey } from '../../protocol/record/index.js';
 import { encodeRefundAnswer, type RefundRequest } from '../../protocol/bank/refund.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../../protocol/bank/http-error.js';
 import type { Ledger } from './ledger.js';
 
 export type { RefundRequest } from '../../protocol/bank/refund.js';

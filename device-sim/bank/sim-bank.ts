@@ -31,12 +31,13 @@ import type { LostCardRow } from './ledger.js';
 import { blockOrderAnswer, blockOrderCardIdOf } from './block-orders.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS };
-import { HttpError, badRequest, errorBody } from './errors.js';
+import { FASTIFY_CLIENT_ERRORS, HttpError, badRequest, errorBody } from '../../protocol/bank/http-error.js';
 import { TerminalAuthError, authenticateRequest, type AuthenticatedCaller } from '../../protocol/bank/authenticate.js';
 import { FaultState, type EffectiveFaults, type FaultConfig } from './faults.js';
 import { Ledger, type EvidenceRow, type SettledRow } from './ledger.js';
 import { CertificateCache, precheck, settle } from './settle.js';
 import { AUTH_HEADER } from '../../protocol/bank/terminal-auth.js';
+import { reconciliationRange } from '../../protocol/bank/reconciliation-query.js';
 import {
   BATCH_ID,
   MAX_BODY_BYTES,
@@ -378,16 +379,7 @@ export class SimBank {
       const fe = err as FastifyError;
       const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
       if (status >= 400 && status < 500) {
-        const map: Record<string, [string, string]> = {
-          FST_ERR_CTP_BODY_TOO_LARGE: [
-            'BODY_TOO_LARGE',
-            `bodies are limited to ${MAX_BODY_BYTES} bytes; split the batch`,
-          ],
-          FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json'],
-          FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['CONTENT_LENGTH_INVALID', 'Content-Length must match the body'],
-          FST_ERR_CTP_INVALID_TYPE: ['CONTENT_TYPE_INVALID', 'send Content-Type: application/json'],
-        };
-        const [code, hint] = map[fe.code] ?? ['REQUEST_INVALID', DOCS];
+        const [code, hint] = FASTIFY_CLIENT_ERRORS[fe.code] ?? ['REQUEST_INVALID', DOCS];
         return this.sendError(reply, new HttpError(status, code, fe.message, hint));
       }
       if (this.logging) req.log.error({ err }, 'bank internal error');
@@ -681,60 +673,7 @@ export class SimBank {
 
   private async getReconciliation(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const terminal = this.authenticate(req);
-    const q = (req.query ?? {}) as Record<string, unknown>;
-    const day = (name: string): number => {
-      const v = q[name];
-      const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(v) : null;
-      if (m) {
-        const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-        if (new Date(t).toISOString().slice(0, 10) === v) return t / 1000;
-      }
-      throw badRequest(
-        'QUERY_INVALID',
-        `${name} must be one UTC date YYYY-MM-DD`,
-        'e.g. ?date=2026-05-01 or ?from=2026-05-01&to=2026-05-31',
-      );
-    };
-    let from: number, to: number;
-    let echo: Record<string, string>;
-    const instant = (name: string): number => {
-      const v = q[name];
-      if (typeof v === 'string' && /^\d{1,12}$/.test(v)) return Number(v);
-      throw badRequest('QUERY_INVALID', `${name} must be Unix seconds`, 'e.g. ?since=1764950400&until=1765036800');
-    };
-    if (q['since'] !== undefined || q['until'] !== undefined) {
-      // A shop's own day in its time zone (docs/bank-api.md §8): any [since, until) of at most 366 days.
-      if (q['date'] !== undefined || q['from'] !== undefined || q['to'] !== undefined)
-        throw badRequest(
-          'QUERY_INVALID',
-          'give either since/until, date or from/to',
-          'e.g. ?since=1764950400&until=1765036800',
-        );
-      from = instant('since');
-      to = instant('until');
-      if (to <= from || to - from > 366 * 86400)
-        throw badRequest(
-          'QUERY_INVALID',
-          'until must be after since, at most 366 days',
-          'ask for one day: until = since + 86400 or so',
-        );
-      echo = { since: String(from), until: String(to) };
-    } else if (q['date'] !== undefined) {
-      if (q['from'] !== undefined || q['to'] !== undefined)
-        throw badRequest('QUERY_INVALID', 'give either date or from/to', 'e.g. ?date=2026-05-01');
-      from = day('date');
-      to = from + 86400;
-      echo = { date: q['date'] as string };
-    } else if (q['from'] !== undefined && q['to'] !== undefined) {
-      from = day('from');
-      to = day('to') + 86400;
-      if (to <= from) throw badRequest('QUERY_INVALID', 'to is before from', 'from and to are inclusive UTC dates');
-      if (to - from > 366 * 86400)
-        throw badRequest('QUERY_INVALID', 'the range is longer than 366 days', 'ask for a shorter range');
-      echo = { from: q['from'] as string, to: q['to'] as string };
-    } else {
-      throw badRequest('QUERY_INVALID', 'date, or from and to, is required', 'e.g. ?date=2026-05-01');
-    }
+    const { from, to, echo } = reconciliationRange((req.query ?? {}) as Record<string, unknown>);
     return this.sendJson(
       reply,
       200,

@@ -8,7 +8,7 @@ import { fromHex } from '../../protocol/bytes.js';
 import { MAX_COUNTER } from '../../protocol/commands/messages.js';
 import { decodeCertificate, decodeTopupToken, signTopupToken, type SigningKey } from '../../protocol/record/index.js';
 import { encodeTopupAnswer, type TopupRequest } from '../../protocol/bank/topup.js';
-import { HttpError } from './errors.js';
+import { HttpError } from '../../protocol/bank/http-error.js';
 import type { Ledger, TopupRow } from './ledger.js';
 
 export { DEFAULT_VALID_FOR_PAYMENTS, TOPUP_AMOUNT, type TopupRequest } from '../../protocol/bank/topup.js';

@@ -142,6 +142,10 @@ export interface ClearingLedger {
   revokedCards(): Promise<string[]>;
   /** A card certificate the bank verified before (the verifier's fallback when a batch carries none). */
   cardCertificate(cardId: string): Promise<Uint8Array | undefined>;
+  /** The certificates on file for these cards, in one query (a verifier's read before a batch). */
+  cardCertificates(cardIds: readonly string[]): Promise<Map<string, Uint8Array>>;
+  /** The operator revokes a card (under its lock, like a batch would). false if it was revoked already. */
+  revokeCard(cardId: string, reason: string, at: number): Promise<boolean>;
   /** Accepted sales and reversals of one terminal settled in [from, to), per currency (docs/bank-api.md §8). */
   totals(terminalId: string, from: number, to: number): Promise<{ sales: CurrencyTotal[]; reversals: CurrencyTotal[] }>;
   /** Number of settled records (for invariants and tests). */

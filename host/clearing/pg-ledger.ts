@@ -8,7 +8,7 @@ import { CardpostError } from '../../protocol/errors.js';
 import { pgSchemaStatements, PG_SCHEMA_VERSION } from './pg-schema.js';
 import { PgTx } from './pg-tx.js';
 import { SETTLED_COLUMNS, revocationFromRow, settledFromRow, u8 } from './rows.js';
-import { checkBatchShape, settleInTransaction } from './settle-batch.js';
+import { checkBatchShape, checkCardId, settleInTransaction } from './settle-batch.js';
 import {
   jsonAmount,
   type BatchToSettle,
@@ -128,6 +128,19 @@ export class PgLedger implements ClearingLedger {
 
   async settleBatch(batch: BatchToSettle): Promise<SettleOutcome> {
     checkBatchShape(batch);
+    return this.transaction((tx) => settleInTransaction(tx, batch, this.hooks));
+  }
+
+  async revokeCard(cardId: string, reason: string, at: number): Promise<boolean> {
+    checkCardId(cardId);
+    return this.transaction(async (tx) => {
+      await tx.lockCards([cardId]);
+      return tx.revoke(cardId, reason, at);
+    });
+  }
+
+  /** One READ COMMITTED transaction on one pooled connection, run again on 40001/40P01. */
+  private async transaction<T>(work: (tx: PgTx) => Promise<T>): Promise<T> {
     this.assertOpen();
     for (let attempt = 1; ; attempt++) {
       let c: pg.PoolClient;
@@ -137,9 +150,13 @@ export class PgLedger implements ClearingLedger {
         throw unavailable(e);
       }
       let broken: unknown;
+      // A server that goes away mid-transaction also emits 'error' on the client: the query's own
+      // rejection reports it; without a listener the event would end the process.
+      const ignore = (): void => {};
+      c.on('error', ignore);
       try {
         await c.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-        const out = await settleInTransaction(new PgTx(c), batch, this.hooks);
+        const out = await work(new PgTx(c));
         // A replay wrote nothing; committing it is as cheap as rolling back and ends the transaction the same way.
         await c.query('COMMIT');
         return out;
@@ -158,6 +175,7 @@ export class PgLedger implements ClearingLedger {
         throw isDbFailure(e) ? unavailable(e) : e;
       } finally {
         // a connection whose transaction failed at the protocol level is dropped, not reused
+        c.off('error', ignore);
         c.release(broken instanceof CardpostError || broken === undefined ? undefined : (broken as Error));
       }
     }
@@ -264,6 +282,14 @@ export class PgLedger implements ClearingLedger {
     return r && r['certificate'] ? u8(r['certificate']) : undefined;
   }
 
+  async cardCertificates(cardIds: readonly string[]): Promise<Map<string, Uint8Array>> {
+    if (cardIds.length === 0) return new Map();
+    const rows = await this.rows(
+      'SELECT card_id, certificate FROM cards WHERE card_id = ANY($1) AND certificate IS NOT NULL',
+      [[...cardIds]],
+    );
+    return new Map(rows.map((r) => [r['card_id'] as string, u8(r['certificate'])]));
+  }
   async totals(terminalId: string, from: number, to: number) {
     const rows = await this.rows(
       `SELECT reverses IS NOT NULL AS reversal, currency, COUNT(*) AS n, SUM(amount) AS total FROM settled_records

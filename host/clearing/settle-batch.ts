@@ -59,6 +59,16 @@ const CARD_ID = /^[0-9a-f]{16}$/;
 const BATCH_ID = /^[0-9a-f]{32}$/;
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 
+/** Refuse a card id that is not 16 lowercase hex digits (the operator's input reaches here through the service). */
+export function checkCardId(cardId: string): void {
+  if (!CARD_ID.test(cardId))
+    throw new CardpostError(
+      'CARD_ID_INVALID',
+      `card id "${cardId}" is not 16 lowercase hex digits`,
+      'give the card id as printed on the card statement, e.g. 0011223344556677',
+    );
+}
+
 /** Refuse a batch the caller built wrongly before any transaction starts (a bug in the verifier, not bad input). */
 export function checkBatchShape(b: BatchToSettle): void {
   const bad = (what: string): never => {

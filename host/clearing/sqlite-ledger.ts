@@ -7,7 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { CardpostError } from '../../protocol/errors.js';
-import { checkBatchShape, settleInTransaction } from './settle-batch.js';
+import { checkBatchShape, checkCardId, settleInTransaction } from './settle-batch.js';
 import { SqliteTx } from './sqlite-tx.js';
 import { SQLITE_SCHEMA } from './sqlite-schema.js';
 import { SETTLED_COLUMNS, revocationFromRow, settledFromRow, u8, type Row } from './rows.js';
@@ -77,6 +77,23 @@ export class SqliteLedger implements ClearingLedger {
         const out = await settleInTransaction(new SqliteTx(this.db), batch, this.hooks);
         this.db.exec('COMMIT');
         return out;
+      } catch (e) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw e;
+      }
+    });
+  }
+
+  async revokeCard(cardId: string, reason: string, at: number): Promise<boolean> {
+    checkCardId(cardId);
+    return this.serial(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const tx = new SqliteTx(this.db);
+        await tx.lockCards([cardId]);
+        const done = await tx.revoke(cardId, reason, at);
+        this.db.exec('COMMIT');
+        return done;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw e;
@@ -171,6 +188,13 @@ export class SqliteLedger implements ClearingLedger {
   async cardCertificate(cardId: string): Promise<Uint8Array | undefined> {
     const r = (await this.all('SELECT certificate FROM cards WHERE card_id = ?', cardId))[0];
     return r && r['certificate'] ? u8(r['certificate']) : undefined;
+  }
+  async cardCertificates(cardIds: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    const stmt = 'SELECT card_id, certificate FROM cards WHERE card_id = ? AND certificate IS NOT NULL';
+    for (const r of await this.serial(() => cardIds.flatMap((id) => this.db.prepare(stmt).all(id) as Row[])))
+      out.set(r['card_id'] as string, u8(r['certificate']));
+    return out;
   }
   async totals(terminalId: string, from: number, to: number) {
     // integers summed exactly in JS (SQLite's SUM overflows past 2^63; amounts are ≤ 2^53−1 each)

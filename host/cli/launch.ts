@@ -31,6 +31,7 @@ const COMMAND_MODULES: readonly CommandModule[] = [
   async (io) => [(await import('./card-command.js')).cardCommand(io)],
   async (io) => [(await import('./sim-command.js')).simCommand(io)],
   async (io) => [(await import('./qa-command.js')).qaCommand(io)],
+  async (io) => [(await import('./bank-command.js')).bankCommand(io)],
 ];
 
 /** A top-level command as the root program needs it unloaded: its names for routing, its help line. */

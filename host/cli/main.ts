@@ -5,6 +5,7 @@ import { cardCommand } from './card-command.js';
 import { selftestCommand } from './selftest-command.js';
 import { simCommand } from './sim-command.js';
 import { qaCommand } from './qa-command.js';
+import { bankCommand } from './bank-command.js';
 import { daemonCommand } from './daemon-command.js';
 import { demoCommand } from './demo-command.js';
 import { counterCommands } from './counter-commands.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIo, err: (line: string) => void = (l) => pro
       cardCommand(io),
       simCommand(io),
       qaCommand(io),
+      bankCommand(io),
     ],
     io,
     err,

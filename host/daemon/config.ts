@@ -12,6 +12,32 @@ export class ConfigError extends CardpostError {}
 
 const MINUTE = 60_000;
 
+/** The acquirer link (docs/iso8583.md §7): where it is, the ids the acquirer assigned, the terminal's MAC key. */
+const iso8583Schema = z.strictObject({
+  /** Loopback only: the link has no TLS of its own (put a TLS tunnel such as stunnel on this machine). */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535),
+  dialect: z.enum(['cup-terminal', 'plain-bcd', 'plain-ascii']).default('cup-terminal'),
+  /** Field 41, 8 characters, and field 42, 15 characters, as the acquirer assigned them. */
+  terminalId: z.string().regex(/^[\x20-\x7e]{8}$/, 'must be 8 printable ASCII characters (field 41)'),
+  merchantId: z.string().regex(/^[\x20-\x7e]{15}$/, 'must be 15 printable ASCII characters (field 42)'),
+  /** The terminal's SM4 MAC key (TAK): 32 hex digits. A secret: keep the config file private. */
+  macKeyHex: z.string().regex(/^[0-9a-fA-F]{32}$/, 'must be 32 hex digits (a 16-byte SM4 key)'),
+  /** CUP framing: TPDU addresses and the 6-byte application header (12 hex digits) the acquirer gave. */
+  tpdu: z
+    .strictObject({
+      destination: z.number().int().min(0).max(0xffff).default(3),
+      source: z.number().int().min(0).max(0xffff).default(0),
+    })
+    .prefault({}),
+  headerHex: z
+    .string()
+    .regex(/^[0-9a-fA-F]{12}$/, 'must be 12 hex digits (6 bytes)')
+    .default('603100311301'),
+  /** How long the link waits for each answer before it repeats the message (0221 for an advice). */
+  answerTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
+});
+
 /**
  * The daemon's configuration (JSON). Every field has a default except the terminal credentials;
  * unknown fields are refused, so a typo never silently falls back to a default.
@@ -44,6 +70,12 @@ const schema = z.strictObject({
         .min(100)
         .max(60 * MINUTE)
         .default(60_000),
+      /**
+       * How batches settle: the bank's HTTP API at `url` (default), or an acquirer over ISO 8583
+       * (`iso8583`, docs/iso8583.md §7). Top-ups, the revocation list and reconciliation stay on `url`.
+       */
+      link: z.enum(['http', 'iso8583']).default('http'),
+      iso8583: iso8583Schema.optional(),
     })
     .prefault({}),
   api: z
@@ -189,6 +221,29 @@ function requireSecureBankUrl(url: string, source: string | undefined): void {
   );
 }
 
+/**
+ * `bank.link: "iso8583"` needs its `bank.iso8583` section, and the acquirer on this machine: the link's
+ * MAC authenticates messages but nothing encrypts them (records name cards, amounts and places), as
+ * plain http to the bank is allowed only on loopback.
+ */
+function requireIso8583Link(bank: Parsed['bank'], source: string | undefined): void {
+  if (bank.link !== 'iso8583') return;
+  const where = source ? ` in ${source}` : '';
+  if (!bank.iso8583)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'the daemon config is not valid:\n  bank.iso8583: is required when bank.link is "iso8583"',
+      `add bank.iso8583 { port, terminalId, merchantId, macKeyHex }${where} (docs/iso8583.md §7)`,
+    );
+  const host = bank.iso8583.host;
+  if (!isLoopbackHostname(host.includes(':') && !host.startsWith('[') ? `[${host}]` : host))
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `the daemon config is not valid:\n  bank.iso8583.host: ${host} is not this machine`,
+      `the ISO 8583 link has no TLS: reach a remote acquirer through a TLS tunnel listening on loopback (127.0.0.1, ::1, localhost)${where}`,
+    );
+}
+
 /** The configured shop time zone, canonical, or the machine's; CONFIG_TIME_ZONE when this runtime does not know it. */
 function shopTimeZone(name: string | undefined, source: string | undefined): string {
   const zone = canonicalTimeZone(name ?? machineTimeZone());
@@ -308,6 +363,7 @@ export function loadConfig(
       'raise backoffMaxMs',
     );
   requireSecureBankUrl(c.bank.url, opts.file);
+  requireIso8583Link(c.bank, opts.file);
   const timeZone = shopTimeZone(c.shop.timeZone, opts.file);
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(c.dataDir ?? defaultDataDir(env));

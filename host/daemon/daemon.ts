@@ -21,6 +21,8 @@ import { SaleEngine, type SaleFaultHooks } from '../sale/sale-engine.js';
 import { RevokedCardBlocker } from '../sale/revoked-card.js';
 import { BankClient } from '../settlement/bank-client.js';
 import { SettlementWorker } from '../settlement/settlement-worker.js';
+import { Iso8583Link } from '../settlement/iso8583-link.js';
+import type { SettlementLink } from '../settlement/settlement-link.js';
 import { RevocationKeeper } from '../settlement/revocation-keeper.js';
 import { reconcile, type Reconciliation } from '../settlement/reconcile.js';
 import { startApi, type ApiServer } from '../api/server.js';
@@ -188,7 +190,7 @@ export class Daemon extends DaemonCounterPort {
       });
       const worker = new SettlementWorker({
         store,
-        bank,
+        bank: settlementLink(c, bank),
         batchSize: c.bank.batchSize,
         healthIntervalMs: c.bank.healthIntervalMs,
         backoff: { baseMs: c.bank.backoffBaseMs, maxMs: c.bank.backoffMaxMs },
@@ -352,4 +354,23 @@ export class Daemon extends DaemonCounterPort {
     releaseLock(this.lockFile);
     this.log.info({}, 'daemon stopped');
   }
+}
+
+/** Where batches settle (`bank.link`): the bank's HTTP API, or an acquirer over ISO 8583 (docs/iso8583.md §7). */
+function settlementLink(c: DaemonConfig, bank: BankClient): SettlementLink {
+  const iso = c.bank.iso8583;
+  if (c.bank.link !== 'iso8583' || !iso) return bank;
+  return new Iso8583Link({
+    host: iso.host,
+    port: iso.port,
+    dialect: iso.dialect,
+    terminalId: iso.terminalId,
+    merchantId: iso.merchantId,
+    macKey: Uint8Array.from(Buffer.from(iso.macKeyHex, 'hex')),
+    timeZone: c.shop.timeZone,
+    tpdu: iso.tpdu,
+    header: Uint8Array.from(Buffer.from(iso.headerHex, 'hex')),
+    answerTimeoutMs: iso.answerTimeoutMs,
+    connectTimeoutMs: c.bank.timeoutMs,
+  });
 }

@@ -2,8 +2,8 @@ import type { ErrorDef } from './types.js';
 import { def } from './codes-def.js';
 
 /**
- * The issuer's clearing ledger (host/clearing, docs/clearing.md): PostgreSQL or SQLite behind one
- * interface. Not yet served by `cardpost bank serve` (issue #18); the codes are those its API will send.
+ * The issuer's clearing service (host/clearing, docs/clearing.md): `cardpost bank serve`, its ledger
+ * on PostgreSQL or SQLite, and its HTTP answers beyond those the simulated bank shares (bank-api.md §10).
  */
 export const CLEARING: Record<string, ErrorDef> = {
   IDEMPOTENCY_KEY_REUSED: def(
@@ -25,6 +25,17 @@ export const CLEARING: Record<string, ErrorDef> = {
     503,
     'unavailable',
     'the ledger was closed (the service is stopping): retry at another API process',
+  ),
+  ROUTE_NOT_SERVED: def(
+    501,
+    'unavailable',
+    'the clearing service settles offline sales only: send top-ups, refunds, lost-card reports, block orders and record status to the issuer bank',
+  ),
+  CARD_ID_INVALID: def(400, 'bad-input', 'give the card id as 16 hex digits, as printed on the card statement'),
+  BANK_CONFIG: def(
+    null,
+    'bad-input',
+    'fix the bank configuration: the authority must be a kind 4 certificate of this issuer with its own key, and the settlement window positive',
   ),
   CLEARING_BATCH_INVALID: def(
     500,

@@ -3,7 +3,7 @@ import { def, group } from './codes-def.js';
 import { CARD_SESSION, CARD_STATUSES, TERMINAL, TRANSPORT } from './codes-card.js';
 import { PRINTER } from './codes-printer.js';
 import { QA } from './codes-qa.js';
-import { ISO8583 } from './codes-iso8583.js';
+import { ACQUIRER, ISO8583 } from './codes-iso8583.js';
 import { CLEARING } from './codes-clearing.js';
 import { MONEY_BACK } from './codes-money-back.js';
 import { PIN_SERVICE } from './codes-pin-service.js';
@@ -368,9 +368,14 @@ export const ERROR_GROUPS: readonly ErrorGroup[] = [
   group('Crypto', 'protocol/crypto', CRYPTO),
   group('ISO 8583', 'protocol/iso8583: the acquirer link codec (docs/iso8583.md)', ISO8583),
   group(
-    'The clearing ledger',
-    "host/clearing: the issuer's ledger on PostgreSQL or SQLite (docs/clearing.md)",
+    'The clearing service',
+    "host/clearing and cardpost bank serve: the issuer's ledger on PostgreSQL or SQLite (docs/clearing.md)",
     CLEARING,
+  ),
+  group(
+    'The ISO 8583 acquirer front end',
+    'host/clearing/acquirer: what the clearing service refuses on the ISO 8583 link (docs/iso8583.md §9)',
+    ACQUIRER,
   ),
   group('Top-up and sync', 'host/card-services: top-up, sync and automatic sync of the card in a reader', TOPUP),
   group(

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { CardpostError } from '../../protocol/errors.js';
 import { StoreError, type HostStore } from '../store/host-store.js';
-import { BankError, type BankClient, type BatchAnswer } from './bank-client.js';
+import { BankError, type BatchAnswer } from './bank-client.js';
+import type { SettlementLink } from './settlement-link.js';
 import { isRetry, STORE_UNAVAILABLE } from '../errors/registry.js';
 
 export type SettlementState = 'offline' | 'idle' | 'sending' | 'backing_off' | 'blocked' | 'stopped';
@@ -42,8 +43,9 @@ export interface SettlementWorkerEvents {
 
 export interface SettlementWorkerOptions {
   store: HostStore;
-  bank: BankClient;
-  /** Records per batch (the bank takes at most 1000). */
+  /** The HTTP bank client or the ISO 8583 acquirer link (settlement-link.ts). */
+  bank: SettlementLink;
+  /** Records per batch (the bank takes at most 1000, the ISO 8583 link 999). */
   batchSize?: number;
   /** How often the bank's health is checked while offline or idle. */
   healthIntervalMs?: number;
@@ -92,7 +94,7 @@ export class SettlementWorker extends EventEmitter<SettlementWorkerEvents> {
 
   constructor(private readonly o: SettlementWorkerOptions) {
     super();
-    this.batchSize = Math.min(Math.max(o.batchSize ?? 500, 1), 1000);
+    this.batchSize = Math.min(Math.max(o.batchSize ?? 500, 1), o.bank.maxBatchRecords ?? 1000);
     this.healthIntervalMs = o.healthIntervalMs ?? 5000;
     this.backoff = o.backoff ?? { baseMs: 500, maxMs: 60_000 };
     this.random = o.random ?? Math.random;

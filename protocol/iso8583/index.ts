@@ -5,3 +5,7 @@ export * from './codec.js';
 export * from './frame.js';
 export * from './tlv.js';
 export * from './messages.js';
+export * from './mac.js';
+export * from './link-dialect.js';
+export * from './link-verdicts.js';
+export * from './link-numbers.js';

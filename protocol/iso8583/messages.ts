@@ -139,6 +139,8 @@ export interface AdviceInput extends Header, LocalTime {
   readonly currency: string;
   /** Field 22: chip read by contact (051) or contactless (071), PIN-capable terminal. */
   readonly entry: 'contact' | 'contactless';
+  /** Field 3: a sale (000000, the default) or the card's void of its last sale (200000). */
+  readonly processing?: 'purchase' | 'void';
   /** The signed record envelope exactly as the card signed it (field 62, base64url). */
   readonly record: Uint8Array;
 }
@@ -148,7 +150,7 @@ export function offlineAdvice(a: AdviceInput): Iso8583Message {
   return message(a.repeat ? MTI.ADVICE_REPEAT : MTI.ADVICE, [
     ...common(a, MESSAGE_CLASS.OFFLINE_ADVICE, NETWORK_CODE.NONE),
     ...localTime(a),
-    [3, '000000'],
+    [3, a.processing === 'void' ? '200000' : '000000'],
     [4, digits(a.amount, 12, 'amount', 1)],
     [22, a.entry === 'contactless' ? '071' : '051'],
     [25, '00'],

@@ -207,6 +207,32 @@ describe('clearing ledger on PostgreSQL', function () {
       assert.equal(await count(`SELECT count(*) AS n FROM ${s}.revocations WHERE card_id = $1`, [c]), 1);
     });
 
+    it('a fork arriving at two API processes at once: the link is checked under the lock, the later one is CHAIN_BROKEN with evidence', async () => {
+      const s = await newSchema();
+      const g = newGate();
+      const a = await open(s, holdAt('cards-locked', g));
+      const b = await open(s);
+      const c = cardOf('race-fork');
+      const [r1] = chain(c, 1);
+      await b.settleBatch(batch([r1!]));
+      // counter 2 on the chain, and a counter 3 branching off another head: they only conflict as neighbours
+      const r2 = record(c, 2, r1!.hash, { terminalId: T1 });
+      const r3fork = record(c, 3, new Uint8Array(32).fill(7), { terminalId: T2 });
+      const first = a.settleBatch(batch([r2]));
+      await g.arrived; // A holds the card: B must read the neighbour only after A commits
+      const second = b.settleBatch(batch([r3fork], { terminalId: T2 }));
+      await someoneWaits();
+      g.open();
+      const [oa, ob] = (await Promise.all([first, second])) as Extract<SettleOutcome, { kind: 'settled' }>[];
+      assert.equal(oa!.response.results[0]!.verdict, 'accepted');
+      assert.equal(ob!.response.results[0]!.reason, 'CHAIN_BROKEN');
+      assert.equal(await count(`SELECT count(*) AS n FROM ${s}.settled_records WHERE card_id = $1`, [c]), 2);
+      assert.equal(
+        await count(`SELECT count(*) AS n FROM ${s}.evidence WHERE card_id = $1 AND kind = 'chain-broken'`, [c]),
+        1,
+      );
+    });
+
     it('the same record in two batches at once (a resent batch under a new id): one accepted, one duplicate', async () => {
       const s = await newSchema();
       const g = newGate();
