@@ -12,6 +12,7 @@ const benches = [
   'apdu-exchange.ts',
   'enqueue.ts',
   'settlement.ts',
+  'clearing.ts',
   'cli-startup.ts',
   'firmware.ts',
   'sale-overhead.ts',

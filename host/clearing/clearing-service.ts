@@ -4,20 +4,19 @@
  * every process in front of the same database is interchangeable, so a process may die at any point
  * (what is not committed is retried by its terminal with the same batch id).
  */
-import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
+import { bytesEqual, fromHex } from '../../protocol/bytes.js';
 import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError } from '../../protocol/errors.js';
 import {
   CERT_KIND,
   TrustStore,
-  decodeTxnRecord,
   keyId,
   signRevocationList,
   verifyCertificate,
   type Certificate,
   type SigningKey,
 } from '../../protocol/record/index.js';
-import { fromBase64url } from '../../protocol/bank/terminal-auth.js';
+import { REJECT_REASON } from '../../protocol/bank/verdicts.js';
 import { CertificateCache, precheck, type Prechecked } from '../../protocol/bank/verify-records.js';
 import type { ClearingCore, SettleBatchRequest, SettledBatch } from './clearing-core.js';
 import type { BatchItem, ClearingLedger, CurrencyTotal } from './ledger.js';
@@ -60,20 +59,13 @@ function toItem(p: Prechecked): BatchItem {
   };
 }
 
-/** The card ids a batch's records name (undecodable ones are skipped: the verifier refuses them itself). */
-function cardIdsOf(records: readonly string[]): string[] {
-  const ids = new Set<string>();
-  for (const text of records) {
-    const bytes = fromBase64url(text);
-    if (!bytes) continue;
-    try {
-      ids.add(toHex(decodeTxnRecord(bytes).cardId));
-    } catch (e) {
-      if (!(e instanceof CardpostError)) throw e;
-    }
-  }
-  return [...ids];
-}
+/** Refusals a certificate on file could turn into another verdict. */
+const CERTIFICATE_REASONS: ReadonlySet<string> = new Set([
+  REJECT_REASON.CERT_MISSING,
+  REJECT_REASON.CERT_INVALID,
+  REJECT_REASON.CERT_UNKNOWN_ISSUER,
+  REJECT_REASON.CERT_EXPIRED,
+]);
 
 export class ClearingService implements ClearingCore {
   readonly trust = new TrustStore();
@@ -124,14 +116,7 @@ export class ClearingService implements ClearingCore {
     // resolved by the ledger's key row (the second transaction waits, then replays).
     const stored = await this.o.ledger.storedAnswer(req.terminalId, req.batchId);
     if (stored && bytesEqual(stored.bodyHash, req.bodyHash)) return replayed(stored.answer);
-    // Certificates on file, read before verifying: a stale read is harmless (a certificate is
-    // only ever added, and it was verified when it was stored).
-    const onFile = await this.o.ledger.cardCertificates(cardIdsOf(req.records));
-    const checked = precheck(
-      { terminalId: req.terminalId, storedCertificate: (id) => onFile.get(id), certs: this.certs },
-      req.records,
-      req.certificates,
-    );
+    const checked = await this.verify(req);
     const out = await this.o.ledger.settleBatch({
       terminalId: req.terminalId,
       batchId: req.batchId,
@@ -143,6 +128,32 @@ export class ClearingService implements ClearingCore {
     return out.kind === 'replayed'
       ? replayed(out.answer)
       : { answer: out.answer, response: out.response, replayed: false };
+  }
+
+  /**
+   * The stateless checks. A certificate on file only matters when none of the batch's certificates
+   * for a card is good (precheck prefers the batch's), so the ledger is read only then: first pass
+   * without, and again with the certificates on file of the cards it asked about.
+   */
+  private async verify(req: SettleBatchRequest): Promise<Prechecked[]> {
+    const asked = new Set<string>();
+    const pass = (onFile: Map<string, Uint8Array>): Prechecked[] =>
+      precheck(
+        {
+          terminalId: req.terminalId,
+          storedCertificate: (id) => {
+            asked.add(id);
+            return onFile.get(id);
+          },
+          certs: this.certs,
+        },
+        req.records,
+        req.certificates,
+      );
+    const first = pass(new Map());
+    if (!first.some((p) => 'final' in p && CERTIFICATE_REASONS.has(p.final.reason!))) return first;
+    // a stale read is harmless: a certificate on file is only ever added, and was verified when stored
+    return pass(await this.o.ledger.cardCertificates([...asked]));
   }
 
   totals(

@@ -9,7 +9,20 @@ import type { ChainLink, LedgerTx } from './settle-batch.js';
 import type { Evidence, Revocation, SettledRecord, StoredAnswer } from './ledger.js';
 import { SETTLED_COLUMNS, buf, revocationFromRow, settledFromRow, u8, type Row } from './rows.js';
 
+const keyOf = (cardId: string, counter: number): string => `${cardId}:${counter}`;
+
 export class PgTx implements LedgerTx {
+  /**
+   * After prefetch: the (card, counter) keys whose row or absence is known, those rows, the cards'
+   * revocations, and the writes deferred to flush (one multi-row statement instead of one per
+   * record: round trips were most of the database's cost per record).
+   */
+  private known: Set<string> | undefined;
+  private readonly rows = new Map<string, SettledRecord>();
+  private readonly revocations = new Map<string, Revocation | null>();
+  private readonly pending: SettledRecord[] = [];
+  private readonly certificates = new Map<string, { certificate: Uint8Array; at: number }>();
+
   constructor(private readonly c: pg.PoolClient) {}
 
   private q(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
@@ -54,6 +67,14 @@ export class PgTx implements LedgerTx {
 
   async neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>> {
     const out = new Map<number, ChainLink>();
+    const around = [counter - 1, counter, counter + 1];
+    if (this.known && around.every((n) => n < 1 || this.known!.has(keyOf(cardId, n)))) {
+      for (const n of around) {
+        const r = this.rows.get(keyOf(cardId, n));
+        if (r) out.set(n, { hash: r.hash, prevHash: r.prevHash, settledAt: r.settledAt, batchId: r.batchId });
+      }
+      return out;
+    }
     const res = await this.q(
       'neighbourhood',
       'SELECT counter, hash, prev_hash, settled_at, batch_id FROM settled_records WHERE card_id = $1 AND counter BETWEEN $2 AND $3',
@@ -70,6 +91,7 @@ export class PgTx implements LedgerTx {
   }
 
   async settledRecord(cardId: string, counter: number): Promise<SettledRecord | undefined> {
+    if (this.known?.has(keyOf(cardId, counter))) return this.rows.get(keyOf(cardId, counter));
     const r = (
       await this.q(
         'settled_one',
@@ -81,6 +103,12 @@ export class PgTx implements LedgerTx {
   }
 
   async insertSettled(s: SettledRecord): Promise<void> {
+    if (this.known) {
+      this.known.add(keyOf(s.cardId, s.counter));
+      this.rows.set(keyOf(s.cardId, s.counter), s);
+      this.pending.push(s);
+      return;
+    }
     await this.q(
       'insert_settled',
       `INSERT INTO settled_records (${SETTLED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
@@ -123,6 +151,7 @@ export class PgTx implements LedgerTx {
   }
 
   async revocation(cardId: string): Promise<Revocation | undefined> {
+    if (this.revocations.has(cardId)) return this.revocations.get(cardId) ?? undefined;
     const r = (
       await this.q(
         'revocation',
@@ -139,10 +168,16 @@ export class PgTx implements LedgerTx {
       'INSERT INTO revocations (card_id, reason, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (card_id) DO NOTHING',
       [cardId, reason, at],
     );
+    if (res.rowCount === 1 && this.revocations.has(cardId))
+      this.revocations.set(cardId, { cardId, reason, revokedAt: at, settlesSignedUntil: null });
     return res.rowCount === 1;
   }
 
   async putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void> {
+    if (this.known) {
+      if (!this.certificates.has(cardId)) this.certificates.set(cardId, { certificate, at }); // the first, as IS NULL keeps
+      return;
+    }
     await this.q(
       'put_certificate',
       'UPDATE cards SET certificate = $2, certificate_at = $3 WHERE card_id = $1 AND certificate IS NULL',
@@ -156,5 +191,62 @@ export class PgTx implements LedgerTx {
       'UPDATE batch_keys SET answer = $3, accepted = $4, records = $5 WHERE terminal_id = $1 AND batch_id = $2',
       [terminalId, batchId, answer, accepted, records],
     );
+  }
+
+  async prefetch(keys: readonly { cardId: string; counter: number }[], cardIds: readonly string[]): Promise<void> {
+    const found = await this.q(
+      'prefetch_settled',
+      `SELECT ${SETTLED_COLUMNS} FROM settled_records
+       WHERE (card_id, counter) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
+      [keys.map((k) => k.cardId), keys.map((k) => k.counter)],
+    );
+    this.known = new Set(keys.map((k) => keyOf(k.cardId, k.counter)));
+    for (const r of found.rows) {
+      const s = settledFromRow(r);
+      this.rows.set(keyOf(s.cardId, s.counter), s);
+    }
+    const revoked = await this.q(
+      'prefetch_revocations',
+      'SELECT card_id, reason, revoked_at, settles_signed_until FROM revocations WHERE card_id = ANY($1::text[])',
+      [cardIds],
+    );
+    for (const id of cardIds) this.revocations.set(id, null);
+    for (const r of revoked.rows) this.revocations.set(r['card_id'] as string, revocationFromRow(r));
+  }
+
+  async flush(): Promise<void> {
+    const p = this.pending.splice(0);
+    if (p.length > 0)
+      await this.q(
+        'flush_settled',
+        `INSERT INTO settled_records (${SETTLED_COLUMNS})
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[], $7::int[],
+           $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[])`,
+        [
+          p.map((s) => s.cardId),
+          p.map((s) => s.counter),
+          p.map((s) => buf(s.envelope)),
+          p.map((s) => buf(s.hash)),
+          p.map((s) => buf(s.prevHash)),
+          p.map((s) => s.amount),
+          p.map((s) => s.currency),
+          p.map((s) => s.merchantId),
+          p.map((s) => s.terminalId),
+          p.map((s) => s.recordTime),
+          p.map((s) => s.batchId),
+          p.map((s) => s.settledAt),
+          p.map((s) => s.reverses ?? null),
+        ],
+      );
+    const certs = [...this.certificates].sort(([a], [b]) => (a < b ? -1 : 1));
+    this.certificates.clear();
+    if (certs.length > 0)
+      await this.q(
+        'flush_certificates',
+        `UPDATE cards SET certificate = v.certificate, certificate_at = v.at
+         FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS v(card_id, certificate, at)
+         WHERE cards.card_id = v.card_id AND cards.certificate IS NULL`,
+        [certs.map(([id]) => id), certs.map(([, c]) => buf(c.certificate)), certs.map(([, c]) => c.at)],
+      );
   }
 }

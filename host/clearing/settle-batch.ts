@@ -53,6 +53,14 @@ export interface LedgerTx {
   revoke(cardId: string, reason: string, at: number): Promise<boolean>;
   putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void>;
   storeAnswer(terminalId: string, batchId: string, answer: string, accepted: number, records: number): Promise<void>;
+  /**
+   * Optional, once the cards are locked: read in one go what the batch's records will ask (these
+   * keys, and the revocations of these cards), so that those reads are answered from memory. Sound
+   * because every writer of a card's rows holds its lock, which this batch now does.
+   */
+  prefetch?(keys: readonly { cardId: string; counter: number }[], cardIds: readonly string[]): Promise<void>;
+  /** Optional: write what the transaction deferred (settled rows, certificates), before the answer is stored. */
+  flush?(): Promise<void>;
 }
 
 const CARD_ID = /^[0-9a-f]{16}$/;
@@ -126,6 +134,15 @@ export async function settleInTransaction(
   const cards = [...new Set(b.items.flatMap((it) => ('record' in it ? [it.record.cardId] : [])))].sort();
   await tx.lockCards(cards);
   await pause('cards-locked');
+  if (tx.prefetch) {
+    const keys = b.items.flatMap((it) => {
+      if (!('record' in it)) return [];
+      const { cardId, counter, reverses } = it.record;
+      const around = [counter - 1, counter, counter + 1, ...(reverses !== undefined ? [reverses] : [])];
+      return around.filter((n) => n >= 1).map((n) => ({ cardId, counter: n }));
+    });
+    await tx.prefetch(keys, cards);
+  }
 
   // 3. each record under the locks; sales first, so a void settles with its sale in one batch
   const results: RecordResult[] = [];
@@ -173,6 +190,7 @@ export async function settleInTransaction(
     ...(reversedCount > 0 ? { reversed: { count: reversedCount, amount: perCurrency(reversed) } } : {}),
   };
   const answer = encodeBatchResponse(response);
+  if (tx.flush) await tx.flush();
   await tx.storeAnswer(b.terminalId, b.batchId, answer, counts.accepted, results.length);
   await pause('before-commit');
   return { kind: 'settled', answer, response, newlyRevoked: [...new Set(newlyRevoked)] };

@@ -19,7 +19,8 @@ import { Prng } from '../support/prng.js';
  *  - signatures built for chosen scalars (s, t = r + s) at the edges of the wNAF recoding, the
  *    comb digits and the group order, including P = G and small multiples of G, whose additions
  *    hit the doubling and cancelling branches of the Jacobian formulas;
- *  - s*G + t*P itself (the mulAdd hook) for edge and random s, t.
+ *  - s*G + t*P itself (the mulAdd hook) for edge and random s, t, for P = kG with the sum or a
+ *    partial sum at the identity or a doubling, and for scalars whose recoding crosses limbs.
  * FUZZ_SEED changes the seed; FUZZ_ROUNDS multiplies the number of random cases.
  */
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_5a2f);
@@ -191,6 +192,56 @@ describe('SM2 native verification against the JS backend (differential fuzz)', f
         const hex = (x: Uint8Array | null): string => (x === null ? 'INF' : toHex(x));
         assert.equal(hex(native.mulAdd(b32(s), k.native, b32(t))), hex(want), `new key: ${info}`);
         assert.equal(hex(native.mulAdd(b32(s), k.nativeTabled, b32(t))), hex(want), `table: ${info}`);
+      }
+    }
+  });
+
+  it('s*G + t*P for P = kG where the sum or a partial sum is the identity or a doubling (t*P = -s*G, s + t k = n)', () => {
+    const rng = new Prng(SEED + 6);
+    // small k: the odd multiples of P (w = 6, co-Z built) coincide with multiples of G in the
+    // generator's table (w = 12), so the chain meets P + P, P - P and the identity mid-way
+    const ks = [1n, 2n, 3n, 5n, 31n, 33n, 2047n, N - 1n, N - 2n, N - 31n, N - 2049n];
+    const ts = [1n, 2n, 3n, 15n, 16n, 31n, 32n, 33n, 63n, 64n, 2047n, 2048n, 2049n, 4095n, 4097n, N - 1n];
+    ts.push(mod(bytesToBigInt(rng.bytes(32)), N));
+    let identities = 0;
+    for (const k of ks) {
+      const key = importKey(native, G.multiply(k).toBytes(false));
+      for (const t of ts) {
+        const tk = mod(t * k, N);
+        // -t k: the sum is the identity; t k: both halves equal; the rest one step either side
+        for (const s of [mod(-tk, N), tk, mod(tk + 1n, N), mod(-tk - 1n, N), mod(-tk + 1n, N), t, mod(N - t, N)]) {
+          const want = js.mulAdd(b32(s), key.js, b32(t));
+          if (want === null) identities++;
+          const hex = (x: Uint8Array | null): string => (x === null ? 'INF' : toHex(x));
+          const info = `k=${k.toString(16)} s=${s.toString(16)} t=${t.toString(16)}`;
+          assert.equal(hex(native.mulAdd(b32(s), key.native, b32(t))), hex(want), `new key: ${info}`);
+          assert.equal(hex(native.mulAdd(b32(s), key.nativeTabled, b32(t))), hex(want), `table: ${info}`);
+        }
+      }
+    }
+    assert.ok(identities >= ks.length * ts.length, `only ${identities} sums were the identity`);
+  });
+
+  it('wNAF recoding across limb boundaries: runs of ones and zeros ending at bits 63/64, 127/128, 191/192, 255', () => {
+    const rng = new Prng(SEED + 7);
+    const scalars: bigint[] = [];
+    for (const edge of [64n, 128n, 192n, 256n]) {
+      for (const len of [1n, 5n, 6n, 12n, 13n, 40n, 64n]) {
+        if (len > edge) continue;
+        const ones = ((1n << len) - 1n) << (edge - len); // a run of ones ending at the edge
+        scalars.push(ones, ones - 1n, (ones + 1n) % (1n << 256n), ones ^ (1n << (edge - 1n)));
+      }
+      scalars.push((1n << edge) - 1n, (1n << (edge - 1n)) + 1n, 1n << (edge - 1n));
+    }
+    scalars.push(BigInt(`0x${'fff0'.repeat(16)}`), BigInt(`0x${'0fff'.repeat(16)}`), BigInt(`0x${'7ff'.repeat(21)}f`));
+    const key = importKey(native, G.multiply(mod(bytesToBigInt(rng.bytes(32)), N - 2n) + 1n).toBytes(false));
+    const hex = (x: Uint8Array | null): string => (x === null ? 'INF' : toHex(x));
+    for (const s of scalars) {
+      for (const t of [scalars[(scalars.indexOf(s) * 7) % scalars.length]!, s, 1n]) {
+        const want = js.mulAdd(b32(s), key.js, b32(t));
+        const info = `s=${s.toString(16)} t=${t.toString(16)}`;
+        assert.equal(hex(native.mulAdd(b32(s), key.native, b32(t))), hex(want), `new key: ${info}`);
+        assert.equal(hex(native.mulAdd(b32(t), key.native, b32(s))), hex(js.mulAdd(b32(t), key.js, b32(s))), info);
       }
     }
   });

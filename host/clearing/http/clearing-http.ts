@@ -22,11 +22,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Routes of bank-api.md this service does not serve: card services stay with the issuer's card system. */
 const NOT_SERVED = [
-  ['POST', '/v1/topups'],
-  ['POST', '/v1/refunds'],
-  ['POST', '/v1/cards/:cardId/lost'],
-  ['GET', '/v1/cards/:cardId/block-order'],
-  ['GET', '/v1/records/:cardId/:counter'],
+  { method: 'POST', url: '/v1/topups' },
+  { method: 'POST', url: '/v1/refunds' },
+  { method: 'POST', url: '/v1/cards/:cardId/lost' },
+  { method: 'GET', url: '/v1/cards/:cardId/block-order' },
+  { method: 'GET', url: '/v1/records/:cardId/:counter' },
 ] as const;
 
 /** How a ledger or service error is answered: status, and a Retry-After for the ones worth retrying. */
@@ -194,7 +194,7 @@ export function buildClearingApp(service: ClearingService, o: { logger?: boolean
     return sendJson(reply, 200, JSON.stringify({ ...echo, terminalId, totals: sales, reversals, refunds: [] }));
   });
 
-  for (const [method, url] of NOT_SERVED)
+  for (const { method, url } of NOT_SERVED)
     app.route({
       method,
       url,

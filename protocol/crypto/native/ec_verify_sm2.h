@@ -4,7 +4,7 @@
  * CP_SM2_FAST_VERIFY selects it at compile time. It is on by default on x86-64 with the 64-bit limb
  * path (the Node addons, the 64-bit C test builds; binding.gyp sets it explicitly for x64), where
  * its carry chains compile to adc/sbb; other 64-bit hosts may set it (ec_sm2p_fast.h has portable
- * carries, correct but not tuned). Impossible with CP_LIMB32: its generator table (16 KB) and
+ * carries, correct but not tuned). Impossible with CP_LIMB32: its generator table (64 KB) and
  * inlined arithmetic are not for the Cortex-M4 image, which keeps the comb of ec_mul.c.
  */
 #ifndef CP_EC_VERIFY_SM2_H

@@ -1,0 +1,295 @@
+/**
+ * The clearing service on PostgreSQL (issue 18, part 4):
+ *
+ *  - records/s settled end to end by `cardpost bank serve` with 1, 2 and 4 API (verifier) processes
+ *    in front of one throwaway PostgreSQL (fsync on), from 8 terminals sending batches of 500 records
+ *    of distinct cards (the bank's case: a new card key on nearly every record);
+ *  - beside it, the raw single-core SM2 verify rate (a new key each call) measured in this run;
+ *  - the cost per record in the database alone: the same records settled by PgLedger.settleBatch
+ *    with verification already done, one batch at a time, and its share of the 1-process cost.
+ *
+ * Requests are built and signed before the clock starts, so the load generator only sends. Each run
+ * gets a fresh database.
+ *
+ *   node --import tsx bench/clearing.ts [records, default 20000]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { generateKeyPair, sign, verify } from '../protocol/crypto/index.js';
+import { toBase64url, signTerminalRequest } from '../protocol/bank/terminal-auth.js';
+import { CertificateCache, precheck } from '../protocol/bank/verify-records.js';
+import { TrustStore, type SignedTxnRecord } from '../protocol/record/index.js';
+import { initIssuerDir, issueTerminal, type IssuerMaterial } from '../host/issuer/issuer-dir.js';
+import { PgLedger } from '../host/clearing/pg-ledger.js';
+import type { BatchItem } from '../host/clearing/ledger.js';
+import { ForgedCard } from '../test/support/record-forge.js';
+import { ThrowawayPostgres, postgresBinDir } from '../test/support/postgres.js';
+import { CliProcess } from '../test/support/cli.js';
+
+const RECORDS = Number(process.argv[2] ?? 20_000);
+const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
+
+/** CPU seconds·1e6 used by a process and its descendants (exited children included, once reaped). */
+function cpuMicros(root: number): number {
+  const stat = (pid: number): number[] | undefined => {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return text
+        .slice(text.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
+    } catch {
+      return undefined;
+    }
+  };
+  const children = (pid: number): number[] => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+        readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      return [];
+    }
+  };
+  // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14
+  const own = (f: number[]): number => f[11]! + f[12]!;
+  const r = stat(root);
+  if (!r) return 0;
+  let ticks = own(r) + r[13]! + r[14]!;
+  const queue = children(root);
+  while (queue.length) {
+    const pid = queue.pop()!;
+    const f = stat(pid);
+    if (f) ticks += own(f);
+    queue.push(...children(pid));
+  }
+  return ticks * TICK_US;
+}
+
+function postmasterPid(server: ThrowawayPostgres): number {
+  return Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+const PER_BATCH = 500;
+const TERMINALS = 8;
+const RECORDS_PER_CARD = 2;
+
+interface Prepared {
+  terminalId: string;
+  batchId: string;
+  body: Uint8Array;
+  records: SignedTxnRecord[];
+  certificates: Uint8Array[];
+}
+
+function prepare(issuer: IssuerMaterial): Prepared[] {
+  const cards = Array.from({ length: Math.ceil(RECORDS / RECORDS_PER_CARD) }, () => ForgedCard.issue(issuer.ca.key));
+  const batches: Prepared[] = [];
+  let next = 0;
+  for (let b = 0; next < RECORDS; b++) {
+    const terminalId = `BT-${b % TERMINALS}`;
+    const records: SignedTxnRecord[] = [];
+    const certificates: Uint8Array[] = [];
+    for (let i = 0; i < PER_BATCH && next < RECORDS; i++, next++) {
+      const card = cards[next % cards.length]!;
+      certificates.push(card.certificate.envelope); // as the daemon sends them: every card of the batch
+      records.push(card.sign({ terminalId, amount: 100 + (next % 900) }));
+    }
+    const batchId = randomBytes(16).toString('hex');
+    const body = new TextEncoder().encode(
+      JSON.stringify({
+        batchId,
+        records: records.map((r) => toBase64url(r.envelope)),
+        certificates: certificates.map(toBase64url),
+      }),
+    );
+    batches.push({ terminalId, batchId, body, records, certificates });
+  }
+  return batches;
+}
+
+/** Raw single-core SM2 verification, a new key on every call, for `seconds`. */
+function rawVerifyRate(seconds: number): number {
+  const msg = new TextEncoder().encode('cardpost clearing bench');
+  const samples = Array.from({ length: 2000 }, () => {
+    const k = generateKeyPair('sm2-sm3');
+    return { pub: k.publicKey, sig: sign('sm2-sm3', k.privateKey, msg) };
+  });
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let i = 0; i < 200; i++, n++) {
+      const s = samples[n % samples.length]!;
+      if (!verify('sm2-sm3', s.pub, msg, s.sig)) throw new Error('verify failed');
+    }
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+async function endToEnd(
+  server: ThrowawayPostgres,
+  issuerDir: string,
+  issuer: IssuerMaterial,
+  processes: number,
+  dir: string,
+): Promise<{ rate: number; apiUs: number; dbUs: number }> {
+  const admin = new pg.Pool({ ...server.poolConfig, max: 1 });
+  const db = `bench_p${processes}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const batches = prepare(issuer);
+  const bank = new CliProcess([
+    'bank',
+    'serve',
+    '--issuer',
+    issuerDir,
+    '--listen',
+    '127.0.0.1:0',
+    '--postgres',
+    `postgres://${server.user}@${server.host}:${server.port}/${db}`,
+    '--processes',
+    String(processes),
+    '--pool-size',
+    '4',
+  ]);
+  try {
+    const line = await bank.waitFor(/listening on/, 120_000);
+    const url = /(http:\/\/[^ ,]+)/.exec(line)![1]!;
+    const terms = new Map<string, ReturnType<typeof issueTerminal>>();
+    for (let t = 0; t < TERMINALS; t++)
+      terms.set(`BT-${t}`, issueTerminal(issuer, `BT-${t}`, join(dir, `p${processes}-t${t}`)));
+    const signed = batches.map((b) => ({
+      ...b,
+      headers: {
+        'Content-Type': 'application/json',
+        ...signTerminalRequest({
+          method: 'POST',
+          path: '/v1/batches',
+          body: b.body,
+          idempotencyKey: b.batchId,
+          ...terms.get(b.terminalId)!,
+        }),
+      },
+    }));
+    const queues = Array.from({ length: TERMINALS }, (_, t) => signed.filter((b) => b.terminalId === `BT-${t}`));
+    let accepted = 0;
+    const api0 = cpuMicros(bank.child.pid!);
+    const db0 = cpuMicros(postmasterPid(server));
+    const t0 = performance.now();
+    await Promise.all(
+      queues.map(async (q) => {
+        for (const b of q) {
+          const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: b.headers, body: b.body });
+          const json = (await res.json()) as { accepted?: { count: number } };
+          if (res.status !== 200) throw new Error(`batch refused: ${res.status} ${JSON.stringify(json)}`);
+          accepted += json.accepted!.count;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const apiUs = (cpuMicros(bank.child.pid!) - api0) / RECORDS;
+    const dbUs = (cpuMicros(postmasterPid(server)) - db0) / RECORDS;
+    if (accepted !== RECORDS) throw new Error(`${accepted} of ${RECORDS} accepted`);
+    return { rate: RECORDS / seconds, apiUs, dbUs };
+  } finally {
+    await bank.stop();
+  }
+}
+
+/** µs per record in PostgreSQL alone (wall, and the server's CPU): batches verified beforehand, settled one at a time. */
+async function databaseOnly(
+  server: ThrowawayPostgres,
+  issuer: IssuerMaterial,
+): Promise<{ wallUs: number; cpuUs: number }> {
+  const admin = new pg.Pool({ ...server.poolConfig, max: 1 });
+  await admin.query('CREATE DATABASE bench_db_only');
+  await admin.end();
+  const ledger = await PgLedger.open({ pool: { ...server.poolConfig, database: 'bench_db_only', max: 2 } });
+  const trust = new TrustStore();
+  trust.addIssuer(issuer.ca.certificate);
+  const certs = new CertificateCache(trust);
+  const batches = prepare(issuer).map((b) => {
+    const checked = precheck(
+      { terminalId: b.terminalId, storedCertificate: () => undefined, certs },
+      b.records.map((r) => toBase64url(r.envelope)),
+      b.certificates.map(toBase64url),
+    );
+    const items: BatchItem[] = checked.map((p) => {
+      if ('final' in p) throw new Error(`bench record refused: ${p.final.reason}`);
+      const r = p.record;
+      return {
+        index: p.index,
+        record: {
+          cardId: p.cardId,
+          counter: r.counter,
+          envelope: r.envelope,
+          hash: r.hash,
+          prevHash: r.prevHash,
+          amount: r.amount,
+          currency: r.currency,
+          merchantId: r.merchantId,
+          terminalId: r.terminalId,
+          time: r.time,
+          ...(p.certFromBatch ? { certificateFromBatch: p.certificate.envelope } : {}),
+        },
+      };
+    });
+    return { ...b, items };
+  });
+  const cpu0 = cpuMicros(postmasterPid(server));
+  const t0 = performance.now();
+  for (const b of batches)
+    await ledger.settleBatch({
+      terminalId: b.terminalId,
+      batchId: b.batchId,
+      bodyHash: randomBytes(32),
+      items: b.items,
+      now: Math.floor(Date.now() / 1000),
+      windowSeconds: 30 * 86400,
+    });
+  const wallUs = ((performance.now() - t0) * 1000) / RECORDS;
+  const cpuUs = (cpuMicros(postmasterPid(server)) - cpu0) / RECORDS;
+  await ledger.close();
+  return { wallUs, cpuUs };
+}
+
+async function main(): Promise<void> {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error('PostgreSQL is not installed: apt-get install postgresql-15');
+  const dir = mkdtempSync(join(tmpdir(), 'cardpost-bench-clearing-'));
+  const server = await ThrowawayPostgres.start(bin, { durable: true });
+  try {
+    const issuerDir = join(dir, 'issuer');
+    const issuer = initIssuerDir(issuerDir);
+    console.log(
+      `clearing bench: ${RECORDS} records (${RECORDS_PER_CARD} per card), batches of ${PER_BATCH} from ${TERMINALS} terminals; ` +
+        `PostgreSQL fsync on; ${availableParallelism()} cores`,
+    );
+    const raw = rawVerifyRate(2);
+    console.log(`raw SM2 verify, one core, new key each call: ${raw.toFixed(0)} /s`);
+    const rates: number[] = [];
+    for (const p of [1, 2, 4]) {
+      const r = await endToEnd(server, issuerDir, issuer, p, dir);
+      rates.push(r.rate);
+      console.log(
+        `bank serve, ${p} API process(es): ${r.rate.toFixed(0)} records/s = ${(r.rate / rates[0]!).toFixed(2)}x 1 process, ` +
+          `${(r.rate / raw).toFixed(2)}x the raw single-core verify rate; CPU per record: API ${r.apiUs.toFixed(0)} µs, ` +
+          `PostgreSQL ${r.dbUs.toFixed(0)} µs (database share ${((100 * r.dbUs) / (r.dbUs + r.apiUs)).toFixed(0)}%)`,
+      );
+    }
+    const db = await databaseOnly(server, issuer);
+    const oneUs = 1e6 / rates[0]!;
+    console.log(
+      `database alone (verified batches, one at a time): ${db.wallUs.toFixed(0)} µs/record wall, ${db.cpuUs.toFixed(0)} µs/record ` +
+        `PostgreSQL CPU; the wall time is ${((100 * db.wallUs) / oneUs).toFixed(0)}% of the ${oneUs.toFixed(0)} µs/record end to end with 1 process`,
+    );
+  } finally {
+    await server.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
