@@ -26,6 +26,7 @@ import { TrustStore, type SignedTxnRecord } from '../protocol/record/index.js';
 import { initIssuerDir, issueTerminal, type IssuerMaterial } from '../host/issuer/issuer-dir.js';
 import { PgLedger } from '../host/clearing/pg-ledger.js';
 import type { BatchItem } from '../host/clearing/ledger.js';
+import { batchItemOf } from '../host/clearing/clearing-service.js';
 import { ForgedCard } from '../test/support/record-forge.js';
 import { ThrowawayPostgres, postgresBinDir } from '../test/support/postgres.js';
 import { CliProcess } from '../test/support/cli.js';
@@ -217,26 +218,9 @@ async function databaseOnly(
       b.records.map((r) => toBase64url(r.envelope)),
       b.certificates.map(toBase64url),
     );
-    const items: BatchItem[] = checked.map((p) => {
-      if ('final' in p) throw new Error(`bench record refused: ${p.final.reason}`);
-      const r = p.record;
-      return {
-        index: p.index,
-        record: {
-          cardId: p.cardId,
-          counter: r.counter,
-          envelope: r.envelope,
-          hash: r.hash,
-          prevHash: r.prevHash,
-          amount: r.amount,
-          currency: r.currency,
-          merchantId: r.merchantId,
-          terminalId: r.terminalId,
-          time: r.time,
-          ...(p.certFromBatch ? { certificateFromBatch: p.certificate.envelope } : {}),
-        },
-      };
-    });
+    const refused = checked.find((p) => 'final' in p);
+    if (refused && 'final' in refused) throw new Error(`bench record refused: ${refused.final.reason}`);
+    const items: BatchItem[] = checked.map(batchItemOf);
     return { ...b, items };
   });
   const cpu0 = cpuMicros(postmasterPid(server));

@@ -2,11 +2,11 @@
  * The simulated bank: an HTTP settlement service (fastify 5) on a SQLite ledger (better-sqlite3).
  * It stands in for the real bank in tests and in `cardpost demo`. API: docs/bank-api.md.
  */
+import { checkBankAuthority } from '../../protocol/bank/bank-keys.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHash } from 'node:crypto';
 import { bytesEqual, fromHex, toHex } from '../../protocol/bytes.js';
-import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError, DecodeError } from '../../protocol/errors.js';
 import {
   CERT_KIND,
@@ -14,7 +14,6 @@ import {
   decodeRevocationList,
   keyId,
   signRevocationList,
-  verifyCertificate,
   verifyRevocationList,
   type Certificate,
   type CertKind,
@@ -143,23 +142,7 @@ export class SimBank {
     this.trust.addIssuer(opts.issuerCertificate); // throws TRUST_ANCHOR_INVALID for a non-CA
     this.issuerKeyId = keyId(opts.issuerCertificate.algorithm, opts.issuerCertificate.publicKey);
     const a = opts.authority;
-    const chk = verifyCertificate(a.certificate, opts.issuerCertificate, { kind: CERT_KIND.AUTHORITY });
-    if (!chk.ok)
-      throw new CardpostError(
-        'BANK_CONFIG',
-        `the authority certificate is not a kind 4 certificate of this issuer: ${chk.detail}`,
-        'issue the bank authority certificate with the issuer CA',
-      );
-    if (
-      !bytesEqual(a.certificate.publicKey, a.key.publicKey) ||
-      a.certificate.algorithm !== SIGNATURE_ALGORITHM_CODES[a.key.algorithm]
-    ) {
-      throw new CardpostError(
-        'BANK_CONFIG',
-        'the authority key does not match the authority certificate',
-        'pass the key the certificate was issued for',
-      );
-    }
+    checkBankAuthority(opts.issuerCertificate, a);
     this.authority = a;
     this.certs = new CertificateCache(this.trust);
     this.faultState = new FaultState(opts.faults ?? {});

@@ -4,15 +4,13 @@
  * every process in front of the same database is interchangeable, so a process may die at any point
  * (what is not committed is retried by its terminal with the same batch id).
  */
+import { checkBankAuthority } from '../../protocol/bank/bank-keys.js';
 import { bytesEqual, fromHex } from '../../protocol/bytes.js';
-import { SIGNATURE_ALGORITHM_CODES } from '../../protocol/crypto/index.js';
 import { CardpostError } from '../../protocol/errors.js';
 import {
-  CERT_KIND,
   TrustStore,
   keyId,
   signRevocationList,
-  verifyCertificate,
   type Certificate,
   type SigningKey,
 } from '../../protocol/record/index.js';
@@ -37,7 +35,7 @@ export interface ClearingServiceOptions {
 const unixNow = (): number => Math.floor(Date.now() / 1000);
 
 /** What the ledger needs of a verified record (the verifier's output). */
-function toItem(p: Prechecked): BatchItem {
+export function batchItemOf(p: Prechecked): BatchItem {
   if ('final' in p) return { index: p.index, refused: p.final };
   const r = p.record;
   return {
@@ -84,22 +82,7 @@ export class ClearingService implements ClearingCore {
     this.trust.addIssuer(o.issuerCertificate); // TRUST_ANCHOR_INVALID for a non-CA
     this.issuerKeyId = keyId(o.issuerCertificate.algorithm, o.issuerCertificate.publicKey);
     const a = o.authority;
-    const chk = verifyCertificate(a.certificate, o.issuerCertificate, { kind: CERT_KIND.AUTHORITY });
-    if (!chk.ok)
-      throw new CardpostError(
-        'BANK_CONFIG',
-        `the authority certificate is not a kind 4 certificate of this issuer: ${chk.detail}`,
-        'issue the bank authority certificate with the issuer CA',
-      );
-    if (
-      !bytesEqual(a.certificate.publicKey, a.key.publicKey) ||
-      a.certificate.algorithm !== SIGNATURE_ALGORITHM_CODES[a.key.algorithm]
-    )
-      throw new CardpostError(
-        'BANK_CONFIG',
-        'the authority key does not match the authority certificate',
-        'pass the key the certificate was issued for',
-      );
+    checkBankAuthority(o.issuerCertificate, a);
     this.certs = new CertificateCache(this.trust);
   }
 
@@ -121,7 +104,7 @@ export class ClearingService implements ClearingCore {
       terminalId: req.terminalId,
       batchId: req.batchId,
       bodyHash: req.bodyHash,
-      items: checked.map(toItem),
+      items: checked.map(batchItemOf),
       now: this.clock(),
       windowSeconds: this.windowSeconds,
     });

@@ -1,12 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import * as iso from '../../protocol/iso8583/index.js';
-import { pcapOfTcpPayloads } from '../support/pcap.js';
+import { ISO8583_PORT as PORT, pcapOfTcpPayloads, tsharkIso8583 as tshark } from '../support/pcap.js';
 import { requireSystem, which } from '../support/system.js';
 
 /**
@@ -28,40 +25,6 @@ const LINK_MESSAGES = V.messages.map((v) => ({
   name: v.name,
   message: iso.decodeFrame(iso.CUP_TERMINAL_DIALECT, fromHex(v.frame)).message,
 }));
-const PORT = 8583;
-
-interface TsharkPacket {
-  _source: { layers: Record<string, unknown> };
-}
-
-function tshark(pcap: Uint8Array, charset: 'bcd' | 'ascii'): Record<string, unknown>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'cardpost-iso8583-'));
-  try {
-    const file = join(dir, 'link.pcap');
-    writeFileSync(file, pcap);
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r',
-        file,
-        '-d',
-        `tcp.port==${PORT},iso8583`,
-        '-o',
-        'iso8583.len_endian:bigendian',
-        '-o',
-        `iso8583.charset:${charset}`,
-        '-o',
-        'iso8583.binencode:bin',
-        '-T',
-        'json',
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 16 << 20 },
-    );
-    return (JSON.parse(out) as TsharkPacket[]).map((p) => p._source.layers);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** What tshark made of one message: its MTI, its fields, and whether it flagged anything. */
 function dissected(layers: Record<string, unknown>): { mti: unknown; fields: Map<number, unknown>; flagged: boolean } {

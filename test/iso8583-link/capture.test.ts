@@ -1,11 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fromHex, toHex } from '../../protocol/bytes.js';
 import * as iso from '../../protocol/iso8583/index.js';
-import { pcapOfTcpPayloads } from '../support/pcap.js';
+import { ISO8583_PORT as PORT, pcapOfTcpPayloads, tsharkIso8583 as tshark } from '../support/pcap.js';
 import { requireSystem, which } from '../support/system.js';
 import { TestIssuer } from '../support/issuer.js';
 import { FakeClearingCore } from './fake-core.js';
@@ -20,36 +16,6 @@ import { batchOf, rig } from './link-fixture.js';
  * TPDU or header: the runs use the plain framings, whose bytes are the CUP frame's minus those
  * 11 bytes (the message itself is the same).
  */
-const PORT = 8583;
-
-function tshark(pcap: Uint8Array, charset: 'bcd' | 'ascii'): Record<string, unknown>[] {
-  const dir = mkdtempSync(join(tmpdir(), 'cardpost-iso-link-'));
-  try {
-    const file = join(dir, 'run.pcap');
-    writeFileSync(file, pcap);
-    const out = execFileSync(
-      'tshark',
-      [
-        '-r',
-        file,
-        '-d',
-        `tcp.port==${PORT},iso8583`,
-        '-o',
-        'iso8583.len_endian:bigendian',
-        '-o',
-        `iso8583.charset:${charset}`,
-        '-o',
-        'iso8583.binencode:bin',
-        '-T',
-        'json',
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 },
-    );
-    return (JSON.parse(out) as { _source: { layers: Record<string, unknown> } }[]).map((p) => p._source.layers);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** A run that makes the link and the acquirer send every message type they have. */
 async function recordRun(dialect: iso.LinkDialectName): Promise<Uint8Array[]> {

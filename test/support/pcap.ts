@@ -3,6 +3,10 @@
  * per payload, so a capture tool such as tshark can dissect bytes a test built. Each payload gets
  * its own connection (source port) so no reassembly across payloads is needed.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 const LINKTYPE_RAW = 101;
 
 function checksum(bytes: Uint8Array): number {
@@ -70,4 +74,44 @@ export function pcapOfTcpPayloads(payloads: readonly Uint8Array[], port: number)
     o += p.length;
   }
   return out;
+}
+
+/** The port the ISO 8583 captures use; tshark is told to dissect it as ISO 8583. */
+export const ISO8583_PORT = 8583;
+
+interface TsharkPacket {
+  _source: { layers: Record<string, unknown> };
+}
+
+/**
+ * Wireshark's ISO 8583 dissector over a capture (tshark, Debian): each packet's layers as tshark's
+ * JSON gives them. Big-endian 2-byte lengths, BCD or ASCII numbers, binary fields as bytes.
+ */
+export function tsharkIso8583(pcap: Uint8Array, charset: 'bcd' | 'ascii'): Record<string, unknown>[] {
+  const dir = mkdtempSync(join(tmpdir(), 'cardpost-iso8583-'));
+  try {
+    const file = join(dir, 'link.pcap');
+    writeFileSync(file, pcap);
+    const out = execFileSync(
+      'tshark',
+      [
+        '-r',
+        file,
+        '-d',
+        `tcp.port==${ISO8583_PORT},iso8583`,
+        '-o',
+        'iso8583.len_endian:bigendian',
+        '-o',
+        `iso8583.charset:${charset}`,
+        '-o',
+        'iso8583.binencode:bin',
+        '-T',
+        'json',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 },
+    );
+    return (JSON.parse(out) as TsharkPacket[]).map((p) => p._source.layers);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
