@@ -108,11 +108,10 @@ export async function checkInvariants(db: pg.Pool, acks: readonly Acknowledged[]
           bad.push(`${id}: the other version of a double spend got ${o.split('=')[1]}`);
         const [card, counter] = id.split(':');
         const kind = reason === 'DOUBLE_SPEND' ? 'double-spend' : 'chain-broken';
-        const ev = await q('SELECT 1 FROM evidence WHERE card_id = $1 AND kind = $2 AND counter IN ($3::bigint, $3::bigint + 1)', [
-          card,
-          kind,
-          counter,
-        ]);
+        const ev = await q(
+          'SELECT 1 FROM evidence WHERE card_id = $1 AND kind = $2 AND counter IN ($3::bigint, $3::bigint + 1)',
+          [card, kind, counter],
+        );
         if (ev.length === 0) bad.push(`${id}: ${reason} answered without ${kind} evidence`);
       }
     }
