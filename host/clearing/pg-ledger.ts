@@ -65,6 +65,25 @@ function unavailable(e: unknown): CardpostError {
   );
 }
 
+/**
+ * At open: a server that is down or not yet accepting connections is worth waiting for
+ * (CLEARING_DB_UNAVAILABLE); anything else (an unknown role or database, no permission, a broken
+ * schema) will not change by waiting (CLEARING_DB_REFUSED).
+ */
+function openFailure(e: unknown): CardpostError {
+  if (e instanceof CardpostError) return e;
+  const code = (e as { code?: unknown }).code;
+  const sqlState = e instanceof pg.DatabaseError && typeof code === 'string' ? code : undefined;
+  const waitable = sqlState ? /^(08|53|57P0)/.test(sqlState) : isDbFailure(e);
+  if (waitable) return unavailable(e);
+  return new CardpostError(
+    'CLEARING_DB_REFUSED',
+    `the clearing database refused this service: ${(e as Error).message}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}`,
+    'check the role, password and database in --postgres (or PG* variables) and that the role may create tables',
+    { cause: e },
+  );
+}
+
 export class PgLedger implements ClearingLedger {
   private closed = false;
   private retried = 0;
@@ -93,7 +112,7 @@ export class PgLedger implements ClearingLedger {
       await ledger.migrate(opts.partitions ?? 1);
     } catch (e) {
       await pool.end().catch(() => {});
-      throw unavailable(e);
+      throw openFailure(e);
     }
     return ledger;
   }
@@ -103,6 +122,12 @@ export class PgLedger implements ClearingLedger {
     try {
       await c.query('BEGIN');
       await c.query("SELECT pg_advisory_xact_lock(hashtext('cardpost clearing schema'))");
+      // The partition count is chosen when the schema is created; later opens keep what is there.
+      const has = await c.query<{ has: boolean }>("SELECT to_regclass('clearing_schema') IS NOT NULL AS has");
+      if (has.rows[0]?.has) {
+        const existing = await c.query<{ partitions: number }>('SELECT partitions FROM clearing_schema WHERE id = 1');
+        if (existing.rows[0]) partitions = existing.rows[0].partitions;
+      }
       for (const s of pgSchemaStatements(partitions)) await c.query(s);
       const v = await c.query<{ version: number }>('SELECT version FROM clearing_schema WHERE id = 1');
       const found = v.rows[0]?.version;

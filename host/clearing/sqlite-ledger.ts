@@ -41,7 +41,7 @@ export class SqliteLedger implements ClearingLedger {
       this.db = new Database(opts.path);
     } catch (e) {
       throw new CardpostError(
-        'CLEARING_DB_UNAVAILABLE',
+        'CLEARING_DB_REFUSED',
         `cannot open the clearing ledger ${opts.path}: ${(e as Error).message}`,
         'check the directory exists and is writable',
         { cause: e },

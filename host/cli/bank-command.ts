@@ -11,6 +11,8 @@ import { Command, Option } from 'commander';
 import { CardpostError } from '../../protocol/errors.js';
 import type { CliIo } from './crypto-command.js';
 import { parseHostPort } from './parse.js';
+import { EXIT } from './exit-codes.js';
+import { exitCodeForError } from '../errors/registry.js';
 import { openIssuerDir } from '../issuer/issuer-dir.js';
 import { ClearingService } from '../clearing/clearing-service.js';
 import { startClearingHttp } from '../clearing/http/clearing-http.js';
@@ -34,7 +36,29 @@ interface ServeOptions {
 }
 
 /** What an API process tells the primary. */
-type WorkerMessage = { kind: 'listening'; url: string; iso?: string } | { kind: 'failed'; line: string };
+type WorkerMessage =
+  { kind: 'listening'; url: string; iso?: string } | { kind: 'failed'; line: string; exitCode: number };
+
+/** A process that cannot start says why (and with which exit code): a port in use, a bad issuer… */
+function startFailure(e: unknown): CardpostError {
+  if (e instanceof CardpostError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES')
+    return new CardpostError(
+      'BANK_LISTEN_FAILED',
+      `cannot listen: ${(e as Error).message}`,
+      'choose a free port or an address of this machine for --listen / --iso8583-listen',
+    );
+  return new CardpostError(
+    'BANK_START_FAILED',
+    `an API process could not start: ${String(e)}`,
+    'report this with the command line used',
+  );
+}
+
+/** Replaced API processes that die this soon after starting count as a crash loop. */
+const EARLY_DEATH_MS = 10_000;
+const MAX_EARLY_DEATHS = 5;
 
 function positiveInt(v: string, name: string, max: number): number {
   const n = Number(v);
@@ -147,18 +171,27 @@ async function startIsoFrontEnd(
   });
 }
 
-/** The primary: fork, wait until every process listens, replace any that dies, stop them on a signal. */
+/**
+ * The primary: fork, wait until every process listens, replace any that dies, stop them on a signal.
+ * A process that fails to start stops the service with its reason (the same configuration fails in
+ * every process); processes that keep dying right after starting stop it too, instead of looping.
+ */
 async function supervise(io: CliIo, o: ServeOptions, processes: number): Promise<void> {
   let stopping = false;
+  let earlyDeaths = 0;
+  const started = new Map<number, number>();
+  const stopAll = (): void => {
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+  };
   const fork = (): void => {
     const w = cluster.fork();
+    started.set(w.id, Date.now());
     w.on('message', (m: WorkerMessage) => {
-      if (m.kind === 'failed') {
-        stopping = true; // a configuration error is the same in every process: do not respawn forever
-        io.out(m.line);
-        process.exitCode = 1;
-        for (const other of Object.values(cluster.workers ?? {})) other?.kill('SIGTERM');
-      }
+      if (m.kind !== 'failed' || stopping) return;
+      process.stderr.write(`cardpost: ${m.line}\n`);
+      io.setExitCode(m.exitCode);
+      stopAll();
     });
   };
   let listening = 0;
@@ -170,25 +203,30 @@ async function supervise(io: CliIo, o: ServeOptions, processes: number): Promise
   });
   cluster.on('exit', (w, code, signal) => {
     if (stopping) return;
+    const early = Date.now() - (started.get(w.id) ?? 0) < EARLY_DEATH_MS;
+    if (early && ++earlyDeaths >= MAX_EARLY_DEATHS) {
+      process.stderr.write(
+        `cardpost: BANK_START_FAILED: ${earlyDeaths} API processes died within ${EARLY_DEATH_MS / 1000} s of starting — see the lines above; fix the cause and start again\n`,
+      );
+      io.setExitCode(EXIT.UNAVAILABLE);
+      stopAll();
+      return;
+    }
     io.out(`bank serve: API process ${w.process.pid} ended (${signal ?? `exit ${code}`}); starting another`);
-    fork();
+    setTimeout(fork, early ? 1000 : 0); // a crash right after starting: do not spin
   });
   for (let i = 0; i < processes; i++) fork();
   await new Promise<void>((resolve) => {
+    const done = (): void => {
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
+    };
     const stop = (): void => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
-      const wait = (): void => {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve();
-        else setTimeout(wait, 50);
-      };
-      wait();
+      stopAll();
+      done();
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
-    cluster.on('exit', () => {
-      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
-    });
+    cluster.on('exit', done);
   });
 }
 
@@ -234,11 +272,10 @@ export function bankCommand(io: CliIo): Command {
       try {
         await runApiProcess(o, send, (line) => io.out(line));
       } catch (e) {
-        if (cluster.isWorker && e instanceof CardpostError) {
-          send({ kind: 'failed', line: e.describe() });
-          process.exit(1);
-        }
-        throw e;
+        const why = startFailure(e);
+        if (!cluster.isWorker) throw why;
+        send({ kind: 'failed', line: why.describe(), exitCode: exitCodeForError(why) });
+        process.exit(exitCodeForError(why));
       }
     });
   return bank;

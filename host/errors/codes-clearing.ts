@@ -16,6 +16,21 @@ export const CLEARING: Record<string, ErrorDef> = {
     'retry',
     'the clearing database did not answer: nothing was committed unless an answer was stored, so send the same batch again with the same batch id',
   ),
+  CLEARING_DB_REFUSED: def(
+    null,
+    'bad-input',
+    'the database will not serve this service as configured (role, password, database name, permissions, or a SQLite path that cannot be opened): fix --postgres / --db; waiting would not help',
+  ),
+  BANK_LISTEN_FAILED: def(
+    null,
+    'unavailable',
+    'choose a free port, or an address of this machine, for --listen / --iso8583-listen',
+  ),
+  BANK_START_FAILED: def(
+    null,
+    'fault',
+    'an API process could not start, or kept dying right after starting: read the lines before this one, fix the cause and start again',
+  ),
   CLEARING_DB_VERSION: def(
     503,
     'unavailable',

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BankTerminalClient } from '../../device-sim/bank/terminal-client.js';
@@ -44,6 +45,44 @@ describe('cardpost bank serve (CLI)', function () {
     const open = await runCardpost([...base, '--iso8583-listen', '127.0.0.1:0', '--iso8583-terminals', table]);
     assert.notEqual(open.code, 0);
     assert.match(open.stderr, /ACQUIRER_CONFIG_INVALID.*chmod 600/);
+  });
+
+  it('stops with the reason when an API process cannot start (port in use, no issuer, a ledger path that cannot open), never respawning in a loop', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const inUse = await runCardpost([
+        'bank',
+        'serve',
+        '--issuer',
+        issuerDir,
+        '--db',
+        join(dir, 'busy.sqlite'),
+        '--processes',
+        '2',
+        '--listen',
+        `127.0.0.1:${port}`,
+      ]);
+      assert.equal(inUse.code, 3, inUse.stderr);
+      assert.match(inUse.stderr, /BANK_LISTEN_FAILED: cannot listen: .*EADDRINUSE/);
+      assert.doesNotMatch(inUse.stdout, /starting another/);
+    } finally {
+      busy.close();
+    }
+    const noIssuer = await runCardpost(['bank', 'serve', '--issuer', join(dir, 'none'), '--processes', '2']);
+    assert.equal(noIssuer.code, 3, noIssuer.stderr);
+    assert.match(noIssuer.stderr, /ISSUER_MISSING/);
+    const noDir = await runCardpost([
+      'bank',
+      'serve',
+      '--issuer',
+      issuerDir,
+      '--db',
+      join(dir, 'no', 'such', 'c.sqlite'),
+    ]);
+    assert.equal(noDir.code, 2, noDir.stderr);
+    assert.match(noDir.stderr, /CLEARING_DB_REFUSED/);
   });
 
   it('settles a batch over HTTP, serves ISO 8583 beside it, and after a restart replays the same answer byte for byte', async () => {

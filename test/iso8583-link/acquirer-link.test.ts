@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { BankError } from '../../host/settlement/bank-client.js';
 import { fromHex } from '../../protocol/bytes.js';
@@ -240,6 +241,48 @@ describe('ISO 8583 link ↔ acquirer over TCP', function () {
     const sent = iso.decodeFrame(iso.linkDialectNamed(DIALECT), r.proxy.toAcquirer.at(-2)!).message;
     assert.equal(sent.mti, '0220');
     assert.deepEqual(iso.readCertificate(sent), withCert.cards[0]!.certificate.envelope);
+  });
+
+  it('a peer that floods requests and never reads the answers is slowed by backpressure: the server reads a bounded amount', async () => {
+    const d = iso.linkDialectNamed(DIALECT);
+    // an unknown terminal: answered (03) without any key, so this is what anyone can send
+    const one = Buffer.from(
+      iso.encodeFrame(d, {
+        tpdu: { destination: 3, source: 0 },
+        header: fromHex('603100311301'),
+        message: iso.signOn({ stan: 1, batch: 1, terminalId: 'XX000009', merchantId: MERCHANT, operator: '001' }),
+      }),
+    );
+    const chunk = Buffer.concat(Array.from({ length: 256 }, () => one));
+    // The flooder is another process, as an attacker would be: in this one it would share the event loop.
+    const flooder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const s = require('node:net').connect(${r.acquirer.port}, '127.0.0.1');
+         const chunk = Buffer.from('${chunk.toString('hex')}', 'hex');
+         let written = 0; const end = Date.now() + 4000;
+         s.on('connect', () => { s.pause(); (function go() {
+           while (Date.now() < end) { if (!s.write(chunk)) { s.once('drain', go); return setTimeout(() => go(), 100).unref(); } written += chunk.length; }
+           console.log(written); process.exit(0); })(); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    flooder.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    let buffered = 0;
+    const watch = setInterval(() => (buffered = Math.max(buffered, r.acquirer.bufferedAnswerBytes())), 20);
+    await new Promise((res) => flooder.once('exit', res));
+    clearInterval(watch);
+    const written = Number(out.trim());
+    // Without backpressure the unread answers pile up in this process (0.8 MiB in 4 s here, and growing);
+    // with it, at most the answers to one read chunk (about 40 KiB).
+    assert.ok(buffered < 256 << 10, `${(buffered / 2 ** 20).toFixed(2)} MiB of unread answers held`);
+    // Unbounded reading took 26.8 MB in 8 s with RSS growing without end; the kernel's socket
+    // buffers on loopback hold a few MB at most, so the server must have stopped reading.
+    assert.ok(written < 24 << 20, `the peer pushed ${(written / 2 ** 20).toFixed(1)} MiB in 4 s`);
+    const health = await r.link({ port: r.acquirer.port }).health();
+    assert.equal(health.ok, true, 'the server still answers others');
   });
 
   it('garbage bytes, cut frames, oversize lengths and mutated frames never crash the server', async () => {

@@ -41,6 +41,8 @@ export interface RunningAcquirer {
   readonly host: string;
   /** The per-terminal batch totals (a test may forget them to play a crash of the front end). */
   readonly totals: BatchTotalsBook;
+  /** Answers written but not yet taken by their peers, over all connections (bounded by backpressure). */
+  bufferedAnswerBytes(): number;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startAcquirer(o: AcquirerOptions): Promise<RunningAcquirer
     port,
     host,
     totals: book,
+    bufferedAnswerBytes: () => [...sockets].reduce((n, s) => n + s.writableLength, 0),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -102,6 +105,9 @@ export async function startAcquirer(o: AcquirerOptions): Promise<RunningAcquirer
       }),
   };
 }
+
+/** Requests read ahead of their answers on one connection; reading pauses beyond this. */
+const MAX_PENDING_REQUESTS = 8;
 
 function serve(
   socket: Socket,
@@ -116,6 +122,15 @@ function serve(
   let state: SessionState = INITIAL_SESSION;
   let queue: Promise<void> = Promise.resolve();
   let closed = false;
+  // Backpressure: stop reading while requests wait or answers go unread, so a peer that floods
+  // (it needs no key: unknown terminals are answered) cannot grow this process's memory.
+  let pending = 0;
+  const flow = (): void => {
+    if (closed) return;
+    if (pending >= MAX_PENDING_REQUESTS || socket.writableNeedDrain) socket.pause();
+    else socket.resume();
+  };
+  socket.on('drain', flow);
   const drop = (e: CardpostError) => {
     if (closed) return;
     closed = true;
@@ -146,6 +161,8 @@ function serve(
       }
       buffer = buffer.subarray(size);
       const request = frame;
+      pending++;
+      flow();
       queue = queue.then(async () => {
         if (closed) return;
         try {
@@ -162,6 +179,9 @@ function serve(
           socket.write(bytes);
         } catch (e) {
           drop(refusedFrame(e));
+        } finally {
+          pending--;
+          flow();
         }
       });
     }
