@@ -120,7 +120,7 @@ export class ClearingService implements ClearingCore {
    */
   private async verify(req: SettleBatchRequest): Promise<Prechecked[]> {
     const asked = new Set<string>();
-    const pass = (onFile: Map<string, Uint8Array>): Prechecked[] =>
+    const pass = (records: readonly string[], onFile: Map<string, Uint8Array>): Prechecked[] =>
       precheck(
         {
           terminalId: req.terminalId,
@@ -130,13 +130,26 @@ export class ClearingService implements ClearingCore {
           },
           certs: this.certs,
         },
-        req.records,
+        records,
         req.certificates,
       );
-    const first = pass(new Map());
-    if (!first.some((p) => 'final' in p && CERTIFICATE_REASONS.has(p.final.reason!))) return first;
+    const first = pass(req.records, new Map());
+    // Only the records refused for their certificate are checked again (a returning card's batch
+    // usually carries no certificate: re-verifying the whole batch would double the work).
+    const again = first.filter((p) => 'final' in p && CERTIFICATE_REASONS.has(p.final.reason!)).map((p) => p.index);
+    if (again.length === 0) return first;
     // a stale read is harmless: a certificate on file is only ever added, and was verified when stored
-    return pass(await this.o.ledger.cardCertificates([...asked]));
+    const onFile = await this.o.ledger.cardCertificates([...asked]);
+    const second = pass(
+      again.map((i) => req.records[i]!),
+      onFile,
+    );
+    const out = [...first];
+    second.forEach((p, k) => {
+      const index = again[k]!;
+      out[index] = 'final' in p ? { index, final: { ...p.final, index } } : { ...p, index };
+    });
+    return out;
   }
 
   totals(

@@ -101,6 +101,10 @@ export class PgLedger implements ClearingLedger {
   /** Connect and create the schema if it is missing (concurrent openers are serialised by an advisory lock). */
   static async open(opts: PgLedgerOptions): Promise<PgLedger> {
     const pool = new pg.Pool({
+      // A database that hangs (rather than goes away) must not hold a batch, and its terminal's
+      // key, for ever: the terminal gets 503 and sends the batch again.
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: 60_000,
       ...opts.pool,
       ...(opts.connectionString ? { connectionString: opts.connectionString } : {}),
       types: TYPES,

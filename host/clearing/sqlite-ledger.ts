@@ -31,6 +31,19 @@ export interface SqliteLedgerOptions {
   hooks?: LedgerTestHooks;
 }
 
+/** Another process held the file's write lock past busy_timeout: worth a retry, not a bug (503). */
+function busy(e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY')
+    ? new CardpostError(
+        'CLEARING_DB_UNAVAILABLE',
+        `the clearing ledger is busy: ${(e as Error).message}`,
+        'another API process holds the SQLite file; retry the batch with the same id (for many processes use PostgreSQL)',
+        { cause: e },
+      )
+    : e;
+}
+
 export class SqliteLedger implements ClearingLedger {
   private readonly db: Database.Database;
   private readonly hooks: LedgerTestHooks;
@@ -79,7 +92,7 @@ export class SqliteLedger implements ClearingLedger {
         return out;
       } catch (e) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw e;
+        throw busy(e);
       }
     });
   }

@@ -104,6 +104,16 @@ export class Iso8583Link implements SettlementLink {
         'a counter bug: report it with the daemon log',
         'refused',
       );
+    // A record the link cannot carry is never answered "rejected" here: that would drop a paid sale.
+    // The batch is refused instead (the worker waits and tries again), so the merchant sees it.
+    const unsendable = items.find((i) => 'unsendable' in i);
+    if (unsendable && 'unsendable' in unsendable)
+      throw new BankError(
+        'BANK_REFUSED_ISO8583_UNSENDABLE',
+        `batch ${batchId}: record ${unsendable.index} cannot be carried over ISO 8583: ${unsendable.unsendable}`,
+        'settle this batch over the bank API: set bank.link to "http" until it is settled, then back',
+        'refused',
+      );
     const batch = isoBatchNumber(batchId);
     const verdicts = new Map<number, VerdictText>();
     const sent = new Set<number>();

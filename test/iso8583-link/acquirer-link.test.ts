@@ -7,7 +7,9 @@ import * as iso from '../../protocol/iso8583/index.js';
 import { TestIssuer } from '../support/issuer.js';
 import { Prng } from '../support/prng.js';
 import { FakeClearingCore } from './fake-core.js';
-import { batchOf, DIALECT, ISO_TERMINAL, MERCHANT, rig, type Rig } from './link-fixture.js';
+import { batchOf, DIALECT, ISO_TERMINAL, MERCHANT, TERMINAL, newBatchId, rig, type Rig } from './link-fixture.js';
+import { ForgedCard } from '../support/record-forge.js';
+import { encodeBatchRequest } from '../../protocol/bank/index.js';
 
 /**
  * The ISO 8583 link (host/settlement/iso8583-link.ts) against the acquirer front end
@@ -243,6 +245,19 @@ describe('ISO 8583 link ↔ acquirer over TCP', function () {
     assert.deepEqual(iso.readCertificate(sent), withCert.cards[0]!.certificate.envelope);
   });
 
+  it('a record the link cannot carry refuses the whole batch (BANK_REFUSED_ISO8583_UNSENDABLE): no sale is answered rejected', async () => {
+    const issuer = new TestIssuer();
+    const card = ForgedCard.issue(issuer.key);
+    const huge = card.sign({ terminalId: TERMINAL, amount: 10 ** 12 }); // valid on the card, too wide for field 4
+    const batchId = newBatchId();
+    const body = encodeBatchRequest({ batchId, records: [huge.envelope], certificates: [card.certificate.envelope] });
+    await assert.rejects(
+      r.link({ port: r.acquirer.port }).submitBatch(batchId, body, 1),
+      (e: unknown) => e instanceof BankError && e.code === 'BANK_REFUSED_ISO8583_UNSENDABLE' && e.outcome === 'refused',
+    );
+    assert.equal(core.settleCalls.length, 0, 'nothing was sent');
+  });
+
   it('a peer that floods requests and never reads the answers is slowed by backpressure: the server reads a bounded amount', async () => {
     const d = iso.linkDialectNamed(DIALECT);
     // an unknown terminal: answered (03) without any key, so this is what anyone can send
@@ -261,10 +276,10 @@ describe('ISO 8583 link ↔ acquirer over TCP', function () {
         '-e',
         `const s = require('node:net').connect(${r.acquirer.port}, '127.0.0.1');
          const chunk = Buffer.from('${chunk.toString('hex')}', 'hex');
-         let written = 0; const end = Date.now() + 4000;
+         let written = 0;
+         setTimeout(() => { console.log(written); process.exit(0); }, 4000);
          s.on('connect', () => { s.pause(); (function go() {
-           while (Date.now() < end) { if (!s.write(chunk)) { s.once('drain', go); return setTimeout(() => go(), 100).unref(); } written += chunk.length; }
-           console.log(written); process.exit(0); })(); });`,
+           for (;;) { written += chunk.length; if (!s.write(chunk)) return s.once('drain', go); } })(); });`,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );

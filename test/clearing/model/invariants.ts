@@ -54,6 +54,7 @@ export async function checkInvariants(db: pg.Pool, acks: readonly Acknowledged[]
   const acceptedOnce = new Map<string, string>();
   const expectedTotals = new Map<string, bigint>();
   const doubleSpendVerdicts: string[] = [];
+  const duplicates: { id: string; rec: SignedTxnRecord }[] = [];
   const verdictsOf = new Map<string, string[]>(); // identity → verdicts of each version sent
   for (const a of acks) {
     const res = JSON.parse(a.answer) as BatchResponse;
@@ -62,6 +63,7 @@ export async function checkInvariants(db: pg.Pool, acks: readonly Acknowledged[]
       const id = identity(rec);
       verdictsOf.set(id, [...(verdictsOf.get(id) ?? []), `${hex(rec.hash)}=${r.verdict}:${r.reason ?? ''}`]);
       if (r.reason === 'DOUBLE_SPEND') doubleSpendVerdicts.push(id);
+      if (r.verdict === 'duplicate') duplicates.push({ id, rec });
       if (r.verdict !== 'accepted') continue;
       if (acceptedOnce.has(id)) bad.push(`${id} accepted twice (${acceptedOnce.get(id)} and ${a.batchId})`);
       acceptedOnce.set(id, a.batchId);
@@ -75,6 +77,21 @@ export async function checkInvariants(db: pg.Pool, acks: readonly Acknowledged[]
   // rows = distinct identities: nothing settled that no terminal was told was accepted
   if (settled.size !== acceptedOnce.size)
     bad.push(`settled_records has ${settled.size} rows, ${acceptedOnce.size} distinct records were answered accepted`);
+
+  // A "duplicate" means the ledger holds these very bytes.
+  for (const { id, rec } of duplicates) {
+    const row = settled.get(id);
+    if (!row || !Buffer.from(rec.envelope).equals(row.envelope))
+      bad.push(`${id} answered duplicate but the ledger does not hold that record`);
+  }
+  // The ledger's chains hold: settled neighbours always link (a fork accepted beside its neighbour breaks this).
+  const breaks = await q<{ card_id: string; counter: string }>(
+    `SELECT b.card_id, b.counter FROM settled_records a
+     JOIN settled_records b ON b.card_id = a.card_id AND b.counter = a.counter + 1
+     WHERE b.prev_hash <> a.hash`,
+  );
+  for (const r of breaks)
+    bad.push(`${r.card_id}:${r.counter} is settled but does not link to counter ${Number(r.counter) - 1}`);
 
   // 3. Every double spend has its evidence and a revoked card (same transaction).
   for (const id of doubleSpendVerdicts) {
