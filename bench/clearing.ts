@@ -4,7 +4,8 @@
  *  - records/s settled end to end by `cardpost bank serve` with 1, 2 and 4 API (verifier) processes
  *    in front of one throwaway PostgreSQL (fsync on), from 8 terminals sending batches of 500 records
  *    of distinct cards (the bank's case: a new card key on nearly every record);
- *  - beside it, the raw single-core SM2 verify rate (a new key each call) measured in this run;
+ *  - beside it, the raw single-core SM2 verify rate (a new key each call) measured in this run, and
+ *    the same loop in 2 processes at once: how far this machine's two cores scale pure CPU work;
  *  - the cost per record in the database alone: the same records settled by PgLedger.settleBatch
  *    with verification already done, one batch at a time, and its share of the 1-process cost.
  *
@@ -14,7 +15,9 @@
  *   node --import tsx bench/clearing.ts [records, default 20000]
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,7 +34,7 @@ import { ForgedCard } from '../test/support/record-forge.js';
 import { ThrowawayPostgres, postgresBinDir } from '../test/support/postgres.js';
 import { CliProcess } from '../test/support/cli.js';
 
-const RECORDS = Number(process.argv[2] ?? 20_000);
+const RECORDS = process.argv[2] === '--raw-verify' ? 0 : Number(process.argv[2] ?? 20_000);
 const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
 /** CPU seconds·1e6 used by a process and its descendants (exited children included, once reaped). */
@@ -240,6 +243,23 @@ async function databaseOnly(
   return { wallUs, cpuUs };
 }
 
+/** The same loop in `n` processes at once: what this machine gives two busy cores, whatever the service does. */
+async function parallelVerifyRate(n: number, seconds: number): Promise<number> {
+  const runs = Array.from({ length: n }, () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--raw-verify', String(seconds)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    return new Promise<number>((res) => child.once('exit', () => res(Number(out.trim()))));
+  });
+  return (await Promise.all(runs)).reduce((a, b) => a + b, 0);
+}
+
 async function main(): Promise<void> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed: apt-get install postgresql-15');
@@ -254,6 +274,12 @@ async function main(): Promise<void> {
     );
     const raw = rawVerifyRate(2);
     console.log(`raw SM2 verify, one core, new key each call: ${raw.toFixed(0)} /s`);
+    const one = await parallelVerifyRate(1, 3);
+    const two = await parallelVerifyRate(2, 3);
+    console.log(
+      `raw SM2 verify in 2 processes at once: ${two.toFixed(0)} /s = ${(two / one).toFixed(2)}x one process ` +
+        `(${one.toFixed(0)} /s): the most any 2-process figure below can scale on this machine`,
+    );
     const rates: number[] = [];
     for (const p of [1, 2, 4]) {
       const r = await endToEnd(server, issuerDir, issuer, p, dir);
@@ -276,4 +302,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === '--raw-verify') console.log(rawVerifyRate(Number(process.argv[3])).toFixed(0));
+else await main();
