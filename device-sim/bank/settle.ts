@@ -6,6 +6,7 @@
  *     revocation, time window, hash-chain continuity, then the ledger insert.
  */
 import { bytesEqual } from '../../protocol/bytes.js';
+import { reversalProblem } from '../../protocol/bank/reversal.js';
 import { recordId, type SignedTxnRecord, type TrustStore } from '../../protocol/record/index.js';
 import {
   REJECT_REASON,
@@ -125,7 +126,13 @@ export function settle(ctx: SettleContext, pre: Prechecked[]): { response: Batch
       };
     }
     if (!broken && record.reverses !== undefined) {
-      const why = reversalProblem(ledger, cardId, record, ctx.terminalId);
+      // its sale is the card's record right before it, whose hash the chain check has already matched
+      const why = reversalProblem(
+        cardId,
+        { ...record, reverses: record.reverses },
+        ledger.getSettled(cardId, record.reverses),
+        ctx.terminalId,
+      );
       if (why) {
         r(why.reason, why.detail);
         continue;
@@ -202,41 +209,4 @@ export function settle(ctx: SettleContext, pre: Prechecked[]): { response: Batch
     },
     newlyRevoked,
   };
-}
-
-/**
- * Why a reversal (a void, docs/protocol.md §4.9) cannot settle, or undefined when it can: its sale —
- * the card's record right before it, whose hash the chain check has already matched — must be settled
- * (earlier, or in this batch), be a sale, and be given back exactly: same amount, currency, merchant,
- * and settled from this terminal. A second reversal of one sale cannot exist (it would need the same
- * counter: a double spend).
- */
-function reversalProblem(
-  ledger: Ledger,
-  cardId: string,
-  record: SignedTxnRecord,
-  terminalId: string,
-): { reason: RejectReason; detail: string } | undefined {
-  const n = record.reverses!;
-  const sale = ledger.getSettled(cardId, n);
-  if (!sale)
-    return {
-      reason: REJECT_REASON.REVERSAL_ORPHAN,
-      detail: `the sale ${cardId}:${n} this record voids is not settled; send the reversal with or after its sale`,
-    };
-  const differs =
-    sale.reverses !== undefined
-      ? `${cardId}:${n} is itself a reversal`
-      : sale.amount !== record.amount
-        ? `amount ${record.amount}, the sale was ${sale.amount}`
-        : sale.currency !== record.currency
-          ? `currency ${record.currency}, the sale was in ${sale.currency}`
-          : sale.merchantId !== record.merchantId
-            ? `merchant "${record.merchantId}", the sale was paid to "${sale.merchantId}"`
-            : sale.terminalId !== terminalId
-              ? `the sale was settled by terminal "${sale.terminalId}"`
-              : undefined;
-  return differs
-    ? { reason: REJECT_REASON.REVERSAL_INVALID, detail: `the reversal does not give back its sale: ${differs}` }
-    : undefined;
 }

@@ -7,7 +7,15 @@ import pg from 'pg';
 import { CardpostError } from '../../protocol/errors.js';
 import { pgSchemaStatements, PG_SCHEMA_VERSION } from './pg-schema.js';
 import { PgTx } from './pg-tx.js';
-import { SETTLED_COLUMNS, revocationFromRow, settledFromRow, u8 } from './rows.js';
+import {
+  EVIDENCE_ORDER,
+  EVIDENCE_SELECT,
+  SETTLED_COLUMNS,
+  evidenceFromRow,
+  revocationFromRow,
+  settledFromRow,
+  u8,
+} from './rows.js';
 import { checkBatchShape, checkCardId, settleInTransaction } from './settle-batch.js';
 import {
   jsonAmount,
@@ -265,23 +273,7 @@ export class PgLedger implements ClearingLedger {
   }
 
   async evidence(cardId: string): Promise<Evidence[]> {
-    return (
-      await this.rows(
-        `SELECT kind, card_id, counter, settled_envelope, conflicting_envelope, terminal_id, batch_id, detected_at, detail
-         FROM evidence WHERE card_id = $1 ORDER BY detected_at, counter, kind, conflicting_hash`,
-        [cardId],
-      )
-    ).map((r) => ({
-      kind: r['kind'] as EvidenceKind,
-      cardId: r['card_id'] as string,
-      counter: r['counter'] as number,
-      settledEnvelope: u8(r['settled_envelope']),
-      conflictingEnvelope: u8(r['conflicting_envelope']),
-      terminalId: r['terminal_id'] as string,
-      batchId: r['batch_id'] as string,
-      detectedAt: r['detected_at'] as number,
-      detail: r['detail'] as string,
-    }));
+    return (await this.rows(`${EVIDENCE_SELECT} WHERE card_id = $1 ${EVIDENCE_ORDER}`, [cardId])).map(evidenceFromRow);
   }
 
   async hasEvidence(cardId: string, counter: number, kind: EvidenceKind): Promise<boolean> {

@@ -7,9 +7,22 @@
 import type pg from 'pg';
 import type { ChainLink, LedgerTx } from './settle-batch.js';
 import type { Evidence, Revocation, SettledRecord, StoredAnswer } from './ledger.js';
-import { SETTLED_COLUMNS, buf, revocationFromRow, settledFromRow, u8, type Row } from './rows.js';
+import {
+  EVIDENCE_INSERT_COLUMNS,
+  SETTLED_COLUMNS,
+  buf,
+  evidenceValues,
+  revocationFromRow,
+  settledFromRow,
+  settledValues,
+  u8,
+  type Row,
+} from './rows.js';
 
 const keyOf = (cardId: string, counter: number): string => `${cardId}:${counter}`;
+
+/** Rows of values as one array per column (what unnest takes). */
+const columnsOf = (rows: unknown[][]): unknown[][] => rows[0]!.map((_, col) => rows.map((r) => r[col]));
 
 export class PgTx implements LedgerTx {
   /**
@@ -112,41 +125,15 @@ export class PgTx implements LedgerTx {
     await this.q(
       'insert_settled',
       `INSERT INTO settled_records (${SETTLED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [
-        s.cardId,
-        s.counter,
-        buf(s.envelope),
-        buf(s.hash),
-        buf(s.prevHash),
-        s.amount,
-        s.currency,
-        s.merchantId,
-        s.terminalId,
-        s.recordTime,
-        s.batchId,
-        s.settledAt,
-        s.reverses ?? null,
-      ],
+      settledValues(s),
     );
   }
 
   async insertEvidence(e: Evidence, conflictingHash: Uint8Array): Promise<void> {
     await this.q(
       'insert_evidence',
-      `INSERT INTO evidence (card_id, counter, kind, conflicting_hash, settled_envelope, conflicting_envelope, terminal_id,
-         batch_id, detected_at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-      [
-        e.cardId,
-        e.counter,
-        e.kind,
-        buf(conflictingHash),
-        buf(e.settledEnvelope),
-        buf(e.conflictingEnvelope),
-        e.terminalId,
-        e.batchId,
-        e.detectedAt,
-        e.detail,
-      ],
+      `INSERT INTO evidence (${EVIDENCE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+      evidenceValues(e, conflictingHash),
     );
   }
 
@@ -222,21 +209,7 @@ export class PgTx implements LedgerTx {
         `INSERT INTO settled_records (${SETTLED_COLUMNS})
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[], $7::int[],
            $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[])`,
-        [
-          p.map((s) => s.cardId),
-          p.map((s) => s.counter),
-          p.map((s) => buf(s.envelope)),
-          p.map((s) => buf(s.hash)),
-          p.map((s) => buf(s.prevHash)),
-          p.map((s) => s.amount),
-          p.map((s) => s.currency),
-          p.map((s) => s.merchantId),
-          p.map((s) => s.terminalId),
-          p.map((s) => s.recordTime),
-          p.map((s) => s.batchId),
-          p.map((s) => s.settledAt),
-          p.map((s) => s.reverses ?? null),
-        ],
+        columnsOf(p.map(settledValues)),
       );
     const certs = [...this.certificates].sort(([a], [b]) => (a < b ? -1 : 1));
     this.certificates.clear();

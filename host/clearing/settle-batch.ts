@@ -5,6 +5,7 @@
  * does: docs/bank-api.md §4.4), then the stored answer. A backend supplies only the statements (LedgerTx).
  */
 import { bytesEqual } from '../../protocol/bytes.js';
+import { reversalProblem } from '../../protocol/bank/reversal.js';
 import { CardpostError } from '../../protocol/errors.js';
 import {
   REJECT_REASON,
@@ -259,7 +260,8 @@ async function settleOne(tx: LedgerTx, b: BatchToSettle, rec: VerifiedRecord): P
       detail: `the settled record ${cardId}:${counter + 1} does not link to this record`,
     };
   if (!broken && rec.reverses !== undefined) {
-    const why = await reversalProblem(tx, rec, b.terminalId);
+    const sale = await tx.settledRecord(cardId, rec.reverses);
+    const why = reversalProblem(cardId, { ...rec, reverses: rec.reverses }, sale, b.terminalId);
     if (why) return rejected(why.reason, why.detail);
   }
   if (broken) {
@@ -286,34 +288,4 @@ async function settleOne(tx: LedgerTx, b: BatchToSettle, rec: VerifiedRecord): P
   return rec.reverses === undefined
     ? { verdict: { verdict: 'accepted' } }
     : { verdict: { verdict: 'accepted', detail: `reversal of ${cardId}:${rec.reverses}: the sale is voided` } };
-}
-
-/** docs/bank-api.md §4.4: a reversal gives back exactly its settled sale, from the same terminal. */
-async function reversalProblem(
-  tx: LedgerTx,
-  rec: VerifiedRecord,
-  terminalId: string,
-): Promise<{ reason: RejectReason; detail: string } | undefined> {
-  const n = rec.reverses!;
-  const sale = await tx.settledRecord(rec.cardId, n);
-  if (!sale)
-    return {
-      reason: REJECT_REASON.REVERSAL_ORPHAN,
-      detail: `the sale ${rec.cardId}:${n} this record voids is not settled; send the reversal with or after its sale`,
-    };
-  const differs =
-    sale.reverses !== undefined
-      ? `${rec.cardId}:${n} is itself a reversal`
-      : sale.amount !== rec.amount
-        ? `amount ${rec.amount}, the sale was ${sale.amount}`
-        : sale.currency !== rec.currency
-          ? `currency ${rec.currency}, the sale was in ${sale.currency}`
-          : sale.merchantId !== rec.merchantId
-            ? `merchant "${rec.merchantId}", the sale was paid to "${sale.merchantId}"`
-            : sale.terminalId !== terminalId
-              ? `the sale was settled by terminal "${sale.terminalId}"`
-              : undefined;
-  return differs
-    ? { reason: REJECT_REASON.REVERSAL_INVALID, detail: `the reversal does not give back its sale: ${differs}` }
-    : undefined;
 }

@@ -10,7 +10,16 @@ import { CardpostError } from '../../protocol/errors.js';
 import { checkBatchShape, checkCardId, settleInTransaction } from './settle-batch.js';
 import { SqliteTx } from './sqlite-tx.js';
 import { SQLITE_SCHEMA } from './sqlite-schema.js';
-import { SETTLED_COLUMNS, revocationFromRow, settledFromRow, u8, type Row } from './rows.js';
+import {
+  EVIDENCE_ORDER,
+  EVIDENCE_SELECT,
+  SETTLED_COLUMNS,
+  evidenceFromRow,
+  revocationFromRow,
+  settledFromRow,
+  u8,
+  type Row,
+} from './rows.js';
 import {
   jsonAmount,
   type BatchToSettle,
@@ -156,23 +165,7 @@ export class SqliteLedger implements ClearingLedger {
     return Number(r[0]?.['c'] ?? 0);
   }
   async evidence(cardId: string): Promise<Evidence[]> {
-    return (
-      await this.all(
-        `SELECT kind, card_id, counter, settled_envelope, conflicting_envelope, terminal_id, batch_id, detected_at, detail
-         FROM evidence WHERE card_id = ? ORDER BY detected_at, counter, kind, conflicting_hash`,
-        cardId,
-      )
-    ).map((r) => ({
-      kind: r['kind'] as EvidenceKind,
-      cardId: r['card_id'] as string,
-      counter: r['counter'] as number,
-      settledEnvelope: u8(r['settled_envelope']),
-      conflictingEnvelope: u8(r['conflicting_envelope']),
-      terminalId: r['terminal_id'] as string,
-      batchId: r['batch_id'] as string,
-      detectedAt: r['detected_at'] as number,
-      detail: r['detail'] as string,
-    }));
+    return (await this.all(`${EVIDENCE_SELECT} WHERE card_id = ? ${EVIDENCE_ORDER}`, cardId)).map(evidenceFromRow);
   }
   async hasEvidence(cardId: string, counter: number, kind: EvidenceKind): Promise<boolean> {
     return (
@@ -204,9 +197,13 @@ export class SqliteLedger implements ClearingLedger {
   }
   async cardCertificates(cardIds: readonly string[]): Promise<Map<string, Uint8Array>> {
     const out = new Map<string, Uint8Array>();
-    const stmt = 'SELECT card_id, certificate FROM cards WHERE card_id = ? AND certificate IS NOT NULL';
-    for (const r of await this.serial(() => cardIds.flatMap((id) => this.db.prepare(stmt).all(id) as Row[])))
-      out.set(r['card_id'] as string, u8(r['certificate']));
+    const rows = await this.serial(() => {
+      const stmt = this.db.prepare(
+        'SELECT card_id, certificate FROM cards WHERE card_id = ? AND certificate IS NOT NULL',
+      );
+      return cardIds.flatMap((id) => stmt.all(id) as Row[]);
+    });
+    for (const r of rows) out.set(r['card_id'] as string, u8(r['certificate']));
     return out;
   }
   async totals(terminalId: string, from: number, to: number) {

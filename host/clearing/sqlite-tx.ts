@@ -5,7 +5,17 @@
 import type Database from 'better-sqlite3';
 import type { ChainLink, LedgerTx } from './settle-batch.js';
 import type { Evidence, Revocation, SettledRecord, StoredAnswer } from './ledger.js';
-import { SETTLED_COLUMNS, buf, revocationFromRow, settledFromRow, u8, type Row } from './rows.js';
+import {
+  EVIDENCE_INSERT_COLUMNS,
+  SETTLED_COLUMNS,
+  buf,
+  evidenceValues,
+  revocationFromRow,
+  settledFromRow,
+  settledValues,
+  u8,
+  type Row,
+} from './rows.js';
 
 /** LedgerTx over the open IMMEDIATE transaction (the whole file is write-locked: cards need no row locks). */
 export class SqliteTx implements LedgerTx {
@@ -66,35 +76,13 @@ export class SqliteTx implements LedgerTx {
   async insertSettled(s: SettledRecord): Promise<void> {
     this.run(
       `INSERT INTO settled_records (${SETTLED_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      s.cardId,
-      s.counter,
-      buf(s.envelope),
-      buf(s.hash),
-      buf(s.prevHash),
-      s.amount,
-      s.currency,
-      s.merchantId,
-      s.terminalId,
-      s.recordTime,
-      s.batchId,
-      s.settledAt,
-      s.reverses ?? null,
+      ...settledValues(s),
     );
   }
   async insertEvidence(e: Evidence, conflictingHash: Uint8Array): Promise<void> {
     this.run(
-      `INSERT OR IGNORE INTO evidence (card_id, counter, kind, conflicting_hash, settled_envelope, conflicting_envelope,
-       terminal_id, batch_id, detected_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      e.cardId,
-      e.counter,
-      e.kind,
-      buf(conflictingHash),
-      buf(e.settledEnvelope),
-      buf(e.conflictingEnvelope),
-      e.terminalId,
-      e.batchId,
-      e.detectedAt,
-      e.detail,
+      `INSERT OR IGNORE INTO evidence (${EVIDENCE_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ...evidenceValues(e, conflictingHash),
     );
   }
   async revocation(cardId: string): Promise<Revocation | undefined> {
