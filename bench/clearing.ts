@@ -9,8 +9,12 @@
  *  - the cost per record in the database alone: the same records settled by PgLedger.settleBatch
  *    with verification already done, one batch at a time, and its share of the 1-process cost.
  *
- * Requests are built and signed before the clock starts, so the load generator only sends. Each run
- * gets a fresh database.
+ *  - the ceiling of the 2-process figure: how many of the cores the 1-process run already keeps busy
+ *    (its API process with its GC threads, PostgreSQL, the load generator, all on this machine), so
+ *    what 2 processes could reach at the same cost per record.
+ *
+ * Requests are built and signed before the clock starts, so the load generator only sends; one
+ * untimed batch per terminal warms each run up. Each run gets a fresh database.
  *
  *   node --import tsx bench/clearing.ts [records, default 20000]
  */
@@ -74,6 +78,34 @@ function cpuMicros(root: number): number {
   return ticks * TICK_US;
 }
 
+/** CPU µs of the main threads (tid = pid) of a process and its descendants: the event loops. */
+function mainThreadMicros(root: number): number {
+  const ticks = (pid: number): number => {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+      const f = text
+        .slice(text.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
+      return f[11]! + f[12]!;
+    } catch {
+      return 0;
+    }
+  };
+  let total = 0;
+  const queue = [root];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    total += ticks(pid);
+    try {
+      queue.push(...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    } catch {
+      // exited
+    }
+  }
+  return total * TICK_US;
+}
+
 function postmasterPid(server: ThrowawayPostgres): number {
   return Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
@@ -89,15 +121,15 @@ interface Prepared {
   certificates: Uint8Array[];
 }
 
-function prepare(issuer: IssuerMaterial): Prepared[] {
-  const cards = Array.from({ length: Math.ceil(RECORDS / RECORDS_PER_CARD) }, () => ForgedCard.issue(issuer.ca.key));
+function prepare(issuer: IssuerMaterial, count = RECORDS): Prepared[] {
+  const cards = Array.from({ length: Math.ceil(count / RECORDS_PER_CARD) }, () => ForgedCard.issue(issuer.ca.key));
   const batches: Prepared[] = [];
   let next = 0;
-  for (let b = 0; next < RECORDS; b++) {
+  for (let b = 0; next < count; b++) {
     const terminalId = `BT-${b % TERMINALS}`;
     const records: SignedTxnRecord[] = [];
     const certificates: Uint8Array[] = [];
-    for (let i = 0; i < PER_BATCH && next < RECORDS; i++, next++) {
+    for (let i = 0; i < PER_BATCH && next < count; i++, next++) {
       const card = cards[next % cards.length]!;
       certificates.push(card.certificate.envelope); // as the daemon sends them: every card of the batch
       records.push(card.sign({ terminalId, amount: 100 + (next % 900) }));
@@ -139,11 +171,14 @@ async function endToEnd(
   issuer: IssuerMaterial,
   processes: number,
   dir: string,
-): Promise<{ rate: number; apiUs: number; dbUs: number }> {
+): Promise<{ rate: number; apiUs: number; apiMainUs: number; dbUs: number; loadUs: number }> {
   const admin = new pg.Pool({ ...server.poolConfig, max: 1 });
   const db = `bench_p${processes}`;
   await admin.query(`CREATE DATABASE ${db}`);
   await admin.end();
+  // one untimed batch per terminal first, of other cards: every run starts with its JIT warm (the
+  // load generator's first batches cost it 4x as much CPU as later ones)
+  const warmup = prepare(issuer, TERMINALS * PER_BATCH);
   const batches = prepare(issuer);
   const bank = new CliProcess([
     'bank',
@@ -165,7 +200,7 @@ async function endToEnd(
     const terms = new Map<string, ReturnType<typeof issueTerminal>>();
     for (let t = 0; t < TERMINALS; t++)
       terms.set(`BT-${t}`, issueTerminal(issuer, `BT-${t}`, join(dir, `p${processes}-t${t}`)));
-    const signed = batches.map((b) => ({
+    const signOne = (b: Prepared) => ({
       ...b,
       headers: {
         'Content-Type': 'application/json',
@@ -177,27 +212,37 @@ async function endToEnd(
           ...terms.get(b.terminalId)!,
         }),
       },
-    }));
+    });
+    const signed = batches.map(signOne);
     const queues = Array.from({ length: TERMINALS }, (_, t) => signed.filter((b) => b.terminalId === `BT-${t}`));
     let accepted = 0;
+    const send = async (b: ReturnType<typeof signOne>): Promise<number> => {
+      const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: b.headers, body: b.body });
+      const json = (await res.json()) as { accepted?: { count: number } };
+      if (res.status !== 200) throw new Error(`batch refused: ${res.status} ${JSON.stringify(json)}`);
+      return json.accepted!.count;
+    };
+    await Promise.all(warmup.map(signOne).map(send));
     const api0 = cpuMicros(bank.child.pid!);
+    const main0 = mainThreadMicros(bank.child.pid!);
     const db0 = cpuMicros(postmasterPid(server));
+    const load0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       queues.map(async (q) => {
         for (const b of q) {
-          const res = await fetch(`${url}/v1/batches`, { method: 'POST', headers: b.headers, body: b.body });
-          const json = (await res.json()) as { accepted?: { count: number } };
-          if (res.status !== 200) throw new Error(`batch refused: ${res.status} ${JSON.stringify(json)}`);
-          accepted += json.accepted!.count;
+          const n = await send(b); // not `accepted += await`: that reads accepted before the wait
+          accepted += n;
         }
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const load = process.cpuUsage(load0);
     const apiUs = (cpuMicros(bank.child.pid!) - api0) / RECORDS;
+    const apiMainUs = (mainThreadMicros(bank.child.pid!) - main0) / RECORDS;
     const dbUs = (cpuMicros(postmasterPid(server)) - db0) / RECORDS;
     if (accepted !== RECORDS) throw new Error(`${accepted} of ${RECORDS} accepted`);
-    return { rate: RECORDS / seconds, apiUs, dbUs };
+    return { rate: RECORDS / seconds, apiUs, apiMainUs, dbUs, loadUs: (load.user + load.system) / RECORDS };
   } finally {
     await bank.stop();
   }
@@ -286,9 +331,22 @@ async function main(): Promise<void> {
       rates.push(r.rate);
       console.log(
         `bank serve, ${p} API process(es): ${r.rate.toFixed(0)} records/s = ${(r.rate / rates[0]!).toFixed(2)}x 1 process, ` +
-          `${(r.rate / raw).toFixed(2)}x the raw single-core verify rate; CPU per record: API ${r.apiUs.toFixed(0)} µs, ` +
-          `PostgreSQL ${r.dbUs.toFixed(0)} µs (database share ${((100 * r.dbUs) / (r.dbUs + r.apiUs)).toFixed(0)}%)`,
+          `${(r.rate / raw).toFixed(2)}x the raw single-core verify rate; CPU per record: API ${r.apiUs.toFixed(0)} µs ` +
+          `(event loops ${r.apiMainUs.toFixed(0)}, other threads ${(r.apiUs - r.apiMainUs).toFixed(0)}: GC), ` +
+          `PostgreSQL ${r.dbUs.toFixed(0)} µs (database share ${((100 * r.dbUs) / (r.dbUs + r.apiUs)).toFixed(0)}%), ` +
+          `load generator ${r.loadUs.toFixed(0)} µs`,
       );
+      if (p === 1) {
+        // The ceiling of the 2-process figure: at its 1-process cost per record, how many of the
+        // cores the whole run already keeps busy, and so what 2 processes could reach at best.
+        const busy = (r.rate * (r.apiUs + r.dbUs + r.loadUs)) / 1e6;
+        const cores = availableParallelism();
+        console.log(
+          `  with 1 API process the run already keeps ${busy.toFixed(2)} of ${cores} cores busy (API, its GC threads, ` +
+            `PostgreSQL, load generator), so 2 processes can reach at most ${(cores / busy).toFixed(2)}x ` +
+            `at that cost per record (less, as two busy processes slow each other)`,
+        );
+      }
     }
     const db = await databaseOnly(server, issuer);
     const oneUs = 1e6 / rates[0]!;

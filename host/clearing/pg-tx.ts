@@ -35,6 +35,8 @@ export class PgTx implements LedgerTx {
   private readonly revocations = new Map<string, Revocation | null>();
   private readonly pending: SettledRecord[] = [];
   private readonly certificates = new Map<string, { certificate: Uint8Array; at: number }>();
+  /** Cards this transaction created with their certificate: nothing left to put. */
+  private readonly filed = new Set<string>();
 
   constructor(private readonly c: pg.PoolClient) {}
 
@@ -63,18 +65,29 @@ export class PgTx implements LedgerTx {
     return { bodyHash: u8(r['body_hash']), answer: r['answer'], settledAt: r['created_at'] as number } as StoredAnswer;
   }
 
-  async lockCards(cardIds: readonly string[]): Promise<void> {
+  async lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at = 0): Promise<void> {
     if (cardIds.length === 0) return;
-    // New cards are inserted in card-id order too (a concurrent insert of the same id waits on the unique index).
-    await this.q(
+    // New cards are inserted in card-id order too (a concurrent insert of the same id waits on the unique
+    // index), with their certificates: an UPDATE later would write every new row twice. A row this
+    // transaction inserted is ours until commit and invisible to every other transaction, so only the
+    // cards that existed are locked (a row lock is a write too: xmax and a WAL record).
+    const certs = cardIds.map((id) => certificates?.get(id));
+    const inserted = await this.q(
       'insert_cards',
-      'INSERT INTO cards (card_id) SELECT id FROM unnest($1::text[]) AS id ORDER BY id ON CONFLICT (card_id) DO NOTHING',
-      [cardIds],
+      `INSERT INTO cards (card_id, certificate, certificate_at)
+       SELECT id, cert, CASE WHEN cert IS NULL THEN NULL ELSE $3::bigint END
+       FROM unnest($1::text[], $2::bytea[]) AS v(id, cert) ORDER BY id
+       ON CONFLICT (card_id) DO NOTHING RETURNING card_id`,
+      [cardIds, certs.map((c) => (c ? buf(c) : null)), at],
     );
+    for (const r of inserted.rows)
+      if (certificates?.has(r['card_id'] as string)) this.filed.add(r['card_id'] as string);
+    if (inserted.rowCount === cardIds.length) return;
+    const ours = new Set(inserted.rows.map((r) => r['card_id'] as string));
     await this.q(
       'lock_cards',
       'SELECT card_id FROM cards WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE',
-      [cardIds],
+      [cardIds.filter((id) => !ours.has(id))],
     );
   }
 
@@ -161,6 +174,7 @@ export class PgTx implements LedgerTx {
   }
 
   async putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void> {
+    if (this.filed.has(cardId)) return;
     if (this.known) {
       if (!this.certificates.has(cardId)) this.certificates.set(cardId, { certificate, at }); // the first, as IS NULL keeps
       return;

@@ -16,6 +16,7 @@ import {
 } from '../../protocol/bank/verdicts.js';
 import {
   jsonAmount,
+  type BatchItem,
   type BatchToSettle,
   type Evidence,
   type LedgerTestHooks,
@@ -41,8 +42,11 @@ export interface ChainLink {
 export interface LedgerTx {
   /** Write the key row (terminal, batch id, body hash) unless it exists; the existing row when it does (after waiting for its writer). */
   claimKey(terminalId: string, batchId: string, bodyHash: Uint8Array, now: number): Promise<StoredAnswer | undefined>;
-  /** Lock the cards' rows, creating missing ones, in the order given (sorted by the caller). */
-  lockCards(cardIds: readonly string[]): Promise<void>;
+  /**
+   * Lock the cards' rows, creating missing ones, in the order given (sorted by the caller). A card
+   * created here gets its certificate from `certificates` (verified by the verifier) in the same write.
+   */
+  lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at?: number): Promise<void>;
   /** The settled records counter−1 … counter+1 of a card. */
   neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>>;
   settledRecord(cardId: string, counter: number): Promise<SettledRecord | undefined>;
@@ -67,6 +71,15 @@ export interface LedgerTx {
 const CARD_ID = /^[0-9a-f]{16}$/;
 const BATCH_ID = /^[0-9a-f]{32}$/;
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
+
+/** The first certificate the verifier used for each card of the batch (what putCertificate would keep). */
+function batchCertificates(items: readonly BatchItem[]): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const it of items)
+    if ('record' in it && it.record.certificateFromBatch && !out.has(it.record.cardId))
+      out.set(it.record.cardId, it.record.certificateFromBatch);
+  return out;
+}
 
 /** Refuse a card id that is not 16 lowercase hex digits (the operator's input reaches here through the service). */
 export function checkCardId(cardId: string): void {
@@ -133,7 +146,7 @@ export async function settleInTransaction(
 
   // 2. the batch's cards, locked in card-id order: two batches over the same cards never deadlock
   const cards = [...new Set(b.items.flatMap((it) => ('record' in it ? [it.record.cardId] : [])))].sort();
-  await tx.lockCards(cards);
+  await tx.lockCards(cards, batchCertificates(b.items), b.now);
   await pause('cards-locked');
   if (tx.prefetch) {
     const keys = b.items.flatMap((it) => {

@@ -45,9 +45,14 @@ export class SqliteTx implements LedgerTx {
       throw new Error(`batch key ${terminalId}/${batchId} exists without its answer`);
     return { bodyHash: u8(r['body_hash']), answer: r['answer'], settledAt: r['created_at'] as number } as StoredAnswer;
   }
-  async lockCards(cardIds: readonly string[]): Promise<void> {
-    const ins = this.db.prepare('INSERT OR IGNORE INTO cards (card_id) VALUES (?)');
-    for (const id of cardIds) ins.run(id);
+  async lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at = 0): Promise<void> {
+    // BEGIN IMMEDIATE holds the database's one write lock: the rows only need to exist (with the
+    // certificate of a card new to the ledger, as on PostgreSQL).
+    const ins = this.db.prepare('INSERT OR IGNORE INTO cards (card_id, certificate, certificate_at) VALUES (?, ?, ?)');
+    for (const id of cardIds) {
+      const cert = certificates?.get(id);
+      ins.run(id, cert ? buf(cert) : null, cert ? at : null);
+    }
   }
   async neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>> {
     const out = new Map<number, ChainLink>();

@@ -133,7 +133,7 @@ export function createSm2Api(backend: Sm2Backend, limits?: Sm2KeyCacheLimits): S
           checkPublicKeyShape(publicKey); // 04||0||0 is reported as the point at infinity
           throw notOnCurveError();
         }
-        keys.noteUse(keys.remember(publicKey, id));
+        keys.noteUse(keys.remember(id));
         return verdict === 1;
       }
     }

@@ -37,20 +37,26 @@ export const JS_SM2_CACHE_LIMITS: Readonly<Sm2KeyCacheLimits> = Object.freeze({
 });
 
 export interface Sm2KeyEntry {
+  /** The 65 key bytes as a latin1 string: the map key, and the key itself (immutable, no copy kept) */
   readonly id: string;
-  readonly publicKey: Uint8Array;
   /** null until first needed: a key first met through backend.verifyFresh has no handle yet */
   handle: Sm2KeyHandle | null;
   uses: number;
   tabled: boolean;
   released: boolean;
-  readonly za: Map<string, Uint8Array>;
+  /** Z_A per encoded user id; null until first asked (a key met once in a stream of new keys never is) */
+  za: Map<string, Uint8Array> | null;
 }
 
 const MAX_ZA_PER_KEY = 4;
 
 function keyString(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** The key bytes of an entry, from its id. */
+function keyBytes(entry: Sm2KeyEntry): Uint8Array {
+  return Buffer.from(entry.id, 'latin1');
 }
 
 /** Throws the DecodeError that says exactly what is wrong with the shape of an SM2 public key. */
@@ -127,33 +133,25 @@ export class Sm2KeyCache {
     checkPublicKeyShape(publicKey);
     const handle = this.backend.importPublicKey(publicKey);
     if (handle === null) throw notOnCurveError();
-    return this.insert(publicKey, keyString(publicKey), handle);
+    return this.insert(keyString(publicKey), handle);
   }
 
   /** Records a key the backend has just validated (verifyFresh), without a handle yet. */
-  remember(publicKey: Uint8Array, id: string): Sm2KeyEntry {
-    return this.insert(publicKey, id, null);
+  remember(id: string): Sm2KeyEntry {
+    return this.insert(id, null);
   }
 
   /** The entry's backend handle, imported on first use. */
   handleOf(entry: Sm2KeyEntry): Sm2KeyHandle {
     if (entry.handle === null) {
-      entry.handle = this.backend.importPublicKey(entry.publicKey);
+      entry.handle = this.backend.importPublicKey(keyBytes(entry));
       if (entry.handle === null) throw notOnCurveError(); // cannot happen: the key was validated
     }
     return entry.handle;
   }
 
-  private insert(publicKey: Uint8Array, id: string, handle: Sm2KeyHandle | null): Sm2KeyEntry {
-    const entry: Sm2KeyEntry = {
-      id,
-      publicKey: Uint8Array.from(publicKey),
-      handle,
-      uses: 0,
-      tabled: false,
-      released: false,
-      za: new Map(),
-    };
+  private insert(id: string, handle: Sm2KeyHandle | null): Sm2KeyEntry {
+    const entry: Sm2KeyEntry = { id, handle, uses: 0, tabled: false, released: false, za: null };
     this.keys.set(id, entry);
     if (this.keys.size > this.limits.maxKeys) this.evict(this.keys.keys().next().value as string);
     return entry;
@@ -162,11 +160,12 @@ export class Sm2KeyCache {
   /** Z_A of the entry's key for an encoded user id, cached. */
   za(entry: Sm2KeyEntry, userId: Uint8Array): Uint8Array {
     const idKey = keyString(userId);
-    let z = entry.za.get(idKey);
+    const zas = (entry.za ??= new Map());
+    let z = zas.get(idKey);
     if (z === undefined) {
-      z = computeZa(SM2_CURVE, entry.publicKey, userId);
-      if (entry.za.size >= MAX_ZA_PER_KEY) entry.za.delete(entry.za.keys().next().value as string);
-      entry.za.set(idKey, z);
+      z = computeZa(SM2_CURVE, keyBytes(entry), userId);
+      if (zas.size >= MAX_ZA_PER_KEY) zas.delete(zas.keys().next().value as string);
+      zas.set(idKey, z);
     }
     return z;
   }

@@ -127,6 +127,18 @@ export function ledgerContract(open: OpenLedger): void {
       assert.equal(await ledger.cardCertificate(cardOf('cert-none')), undefined);
     });
 
+    it('keeps the verified certificate of a card new to the ledger with its row even when the record is refused; the first one stays', async () => {
+      const c = cardOf('cert-refused');
+      const first = new Uint8Array([4, 5, 6]);
+      const out = settled(
+        await ledger.settleBatch(batch([record(c, 1, ZERO, { time: NOW - WINDOW - 1, certificateFromBatch: first })])),
+      );
+      assert.equal(out.response.results[0]!.reason, 'RECORD_EXPIRED');
+      assert.deepEqual(await ledger.cardCertificate(c), first); // verified by the verifier: a fallback for later batches
+      await ledger.settleBatch(batch(chain(c, 1, { certificateFromBatch: new Uint8Array([7]) })));
+      assert.deepEqual(await ledger.cardCertificate(c), first);
+    });
+
     it('settles a void with its sale in one batch, whatever their order, and nets it in totals', async () => {
       const c = cardOf('void');
       const [sale] = chain(c, 1, { amount: 800 });
