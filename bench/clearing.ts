@@ -10,7 +10,7 @@
  *    with verification already done, one batch at a time, and its share of the 1-process cost.
  *
  *  - the ceiling of the 2-process figure: how many of the cores the 1-process run already keeps busy
- *    (its API process with its GC threads, PostgreSQL, the load generator, all on this machine), so
+ *    (its API process with its other threads, mostly GC, PostgreSQL, the load generator), so
  *    what 2 processes could reach at the same cost per record.
  *
  * Requests are built and signed before the clock starts, so the load generator only sends; one
@@ -339,7 +339,7 @@ async function main(): Promise<void> {
       console.log(
         `bank serve, ${p} API process(es): ${r.rate.toFixed(0)} records/s = ${(r.rate / rates[0]!).toFixed(2)}x 1 process, ` +
           `${(r.rate / raw).toFixed(2)}x the raw single-core verify rate; CPU per record: API ${r.apiUs.toFixed(0)} µs ` +
-          `(event loops ${r.apiMainUs.toFixed(0)}, other threads ${(r.apiUs - r.apiMainUs).toFixed(0)}: GC), ` +
+          `(event loops ${r.apiMainUs.toFixed(0)}, other threads ${(r.apiUs - r.apiMainUs).toFixed(0)}: mostly GC), ` +
           `PostgreSQL ${r.dbUs.toFixed(0)} µs (database share ${((100 * r.dbUs) / (r.dbUs + r.apiUs)).toFixed(0)}%), ` +
           `load generator ${r.loadUs.toFixed(0)} µs`,
       );
@@ -349,7 +349,7 @@ async function main(): Promise<void> {
         const busy = (r.rate * (r.apiUs + r.dbUs + r.loadUs)) / 1e6;
         const cores = availableParallelism();
         console.log(
-          `  with 1 API process the run already keeps ${busy.toFixed(2)} of ${cores} cores busy (API, its GC threads, ` +
+          `  with 1 API process the run already keeps ${busy.toFixed(2)} of ${cores} cores busy (API, its other threads, ` +
             `PostgreSQL, load generator), so 2 processes can reach at most ${(cores / busy).toFixed(2)}x ` +
             `at that cost per record (less, as two busy processes slow each other)`,
         );

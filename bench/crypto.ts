@@ -57,6 +57,9 @@ function measure(fn: () => unknown, warm: boolean): number {
   return ops / (Number(elapsed) / 1e9);
 }
 
+/** Each result's median ops/s per case, so the ratios line shows the median ratio beside the fastest. */
+const medianOf = new WeakMap<Map<string, number>, Map<string, number>>();
+
 /** Interleaved rounds; the fastest round's ops/s per case. */
 function run(title: string, cases: Case[]): Map<string, number> {
   const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
@@ -64,11 +67,14 @@ function run(title: string, cases: Case[]): Map<string, number> {
     for (const c of cases) samples.get(c.name)!.push(measure(c.fn, r === 0));
   }
   const result = new Map<string, number>();
+  const median = new Map<string, number>();
+  medianOf.set(result, median);
   console.log(`\n${title}`);
   for (const c of cases) {
     const s = samples.get(c.name)!.sort((a, b) => a - b);
     const best = s[s.length - 1]!;
     result.set(c.name, best);
+    median.set(c.name, s[Math.floor(s.length / 2)]!);
     console.log(
       `  ${c.name.padEnd(12)} ${best.toFixed(0).padStart(8)} ops/s   (rounds, slowest first: ${s.map((x) => x.toFixed(0)).join(' ')})`,
     );
@@ -79,6 +85,8 @@ function run(title: string, cases: Case[]): Map<string, number> {
 function ratios(label: string, res: Map<string, number>, target?: number): string {
   const ours = res.get('ours')!;
   const native = res.get('native')!;
+  const med = medianOf.get(res)!;
+  const medianRatio = med.get('ours')! / med.get('native')!;
   const smc = res.get('sm-crypto');
   const r = ours / native;
   const verdict =
@@ -88,7 +96,7 @@ function ratios(label: string, res: Map<string, number>, target?: number): strin
         ? `  (target >= ${target.toFixed(1)}x: met)`
         : `  (target >= ${target.toFixed(1)}x: NOT MET)`;
   return (
-    `  ${label.padEnd(20)} ours/native ${r.toFixed(2)}x${verdict}` +
+    `  ${label.padEnd(20)} ours/native ${r.toFixed(2)}x${verdict} (median rounds: ${medianRatio.toFixed(2)}x)` +
     (smc ? `   ours/sm-crypto ${(ours / smc).toFixed(0)}x` : '')
   );
 }

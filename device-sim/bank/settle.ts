@@ -16,7 +16,7 @@ import {
 } from '../../protocol/bank/verdicts.js';
 import { jsonAmount, type Ledger } from './ledger.js';
 import { settlesDespiteRevocation } from './lost-cards.js';
-import type { Prechecked } from '../../protocol/bank/verify-records.js';
+import { newestCertificates, type Prechecked } from '../../protocol/bank/verify-records.js';
 
 export { REJECT_REASON } from '../../protocol/bank/verdicts.js';
 export type { RejectReason, Verdict, RecordResult, BatchResponse } from '../../protocol/bank/verdicts.js';
@@ -53,6 +53,22 @@ export function settle(ctx: SettleContext, pre: Prechecked[]): { response: Batch
     ...pre.filter((p) => 'final' in p || p.record.reverses === undefined),
     ...pre.filter((p) => !('final' in p) && p.record.reverses !== undefined),
   ];
+
+  // a card without a certificate on file gets the batch's, whatever its records' verdicts (as the clearing ledger)
+  for (const [cardId, certificate] of newestCertificates(
+    pre.flatMap((p) =>
+      'final' in p
+        ? []
+        : [
+            {
+              cardId: p.cardId,
+              counter: p.record.counter,
+              certificate: p.certFromBatch ? p.certificate.envelope : undefined,
+            },
+          ],
+    ),
+  ))
+    ledger.putCardCertificate(cardId, certificate, now);
 
   for (const p of ordered) {
     if ('final' in p) {
@@ -169,7 +185,6 @@ export function settle(ctx: SettleContext, pre: Prechecked[]): { response: Batch
       settledAt: now,
       ...(record.reverses !== undefined ? { reverses: record.reverses } : {}),
     });
-    if (p.certFromBatch) ledger.putCardCertificate(cardId, p.certificate.envelope, now);
     if (record.reverses === undefined) {
       amounts.set(record.currency, (amounts.get(record.currency) ?? 0n) + BigInt(record.amount));
       results.push({ index, recordId: id, verdict: 'accepted' });

@@ -30,7 +30,7 @@ export interface VerifiedRecord {
   time: number;
   /** A reversal (void): the counter of the sale it gives back. */
   reverses?: number;
-  /** The card certificate from the batch the verifier used: kept with a card new to the ledger, or when the record is accepted. */
+  /** The card certificate from the batch the verifier used: filed with a card that has none (newestCertificates). */
   certificateFromBatch?: Uint8Array;
 }
 

@@ -5,7 +5,7 @@
  * a card's row lock is ours the next statement sees everything the previous holder committed.
  */
 import type pg from 'pg';
-import type { ChainLink, LedgerTx } from './settle-batch.js';
+import type { CardCertificates, ChainLink, LedgerTx } from './settle-batch.js';
 import type { Evidence, Revocation, SettledRecord, StoredAnswer } from './ledger.js';
 import {
   EVIDENCE_INSERT_COLUMNS,
@@ -34,9 +34,6 @@ export class PgTx implements LedgerTx {
   private readonly rows = new Map<string, SettledRecord>();
   private readonly revocations = new Map<string, Revocation | null>();
   private readonly pending: SettledRecord[] = [];
-  private readonly certificates = new Map<string, { certificate: Uint8Array; at: number }>();
-  /** Cards this transaction created with their certificate: nothing left to put. */
-  private readonly filed = new Set<string>();
 
   constructor(private readonly c: pg.PoolClient) {}
 
@@ -65,30 +62,47 @@ export class PgTx implements LedgerTx {
     return { bodyHash: u8(r['body_hash']), answer: r['answer'], settledAt: r['created_at'] as number } as StoredAnswer;
   }
 
-  async lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at = 0): Promise<void> {
+  async lockCards(cardIds: readonly string[], certificates?: CardCertificates): Promise<void> {
     if (cardIds.length === 0) return;
-    // New cards are inserted in card-id order too (a concurrent insert of the same id waits on the unique
-    // index), with their certificates: an UPDATE later would write every new row twice. A row this
-    // transaction inserted is ours until commit and invisible to every other transaction, so only the
-    // cards that existed are locked (a row lock is a write too: xmax and a WAL record).
-    const certs = cardIds.map((id) => certificates?.get(id));
+    // New cards are inserted in card-id order too (a concurrent insert of the same id waits on the
+    // unique index), with their certificates: an UPDATE later would write every new row twice. A row
+    // this transaction inserted is invisible to every other transaction until commit, and cards are
+    // never deleted, so it is ours already; only the cards that existed are locked (a row lock is a
+    // write too: xmax and a WAL record). No deadlock although the two steps each go in id order: a
+    // transaction only ever waits on an insert while it is still inserting, and FOR UPDATE never
+    // waits on an insert it cannot see, so a cycle of waits would need a cycle in id order.
+    // Every certificate travels in the INSERT, also those of cards that exist (most of a bank's
+    // batches): one statement costs less than asking first which cards are new.
+    const byId = certificates?.byCard;
     const inserted = await this.q(
       'insert_cards',
       `INSERT INTO cards (card_id, certificate, certificate_at)
        SELECT id, cert, CASE WHEN cert IS NULL THEN NULL ELSE $3::bigint END
        FROM unnest($1::text[], $2::bytea[]) AS v(id, cert) ORDER BY id
        ON CONFLICT (card_id) DO NOTHING RETURNING card_id`,
-      [cardIds, certs.map((c) => (c ? buf(c) : null)), at],
+      [cardIds, cardIds.map((id) => (byId?.has(id) ? buf(byId.get(id)!) : null)), certificates?.at ?? null],
     );
-    for (const r of inserted.rows)
-      if (certificates?.has(r['card_id'] as string)) this.filed.add(r['card_id'] as string);
     if (inserted.rowCount === cardIds.length) return;
     const ours = new Set(inserted.rows.map((r) => r['card_id'] as string));
-    await this.q(
+    const locked = await this.q(
       'lock_cards',
-      'SELECT card_id FROM cards WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE',
+      'SELECT card_id, certificate IS NULL AS bare FROM cards WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE',
       [cardIds.filter((id) => !ours.has(id))],
     );
+    // an existing card without a certificate (one an operator revoked before any batch) gets this one
+    const bare = locked.rows.filter((r) => r['bare'] === true && byId?.has(r['card_id'] as string));
+    if (bare.length > 0)
+      await this.q(
+        'file_certificates',
+        `UPDATE cards SET certificate = v.certificate, certificate_at = $3
+         FROM unnest($1::text[], $2::bytea[]) AS v(card_id, certificate)
+         WHERE cards.card_id = v.card_id AND cards.certificate IS NULL`,
+        [
+          bare.map((r) => r['card_id'] as string),
+          bare.map((r) => buf(byId!.get(r['card_id'] as string)!)),
+          certificates!.at,
+        ],
+      );
   }
 
   async neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>> {
@@ -173,19 +187,6 @@ export class PgTx implements LedgerTx {
     return res.rowCount === 1;
   }
 
-  async putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void> {
-    if (this.filed.has(cardId)) return;
-    if (this.known) {
-      if (!this.certificates.has(cardId)) this.certificates.set(cardId, { certificate, at }); // the first, as IS NULL keeps
-      return;
-    }
-    await this.q(
-      'put_certificate',
-      'UPDATE cards SET certificate = $2, certificate_at = $3 WHERE card_id = $1 AND certificate IS NULL',
-      [cardId, buf(certificate), at],
-    );
-  }
-
   async storeAnswer(terminalId: string, batchId: string, answer: string, accepted: number, records: number) {
     await this.q(
       'store_answer',
@@ -224,16 +225,6 @@ export class PgTx implements LedgerTx {
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[], $6::bigint[], $7::int[],
            $8::text[], $9::text[], $10::bigint[], $11::text[], $12::bigint[], $13::bigint[])`,
         columnsOf(p.map(settledValues)),
-      );
-    const certs = [...this.certificates].sort(([a], [b]) => (a < b ? -1 : 1));
-    this.certificates.clear();
-    if (certs.length > 0)
-      await this.q(
-        'flush_certificates',
-        `UPDATE cards SET certificate = v.certificate, certificate_at = v.at
-         FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS v(card_id, certificate, at)
-         WHERE cards.card_id = v.card_id AND cards.certificate IS NULL`,
-        [certs.map(([id]) => id), certs.map(([, c]) => buf(c.certificate)), certs.map(([, c]) => c.at)],
       );
   }
 }

@@ -6,6 +6,7 @@
  */
 import { bytesEqual } from '../../protocol/bytes.js';
 import { reversalProblem } from '../../protocol/bank/reversal.js';
+import { newestCertificates } from '../../protocol/bank/verify-records.js';
 import { CardpostError } from '../../protocol/errors.js';
 import {
   REJECT_REASON,
@@ -44,9 +45,9 @@ export interface LedgerTx {
   claimKey(terminalId: string, batchId: string, bodyHash: Uint8Array, now: number): Promise<StoredAnswer | undefined>;
   /**
    * Lock the cards' rows, creating missing ones, in the order given (sorted by the caller). A card
-   * created here gets its certificate from `certificates` (verified by the verifier) in the same write.
+   * without a certificate on file gets its one from `certificates` (checked by the verifier).
    */
-  lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at?: number): Promise<void>;
+  lockCards(cardIds: readonly string[], certificates?: CardCertificates): Promise<void>;
   /** The settled records counter−1 … counter+1 of a card. */
   neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>>;
   settledRecord(cardId: string, counter: number): Promise<SettledRecord | undefined>;
@@ -56,7 +57,6 @@ export interface LedgerTx {
   revocation(cardId: string): Promise<Revocation | undefined>;
   /** true when the card was not revoked before. */
   revoke(cardId: string, reason: string, at: number): Promise<boolean>;
-  putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void>;
   storeAnswer(terminalId: string, batchId: string, answer: string, accepted: number, records: number): Promise<void>;
   /**
    * Optional, once the cards are locked: read in one go what the batch's records will ask (these
@@ -64,7 +64,7 @@ export interface LedgerTx {
    * because every writer of a card's rows holds its lock, which this batch now does.
    */
   prefetch?(keys: readonly { cardId: string; counter: number }[], cardIds: readonly string[]): Promise<void>;
-  /** Optional: write what the transaction deferred (settled rows, certificates), before the answer is stored. */
+  /** Optional: write what the transaction deferred (settled rows), before the answer is stored. */
   flush?(): Promise<void>;
 }
 
@@ -72,13 +72,21 @@ const CARD_ID = /^[0-9a-f]{16}$/;
 const BATCH_ID = /^[0-9a-f]{32}$/;
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 
-/** The first certificate the verifier used for each card of the batch (what putCertificate would keep). */
-function batchCertificates(items: readonly BatchItem[]): Map<string, Uint8Array> {
-  const out = new Map<string, Uint8Array>();
-  for (const it of items)
-    if ('record' in it && it.record.certificateFromBatch && !out.has(it.record.cardId))
-      out.set(it.record.cardId, it.record.certificateFromBatch);
-  return out;
+/** The card certificates of a batch, to file with cards that have none: one per card, with the time. */
+export interface CardCertificates {
+  byCard: ReadonlyMap<string, Uint8Array>;
+  at: number;
+}
+
+/** The certificates this batch files with cards that have none (newestCertificates in protocol/bank). */
+function cardCertificatesOf(items: readonly BatchItem[]): Map<string, Uint8Array> {
+  return newestCertificates(
+    items.flatMap((it) =>
+      'record' in it
+        ? [{ cardId: it.record.cardId, counter: it.record.counter, certificate: it.record.certificateFromBatch }]
+        : [],
+    ),
+  );
 }
 
 /** Refuse a card id that is not 16 lowercase hex digits (the operator's input reaches here through the service). */
@@ -146,7 +154,7 @@ export async function settleInTransaction(
 
   // 2. the batch's cards, locked in card-id order: two batches over the same cards never deadlock
   const cards = [...new Set(b.items.flatMap((it) => ('record' in it ? [it.record.cardId] : [])))].sort();
-  await tx.lockCards(cards, batchCertificates(b.items), b.now);
+  await tx.lockCards(cards, { byCard: cardCertificatesOf(b.items), at: b.now });
   await pause('cards-locked');
   if (tx.prefetch) {
     const keys = b.items.flatMap((it) => {
@@ -297,7 +305,6 @@ async function settleOne(tx: LedgerTx, b: BatchToSettle, rec: VerifiedRecord): P
     settledAt: b.now,
     ...(rec.reverses !== undefined ? { reverses: rec.reverses } : {}),
   });
-  if (rec.certificateFromBatch) await tx.putCertificate(cardId, rec.certificateFromBatch, b.now);
   return rec.reverses === undefined
     ? { verdict: { verdict: 'accepted' } }
     : { verdict: { verdict: 'accepted', detail: `reversal of ${cardId}:${rec.reverses}: the sale is voided` } };

@@ -3,7 +3,7 @@
  * statements as pg-tx.ts in SQLite's dialect, run synchronously inside BEGIN IMMEDIATE.
  */
 import type Database from 'better-sqlite3';
-import type { ChainLink, LedgerTx } from './settle-batch.js';
+import type { CardCertificates, ChainLink, LedgerTx } from './settle-batch.js';
 import type { Evidence, Revocation, SettledRecord, StoredAnswer } from './ledger.js';
 import {
   EVIDENCE_INSERT_COLUMNS,
@@ -45,15 +45,22 @@ export class SqliteTx implements LedgerTx {
       throw new Error(`batch key ${terminalId}/${batchId} exists without its answer`);
     return { bodyHash: u8(r['body_hash']), answer: r['answer'], settledAt: r['created_at'] as number } as StoredAnswer;
   }
-  async lockCards(cardIds: readonly string[], certificates?: ReadonlyMap<string, Uint8Array>, at = 0): Promise<void> {
-    // BEGIN IMMEDIATE holds the database's one write lock: the rows only need to exist (with the
-    // certificate of a card new to the ledger, as on PostgreSQL).
-    const ins = this.db.prepare('INSERT OR IGNORE INTO cards (card_id, certificate, certificate_at) VALUES (?, ?, ?)');
+  async lockCards(cardIds: readonly string[], certificates?: CardCertificates): Promise<void> {
+    // BEGIN IMMEDIATE holds the database's one write lock: the rows only need to exist, and a card
+    // without a certificate gets the batch's (as on PostgreSQL).
+    const bare = this.db.prepare('INSERT OR IGNORE INTO cards (card_id) VALUES (?)');
+    const filed = this.db.prepare(
+      `INSERT INTO cards (card_id, certificate, certificate_at) VALUES (?, ?, ?)
+       ON CONFLICT (card_id) DO UPDATE SET certificate = excluded.certificate, certificate_at = excluded.certificate_at
+       WHERE cards.certificate IS NULL`,
+    );
     for (const id of cardIds) {
-      const cert = certificates?.get(id);
-      ins.run(id, cert ? buf(cert) : null, cert ? at : null);
+      const cert = certificates?.byCard.get(id);
+      if (cert) filed.run(id, buf(cert), certificates!.at);
+      else bare.run(id);
     }
   }
+
   async neighbourhood(cardId: string, counter: number): Promise<Map<number, ChainLink>> {
     const out = new Map<number, ChainLink>();
     const rows = this.db
@@ -105,14 +112,6 @@ export class SqliteTx implements LedgerTx {
         reason,
         at,
       ) === 1
-    );
-  }
-  async putCertificate(cardId: string, certificate: Uint8Array, at: number): Promise<void> {
-    this.run(
-      'UPDATE cards SET certificate = ?, certificate_at = ? WHERE card_id = ? AND certificate IS NULL',
-      buf(certificate),
-      at,
-      cardId,
     );
   }
   async storeAnswer(terminalId: string, batchId: string, answer: string, accepted: number, records: number) {

@@ -88,6 +88,25 @@ export class CertificateCache {
   }
 }
 
+/**
+ * The card certificates a batch files (for cards with none on file yet, whatever the records'
+ * verdicts: the verifier checked them, and a later batch without certificates falls back on them).
+ * Per card, the one the verifier used for the card's highest counter in the batch: if a batch carries
+ * two certificates of one card, the one its newest record needs (the other may have expired with an
+ * old record). The simulated bank and the clearing ledger both file exactly these.
+ */
+export function newestCertificates(
+  records: Iterable<{ cardId: string; counter: number; certificate: Uint8Array | undefined }>,
+): Map<string, Uint8Array> {
+  const best = new Map<string, { counter: number; certificate: Uint8Array }>();
+  for (const { cardId, counter, certificate } of records) {
+    if (!certificate) continue;
+    const seen = best.get(cardId);
+    if (!seen || counter > seen.counter) best.set(cardId, { counter, certificate });
+  }
+  return new Map([...best].map(([id, b]) => [id, b.certificate]));
+}
+
 /** Everything about a batch's records that needs no ledger state beyond stored certificates: no lock, any core. */
 export function precheck(
   ctx: {

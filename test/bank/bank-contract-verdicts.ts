@@ -177,6 +177,19 @@ export function settlementVerdicts(target: BankTarget, { start, stop }: BankFixt
       assert.equal(await f.bank.revocationSequence(), seq + 1);
       const res = await settleOk(f, [a.pay(100)], [a.certificate]);
       assert.deepEqual(verdicts(res), ['rejected:REVOKED']);
+      // the certificate of that refused record is on file now: without one, still REVOKED, not CERT_MISSING
+      assert.deepEqual(verdicts(await settleOk(f, [a.pay(200)], [])), ['rejected:REVOKED']);
+    });
+
+    it("files a card's certificate from its first batch even when the record is refused; a later batch without certificates settles on it", async () => {
+      const now = NOW();
+      const a = new PaperCard(f.issuer);
+      const old = a.pay(100, { time: now - 31 * DAY });
+      assert.deepEqual(verdicts(await settleOk(f, [old], [a.certificate])), ['rejected:RECORD_EXPIRED']);
+      const next = a.pay(300, { counter: 2, prevHash: old.hash });
+      assert.deepEqual(verdicts(await settleOk(f, [next], [])), ['accepted']);
+      const stranger = new PaperCard(f.issuer); // never seen with a certificate
+      assert.deepEqual(verdicts(await settleOk(f, [stranger.pay(100)], [])), ['rejected:CERT_MISSING']);
     });
 
     it('refuses expired records (outside the window, in the future) and records outside the card certificate validity', async () => {

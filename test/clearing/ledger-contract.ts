@@ -139,6 +139,26 @@ export function ledgerContract(open: OpenLedger): void {
       assert.deepEqual(await ledger.cardCertificate(c), first);
     });
 
+    it("files the certificate of a card's highest counter when a batch carries two, and gives one to a card the operator revoked first", async () => {
+      const c = cardOf('cert-two');
+      const [r1, r2] = chain(c, 2);
+      const older = new Uint8Array([1]);
+      const newer = new Uint8Array([2]);
+      await ledger.settleBatch(
+        batch([
+          { ...r2!, certificateFromBatch: newer },
+          { ...r1!, certificateFromBatch: older },
+        ]),
+      );
+      assert.deepEqual(await ledger.cardCertificate(c), newer);
+      const revoked = cardOf('cert-revoked-first');
+      assert.equal(await ledger.revokeCard(revoked, 'lost', NOW), true);
+      assert.equal(await ledger.cardCertificate(revoked), undefined);
+      const out = settled(await ledger.settleBatch(batch(chain(revoked, 1, { certificateFromBatch: older }))));
+      assert.equal(out.response.results[0]!.reason, 'REVOKED');
+      assert.deepEqual(await ledger.cardCertificate(revoked), older);
+    });
+
     it('settles a void with its sale in one batch, whatever their order, and nets it in totals', async () => {
       const c = cardOf('void');
       const [sale] = chain(c, 1, { amount: 800 });

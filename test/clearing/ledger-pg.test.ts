@@ -121,6 +121,37 @@ describe('clearing ledger on PostgreSQL', function () {
       assert.equal(await count(`SELECT count(*) AS n FROM ${s}.settled_records`), 1);
     });
 
+    it('a new card from two terminals at once when the first fails: the second creates the card row itself, with its certificate', async () => {
+      const s = await newSchema();
+      const g = newGate();
+      const a = await open(s, {
+        pause: async (p) => {
+          if (p !== 'cards-locked') return;
+          await g.hold();
+          throw new Error('API process A fails with the card row inserted');
+        },
+      });
+      const b = await open(s);
+      const c = cardOf('race-new-card-fails');
+      const first = a.settleBatch(batch([record(c, 1, ZERO, { certificateFromBatch: Uint8Array.of(1) })]));
+      await g.arrived; // A holds its uncommitted insert of the card row
+      const second = b.settleBatch(
+        batch([record(c, 1, ZERO, { terminalId: T2, variant: 'b', certificateFromBatch: Uint8Array.of(2) })], {
+          terminalId: T2,
+        }),
+      );
+      await someoneWaits(); // B's insert waits on A's
+      g.open();
+      await assert.rejects(first, /fails with the card row inserted/);
+      const ob = (await second) as Extract<SettleOutcome, { kind: 'settled' }>;
+      assert.equal(ob.response.results[0]!.verdict, 'accepted');
+      assert.deepEqual(await b.cardCertificate(c), Uint8Array.of(2));
+      // the row B created is an ordinary row for the next batch, which locks it
+      const next = await b.settleBatch(batch([record(c, 2, ZERO, { variant: 'next' })]));
+      assert.equal(next.kind, 'settled');
+      assert.equal(await count(`SELECT count(*) AS n FROM ${s}.cards`), 1);
+    });
+
     it('the same batch id twice at once: one commits the work, the other returns its stored answer', async () => {
       const s = await newSchema();
       const g = newGate();
