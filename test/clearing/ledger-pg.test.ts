@@ -88,6 +88,14 @@ describe('clearing ledger on PostgreSQL', function () {
         if (p === point) await g.hold();
       },
     });
+    /** Holds the batch at `point` until the gate opens, then fails it there (an API process dying half-way). */
+    const failAt = (point: string, g: ReturnType<typeof gate>, why: string): LedgerTestHooks => ({
+      pause: async (p) => {
+        if (p !== point) return;
+        await g.hold();
+        throw new Error(why);
+      },
+    });
     /** Resolves once some connection waits on a lock (the other process is blocked behind the held one). */
     const someoneWaits = async (): Promise<void> => {
       for (let i = 0; i < 2000; i++) {
@@ -124,13 +132,7 @@ describe('clearing ledger on PostgreSQL', function () {
     it('a new card from two terminals at once when the first fails: the second creates the card row itself, with its certificate', async () => {
       const s = await newSchema();
       const g = newGate();
-      const a = await open(s, {
-        pause: async (p) => {
-          if (p !== 'cards-locked') return;
-          await g.hold();
-          throw new Error('API process A fails with the card row inserted');
-        },
-      });
+      const a = await open(s, failAt('cards-locked', g, 'API process A fails with the card row inserted'));
       const b = await open(s);
       const c = cardOf('race-new-card-fails');
       const first = a.settleBatch(batch([record(c, 1, ZERO, { certificateFromBatch: Uint8Array.of(1) })]));
@@ -191,13 +193,7 @@ describe('clearing ledger on PostgreSQL', function () {
     it('the same batch id at once when the first fails: the waiting one does the work', async () => {
       const s = await newSchema();
       const g = newGate();
-      const a = await open(s, {
-        pause: async (p) => {
-          if (p !== 'cards-locked') return;
-          await g.hold();
-          throw new Error('API process A fails half-way');
-        },
-      });
+      const a = await open(s, failAt('cards-locked', g, 'API process A fails half-way'));
       const b = await open(s);
       const work = batch(chain(cardOf('race-fail'), 2));
       const first = a.settleBatch(work);
