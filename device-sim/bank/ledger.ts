@@ -8,7 +8,7 @@ import { CardpostError } from '../../protocol/errors.js';
 import { REFUND_SCHEMA, RefundBook } from './refund-book.js';
 
 /** 2: settled_records.reverses (voids, docs/bank-api.md §4.4) and the refunds table (§15). */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS settled_records (
@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS revocation_list (
 CREATE TABLE IF NOT EXISTS card_certificates (
   card_id     TEXT    PRIMARY KEY,
   certificate BLOB    NOT NULL,
-  first_seen  INTEGER NOT NULL
+  first_seen  INTEGER NOT NULL,
+  not_after   INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS topups (
@@ -264,6 +265,10 @@ export class Ledger {
     const cols = this.db.prepare("SELECT name FROM pragma_table_info('settled_records')").all() as Row[];
     if (cols.length > 0 && !cols.some((c) => c['name'] === 'reverses'))
       this.db.exec('ALTER TABLE settled_records ADD COLUMN reverses INTEGER');
+    // Version 2 ledgers: the card certificate's notAfter, so a renewed certificate replaces the old one.
+    const certCols = this.db.prepare("SELECT name FROM pragma_table_info('card_certificates')").all() as Row[];
+    if (certCols.length > 0 && !certCols.some((c) => c['name'] === 'not_after'))
+      this.db.exec('ALTER TABLE card_certificates ADD COLUMN not_after INTEGER');
     this.db.exec(SCHEMA);
     this.db.exec(REFUND_SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -310,7 +315,10 @@ export class Ledger {
       ),
       getCardCert: db.prepare('SELECT certificate FROM card_certificates WHERE card_id = ?'),
       putCardCert: db.prepare(
-        'INSERT OR IGNORE INTO card_certificates (card_id, certificate, first_seen) VALUES (?, ?, ?)',
+        `INSERT INTO card_certificates (card_id, certificate, first_seen, not_after) VALUES (?, ?, ?, ?)
+        ON CONFLICT (card_id) DO UPDATE SET certificate = excluded.certificate, first_seen = excluded.first_seen,
+          not_after = excluded.not_after
+        WHERE card_certificates.not_after IS NULL OR excluded.not_after > card_certificates.not_after`,
       ),
       getTopup: db.prepare('SELECT * FROM topups WHERE card_id = ? AND load_seq = ?'),
       putTopup:
@@ -507,8 +515,9 @@ export class Ledger {
     return r ? u8(r['certificate'] as Buffer) : undefined;
   }
 
-  putCardCertificate(cardId: string, certificate: Uint8Array, at: number): void {
-    this.st.putCardCert.run(cardId, buf(certificate), at);
+  /** Files a card certificate unless the one on file ends as late or later (newestCertificates). */
+  putCardCertificate(cardId: string, certificate: Uint8Array, notAfter: number, at: number): void {
+    this.st.putCardCert.run(cardId, buf(certificate), at, notAfter);
   }
 
   getTopup(cardId: string, loadSeq: number): TopupRow | undefined {

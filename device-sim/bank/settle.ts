@@ -54,21 +54,21 @@ export function settle(ctx: SettleContext, pre: Prechecked[]): { response: Batch
     ...pre.filter((p) => !('final' in p) && p.record.reverses !== undefined),
   ];
 
-  // a card without a certificate on file gets the batch's, whatever its records' verdicts (as the clearing ledger)
-  for (const [cardId, certificate] of newestCertificates(
+  // each card's newest certificate of the batch is filed, whatever the verdicts (as the clearing ledger)
+  const certificates = newestCertificates(
     pre.flatMap((p) =>
       'final' in p
         ? []
         : [
             {
               cardId: p.cardId,
-              counter: p.record.counter,
               certificate: p.certFromBatch ? p.certificate.envelope : undefined,
+              notAfter: p.certificate.notAfter,
             },
           ],
     ),
-  ))
-    ledger.putCardCertificate(cardId, certificate, now);
+  );
+  for (const [cardId, c] of certificates) ledger.putCardCertificate(cardId, c.certificate, c.notAfter, now);
 
   for (const p of ordered) {
     if ('final' in p) {

@@ -52,7 +52,9 @@ export function batchItemOf(p: Prechecked): BatchItem {
       terminalId: r.terminalId,
       time: r.time,
       ...(r.reverses !== undefined ? { reverses: r.reverses } : {}),
-      ...(p.certFromBatch ? { certificateFromBatch: p.certificate.envelope } : {}),
+      ...(p.certFromBatch
+        ? { certificateFromBatch: p.certificate.envelope, certificateNotAfter: p.certificate.notAfter }
+        : {}),
     },
   };
 }

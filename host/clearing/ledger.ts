@@ -32,6 +32,8 @@ export interface VerifiedRecord {
   reverses?: number;
   /** The card certificate from the batch the verifier used: filed with a card that has none (newestCertificates). */
   certificateFromBatch?: Uint8Array;
+  /** That certificate's notAfter (Unix seconds): the later one stays on file (newestCertificates). */
+  certificateNotAfter?: number;
 }
 
 /** One entry of a batch, at its position: a verified record, or a verdict the verifier reached already. */

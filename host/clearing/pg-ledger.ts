@@ -154,6 +154,8 @@ export class PgLedger implements ClearingLedger {
           PG_SCHEMA_VERSION,
           partitions,
         ]);
+      else if (found < PG_SCHEMA_VERSION)
+        await c.query('UPDATE clearing_schema SET version = $1 WHERE id = 1', [PG_SCHEMA_VERSION]);
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});

@@ -6,7 +6,7 @@
  */
 
 /** Bumped when a table changes; stored in clearing_schema. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 interface TableDef {
   name: string;
@@ -25,6 +25,7 @@ const TABLES: TableDef[] = [
     body: `card_id text NOT NULL CHECK (card_id ~ '^[0-9a-f]{16}$'),
   certificate bytea,
   certificate_at bigint,
+  certificate_not_after bigint,
   PRIMARY KEY (card_id)`,
     partitionBy: 'card_id',
   },
@@ -106,5 +107,7 @@ export function pgSchemaStatements(partitions = 1): string[] {
         `CREATE INDEX IF NOT EXISTS ${t.name}_by_${cols.replace(/\W+/g, '_').replace(/^_|_$/g, '')} ON ${t.name} ${cols}`,
       );
   }
+  // version 1 databases: the certificate's notAfter, so a renewed certificate can replace the old one
+  out.push('ALTER TABLE cards ADD COLUMN IF NOT EXISTS certificate_not_after bigint');
   return out;
 }

@@ -69,37 +69,52 @@ export class PgTx implements LedgerTx {
     // this transaction inserted is invisible to every other transaction until commit, and cards are
     // never deleted, so it is ours already; only the cards that existed are locked (a row lock is a
     // write too: xmax and a WAL record). No deadlock although the two steps each go in id order: a
-    // transaction only ever waits on an insert while it is still inserting, and FOR UPDATE never
-    // waits on an insert it cannot see, so a cycle of waits would need a cycle in id order.
+    // transaction waits on an insert only while it is still inserting (or on one that filed a
+    // certificate, which is past its locks), and FOR UPDATE never waits on an insert it cannot see,
+    // so a cycle of waits would need a cycle in id order (docs/clearing.md §1).
     // Every certificate travels in the INSERT, also those of cards that exist (most of a bank's
     // batches): one statement costs less than asking first which cards are new.
     const byId = certificates?.byCard;
     const inserted = await this.q(
       'insert_cards',
-      `INSERT INTO cards (card_id, certificate, certificate_at)
-       SELECT id, cert, CASE WHEN cert IS NULL THEN NULL ELSE $3::bigint END
-       FROM unnest($1::text[], $2::bytea[]) AS v(id, cert) ORDER BY id
+      `INSERT INTO cards (card_id, certificate, certificate_at, certificate_not_after)
+       SELECT id, cert, CASE WHEN cert IS NULL THEN NULL ELSE $4::bigint END, not_after
+       FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS v(id, cert, not_after) ORDER BY id
        ON CONFLICT (card_id) DO NOTHING RETURNING card_id`,
-      [cardIds, cardIds.map((id) => (byId?.has(id) ? buf(byId.get(id)!) : null)), certificates?.at ?? null],
+      [
+        cardIds,
+        cardIds.map((id) => (byId?.has(id) ? buf(byId.get(id)!.certificate) : null)),
+        cardIds.map((id) => byId?.get(id)?.notAfter ?? null),
+        certificates?.at ?? null,
+      ],
     );
     if (inserted.rowCount === cardIds.length) return;
     const ours = new Set(inserted.rows.map((r) => r['card_id'] as string));
     const locked = await this.q(
       'lock_cards',
-      'SELECT card_id, certificate IS NULL AS bare FROM cards WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE',
+      `SELECT card_id, certificate IS NULL AS bare, certificate_not_after FROM cards
+       WHERE card_id = ANY($1::text[]) ORDER BY card_id FOR UPDATE`,
       [cardIds.filter((id) => !ours.has(id))],
     );
-    // an existing card without a certificate (one an operator revoked before any batch) gets this one
-    const bare = locked.rows.filter((r) => r['bare'] === true && byId?.has(r['card_id'] as string));
-    if (bare.length > 0)
+    // an existing card gets the batch's certificate when it has none (an operator revoked it before
+    // any batch) or when the batch's ends later (renewed): rare, so one UPDATE for those only
+    const newer = locked.rows.flatMap((r) => {
+      const c = byId?.get(r['card_id'] as string);
+      const onFile = r['certificate_not_after'] as number | null;
+      return c && (r['bare'] === true || onFile === null || c.notAfter > onFile)
+        ? [{ id: r['card_id'] as string, c }]
+        : [];
+    });
+    if (newer.length > 0)
       await this.q(
         'file_certificates',
-        `UPDATE cards SET certificate = v.certificate, certificate_at = $3
-         FROM unnest($1::text[], $2::bytea[]) AS v(card_id, certificate)
-         WHERE cards.card_id = v.card_id AND cards.certificate IS NULL`,
+        `UPDATE cards SET certificate = v.certificate, certificate_at = $4, certificate_not_after = v.not_after
+         FROM unnest($1::text[], $2::bytea[], $3::bigint[]) AS v(card_id, certificate, not_after)
+         WHERE cards.card_id = v.card_id`,
         [
-          bare.map((r) => r['card_id'] as string),
-          bare.map((r) => buf(byId!.get(r['card_id'] as string)!)),
+          newer.map((n) => n.id),
+          newer.map((n) => buf(n.c.certificate)),
+          newer.map((n) => n.c.notAfter),
           certificates!.at,
         ],
       );

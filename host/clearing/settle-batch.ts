@@ -45,7 +45,7 @@ export interface LedgerTx {
   claimKey(terminalId: string, batchId: string, bodyHash: Uint8Array, now: number): Promise<StoredAnswer | undefined>;
   /**
    * Lock the cards' rows, creating missing ones, in the order given (sorted by the caller). A card
-   * without a certificate on file gets its one from `certificates` (checked by the verifier).
+   * gets its certificate from `certificates` when it has none on file or that one ends later.
    */
   lockCards(cardIds: readonly string[], certificates?: CardCertificates): Promise<void>;
   /** The settled records counter−1 … counter+1 of a card. */
@@ -72,18 +72,23 @@ const CARD_ID = /^[0-9a-f]{16}$/;
 const BATCH_ID = /^[0-9a-f]{32}$/;
 const iso = (t: number): string => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
 
-/** The card certificates of a batch, to file with cards that have none: one per card, with the time. */
+/** The card certificates of a batch to file (newestCertificates), with the time they are filed. */
 export interface CardCertificates {
-  byCard: ReadonlyMap<string, Uint8Array>;
+  byCard: ReadonlyMap<string, { certificate: Uint8Array; notAfter: number }>;
   at: number;
 }
 
-/** The certificates this batch files with cards that have none (newestCertificates in protocol/bank). */
-function cardCertificatesOf(items: readonly BatchItem[]): Map<string, Uint8Array> {
+function cardCertificatesOf(items: readonly BatchItem[]): CardCertificates['byCard'] {
   return newestCertificates(
     items.flatMap((it) =>
       'record' in it
-        ? [{ cardId: it.record.cardId, counter: it.record.counter, certificate: it.record.certificateFromBatch }]
+        ? [
+            {
+              cardId: it.record.cardId,
+              certificate: it.record.certificateFromBatch,
+              notAfter: it.record.certificateNotAfter ?? 0,
+            },
+          ]
         : [],
     ),
   );

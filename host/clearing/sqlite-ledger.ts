@@ -72,6 +72,10 @@ export class SqliteLedger implements ClearingLedger {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL'); // a settled batch survives power loss once its COMMIT returns
     this.db.pragma('busy_timeout = 5000');
+    // files from before certificate_not_after (a renewed certificate replaces the old one) get it in place
+    const cards = this.db.prepare("SELECT name FROM pragma_table_info('cards')").all() as { name: string }[];
+    if (cards.length > 0 && !cards.some((c) => c.name === 'certificate_not_after'))
+      this.db.exec('ALTER TABLE cards ADD COLUMN certificate_not_after INTEGER');
     this.db.exec(SQLITE_SCHEMA);
     this.hooks = opts.hooks ?? {};
   }

@@ -6,7 +6,8 @@ export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS cards (
   card_id        TEXT    NOT NULL PRIMARY KEY CHECK (length(card_id) = 16),
   certificate    BLOB,
-  certificate_at INTEGER
+  certificate_at INTEGER,
+  certificate_not_after INTEGER
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS settled_records (

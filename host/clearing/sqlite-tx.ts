@@ -47,16 +47,18 @@ export class SqliteTx implements LedgerTx {
   }
   async lockCards(cardIds: readonly string[], certificates?: CardCertificates): Promise<void> {
     // BEGIN IMMEDIATE holds the database's one write lock: the rows only need to exist, and a card
-    // without a certificate gets the batch's (as on PostgreSQL).
+    // gets the batch's certificate when it has none or that one ends later (as on PostgreSQL).
     const bare = this.db.prepare('INSERT OR IGNORE INTO cards (card_id) VALUES (?)');
     const filed = this.db.prepare(
-      `INSERT INTO cards (card_id, certificate, certificate_at) VALUES (?, ?, ?)
-       ON CONFLICT (card_id) DO UPDATE SET certificate = excluded.certificate, certificate_at = excluded.certificate_at
-       WHERE cards.certificate IS NULL`,
+      `INSERT INTO cards (card_id, certificate, certificate_at, certificate_not_after) VALUES (?, ?, ?, ?)
+       ON CONFLICT (card_id) DO UPDATE SET certificate = excluded.certificate, certificate_at = excluded.certificate_at,
+         certificate_not_after = excluded.certificate_not_after
+       WHERE cards.certificate IS NULL OR cards.certificate_not_after IS NULL
+         OR excluded.certificate_not_after > cards.certificate_not_after`,
     );
     for (const id of cardIds) {
-      const cert = certificates?.byCard.get(id);
-      if (cert) filed.run(id, buf(cert), certificates!.at);
+      const c = certificates?.byCard.get(id);
+      if (c) filed.run(id, buf(c.certificate), certificates!.at, c.notAfter);
       else bare.run(id);
     }
   }

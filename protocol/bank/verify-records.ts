@@ -89,22 +89,23 @@ export class CertificateCache {
 }
 
 /**
- * The card certificates a batch files (for cards with none on file yet, whatever the records'
- * verdicts: the verifier checked them, and a later batch without certificates falls back on them).
- * Per card, the one the verifier used for the card's highest counter in the batch: if a batch carries
- * two certificates of one card, the one its newest record needs (the other may have expired with an
- * old record). The simulated bank and the clearing ledger both file exactly these.
+ * The card certificate a batch files for each of its cards: the one with the latest notAfter among
+ * those the verifier used for the card's records that reach the ledger (whatever their verdicts
+ * there: the verifier checked it). The ledger keeps it when the card has none on file, or when it
+ * ends later than the one on file: a renewed certificate replaces the old one, so a later batch that
+ * leaves certificates out (bank-api.md §4.1) is checked against the card's current certificate.
+ * The simulated bank and the clearing ledger both apply exactly this rule.
  */
 export function newestCertificates(
-  records: Iterable<{ cardId: string; counter: number; certificate: Uint8Array | undefined }>,
-): Map<string, Uint8Array> {
-  const best = new Map<string, { counter: number; certificate: Uint8Array }>();
-  for (const { cardId, counter, certificate } of records) {
+  records: Iterable<{ cardId: string; certificate: Uint8Array | undefined; notAfter: number }>,
+): Map<string, { certificate: Uint8Array; notAfter: number }> {
+  const best = new Map<string, { certificate: Uint8Array; notAfter: number }>();
+  for (const { cardId, certificate, notAfter } of records) {
     if (!certificate) continue;
     const seen = best.get(cardId);
-    if (!seen || counter > seen.counter) best.set(cardId, { counter, certificate });
+    if (!seen || notAfter > seen.notAfter) best.set(cardId, { certificate, notAfter });
   }
-  return new Map([...best].map(([id, b]) => [id, b.certificate]));
+  return best;
 }
 
 /** Everything about a batch's records that needs no ledger state beyond stored certificates: no lock, any core. */

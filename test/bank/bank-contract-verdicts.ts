@@ -181,6 +181,31 @@ export function settlementVerdicts(target: BankTarget, { start, stop }: BankFixt
       assert.deepEqual(verdicts(await settleOk(f, [a.pay(200)], [])), ['rejected:REVOKED']);
     });
 
+    it("keeps a card's renewed certificate on file: after the old one expires, a batch without certificates still settles", async () => {
+      const now = NOW();
+      const a = new PaperCard(f.issuer, { notBefore: now - 60 * DAY, notAfter: now - 10 * DAY });
+      const renewed = issueCertificate(f.issuer.key, {
+        serial: Uint8Array.of(0x7e, 0x01),
+        kind: CERT_KIND.CARD,
+        subjectId: a.cardId,
+        algorithm: a.certificate.algorithm,
+        publicKey: a.key.publicKey,
+        notBefore: now - 12 * DAY,
+        notAfter: now + 300 * DAY,
+        limits: TEST_LIMITS,
+        currency: 156,
+      });
+      const r1 = a.pay(100, { time: now - 15 * DAY }); // under the old certificate
+      assert.deepEqual(verdicts(await settleOk(f, [r1], [a.certificate])), ['accepted']);
+      const r2 = a.pay(200, { time: now - 5 * DAY }); // the counter sends the renewed one once
+      assert.deepEqual(verdicts(await settleOk(f, [r2], [renewed])), ['accepted']);
+      const r3 = a.pay(300); // and then no certificate: the bank must check it against the renewed one
+      assert.deepEqual(verdicts(await settleOk(f, [r3], [])), ['accepted']);
+      // the old certificate sent again (with the first record, resent) does not push the renewed one out
+      assert.deepEqual(verdicts(await settleOk(f, [r1], [a.certificate])), ['duplicate']);
+      assert.deepEqual(verdicts(await settleOk(f, [a.pay(400)], [])), ['accepted']);
+    });
+
     it("files a card's certificate from its first batch even when the record is refused; a later batch without certificates settles on it", async () => {
       const now = NOW();
       const a = new PaperCard(f.issuer);

@@ -127,7 +127,7 @@ export function ledgerContract(open: OpenLedger): void {
       assert.equal(await ledger.cardCertificate(cardOf('cert-none')), undefined);
     });
 
-    it('keeps the verified certificate of a card new to the ledger with its row even when the record is refused; the first one stays', async () => {
+    it('keeps the verified certificate of a card new to the ledger with its row even when the record is refused; one ending no later does not replace it', async () => {
       const c = cardOf('cert-refused');
       const first = new Uint8Array([4, 5, 6]);
       const out = settled(
@@ -139,24 +139,29 @@ export function ledgerContract(open: OpenLedger): void {
       assert.deepEqual(await ledger.cardCertificate(c), first);
     });
 
-    it("files the certificate of a card's highest counter when a batch carries two, and gives one to a card the operator revoked first", async () => {
+    it('files the certificate that ends latest: of two in a batch, and over the one on file (renewed), never an earlier one', async () => {
       const c = cardOf('cert-two');
-      const [r1, r2] = chain(c, 2);
-      const older = new Uint8Array([1]);
-      const newer = new Uint8Array([2]);
+      const [r1, r2, r3, r4] = chain(c, 4);
+      const older = { certificateFromBatch: new Uint8Array([1]), certificateNotAfter: NOW + 100 };
+      const newer = { certificateFromBatch: new Uint8Array([2]), certificateNotAfter: NOW + 200 };
       await ledger.settleBatch(
         batch([
-          { ...r2!, certificateFromBatch: newer },
-          { ...r1!, certificateFromBatch: older },
+          { ...r1!, ...newer },
+          { ...r2!, ...older },
         ]),
       );
-      assert.deepEqual(await ledger.cardCertificate(c), newer);
+      assert.deepEqual(await ledger.cardCertificate(c), newer.certificateFromBatch);
+      await ledger.settleBatch(batch([{ ...r3!, ...older }])); // an old certificate again: kept out
+      assert.deepEqual(await ledger.cardCertificate(c), newer.certificateFromBatch);
+      const renewed = { certificateFromBatch: new Uint8Array([3]), certificateNotAfter: NOW + 300 };
+      await ledger.settleBatch(batch([{ ...r4!, ...renewed }]));
+      assert.deepEqual(await ledger.cardCertificate(c), renewed.certificateFromBatch);
       const revoked = cardOf('cert-revoked-first');
       assert.equal(await ledger.revokeCard(revoked, 'lost', NOW), true);
       assert.equal(await ledger.cardCertificate(revoked), undefined);
-      const out = settled(await ledger.settleBatch(batch(chain(revoked, 1, { certificateFromBatch: older }))));
+      const out = settled(await ledger.settleBatch(batch(chain(revoked, 1, older))));
       assert.equal(out.response.results[0]!.reason, 'REVOKED');
-      assert.deepEqual(await ledger.cardCertificate(revoked), older);
+      assert.deepEqual(await ledger.cardCertificate(revoked), older.certificateFromBatch);
     });
 
     it('settles a void with its sale in one batch, whatever their order, and nets it in totals', async () => {

@@ -11,7 +11,7 @@ import { PgLedger } from '../../host/clearing/pg-ledger.js';
 import type { ClearingLedger, LedgerTestHooks, SettleOutcome } from '../../host/clearing/ledger.js';
 import { ThrowawayPostgres, requirePostgres } from '../support/postgres.js';
 import { ledgerContract } from './ledger-contract.js';
-import { T1, T2, ZERO, batch, cardOf, chain, gate, record } from './ledger-fixtures.js';
+import { NOW, T1, T2, ZERO, batch, cardOf, chain, gate, record } from './ledger-fixtures.js';
 
 describe('clearing ledger on PostgreSQL', function () {
   this.timeout(60_000);
@@ -62,6 +62,30 @@ describe('clearing ledger on PostgreSQL', function () {
               + (SELECT count(*) FROM ${s}.settled_records_p2) + (SELECT count(*) FROM ${s}.settled_records_p3) AS n`,
       );
       assert.equal(Number(inParts.rows[0]!.n), 4);
+    } finally {
+      await l.close();
+    }
+  });
+
+  it('opens a version 1 database: certificate_not_after is added, the version moves to 2, and a batch certificate replaces an undated one', async () => {
+    const s = await newSchema();
+    const first = await openIn(s);
+    await first.close();
+    const c = cardOf('pg-migrated');
+    await admin.query(`ALTER TABLE ${s}.cards DROP COLUMN certificate_not_after`);
+    await admin.query(`UPDATE ${s}.clearing_schema SET version = 1`);
+    await admin.query(`INSERT INTO ${s}.cards (card_id, certificate, certificate_at) VALUES ($1, $2, $3)`, [
+      c,
+      Buffer.from([9]),
+      NOW,
+    ]);
+    const l = await openIn(s);
+    try {
+      const v = await admin.query<{ version: number }>(`SELECT version FROM ${s}.clearing_schema`);
+      assert.equal(v.rows[0]!.version, 2);
+      assert.deepEqual(await l.cardCertificate(c), Uint8Array.of(9));
+      await l.settleBatch(batch(chain(c, 1, { certificateFromBatch: Uint8Array.of(1), certificateNotAfter: NOW })));
+      assert.deepEqual(await l.cardCertificate(c), Uint8Array.of(1));
     } finally {
       await l.close();
     }
