@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { CardpostError } from '../../protocol/errors.js';
-import { pgSchemaStatements, PG_SCHEMA_VERSION } from './pg-schema.js';
+import { pgMigrationsFrom, pgSchemaStatements, PG_SCHEMA_VERSION } from './pg-schema.js';
 import { PgTx } from './pg-tx.js';
 import {
   EVIDENCE_ORDER,
@@ -135,27 +135,35 @@ export class PgLedger implements ClearingLedger {
       await c.query('BEGIN');
       await c.query("SELECT pg_advisory_xact_lock(hashtext('cardpost clearing schema'))");
       // The partition count is chosen when the schema is created; later opens keep what is there.
+      let found: number | undefined;
       const has = await c.query<{ has: boolean }>("SELECT to_regclass('clearing_schema') IS NOT NULL AS has");
       if (has.rows[0]?.has) {
-        const existing = await c.query<{ partitions: number }>('SELECT partitions FROM clearing_schema WHERE id = 1');
-        if (existing.rows[0]) partitions = existing.rows[0].partitions;
+        const existing = await c.query<{ partitions: number; version: number }>(
+          'SELECT partitions, version FROM clearing_schema WHERE id = 1',
+        );
+        if (existing.rows[0]) ({ partitions, version: found } = existing.rows[0]);
       }
-      for (const s of pgSchemaStatements(partitions)) await c.query(s);
-      const v = await c.query<{ version: number }>('SELECT version FROM clearing_schema WHERE id = 1');
-      const found = v.rows[0]?.version;
       if (found !== undefined && found > PG_SCHEMA_VERSION)
         throw new CardpostError(
           'CLEARING_DB_VERSION',
           `the clearing database has schema version ${found}, newer than this cardpost (${PG_SCHEMA_VERSION})`,
           'upgrade cardpost on every API process before pointing it at this database',
         );
-      if (found === undefined)
-        await c.query('INSERT INTO clearing_schema (id, version, partitions) VALUES (1, $1, $2)', [
-          PG_SCHEMA_VERSION,
-          partitions,
-        ]);
-      else if (found < PG_SCHEMA_VERSION)
-        await c.query('UPDATE clearing_schema SET version = $1 WHERE id = 1', [PG_SCHEMA_VERSION]);
+      // A current schema is left alone: even CREATE INDEX IF NOT EXISTS locks its table (SHARE) and
+      // ALTER TABLE locks it exclusively, so DDL on every start would stall the running processes'
+      // batches each time one API process is replaced.
+      if (found !== PG_SCHEMA_VERSION) {
+        for (const s of pgSchemaStatements(partitions)) await c.query(s);
+        if (found === undefined)
+          await c.query('INSERT INTO clearing_schema (id, version, partitions) VALUES (1, $1, $2)', [
+            PG_SCHEMA_VERSION,
+            partitions,
+          ]);
+        else {
+          for (const m of pgMigrationsFrom(found)) await c.query(m);
+          await c.query('UPDATE clearing_schema SET version = $1 WHERE id = 1', [PG_SCHEMA_VERSION]);
+        }
+      }
       await c.query('COMMIT');
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});

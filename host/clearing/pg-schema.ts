@@ -107,7 +107,17 @@ export function pgSchemaStatements(partitions = 1): string[] {
         `CREATE INDEX IF NOT EXISTS ${t.name}_by_${cols.replace(/\W+/g, '_').replace(/^_|_$/g, '')} ON ${t.name} ${cols}`,
       );
   }
-  // version 1 databases: the certificate's notAfter, so a renewed certificate can replace the old one
-  out.push('ALTER TABLE cards ADD COLUMN IF NOT EXISTS certificate_not_after bigint');
+  return out;
+}
+
+/**
+ * What a database of an older version needs, in order, run once by the process that finds it (under
+ * the schema lock). Never run against a current database: ALTER TABLE takes an exclusive lock on the
+ * table even when it has nothing to do, which would stall every batch of the running API processes.
+ */
+export function pgMigrationsFrom(version: number): string[] {
+  const out: string[] = [];
+  // 1 -> 2: the certificate's notAfter, so a renewed certificate can replace the old one
+  if (version < 2) out.push('ALTER TABLE cards ADD COLUMN IF NOT EXISTS certificate_not_after bigint');
   return out;
 }
