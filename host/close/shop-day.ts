@@ -90,8 +90,18 @@ export function shopDayBounds(date: string, timeZone: string): [number, number] 
 /** A formatter per time zone (building one is the costly part). */
 const CLOCKS = new Map<string, Intl.DateTimeFormat>();
 
-/** An instant as the shop's wall clock shows it: "2026-12-05 23:59:58" (for printed reports and receipts). */
-export function shopClock(instantMs: number, timeZone: string): string {
+export interface WallClock {
+  year: string;
+  /** 2 digits, like day, hour, minute and second */
+  month: string;
+  day: string;
+  hour: string;
+  minute: string;
+  second: string;
+}
+
+/** An instant as the wall clock in `timeZone` shows it, field by field (24-hour, zero-padded). */
+export function wallClock(instantMs: number, timeZone: string): WallClock {
   let f = CLOCKS.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', {
@@ -108,5 +118,18 @@ export function shopClock(instantMs: number, timeZone: string): string {
   }
   const parts = f.formatToParts(new Date(instantMs));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
+  return {
+    year: get('year'),
+    month: get('month'),
+    day: get('day'),
+    hour: get('hour'),
+    minute: get('minute'),
+    second: get('second'),
+  };
+}
+
+/** An instant as the shop's wall clock shows it: "2026-12-05 23:59:58" (for printed reports and receipts). */
+export function shopClock(instantMs: number, timeZone: string): string {
+  const c = wallClock(instantMs, timeZone);
+  return `${c.year}-${c.month}-${c.day} ${c.hour}:${c.minute}:${c.second}`;
 }

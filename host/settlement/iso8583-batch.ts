@@ -2,6 +2,7 @@ import { decodeBatchRequestBytes, fromBase64url } from '../../protocol/bank/inde
 import { toHex } from '../../protocol/bytes.js';
 import { MAX_RECORD_BYTES, type LocalTime } from '../../protocol/iso8583/index.js';
 import { decodeCertificate, decodeTxnRecord, recordId } from '../../protocol/record/index.js';
+import { wallClock } from '../close/shop-day.js';
 
 /** One record of a stored batch, as the link sends it (docs/iso8583.md §7). */
 export type LinkRecord =
@@ -38,7 +39,6 @@ export function linkRecords(body: Uint8Array, timeZone: string): LinkRecord[] {
       // a certificate that does not decode is left out; the acquirer answers CERT_MISSING if it needed it
     }
   }
-  const local = localTime(timeZone);
   return req.records.map((text, index): LinkRecord => {
     const bytes = fromBase64url(text);
     if (!bytes) return { index, unsendable: 'the stored record is not base64url' };
@@ -60,25 +60,14 @@ export function linkRecords(body: Uint8Array, timeZone: string): LinkRecord[] {
       amount: r.amount,
       currency: String(r.currency).padStart(3, '0'),
       processing: r.reverses !== undefined ? 'void' : 'purchase',
-      local: local(r.time),
+      local: localTime(r.time, timeZone),
       ...(cert ? { certificate: cert } : {}),
     };
   });
 }
 
 /** MMDD and hhmmss of a Unix time in `timeZone`. */
-function localTime(timeZone: string): (unixSeconds: number) => LocalTime {
-  const f = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  });
-  return (t) => {
-    const p = Object.fromEntries(f.formatToParts(new Date(t * 1000)).map((x) => [x.type, x.value]));
-    return { date: `${p.month}${p.day}`, time: `${p.hour}${p.minute}${p.second}` };
-  };
+function localTime(unixSeconds: number, timeZone: string): LocalTime {
+  const c = wallClock(unixSeconds * 1000, timeZone);
+  return { date: `${c.month}${c.day}`, time: `${c.hour}${c.minute}${c.second}` };
 }
