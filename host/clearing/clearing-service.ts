@@ -140,7 +140,8 @@ export class ClearingService implements ClearingCore {
     // usually carries no certificate: re-verifying the whole batch would double the work).
     const again = first.filter((p) => 'final' in p && CERTIFICATE_REASONS.has(p.final.reason!)).map((p) => p.index);
     if (again.length === 0) return first;
-    // a stale read is harmless: a certificate on file is only ever added, and was verified when stored
+    // a stale read is harmless: a certificate on file was verified when stored, and is only ever
+    // replaced by one that ends later, which the card's own counter sends until the bank has accepted it
     const onFile = await this.o.ledger.cardCertificates([...asked]);
     const second = pass(
       again.map((i) => req.records[i]!),
