@@ -43,69 +43,55 @@ import { CliProcess } from '../test/support/cli.js';
 const RECORDS = process.argv[2] === '--raw-verify' ? 0 : Number(process.argv[2] ?? 20_000);
 const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
-/** CPU seconds·1e6 used by a process and its descendants (exited children included, once reaped). */
-function cpuMicros(root: number): number {
-  const stat = (pid: number): number[] | undefined => {
-    try {
-      const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return text
-        .slice(text.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number);
-    } catch {
-      return undefined;
-    }
-  };
-  const children = (pid: number): number[] => {
-    try {
-      return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-        readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-      );
-    } catch {
-      return [];
-    }
-  };
-  // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14
-  const own = (f: number[]): number => f[11]! + f[12]!;
-  const r = stat(root);
-  if (!r) return 0;
-  let ticks = own(r) + r[13]! + r[14]!;
-  const queue = children(root);
+/** The fields of a /proc stat file after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14. */
+function statFields(path: string): number[] | undefined {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text
+      .slice(text.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+  } catch {
+    return undefined; // exited
+  }
+}
+
+/** A process and its descendants, found through every thread's children. */
+function processTree(root: number): number[] {
+  const out: number[] = [];
+  const queue = [root];
   while (queue.length) {
     const pid = queue.pop()!;
-    const f = stat(pid);
-    if (f) ticks += own(f);
-    queue.push(...children(pid));
+    out.push(pid);
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`))
+        queue.push(...readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+/** CPU µs used by a process and its descendants (exited children of the root included, once reaped). */
+function cpuMicros(root: number): number {
+  const r = statFields(`/proc/${root}/stat`);
+  let ticks = r ? r[13]! + r[14]! : 0;
+  for (const pid of processTree(root)) {
+    const f = statFields(`/proc/${pid}/stat`);
+    if (f) ticks += f[11]! + f[12]!;
   }
   return ticks * TICK_US;
 }
 
 /** CPU µs of the main threads (tid = pid) of a process and its descendants: the event loops. */
 function mainThreadMicros(root: number): number {
-  const ticks = (pid: number): number => {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-      const f = text
-        .slice(text.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number);
-      return f[11]! + f[12]!;
-    } catch {
-      return 0;
-    }
-  };
-  let total = 0;
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    total += ticks(pid);
-    try {
-      queue.push(...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-    } catch {
-      // exited
-    }
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    const f = statFields(`/proc/${pid}/task/${pid}/stat`);
+    if (f) ticks += f[11]! + f[12]!;
   }
-  return total * TICK_US;
+  return ticks * TICK_US;
 }
 
 function postmasterPid(server: ThrowawayPostgres): number {
